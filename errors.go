@@ -1,0 +1,88 @@
+package gardien
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is a stable error code, part of the JSON API contract.
+type Code string
+
+// The codes of the API contract. Never rename one: outside tools depend on them.
+const (
+	CodeInvalidCredentials      Code = "invalid_credentials"
+	CodeInvalidCode             Code = "invalid_code"
+	CodeEmailNotVerified        Code = "email_not_verified"
+	CodeSSOUser                 Code = "sso_user"
+	CodeTwoFactorAlreadyEnabled Code = "two_factor_already_enabled"
+	CodeTwoFactorRequiredByOrg  Code = "two_factor_required_by_organization"
+	CodeRateLimited             Code = "rate_limited"
+	CodeTwoFactorRequired       Code = "two_factor_required"
+	CodeTwoFactorSetupRequired  Code = "two_factor_setup_required"
+	CodeForbidden               Code = "forbidden"
+	CodeNotFound                Code = "not_found"
+	CodeValidationFailed        Code = "validation_failed"
+	CodeUnauthorized            Code = "unauthorized"
+	CodeConflict                Code = "conflict"
+	CodeInvalidToken            Code = "invalid_token"
+	CodeInternal                Code = "internal"
+)
+
+// Error is a domain error: a stable Code for programs, and a message id
+// (looked up in the i18n catalog) for people. Transports turn it into a
+// status in exactly one place each (internal/api, internal/web).
+type Error struct {
+	Code    Code
+	Message string       // catalog key, e.g. "err.invalid_credentials"
+	Fields  []FieldError // for CodeValidationFailed: what is wrong with which field
+	// RetryAfter is set with CodeRateLimited: how long until a try is heard again.
+	RetryAfter time.Duration
+}
+
+// FieldError says what is wrong with one input field.
+type FieldError struct {
+	Field   string // the field's name in forms and JSON bodies
+	Message string // catalog key
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) > 0 {
+		return fmt.Sprintf("%s: %s (%s: %s)", e.Code, e.Message, e.Fields[0].Field, e.Fields[0].Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Errorf makes a domain error with a code and a catalog key.
+func Errorf(code Code, message string) *Error {
+	return &Error{Code: code, Message: message}
+}
+
+// Invalid makes a validation error about one field.
+func Invalid(field, message string) *Error {
+	return &Error{Code: CodeValidationFailed, Message: "err.validation_failed",
+		Fields: []FieldError{{Field: field, Message: message}}}
+}
+
+// ErrorCode returns the code of err, or CodeInternal for anything that is
+// not a domain error.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// AsError returns the domain error inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// Errors the store returns; auth turns them into domain errors.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("duplicate")
+)

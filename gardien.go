@@ -1,0 +1,90 @@
+// Package gardien holds the domain of Gardien, the account-security service:
+// the types every other package speaks in, free of HTTP and SQL.
+package gardien
+
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// User is a person with an account.
+type User struct {
+	ID            int64
+	Email         string // as typed, trimmed, with a lower-cased domain
+	Name          string
+	EmailVerified bool
+	Locale        string // the person's saved language ("" = follow the browser)
+	CreatedAt     time.Time
+	// SSO is true for people who log in through their organization's identity
+	// provider; Gardien's own second factor does not apply to them.
+	SSO bool
+	// TwoFactorEnabled is true once a TOTP secret has been activated.
+	TwoFactorEnabled bool
+}
+
+// Initials are what the profile picture shows: the first letters of the first
+// two words of the name, or the first letter of the email when there is no name.
+func (u *User) Initials() string {
+	words := strings.FieldsFunc(u.Name, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '-' || r == '.' || r == '_'
+	})
+	if len(words) == 0 {
+		words = []string{u.Email}
+	}
+	var b strings.Builder
+	for _, w := range words[:min(2, len(words))] {
+		r, _ := utf8.DecodeRuneInString(w)
+		if r != utf8.RuneError {
+			b.WriteRune(unicode.ToUpper(r))
+		}
+	}
+	if b.Len() == 0 {
+		return "?"
+	}
+	return b.String()
+}
+
+// SessionLevel says how far a session has come through login.
+type SessionLevel string
+
+const (
+	// LevelFull is a session that passed every step it needed.
+	LevelFull SessionLevel = "full"
+	// LevelPassword is a session after a right password whose second step is due.
+	LevelPassword SessionLevel = "password"
+	// LevelSetup is a session that must set 2FA up before anything else.
+	LevelSetup SessionLevel = "setup"
+)
+
+// Session is a server-side login. Only the hash of its token is stored.
+type Session struct {
+	ID         int64
+	UserID     int64
+	Level      SessionLevel
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute expiry
+	IP         string
+	UserAgent  string
+}
+
+// Event is one line of the audit trail.
+type Event struct {
+	ID        int64
+	Time      time.Time
+	Type      string // e.g. "user.signup", "two_factor.enabled"
+	UserID    int64  // the person concerned, 0 if none
+	ActorID   int64  // who did it, 0 for the system or an operator
+	OrgID     int64
+	IP        string
+	UserAgent string
+	Detail    string
+}
+
+// Client describes where a request comes from, for the audit trail and sessions.
+type Client struct {
+	IP        string
+	UserAgent string
+}

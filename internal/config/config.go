@@ -1,0 +1,202 @@
+// Package config loads Gardien's configuration from flags and GARDIEN_*
+// environment variables (the same names), and validates it once.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is every setting of a Gardien process.
+type Config struct {
+	Addr        string        // listen address
+	DataDir     string        // SQLite database and generated key live here
+	DatabaseURL string        // "" = SQLite in DataDir; postgres://… = PostgreSQL
+	BaseURL     *url.URL      // how people reach Gardien; links in mails
+	SMTPURL     *url.URL      // nil = mails printed to the terminal
+	MailFrom    string        // From: of every mail
+	SecretKey   []byte        // 32 bytes; nil = generated into DataDir at first start
+	SessionMax  time.Duration // absolute session lifetime
+	SessionIdle time.Duration // a session unused this long ends
+	LogFormat   string        // "text" or "json"
+	LogLevel    string        // debug, info, warn, error
+	TOTPIssuer  string        // the issuer shown in authenticator apps
+}
+
+type setting struct {
+	flag, env, def, usage string
+	set                   func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"addr", "GARDIEN_ADDR", "127.0.0.1:8080", "address to listen on (host:port)", func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("want host:port, got %q", v)
+		}
+		c.Addr = v
+		return nil
+	}},
+	{"data-dir", "GARDIEN_DATA_DIR", "./gardien-data", "directory for the SQLite database and the generated secret key (created if missing)", func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		c.DataDir = filepath.Clean(v)
+		return nil
+	}},
+	{"database-url", "GARDIEN_DATABASE_URL", "", "database: empty for SQLite in the data dir, sqlite:PATH, or postgres://user:pass@host:port/db", func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") && !strings.HasPrefix(v, "sqlite:") {
+			return fmt.Errorf("want postgres://…, postgresql://… or sqlite:PATH, got %q", redact(v))
+		}
+		c.DatabaseURL = v
+		return nil
+	}},
+	{"base-url", "GARDIEN_BASE_URL", "", "URL people reach Gardien at, used in mail links (default http://ADDR)", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("want an http:// or https:// URL, got %q", v)
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		c.BaseURL = u
+		return nil
+	}},
+	{"smtp-url", "GARDIEN_SMTP_URL", "", "SMTP server: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (TLS); empty prints mails to the terminal", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			return fmt.Errorf("want smtp://host:port or smtps://host:port, got %q", redact(v))
+		}
+		c.SMTPURL = u
+		return nil
+	}},
+	{"mail-from", "GARDIEN_MAIL_FROM", "Gardien <gardien@localhost>", "From address of mails", func(c *Config, v string) error {
+		if !strings.Contains(v, "@") {
+			return fmt.Errorf("want an address such as Gardien <security@example.com>, got %q", v)
+		}
+		c.MailFrom = v
+		return nil
+	}},
+	{"secret-key", "GARDIEN_SECRET_KEY", "", "base64 of 32 random bytes sealing secrets at rest (e.g. openssl rand -base64 32); empty: generated into the data dir", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(k) != 32 {
+			return errors.New("want the base64 of exactly 32 bytes (openssl rand -base64 32)")
+		}
+		c.SecretKey = k
+		return nil
+	}},
+	{"session-max", "GARDIEN_SESSION_MAX", "12h", "absolute lifetime of a login session", durationSetter(func(c *Config) *time.Duration { return &c.SessionMax })},
+	{"session-idle", "GARDIEN_SESSION_IDLE", "2h", "a login session unused this long ends", durationSetter(func(c *Config) *time.Duration { return &c.SessionIdle })},
+	{"log-format", "GARDIEN_LOG_FORMAT", "text", "log format: text or json", func(c *Config, v string) error {
+		if v != "text" && v != "json" {
+			return fmt.Errorf("want text or json, got %q", v)
+		}
+		c.LogFormat = v
+		return nil
+	}},
+	{"log-level", "GARDIEN_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *Config, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return fmt.Errorf("want debug, info, warn or error, got %q", v)
+	}},
+	{"totp-issuer", "GARDIEN_TOTP_ISSUER", "Gardien", "issuer name shown in authenticator apps", func(c *Config, v string) error {
+		if v == "" || strings.Contains(v, ":") {
+			return fmt.Errorf("want a non-empty name without a colon, got %q", v)
+		}
+		c.TOTPIssuer = v
+		return nil
+	}},
+}
+
+func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 30m or 12h, got %q", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// redact hides a password in a URL before it is printed.
+func redact(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return v
+	}
+	return u.Redacted()
+}
+
+// Load reads the settings: defaults, then GARDIEN_* variables, then flags.
+// The error names the setting and says what is wrong, in one line.
+func Load(name string, args []string, getenv func(string) string, usageOut io.Writer) (*Config, []string, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	values := map[string]*string{}
+	for _, s := range settings {
+		values[s.flag] = fs.String(s.flag, s.def, s.usage+" ($"+s.env+")")
+	}
+	source := map[string]string{}
+	for _, s := range settings {
+		if v, ok := lookup(getenv, s.env); ok {
+			*values[s.flag] = v
+			source[s.flag] = s.env
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	fs.Visit(func(f *flag.Flag) { source[f.Name] = "-" + f.Name })
+	for _, s := range settings {
+		if err := s.set(c, *values[s.flag]); err != nil {
+			src := source[s.flag]
+			if src == "" {
+				src = s.env
+			}
+			return nil, nil, fmt.Errorf("%s: %w", src, err)
+		}
+	}
+	if c.BaseURL == nil {
+		c.BaseURL = &url.URL{Scheme: "http", Host: c.Addr}
+	}
+	if c.SessionIdle > c.SessionMax {
+		c.SessionIdle = c.SessionMax
+	}
+	return c, fs.Args(), nil
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+// SecureCookies is true when people reach Gardien over HTTPS.
+func (c *Config) SecureCookies() bool { return c.BaseURL.Scheme == "https" }
+
+// Settings lists the settings for documentation: flag, variable, default, usage.
+func Settings() [][4]string {
+	out := make([][4]string, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, [4]string{s.flag, s.env, s.def, s.usage})
+	}
+	return out
+}

@@ -1,0 +1,119 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gardien/gardien"
+)
+
+// CreateSession stores a session under the hash of its token and sets its ID.
+func (s *Store) CreateSession(ctx context.Context, sess *gardien.Session, tokenHash []byte) error {
+	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		tokenHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent).Scan(&sess.ID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByTokenHash returns the session stored under a token hash.
+func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte) (*gardien.Session, error) {
+	var sess gardien.Session
+	var level string
+	var created, seen, expires int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent
+		FROM sessions WHERE token_hash = ?`), tokenHash).
+		Scan(&sess.ID, &sess.UserID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: session: %w", err)
+	}
+	sess.Level = gardien.SessionLevel(level)
+	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(seen, 0).UTC(), time.Unix(expires, 0).UTC()
+	return &sess, nil
+}
+
+// RotateSession gives a session a new token and level: the old token stops
+// working at once. gardien.ErrNotFound if the session is gone.
+func (s *Store) RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, at time.Time) error {
+	return s.exec1(ctx, "rotate session", `UPDATE sessions SET token_hash = ?, level = ?, last_seen_at = ? WHERE id = ?`, newHash, string(level), at.Unix(), id)
+}
+
+// TouchSession records that a session was used.
+func (s *Store) TouchSession(ctx context.Context, id int64, at time.Time) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`), at.Unix(), id); err != nil {
+		return fmt.Errorf("sqlstore: touch session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends one session.
+func (s *Store) DeleteSession(ctx context.Context, id int64) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE id = ?`), id); err != nil {
+		return fmt.Errorf("sqlstore: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of a user but keep (0 = none kept).
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, keep int64) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`), userID, keep); err != nil {
+		return fmt.Errorf("sqlstore: delete user sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes sessions past their absolute expiry or idle
+// since before idleSince, and returns how many.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?`), now.Unix(), idleSince.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete expired sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// AddEvent appends an event to the audit trail.
+func (s *Store) AddEvent(ctx context.Context, e *gardien.Event) error {
+	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO events (at, type, user_id, actor_id, org_id, ip, user_agent, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		e.Time.Unix(), e.Type, nullID(e.UserID), nullID(e.ActorID), nullID(e.OrgID), e.IP, e.UserAgent, e.Detail).Scan(&e.ID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: add event: %w", err)
+	}
+	return nil
+}
+
+// UserEvents returns a user's most recent events, newest first.
+func (s *Store) UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, at, type, COALESCE(user_id, 0), COALESCE(actor_id, 0), COALESCE(org_id, 0), ip, user_agent, detail
+		FROM events WHERE user_id = ? ORDER BY id DESC LIMIT ?`), userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: user events: %w", err)
+	}
+	defer rows.Close()
+	var out []gardien.Event
+	for rows.Next() {
+		var e gardien.Event
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.ActorID, &e.OrgID, &e.IP, &e.UserAgent, &e.Detail); err != nil {
+			return nil, fmt.Errorf("sqlstore: user events: %w", err)
+		}
+		e.Time = time.Unix(at, 0).UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: user events: %w", err)
+	}
+	return out, nil
+}
+
+func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }

@@ -1,0 +1,281 @@
+// Package sqlstore keeps Gardien's data in SQLite (the default, embedded) or
+// PostgreSQL (several nodes). One set of queries serves both: they are written
+// with ? placeholders and rewritten to $n for PostgreSQL, times are Unix
+// seconds, and the few real differences live in the migrations.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names a database engine.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is Gardien's storage. Safe for concurrent use.
+type Store struct {
+	dialect Dialect
+	// w takes every write. On SQLite it holds one connection: SQLite has one
+	// writer at a time anyway, and queueing in Go beats spinning on SQLITE_BUSY.
+	// r serves reads; on PostgreSQL both are the same pool.
+	w, r *sql.DB
+}
+
+// Open connects to the database named by databaseURL ("" = SQLite file
+// gardien.db in dataDir) and applies pending migrations.
+func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
+	s, err := open(databaseURL, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenNoMigrate connects without migrating (for the migrate command's report).
+func OpenNoMigrate(databaseURL, dataDir string) (*Store, error) { return open(databaseURL, dataDir) }
+
+func open(databaseURL, dataDir string) (*Store, error) {
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		db, err := sql.Open("pgx", databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
+		db.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return &Store{dialect: Postgres, w: db, r: db}, nil
+	}
+	path := strings.TrimPrefix(databaseURL, "sqlite:")
+	if path == "" {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlstore: data dir: %w", err)
+		}
+		path = filepath.Join(dataDir, "gardien.db")
+	}
+	// WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode
+	// loses nothing when the process is killed (only an OS crash can drop the
+	// last commits); foreign keys are off by default in SQLite.
+	q := url.Values{}
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	return &Store{dialect: SQLite, w: w, r: r}, nil
+}
+
+// Dialect says which engine the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes the connections.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// Ping checks the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	return nil
+}
+
+// q rewrites ? placeholders to $1, $2 … for PostgreSQL. Queries here never
+// hold a ? inside a string literal.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// tx runs fn in a transaction on the writer, committing if fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// isUnique reports whether err is a unique-constraint violation.
+func isUnique(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// Migration is one numbered schema step.
+type Migration struct {
+	Version int
+	Name    string
+	Applied bool
+}
+
+func (s *Store) migrationFiles() ([]Migration, map[int]string, error) {
+	dir := "migrations/" + string(s.dialect)
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	var list []Migration
+	body := map[int]string{}
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, nil, fmt.Errorf("sqlstore: migration %q is not named NNNN_name.sql", e.Name())
+		}
+		b, err := fs.ReadFile(migrations, dir+"/"+e.Name())
+		if err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: migration %s: %w", e.Name(), err)
+		}
+		list = append(list, Migration{Version: v, Name: e.Name()})
+		body[v] = string(b)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Version < list[j].Version })
+	return list, body, nil
+}
+
+// Migrations lists the migrations and whether each is applied.
+func (s *Store) Migrations(ctx context.Context) ([]Migration, error) {
+	list, _, err := s.migrationFiles()
+	if err != nil {
+		return nil, err
+	}
+	applied, err := s.applied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		list[i].Applied = applied[list[i].Version]
+	}
+	return list, nil
+}
+
+func (s *Store) applied(ctx context.Context) (map[int]bool, error) {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("sqlstore: schema_migrations: %w", err)
+	}
+	rows, err := s.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("sqlstore: schema_migrations: %w", err)
+		}
+		done[v] = true
+	}
+	return done, rows.Err()
+}
+
+// Migrate applies pending migrations in order, each in its own transaction.
+// On PostgreSQL an advisory lock keeps nodes starting together from racing.
+func (s *Store) Migrate(ctx context.Context) error {
+	list, body, err := s.migrationFiles()
+	if err != nil {
+		return err
+	}
+	if _, err := s.applied(ctx); err != nil {
+		return err
+	}
+	for _, m := range list {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if s.dialect == Postgres {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305813)`); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, body[m.Version]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), m.Version, time.Now().Unix())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration %s: %w", m.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/sqlstore"
+	"github.com/gardien/gardien/internal/testenv"
+)
+
+// eachStore runs fn on a fresh SQLite store and a fresh PostgreSQL store:
+// one suite, both dialects.
+func eachStore(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		s, err := sqlstore.Open(context.Background(), "", t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		fn(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		s, err := sqlstore.Open(context.Background(), testenv.PostgresURL(t), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		fn(t, s)
+	})
+}
+
+var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+func newUser(t *testing.T, s *sqlstore.Store, email string) *gardien.User {
+	t.Helper()
+	u := &gardien.User{Email: email, Name: "Ada Lovelace", CreatedAt: t0}
+	if err := s.CreateUser(context.Background(), u, email, "hash-of-"+email); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func hash(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
+
+func TestMigrationsAreRecordedAndRunOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+		list, err := s.Migrations(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 0 {
+			t.Fatal("no migrations listed")
+		}
+		for _, m := range list {
+			if !m.Applied {
+				t.Errorf("migration %s not applied", m.Name)
+			}
+		}
+		if err := s.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestUsers(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		if u.ID == 0 {
+			t.Fatal("no id given")
+		}
+		dup := &gardien.User{Email: "ada@example.com", CreatedAt: t0}
+		if err := s.CreateUser(ctx, dup, "ada@example.com", "x"); !errors.Is(err, gardien.ErrDuplicate) {
+			t.Fatalf("duplicate email: got %v, want ErrDuplicate", err)
+		}
+		got, hash, err := s.UserByEmail(ctx, "ada@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != u.ID || got.Name != "Ada Lovelace" || hash != "hash-of-ada@example.com" || got.EmailVerified || !got.CreatedAt.Equal(t0) {
+			t.Fatalf("user by email: %+v %q", got, hash)
+		}
+		if _, _, err := s.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("unknown email: %v", err)
+		}
+		if _, err := s.UserByID(ctx, 999999); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("unknown id: %v", err)
+		}
+		if err := s.SetEmailVerified(ctx, u.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateProfile(ctx, u.ID, "Ada King", "fr", t0); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.EmailVerified || got.Name != "Ada King" || got.Locale != "fr" {
+			t.Fatalf("after verify and profile: %+v", got)
+		}
+		if err := s.UpdateProfile(ctx, 999999, "x", "", t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("profile of unknown user: %v", err)
+		}
+	})
+}
+
+func TestTokensAreSingleUseAndExpire(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		if err := s.CreateToken(ctx, "verify_email", hash("tok"), u.ID, t0.Add(24*time.Hour), t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ConsumeToken(ctx, "reset_password", hash("tok"), t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("token of another kind: %v", err)
+		}
+		if id, err := s.TokenUser(ctx, "verify_email", hash("tok"), t0); err != nil || id != u.ID {
+			t.Fatalf("token user: %d %v", id, err)
+		}
+		id, err := s.ConsumeToken(ctx, "verify_email", hash("tok"), t0.Add(time.Hour))
+		if err != nil || id != u.ID {
+			t.Fatalf("consume: %d %v", id, err)
+		}
+		if _, err := s.ConsumeToken(ctx, "verify_email", hash("tok"), t0.Add(time.Hour)); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("second use: %v", err)
+		}
+		s.CreateToken(ctx, "verify_email", hash("old"), u.ID, t0.Add(24*time.Hour), t0)
+		if _, err := s.ConsumeToken(ctx, "verify_email", hash("old"), t0.Add(24*time.Hour)); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("expired token: %v", err)
+		}
+	})
+}
+
+func TestTokenRaceHasOneWinner(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		s.CreateToken(ctx, "reset_password", hash("race"), u.ID, t0.Add(time.Hour), t0)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for range 20 {
+			wg.Go(func() {
+				if _, err := s.ConsumeToken(ctx, "reset_password", hash("race"), t0); err == nil {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				} else if !errors.Is(err, gardien.ErrNotFound) {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Fatalf("%d of 20 concurrent uses of one token succeeded, want 1", wins)
+		}
+	})
+}
+
+func TestSessions(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		mk := func(tok string) *gardien.Session {
+			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelFull, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(12 * time.Hour), IP: "127.0.0.1", UserAgent: "test"}
+			if err := s.CreateSession(ctx, sess, hash(tok)); err != nil {
+				t.Fatal(err)
+			}
+			return sess
+		}
+		a, b := mk("a"), mk("b")
+		mk("c")
+		got, err := s.SessionByTokenHash(ctx, hash("a"))
+		if err != nil || got.ID != a.ID || got.UserID != u.ID || got.Level != gardien.LevelFull || !got.ExpiresAt.Equal(t0.Add(12*time.Hour)) || got.IP != "127.0.0.1" {
+			t.Fatalf("session a: %+v %v", got, err)
+		}
+		if err := s.RotateSession(ctx, a.ID, hash("a2"), gardien.LevelPassword, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SessionByTokenHash(ctx, hash("a")); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("old token after rotation: %v", err)
+		}
+		got, err = s.SessionByTokenHash(ctx, hash("a2"))
+		if err != nil || got.ID != a.ID || got.Level != gardien.LevelPassword || !got.LastSeenAt.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("rotated session: %+v %v", got, err)
+		}
+		if err := s.SetPassword(ctx, u.ID, "new-hash", b.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := s.PasswordHash(ctx, u.ID); h != "new-hash" {
+			t.Fatalf("password hash after change: %q", h)
+		}
+		for tok, want := range map[string]bool{"a2": false, "b": true, "c": false} {
+			_, err := s.SessionByTokenHash(ctx, hash(tok))
+			if (err == nil) != want {
+				t.Errorf("after password change, session %s alive=%v, want %v", tok, err == nil, want)
+			}
+		}
+		if err := s.DeleteSession(ctx, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SessionByTokenHash(ctx, hash("b")); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("deleted session: %v", err)
+		}
+		d := mk("d")
+		mk("e")
+		s.TouchSession(ctx, d.ID, t0.Add(3*time.Hour))
+		n, err := s.DeleteExpiredSessions(ctx, t0.Add(4*time.Hour), t0.Add(2*time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("idle sessions removed: %d %v, want 1", n, err)
+		}
+		if _, err := s.SessionByTokenHash(ctx, hash("d")); err != nil {
+			t.Fatalf("recently used session removed: %v", err)
+		}
+		n, _ = s.DeleteExpiredSessions(ctx, t0.Add(12*time.Hour), t0)
+		if n != 1 {
+			t.Fatalf("expired sessions removed: %d, want 1", n)
+		}
+	})
+}
+
+func TestSetPasswordVoidsResetLinks(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		s.CreateToken(ctx, "reset_password", hash("r"), u.ID, t0.Add(time.Hour), t0)
+		if err := s.SetPassword(ctx, u.ID, "h2", 0, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ConsumeToken(ctx, "reset_password", hash("r"), t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("reset link after password change: %v", err)
+		}
+	})
+}
+
+func TestEvents(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		for i := range 3 {
+			e := &gardien.Event{Time: t0.Add(time.Duration(i) * time.Second), Type: fmt.Sprintf("t%d", i), UserID: u.ID, IP: "10.0.0.1", UserAgent: "ua"}
+			if err := s.AddEvent(ctx, e); err != nil || e.ID == 0 {
+				t.Fatal(err)
+			}
+		}
+		s.AddEvent(ctx, &gardien.Event{Time: t0, Type: "other"})
+		got, err := s.UserEvents(ctx, u.ID, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Type != "t2" || got[1].Type != "t1" || got[0].IP != "10.0.0.1" || !got[0].Time.Equal(t0.Add(2*time.Second)) {
+			t.Fatalf("events: %+v", got)
+		}
+	})
+}

@@ -1,0 +1,166 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gardien/gardien"
+)
+
+const userColumns = `id, email, name, email_verified_at IS NOT NULL, locale, sso, created_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanUser(row scanner, extra ...any) (*gardien.User, error) {
+	var u gardien.User
+	var created int64
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.EmailVerified, &u.Locale, &u.SSO, &created}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, gardien.ErrNotFound
+		}
+		return nil, err
+	}
+	u.CreatedAt = time.Unix(created, 0).UTC()
+	return &u, nil
+}
+
+// CreateUser inserts u and sets its ID; gardien.ErrDuplicate when the email
+// key is taken.
+func (s *Store) CreateUser(ctx context.Context, u *gardien.User, emailKey, passwordHash string) error {
+	now := u.CreatedAt.Unix()
+	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO users (email, email_key, name, password_hash, locale, sso, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		u.Email, emailKey, u.Name, passwordHash, u.Locale, u.SSO, now, now).Scan(&u.ID)
+	if isUnique(err) {
+		return fmt.Errorf("sqlstore: create user: %w", gardien.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create user: %w", err)
+	}
+	return nil
+}
+
+// UserByID returns a user, or gardien.ErrNotFound.
+func (s *Store) UserByID(ctx context.Context, id int64) (*gardien.User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM users WHERE id = ?`), id))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// UserByEmail returns the user with this email key and their password hash.
+func (s *Store) UserByEmail(ctx context.Context, emailKey string) (*gardien.User, string, error) {
+	var hash string
+	u, err := scanUser(s.r.QueryRowContext(ctx, s.q(`SELECT `+userColumns+`, password_hash FROM users WHERE email_key = ?`), emailKey), &hash)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlstore: user by email: %w", err)
+	}
+	return u, hash, nil
+}
+
+// PasswordHash returns a user's password hash.
+func (s *Store) PasswordHash(ctx context.Context, userID int64) (string, error) {
+	var hash string
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT password_hash FROM users WHERE id = ?`), userID).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: password hash: %w", err)
+	}
+	return hash, nil
+}
+
+// UpdateProfile sets a user's name and saved language.
+func (s *Store) UpdateProfile(ctx context.Context, userID int64, name, locale string, at time.Time) error {
+	return s.exec1(ctx, "update profile", `UPDATE users SET name = ?, locale = ?, updated_at = ? WHERE id = ?`, name, locale, at.Unix(), userID)
+}
+
+// SetEmailVerified marks a user's email validated (once; later calls keep the first time).
+func (s *Store) SetEmailVerified(ctx context.Context, userID int64, at time.Time) error {
+	return s.exec1(ctx, "verify email", `UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?), updated_at = ? WHERE id = ?`, at.Unix(), at.Unix(), userID)
+}
+
+// SetPassword stores a new password hash and ends the user's sessions but
+// keepSession (0 ends them all), in one transaction.
+func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keepSession int64, at time.Time) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`), hash, at.Unix(), userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gardien.ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`), userID, keepSession); err != nil {
+			return err
+		}
+		// Links to reset the password stop working once it is changed.
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE tokens SET used_at = ? WHERE user_id = ? AND kind = 'reset_password' AND used_at IS NULL`), at.Unix(), userID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: set password: %w", err)
+	}
+	return nil
+}
+
+// exec1 runs a statement that must change exactly one row.
+func (s *Store) exec1(ctx context.Context, what, query string, args ...any) error {
+	res, err := s.w.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	} else if n != 1 {
+		return fmt.Errorf("sqlstore: %s: %w", what, gardien.ErrNotFound)
+	}
+	return nil
+}
+
+// CreateToken stores the hash of a single-use token mailed to a user.
+func (s *Store) CreateToken(ctx context.Context, kind string, tokenHash []byte, userID int64, expires, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO tokens (kind, token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)`),
+		kind, tokenHash, userID, expires.Unix(), at.Unix())
+	if err != nil {
+		return fmt.Errorf("sqlstore: create token: %w", err)
+	}
+	return nil
+}
+
+// ConsumeToken marks a live token used and returns its user, in one
+// statement: of two requests racing with the same token, one wins.
+// gardien.ErrNotFound for an unknown, used or expired token.
+func (s *Store) ConsumeToken(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error) {
+	var userID int64
+	err := s.w.QueryRowContext(ctx, s.q(`UPDATE tokens SET used_at = ?
+		WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id`),
+		at.Unix(), tokenHash, kind, at.Unix()).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: consume token: %w", err)
+	}
+	return userID, nil
+}
+
+// TokenUser returns the user of a live token without using it up.
+func (s *Store) TokenUser(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error) {
+	var userID int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT user_id FROM tokens WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?`),
+		tokenHash, kind, at.Unix()).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: token user: %w", err)
+	}
+	return userID, nil
+}

@@ -1,0 +1,76 @@
+// Package testenv gives tests what they need from outside Go: a PostgreSQL
+// database, Chromium. A test that lacks one names it; under scripts/test or
+// CI it fails instead of skipping, so nothing is skipped silently.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"os/exec"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+)
+
+// missing skips t, or fails it under scripts/test and CI.
+func missing(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv("GARDIEN_TEST_REQUIRE_ALL") != "" || os.Getenv("CI") != "" {
+		t.Fatalf("needs %s (scripts/test provides it)", what)
+	}
+	t.Skipf("needs %s; run scripts/test, which provides it", what)
+}
+
+// PostgresURL returns the URL of a fresh, empty schema in the test cluster
+// (GARDIEN_TEST_POSTGRES_URL), dropped when the test ends.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("GARDIEN_TEST_POSTGRES_URL")
+	if base == "" {
+		missing(t, "PostgreSQL: set GARDIEN_TEST_POSTGRES_URL")
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	defer db.Close()
+	b := make([]byte, 8)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := db.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("postgres: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("GARDIEN_TEST_POSTGRES_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Chromium returns the path of the Chromium binary for browser tests.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("GARDIEN_TEST_CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := exec.LookPath(path); err != nil {
+		missing(t, "Chromium at "+path+" (Debian package chromium)")
+	}
+	return path
+}
