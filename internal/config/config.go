@@ -17,18 +17,21 @@ import (
 
 // Config is every setting of a Gardien process.
 type Config struct {
-	Addr        string        // listen address
-	DataDir     string        // SQLite database and generated key live here
-	DatabaseURL string        // "" = SQLite in DataDir; postgres://… = PostgreSQL
-	BaseURL     *url.URL      // how people reach Gardien; links in mails
-	SMTPURL     *url.URL      // nil = mails printed to the terminal
-	MailFrom    string        // From: of every mail
-	SecretKey   []byte        // 32 bytes; nil = generated into DataDir at first start
-	SessionMax  time.Duration // absolute session lifetime
-	SessionIdle time.Duration // a session unused this long ends
-	LogFormat   string        // "text" or "json"
-	LogLevel    string        // debug, info, warn, error
-	TOTPIssuer  string        // the issuer shown in authenticator apps
+	Addr        string   // listen address
+	DataDir     string   // SQLite database and generated key live here
+	DatabaseURL string   // "" = SQLite in DataDir; postgres://… = PostgreSQL
+	BaseURL     *url.URL // how people reach Gardien; links in mails
+	// BaseURLDefault is true when BaseURL was derived from Addr, so that a
+	// server listening on port 0 can put its real port in.
+	BaseURLDefault bool
+	SMTPURL        *url.URL      // nil = mails printed to the terminal
+	MailFrom       string        // From: of every mail
+	SecretKey      []byte        // 32 bytes; nil = generated into DataDir at first start
+	SessionMax     time.Duration // absolute session lifetime
+	SessionIdle    time.Duration // a session unused this long ends
+	LogFormat      string        // "text" or "json"
+	LogLevel       string        // debug, info, warn, error
+	TOTPIssuer     string        // the issuer shown in authenticator apps
 }
 
 type setting struct {
@@ -177,6 +180,7 @@ func Load(name string, args []string, getenv func(string) string, usageOut io.Wr
 	}
 	if c.BaseURL == nil {
 		c.BaseURL = &url.URL{Scheme: "http", Host: c.Addr}
+		c.BaseURLDefault = true
 	}
 	if c.SessionIdle > c.SessionMax {
 		c.SessionIdle = c.SessionMax

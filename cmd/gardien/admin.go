@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/gardien/gardien/internal/config"
+	"github.com/gardien/gardien/internal/sqlstore"
+)
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := config.Load("gardien migrate", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := sqlstore.OpenNoMigrate(cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	before, err := store.Migrations(ctx)
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	for _, m := range before {
+		state := "already applied"
+		if !m.Applied {
+			state = "applied now"
+		}
+		fmt.Fprintf(stdout, "%04d %-40s %s\n", m.Version, m.Name, state)
+	}
+	return nil
+}
+
+func user(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		return fmt.Errorf("usage: gardien user verify-email EMAIL [flags]")
+	}
+	sub, email := args[0], args[1]
+	cfg, _, err := config.Load("gardien user "+sub, args[2:], getenv, stderr)
+	if err != nil {
+		return err
+	}
+	a, err := build(ctx, cfg, stdout, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	switch sub {
+	case "verify-email":
+		u, err := a.auth.MarkEmailVerified(ctx, email)
+		if err != nil {
+			return fmt.Errorf("verify-email %s: %w", email, err)
+		}
+		fmt.Fprintf(stdout, "email %s of %q is validated\n", u.Email, u.Name)
+		return nil
+	}
+	return fmt.Errorf("unknown user command %q (want verify-email)", sub)
+}

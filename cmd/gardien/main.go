@@ -1,0 +1,74 @@
+// Command gardien runs the Gardien account-security service.
+//
+//	gardien [serve] [flags]          serve the pages and the JSON API (default)
+//	gardien migrate [flags]          apply database migrations and list them
+//	gardien user verify-email EMAIL  mark a person's email validated
+//	gardien version                  print the version
+//
+// Every flag has a GARDIEN_* environment variable of the same name; see
+// `gardien serve -h` and docs/operations.md.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "gardien:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run is the whole program, with its outside world passed in so that tests
+// can run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args, getenv, stdout, stderr)
+	case "user":
+		return user(ctx, args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "gardien", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+const usage = `Usage:
+  gardien [serve] [flags]          serve the pages and the JSON API (default)
+  gardien migrate [flags]          apply database migrations and list them
+  gardien user verify-email EMAIL  mark a person's email validated
+  gardien version                  print the version
+Run "gardien serve -h" for the flags; each has a GARDIEN_* variable.
+`
+
+func newKey() []byte {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
+}
+
+func encodeKey(k []byte) string { return base64.StdEncoding.EncodeToString(k) }

@@ -1,0 +1,206 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/httpx"
+)
+
+type userJSON struct {
+	ID               int64  `json:"id"`
+	Email            string `json:"email"`
+	Name             string `json:"name"`
+	EmailVerified    bool   `json:"email_verified"`
+	SSO              bool   `json:"sso"`
+	TwoFactorEnabled bool   `json:"two_factor_enabled"`
+	Language         string `json:"language"`
+}
+
+func toUser(u *gardien.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, EmailVerified: u.EmailVerified,
+		SSO: u.SSO, TwoFactorEnabled: u.TwoFactorEnabled, Language: u.Locale}
+}
+
+type orgJSON struct {
+	ID               int64  `json:"id"`
+	Name             string `json:"name"`
+	Role             string `json:"role"`
+	RequireTwoFactor bool   `json:"require_two_factor"`
+}
+
+func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Email, Password, Name *string }
+	if err := h.decode(w, r, &in); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := required("email", in.Email, "password", in.Password, "name", in.Name); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	u, err := h.auth.Signup(r.Context(), auth.SignupInput{Email: *in.Email, Password: *in.Password, Name: *in.Name, Lang: h.lang(r)}, httpx.Client(r))
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"user": toUser(u)})
+}
+
+func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Token *string }
+	if err := h.decode(w, r, &in); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := required("token", in.Token); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	u, err := h.auth.VerifyEmail(r.Context(), *in.Token, httpx.Client(r))
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
+}
+
+func (h *Handler) handleResendVerification(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if err := h.auth.ResendVerification(r.Context(), cur.User.ID); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "sent"})
+}
+
+func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Email, Password *string }
+	if err := h.decode(w, r, &in); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := required("email", in.Email, "password", in.Password); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	login, err := h.auth.LogIn(r.Context(), *in.Email, *in.Password, h.cookies.Token(r), httpx.Client(r))
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	h.cookies.Set(w, login.Token, login.Session.ExpiresAt)
+	writeJSON(w, http.StatusOK, map[string]any{"status": login.Step})
+}
+
+func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if err := h.auth.LogOut(r.Context(), cur.Session, httpx.Client(r)); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	h.cookies.Clear(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user":          toUser(cur.User),
+		"organizations": []orgJSON{},
+		"session":       map[string]any{"status": auth.StepOf(cur.Session.Level), "expires_at": cur.Session.ExpiresAt.Format(time.RFC3339)},
+	})
+}
+
+func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	var in struct{ Name, Language *string }
+	if err := h.decode(w, r, &in); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	name, lang := cur.User.Name, cur.User.Locale
+	if in.Name != nil {
+		name = *in.Name
+	}
+	if in.Language != nil {
+		lang = *in.Language
+	}
+	u, err := h.auth.UpdateProfile(r.Context(), cur.User.ID, name, lang, h.cat.Known)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
+}
+
+func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	var in struct {
+		Current *string `json:"current_password"`
+		New     *string `json:"new_password"`
+	}
+	if err := h.decode(w, r, &in); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := required("current_password", in.Current, "new_password", in.New); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := h.auth.ChangePassword(r.Context(), cur.Session, *in.Current, *in.New, httpx.Client(r)); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
+}
+
+func (h *Handler) handleMyEvents(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	events, err := h.auth.UserEvents(r.Context(), cur.User.ID, 50)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	type eventJSON struct {
+		Time      string `json:"time"`
+		Type      string `json:"type"`
+		IP        string `json:"ip"`
+		UserAgent string `json:"user_agent"`
+	}
+	out := make([]eventJSON, 0, len(events))
+	for _, e := range events {
+		out = append(out, eventJSON{e.Time.Format(time.RFC3339), e.Type, e.IP, e.UserAgent})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+}
+
+func (h *Handler) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Email *string }
+	if err := h.decode(w, r, &in); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := required("email", in.Email); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := h.auth.RequestPasswordReset(r.Context(), *in.Email, h.lang(r), httpx.Client(r)); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"status": "sent_if_account_exists"})
+}
+
+func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Token, Password *string }
+	if err := h.decode(w, r, &in); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := required("token", in.Token, "password", in.Password); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := h.auth.ResetPassword(r.Context(), *in.Token, *in.Password, httpx.Client(r)); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
+}

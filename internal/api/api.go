@@ -1,0 +1,226 @@
+// Package api serves the JSON API under /api/v1 (contract in
+// docs/api.md). Handlers are thin: decode, call auth, encode. Every answer is
+// JSON; every error an RFC 9457 problem with a stable code.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/i18n"
+)
+
+// MaxBody bounds a request body.
+const MaxBody = 1 << 20
+
+// Handler serves the API.
+type Handler struct {
+	auth    *auth.Service
+	cat     *i18n.Catalog
+	cookies httpx.Cookies
+	log     *slog.Logger
+	mux     *http.ServeMux
+}
+
+// New returns the API handler, to be mounted at /api/v1/.
+func New(a *auth.Service, cat *i18n.Catalog, cookies httpx.Cookies, log *slog.Logger) *Handler {
+	h := &Handler{auth: a, cat: cat, cookies: cookies, log: log, mux: http.NewServeMux()}
+	h.routes()
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		h.noRoute(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// noRoute answers 405 with Allow when the path exists for other methods,
+// else 404: as problems, never the mux's plain text.
+func (h *Handler) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, p := h.mux.Handler(r2); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		h.problem(w, r, http.StatusMethodNotAllowed, gardien.CodeNotFound, "err.method_not_allowed", nil)
+		return
+	}
+	h.problem(w, r, http.StatusNotFound, gardien.CodeNotFound, "err.not_found", nil)
+}
+
+// guarded wraps a handler that needs a session allowed in area.
+func (h *Handler) guarded(area auth.Area, fn func(http.ResponseWriter, *http.Request, *httpx.Current)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		cur := httpx.CurrentOf(r)
+		if cur == nil {
+			h.error(w, r, gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized"))
+			return
+		}
+		if err := auth.Allows(cur.Session.Level, area); err != nil {
+			h.error(w, r, err)
+			return
+		}
+		fn(w, r, cur)
+	}
+}
+
+func (h *Handler) lang(r *http.Request) string {
+	saved := ""
+	if cur := httpx.CurrentOf(r); cur != nil {
+		saved = cur.User.Locale
+	}
+	picked := ""
+	if ck, err := r.Cookie(i18n.LangCookie); err == nil {
+		picked = ck.Value
+	}
+	return h.cat.Match(saved, picked, r.Header.Get("Accept-Language"))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// statusOf is the one place where a code becomes an HTTP status.
+func statusOf(code gardien.Code) int {
+	switch code {
+	case gardien.CodeInvalidCredentials, gardien.CodeUnauthorized, gardien.CodeInvalidCode:
+		return http.StatusUnauthorized
+	case gardien.CodeEmailNotVerified, gardien.CodeSSOUser, gardien.CodeForbidden,
+		gardien.CodeTwoFactorRequired, gardien.CodeTwoFactorSetupRequired, gardien.CodeTwoFactorRequiredByOrg:
+		return http.StatusForbidden
+	case gardien.CodeTwoFactorAlreadyEnabled, gardien.CodeConflict:
+		return http.StatusConflict
+	case gardien.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case gardien.CodeNotFound:
+		return http.StatusNotFound
+	case gardien.CodeValidationFailed:
+		return http.StatusUnprocessableEntity
+	case gardien.CodeInvalidToken:
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+type fieldProblem struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+type problem struct {
+	Type       string         `json:"type"`
+	Title      string         `json:"title"`
+	Status     int            `json:"status"`
+	Detail     string         `json:"detail"`
+	Code       gardien.Code   `json:"code"`
+	Errors     []fieldProblem `json:"errors,omitempty"`
+	RetryAfter int            `json:"retry_after,omitempty"`
+}
+
+func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, code gardien.Code, msg string, fields []gardien.FieldError) {
+	lang := h.lang(r)
+	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: h.cat.T(lang, msg)}
+	for _, f := range fields {
+		p.Errors = append(p.Errors, fieldProblem{Field: f.Field, Detail: h.cat.T(lang, f.Message)})
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// error writes err as a problem. Domain errors keep their code; anything
+// else is logged and answered as a 500 that says nothing of the cause.
+func (h *Handler) error(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := gardien.AsError(err)
+	if !ok {
+		h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.problem(w, r, http.StatusInternalServerError, gardien.CodeInternal, "err.internal", nil)
+		return
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+	}
+	h.problem(w, r, statusOf(e.Code), e.Code, e.Message, e.Fields)
+}
+
+// InternalError writes the 500 problem the server's panic recovery sends.
+func InternalError(w http.ResponseWriter) {
+	writeProblem(w, problem{Type: "about:blank", Title: http.StatusText(500), Status: 500, Code: gardien.CodeInternal,
+		Detail: "Something went wrong on our side. Please try again."})
+}
+
+// decode reads a JSON object body into dst, whose fields are pointers so
+// that a missing field is told from an empty one. Malformed, oversized or
+// wrongly typed bodies become validation_failed problems.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	dec := json.NewDecoder(r.Body)
+	err := dec.Decode(dst)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errors.New("trailing data after the JSON object")
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	var tooBig *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooBig):
+		return &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.body_too_large"}
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return gardien.Invalid(typeErr.Field, "err.field_type")
+	default:
+		return &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.bad_body"}
+	}
+}
+
+// required checks that every named field was given (non-nil).
+func required(pairs ...any) error {
+	e := &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.validation_failed"}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		name := pairs[i].(string)
+		missing := false
+		switch v := pairs[i+1].(type) {
+		case *string:
+			missing = v == nil
+		case *bool:
+			missing = v == nil
+		default:
+			panic(fmt.Sprintf("api: required: unsupported type %T", v))
+		}
+		if missing {
+			e.Fields = append(e.Fields, gardien.FieldError{Field: name, Message: "err.field_required"})
+		}
+	}
+	if len(e.Fields) > 0 {
+		return e
+	}
+	return nil
+}

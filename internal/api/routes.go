@@ -1,0 +1,18 @@
+package api
+
+import "github.com/gardien/gardien/internal/auth"
+
+func (h *Handler) routes() {
+	m := h.mux
+	m.HandleFunc("POST /api/v1/signup", h.handleSignup)
+	m.HandleFunc("POST /api/v1/email/verify", h.handleVerifyEmail)
+	m.HandleFunc("POST /api/v1/email/resend", h.guarded(auth.AreaFull, h.handleResendVerification))
+	m.HandleFunc("POST /api/v1/login", h.handleLogin)
+	m.HandleFunc("POST /api/v1/logout", h.guarded(auth.AreaAny, h.handleLogout))
+	m.HandleFunc("GET /api/v1/me", h.guarded(auth.AreaAny, h.handleMe))
+	m.HandleFunc("PATCH /api/v1/me", h.guarded(auth.AreaFull, h.handleUpdateMe))
+	m.HandleFunc("POST /api/v1/me/password", h.guarded(auth.AreaFull, h.handleChangePassword))
+	m.HandleFunc("GET /api/v1/me/events", h.guarded(auth.AreaFull, h.handleMyEvents))
+	m.HandleFunc("POST /api/v1/password/forgot", h.handleForgotPassword)
+	m.HandleFunc("POST /api/v1/password/reset", h.handleResetPassword)
+}

@@ -1,0 +1,280 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gardien/gardien"
+	gmail "github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/password"
+)
+
+var (
+	errInvalidCredentials = gardien.Errorf(gardien.CodeInvalidCredentials, "err.invalid_credentials")
+	errTokenInvalid       = gardien.Errorf(gardien.CodeInvalidToken, "err.token_invalid")
+)
+
+// NormalizeEmail trims an address and lower-cases its domain; it returns the
+// address to show and the key that makes it unique (all lower case: nobody
+// wants two accounts that differ by the case of one letter).
+func NormalizeEmail(raw string) (email, key string, ok bool) {
+	email = strings.TrimSpace(raw)
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 || at == len(email)-1 || len(email) > 254 {
+		return "", "", false
+	}
+	email = email[:at] + "@" + strings.ToLower(email[at+1:])
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" || !strings.Contains(email[at+1:], ".") ||
+		strings.ContainsFunc(email, unicode.IsSpace) {
+		return "", "", false
+	}
+	return email, strings.ToLower(email), true
+}
+
+// SignupInput is what a person types to sign up.
+type SignupInput struct {
+	Email, Password, Name string
+	Lang                  string // language of the page they signed up on
+}
+
+func cleanName(raw string) (string, string) {
+	name := strings.Join(strings.FieldsFunc(raw, unicode.IsSpace), " ")
+	switch {
+	case name == "":
+		return "", "err.name_required"
+	case utf8.RuneCountInString(name) > 100:
+		return "", "err.name_too_long"
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "", "err.name_required"
+	}
+	return name, ""
+}
+
+// Signup creates an account and mails a validation link. The account works
+// at once; what needs a validated email waits for the link.
+func (s *Service) Signup(ctx context.Context, in SignupInput, c gardien.Client) (*gardien.User, error) {
+	verr := &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.validation_failed"}
+	name, msg := cleanName(in.Name)
+	if msg != "" {
+		verr.Fields = append(verr.Fields, gardien.FieldError{Field: "name", Message: msg})
+	}
+	email, key, ok := NormalizeEmail(in.Email)
+	if !ok {
+		verr.Fields = append(verr.Fields, gardien.FieldError{Field: "email", Message: "err.email_invalid"})
+	}
+	if msg := password.Check(in.Password); msg != "" {
+		verr.Fields = append(verr.Fields, gardien.FieldError{Field: "password", Message: msg})
+	}
+	if len(verr.Fields) > 0 {
+		return nil, verr
+	}
+	hash, err := s.Hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, fmt.Errorf("auth: signup: %w", err)
+	}
+	lang := ""
+	if in.Lang != "" && in.Lang != s.DefaultLang {
+		lang = in.Lang // remembered so that mails come in the language they chose
+	}
+	u := &gardien.User{Email: email, Name: name, Locale: lang, CreatedAt: s.Now().UTC()}
+	if err := s.Store.CreateUser(ctx, u, key, hash); err != nil {
+		if errors.Is(err, gardien.ErrDuplicate) {
+			// Saying so reveals that the address has an account; a sign-up
+			// form cannot avoid that without leaving the person puzzled, and
+			// the answer costs a full hash, like a new account, so it is no
+			// faster way to enumerate than the form itself.
+			return nil, &gardien.Error{Code: gardien.CodeConflict, Message: "err.validation_failed",
+				Fields: []gardien.FieldError{{Field: "email", Message: "err.email_taken"}}}
+		}
+		return nil, fmt.Errorf("auth: signup: %w", err)
+	}
+	s.event(ctx, "user.signup", u.ID, u.ID, c, "")
+	if err := s.sendVerification(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (s *Service) sendVerification(ctx context.Context, u *gardien.User) error {
+	tok, hash := newToken()
+	now := s.Now()
+	if err := s.Store.CreateToken(ctx, kindVerifyEmail, hash, u.ID, now.Add(verifyTTL), now); err != nil {
+		return fmt.Errorf("auth: verification token: %w", err)
+	}
+	s.send(ctx, gmail.Letter{Kind: "verify_email", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
+		Link: s.link("/verify-email", tok)})
+	return nil
+}
+
+// ResendVerification mails a new validation link, unless the email is
+// validated already (an error with code conflict says so).
+func (s *Service) ResendVerification(ctx context.Context, userID int64) error {
+	u, err := s.Store.UserByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("auth: resend verification: %w", err)
+	}
+	if u.EmailVerified {
+		return gardien.Errorf(gardien.CodeConflict, "verify.already")
+	}
+	return s.sendVerification(ctx, u)
+}
+
+// VerifyEmail uses a validation token and marks the email validated.
+func (s *Service) VerifyEmail(ctx context.Context, token string, c gardien.Client) (*gardien.User, error) {
+	if token == "" {
+		return nil, gardien.Invalid("token", "err.field_required")
+	}
+	now := s.Now()
+	userID, err := s.Store.ConsumeToken(ctx, kindVerifyEmail, hashToken(token), now)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errTokenInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: verify email: %w", err)
+	}
+	if err := s.Store.SetEmailVerified(ctx, userID, now); err != nil {
+		return nil, fmt.Errorf("auth: verify email: %w", err)
+	}
+	s.event(ctx, "user.email_verified", userID, userID, c, "")
+	return s.Store.UserByID(ctx, userID)
+}
+
+// MarkEmailVerified validates an email on an operator's word (gardien user verify-email).
+func (s *Service) MarkEmailVerified(ctx context.Context, rawEmail string) (*gardien.User, error) {
+	_, key, ok := NormalizeEmail(rawEmail)
+	if !ok {
+		return nil, gardien.Invalid("email", "err.email_invalid")
+	}
+	u, _, err := s.Store.UserByEmail(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if err := s.Store.SetEmailVerified(ctx, u.ID, s.Now()); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	s.event(ctx, "user.email_verified", u.ID, 0, gardien.Client{IP: "operator"}, "by operator")
+	u.EmailVerified = true
+	return u, nil
+}
+
+// UpdateProfile changes a person's name and saved language ("" follows the browser).
+func (s *Service) UpdateProfile(ctx context.Context, userID int64, name, lang string, known func(string) bool) (*gardien.User, error) {
+	clean, msg := cleanName(name)
+	if msg != "" {
+		return nil, gardien.Invalid("name", msg)
+	}
+	if lang != "" && !known(lang) {
+		return nil, gardien.Invalid("language", "err.language_unknown")
+	}
+	if err := s.Store.UpdateProfile(ctx, userID, clean, lang, s.Now()); err != nil {
+		return nil, fmt.Errorf("auth: update profile: %w", err)
+	}
+	return s.Store.UserByID(ctx, userID)
+}
+
+// ChangePassword sets a new password after checking the current one, and
+// ends the person's other sessions.
+func (s *Service) ChangePassword(ctx context.Context, sess *gardien.Session, current, next string, c gardien.Client) error {
+	hash, err := s.Store.PasswordHash(ctx, sess.UserID)
+	if err != nil {
+		return fmt.Errorf("auth: change password: %w", err)
+	}
+	if err := s.Hasher.Verify(ctx, hash, current); err != nil {
+		if errors.Is(err, password.ErrMismatch) {
+			return gardien.Invalid("current_password", "err.current_password_wrong")
+		}
+		return fmt.Errorf("auth: change password: %w", err)
+	}
+	if msg := password.Check(next); msg != "" {
+		return gardien.Invalid("new_password", msg)
+	}
+	newHash, err := s.Hasher.Hash(ctx, next)
+	if err != nil {
+		return fmt.Errorf("auth: change password: %w", err)
+	}
+	if err := s.Store.SetPassword(ctx, sess.UserID, newHash, sess.ID, s.Now()); err != nil {
+		return fmt.Errorf("auth: change password: %w", err)
+	}
+	s.event(ctx, "user.password_changed", sess.UserID, sess.UserID, c, "")
+	if u, err := s.Store.UserByID(ctx, sess.UserID); err == nil {
+		s.send(ctx, gmail.Letter{Kind: "password_changed", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/password/forgot"})
+	}
+	return nil
+}
+
+// RequestPasswordReset mails a reset link if an account uses the email. The
+// answer is the same either way, so it tells nobody which emails have accounts.
+func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, lang string, c gardien.Client) error {
+	_, key, ok := NormalizeEmail(rawEmail)
+	if !ok {
+		return gardien.Invalid("email", "err.email_invalid")
+	}
+	u, _, err := s.Store.UserByEmail(ctx, key)
+	if errors.Is(err, gardien.ErrNotFound) || (err == nil && u.SSO) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("auth: password reset: %w", err)
+	}
+	tok, hash := newToken()
+	now := s.Now()
+	if err := s.Store.CreateToken(ctx, kindResetPassword, hash, u.ID, now.Add(resetTTL), now); err != nil {
+		return fmt.Errorf("auth: password reset: %w", err)
+	}
+	s.event(ctx, "user.password_reset_requested", u.ID, 0, c, "")
+	s.send(ctx, gmail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.link("/password/reset", tok)})
+	return nil
+}
+
+// CheckResetToken says whether a reset link is still good, before the person types a password.
+func (s *Service) CheckResetToken(ctx context.Context, token string) error {
+	if _, err := s.Store.TokenUser(ctx, kindResetPassword, hashToken(token), s.Now()); err != nil {
+		if errors.Is(err, gardien.ErrNotFound) {
+			return errTokenInvalid
+		}
+		return fmt.Errorf("auth: reset token: %w", err)
+	}
+	return nil
+}
+
+// ResetPassword sets a new password with a mailed token and ends every
+// session of the account. It logs nobody in: the person logs in next with
+// the new password and, when they have one, their second factor, so a reset
+// never bypasses 2FA.
+func (s *Service) ResetPassword(ctx context.Context, token, next string, c gardien.Client) error {
+	if msg := password.Check(next); msg != "" {
+		return gardien.Invalid("password", msg)
+	}
+	now := s.Now()
+	// Check before hashing so a bad link answers quickly; consume after, so
+	// that a password refused above leaves the link usable.
+	if err := s.CheckResetToken(ctx, token); err != nil {
+		return err
+	}
+	hash, err := s.Hasher.Hash(ctx, next)
+	if err != nil {
+		return fmt.Errorf("auth: reset password: %w", err)
+	}
+	userID, err := s.Store.ConsumeToken(ctx, kindResetPassword, hashToken(token), now)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return errTokenInvalid
+	}
+	if err != nil {
+		return fmt.Errorf("auth: reset password: %w", err)
+	}
+	if err := s.Store.SetPassword(ctx, userID, hash, 0, now); err != nil {
+		return fmt.Errorf("auth: reset password: %w", err)
+	}
+	// The link came by mail, so the person controls the address.
+	if err := s.Store.SetEmailVerified(ctx, userID, now); err != nil {
+		return fmt.Errorf("auth: reset password: %w", err)
+	}
+	s.event(ctx, "user.password_reset", userID, userID, c, "")
+	return nil
+}

@@ -1,0 +1,145 @@
+// Package auth holds Gardien's rules, and is the only place they live:
+// sign-up, email validation, the steps of a login, sessions, passwords, and
+// the audit events they leave. Transports (web pages, JSON API) parse input,
+// call a Service method and render what it returns.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/password"
+)
+
+// Store is what auth needs from storage; internal/sqlstore implements it.
+type Store interface {
+	CreateUser(ctx context.Context, u *gardien.User, emailKey, passwordHash string) error
+	UserByID(ctx context.Context, id int64) (*gardien.User, error)
+	UserByEmail(ctx context.Context, emailKey string) (*gardien.User, string, error)
+	PasswordHash(ctx context.Context, userID int64) (string, error)
+	UpdateProfile(ctx context.Context, userID int64, name, locale string, at time.Time) error
+	SetEmailVerified(ctx context.Context, userID int64, at time.Time) error
+	SetPassword(ctx context.Context, userID int64, hash string, keepSession int64, at time.Time) error
+
+	CreateToken(ctx context.Context, kind string, tokenHash []byte, userID int64, expires, at time.Time) error
+	ConsumeToken(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error)
+	TokenUser(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error)
+
+	CreateSession(ctx context.Context, s *gardien.Session, tokenHash []byte) error
+	SessionByTokenHash(ctx context.Context, tokenHash []byte) (*gardien.Session, error)
+	RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, at time.Time) error
+	TouchSession(ctx context.Context, id int64, at time.Time) error
+	DeleteSession(ctx context.Context, id int64) error
+	DeleteUserSessions(ctx context.Context, userID, keep int64) error
+	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
+
+	AddEvent(ctx context.Context, e *gardien.Event) error
+	UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error)
+}
+
+// Mailer sends a message (mail.Queue in production).
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) error
+}
+
+// Config are the Service's dependencies and settings.
+type Config struct {
+	Store    Store
+	Hasher   *password.Hasher
+	Mailer   Mailer
+	Composer *mail.Composer
+	Log      *slog.Logger
+	BaseURL  *url.URL
+	Now      func() time.Time // nil = time.Now
+	// SessionMax is a session's absolute lifetime, SessionIdle how long it
+	// may go unused.
+	SessionMax, SessionIdle time.Duration
+	// DefaultLang is the language of mails to people with no saved choice.
+	DefaultLang string
+}
+
+// Service applies the rules.
+type Service struct {
+	Config
+}
+
+// New returns a Service.
+func New(c Config) *Service {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.DefaultLang == "" {
+		c.DefaultLang = "en"
+	}
+	return &Service{Config: c}
+}
+
+// Lifetimes of mailed links.
+const (
+	verifyTTL = 24 * time.Hour
+	resetTTL  = time.Hour
+)
+
+// Token kinds.
+const (
+	kindVerifyEmail   = "verify_email"
+	kindResetPassword = "reset_password"
+)
+
+// newToken returns a random URL-safe token and the hash stored for it.
+func newToken() (string, []byte) {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand since Go 1.24)
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	return tok, hashToken(tok)
+}
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+// link makes an absolute link to path with the token as ?token=….
+func (s *Service) link(path, token string) string {
+	u := *s.BaseURL
+	u.Path = s.BaseURL.Path + path
+	u.RawQuery = url.Values{"token": {token}}.Encode()
+	return u.String()
+}
+
+func (s *Service) langOf(u *gardien.User, fallback string) string {
+	if u.Locale != "" {
+		return u.Locale
+	}
+	if fallback != "" {
+		return fallback
+	}
+	return s.DefaultLang
+}
+
+// send composes and queues a letter; a failure is logged, never shown: the
+// person can ask again, and the answer must not tell whether a mail left.
+func (s *Service) send(ctx context.Context, l mail.Letter) {
+	m, err := s.Composer.Compose(l)
+	if err == nil {
+		err = s.Mailer.Send(ctx, m)
+	}
+	if err != nil {
+		s.Log.ErrorContext(ctx, "mail not queued", "kind", l.Kind, "err", err)
+	}
+}
+
+// event records an audit event; a failure to record is logged.
+func (s *Service) event(ctx context.Context, typ string, userID, actorID int64, c gardien.Client, detail string) {
+	e := &gardien.Event{Time: s.Now().UTC(), Type: typ, UserID: userID, ActorID: actorID, IP: c.IP, UserAgent: c.UserAgent, Detail: detail}
+	if err := s.Store.AddEvent(ctx, e); err != nil {
+		s.Log.ErrorContext(ctx, "audit event not recorded", "event", typ, "user_id", userID, "err", err)
+	}
+}

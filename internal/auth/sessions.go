@@ -1,0 +1,213 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/password"
+)
+
+// Step is what a login needs next: the "status" of the API's login answer.
+type Step string
+
+const (
+	StepOK                     Step = "ok"
+	StepTwoFactorRequired      Step = "two_factor_required"
+	StepTwoFactorSetupRequired Step = "two_factor_setup_required"
+)
+
+// StepOf says which step a session at this level is at.
+func StepOf(l gardien.SessionLevel) Step {
+	switch l {
+	case gardien.LevelPassword:
+		return StepTwoFactorRequired
+	case gardien.LevelSetup:
+		return StepTwoFactorSetupRequired
+	}
+	return StepOK
+}
+
+// Login is a session just opened, with its token for the cookie.
+type Login struct {
+	User    *gardien.User
+	Session *gardien.Session
+	Token   string
+	Step    Step
+}
+
+var errUnauthorized = gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
+
+// LogIn checks an email and password and opens a session at the level the
+// person has reached. Any session the browser held before (oldToken) ends:
+// a new token at every login, so a planted session id is worth nothing.
+// Unknown emails cost a hash like known ones, and answer the same.
+func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c gardien.Client) (*Login, error) {
+	s.endToken(ctx, oldToken)
+	_, key, ok := NormalizeEmail(rawEmail)
+	var u *gardien.User
+	var hash string
+	var err error
+	if ok {
+		u, hash, err = s.Store.UserByEmail(ctx, key)
+		if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+			return nil, fmt.Errorf("auth: login: %w", err)
+		}
+	}
+	if err := s.Hasher.Verify(ctx, hash, pw); err != nil {
+		if !errors.Is(err, password.ErrMismatch) {
+			return nil, fmt.Errorf("auth: login: %w", err)
+		}
+		if u != nil {
+			s.event(ctx, "user.login_failed", u.ID, 0, c, "wrong password")
+		}
+		return nil, errInvalidCredentials
+	}
+	level, err := s.levelAfterPassword(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	sess, tok, err := s.openSession(ctx, u.ID, level, c)
+	if err != nil {
+		return nil, err
+	}
+	s.event(ctx, "user.login", u.ID, u.ID, c, string(level))
+	return &Login{User: u, Session: sess, Token: tok, Step: StepOf(level)}, nil
+}
+
+// levelAfterPassword is the one place that decides what a person must do
+// after a right password.
+func (s *Service) levelAfterPassword(_ context.Context, _ *gardien.User) (gardien.SessionLevel, error) {
+	return gardien.LevelFull, nil
+}
+
+func (s *Service) openSession(ctx context.Context, userID int64, level gardien.SessionLevel, c gardien.Client) (*gardien.Session, string, error) {
+	now := s.Now().UTC()
+	tok, hash := newToken()
+	sess := &gardien.Session{UserID: userID, Level: level, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.SessionMax), IP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
+	if err := s.Store.CreateSession(ctx, sess, hash); err != nil {
+		return nil, "", fmt.Errorf("auth: open session: %w", err)
+	}
+	return sess, tok, nil
+}
+
+// Rotate gives a session a new token at a new level (after each step of a
+// login, and at any change of privilege) and returns the token.
+func (s *Service) Rotate(ctx context.Context, sess *gardien.Session, level gardien.SessionLevel) (string, error) {
+	tok, hash := newToken()
+	if err := s.Store.RotateSession(ctx, sess.ID, hash, level, s.Now()); err != nil {
+		return "", fmt.Errorf("auth: rotate session: %w", err)
+	}
+	sess.Level = level
+	return tok, nil
+}
+
+// touchEvery bounds the writes that keep a session alive: one a minute at most.
+const touchEvery = 60
+
+// Authenticate returns the live session of a cookie token and its person.
+// An unknown, expired or idle session answers CodeUnauthorized.
+func (s *Service) Authenticate(ctx context.Context, token string) (*gardien.Session, *gardien.User, error) {
+	if token == "" || len(token) > 100 {
+		return nil, nil, errUnauthorized
+	}
+	sess, err := s.Store.SessionByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, nil, errUnauthorized
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: session: %w", err)
+	}
+	now := s.Now()
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > s.SessionIdle {
+		if err := s.Store.DeleteSession(ctx, sess.ID); err != nil {
+			s.Log.ErrorContext(ctx, "expired session not deleted", "err", err)
+		}
+		return nil, nil, errUnauthorized
+	}
+	u, err := s.Store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: session user: %w", err)
+	}
+	if now.Unix()-sess.LastSeenAt.Unix() >= touchEvery {
+		if err := s.Store.TouchSession(ctx, sess.ID, now); err != nil {
+			s.Log.ErrorContext(ctx, "session not touched", "err", err)
+		}
+	}
+	return sess, u, nil
+}
+
+// LogOut ends a session.
+func (s *Service) LogOut(ctx context.Context, sess *gardien.Session, c gardien.Client) error {
+	if err := s.Store.DeleteSession(ctx, sess.ID); err != nil {
+		return fmt.Errorf("auth: logout: %w", err)
+	}
+	s.event(ctx, "user.logout", sess.UserID, sess.UserID, c, "")
+	return nil
+}
+
+// endToken ends the session of a token, if it is one.
+func (s *Service) endToken(ctx context.Context, token string) {
+	if token == "" || len(token) > 100 {
+		return
+	}
+	if sess, err := s.Store.SessionByTokenHash(ctx, hashToken(token)); err == nil {
+		s.Store.DeleteSession(ctx, sess.ID)
+	}
+}
+
+// SweepSessions deletes ended sessions; the server calls it now and then.
+func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
+	now := s.Now()
+	return s.Store.DeleteExpiredSessions(ctx, now, now.Add(-s.SessionIdle))
+}
+
+// UserEvents returns a person's recent security events.
+func (s *Service) UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error) {
+	return s.Store.UserEvents(ctx, userID, limit)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Area is a part of Gardien that a session may or may not reach.
+type Area int
+
+const (
+	// AreaAny is reachable at every level: who am I, log out.
+	AreaAny Area = iota
+	// AreaSecondStep is the code page of a login.
+	AreaSecondStep
+	// AreaSetup is the two-factor set-up.
+	AreaSetup
+	// AreaFull is everything else.
+	AreaFull
+)
+
+// Allows decides whether a session at level may reach area: a session that
+// owes its second step reaches only that step, one that must set 2FA up only
+// the set-up, and a full session everything but the second step of a login.
+func Allows(level gardien.SessionLevel, area Area) error {
+	switch {
+	case area == AreaAny:
+		return nil
+	case level == gardien.LevelPassword && area != AreaSecondStep:
+		return errTwoFactorRequired
+	case level == gardien.LevelSetup && area != AreaSetup:
+		return errSetupRequired
+	case level == gardien.LevelFull && area == AreaSecondStep:
+		return gardien.Errorf(gardien.CodeConflict, "err.no_second_step")
+	}
+	return nil
+}
+
+var (
+	errTwoFactorRequired = gardien.Errorf(gardien.CodeTwoFactorRequired, "err.two_factor_required")
+	errSetupRequired     = gardien.Errorf(gardien.CodeTwoFactorSetupRequired, "err.two_factor_setup_required")
+)

@@ -1,0 +1,198 @@
+// Package mail writes Gardien's mails (text and HTML, in the person's
+// language) and sends them over SMTP, or prints them to the terminal when no
+// SMTP server is configured.
+package mail
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Message is one mail to one person.
+type Message struct {
+	To      string
+	Subject string
+	Text    string // text/plain body; links stand whole on their own line
+	HTML    string // text/html body
+}
+
+// Sender delivers a message.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// Bytes renders m as an RFC 5322 message with a multipart/alternative body.
+// The text part is 8bit so that links are never folded; the HTML part is
+// quoted-printable.
+func (m Message) Bytes(from string, now time.Time) ([]byte, error) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	h := textproto.MIMEHeader{}
+	var id [12]byte
+	rand.Read(id[:])
+	domain := "gardien.local"
+	if a, err := mail.ParseAddress(from); err == nil {
+		if _, d, ok := strings.Cut(a.Address, "@"); ok {
+			domain = d
+		}
+	}
+	fmt.Fprintf(&buf, "From: %s\r\n", from)
+	fmt.Fprintf(&buf, "To: %s\r\n", m.To)
+	fmt.Fprintf(&buf, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
+	fmt.Fprintf(&buf, "Date: %s\r\n", now.Format(time.RFC1123Z))
+	fmt.Fprintf(&buf, "Message-ID: <%s@%s>\r\n", hex.EncodeToString(id[:]), domain)
+	fmt.Fprintf(&buf, "MIME-Version: 1.0\r\n")
+	fmt.Fprintf(&buf, "Auto-Submitted: auto-generated\r\n")
+	fmt.Fprintf(&buf, "Content-Type: multipart/alternative; boundary=%s\r\n\r\n", mw.Boundary())
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Transfer-Encoding", "8bit")
+	pw, err := mw.CreatePart(h)
+	if err != nil {
+		return nil, err
+	}
+	io.WriteString(pw, strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\n", "\r\n"))
+	h = textproto.MIMEHeader{}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Transfer-Encoding", "quoted-printable")
+	pw, err = mw.CreatePart(h)
+	if err != nil {
+		return nil, err
+	}
+	qp := quotedprintable.NewWriter(pw)
+	io.WriteString(qp, m.HTML)
+	qp.Close()
+	mw.Close()
+	return buf.Bytes(), nil
+}
+
+// SMTP sends mail through an SMTP server.
+type SMTP struct {
+	URL  *url.URL // smtp://user:pass@host:port or smtps://…
+	From string
+	// TLS is the TLS configuration for STARTTLS and smtps (nil: system roots,
+	// server name from the URL). Tests set it to trust their own server.
+	TLS *tls.Config
+	Now func() time.Time
+}
+
+func (s *SMTP) tlsConfig() *tls.Config {
+	if s.TLS != nil {
+		return s.TLS
+	}
+	return &tls.Config{ServerName: s.URL.Hostname(), MinVersion: tls.VersionTLS12}
+}
+
+// Send delivers m. With smtp:// the connection is upgraded with STARTTLS
+// when the server offers it; with smtps:// it is TLS from the first byte.
+func (s *SMTP) Send(ctx context.Context, m Message) error {
+	from, err := mail.ParseAddress(s.From)
+	if err != nil {
+		return fmt.Errorf("mail: from address: %w", err)
+	}
+	body, err := m.Bytes(s.From, s.Now())
+	if err != nil {
+		return fmt.Errorf("mail: build: %w", err)
+	}
+	port := s.URL.Port()
+	if port == "" {
+		port = map[string]string{"smtp": "587", "smtps": "465"}[s.URL.Scheme]
+	}
+	addr := net.JoinHostPort(s.URL.Hostname(), port)
+	d := net.Dialer{Timeout: 15 * time.Second}
+	var conn net.Conn
+	if s.URL.Scheme == "smtps" {
+		td := tls.Dialer{NetDialer: &d, Config: s.tlsConfig()}
+		conn, err = td.DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return fmt.Errorf("mail: connect %s: %w", addr, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	} else {
+		conn.SetDeadline(time.Now().Add(time.Minute))
+	}
+	c, err := smtp.NewClient(conn, s.URL.Hostname())
+	if err != nil {
+		return fmt.Errorf("mail: greeting from %s: %w", addr, err)
+	}
+	defer c.Close()
+	if err := c.Hello("localhost"); err != nil {
+		return fmt.Errorf("mail: hello: %w", err)
+	}
+	if s.URL.Scheme == "smtp" {
+		if ok, _ := c.Extension("STARTTLS"); ok {
+			if err := c.StartTLS(s.tlsConfig()); err != nil {
+				return fmt.Errorf("mail: starttls: %w", err)
+			}
+		}
+	}
+	if s.URL.User != nil {
+		pass, _ := s.URL.User.Password()
+		// PlainAuth refuses to send the password over a connection that is
+		// neither TLS nor to localhost.
+		if err := c.Auth(smtp.PlainAuth("", s.URL.User.Username(), pass, s.URL.Hostname())); err != nil {
+			return fmt.Errorf("mail: auth: %w", err)
+		}
+	}
+	to, err := mail.ParseAddress(m.To)
+	if err != nil {
+		return fmt.Errorf("mail: to address: %w", err)
+	}
+	if err := c.Mail(from.Address); err != nil {
+		return fmt.Errorf("mail: MAIL FROM: %w", err)
+	}
+	if err := c.Rcpt(to.Address); err != nil {
+		return fmt.Errorf("mail: RCPT TO: %w", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("mail: DATA: %w", err)
+	}
+	if _, err := w.Write(body); err != nil {
+		return fmt.Errorf("mail: DATA: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("mail: DATA: %w", err)
+	}
+	if err := c.Quit(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("mail: QUIT: %w", err)
+	}
+	return nil
+}
+
+// Terminal prints mails, whole and readable, instead of sending them: the
+// default when no SMTP server is configured, so a first run works offline.
+type Terminal struct {
+	mu sync.Mutex
+	W  io.Writer
+}
+
+// Send prints m.
+func (t *Terminal) Send(_ context.Context, m Message) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rule := strings.Repeat("─", 72)
+	_, err := fmt.Fprintf(t.W, "%s\nMail to: %s\nSubject: %s\n\n%s\n%s\n", rule, m.To, m.Subject, strings.TrimRight(m.Text, "\n"), rule)
+	return err
+}

@@ -1,0 +1,343 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/i18n"
+)
+
+type messagePage struct {
+	Page
+	Text      string
+	Link      string
+	LinkLabel string
+}
+
+func (h *Handler) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	p := messagePage{Page: h.newPage(r, "err.page_title"), Link: "/", LinkLabel: "err.back_home"}
+	p.Text = h.Catalog.T(p.Lang, "err.not_found")
+	h.render(w, r, http.StatusNotFound, "message", &p)
+}
+
+func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.newPage(r, "home.title")
+	h.render(w, r, http.StatusOK, "home", &p)
+}
+
+func (h *Handler) handleSignupPage(w http.ResponseWriter, r *http.Request) {
+	if httpx.CurrentOf(r) != nil {
+		redirect(w, r, "/")
+		return
+	}
+	p := h.newPage(r, "signup.title")
+	h.render(w, r, http.StatusOK, "signup", &p)
+}
+
+func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage(r, "signup.title")
+	if err := parseForm(w, r); err != nil {
+		p.FormError = h.Catalog.T(p.Lang, "err.body_too_large")
+		h.render(w, r, http.StatusRequestEntityTooLarge, "signup", &p)
+		return
+	}
+	p.Form = r.PostForm
+	c := httpx.Client(r)
+	u, err := h.Auth.Signup(r.Context(), auth.SignupInput{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
+		Name: r.PostForm.Get("name"), Lang: p.Lang}, c)
+	if err != nil {
+		if !h.formError(&p, err) {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, statusOf(err), "signup", &p)
+		return
+	}
+	// The account works at once: log the new person in.
+	login, err := h.Auth.LogIn(r.Context(), u.Email, r.PostForm.Get("password"), h.Cookies.Token(r), c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.Cookies.Set(w, login.Token, login.Session.ExpiresAt)
+	h.setFlash(w, "ok", "signup.done", u.Email)
+	redirect(w, r, "/")
+}
+
+type loginPage struct {
+	Page
+	Next string
+}
+
+func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	if cur := httpx.CurrentOf(r); cur != nil {
+		redirect(w, r, "/")
+		return
+	}
+	p := loginPage{Page: h.newPage(r, "login.title"), Next: localPath(r.URL.Query().Get("next"))}
+	h.render(w, r, http.StatusOK, "login", &p)
+}
+
+func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
+	p := loginPage{Page: h.newPage(r, "login.title")}
+	if err := parseForm(w, r); err != nil {
+		p.FormError = h.Catalog.T(p.Lang, "err.body_too_large")
+		h.render(w, r, http.StatusRequestEntityTooLarge, "login", &p)
+		return
+	}
+	p.Next = localPath(r.PostForm.Get("next"))
+	p.Form = url.Values{"email": {r.PostForm.Get("email")}}
+	login, err := h.Auth.LogIn(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), h.Cookies.Token(r), httpx.Client(r))
+	if err != nil {
+		if !h.formError(&p.Page, err) {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, statusOf(err), "login", &p)
+		return
+	}
+	h.Cookies.Set(w, login.Token, login.Session.ExpiresAt)
+	switch login.Step {
+	case auth.StepTwoFactorRequired:
+		redirect(w, r, "/login/two-factor"+nextQuery(p.Next))
+	case auth.StepTwoFactorSetupRequired:
+		redirect(w, r, "/two-factor/setup")
+	default:
+		redirect(w, r, orHome(p.Next))
+	}
+}
+
+func nextQuery(next string) string {
+	if next == "" {
+		return ""
+	}
+	return "?" + url.Values{"next": {next}}.Encode()
+}
+
+func orHome(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if err := h.Auth.LogOut(r.Context(), cur.Session, httpx.Client(r)); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.Cookies.Clear(w)
+	h.setFlash(w, "info", "logout.done")
+	redirect(w, r, "/login")
+}
+
+func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
+	p := messagePage{Page: h.newPage(r, "verify.title"), Link: "/", LinkLabel: "verify.continue"}
+	u, err := h.Auth.VerifyEmail(r.Context(), r.URL.Query().Get("token"), httpx.Client(r))
+	if err != nil {
+		if _, ok := gardien.AsError(err); !ok {
+			h.fail(w, r, err)
+			return
+		}
+		// A mail scanner may have opened the link first: a person whose
+		// email is validated needs no error.
+		if p.User != nil && p.User.EmailVerified {
+			p.Text = h.Catalog.T(p.Lang, "verify.already")
+			h.render(w, r, http.StatusOK, "message", &p)
+			return
+		}
+		p.Text = h.Catalog.T(p.Lang, "verify.invalid")
+		p.Link, p.LinkLabel = "/login", "login.submit"
+		if p.User != nil {
+			p.Link, p.LinkLabel = "/", "verify.continue"
+		}
+		h.render(w, r, http.StatusBadRequest, "message", &p)
+		return
+	}
+	if p.User != nil && p.User.ID == u.ID {
+		p.User = u
+	}
+	p.Text = h.Catalog.T(p.Lang, "verify.done", u.Email)
+	h.render(w, r, http.StatusOK, "message", &p)
+}
+
+func (h *Handler) handleResendVerification(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	err := h.Auth.ResendVerification(r.Context(), cur.User.ID)
+	switch {
+	case gardien.ErrorCode(err) == gardien.CodeConflict:
+		h.setFlash(w, "info", "verify.already")
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	default:
+		h.setFlash(w, "ok", "verify.sent", cur.User.Email)
+	}
+	redirect(w, r, "/")
+}
+
+func (h *Handler) handleForgotPage(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage(r, "reset.request_title")
+	h.render(w, r, http.StatusOK, "forgot", &p)
+}
+
+func (h *Handler) handleForgot(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage(r, "reset.request_title")
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p.Form = r.PostForm
+	err := h.Auth.RequestPasswordReset(r.Context(), r.PostForm.Get("email"), p.Lang, httpx.Client(r))
+	if err != nil {
+		if !h.formError(&p, err) {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, statusOf(err), "forgot", &p)
+		return
+	}
+	email, _, _ := auth.NormalizeEmail(r.PostForm.Get("email"))
+	h.setFlash(w, "ok", "reset.request_sent", email)
+	redirect(w, r, "/login")
+}
+
+type resetPage struct {
+	Page
+	Token string
+}
+
+func (h *Handler) handleResetPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	if err := h.Auth.CheckResetToken(r.Context(), tok); err != nil {
+		h.resetInvalid(w, r, err)
+		return
+	}
+	p := resetPage{Page: h.newPage(r, "reset.title"), Token: tok}
+	h.render(w, r, http.StatusOK, "reset", &p)
+}
+
+func (h *Handler) resetInvalid(w http.ResponseWriter, r *http.Request, err error) {
+	if gardien.ErrorCode(err) != gardien.CodeInvalidToken {
+		h.fail(w, r, err)
+		return
+	}
+	p := messagePage{Page: h.newPage(r, "reset.title"), Link: "/password/forgot", LinkLabel: "reset.request_submit"}
+	p.Text = h.Catalog.T(p.Lang, "reset.invalid")
+	h.render(w, r, http.StatusBadRequest, "message", &p)
+}
+
+func (h *Handler) handleReset(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := resetPage{Page: h.newPage(r, "reset.title"), Token: r.PostForm.Get("token")}
+	err := h.Auth.ResetPassword(r.Context(), p.Token, r.PostForm.Get("password"), httpx.Client(r))
+	if gardien.ErrorCode(err) == gardien.CodeInvalidToken {
+		h.resetInvalid(w, r, err)
+		return
+	}
+	if err != nil {
+		if !h.formError(&p.Page, err) {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, statusOf(err), "reset", &p)
+		return
+	}
+	// Every session ended with the reset, this browser's included.
+	h.Cookies.Clear(w)
+	h.setFlash(w, "ok", "reset.done")
+	redirect(w, r, "/login")
+}
+
+// handleLanguage switches the language: remembered in a cookie, and saved
+// on the account of a logged-in person.
+func (h *Handler) handleLanguage(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	lang := r.PostForm.Get("lang")
+	if !h.Catalog.Known(lang) {
+		redirect(w, r, orHome(localPath(r.PostForm.Get("next"))))
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: i18n.LangCookie, Value: lang, Path: "/", Expires: time.Now().AddDate(1, 0, 0),
+		HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode})
+	if cur := httpx.CurrentOf(r); cur != nil && auth.Allows(cur.Session.Level, auth.AreaFull) == nil {
+		if _, err := h.Auth.UpdateProfile(r.Context(), cur.User.ID, cur.User.Name, lang, h.Catalog.Known); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	redirect(w, r, orHome(localPath(r.PostForm.Get("next"))))
+}
+
+func (h *Handler) handleProfilePage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.newPage(r, "settings.title")
+	p.Section = "profile"
+	p.Form.Set("name", cur.User.Name)
+	h.render(w, r, http.StatusOK, "settings_profile", &p)
+}
+
+func (h *Handler) handleProfile(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.newPage(r, "settings.title")
+	p.Section = "profile"
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p.Form = r.PostForm
+	_, err := h.Auth.UpdateProfile(r.Context(), cur.User.ID, r.PostForm.Get("name"), r.PostForm.Get("language"), h.Catalog.Known)
+	if err != nil {
+		if !h.formError(&p, err) {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, statusOf(err), "settings_profile", &p)
+		return
+	}
+	if lang := r.PostForm.Get("language"); lang != "" {
+		// The saved choice wins over a picked one; keep them in step.
+		http.SetCookie(w, &http.Cookie{Name: i18n.LangCookie, Value: lang, Path: "/", Expires: time.Now().AddDate(1, 0, 0),
+			HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode})
+	}
+	h.setFlash(w, "ok", "settings.profile_saved")
+	redirect(w, r, "/settings/profile")
+}
+
+func (h *Handler) handlePasswordPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.newPage(r, "settings.title")
+	p.Section = "password"
+	h.render(w, r, http.StatusOK, "settings_password", &p)
+}
+
+func (h *Handler) handlePassword(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.newPage(r, "settings.title")
+	p.Section = "password"
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	err := h.Auth.ChangePassword(r.Context(), cur.Session, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), httpx.Client(r))
+	if err != nil {
+		if !h.formError(&p, err) {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, statusOf(err), "settings_password", &p)
+		return
+	}
+	h.setFlash(w, "ok", "settings.password_changed")
+	redirect(w, r, "/settings/password")
+}
+
+func (h *Handler) handleOrganization(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.newPage(r, "org.title")
+	h.render(w, r, http.StatusOK, "organization", &p)
+}

@@ -1,0 +1,310 @@
+// Package web serves Gardien's pages: server-rendered HTML that works
+// without JavaScript, in English and French. Handlers are thin: parse the
+// form, call auth, render a template or redirect.
+package web
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/i18n"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// MaxForm bounds a form body.
+const MaxForm = 1 << 20
+
+// Config are the Handler's dependencies.
+type Config struct {
+	Auth    *auth.Service
+	Catalog *i18n.Catalog
+	Cookies httpx.Cookies
+	Log     *slog.Logger
+	// FlashKey signs the one-time messages carried across a redirect.
+	FlashKey []byte
+}
+
+// Handler serves the pages.
+type Handler struct {
+	Config
+	pages map[string]map[string]*template.Template // lang → page → template
+	mux   *http.ServeMux
+}
+
+// New parses every template in every language (a broken template fails
+// start-up, not a request) and returns the Handler.
+func New(c Config) (*Handler, error) {
+	h := &Handler{Config: c, pages: map[string]map[string]*template.Template{}, mux: http.NewServeMux()}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, tag := range i18n.Supported {
+		lang := i18n.Base(tag)
+		funcs := template.FuncMap{
+			"t": func(key string, args ...any) string { return c.Catalog.T(lang, key, args...) },
+			"field": func(p any, name, typ, label, autocomplete string) fieldData {
+				return fieldData{Page: pageOf(p), Name: name, Type: typ, Label: label, Autocomplete: autocomplete}
+			},
+			"year": func() int { return time.Now().Year() },
+		}
+		h.pages[lang] = map[string]*template.Template{}
+		for _, n := range names {
+			base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+			if strings.HasPrefix(base, "_") {
+				continue
+			}
+			t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/_*.html", n)
+			if err != nil {
+				return nil, fmt.Errorf("web: template %s: %w", base, err)
+			}
+			h.pages[lang][base] = t
+		}
+	}
+	h.routes()
+	return h, nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Page is what every page's template gets.
+type Page struct {
+	Lang      string
+	Title     string // catalog key
+	User      *gardien.User
+	Path      string // this page's path, for the language picker's return
+	Flash     *Flash
+	Form      url.Values        // what the person typed, shown again on failure
+	Errors    map[string]string // field → message, shown next to the field
+	FormError string            // message for the whole form
+	Section   string            // which item of a side menu is current
+}
+
+func (p *Page) page() *Page { return p }
+
+type paged interface{ page() *Page }
+
+func pageOf(v any) *Page {
+	if p, ok := v.(paged); ok {
+		return p.page()
+	}
+	return &Page{}
+}
+
+// fieldData is what the "field" template needs for one labelled input.
+type fieldData struct {
+	*Page
+	Name, Type, Label, Autocomplete string
+}
+
+func (f fieldData) Value() string { return f.Form.Get(f.Name) }
+func (f fieldData) Error() string { return f.Errors[f.Name] }
+
+// Flash is a one-time message shown after a redirect.
+type Flash struct {
+	Kind string // ok, info, error
+	Text string
+}
+
+// newPage starts a page for the request.
+func (h *Handler) newPage(r *http.Request, title string) Page {
+	p := Page{Lang: h.lang(r), Title: title, Path: r.URL.Path, Form: url.Values{}, Errors: map[string]string{}}
+	if cur := httpx.CurrentOf(r); cur != nil {
+		p.User = cur.User
+	}
+	return p
+}
+
+func (h *Handler) lang(r *http.Request) string {
+	saved := ""
+	if cur := httpx.CurrentOf(r); cur != nil {
+		saved = cur.User.Locale
+	}
+	picked := ""
+	if ck, err := r.Cookie(i18n.LangCookie); err == nil {
+		picked = ck.Value
+	}
+	return h.Catalog.Match(saved, picked, r.Header.Get("Accept-Language"))
+}
+
+// render executes a page into a buffer, then writes it: a template error
+// becomes a clean 500, never half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data paged) {
+	p := data.page()
+	if p.Flash == nil {
+		p.Flash = h.takeFlash(w, r)
+	}
+	t, ok := h.pages[p.Lang][name]
+	if !ok {
+		h.fail(w, r, fmt.Errorf("web: no template %q", name))
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		h.fail(w, r, fmt.Errorf("web: render %s: %w", name, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	buf.WriteTo(w)
+}
+
+// fail logs an unexpected error and shows the error page.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.Log.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	lang := h.lang(r)
+	fmt.Fprintf(w, "<!doctype html><title>%s</title><p>%s</p><p><a href=\"/\">%s</a></p>",
+		template.HTMLEscapeString(h.Catalog.T(lang, "err.page_title")),
+		template.HTMLEscapeString(h.Catalog.T(lang, "err.internal")),
+		template.HTMLEscapeString(h.Catalog.T(lang, "err.back_home")))
+}
+
+// formError shows a domain error on the form: field messages next to their
+// fields, anything else above the form. It returns false for errors that are
+// not the person's doing (they get the error page).
+func (h *Handler) formError(p *Page, err error) bool {
+	e, ok := gardien.AsError(err)
+	if !ok {
+		return false
+	}
+	for _, f := range e.Fields {
+		p.Errors[f.Field] = h.Catalog.T(p.Lang, f.Message)
+	}
+	if len(e.Fields) == 0 || e.Code != gardien.CodeValidationFailed {
+		p.FormError = h.Catalog.T(p.Lang, e.Message)
+	}
+	return true
+}
+
+// statusOf is the status of a page that shows a domain error again.
+func statusOf(err error) int {
+	switch gardien.ErrorCode(err) {
+	case gardien.CodeInvalidCredentials, gardien.CodeInvalidCode:
+		return http.StatusUnauthorized
+	case gardien.CodeConflict:
+		return http.StatusConflict
+	case gardien.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case gardien.CodeForbidden, gardien.CodeEmailNotVerified, gardien.CodeSSOUser, gardien.CodeTwoFactorRequiredByOrg:
+		return http.StatusForbidden
+	case gardien.CodeInvalidToken:
+		return http.StatusBadRequest
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// parseForm reads a form body of bounded size.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
+	return r.ParseForm()
+}
+
+// localPath keeps a return path only if it stays on this site.
+func localPath(p string) string {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return ""
+	}
+	return p
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// The flash cookie is signed so that nobody can make a page say something
+// of their choosing.
+const flashCookie = "gardien_flash"
+
+func (h *Handler) sign(b []byte) string {
+	m := hmac.New(sha256.New, h.FlashKey)
+	m.Write(b)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// setFlash leaves a message for the next page: a catalog key and its arguments.
+func (h *Handler) setFlash(w http.ResponseWriter, kind, key string, args ...string) {
+	b, _ := json.Marshal(struct {
+		K, M string
+		A    []string
+	}{kind, key, args})
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: v + "." + h.sign(b), Path: "/", MaxAge: 60,
+		HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) *Flash {
+	ck, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode})
+	v, sig, ok := strings.Cut(ck.Value, ".")
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if !ok || err != nil || !hmac.Equal([]byte(sig), []byte(h.sign(b))) {
+		return nil
+	}
+	var f struct {
+		K, M string
+		A    []string
+	}
+	if json.Unmarshal(b, &f) != nil || !h.Catalog.Has(f.M) {
+		return nil
+	}
+	args := make([]any, len(f.A))
+	for i, a := range f.A {
+		args[i] = a
+	}
+	return &Flash{Kind: f.K, Text: h.Catalog.T(h.lang(r), f.M, args...)}
+}
+
+// guard runs fn for a session allowed in area; others are sent where they
+// belong: to the login page, or to the step their login is at.
+func (h *Handler) guard(area auth.Area, fn func(http.ResponseWriter, *http.Request, *httpx.Current)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		cur := httpx.CurrentOf(r)
+		if cur == nil {
+			to := "/login"
+			if r.Method == http.MethodGet && r.URL.Path != "/" {
+				to += "?" + url.Values{"next": {r.URL.RequestURI()}}.Encode()
+			}
+			redirect(w, r, to)
+			return
+		}
+		err := auth.Allows(cur.Session.Level, area)
+		if err == nil {
+			fn(w, r, cur)
+			return
+		}
+		switch gardien.ErrorCode(err) {
+		case gardien.CodeTwoFactorRequired:
+			redirect(w, r, "/login/two-factor")
+		case gardien.CodeTwoFactorSetupRequired:
+			redirect(w, r, "/two-factor/setup")
+		default:
+			redirect(w, r, "/")
+		}
+	}
+}
