@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gardien/gardien/internal/app"
 	"github.com/gardien/gardien/internal/config"
 	"github.com/gardien/gardien/internal/sqlstore"
 )
@@ -45,14 +46,14 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	a, err := build(ctx, cfg, stdout, newLogger(cfg, stderr))
+	a, err := app.New(ctx, cfg, app.Options{Stdout: stdout, Log: newLogger(cfg, stderr)})
 	if err != nil {
 		return err
 	}
-	defer a.store.Close()
+	defer a.Store.Close()
 	switch sub {
 	case "verify-email":
-		u, err := a.auth.MarkEmailVerified(ctx, email)
+		u, err := a.Auth.MarkEmailVerified(ctx, email)
 		if err != nil {
 			return fmt.Errorf("verify-email %s: %w", email, err)
 		}

@@ -11,8 +11,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -64,11 +62,3 @@ const usage = `Usage:
   gardien version                  print the version
 Run "gardien serve -h" for the flags; each has a GARDIEN_* variable.
 `
-
-func newKey() []byte {
-	k := make([]byte, 32)
-	rand.Read(k)
-	return k
-}
-
-func encodeKey(k []byte) string { return base64.StdEncoding.EncodeToString(k) }

@@ -32,7 +32,11 @@ type orgJSON struct {
 }
 
 func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Email, Password, Name *string }
+	var in struct {
+		Email    *string `json:"email"`
+		Password *string `json:"password"`
+		Name     *string `json:"name"`
+	}
 	if err := h.decode(w, r, &in); err != nil {
 		h.error(w, r, err)
 		return
@@ -50,7 +54,9 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Token *string }
+	var in struct {
+		Token *string `json:"token"`
+	}
 	if err := h.decode(w, r, &in); err != nil {
 		h.error(w, r, err)
 		return
@@ -76,7 +82,10 @@ func (h *Handler) handleResendVerification(w http.ResponseWriter, r *http.Reques
 }
 
 func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Email, Password *string }
+	var in struct {
+		Email    *string `json:"email"`
+		Password *string `json:"password"`
+	}
 	if err := h.decode(w, r, &in); err != nil {
 		h.error(w, r, err)
 		return
@@ -112,7 +121,10 @@ func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Cu
 }
 
 func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	var in struct{ Name, Language *string }
+	var in struct {
+		Name     *string `json:"name"`
+		Language *string `json:"language"`
+	}
 	if err := h.decode(w, r, &in); err != nil {
 		h.error(w, r, err)
 		return
@@ -172,7 +184,9 @@ func (h *Handler) handleMyEvents(w http.ResponseWriter, r *http.Request, cur *ht
 }
 
 func (h *Handler) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Email *string }
+	var in struct {
+		Email *string `json:"email"`
+	}
 	if err := h.decode(w, r, &in); err != nil {
 		h.error(w, r, err)
 		return
@@ -189,7 +203,10 @@ func (h *Handler) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Token, Password *string }
+	var in struct {
+		Token    *string `json:"token"`
+		Password *string `json:"password"`
+	}
 	if err := h.decode(w, r, &in); err != nil {
 		h.error(w, r, err)
 		return

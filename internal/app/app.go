@@ -1,0 +1,195 @@
+// Package app wires Gardien's parts together, once, for the command and
+// for whole-program tests.
+package app
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gardien/gardien/internal/api"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/config"
+	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/i18n"
+	"github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/password"
+	"github.com/gardien/gardien/internal/secretbox"
+	"github.com/gardien/gardien/internal/server"
+	"github.com/gardien/gardien/internal/sqlstore"
+	"github.com/gardien/gardien/internal/web"
+)
+
+// App is the program's parts, wired once.
+type App struct {
+	Config *config.Config
+	Log    *slog.Logger
+	Store  *sqlstore.Store
+	Auth   *auth.Service
+	Box    *secretbox.Box
+	Queue  *mail.Queue
+	// Catalog holds the messages of pages and mails.
+	Catalog *i18n.Catalog
+	key     []byte
+}
+
+// secretKey returns the configured key, or the one kept in the data dir,
+// generating it (mode 0600) at first start.
+func secretKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
+	if cfg.SecretKey != nil {
+		return cfg.SecretKey, nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("%s: not the base64 of 32 bytes; restore it from a backup, or set GARDIEN_SECRET_KEY", path)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	log.Warn("GARDIEN_SECRET_KEY is not set: generated a key into the data directory; back it up, and give every node the same key with GARDIEN_SECRET_KEY",
+		"path", path)
+	return k, nil
+}
+
+// Options are what tests may change in the wiring.
+type Options struct {
+	// Stdout receives the mails when no SMTP server is configured.
+	Stdout io.Writer
+	Log    *slog.Logger
+	// SMTPTLS overrides the TLS configuration of the SMTP client (tests
+	// trust their own server's certificate with it).
+	SMTPTLS *tls.Config
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// New wires the program: data directory, secret key, database (migrated),
+// mailer and rules.
+func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	log, stdout := o.Log, o.Stdout
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("GARDIEN_DATA_DIR: %w", err)
+	}
+	key, err := secretKey(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, err
+	}
+	store, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	cat, err := i18n.Load()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	composer, err := mail.NewComposer(cat)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	var sender mail.Sender = &mail.Terminal{W: stdout}
+	if cfg.SMTPURL != nil {
+		sender = &mail.SMTP{URL: cfg.SMTPURL, From: cfg.MailFrom, Now: time.Now, TLS: o.SMTPTLS}
+	}
+	queue := &mail.Queue{Sender: sender, Log: log}
+	svc := auth.New(auth.Config{
+		Store:       store,
+		Hasher:      password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0)),
+		Mailer:      queue,
+		Composer:    composer,
+		Log:         log,
+		BaseURL:     cfg.BaseURL,
+		SessionMax:  cfg.SessionMax,
+		SessionIdle: cfg.SessionIdle,
+		Now:         o.Now,
+	})
+	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Queue: queue, Catalog: cat, key: key}, nil
+}
+
+// subkey derives a key for one purpose from the secret key.
+func (a *App) subkey(purpose string) []byte {
+	k, _ := hkdf.Key(sha256.New, a.key, nil, "gardien "+purpose, 32)
+	return k
+}
+
+// Handler returns the HTTP handler of every page and API call.
+func (a *App) Handler() (http.Handler, error) {
+	cat := a.Catalog
+	cookies := httpx.Cookies{Secure: a.Config.SecureCookies()}
+	pages, err := web.New(web.Config{Auth: a.Auth, Catalog: cat, Cookies: cookies, Log: a.Log, FlashKey: a.subkey("flash")})
+	if err != nil {
+		return nil, err
+	}
+	return server.New(server.Config{
+		Auth:    a.Auth,
+		API:     api.New(a.Auth, cat, cookies, a.Log),
+		Web:     pages,
+		DB:      a.Store,
+		Cookies: cookies,
+		Log:     a.Log,
+	}), nil
+}
+
+// Sweep deletes ended sessions now and then, until ctx ends.
+func (a *App) Sweep(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := a.Auth.SweepSessions(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("session sweep", "err", err)
+		} else if n > 0 {
+			a.Log.Debug("session sweep", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,207 @@
+// Package apptest starts a whole Gardien, wired as in production, for HTTP
+// tests: a real database (SQLite in a temporary directory, or PostgreSQL),
+// a real SMTP server receiving the mails, and an httptest server.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien/internal/app"
+	"github.com/gardien/gardien/internal/config"
+	"github.com/gardien/gardien/internal/mail/mailtest"
+	"github.com/gardien/gardien/internal/testenv"
+)
+
+// Env is a running Gardien.
+type Env struct {
+	URL  string
+	Mail *mailtest.Server
+	App  *app.App
+}
+
+type options struct {
+	env map[string]string
+	now func() time.Time
+}
+
+// Option changes the environment of a test server.
+type Option func(*options)
+
+// Postgres runs the server on a fresh PostgreSQL schema.
+func Postgres(t testing.TB) Option {
+	url := testenv.PostgresURL(t)
+	return func(o *options) { o.env["GARDIEN_DATABASE_URL"] = url }
+}
+
+// Setting sets one GARDIEN_* variable.
+func Setting(key, value string) Option {
+	return func(o *options) { o.env[key] = value }
+}
+
+// WithClock makes the server read the time from c.
+func WithClock(c *Clock) Option {
+	return func(o *options) { o.now = c.Now }
+}
+
+// Clock is a settable clock for tests of expiry.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock at the current time.
+func NewClock() *Clock { return &Clock{t: time.Now()} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Start runs a Gardien until the test ends.
+func Start(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	mail := mailtest.Start(t, mailtest.StartTLS)
+	srv := httptest.NewUnstartedServer(nil)
+	var key [32]byte
+	rand.Read(key[:])
+	o := &options{env: map[string]string{
+		"GARDIEN_DATA_DIR":   t.TempDir(),
+		"GARDIEN_SMTP_URL":   mail.URL("smtp"),
+		"GARDIEN_BASE_URL":   "http://" + srv.Listener.Addr().String(),
+		"GARDIEN_SECRET_KEY": base64.StdEncoding.EncodeToString(key[:]),
+	}}
+	for _, opt := range opts {
+		opt(o)
+	}
+	env := o.env
+	cfg, _, err := config.Load("test", nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Options{SMTPTLS: mail.ClientTLS, Log: testLogger(t), Now: o.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := a.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Queue.Wait(ctx)
+		a.Store.Close()
+	})
+	return &Env{URL: srv.URL, Mail: mail, App: a}
+}
+
+// Client is a browser-like HTTP client with its own cookie jar.
+type Client struct {
+	*http.Client
+	Base string
+	t    testing.TB
+	// Header is added to every request.
+	Header http.Header
+}
+
+// Client returns a new client with an empty cookie jar that does not follow redirects.
+func (e *Env) Client(t testing.TB) *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{
+		Client: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		Base: e.URL, t: t, Header: http.Header{},
+	}
+}
+
+// Response is an answer, its body read.
+type Response struct {
+	*http.Response
+	Body []byte
+}
+
+// JSON decodes the body into a map.
+func (r *Response) JSON() map[string]any {
+	var m map[string]any
+	json.Unmarshal(r.Body, &m)
+	return m
+}
+
+// Do sends a request with a raw body.
+func (c *Client) Do(method, path, contentType string, body io.Reader) *Response {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.Base+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return &Response{Response: resp, Body: b}
+}
+
+// API sends a JSON body (nil for none) to the JSON API.
+func (c *Client) API(method, path string, body any) *Response {
+	c.t.Helper()
+	var r io.Reader
+	ct := ""
+	if body != nil {
+		if s, ok := body.(string); ok {
+			r = strings.NewReader(s)
+		} else {
+			b, _ := json.Marshal(body)
+			r = bytes.NewReader(b)
+		}
+		ct = "application/json"
+	}
+	return c.Do(method, "/api/v1"+path, ct, r)
+}
+
+// Form posts a form to a page.
+func (c *Client) Form(path string, form map[string]string) *Response {
+	c.t.Helper()
+	v := make([]string, 0, len(form))
+	for k, val := range form {
+		v = append(v, urlEncode(k)+"="+urlEncode(val))
+	}
+	return c.Do(http.MethodPost, path, "application/x-www-form-urlencoded", strings.NewReader(strings.Join(v, "&")))
+}
+
+// Get fetches a page.
+func (c *Client) Get(path string) *Response {
+	c.t.Helper()
+	return c.Do(http.MethodGet, path, "", nil)
+}
