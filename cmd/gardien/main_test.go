@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien/internal/testenv"
+)
+
+// syncBuffer is an io.Writer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls out until re matches, and returns the first group.
+func waitFor(t *testing.T, out interface{ String() string }, re string) string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := rx.FindStringSubmatch(out.String()); m != nil {
+			if len(m) > 1 {
+				return m[1]
+			}
+			return m[0]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("output never matched %q:\n%s", re, out.String())
+	return ""
+}
+
+func post(t *testing.T, url string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+type running struct {
+	url    string
+	stdout *syncBuffer
+	stderr *syncBuffer
+	stop   func() error
+}
+
+func start(t *testing.T, env map[string]string, args ...string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, r.stdout, r.stderr) }()
+	r.stop = func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(40 * time.Second):
+			t.Fatal("run did not return after its context ended")
+			return nil
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	r.url = waitFor(t, r.stdout, `serving on (http://\S+)`)
+	return r
+}
+
+func TestServeWithDefaultsPrintsMails(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not", "yet", "there")
+	r := start(t, map[string]string{"GARDIEN_DATA_DIR": dir, "GARDIEN_ADDR": "127.0.0.1:0"})
+	out := r.stdout.String()
+	if !strings.Contains(out, "mails:    printed here") || !strings.Contains(out, "database: SQLite at "+filepath.Join(dir, "gardien.db")) {
+		t.Fatalf("start-up lines:\n%s", out)
+	}
+	if !strings.Contains(r.stderr.String(), "GARDIEN_SECRET_KEY is not set") {
+		t.Fatalf("no warning about the generated key:\n%s", r.stderr.String())
+	}
+	st, err := os.Stat(filepath.Join(dir, "secret.key"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret key file: %v %v", st, err)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(r.url + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", p, resp, err)
+		}
+		resp.Body.Close()
+	}
+	code, _ := post(t, r.url+"/api/v1/signup", map[string]string{"email": "ada@example.com", "password": "correct horse battery staple", "name": "Ada"})
+	if code != 201 {
+		t.Fatalf("signup: %d", code)
+	}
+	tok := waitFor(t, r.stdout, regexp.QuoteMeta(r.url)+`/verify-email\?token=([A-Za-z0-9_-]+)`)
+	if !strings.Contains(r.stdout.String(), "Mail to: ada@example.com") {
+		t.Fatalf("mail not printed whole:\n%s", r.stdout.String())
+	}
+	if code, m := post(t, r.url+"/api/v1/email/verify", map[string]string{"token": tok}); code != 200 || m["user"].(map[string]any)["email_verified"] != true {
+		t.Fatalf("verify with the printed link: %d %v", code, m)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("run after shutdown: %v", err)
+	}
+
+	// The same data directory again: nothing to migrate, the key is kept.
+	var out2 bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "-data-dir", dir}, func(string) string { return "" }, &out2, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out2.String(), "0001_accounts.sql") || !strings.Contains(out2.String(), "already applied") {
+		t.Fatalf("migrate:\n%s", out2.String())
+	}
+	var errOut bytes.Buffer
+	out2.Reset()
+	if err := run(context.Background(), []string{"user", "verify-email", "ADA@example.com", "-data-dir", dir}, func(string) string { return "" }, &out2, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out2.String(), "email ada@example.com") || strings.Contains(errOut.String(), "GARDIEN_SECRET_KEY is not set") {
+		t.Fatalf("verify-email: %s / %s", out2.String(), errOut.String())
+	}
+	if err := run(context.Background(), []string{"user", "verify-email", "nobody@example.com", "-data-dir", dir}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+		t.Fatal("verify-email of an unknown person succeeded")
+	}
+}
+
+func TestServeOnPostgres(t *testing.T) {
+	r := start(t, map[string]string{"GARDIEN_DATA_DIR": t.TempDir(), "GARDIEN_ADDR": "127.0.0.1:0", "GARDIEN_DATABASE_URL": testenv.PostgresURL(t)})
+	if !strings.Contains(r.stdout.String(), "database: PostgreSQL") {
+		t.Fatalf("start-up lines:\n%s", r.stdout.String())
+	}
+	if code, _ := post(t, r.url+"/api/v1/signup", map[string]string{"email": "ada@example.com", "password": "correct horse battery staple", "name": "Ada"}); code != 201 {
+		t.Fatalf("signup on PostgreSQL: %d", code)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	env := func(string) string { return "" }
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, env, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "gardien ") {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+	for args, want := range map[string]string{
+		"-addr nope":            "-addr: want host:port",
+		"frobnicate":            `unknown command "frobnicate"`,
+		"user":                  "usage: gardien user verify-email EMAIL",
+		"serve -no-such-flag x": "flag provided but not defined",
+	} {
+		err := run(context.Background(), strings.Fields(args), env, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", args, err, want)
+		}
+	}
+	err := run(context.Background(), nil, func(k string) string {
+		return map[string]string{"GARDIEN_SESSION_MAX": "soon"}[k]
+	}, io.Discard, io.Discard)
+	if err == nil || !strings.HasPrefix(err.Error(), "GARDIEN_SESSION_MAX: ") {
+		t.Fatalf("bad variable: %v", err)
+	}
+}
+
+// TestSIGTERMFinishesRequestsInFlight runs the real binary, starts a request,
+// sends SIGTERM while it is half sent, and checks that it is answered and
+// kept, and that the process exits cleanly.
+func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gardien")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data-dir", dir)
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	base := waitFor(t, stdout, `serving on (http://\S+)`)
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"email":"late@example.com","password":"correct horse battery staple","name":"Late"}`
+	fmt.Fprintf(conn, "POST /api/v1/signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+	time.Sleep(200 * time.Millisecond) // the server has read the headers
+	cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	io.WriteString(conn, body[10:])
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("request in flight at SIGTERM got no answer: %v\n%s", err, stderr.String())
+	}
+	if resp.StatusCode != 201 {
+		t.Fatalf("request in flight at SIGTERM: %d", resp.StatusCode)
+	}
+	conn.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopped") {
+		t.Fatalf("log lacks the shutdown:\n%s", stderr.String())
+	}
+	// The account made during shutdown is there.
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"user", "verify-email", "late@example.com", "-data-dir", dir}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("account written during shutdown: %v", err)
+	}
+}

@@ -1,0 +1,81 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	c, _, err := Load("test", args, func(k string) string { return env[k] }, io.Discard)
+	return c, err
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "gardien-data" || c.DatabaseURL != "" || c.SMTPURL != nil ||
+		c.BaseURL.String() != "http://127.0.0.1:8080" || !c.BaseURLDefault || c.SessionMax != 12*time.Hour ||
+		c.SecretKey != nil || c.TOTPIssuer != "Gardien" || c.SecureCookies() {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestEnvironmentThenFlags(t *testing.T) {
+	env := map[string]string{
+		"GARDIEN_ADDR":         "127.0.0.1:9000",
+		"GARDIEN_BASE_URL":     "https://id.example.com/",
+		"GARDIEN_SMTP_URL":     "smtps://u:p@mail.example.com:465",
+		"GARDIEN_DATABASE_URL": "postgres://g@db/gardien",
+		"GARDIEN_SECRET_KEY":   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"GARDIEN_SESSION_MAX":  "1h",
+	}
+	c, err := load(t, env, "-addr", "127.0.0.1:9001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9001" {
+		t.Errorf("flag did not win over the variable: %s", c.Addr)
+	}
+	if c.BaseURL.String() != "https://id.example.com" || c.BaseURLDefault || !c.SecureCookies() {
+		t.Errorf("base URL %s", c.BaseURL)
+	}
+	if c.SMTPURL.Scheme != "smtps" || c.DatabaseURL != env["GARDIEN_DATABASE_URL"] || len(c.SecretKey) != 32 {
+		t.Errorf("config %+v", c)
+	}
+	if c.SessionMax != time.Hour || c.SessionIdle != time.Hour {
+		t.Errorf("idle (2h default) must not exceed max (1h): %v %v", c.SessionIdle, c.SessionMax)
+	}
+}
+
+func TestBadValuesNameTheSetting(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"GARDIEN_ADDR": "8080"}, nil, "GARDIEN_ADDR: want host:port"},
+		{nil, []string{"-addr", "nope"}, "-addr: want host:port"},
+		{map[string]string{"GARDIEN_SMTP_URL": "http://x"}, nil, "GARDIEN_SMTP_URL:"},
+		{map[string]string{"GARDIEN_SMTP_URL": "ftp://u:secret@x"}, nil, "GARDIEN_SMTP_URL:"},
+		{map[string]string{"GARDIEN_DATABASE_URL": "mysql://x"}, nil, "GARDIEN_DATABASE_URL:"},
+		{map[string]string{"GARDIEN_BASE_URL": "example.com"}, nil, "GARDIEN_BASE_URL:"},
+		{map[string]string{"GARDIEN_SECRET_KEY": "c2hvcnQ="}, nil, "GARDIEN_SECRET_KEY: want the base64 of exactly 32 bytes"},
+		{map[string]string{"GARDIEN_SESSION_IDLE": "forever"}, nil, "GARDIEN_SESSION_IDLE: want a positive duration"},
+		{map[string]string{"GARDIEN_SESSION_MAX": "-1h"}, nil, "GARDIEN_SESSION_MAX:"},
+		{map[string]string{"GARDIEN_LOG_FORMAT": "xml"}, nil, "GARDIEN_LOG_FORMAT:"},
+		{map[string]string{"GARDIEN_MAIL_FROM": "nobody"}, nil, "GARDIEN_MAIL_FROM:"},
+	} {
+		_, err := load(t, tc.env, tc.args...)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v %v: error %v, want one line starting %q", tc.env, tc.args, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") && strings.Contains(tc.want, "SMTP") {
+			t.Errorf("error shows the SMTP password: %v", err)
+		}
+	}
+}

@@ -1,0 +1,53 @@
+package i18n
+
+import "testing"
+
+func TestCatalogsHaveTheSameKeys(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Missing(); len(m) > 0 {
+		t.Fatalf("keys missing: %v", m)
+	}
+	// The names the seed's click paths use.
+	for key, want := range map[string][2]string{
+		"nav.account_menu":          {"Account menu", "Menu du compte"},
+		"nav.personal_settings":     {"Personal settings", "Paramètres personnels"},
+		"nav.organization_settings": {"Organization settings", "Paramètres de l'organisation"},
+		"nav.logout":                {"Log out", "Se déconnecter"},
+		"field.email":               {"Email", "E-mail"},
+		"field.password":            {"Password", "Mot de passe"},
+		"login.submit":              {"Log in", "Se connecter"},
+		"field.name":                {"Name", "Nom"},
+		"signup.submit":             {"Sign up", "Créer un compte"},
+	} {
+		if en, fr := c.T("en", key), c.T("fr", key); en != want[0] || fr != want[1] {
+			t.Errorf("%s = %q / %q, want %q / %q", key, en, fr, want[0], want[1])
+		}
+	}
+	if got := c.T("en", "no.such.key"); got != "[no.such.key]" {
+		t.Fatalf("unknown key shows as %q", got)
+	}
+	if got := c.T("fr", "signup.done", "a@b.fr"); got != "Compte créé. Nous avons envoyé un lien à a@b.fr : ouvrez-le pour valider votre e-mail." {
+		t.Fatalf("formatted: %q", got)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	c, _ := Load()
+	for _, tc := range []struct{ saved, picked, accept, want string }{
+		{"", "", "", "en"},
+		{"", "", "fr-CA,fr;q=0.9,en;q=0.8", "fr"},
+		{"", "", "de-DE,de;q=0.9", "en"},
+		{"", "", "de-DE,fr;q=0.5", "fr"},
+		{"", "fr", "en-US", "fr"},
+		{"en", "fr", "fr", "en"},
+		{"", "xx", "fr", "fr"},
+		{"", "", "garbage;;q=", "en"},
+	} {
+		if got := c.Match(tc.saved, tc.picked, tc.accept); got != tc.want {
+			t.Errorf("Match(%q, %q, %q) = %q, want %q", tc.saved, tc.picked, tc.accept, got, tc.want)
+		}
+	}
+}

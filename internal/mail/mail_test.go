@@ -1,0 +1,92 @@
+package mail_test
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien/internal/i18n"
+	"github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/mail/mailtest"
+)
+
+func compose(t *testing.T, lang string) mail.Message {
+	t.Helper()
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := mail.NewComposer(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Compose(mail.Letter{Kind: "verify_email", To: "zoé@example.com", Name: "Zoé <b>", Lang: lang,
+		Link: "http://127.0.0.1:8080/verify-email?token=" + strings.Repeat("A", 43)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestSMTPModes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mode   mailtest.Mode
+		scheme string
+		tls    bool
+	}{
+		{"plain server", mailtest.Plain, "smtp", false},
+		{"STARTTLS when offered", mailtest.StartTLS, "smtp", true},
+		{"TLS from the first byte", mailtest.TLS, "smtps", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := mailtest.Start(t, tc.mode)
+			u, _ := url.Parse(srv.URL(tc.scheme))
+			s := &mail.SMTP{URL: u, From: "Gardien <gardien@example.com>", TLS: srv.ClientTLS, Now: time.Now}
+			msg := compose(t, "fr")
+			if err := s.Send(context.Background(), msg); err != nil {
+				t.Fatal(err)
+			}
+			got := srv.Wait(t, "zoé@example.com")
+			if got.TLS != tc.tls {
+				t.Errorf("TLS = %v, want %v", got.TLS, tc.tls)
+			}
+			if got.From != "gardien@example.com" || got.Subject != "Validez votre e-mail" {
+				t.Errorf("from %q subject %q", got.From, got.Subject)
+			}
+			if got.Link() != "http://127.0.0.1:8080/verify-email?token="+strings.Repeat("A", 43) {
+				t.Errorf("link %q in text:\n%s", got.Link(), got.Text)
+			}
+			if !strings.Contains(got.Text, "Bonjour Zoé <b>,") || !strings.Contains(got.HTML, "Bonjour Zoé &lt;b&gt;,") {
+				t.Errorf("greeting not in the text part as typed, or not escaped in HTML:\n%s\n%s", got.Text, got.HTML)
+			}
+		})
+	}
+}
+
+func TestSMTPRefusesAnUntrustedCertificate(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.TLS)
+	u, _ := url.Parse(srv.URL("smtps"))
+	s := &mail.SMTP{URL: u, From: "g@example.com", Now: time.Now} // system roots only
+	if err := s.Send(context.Background(), compose(t, "en")); err == nil {
+		t.Fatal("sent over TLS to a server whose certificate nobody trusts")
+	}
+}
+
+func TestTerminalPrintsTheWholeMail(t *testing.T) {
+	var buf bytes.Buffer
+	term := &mail.Terminal{W: &buf}
+	if err := term.Send(context.Background(), compose(t, "en")); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"Mail to: zoé@example.com", "Subject: Validate your email", "Hello Zoé <b>,", "http://127.0.0.1:8080/verify-email?token=" + strings.Repeat("A", 43)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal output lacks %q:\n%s", want, out)
+		}
+	}
+}

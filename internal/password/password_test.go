@@ -1,0 +1,122 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Cheap parameters keep these tests fast; DefaultParams is checked apart.
+var testParams = Params{Memory: 64, Time: 1, Threads: 1}
+
+func TestHashAndVerify(t *testing.T) {
+	h := NewHasher(testParams, 2)
+	ctx := context.Background()
+	enc, err := h.Hash(ctx, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("encoding %q", enc)
+	}
+	if err := h.Verify(ctx, enc, "correct horse battery staple"); err != nil {
+		t.Fatalf("right password refused: %v", err)
+	}
+	if err := h.Verify(ctx, enc, "correct horse battery stapler"); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	again, _ := h.Hash(ctx, "correct horse battery staple")
+	if again == enc {
+		t.Fatal("two hashes of one password are equal: no salt")
+	}
+	// A hash made with other parameters still verifies (parameters travel in it).
+	h2 := NewHasher(Params{Memory: 128, Time: 2, Threads: 1}, 1)
+	if err := h2.Verify(ctx, enc, "correct horse battery staple"); err != nil {
+		t.Fatalf("hash with older parameters: %v", err)
+	}
+}
+
+func TestUnknownAccountStillHashes(t *testing.T) {
+	h := NewHasher(testParams, 1)
+	if err := h.Verify(context.Background(), "", ""); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("empty hash with empty password: %v, want mismatch", err)
+	}
+	if err := h.Verify(context.Background(), "", "dummy"); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("empty hash with the dummy's own password: %v, want mismatch", err)
+	}
+}
+
+func TestDefaultParamsAreOWASPMinimum(t *testing.T) {
+	if DefaultParams.Memory < 19*1024 || DefaultParams.Time < 2 || DefaultParams.Threads < 1 {
+		t.Fatalf("DefaultParams %+v below OWASP's argon2id minimum (19 MiB, t=2, p=1)", DefaultParams)
+	}
+}
+
+func TestMalformedHashes(t *testing.T) {
+	h := NewHasher(testParams, 1)
+	for _, enc := range []string{"x", "$argon2i$v=19$m=64,t=1,p=1$AAAA$AAAA", "$argon2id$v=18$m=64,t=1,p=1$AAAA$AAAA", "$argon2id$v=19$m=x$AAAA$AAAA", "$argon2id$v=19$m=64,t=1,p=1$!!$AAAA"} {
+		if err := h.Verify(context.Background(), enc, "pw"); err == nil || errors.Is(err, ErrMismatch) {
+			t.Errorf("%q: %v, want a decoding error", enc, err)
+		}
+	}
+}
+
+func TestConcurrentHashesAreBounded(t *testing.T) {
+	h := NewHasher(testParams, 2)
+	var running, peak atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			h.acquire(context.Background())
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+			running.Add(-1)
+			h.release()
+		})
+	}
+	wg.Wait()
+	if peak.Load() != 2 {
+		t.Fatalf("%d hashes ran at once, want at most 2 (and 2 reached)", peak.Load())
+	}
+	// A caller that gives up while waiting gets its context's error.
+	h.acquire(context.Background())
+	h.acquire(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := h.Hash(ctx, "x"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("hash while all slots busy: %v", err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	for pw, want := range map[string]string{
+		"":                               "err.password_too_short",
+		"ninechars":                      "err.password_too_short",
+		"éééééééé":                       "err.password_too_short", // 8 characters, 16 bytes
+		"tencharsok":                     "",
+		strings.Repeat("a", MaxLength):   "",
+		strings.Repeat("a", MaxLength+1): "err.password_too_long",
+		"qwertyuiop":                     "err.password_common",
+		"QWERTYUIOP":                     "err.password_common",
+		"motdepasse1":                    "err.password_common",
+		"1234567890":                     "err.password_common",
+		"correct horse battery staple":   "",
+	} {
+		if got := Check(pw); got != want {
+			t.Errorf("Check(%q) = %q, want %q", pw, got, want)
+		}
+	}
+	if len(common) < 1000 {
+		t.Fatalf("common list has %d entries", len(common))
+	}
+}

@@ -1,0 +1,210 @@
+package web_test
+
+import (
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/i18n"
+)
+
+const pw = "correct horse battery staple"
+
+func has(t *testing.T, r *apptest.Response, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(string(r.Body), w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("page:\n%s", r.Body)
+		t.FailNow()
+	}
+}
+
+func wantRedirect(t *testing.T, r *apptest.Response, to string) {
+	t.Helper()
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != to {
+		t.Fatalf("got %d Location %q, want 303 to %q", r.StatusCode, r.Header.Get("Location"), to)
+	}
+}
+
+func TestEveryTemplateKeyIsInTheCatalogs(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := regexp.MustCompile(`\bt "([a-z0-9_.]+)"`)
+	found := 0
+	err = filepath.WalkDir("templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range key.FindAllStringSubmatch(string(b), -1) {
+			found++
+			if !cat.Has(m[1]) {
+				t.Errorf("%s uses %q, which the catalog lacks", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil || found < 50 {
+		t.Fatalf("walked templates: %v, %d keys found", err, found)
+	}
+}
+
+func TestSignupFormKeepsInputAndShowsErrorsByTheirFields(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	r := c.Form("/signup", map[string]string{"name": "Ada Lovelace", "email": "ada@", "password": "short"})
+	if r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	has(t, r, `value="Ada Lovelace"`, `value="ada@"`, `id="f-email" name="email" type="email" value="ada@" autocomplete="email" required aria-invalid="true" aria-describedby="f-email-error"`,
+		`<p class="field-error" id="f-email-error">Type a valid email address`, `<p class="field-error" id="f-password-error">Use at least 10 characters.`)
+	if strings.Contains(string(r.Body), `value="short"`) {
+		t.Fatal("the password is sent back in the page")
+	}
+}
+
+func TestSignupValidateAndNavigate(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	has(t, c.Get("/signup"), "<h1>Create your account</h1>", `<button type="submit" class="primary">Sign up</button>`)
+	r := c.Form("/signup", map[string]string{"name": "Ada Lovelace", "email": "ada@example.com", "password": pw})
+	wantRedirect(t, r, "/")
+	home := c.Get("/")
+	has(t, home, "We sent a link to ada@example.com", "is not validated yet", `aria-label="Account menu"`, ">AL</button>",
+		`href="/settings/profile">Personal settings</a>`, `href="/organization">Organization settings</a>`, ">Log out</button>")
+	link := env.Mail.Wait(t, "ada@example.com").Link()
+	r = c.Get(strings.TrimPrefix(link, env.URL))
+	if r.StatusCode != 200 {
+		t.Fatalf("validation page: %d", r.StatusCode)
+	}
+	has(t, r, "Your email ada@example.com is validated.")
+	has(t, c.Get("/"), "Your email is validated.")
+	// The link again: the person's email is validated, so no alarm.
+	has(t, c.Get(strings.TrimPrefix(link, env.URL)), "Your email is already validated.")
+	// A stranger with a used link is told it is not valid.
+	if r := env.Client(t).Get(strings.TrimPrefix(link, env.URL)); r.StatusCode != 400 || !strings.Contains(string(r.Body), "not valid") {
+		t.Fatalf("used link, logged out: %d", r.StatusCode)
+	}
+
+	has(t, c.Get("/settings/profile"), "<h1>Personal settings</h1>", `aria-label="Personal settings sections"`, `aria-current="page">Profile</a>`, "(validated)")
+	r = c.Form("/settings/profile", map[string]string{"name": "Ada King", "language": "fr"})
+	wantRedirect(t, r, "/settings/profile")
+	has(t, c.Get("/settings/profile"), "Votre profil est enregistré.", `value="Ada King"`, "Paramètres personnels", `aria-label="Menu du compte"`)
+	has(t, c.Get("/settings/password"), `aria-current="page">Mot de passe</a>`)
+
+	wantRedirect(t, c.Form("/logout", nil), "/login")
+	has(t, c.Get("/login"), "Vous êtes déconnecté.")
+	wantRedirect(t, c.Get("/settings/profile"), "/login?next=%2Fsettings%2Fprofile")
+}
+
+func TestLoginPage(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	c.Form("/signup", map[string]string{"name": "Ada", "email": "ada@example.com", "password": pw})
+	c.Form("/logout", nil)
+	r := c.Form("/login", map[string]string{"email": "ada@example.com", "password": "not the password"})
+	if r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", r.StatusCode)
+	}
+	has(t, r, "The email or password is not right.", `value="ada@example.com"`)
+	// A return path on this site is followed; one to elsewhere is dropped.
+	wantRedirect(t, c.Form("/login", map[string]string{"email": "ada@example.com", "password": pw, "next": "/settings/password"}), "/settings/password")
+	c.Form("/logout", nil)
+	for _, evil := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example"} {
+		wantRedirect(t, c.Form("/login", map[string]string{"email": "ada@example.com", "password": pw, "next": evil}), "/")
+		c.Form("/logout", nil)
+	}
+	has(t, c.Get("/login?next=//evil.example"), `name="next" value=""`)
+}
+
+func TestFrenchFromTheBrowserAndThePicker(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	c.Header.Set("Accept-Language", "fr-FR,fr;q=0.9,en;q=0.5")
+	has(t, c.Get("/login"), `<html lang="fr">`, "<h1>Connexion</h1>", ">E-mail</label>", ">Mot de passe</label>", ">Se connecter</button>")
+	has(t, c.Get("/signup"), ">Nom</label>", ">Créer un compte</button>")
+
+	c2 := env.Client(t)
+	has(t, c2.Get("/login"), `<html lang="en">`)
+	wantRedirect(t, c2.Form("/language", map[string]string{"lang": "fr", "next": "/signup"}), "/signup")
+	has(t, c2.Get("/signup"), `<html lang="fr">`, "Créez votre compte")
+	wantRedirect(t, c2.Form("/language", map[string]string{"lang": "en", "next": "https://evil.example"}), "/")
+	has(t, c2.Get("/signup"), `<html lang="en">`)
+
+	// Mails follow the language of the page the person signed up on.
+	c.Form("/signup", map[string]string{"name": "Zoé", "email": "zoe@example.com", "password": pw})
+	if m := env.Mail.Wait(t, "zoe@example.com"); m.Subject != "Validez votre e-mail" || !strings.Contains(m.Text, "Bonjour Zoé,") {
+		t.Fatalf("mail in French: %q\n%s", m.Subject, m.Text)
+	}
+}
+
+func TestPasswordPages(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	c.Form("/signup", map[string]string{"name": "Ada", "email": "ada@example.com", "password": pw})
+	env.Mail.Wait(t, "ada@example.com")
+	r := c.Form("/settings/password", map[string]string{"current_password": "nope nope nope", "new_password": "a fresh long secret"})
+	has(t, r, `id="f-current_password-error">The current password is not right.`)
+	wantRedirect(t, c.Form("/settings/password", map[string]string{"current_password": pw, "new_password": "a fresh long secret"}), "/settings/password")
+	has(t, c.Get("/settings/password"), "Your password is changed.")
+	env.Mail.Wait(t, "ada@example.com")
+
+	anon := env.Client(t)
+	has(t, anon.Get("/password/forgot"), "Reset your password")
+	wantRedirect(t, anon.Form("/password/forgot", map[string]string{"email": "ada@example.com"}), "/login")
+	has(t, anon.Get("/login"), "If an account uses ada@example.com")
+	link := strings.TrimPrefix(env.Mail.Wait(t, "ada@example.com").Link(), env.URL)
+	has(t, anon.Get(link), "Choose a new password", `name="token"`)
+	tok := strings.TrimPrefix(link, "/password/reset?token=")
+	has(t, anon.Form("/password/reset", map[string]string{"token": tok, "password": "1234567890"}), "among the most common")
+	wantRedirect(t, anon.Form("/password/reset", map[string]string{"token": tok, "password": "the newest secret"}), "/login")
+	has(t, anon.Get("/login"), "Your password is changed. Log in with it.")
+	if r := anon.Get(link); r.StatusCode != 400 || !strings.Contains(string(r.Body), "reset link is not valid") {
+		t.Fatalf("used reset link: %d", r.StatusCode)
+	}
+	// The reset ended the session that was open.
+	wantRedirect(t, c.Get("/settings/password"), "/login?next=%2Fsettings%2Fpassword")
+}
+
+func TestPagesAnswerClearly(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	r := c.Get("/no/such/page")
+	if r.StatusCode != 404 || !strings.Contains(r.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("404: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	has(t, r, "Not found.")
+	wantRedirect(t, c.Get("/"), "/login")
+	if r := c.Get("/static/style.css"); r.StatusCode != 200 || !strings.Contains(r.Header.Get("Content-Type"), "text/css") {
+		t.Fatalf("stylesheet: %d", r.StatusCode)
+	}
+	r = c.Do("POST", "/signup", "application/x-www-form-urlencoded", strings.NewReader("name="+strings.Repeat("x", 2<<20)))
+	if r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized form: %d", r.StatusCode)
+	}
+	// A forged flash cookie says nothing.
+	c.Jar.SetCookies(mustURL(env.URL), []*http.Cookie{{Name: "gardien_flash", Value: "eyJLIjoiZXJyb3IiLCJNIjoiZXJyLmludGVybmFsIn0.forged", Path: "/"}})
+	if strings.Contains(string(c.Get("/login").Body), "flash") {
+		t.Fatal("forged flash shown")
+	}
+}
