@@ -1,0 +1,213 @@
+// Package browsertest drives headless Chromium (Debian's /usr/bin/chromium,
+// through github.com/chromedp/chromedp) the way a person uses the pages:
+// controls are found by their role and accessible name, fields by their
+// visible label, and every step can be saved as a screenshot.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/accessibility"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/chromedp"
+
+	"github.com/gardien/gardien/internal/testenv"
+)
+
+// Browser is one headless Chromium with one tab.
+type Browser struct {
+	t     testing.TB
+	ctx   context.Context
+	shots string
+	step  int
+}
+
+// New starts Chromium whose pages ask for lang (Accept-Language), and
+// saves screenshots under dir/<test name>.
+func New(t testing.TB, lang string) *Browser {
+	t.Helper()
+	exec := testenv.Chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exec),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("accept-lang", lang),
+		chromedp.Flag("lang", lang),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1100, 800),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // start the browser now, to fail early
+		t.Fatalf("start chromium (%s): %v", exec, err)
+	}
+	dir := os.Getenv("GARDIEN_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "screenshots")
+	}
+	dir = filepath.Join(dir, regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name(), "_"))
+	os.RemoveAll(dir) // only this run's steps
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &Browser{t: t, ctx: ctx, shots: dir}
+}
+
+// do runs actions, trying again for a while: a query that starts while a
+// page is being replaced (after a click that navigates) holds the old
+// document and never matches, so each try is short and starts afresh.
+func (b *Browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		err = chromedp.Do(ctx, actions...)
+		cancel()
+		if err == nil || b.ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		b.Shot("failed")
+		body, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
+		b.t.Fatalf("%s: %v\npage text:\n%s", what, err, body)
+	}
+}
+
+// Open loads a URL and waits for the page.
+func (b *Browser) Open(url string) {
+	b.t.Helper()
+	b.do("open "+url, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+// byName finds elements by their computed role and accessible name, as
+// assistive technology and people see them.
+func byName(role, name string) chromedp.QueryOption {
+	return chromedp.ByFunc(func(ctx context.Context, t *chromedp.Target, n *chromedp.Node) ([]cdp.NodeID, error) {
+		res, err := cdp.Call(ctx, t, accessibility.QueryAXTree, accessibility.QueryAXTreeParams{
+			BackendNodeID: n.BackendNodeID, AccessibleName: name, Role: role})
+		if err != nil {
+			return nil, err
+		}
+		var ids []cdp.BackendNodeID
+		for _, ax := range res.Nodes {
+			if !ax.Ignored && ax.BackendDOMNodeID != 0 {
+				ids = append(ids, ax.BackendDOMNodeID)
+			}
+		}
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		pushed, err := cdp.Call(ctx, t, dom.PushNodesByBackendIDsToFrontend, dom.PushNodesByBackendIDsToFrontendParams{BackendNodeIDs: ids})
+		return pushed.NodeIDs, err
+	})
+}
+
+// Click clicks, with the mouse, the visible control of that role and name
+// ("button", "link", "switch" …).
+func (b *Browser) Click(role, name string) {
+	b.t.Helper()
+	b.do(fmt.Sprintf("click %s %q", role, name), chromedp.Click(role+" "+name, byName(role, name), chromedp.NodeVisible))
+}
+
+// Has waits until a control of that role and name is visible.
+func (b *Browser) Has(role, name string) {
+	b.t.Helper()
+	b.do(fmt.Sprintf("find %s %q", role, name), chromedp.WaitVisible(role+" "+name, byName(role, name)))
+}
+
+// field is the XPath of the input a visible label names.
+func field(label string) string {
+	return fmt.Sprintf(`//input[@id=//label[normalize-space()=%q]/@for]`, label)
+}
+
+// Fill types value into the field whose label reads label.
+func (b *Browser) Fill(label, value string) {
+	b.t.Helper()
+	b.do(fmt.Sprintf("fill %q", label), chromedp.Clear(field(label), chromedp.NodeVisible), chromedp.SendKeys(field(label), value, chromedp.NodeVisible))
+}
+
+// Text returns the visible text of the page. A page still loading after a
+// click is waited for.
+func (b *Browser) Text() string {
+	b.t.Helper()
+	var err error
+	for range 50 {
+		var s string
+		s, err = chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
+		if err == nil {
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("page text: %v", err)
+	return ""
+}
+
+// See waits until the page's text contains s.
+func (b *Browser) See(s string) {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		text := b.Text()
+		if strings.Contains(text, s) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Shot("not-seen")
+			b.t.Fatalf("page never showed %q; it shows:\n%s", s, text)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Location returns the current URL.
+func (b *Browser) Location() string {
+	b.t.Helper()
+	u, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return u
+}
+
+// Shot saves a screenshot of the viewport as NN-name.png.
+func (b *Browser) Shot(name string) string {
+	b.step++
+	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	path := filepath.Join(b.shots, fmt.Sprintf("%02d-%s.png", b.step, name))
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+	}
+	return path
+}
+
+// Run runs chromedp actions on the tab, for what the helpers do not cover.
+func (b *Browser) Run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	b.do(what, actions...)
+}
+
+// Context is the tab's chromedp context.
+func (b *Browser) Context() context.Context { return b.ctx }
