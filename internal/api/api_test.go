@@ -357,3 +357,20 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 		t.Fatalf("same-origin signup: %d %s", r.StatusCode, r.Body)
 	}
 }
+
+func TestCookieIsSecureOverHTTPS(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Setting("GARDIEN_BASE_URL", "https://id.example.com"))
+	c := env.Client(t)
+	c.API("POST", "/signup", map[string]any{"email": "ada@example.com", "password": pw, "name": "Ada"})
+	r := login(t, c, "ada@example.com", pw)
+	set := r.Header.Get("Set-Cookie")
+	for _, want := range []string{"__Host-gardien_session=", "Path=/", "HttpOnly", "Secure", "SameSite=Lax"} {
+		if !strings.Contains(set, want) {
+			t.Errorf("Set-Cookie %q lacks %q", set, want)
+		}
+	}
+	if m := env.Mail.Wait(t, "ada@example.com"); !strings.HasPrefix(m.Link(), "https://id.example.com/verify-email?token=") {
+		t.Errorf("mail link %q does not use the base URL", m.Link())
+	}
+}
