@@ -15,4 +15,11 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/me/events", h.guarded(auth.AreaFull, h.handleMyEvents))
 	m.HandleFunc("POST /api/v1/password/forgot", h.handleForgotPassword)
 	m.HandleFunc("POST /api/v1/password/reset", h.handleResetPassword)
+
+	m.HandleFunc("POST /api/v1/login/two-factor", h.guarded(auth.AreaSecondStep, h.handleLoginTwoFactor))
+	m.HandleFunc("GET /api/v1/me/two-factor", h.guarded(auth.AreaFull, h.handleTwoFactorStatus))
+	m.HandleFunc("POST /api/v1/me/two-factor/setup", h.guarded(auth.AreaSetup, h.handleTwoFactorSetup))
+	m.HandleFunc("POST /api/v1/me/two-factor/activate", h.guarded(auth.AreaSetup, h.handleTwoFactorActivate))
+	m.HandleFunc("POST /api/v1/me/two-factor/disable", h.guarded(auth.AreaFull, h.handleTwoFactorDisable))
+	m.HandleFunc("POST /api/v1/me/two-factor/recovery-codes", h.guarded(auth.AreaFull, h.handleRecoveryCodes))
 }

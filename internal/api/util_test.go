@@ -1,6 +1,9 @@
 package api_test
 
-import "net/url"
+import (
+	"crypto/sha256"
+	"net/url"
+)
 
 func mustURL(s string) *url.URL {
 	u, err := url.Parse(s)
@@ -8,4 +11,9 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+func sha256Of(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
 }

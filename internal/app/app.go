@@ -143,6 +143,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Hasher:      password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0)),
 		Mailer:      queue,
 		Composer:    composer,
+		Box:         box,
+		RecoveryKey: subkey(key, "recovery codes"),
+		Issuer:      cfg.TOTPIssuer,
 		Log:         log,
 		BaseURL:     cfg.BaseURL,
 		SessionMax:  cfg.SessionMax,
@@ -153,8 +156,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 }
 
 // subkey derives a key for one purpose from the secret key.
-func (a *App) subkey(purpose string) []byte {
-	k, _ := hkdf.Key(sha256.New, a.key, nil, "gardien "+purpose, 32)
+func subkey(key []byte, purpose string) []byte {
+	k, _ := hkdf.Key(sha256.New, key, nil, "gardien "+purpose, 32)
 	return k
 }
 
@@ -162,7 +165,7 @@ func (a *App) subkey(purpose string) []byte {
 func (a *App) Handler() (http.Handler, error) {
 	cat := a.Catalog
 	cookies := httpx.Cookies{Secure: a.Config.SecureCookies()}
-	pages, err := web.New(web.Config{Auth: a.Auth, Catalog: cat, Cookies: cookies, Log: a.Log, FlashKey: a.subkey("flash")})
+	pages, err := web.New(web.Config{Auth: a.Auth, Catalog: cat, Cookies: cookies, Log: a.Log, FlashKey: subkey(a.key, "flash")})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/password"
+	"github.com/gardien/gardien/internal/secretbox"
 )
 
 // Store is what auth needs from storage; internal/sqlstore implements it.
@@ -34,11 +35,24 @@ type Store interface {
 
 	CreateSession(ctx context.Context, s *gardien.Session, tokenHash []byte) error
 	SessionByTokenHash(ctx context.Context, tokenHash []byte) (*gardien.Session, error)
-	RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, at time.Time) error
+	RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, expires, at time.Time) error
 	TouchSession(ctx context.Context, id int64, at time.Time) error
 	DeleteSession(ctx context.Context, id int64) error
 	DeleteUserSessions(ctx context.Context, userID, keep int64) error
 	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
+
+	SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error
+	PendingTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
+	TOTPSecret(ctx context.Context, userID int64) ([]byte, error)
+	ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error
+	ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte, e *gardien.Event) error
+	ConsumeTOTPStep(ctx context.Context, userID, step int64) (bool, error)
+	ConsumeRecoveryCode(ctx context.Context, userID int64, codeHash []byte, at time.Time) (int, error)
+	TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error)
+	DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error
+	ReserveSecondFactorTry(ctx context.Context, userID int64, max int, now, staleBefore time.Time) (bool, time.Time, error)
+	SecondFactorPassed(ctx context.Context, userID int64) error
+	LockIfExhausted(ctx context.Context, userID int64, max int, now time.Time, lockFor func(level int) time.Duration) (time.Time, error)
 
 	AddEvent(ctx context.Context, e *gardien.Event) error
 	UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error)
@@ -55,7 +69,13 @@ type Config struct {
 	Hasher   *password.Hasher
 	Mailer   Mailer
 	Composer *mail.Composer
-	Log      *slog.Logger
+	// Box seals TOTP secrets at rest.
+	Box *secretbox.Box
+	// RecoveryKey keys the HMAC under which recovery codes are stored.
+	RecoveryKey []byte
+	// Issuer names Gardien in authenticator apps.
+	Issuer string
+	Log    *slog.Logger
 	BaseURL  *url.URL
 	Now      func() time.Time // nil = time.Now
 	// SessionMax is a session's absolute lifetime, SessionIdle how long it
@@ -77,6 +97,9 @@ func New(c Config) *Service {
 	}
 	if c.DefaultLang == "" {
 		c.DefaultLang = "en"
+	}
+	if c.Issuer == "" {
+		c.Issuer = "Gardien"
 	}
 	return &Service{Config: c}
 }
@@ -136,9 +159,14 @@ func (s *Service) send(ctx context.Context, l mail.Letter) {
 	}
 }
 
-// event records an audit event; a failure to record is logged.
+// newEvent makes an audit event, to be written with the change it records.
+func (s *Service) newEvent(typ string, userID, actorID int64, c gardien.Client, detail string) *gardien.Event {
+	return &gardien.Event{Time: s.Now().UTC(), Type: typ, UserID: userID, ActorID: actorID, IP: c.IP, UserAgent: truncate(c.UserAgent, 512), Detail: detail}
+}
+
+// event records an audit event of its own; a failure to record is logged.
 func (s *Service) event(ctx context.Context, typ string, userID, actorID int64, c gardien.Client, detail string) {
-	e := &gardien.Event{Time: s.Now().UTC(), Type: typ, UserID: userID, ActorID: actorID, IP: c.IP, UserAgent: c.UserAgent, Detail: detail}
+	e := s.newEvent(typ, userID, actorID, c, detail)
 	if err := s.Store.AddEvent(ctx, e); err != nil {
 		s.Log.ErrorContext(ctx, "audit event not recorded", "event", typ, "user_id", userID, "err", err)
 	}

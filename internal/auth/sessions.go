@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/password"
@@ -77,16 +78,30 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 }
 
 // levelAfterPassword is the one place that decides what a person must do
-// after a right password.
-func (s *Service) levelAfterPassword(_ context.Context, _ *gardien.User) (gardien.SessionLevel, error) {
+// after a right password: their second factor when they have one.
+func (s *Service) levelAfterPassword(_ context.Context, u *gardien.User) (gardien.SessionLevel, error) {
+	if u.TwoFactorEnabled {
+		return gardien.LevelPassword, nil
+	}
 	return gardien.LevelFull, nil
+}
+
+// secondStepTTL bounds how long a session may wait at its second step.
+const secondStepTTL = 10 * time.Minute
+
+// lifetime is how long a session at level lives from now.
+func (s *Service) lifetime(level gardien.SessionLevel) time.Duration {
+	if level == gardien.LevelPassword {
+		return secondStepTTL
+	}
+	return s.SessionMax
 }
 
 func (s *Service) openSession(ctx context.Context, userID int64, level gardien.SessionLevel, c gardien.Client) (*gardien.Session, string, error) {
 	now := s.Now().UTC()
 	tok, hash := newToken()
 	sess := &gardien.Session{UserID: userID, Level: level, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.SessionMax), IP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
+		ExpiresAt: now.Add(s.lifetime(level)), IP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
 	if err := s.Store.CreateSession(ctx, sess, hash); err != nil {
 		return nil, "", fmt.Errorf("auth: open session: %w", err)
 	}
@@ -97,10 +112,16 @@ func (s *Service) openSession(ctx context.Context, userID int64, level gardien.S
 // login, and at any change of privilege) and returns the token.
 func (s *Service) Rotate(ctx context.Context, sess *gardien.Session, level gardien.SessionLevel) (string, error) {
 	tok, hash := newToken()
-	if err := s.Store.RotateSession(ctx, sess.ID, hash, level, s.Now()); err != nil {
+	now := s.Now().UTC()
+	expires := sess.ExpiresAt
+	if sess.Level == gardien.LevelPassword || sess.Level == gardien.LevelSetup {
+		// A login just completed: the session's life starts now.
+		expires = now.Add(s.lifetime(level))
+	}
+	if err := s.Store.RotateSession(ctx, sess.ID, hash, level, expires, now); err != nil {
 		return "", fmt.Errorf("auth: rotate session: %w", err)
 	}
-	sess.Level = level
+	sess.Level, sess.ExpiresAt = level, expires
 	return tok, nil
 }
 

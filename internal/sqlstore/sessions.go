@@ -42,8 +42,9 @@ func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte) (*gard
 
 // RotateSession gives a session a new token and level: the old token stops
 // working at once. gardien.ErrNotFound if the session is gone.
-func (s *Store) RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, at time.Time) error {
-	return s.exec1(ctx, "rotate session", `UPDATE sessions SET token_hash = ?, level = ?, last_seen_at = ? WHERE id = ?`, newHash, string(level), at.Unix(), id)
+func (s *Store) RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, expires, at time.Time) error {
+	return s.exec1(ctx, "rotate session", `UPDATE sessions SET token_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
+		newHash, string(level), expires.Unix(), at.Unix(), id)
 }
 
 // TouchSession records that a session was used.
@@ -83,13 +84,22 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleSince time.T
 
 // AddEvent appends an event to the audit trail.
 func (s *Store) AddEvent(ctx context.Context, e *gardien.Event) error {
-	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO events (at, type, user_id, actor_id, org_id, ip, user_agent, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		e.Time.Unix(), e.Type, nullID(e.UserID), nullID(e.ActorID), nullID(e.OrgID), e.IP, e.UserAgent, e.Detail).Scan(&e.ID)
-	if err != nil {
+	if err := s.insertEvent(ctx, s.w, e); err != nil {
 		return fmt.Errorf("sqlstore: add event: %w", err)
 	}
 	return nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// insertEvent writes an event with q, the store or a transaction: a change
+// and its audit line commit together.
+func (s *Store) insertEvent(ctx context.Context, q querier, e *gardien.Event) error {
+	return q.QueryRowContext(ctx, s.q(`INSERT INTO events (at, type, user_id, actor_id, org_id, ip, user_agent, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		e.Time.Unix(), e.Type, nullID(e.UserID), nullID(e.ActorID), nullID(e.OrgID), e.IP, e.UserAgent, e.Detail).Scan(&e.ID)
 }
 
 // UserEvents returns a user's most recent events, newest first.

@@ -10,14 +10,16 @@ import (
 	"github.com/gardien/gardien"
 )
 
-const userColumns = `id, email, name, email_verified_at IS NOT NULL, locale, sso, created_at`
+// userColumns reads a user; TwoFactorEnabled comes from an activated TOTP secret.
+const userColumns = `id, email, name, email_verified_at IS NOT NULL, locale, sso, created_at,
+	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL)`
 
 type scanner interface{ Scan(...any) error }
 
 func scanUser(row scanner, extra ...any) (*gardien.User, error) {
 	var u gardien.User
 	var created int64
-	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.EmailVerified, &u.Locale, &u.SSO, &created}, extra...)
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.EmailVerified, &u.Locale, &u.SSO, &created, &u.TwoFactorEnabled}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, gardien.ErrNotFound

@@ -1,0 +1,377 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gardien/gardien"
+	gmail "github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/password"
+	"github.com/gardien/gardien/internal/totp"
+)
+
+// The second-factor rules.
+const (
+	// pendingTTL is how long a secret shown for set-up waits for its first code.
+	pendingTTL = 15 * time.Minute
+	// RecoveryCodeCount codes are made at activation; each works once.
+	RecoveryCodeCount = 10
+	// maxTries wrong codes in a row lock the second step for a while.
+	maxTries = 5
+	// triesForgotten: a day without a try starts the count and the lock level again.
+	triesForgotten = 24 * time.Hour
+)
+
+// lockFor is the lockout after the level-th lock in a row: one minute,
+// doubling each time, at most a day. See docs/security.md for what this
+// leaves an attacker who knows the password.
+func lockFor(level int) time.Duration {
+	if level > 10 {
+		return 24 * time.Hour
+	}
+	return min(time.Minute<<level, 24*time.Hour)
+}
+
+var (
+	errInvalidCode      = gardien.Errorf(gardien.CodeInvalidCode, "err.invalid_code")
+	errAlreadyEnabled   = gardien.Errorf(gardien.CodeTwoFactorAlreadyEnabled, "err.two_factor_already_enabled")
+	errNotVerified      = gardien.Errorf(gardien.CodeEmailNotVerified, "err.email_not_verified")
+	errSSOUser          = gardien.Errorf(gardien.CodeSSOUser, "err.sso_user")
+	errNoPending        = gardien.Errorf(gardien.CodeConflict, "err.no_pending_setup")
+	errTwoFactorMissing = gardien.Errorf(gardien.CodeConflict, "err.two_factor_not_enabled")
+)
+
+func (s *Service) sealContext(userID int64) []byte { return []byte("totp:" + strconv.FormatInt(userID, 10)) }
+
+// BeginTwoFactor makes a new secret for u to scan, pending until a code
+// from it activates it (within 15 minutes). Only for a validated email, not
+// for SSO users, not when 2FA is on already.
+func (s *Service) BeginTwoFactor(ctx context.Context, u *gardien.User) (*totp.Enrollment, error) {
+	switch {
+	case u.SSO:
+		return nil, errSSOUser
+	case !u.EmailVerified:
+		return nil, errNotVerified
+	case u.TwoFactorEnabled:
+		return nil, errAlreadyEnabled
+	}
+	secret := totp.NewSecret()
+	sealed, err := s.Box.Seal(secret, s.sealContext(u.ID))
+	if err != nil {
+		return nil, fmt.Errorf("auth: begin 2fa: %w", err)
+	}
+	now := s.Now()
+	if err := s.Store.SavePendingTOTP(ctx, u.ID, sealed, now.Add(pendingTTL), now); err != nil {
+		if errors.Is(err, gardien.ErrDuplicate) {
+			return nil, errAlreadyEnabled
+		}
+		return nil, fmt.Errorf("auth: begin 2fa: %w", err)
+	}
+	return totp.Enroll(secret, s.Issuer, u.Email)
+}
+
+// PendingTwoFactor shows again the secret awaiting activation (a page
+// reloaded); errNoPending when there is none or it expired.
+func (s *Service) PendingTwoFactor(ctx context.Context, u *gardien.User) (*totp.Enrollment, error) {
+	secret, err := s.pendingSecret(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return totp.Enroll(secret, s.Issuer, u.Email)
+}
+
+func (s *Service) pendingSecret(ctx context.Context, userID int64) ([]byte, error) {
+	sealed, err := s.Store.PendingTOTP(ctx, userID, s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errNoPending
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: pending 2fa: %w", err)
+	}
+	secret, err := s.Box.Open(sealed, s.sealContext(userID))
+	if err != nil {
+		return nil, fmt.Errorf("auth: pending 2fa: %w", err)
+	}
+	return secret, nil
+}
+
+// Activated is what a person gets when 2FA turns on.
+type Activated struct {
+	RecoveryCodes []string // shown once, never stored in clear
+	Token         string   // the session's new token
+}
+
+// ActivateTwoFactor turns 2FA on with a right code from the pending secret,
+// and returns the recovery codes. The session is rotated: its privilege changed.
+func (s *Service) ActivateTwoFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code string, c gardien.Client) (*Activated, error) {
+	if u.TwoFactorEnabled {
+		return nil, errAlreadyEnabled
+	}
+	secret, err := s.pendingSecret(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	step, ok := totp.Verify(secret, code, s.Now())
+	if !ok {
+		return nil, errInvalidCode
+	}
+	codes, hashes := s.newRecoveryCodes()
+	if err := s.Store.ActivateTOTP(ctx, u.ID, step, hashes, s.newEvent("two_factor.enabled", u.ID, u.ID, c, "")); err != nil {
+		if errors.Is(err, gardien.ErrNotFound) {
+			return nil, errNoPending
+		}
+		return nil, fmt.Errorf("auth: activate 2fa: %w", err)
+	}
+	tok, err := s.Rotate(ctx, sess, gardien.LevelFull)
+	if err != nil {
+		return nil, err
+	}
+	s.send(ctx, gmail.Letter{Kind: "two_factor_enabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/settings/two-factor"})
+	return &Activated{RecoveryCodes: codes, Token: tok}, nil
+}
+
+// Recovery codes: 12 letters and digits without look-alikes (about 59
+// bits), shown as xxxx-xxxx-xxxx. Stored as an HMAC under a server key, so a
+// copy of the database alone does not let anyone try them offline.
+const recoveryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+
+func (s *Service) newRecoveryCodes() ([]string, [][]byte) {
+	codes := make([]string, RecoveryCodeCount)
+	hashes := make([][]byte, RecoveryCodeCount)
+	for i := range codes {
+		b := make([]byte, 12)
+		rand.Read(b)
+		var sb strings.Builder
+		for j, x := range b {
+			if j > 0 && j%4 == 0 {
+				sb.WriteByte('-')
+			}
+			// 256 % 31 skews a few letters by under 0.4%: harmless here.
+			sb.WriteByte(recoveryAlphabet[int(x)%len(recoveryAlphabet)])
+		}
+		codes[i] = sb.String()
+		hashes[i] = s.recoveryHash(codes[i])
+	}
+	return codes, hashes
+}
+
+func (s *Service) recoveryHash(code string) []byte {
+	norm := strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' {
+			return -1
+		}
+		return r
+	}, strings.ToLower(strings.TrimSpace(code)))
+	m := hmac.New(sha256.New, s.RecoveryKey)
+	m.Write([]byte(norm))
+	return m.Sum(nil)
+}
+
+// SecondStep is a login's second step passed.
+type SecondStep struct {
+	Token string // the session's new token, at level full
+	// RecoveryCodesLeft is set when a recovery code was used.
+	RecoveryCodesLeft int
+	UsedRecoveryCode  bool
+}
+
+// VerifySecondFactor checks a code from the app, or a recovery code, for a
+// session at its second step. Every try is counted in the database before
+// it is checked, so guesses are limited per account across sessions,
+// nodes and concurrent requests; while locked, even a right code is
+// refused. A code's time step is accepted once (the replay guard).
+func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code, recovery string, c gardien.Client) (*SecondStep, error) {
+	if sess.Level != gardien.LevelPassword {
+		return nil, gardien.Errorf(gardien.CodeConflict, "err.no_second_step")
+	}
+	if strings.TrimSpace(code) == "" && strings.TrimSpace(recovery) == "" {
+		return nil, gardien.Invalid("code", "err.field_required")
+	}
+	now := s.Now()
+	ok, until, err := s.Store.ReserveSecondFactorTry(ctx, u.ID, maxTries, now, now.Add(-triesForgotten))
+	if err != nil {
+		return nil, fmt.Errorf("auth: second factor: %w", err)
+	}
+	if !ok {
+		return nil, &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
+	}
+	out := &SecondStep{}
+	passed, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
+	if err != nil {
+		return nil, err
+	}
+	if !passed {
+		s.failedSecondFactor(ctx, u, c, now)
+		return nil, errInvalidCode
+	}
+	if err := s.Store.SecondFactorPassed(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("auth: second factor: %w", err)
+	}
+	if out.Token, err = s.Rotate(ctx, sess, gardien.LevelFull); err != nil {
+		return nil, err
+	}
+	if out.UsedRecoveryCode {
+		s.event(ctx, "two_factor.recovery_code_used", u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft))
+		s.send(ctx, gmail.Letter{Kind: "recovery_code_used", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
+			Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{out.RecoveryCodesLeft}})
+	}
+	s.event(ctx, "two_factor.passed", u.ID, u.ID, c, "")
+	return out, nil
+}
+
+// checkSecondFactor says whether the code (or recovery code) is right, and
+// uses it up: a recovery code once, a code's time step once.
+func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, recovery string, now time.Time, out *SecondStep) (bool, error) {
+	if strings.TrimSpace(recovery) != "" {
+		left, err := s.Store.ConsumeRecoveryCode(ctx, userID, s.recoveryHash(recovery), now)
+		if errors.Is(err, gardien.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("auth: recovery code: %w", err)
+		}
+		out.UsedRecoveryCode, out.RecoveryCodesLeft = true, left
+		return true, nil
+	}
+	sealed, err := s.Store.TOTPSecret(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("auth: second factor: %w", err)
+	}
+	secret, err := s.Box.Open(sealed, s.sealContext(userID))
+	if err != nil {
+		return false, fmt.Errorf("auth: second factor: %w", err)
+	}
+	step, match := totp.Verify(secret, code, now)
+	if !match {
+		return false, nil
+	}
+	fresh, err := s.Store.ConsumeTOTPStep(ctx, userID, step)
+	if err != nil {
+		return false, fmt.Errorf("auth: second factor: %w", err)
+	}
+	if !fresh {
+		s.Log.InfoContext(ctx, "replayed code refused", "user_id", userID)
+	}
+	return fresh, nil
+}
+
+// failedSecondFactor records a wrong code and, at the limit, locks the
+// second step and tells the person: someone has their password.
+func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gardien.Client, now time.Time) {
+	s.event(ctx, "two_factor.code_failed", u.ID, 0, c, "")
+	until, err := s.Store.LockIfExhausted(ctx, u.ID, maxTries, now, lockFor)
+	if err != nil {
+		s.Log.ErrorContext(ctx, "second factor lock", "user_id", u.ID, "err", err)
+		return
+	}
+	if until.IsZero() {
+		return
+	}
+	s.event(ctx, "two_factor.locked", u.ID, 0, c, "until "+until.UTC().Format(time.RFC3339))
+	s.send(ctx, gmail.Letter{Kind: "two_factor_locked", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
+		Link: s.BaseURL.String() + "/settings/password", Args: []any{c.IP}})
+}
+
+// TwoFactorStatus tells whether 2FA is on, since when, and how many
+// recovery codes remain.
+type TwoFactorStatus struct {
+	Enabled           bool
+	Since             time.Time
+	RecoveryCodesLeft int
+}
+
+// TwoFactor returns a person's 2FA status.
+func (s *Service) TwoFactor(ctx context.Context, userID int64) (*TwoFactorStatus, error) {
+	since, left, err := s.Store.TwoFactorStatus(ctx, userID)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return &TwoFactorStatus{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: 2fa status: %w", err)
+	}
+	return &TwoFactorStatus{Enabled: true, Since: since, RecoveryCodesLeft: left}, nil
+}
+
+func (s *Service) checkPassword(ctx context.Context, userID int64, pw string) error {
+	hash, err := s.Store.PasswordHash(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("auth: password: %w", err)
+	}
+	if err := s.Hasher.Verify(ctx, hash, pw); err != nil {
+		if errors.Is(err, password.ErrMismatch) {
+			return gardien.Invalid("password", "err.current_password_wrong")
+		}
+		return fmt.Errorf("auth: password: %w", err)
+	}
+	return nil
+}
+
+// DisableTwoFactor turns 2FA off after the password is typed again: the
+// secret and recovery codes are deleted, the person's other sessions end,
+// and they are told by mail. Returns the session's new token.
+func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, pw string, c gardien.Client) (string, error) {
+	if !u.TwoFactorEnabled {
+		return "", errTwoFactorMissing
+	}
+	if err := s.checkPassword(ctx, u.ID, pw); err != nil {
+		return "", err
+	}
+	if err := s.Store.DisableTOTP(ctx, u.ID, sess.ID, s.newEvent("two_factor.disabled", u.ID, u.ID, c, "")); err != nil {
+		if errors.Is(err, gardien.ErrNotFound) {
+			return "", errTwoFactorMissing
+		}
+		return "", fmt.Errorf("auth: disable 2fa: %w", err)
+	}
+	tok, err := s.Rotate(ctx, sess, gardien.LevelFull)
+	if err != nil {
+		return "", err
+	}
+	s.send(ctx, gmail.Letter{Kind: "two_factor_disabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/settings/two-factor"})
+	return tok, nil
+}
+
+// RegenerateRecoveryCodes replaces the recovery codes, after the password.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u *gardien.User, pw string, c gardien.Client) ([]string, error) {
+	if !u.TwoFactorEnabled {
+		return nil, errTwoFactorMissing
+	}
+	if err := s.checkPassword(ctx, u.ID, pw); err != nil {
+		return nil, err
+	}
+	codes, hashes := s.newRecoveryCodes()
+	if err := s.Store.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.newEvent("two_factor.recovery_codes_regenerated", u.ID, u.ID, c, "")); err != nil {
+		return nil, fmt.Errorf("auth: recovery codes: %w", err)
+	}
+	return codes, nil
+}
+
+// ResetTwoFactor removes a person's 2FA on an operator's word (lost phone,
+// no codes left): every session ends, the person is told by mail, and the
+// trail says who did it.
+func (s *Service) ResetTwoFactor(ctx context.Context, rawEmail, operator string) (*gardien.User, error) {
+	_, key, ok := NormalizeEmail(rawEmail)
+	if !ok {
+		return nil, gardien.Invalid("email", "err.email_invalid")
+	}
+	u, _, err := s.Store.UserByEmail(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("auth: reset 2fa: %w", err)
+	}
+	e := s.newEvent("two_factor.reset", u.ID, 0, gardien.Client{IP: "operator"}, "by operator "+operator)
+	if err := s.Store.DisableTOTP(ctx, u.ID, 0, e); err != nil {
+		if errors.Is(err, gardien.ErrNotFound) {
+			return nil, errTwoFactorMissing
+		}
+		return nil, fmt.Errorf("auth: reset 2fa: %w", err)
+	}
+	s.send(ctx, gmail.Letter{Kind: "two_factor_reset", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/login"})
+	u.TwoFactorEnabled = false
+	return u, nil
+}

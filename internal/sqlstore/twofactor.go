@@ -1,0 +1,251 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gardien/gardien"
+)
+
+// forUpdate locks the rows a transaction reads, on PostgreSQL; SQLite's
+// transactions here take the write lock at BEGIN, which serializes them anyway.
+func (s *Store) forUpdate() string {
+	if s.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// SavePendingTOTP stores a new secret awaiting activation, replacing any
+// earlier pending one. gardien.ErrDuplicate if 2FA is already enabled.
+func (s *Store) SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q(`INSERT INTO two_factor (user_id, secret, created_at, expires_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, expires_at = excluded.expires_at
+		WHERE two_factor.enabled_at IS NULL`), userID, sealed, at.Unix(), expires.Unix())
+	if err != nil {
+		return fmt.Errorf("sqlstore: pending totp: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("sqlstore: pending totp: %w", gardien.ErrDuplicate)
+	}
+	return nil
+}
+
+// PendingTOTP returns the sealed secret awaiting activation, if not expired.
+func (s *Store) PendingTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error) {
+	return s.secret(ctx, "pending totp", `SELECT secret FROM two_factor WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`, userID, now.Unix())
+}
+
+// TOTPSecret returns the sealed secret of an enabled 2FA.
+func (s *Store) TOTPSecret(ctx context.Context, userID int64) ([]byte, error) {
+	return s.secret(ctx, "totp secret", `SELECT secret FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, userID)
+}
+
+func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]byte, error) {
+	var sealed []byte
+	err := s.r.QueryRowContext(ctx, s.q(query), args...).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return sealed, nil
+}
+
+// ActivateTOTP enables the pending secret, records the step of the code
+// that activated it (so that code cannot log in again), replaces the
+// recovery codes and writes the event, in one transaction.
+// gardien.ErrNotFound when no live pending secret remains.
+func (s *Store) ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error {
+	at := e.Time.Unix()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE two_factor SET enabled_at = ?, expires_at = NULL, last_step = ?
+			WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`), at, step, userID, at)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gardien.ErrNotFound
+		}
+		if err := s.replaceCodes(ctx, tx, userID, codeHashes); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: activate totp: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) replaceCodes(ctx context.Context, tx *sql.Tx, userID int64, codeHashes [][]byte) error {
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM recovery_codes WHERE user_id = ?`), userID); err != nil {
+		return err
+	}
+	for _, h := range codeHashes {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`), userID, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReplaceRecoveryCodes sets a new list of recovery codes, with its event.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.replaceCodes(ctx, tx, userID, codeHashes); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: replace recovery codes: %w", err)
+	}
+	return nil
+}
+
+// ConsumeTOTPStep records that the code of step was used, if no code of
+// this step or a later one was used before. This one conditional statement
+// is the replay guard: of two requests with one code, on one node or
+// several, exactly one changes the row.
+func (s *Store) ConsumeTOTPStep(ctx context.Context, userID, step int64) (bool, error) {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE two_factor SET last_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND last_step < ?`), step, userID, step)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: consume totp step: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: consume totp step: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ConsumeRecoveryCode uses a recovery code once and returns how many remain.
+// gardien.ErrNotFound for an unknown or used code.
+func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID int64, codeHash []byte, at time.Time) (int, error) {
+	var remaining int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`), at.Unix(), userID, codeHash)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gardien.ErrNotFound
+		}
+		return tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`), userID).Scan(&remaining)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: consume recovery code: %w", err)
+	}
+	return remaining, nil
+}
+
+// TwoFactorStatus says since when 2FA is enabled and how many recovery
+// codes remain; gardien.ErrNotFound when it is not enabled.
+func (s *Store) TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error) {
+	var enabled int64
+	var remaining int
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT t.enabled_at,
+		(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = t.user_id AND r.used_at IS NULL)
+		FROM two_factor t WHERE t.user_id = ? AND t.enabled_at IS NOT NULL`), userID).Scan(&enabled, &remaining)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("sqlstore: two-factor status: %w", err)
+	}
+	return time.Unix(enabled, 0).UTC(), remaining, nil
+}
+
+// DisableTOTP removes a person's 2FA (secret and recovery codes), ends
+// their sessions but keep (0: all), and writes the event, in one
+// transaction. gardien.ErrNotFound when 2FA was not enabled.
+func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`), userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gardien.ErrNotFound
+		}
+		for _, q := range []string{`DELETE FROM recovery_codes WHERE user_id = ?`,
+			`UPDATE users SET tfa_failures = 0, tfa_lock_level = 0, tfa_locked_until = 0 WHERE id = ?`} {
+			if _, err := tx.ExecContext(ctx, s.q(q), userID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`), userID, keep); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: disable totp: %w", err)
+	}
+	return nil
+}
+
+// ReserveSecondFactorTry counts a second-factor try before it is checked,
+// so that concurrent guesses cannot slip past the limit: the try is allowed
+// when the account is not locked and fewer than max tries are outstanding.
+// Counts older than staleBefore start again from zero. When refused, it
+// returns until when the account is locked.
+func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, max int, now, staleBefore time.Time) (bool, time.Time, error) {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE users SET
+		tfa_lock_level = CASE WHEN tfa_last_failure < ? THEN 0 ELSE tfa_lock_level END,
+		tfa_failures = CASE WHEN tfa_last_failure < ? THEN 1 ELSE tfa_failures + 1 END,
+		tfa_last_failure = ?
+		WHERE id = ? AND tfa_locked_until <= ? AND (tfa_failures < ? OR tfa_last_failure < ?)`),
+		staleBefore.Unix(), staleBefore.Unix(), now.Unix(), userID, now.Unix(), max, staleBefore.Unix())
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, time.Time{}, nil
+	}
+	var until int64
+	if err := s.w.QueryRowContext(ctx, s.q(`SELECT tfa_locked_until FROM users WHERE id = ?`), userID).Scan(&until); err != nil {
+		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
+	}
+	if until <= now.Unix() {
+		// max tries are under way and not yet judged: a moment, then again.
+		until = now.Unix() + 1
+	}
+	return false, time.Unix(until, 0).UTC(), nil
+}
+
+// SecondFactorPassed clears the count of failed tries.
+func (s *Store) SecondFactorPassed(ctx context.Context, userID int64) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE users SET tfa_failures = 0 WHERE id = ?`), userID); err != nil {
+		return fmt.Errorf("sqlstore: second factor passed: %w", err)
+	}
+	return nil
+}
+
+// LockIfExhausted locks the account for lockFor(level) once max failed
+// tries are counted, raising the level, and says until when. It returns
+// the zero time when no lock was set (by this call).
+func (s *Store) LockIfExhausted(ctx context.Context, userID int64, max int, now time.Time, lockFor func(level int) time.Duration) (time.Time, error) {
+	var until time.Time
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var failures, level int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT tfa_failures, tfa_lock_level FROM users WHERE id = ?`+s.forUpdate()), userID).Scan(&failures, &level); err != nil {
+			return err
+		}
+		if failures < max {
+			return nil
+		}
+		until = now.Add(lockFor(level))
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET tfa_locked_until = ?, tfa_lock_level = ?, tfa_failures = 0 WHERE id = ?`), until.Unix(), level+1, userID)
+		return err
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlstore: lock: %w", err)
+	}
+	return until, nil
+}

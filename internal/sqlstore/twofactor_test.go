@@ -1,0 +1,230 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/sqlstore"
+)
+
+func enable(t *testing.T, s *sqlstore.Store, u *gardien.User, step int64, codes ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.SavePendingTOTP(ctx, u.ID, []byte("sealed"), t0.Add(15*time.Minute), t0); err != nil {
+		t.Fatal(err)
+	}
+	var hashes [][]byte
+	for _, c := range codes {
+		hashes = append(hashes, hash(c))
+	}
+	if err := s.ActivateTOTP(ctx, u.ID, step, hashes, &gardien.Event{Time: t0, Type: "two_factor.enabled", UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTOTPEnrollment(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		if _, err := s.PendingTOTP(ctx, u.ID, t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("pending before any: %v", err)
+		}
+		s.SavePendingTOTP(ctx, u.ID, []byte("first"), t0.Add(15*time.Minute), t0)
+		s.SavePendingTOTP(ctx, u.ID, []byte("second"), t0.Add(15*time.Minute), t0)
+		if got, err := s.PendingTOTP(ctx, u.ID, t0); err != nil || string(got) != "second" {
+			t.Fatalf("pending: %q %v", got, err)
+		}
+		if _, err := s.PendingTOTP(ctx, u.ID, t0.Add(15*time.Minute)); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("pending after 15 minutes: %v", err)
+		}
+		if err := s.ActivateTOTP(ctx, u.ID, 5, nil, &gardien.Event{Time: t0.Add(16 * time.Minute), Type: "x"}); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("activating an expired secret: %v", err)
+		}
+		if u2, _ := s.UserByID(ctx, u.ID); u2.TwoFactorEnabled {
+			t.Fatal("pending secret counts as enabled")
+		}
+		enable(t, s, u, 100, "a", "b")
+		if u2, _ := s.UserByID(ctx, u.ID); !u2.TwoFactorEnabled {
+			t.Fatal("activated secret not shown as enabled")
+		}
+		if got, err := s.TOTPSecret(ctx, u.ID); err != nil || string(got) != "sealed" {
+			t.Fatalf("secret: %q %v", got, err)
+		}
+		if err := s.SavePendingTOTP(ctx, u.ID, []byte("x"), t0.Add(time.Hour), t0); !errors.Is(err, gardien.ErrDuplicate) {
+			t.Fatalf("new pending secret over an enabled one: %v", err)
+		}
+		since, remaining, err := s.TwoFactorStatus(ctx, u.ID)
+		if err != nil || remaining != 2 || !since.Equal(t0) {
+			t.Fatalf("status: %v %d %v", since, remaining, err)
+		}
+		if ev, _ := s.UserEvents(ctx, u.ID, 10); len(ev) != 1 || ev[0].Type != "two_factor.enabled" {
+			t.Fatalf("events: %+v", ev)
+		}
+	})
+}
+
+func TestTOTPStepIsAcceptedOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		enable(t, s, u, 100)
+		if ok, _ := s.ConsumeTOTPStep(ctx, u.ID, 100); ok {
+			t.Fatal("the activation's step accepted again")
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				ok, err := s.ConsumeTOTPStep(ctx, u.ID, 101)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d of 20 concurrent uses of one step accepted, want 1", wins.Load())
+		}
+		if ok, _ := s.ConsumeTOTPStep(ctx, u.ID, 100); ok {
+			t.Fatal("an older step accepted after a newer one")
+		}
+		if ok, _ := s.ConsumeTOTPStep(ctx, u.ID, 102); !ok {
+			t.Fatal("the next step refused")
+		}
+	})
+}
+
+func TestRecoveryCodes(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		other := newUser(t, s, "bob@example.com")
+		enable(t, s, u, 1, "a", "b", "c")
+		if _, err := s.ConsumeRecoveryCode(ctx, other.ID, hash("a"), t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("another person's code: %v", err)
+		}
+		if n, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("b"), t0); err != nil || n != 2 {
+			t.Fatalf("use: %d %v", n, err)
+		}
+		if _, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("b"), t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("second use: %v", err)
+		}
+		if err := s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("x")}, &gardien.Event{Time: t0, Type: "r", UserID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("a"), t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("replaced code still works: %v", err)
+		}
+		if _, n, _ := s.TwoFactorStatus(ctx, u.ID); n != 1 {
+			t.Fatalf("remaining %d", n)
+		}
+	})
+}
+
+func TestSecondFactorTriesAreLimited(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		lockFor := func(level int) time.Duration { return time.Minute << level }
+		stale := t0.Add(-24 * time.Hour)
+		var allowed atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				ok, _, err := s.ReserveSecondFactorTry(ctx, u.ID, 5, t0, stale)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					allowed.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if allowed.Load() != 5 {
+			t.Fatalf("%d of 20 concurrent tries allowed, want 5", allowed.Load())
+		}
+		until, err := s.LockIfExhausted(ctx, u.ID, 5, t0, lockFor)
+		if err != nil || !until.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("first lock until %v (%v), want +1m", until, err)
+		}
+		if again, _ := s.LockIfExhausted(ctx, u.ID, 5, t0, lockFor); !again.IsZero() {
+			t.Fatal("locked twice for one set of failures")
+		}
+		ok, lockedUntil, _ := s.ReserveSecondFactorTry(ctx, u.ID, 5, t0.Add(30*time.Second), stale)
+		if ok || !lockedUntil.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("try while locked: %v until %v", ok, lockedUntil)
+		}
+		// After the lock, five more tries, then a lock twice as long.
+		t1 := t0.Add(time.Minute)
+		for i := range 5 {
+			if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, 5, t1, stale); !ok {
+				t.Fatalf("try %d after the lock refused", i+1)
+			}
+		}
+		if until, _ := s.LockIfExhausted(ctx, u.ID, 5, t1, lockFor); !until.Equal(t1.Add(2 * time.Minute)) {
+			t.Fatalf("second lock until %v, want +2m", until)
+		}
+		// A success clears the count of failures.
+		t2 := t1.Add(2 * time.Minute)
+		s.ReserveSecondFactorTry(ctx, u.ID, 5, t2, stale)
+		s.SecondFactorPassed(ctx, u.ID)
+		for i := range 5 {
+			if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, 5, t2, stale); !ok {
+				t.Fatalf("try %d after a success refused", i+1)
+			}
+		}
+		// A day later, the level starts again from the bottom.
+		t3 := t2.Add(25 * time.Hour)
+		if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, 5, t3, t3.Add(-24*time.Hour)); !ok {
+			t.Fatal("try a day later refused")
+		}
+		for range 4 {
+			s.ReserveSecondFactorTry(ctx, u.ID, 5, t3, t3.Add(-24*time.Hour))
+		}
+		if until, _ := s.LockIfExhausted(ctx, u.ID, 5, t3, lockFor); !until.Equal(t3.Add(time.Minute)) {
+			t.Fatalf("lock a day later until %v, want +1m", until)
+		}
+	})
+}
+
+func TestDisableTOTP(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		enable(t, s, u, 1, "a")
+		keep := &gardien.Session{UserID: u.ID, Level: gardien.LevelFull, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		other := &gardien.Session{UserID: u.ID, Level: gardien.LevelFull, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		s.CreateSession(ctx, keep, hash("keep"))
+		s.CreateSession(ctx, other, hash("other"))
+		if err := s.DisableTOTP(ctx, u.ID, keep.ID, &gardien.Event{Time: t0, Type: "two_factor.disabled", UserID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TOTPSecret(ctx, u.ID); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("secret after disable: %v", err)
+		}
+		if _, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("a"), t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("recovery code after disable: %v", err)
+		}
+		if _, err := s.SessionByTokenHash(ctx, hash("other")); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatal("other session survived")
+		}
+		if _, err := s.SessionByTokenHash(ctx, hash("keep")); err != nil {
+			t.Fatal("kept session ended")
+		}
+		if err := s.DisableTOTP(ctx, u.ID, 0, &gardien.Event{Time: t0, Type: "x"}); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("disable twice: %v", err)
+		}
+		if ev, _ := s.UserEvents(ctx, u.ID, 1); ev[0].Type != "two_factor.disabled" {
+			t.Fatalf("event %+v", ev)
+		}
+	})
+}
