@@ -426,4 +426,3 @@ func TestPasswordResetDoesNotBypassTwoFactor(t *testing.T) {
 	}
 	wantProblem(t, c.API("GET", "/me/events", nil), 403, "two_factor_required")
 }
-

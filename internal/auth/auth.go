@@ -74,10 +74,10 @@ type Config struct {
 	// RecoveryKey keys the HMAC under which recovery codes are stored.
 	RecoveryKey []byte
 	// Issuer names Gardien in authenticator apps.
-	Issuer string
-	Log    *slog.Logger
-	BaseURL  *url.URL
-	Now      func() time.Time // nil = time.Now
+	Issuer  string
+	Log     *slog.Logger
+	BaseURL *url.URL
+	Now     func() time.Time // nil = time.Now
 	// SessionMax is a session's absolute lifetime, SessionIdle how long it
 	// may go unused.
 	SessionMax, SessionIdle time.Duration

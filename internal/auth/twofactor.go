@@ -48,7 +48,9 @@ var (
 	errTwoFactorMissing = gardien.Errorf(gardien.CodeConflict, "err.two_factor_not_enabled")
 )
 
-func (s *Service) sealContext(userID int64) []byte { return []byte("totp:" + strconv.FormatInt(userID, 10)) }
+func (s *Service) sealContext(userID int64) []byte {
+	return []byte("totp:" + strconv.FormatInt(userID, 10))
+}
 
 // BeginTwoFactor makes a new secret for u to scan, pending until a code
 // from it activates it (within 15 minutes). Only for a validated email, not

@@ -10,10 +10,10 @@ import (
 
 // words are the visible names a person follows, in each language.
 type words struct {
-	accept                                   string
-	name, email, password                    string
-	signUp, logIn, accountMenu, logOut       string
-	personalSettings, organizationSettings   string
+	accept                                    string
+	name, email, password                     string
+	signUp, logIn, accountMenu, logOut        string
+	personalSettings, organizationSettings    string
 	notValidated, validated, welcome, heading string
 }
 
