@@ -88,3 +88,32 @@ type Client struct {
 	IP        string
 	UserAgent string
 }
+
+// The types of audit events. Pages name each one from the catalog key
+// "event." + type, so a new type needs a line in every catalog.
+const (
+	EventSignup                   = "user.signup"
+	EventEmailVerified            = "user.email_verified"
+	EventLogin                    = "user.login"
+	EventLoginFailed              = "user.login_failed"
+	EventLogout                   = "user.logout"
+	EventPasswordChanged          = "user.password_changed"
+	EventPasswordResetRequested   = "user.password_reset_requested"
+	EventPasswordReset            = "user.password_reset"
+	EventTwoFactorEnabled         = "two_factor.enabled"
+	EventTwoFactorDisabled        = "two_factor.disabled"
+	EventTwoFactorPassed          = "two_factor.passed"
+	EventTwoFactorCodeFailed      = "two_factor.code_failed"
+	EventTwoFactorLocked          = "two_factor.locked"
+	EventRecoveryCodeUsed         = "two_factor.recovery_code_used"
+	EventRecoveryCodesRegenerated = "two_factor.recovery_codes_regenerated"
+	EventTwoFactorReset           = "two_factor.reset"
+)
+
+// EventTypes lists every event type.
+var EventTypes = []string{
+	EventSignup, EventEmailVerified, EventLogin, EventLoginFailed, EventLogout, EventPasswordChanged,
+	EventPasswordResetRequested, EventPasswordReset, EventTwoFactorEnabled, EventTwoFactorDisabled,
+	EventTwoFactorPassed, EventTwoFactorCodeFailed, EventTwoFactorLocked, EventRecoveryCodeUsed,
+	EventRecoveryCodesRegenerated, EventTwoFactorReset,
+}

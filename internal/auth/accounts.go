@@ -94,7 +94,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c gardien.Client) 
 		}
 		return nil, fmt.Errorf("auth: signup: %w", err)
 	}
-	s.event(ctx, "user.signup", u.ID, u.ID, c, "")
+	s.event(ctx, gardien.EventSignup, u.ID, u.ID, c, "")
 	if err := s.sendVerification(ctx, u); err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, c gardien.Clien
 	if err := s.Store.SetEmailVerified(ctx, userID, now); err != nil {
 		return nil, fmt.Errorf("auth: verify email: %w", err)
 	}
-	s.event(ctx, "user.email_verified", userID, userID, c, "")
+	s.event(ctx, gardien.EventEmailVerified, userID, userID, c, "")
 	return s.Store.UserByID(ctx, userID)
 }
 
@@ -158,7 +158,7 @@ func (s *Service) MarkEmailVerified(ctx context.Context, rawEmail string) (*gard
 	if err := s.Store.SetEmailVerified(ctx, u.ID, s.Now()); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	s.event(ctx, "user.email_verified", u.ID, 0, gardien.Client{IP: "operator"}, "by operator")
+	s.event(ctx, gardien.EventEmailVerified, u.ID, 0, gardien.Client{IP: "operator"}, "by operator")
 	u.EmailVerified = true
 	return u, nil
 }
@@ -201,7 +201,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *gardien.Session, cur
 	if err := s.Store.SetPassword(ctx, sess.UserID, newHash, sess.ID, s.Now()); err != nil {
 		return fmt.Errorf("auth: change password: %w", err)
 	}
-	s.event(ctx, "user.password_changed", sess.UserID, sess.UserID, c, "")
+	s.event(ctx, gardien.EventPasswordChanged, sess.UserID, sess.UserID, c, "")
 	if u, err := s.Store.UserByID(ctx, sess.UserID); err == nil {
 		s.send(ctx, gmail.Letter{Kind: "password_changed", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/password/forgot"})
 	}
@@ -227,7 +227,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, lang strin
 	if err := s.Store.CreateToken(ctx, kindResetPassword, hash, u.ID, now.Add(resetTTL), now); err != nil {
 		return fmt.Errorf("auth: password reset: %w", err)
 	}
-	s.event(ctx, "user.password_reset_requested", u.ID, 0, c, "")
+	s.event(ctx, gardien.EventPasswordResetRequested, u.ID, 0, c, "")
 	s.send(ctx, gmail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.link("/password/reset", tok)})
 	return nil
 }
@@ -275,6 +275,6 @@ func (s *Service) ResetPassword(ctx context.Context, token, next string, c gardi
 	if err := s.Store.SetEmailVerified(ctx, userID, now); err != nil {
 		return fmt.Errorf("auth: reset password: %w", err)
 	}
-	s.event(ctx, "user.password_reset", userID, userID, c, "")
+	s.event(ctx, gardien.EventPasswordReset, userID, userID, c, "")
 	return nil
 }

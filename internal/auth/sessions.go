@@ -61,7 +61,7 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 			return nil, fmt.Errorf("auth: login: %w", err)
 		}
 		if u != nil {
-			s.event(ctx, "user.login_failed", u.ID, 0, c, "wrong password")
+			s.event(ctx, gardien.EventLoginFailed, u.ID, 0, c, "wrong password")
 		}
 		return nil, errInvalidCredentials
 	}
@@ -73,7 +73,7 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 	if err != nil {
 		return nil, err
 	}
-	s.event(ctx, "user.login", u.ID, u.ID, c, string(level))
+	s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, string(level))
 	return &Login{User: u, Session: sess, Token: tok, Step: StepOf(level)}, nil
 }
 
@@ -165,7 +165,7 @@ func (s *Service) LogOut(ctx context.Context, sess *gardien.Session, c gardien.C
 	if err := s.Store.DeleteSession(ctx, sess.ID); err != nil {
 		return fmt.Errorf("auth: logout: %w", err)
 	}
-	s.event(ctx, "user.logout", sess.UserID, sess.UserID, c, "")
+	s.event(ctx, gardien.EventLogout, sess.UserID, sess.UserID, c, "")
 	return nil
 }
 

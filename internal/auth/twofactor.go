@@ -125,7 +125,7 @@ func (s *Service) ActivateTwoFactor(ctx context.Context, sess *gardien.Session, 
 		return nil, errInvalidCode
 	}
 	codes, hashes := s.newRecoveryCodes()
-	if err := s.Store.ActivateTOTP(ctx, u.ID, step, hashes, s.newEvent("two_factor.enabled", u.ID, u.ID, c, "")); err != nil {
+	if err := s.Store.ActivateTOTP(ctx, u.ID, step, hashes, s.newEvent(gardien.EventTwoFactorEnabled, u.ID, u.ID, c, "")); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return nil, errNoPending
 		}
@@ -220,11 +220,11 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 		return nil, err
 	}
 	if out.UsedRecoveryCode {
-		s.event(ctx, "two_factor.recovery_code_used", u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft))
+		s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft))
 		s.send(ctx, gmail.Letter{Kind: "recovery_code_used", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
 			Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{out.RecoveryCodesLeft}})
 	}
-	s.event(ctx, "two_factor.passed", u.ID, u.ID, c, "")
+	s.event(ctx, gardien.EventTwoFactorPassed, u.ID, u.ID, c, "")
 	return out, nil
 }
 
@@ -267,7 +267,7 @@ func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, rec
 // failedSecondFactor records a wrong code and, at the limit, locks the
 // second step and tells the person: someone has their password.
 func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gardien.Client, now time.Time) {
-	s.event(ctx, "two_factor.code_failed", u.ID, 0, c, "")
+	s.event(ctx, gardien.EventTwoFactorCodeFailed, u.ID, 0, c, "")
 	until, err := s.Store.LockIfExhausted(ctx, u.ID, maxTries, now, lockFor)
 	if err != nil {
 		s.Log.ErrorContext(ctx, "second factor lock", "user_id", u.ID, "err", err)
@@ -276,7 +276,7 @@ func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gar
 	if until.IsZero() {
 		return
 	}
-	s.event(ctx, "two_factor.locked", u.ID, 0, c, "until "+until.UTC().Format(time.RFC3339))
+	s.event(ctx, gardien.EventTwoFactorLocked, u.ID, 0, c, "until "+until.UTC().Format(time.RFC3339))
 	s.send(ctx, gmail.Letter{Kind: "two_factor_locked", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
 		Link: s.BaseURL.String() + "/settings/password", Args: []any{c.IP}})
 }
@@ -325,7 +325,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u
 	if err := s.checkPassword(ctx, u.ID, pw); err != nil {
 		return "", err
 	}
-	if err := s.Store.DisableTOTP(ctx, u.ID, sess.ID, s.newEvent("two_factor.disabled", u.ID, u.ID, c, "")); err != nil {
+	if err := s.Store.DisableTOTP(ctx, u.ID, sess.ID, s.newEvent(gardien.EventTwoFactorDisabled, u.ID, u.ID, c, "")); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return "", errTwoFactorMissing
 		}
@@ -348,7 +348,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u *gardien.User, 
 		return nil, err
 	}
 	codes, hashes := s.newRecoveryCodes()
-	if err := s.Store.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.newEvent("two_factor.recovery_codes_regenerated", u.ID, u.ID, c, "")); err != nil {
+	if err := s.Store.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.newEvent(gardien.EventRecoveryCodesRegenerated, u.ID, u.ID, c, "")); err != nil {
 		return nil, fmt.Errorf("auth: recovery codes: %w", err)
 	}
 	return codes, nil
@@ -366,7 +366,7 @@ func (s *Service) ResetTwoFactor(ctx context.Context, rawEmail, operator string)
 	if err != nil {
 		return nil, fmt.Errorf("auth: reset 2fa: %w", err)
 	}
-	e := s.newEvent("two_factor.reset", u.ID, 0, gardien.Client{IP: "operator"}, "by operator "+operator)
+	e := s.newEvent(gardien.EventTwoFactorReset, u.ID, 0, gardien.Client{IP: "operator"}, "by operator "+operator)
 	if err := s.Store.DisableTOTP(ctx, u.ID, 0, e); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return nil, errTwoFactorMissing

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gardien/gardien/internal/testenv"
@@ -85,10 +86,19 @@ func (b *Browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if err != nil {
-		b.Shot("failed")
-		body, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
-		b.t.Fatalf("%s: %v\npage text:\n%s", what, err, body)
+		b.fail(what, err)
 	}
+}
+
+// fail stops the test with a screenshot, the URL and the text of the page.
+func (b *Browser) fail(what string, err error) {
+	b.t.Helper()
+	b.Shot("failed")
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	url, _ := chromedp.Run(ctx, chromedp.Location())
+	b.t.Fatalf("%s: %v\nat %s, page text:\n%s", what, err, url, body)
 }
 
 // Open loads a URL and waits for the page.
@@ -121,10 +131,24 @@ func byName(role, name string) chromedp.QueryOption {
 }
 
 // Click clicks, with the mouse, the visible control of that role and name
-// ("button", "link", "switch" …).
+// ("button", "link", "switch" …) that changes the page in place.
 func (b *Browser) Click(role, name string) {
 	b.t.Helper()
 	b.do(fmt.Sprintf("click %s %q", role, name), chromedp.Click(role+" "+name, byName(role, name), chromedp.NodeVisible))
+}
+
+// Go clicks a link or a submit button and waits for the next page to load,
+// so that the next step acts on it, not on the page being left.
+func (b *Browser) Go(role, name string) {
+	b.t.Helper()
+	what := fmt.Sprintf("go by %s %q", role, name)
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+		chromedp.Click(role+" "+name, byName(role, name), chromedp.NodeVisible)))
+	if err != nil {
+		b.fail(what, err)
+	}
 }
 
 // Has waits until a control of that role and name is visible.
@@ -191,7 +215,9 @@ func (b *Browser) Location() string {
 // Shot saves a screenshot of the viewport as NN-name.png.
 func (b *Browser) Shot(name string) string {
 	b.step++
-	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return ""
@@ -211,3 +237,15 @@ func (b *Browser) Run(what string, actions ...chromedp.Action[chromedp.Void]) {
 
 // Context is the tab's chromedp context.
 func (b *Browser) Context() context.Context { return b.ctx }
+
+// Attr returns an attribute of the first element matching a CSS selector.
+func (b *Browser) Attr(css, name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	res, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(css), name))
+	if err != nil {
+		b.t.Fatalf("attribute %s of %s: %v", name, css, err)
+	}
+	return res.Value
+}

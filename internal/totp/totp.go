@@ -139,3 +139,8 @@ func normalize(code string) string {
 	}
 	return code
 }
+
+// DecodeSecret reads an unpadded base32 secret, as Encode writes it.
+func DecodeSecret(s string) ([]byte, error) {
+	return b32.DecodeString(strings.ToUpper(strings.ReplaceAll(s, " ", "")))
+}

@@ -39,7 +39,7 @@ func TestBrowserSignupValidateLoginSettings(t *testing.T) {
 			b.Fill(w.email, email)
 			b.Fill(w.password, "correct horse battery staple")
 			b.Shot("signup-filled")
-			b.Click("button", w.signUp)
+			b.Go("button", w.signUp)
 			b.See(w.notValidated)
 			b.Shot("signed-up")
 
@@ -53,18 +53,18 @@ func TestBrowserSignupValidateLoginSettings(t *testing.T) {
 			b.Has("link", w.personalSettings)
 			b.Has("link", w.organizationSettings)
 			b.Shot("account-menu")
-			b.Click("button", w.logOut)
+			b.Go("button", w.logOut)
 			b.Has("button", w.logIn)
 			b.Shot("logged-out")
 
 			b.Fill(w.email, email)
 			b.Fill(w.password, "correct horse battery staple")
-			b.Click("button", w.logIn)
+			b.Go("button", w.logIn)
 			b.See(w.welcome + "Zoé Martin")
 			b.Shot("logged-in")
 
 			b.Click("button", w.accountMenu) // the profile picture, showing "ZM"
-			b.Click("link", w.personalSettings)
+			b.Go("link", w.personalSettings)
 			b.See(w.personalSettings)
 			b.Has("link", w.heading)
 			if !strings.HasSuffix(b.Location(), "/settings/profile") {

@@ -33,6 +33,19 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /settings/password", h.guard(auth.AreaFull, h.handlePassword))
 	m.HandleFunc("GET /organization", h.guard(auth.AreaFull, h.handleOrganization))
 
+	m.HandleFunc("GET /settings/two-factor", h.guard(auth.AreaFull, h.handleTwoFactorPage))
+	m.HandleFunc("POST /settings/two-factor/enable", h.guard(auth.AreaFull, h.handleTwoFactorEnable))
+	m.HandleFunc("GET /settings/two-factor/activate", h.guard(auth.AreaFull, h.handleTwoFactorActivatePage))
+	m.HandleFunc("POST /settings/two-factor/activate", h.guard(auth.AreaFull, h.handleTwoFactorActivate))
+	m.HandleFunc("GET /settings/two-factor/disable", h.guard(auth.AreaFull, h.handleConfirmPage("disable")))
+	m.HandleFunc("POST /settings/two-factor/disable", h.guard(auth.AreaFull, h.handleTwoFactorDisable))
+	m.HandleFunc("GET /settings/two-factor/recovery-codes", h.guard(auth.AreaFull, h.handleConfirmPage("recovery-codes")))
+	m.HandleFunc("POST /settings/two-factor/recovery-codes", h.guard(auth.AreaFull, h.handleRecoveryCodesRegenerate))
+	m.HandleFunc("GET /login/two-factor", h.guard(auth.AreaSecondStep, h.handleSecondStepPage(false)))
+	m.HandleFunc("POST /login/two-factor", h.guard(auth.AreaSecondStep, h.handleSecondStep(false)))
+	m.HandleFunc("GET /login/recovery", h.guard(auth.AreaSecondStep, h.handleSecondStepPage(true)))
+	m.HandleFunc("POST /login/recovery", h.guard(auth.AreaSecondStep, h.handleSecondStep(true)))
+
 	m.HandleFunc("/", h.handleNotFound)
 }
 

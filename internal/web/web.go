@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
@@ -66,7 +65,6 @@ func New(c Config) (*Handler, error) {
 			"field": func(p any, name, typ, label, autocomplete string) fieldData {
 				return fieldData{Page: pageOf(p), Name: name, Type: typ, Label: label, Autocomplete: autocomplete}
 			},
-			"year": func() int { return time.Now().Year() },
 		}
 		h.pages[lang] = map[string]*template.Template{}
 		for _, n := range names {
@@ -129,7 +127,8 @@ type Flash struct {
 // newPage starts a page for the request.
 func (h *Handler) newPage(r *http.Request, title string) Page {
 	p := Page{Lang: h.lang(r), Title: title, Path: r.URL.Path, Form: url.Values{}, Errors: map[string]string{}}
-	if cur := httpx.CurrentOf(r); cur != nil {
+	// The account menu shows only once a login is complete.
+	if cur := httpx.CurrentOf(r); cur != nil && cur.Session.Level == gardien.LevelFull {
 		p.User = cur.User
 	}
 	return p

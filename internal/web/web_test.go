@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/i18n"
 )
@@ -206,5 +207,14 @@ func TestPagesAnswerClearly(t *testing.T) {
 	c.Jar.SetCookies(mustURL(env.URL), []*http.Cookie{{Name: "gardien_flash", Value: "eyJLIjoiZXJyb3IiLCJNIjoiZXJyLmludGVybmFsIn0.forged", Path: "/"}})
 	if strings.Contains(string(c.Get("/login").Body), "flash") {
 		t.Fatal("forged flash shown")
+	}
+}
+
+func TestEveryEventTypeHasAName(t *testing.T) {
+	cat, _ := i18n.Load()
+	for _, typ := range gardien.EventTypes {
+		if !cat.Has("event." + typ) {
+			t.Errorf("catalog lacks event.%s", typ)
+		}
 	}
 }

@@ -4,3 +4,16 @@ document.addEventListener("change", (e) => {
   const el = e.target;
   if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit")) el.form.requestSubmit();
 });
+// Copy buttons: <button data-copy="ID"> copies the text of element ID.
+for (const btn of document.querySelectorAll("button[data-copy]")) {
+  btn.hidden = false;
+  btn.addEventListener("click", async () => {
+    const el = document.getElementById(btn.dataset.copy);
+    const text = [...el.querySelectorAll("code")].map((c) => c.textContent).join("\n");
+    try {
+      await navigator.clipboard.writeText(text);
+      btn.dataset.label ??= btn.textContent;
+      btn.textContent = "✓ " + btn.dataset.label;
+    } catch (_) { /* clipboard refused: the download link remains */ }
+  });
+}

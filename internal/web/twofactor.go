@@ -1,0 +1,251 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/totp"
+)
+
+type twoFactorPage struct {
+	Page
+	Status *auth.TwoFactorStatus
+	Events []gardien.Event
+}
+
+// Since is when 2FA was turned on, for people.
+func (p *twoFactorPage) Since() string { return p.Status.Since.Format("2006-01-02") }
+
+func (h *Handler) handleTwoFactorPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	h.renderTwoFactor(w, r, cur, http.StatusOK, nil)
+}
+
+// renderTwoFactor shows the Two-factor authentication page, with err (a
+// domain error) on its forms if any.
+func (h *Handler) renderTwoFactor(w http.ResponseWriter, r *http.Request, cur *httpx.Current, status int, err error) {
+	p := twoFactorPage{Page: h.newPage(r, "tfa.title")}
+	p.Section = "two-factor"
+	if err != nil && !h.formError(&p.Page, err) {
+		h.fail(w, r, err)
+		return
+	}
+	var e error
+	if p.Status, e = h.Auth.TwoFactor(r.Context(), cur.User.ID); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	if p.Events, e = h.Auth.UserEvents(r.Context(), cur.User.ID, 10); e != nil {
+		h.fail(w, r, e)
+		return
+	}
+	h.render(w, r, status, "two_factor", &p)
+}
+
+func (h *Handler) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if _, err := h.Auth.BeginTwoFactor(r.Context(), cur.User); err != nil {
+		h.renderTwoFactor(w, r, cur, statusOf(err), err)
+		return
+	}
+	redirect(w, r, "/settings/two-factor/activate")
+}
+
+type activatePage struct {
+	Page
+	QR        template.URL // a data: URL made here, not from input
+	Secret    string
+	CodeLabel string
+}
+
+func (h *Handler) handleTwoFactorActivatePage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	h.renderActivate(w, r, cur, http.StatusOK, nil)
+}
+
+func (h *Handler) renderActivate(w http.ResponseWriter, r *http.Request, cur *httpx.Current, status int, err error) {
+	e, perr := h.Auth.PendingTwoFactor(r.Context(), cur.User)
+	if perr != nil {
+		if _, ok := gardien.AsError(perr); ok {
+			// Expired or never started: back to the start, saying so.
+			h.setFlash(w, "error", "err.no_pending_setup")
+			redirect(w, r, "/settings/two-factor")
+			return
+		}
+		h.fail(w, r, perr)
+		return
+	}
+	p := activatePage{Page: h.newPage(r, "tfa.title"), QR: template.URL(totp.DataURL(e.QRPNG)), Secret: totp.Group(e.Secret), CodeLabel: "tfa.code_from_app"}
+	p.Section = "two-factor"
+	if err != nil && !h.formError(&p.Page, err) {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, status, "two_factor_activate", &p)
+}
+
+// codeError puts a wrong code next to the code field.
+func codeError(err error) error {
+	if e, ok := gardien.AsError(err); ok && e.Code == gardien.CodeInvalidCode {
+		return &gardien.Error{Code: e.Code, Message: e.Message, Fields: []gardien.FieldError{{Field: "code", Message: e.Message}}}
+	}
+	return err
+}
+
+func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	act, err := h.Auth.ActivateTwoFactor(r.Context(), cur.Session, cur.User, r.PostForm.Get("code"), httpx.Client(r))
+	if err != nil {
+		if gardien.ErrorCode(err) == gardien.CodeInvalidCode {
+			h.renderActivate(w, r, cur, http.StatusUnauthorized, codeError(err))
+			return
+		}
+		h.renderTwoFactor(w, r, cur, statusOf(err), err)
+		return
+	}
+	h.Cookies.Set(w, act.Token, cur.Session.ExpiresAt)
+	cur.User.TwoFactorEnabled = true
+	h.renderCodes(w, r, act.RecoveryCodes, "tfa.codes_intro_enabled")
+}
+
+type codesPage struct {
+	Page
+	Intro    string
+	Codes    []string
+	Download template.URL // a data: URL of the codes, made here
+}
+
+// renderCodes shows recovery codes, once: they are never stored in clear.
+func (h *Handler) renderCodes(w http.ResponseWriter, r *http.Request, codes []string, intro string) {
+	p := codesPage{Page: h.newPage(r, "tfa.codes_title"), Intro: intro, Codes: codes}
+	text := h.Catalog.T(p.Lang, "tfa.codes_file_header") + "\n\n" + strings.Join(codes, "\n") + "\n"
+	p.Download = template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))
+	h.render(w, r, http.StatusOK, "recovery_codes", &p)
+}
+
+type confirmPage struct {
+	Page
+	Heading, Intro, Action, Button string
+	Danger                         bool
+}
+
+// confirmations are the pages that ask for the password before a
+// sensitive change to 2FA.
+var confirmations = map[string]confirmPage{
+	"disable":        {Heading: "tfa.disable", Intro: "tfa.disable_intro", Action: "/settings/two-factor/disable", Button: "tfa.disable", Danger: true},
+	"recovery-codes": {Heading: "tfa.codes_regenerate", Intro: "tfa.codes_regenerate_intro_confirm", Action: "/settings/two-factor/recovery-codes", Button: "tfa.codes_regenerate"},
+}
+
+func (h *Handler) renderConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current, which string, status int, err error) {
+	if !cur.User.TwoFactorEnabled {
+		redirect(w, r, "/settings/two-factor")
+		return
+	}
+	p := confirmations[which]
+	p.Page = h.newPage(r, "tfa.title")
+	p.Section = "two-factor"
+	if err != nil && !h.formError(&p.Page, err) {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, status, "two_factor_confirm", &p)
+}
+
+func (h *Handler) handleConfirmPage(which string) func(http.ResponseWriter, *http.Request, *httpx.Current) {
+	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+		h.renderConfirm(w, r, cur, which, http.StatusOK, nil)
+	}
+}
+
+func (h *Handler) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	codes, err := h.Auth.RegenerateRecoveryCodes(r.Context(), cur.User, r.PostForm.Get("password"), httpx.Client(r))
+	if err != nil {
+		h.renderConfirm(w, r, cur, "recovery-codes", statusOf(err), err)
+		return
+	}
+	h.renderCodes(w, r, codes, "tfa.codes_intro_new")
+}
+
+func (h *Handler) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	tok, err := h.Auth.DisableTwoFactor(r.Context(), cur.Session, cur.User, r.PostForm.Get("password"), httpx.Client(r))
+	if err != nil {
+		h.renderConfirm(w, r, cur, "disable", statusOf(err), err)
+		return
+	}
+	h.Cookies.Set(w, tok, cur.Session.ExpiresAt)
+	h.setFlash(w, "ok", "tfa.disabled")
+	redirect(w, r, "/settings/two-factor")
+}
+
+type secondStepPage struct {
+	Page
+	Next      string
+	Recovery  bool
+	CodeLabel string
+}
+
+func (h *Handler) handleSecondStepPage(recovery bool) func(http.ResponseWriter, *http.Request, *httpx.Current) {
+	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+		p := secondStepPage{Page: h.newPage(r, "tfa.title"), Next: localPath(r.URL.Query().Get("next")), Recovery: recovery, CodeLabel: "tfa.code"}
+		h.render(w, r, http.StatusOK, "login_two_factor", &p)
+	}
+}
+
+func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *http.Request, *httpx.Current) {
+	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+		if err := parseForm(w, r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := secondStepPage{Page: h.newPage(r, "tfa.title"), Next: localPath(r.PostForm.Get("next")), Recovery: recovery, CodeLabel: "tfa.code"}
+		code, rc := r.PostForm.Get("code"), ""
+		if recovery {
+			code, rc = "", r.PostForm.Get("recovery_code")
+		}
+		step, err := h.Auth.VerifySecondFactor(r.Context(), cur.Session, cur.User, code, rc, httpx.Client(r))
+		if err != nil {
+			field := "code"
+			if recovery {
+				field = "recovery_code"
+			}
+			e, ok := gardien.AsError(err)
+			switch {
+			case !ok:
+				h.fail(w, r, err)
+				return
+			case e.Code == gardien.CodeRateLimited:
+				p.FormError = h.Catalog.T(p.Lang, "tfa.locked", int((e.RetryAfter+time.Minute-1)/time.Minute))
+				w.Header().Set("Retry-After", retryAfter(e.RetryAfter))
+			default:
+				p.Errors[field] = h.Catalog.T(p.Lang, e.Message)
+				if len(e.Fields) > 0 {
+					p.Errors[field] = h.Catalog.T(p.Lang, e.Fields[0].Message)
+				}
+				if recovery && e.Code == gardien.CodeInvalidCode {
+					p.Errors[field] = h.Catalog.T(p.Lang, "tfa.recovery_wrong")
+				}
+			}
+			h.render(w, r, statusOf(err), "login_two_factor", &p)
+			return
+		}
+		h.Cookies.Set(w, step.Token, cur.Session.ExpiresAt)
+		if step.UsedRecoveryCode {
+			h.setFlash(w, "info", "tfa.recovery_used", itoa(step.RecoveryCodesLeft))
+		}
+		redirect(w, r, orHome(p.Next))
+	}
+}

@@ -1,0 +1,155 @@
+package web_test
+
+import (
+	"encoding/base32"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+
+	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/totp"
+)
+
+// verifiedClient signs up through the pages and validates the email.
+func verifiedClient(t *testing.T, env *apptest.Env, email string) *apptest.Client {
+	t.Helper()
+	c := env.Client(t)
+	c.Form("/signup", map[string]string{"name": "Ada Lovelace", "email": email, "password": pw})
+	link := env.Mail.Wait(t, email).Link()
+	c.Get(strings.TrimPrefix(link, env.URL))
+	return c
+}
+
+var secretText = regexp.MustCompile(`<code class="secret" id="secret">([A-Z2-7 ]+)</code>`)
+
+func TestTwoFactorPages(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+
+	// Not validated yet: the page says how, and offers no Enable button.
+	c0 := env.Client(t)
+	c0.Form("/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": pw})
+	r := c0.Get("/settings/two-factor")
+	has(t, r, "Validate your email bob@example.com first", "Send the link again", `aria-current="page">Two-factor authentication</a>`)
+	if strings.Contains(string(r.Body), "Enable 2FA") {
+		t.Fatal("Enable 2FA offered before the email is validated")
+	}
+
+	c := verifiedClient(t, env, "ada@example.com")
+	has(t, c.Get("/"), "Protect your account with two-factor authentication.")
+	has(t, c.Get("/settings/two-factor"), `<button type="submit" class="primary">Enable 2FA</button>`, "Recent security events", "Email validated")
+	wantRedirect(t, c.Form("/settings/two-factor/enable", nil), "/settings/two-factor/activate")
+	r = c.Get("/settings/two-factor/activate")
+	has(t, r, `src="data:image/png;base64,`, `alt="QR code to scan with your authenticator app"`,
+		`<label for="f-code">6-digit code from your app</label>`, `inputmode="numeric" autocomplete="one-time-code"`, `>Activate</button>`)
+	m := secretText.FindStringSubmatch(string(r.Body))
+	if m == nil {
+		t.Fatalf("no secret as text on the page")
+	}
+	if !regexp.MustCompile(`^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$`).MatchString(m[1]) {
+		t.Fatalf("secret not grouped by four: %q", m[1])
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(m[1], " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := func() string { return totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix) }
+
+	wrong := "000000"
+	if code() == wrong {
+		wrong = "111111"
+	}
+	r = c.Form("/settings/two-factor/activate", map[string]string{"code": wrong})
+	if r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong code: %d", r.StatusCode)
+	}
+	has(t, r, `<p class="field-error" id="f-code-error">This code is not right.`, `src="data:image/png;base64,`)
+	r = c.Form("/settings/two-factor/activate", map[string]string{"code": code()})
+	has(t, r, "Two-factor authentication is on. Keep these recovery codes", `download="gardien-recovery-codes.txt" href="data:text/plain;charset=utf-8,`, `data-copy="recovery-codes"`)
+	codes := regexp.MustCompile(`<li><code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code></li>`).FindAllStringSubmatch(string(r.Body), -1)
+	if len(codes) != 10 {
+		t.Fatalf("%d recovery codes shown, want 10", len(codes))
+	}
+	env.Mail.Wait(t, "ada@example.com")
+	has(t, c.Get("/"), "Two-factor authentication is on.")
+	has(t, c.Get("/settings/two-factor"), "Recovery codes left: 10.", "Disable 2FA", "Two-factor authentication turned on")
+
+	// Every login now asks for the code, and nothing else is reachable.
+	clock.Advance(30 * time.Second)
+	c.Form("/logout", nil)
+	wantRedirect(t, c.Form("/login", map[string]string{"email": "ada@example.com", "password": pw, "next": "/settings/password"}), "/login/two-factor?next=%2Fsettings%2Fpassword")
+	wantRedirect(t, c.Get("/settings/profile"), "/login/two-factor")
+	wantRedirect(t, c.Get("/"), "/login/two-factor")
+	r = c.Get("/login/two-factor?next=%2Fsettings%2Fpassword")
+	has(t, r, "<label for=\"f-code\">Authentication code</label>", ">Verify</button>", `href="/login/recovery?next=%2fsettings%2fpassword">Use a recovery code instead</a>`)
+	if strings.Contains(string(r.Body), "Account menu") {
+		t.Fatal("account menu shown before the second step")
+	}
+	r = c.Form("/login/two-factor", map[string]string{"code": wrong, "next": "/settings/password"})
+	has(t, r, `id="f-code-error">This code is not right.`)
+	wantRedirect(t, c.Form("/login/two-factor", map[string]string{"code": code(), "next": "/settings/password"}), "/settings/password")
+	wantRedirect(t, c.Get("/login/two-factor"), "/")
+
+	// With a recovery code.
+	c.Form("/logout", nil)
+	c.Form("/login", map[string]string{"email": "ada@example.com", "password": pw})
+	has(t, c.Get("/login/recovery"), `<label for="f-recovery_code">Recovery code</label>`)
+	has(t, c.Form("/login/recovery", map[string]string{"recovery_code": "nope-nope-nope"}), "This recovery code is not right")
+	wantRedirect(t, c.Form("/login/recovery", map[string]string{"recovery_code": codes[0][1]}), "/")
+	has(t, c.Get("/"), "You logged in with a recovery code. Recovery codes left: 9.")
+	env.Mail.Wait(t, "ada@example.com")
+
+	// New codes, then turn it off; each needs the password.
+	has(t, c.Get("/settings/two-factor/recovery-codes"), `<label for="f-password">Password</label>`, ">New recovery codes</button>")
+	r = c.Form("/settings/two-factor/recovery-codes", map[string]string{"password": "wrong wrong wrong"})
+	has(t, r, `id="f-password-error">The current password is not right.`)
+	has(t, c.Form("/settings/two-factor/recovery-codes", map[string]string{"password": pw}), "Here are your new recovery codes")
+	has(t, c.Get("/settings/two-factor"), `href="/settings/two-factor/disable">Disable 2FA</a>`)
+	has(t, c.Get("/settings/two-factor/disable"), "<h2>Disable 2FA</h2>", `<button type="submit" class="danger">Disable 2FA</button>`)
+	r = c.Form("/settings/two-factor/disable", map[string]string{"password": "wrong wrong wrong"})
+	has(t, r, `id="f-password-error">The current password is not right.`)
+	wantRedirect(t, c.Form("/settings/two-factor/disable", map[string]string{"password": pw}), "/settings/two-factor")
+	has(t, c.Get("/settings/two-factor"), "Two-factor authentication is off.", "Enable 2FA", "Two-factor authentication turned off")
+	wantRedirect(t, c.Get("/settings/two-factor/disable"), "/settings/two-factor")
+	if m := env.Mail.Wait(t, "ada@example.com"); m.Subject != "Two-factor authentication is off" {
+		t.Fatalf("mail %q", m.Subject)
+	}
+}
+
+func TestExpiredSetUpStartsAgain(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	c := verifiedClient(t, env, "ada@example.com")
+	c.Form("/settings/two-factor/enable", nil)
+	clock.Advance(16 * time.Minute)
+	wantRedirect(t, c.Get("/settings/two-factor/activate"), "/settings/two-factor")
+	has(t, c.Get("/settings/two-factor"), "This set-up expired or was not started.")
+}
+
+func TestLockedSecondStepSaysWhenToTryAgain(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	c := verifiedClient(t, env, "ada@example.com")
+	c.Form("/settings/two-factor/enable", nil)
+	m := secretText.FindStringSubmatch(string(c.Get("/settings/two-factor/activate").Body))
+	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(m[1], " ", ""))
+	c.Form("/settings/two-factor/activate", map[string]string{"code": totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix)})
+	c.Form("/logout", nil)
+	c.Form("/login", map[string]string{"email": "ada@example.com", "password": pw})
+	for range 5 {
+		c.Form("/login/two-factor", map[string]string{"code": "12345x"})
+	}
+	r := c.Form("/login/two-factor", map[string]string{"code": "123456"})
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "60" {
+		t.Fatalf("locked: %d Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	has(t, r, "Too many wrong codes. For your safety, try again in 1 minute(s).")
+}
+
