@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/gardien/gardien/internal/app"
 	"github.com/gardien/gardien/internal/config"
@@ -39,7 +40,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 
 func user(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: gardien user verify-email EMAIL [flags]")
+		return fmt.Errorf("usage: gardien user verify-email|reset-2fa EMAIL [flags]")
 	}
 	sub, email := args[0], args[1]
 	cfg, _, err := config.Load("gardien user "+sub, args[2:], getenv, stderr)
@@ -51,6 +52,12 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	defer a.Store.Close()
+	defer func() {
+		// Mails the command queued leave before it exits.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		a.Queue.Wait(ctx)
+	}()
 	switch sub {
 	case "verify-email":
 		u, err := a.Auth.MarkEmailVerified(ctx, email)
@@ -59,6 +66,23 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		fmt.Fprintf(stdout, "email %s of %q is validated\n", u.Email, u.Name)
 		return nil
+	case "reset-2fa":
+		u, err := a.Auth.ResetTwoFactor(ctx, email, operator(getenv))
+		if err != nil {
+			return fmt.Errorf("reset-2fa %s: %w", email, err)
+		}
+		fmt.Fprintf(stdout, "two-factor authentication of %s removed; their sessions ended and they were told by mail\n", u.Email)
+		return nil
 	}
-	return fmt.Errorf("unknown user command %q (want verify-email)", sub)
+	return fmt.Errorf("unknown user command %q (want verify-email or reset-2fa)", sub)
+}
+
+// operator names who runs a command, for the audit trail.
+func operator(getenv func(string) string) string {
+	for _, k := range []string{"SUDO_USER", "USER", "LOGNAME"} {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	return "unknown"
 }

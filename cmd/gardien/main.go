@@ -3,6 +3,7 @@
 //	gardien [serve] [flags]          serve the pages and the JSON API (default)
 //	gardien migrate [flags]          apply database migrations and list them
 //	gardien user verify-email EMAIL  mark a person's email validated
+//	gardien user reset-2fa EMAIL     remove a person's 2FA (lost phone)
 //	gardien version                  print the version
 //
 // Every flag has a GARDIEN_* environment variable of the same name; see
@@ -59,6 +60,7 @@ const usage = `Usage:
   gardien [serve] [flags]          serve the pages and the JSON API (default)
   gardien migrate [flags]          apply database migrations and list them
   gardien user verify-email EMAIL  mark a person's email validated
+  gardien user reset-2fa EMAIL     remove a person's 2FA (lost phone), end their sessions
   gardien version                  print the version
 Run "gardien serve -h" for the flags; each has a GARDIEN_* variable.
 `

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
+
 	"github.com/gardien/gardien/internal/testenv"
+	"github.com/gardien/gardien/internal/totp"
 )
 
 // syncBuffer is an io.Writer safe for the server's goroutines.
@@ -178,7 +182,7 @@ func TestCommandLine(t *testing.T) {
 	for args, want := range map[string]string{
 		"-addr nope":            "-addr: want host:port",
 		"frobnicate":            `unknown command "frobnicate"`,
-		"user":                  "usage: gardien user verify-email EMAIL",
+		"user":                  "usage: gardien user verify-email|reset-2fa EMAIL",
 		"serve -no-such-flag x": "flag provided but not defined",
 	} {
 		err := run(context.Background(), strings.Fields(args), env, io.Discard, io.Discard)
@@ -242,4 +246,65 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 	if err := run(context.Background(), []string{"user", "verify-email", "late@example.com", "-data-dir", dir}, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Fatalf("account written during shutdown: %v", err)
 	}
+}
+
+func TestOperatorResetsTwoFactor(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, map[string]string{"GARDIEN_DATA_DIR": dir, "GARDIEN_ADDR": "127.0.0.1:0"})
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	call := func(method, path string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, r.url+"/api/v1"+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, m)
+		}
+		return m
+	}
+	call("POST", "/signup", map[string]string{"email": "ada@example.com", "password": "correct horse battery staple", "name": "Ada"})
+	tok := waitFor(t, r.stdout, `token=([A-Za-z0-9_-]+)`)
+	call("POST", "/email/verify", map[string]string{"token": tok})
+	call("POST", "/login", map[string]string{"email": "ada@example.com", "password": "correct horse battery staple"})
+	secret, _ := totp.DecodeSecret(call("POST", "/me/two-factor/setup", nil)["secret"].(string))
+	call("POST", "/me/two-factor/activate", map[string]string{"code": totp.Code(secret, totp.Step(time.Now()), otp.DigitsSix)})
+
+	var out bytes.Buffer
+	env := func(k string) string { return map[string]string{"USER": "alice"}[k] }
+	if err := run(context.Background(), []string{"user", "reset-2fa", "ada@example.com", "-data-dir", dir}, env, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "two-factor authentication of ada@example.com removed") || !strings.Contains(out.String(), "Your two-factor authentication was reset") {
+		t.Fatalf("reset-2fa output:\n%s", out.String())
+	}
+	if err := run(context.Background(), []string{"user", "reset-2fa", "ada@example.com", "-data-dir", dir}, env, io.Discard, io.Discard); err == nil {
+		t.Fatal("second reset-2fa succeeded")
+	}
+	// The session ended; a password alone logs in now.
+	req, _ := http.NewRequest("GET", r.url+"/api/v1/me", nil)
+	if resp, _ := c.Do(req); resp.StatusCode != 401 {
+		t.Fatalf("session after reset: %d", resp.StatusCode)
+	}
+	if m := call("POST", "/login", map[string]string{"email": "ada@example.com", "password": "correct horse battery staple"}); m["status"] != "ok" {
+		t.Fatalf("login after reset: %v", m)
+	}
+	found := false
+	for _, e := range call("GET", "/me/events", nil)["events"].([]any) {
+		ev := e.(map[string]any)
+		if ev["type"] == "two_factor.reset" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no two_factor.reset event")
+	}
+	r.stop()
 }

@@ -152,4 +152,3 @@ func TestLockedSecondStepSaysWhenToTryAgain(t *testing.T) {
 	}
 	has(t, r, "Too many wrong codes. For your safety, try again in 1 minute(s).")
 }
-
