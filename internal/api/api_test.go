@@ -12,7 +12,7 @@ import (
 const pw = "correct horse battery staple"
 
 // signup creates an account through the API and returns its validation token.
-func signup(t *testing.T, env *apptest.Env, c *apptest.Client, email string) string {
+func signup(t testing.TB, env *apptest.Env, c *apptest.Client, email string) string {
 	t.Helper()
 	r := c.API("POST", "/signup", map[string]any{"email": email, "password": pw, "name": "Ada Lovelace"})
 	if r.StatusCode != http.StatusCreated {
@@ -21,7 +21,7 @@ func signup(t *testing.T, env *apptest.Env, c *apptest.Client, email string) str
 	return env.Mail.Wait(t, email).Token()
 }
 
-func login(t *testing.T, c *apptest.Client, email, password string) *apptest.Response {
+func login(t testing.TB, c *apptest.Client, email, password string) *apptest.Response {
 	t.Helper()
 	return c.API("POST", "/login", map[string]any{"email": email, "password": password})
 }

@@ -36,7 +36,7 @@ func (p *person) code(clock *apptest.Clock) string {
 }
 
 // verified signs up, validates the email and logs in.
-func verified(t *testing.T, env *apptest.Env, email string) *person {
+func verified(t testing.TB, env *apptest.Env, email string) *person {
 	t.Helper()
 	c := env.Client(t)
 	tok := signup(t, env, c, email)
@@ -50,7 +50,7 @@ func verified(t *testing.T, env *apptest.Env, email string) *person {
 }
 
 // enabled is verified, with 2FA on.
-func enabled(t *testing.T, env *apptest.Env, clock *apptest.Clock, email string) *person {
+func enabled(t testing.TB, env *apptest.Env, clock *apptest.Clock, email string) *person {
 	t.Helper()
 	p := verified(t, env, email)
 	r := p.c.API("POST", "/me/two-factor/setup", nil)

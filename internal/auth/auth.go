@@ -35,6 +35,7 @@ type Store interface {
 
 	CreateSession(ctx context.Context, s *gardien.Session, tokenHash []byte) error
 	SessionByTokenHash(ctx context.Context, tokenHash []byte) (*gardien.Session, error)
+	SessionUser(ctx context.Context, tokenHash []byte) (*gardien.Session, *gardien.User, error)
 	RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, expires, at time.Time) error
 	TouchSession(ctx context.Context, id int64, at time.Time) error
 	DeleteSession(ctx context.Context, id int64) error
@@ -51,7 +52,7 @@ type Store interface {
 	TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error)
 	DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error
 	ReserveSecondFactorTry(ctx context.Context, userID int64, max int, now, staleBefore time.Time) (bool, time.Time, error)
-	SecondFactorPassed(ctx context.Context, userID int64) error
+	PassSecondStep(ctx context.Context, userID, sessionID int64, newHash []byte, level gardien.SessionLevel, expires time.Time, e *gardien.Event) error
 	LockIfExhausted(ctx context.Context, userID int64, max int, now time.Time, lockFor func(level int) time.Duration) (time.Time, error)
 
 	AddEvent(ctx context.Context, e *gardien.Event) error

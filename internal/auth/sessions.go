@@ -113,16 +113,21 @@ func (s *Service) openSession(ctx context.Context, userID int64, level gardien.S
 func (s *Service) Rotate(ctx context.Context, sess *gardien.Session, level gardien.SessionLevel) (string, error) {
 	tok, hash := newToken()
 	now := s.Now().UTC()
-	expires := sess.ExpiresAt
-	if sess.Level == gardien.LevelPassword || sess.Level == gardien.LevelSetup {
-		// A login just completed: the session's life starts now.
-		expires = now.Add(s.lifetime(level))
-	}
+	expires := s.expiryAfter(sess, level, now)
 	if err := s.Store.RotateSession(ctx, sess.ID, hash, level, expires, now); err != nil {
 		return "", fmt.Errorf("auth: rotate session: %w", err)
 	}
 	sess.Level, sess.ExpiresAt = level, expires
 	return tok, nil
+}
+
+// expiryAfter is a session's end once it moves to level: a login that just
+// completed starts the session's life now; otherwise it keeps its end.
+func (s *Service) expiryAfter(sess *gardien.Session, level gardien.SessionLevel, now time.Time) time.Time {
+	if sess.Level == gardien.LevelPassword || sess.Level == gardien.LevelSetup {
+		return now.Add(s.lifetime(level))
+	}
+	return sess.ExpiresAt
 }
 
 // touchEvery bounds the writes that keep a session alive: one a minute at most.
@@ -134,7 +139,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*gardien.Sess
 	if token == "" || len(token) > 100 {
 		return nil, nil, errUnauthorized
 	}
-	sess, err := s.Store.SessionByTokenHash(ctx, hashToken(token))
+	sess, u, err := s.Store.SessionUser(ctx, hashToken(token))
 	if errors.Is(err, gardien.ErrNotFound) {
 		return nil, nil, errUnauthorized
 	}
@@ -147,10 +152,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*gardien.Sess
 			s.Log.ErrorContext(ctx, "expired session not deleted", "err", err)
 		}
 		return nil, nil, errUnauthorized
-	}
-	u, err := s.Store.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("auth: session user: %w", err)
 	}
 	if now.Unix()-sess.LastSeenAt.Unix() >= touchEvery {
 		if err := s.Store.TouchSession(ctx, sess.ID, now); err != nil {

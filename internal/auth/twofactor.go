@@ -213,18 +213,18 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 		s.failedSecondFactor(ctx, u, c, now)
 		return nil, errInvalidCode
 	}
-	if err := s.Store.SecondFactorPassed(ctx, u.ID); err != nil {
+	// Failures cleared, session promoted with a new token, event written: one transaction.
+	tok, hash := newToken()
+	expires := s.expiryAfter(sess, gardien.LevelFull, now)
+	if err := s.Store.PassSecondStep(ctx, u.ID, sess.ID, hash, gardien.LevelFull, expires, s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, "")); err != nil {
 		return nil, fmt.Errorf("auth: second factor: %w", err)
 	}
-	if out.Token, err = s.Rotate(ctx, sess, gardien.LevelFull); err != nil {
-		return nil, err
-	}
+	sess.Level, sess.ExpiresAt, out.Token = gardien.LevelFull, expires, tok
 	if out.UsedRecoveryCode {
 		s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft))
 		s.send(ctx, gmail.Letter{Kind: "recovery_code_used", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
 			Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{out.RecoveryCodesLeft}})
 	}
-	s.event(ctx, gardien.EventTwoFactorPassed, u.ID, u.ID, c, "")
 	return out, nil
 }
 

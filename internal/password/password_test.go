@@ -120,3 +120,14 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("common list has %d entries", len(common))
 	}
 }
+
+// BenchmarkHashDefault is the cost of one password check at the production
+// parameters: what bounds a login, by design.
+func BenchmarkHashDefault(b *testing.B) {
+	h := NewHasher(DefaultParams, 1)
+	for b.Loop() {
+		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

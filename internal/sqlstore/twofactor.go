@@ -22,9 +22,9 @@ func (s *Store) forUpdate() string {
 // SavePendingTOTP stores a new secret awaiting activation, replacing any
 // earlier pending one. gardien.ErrDuplicate if 2FA is already enabled.
 func (s *Store) SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, s.q(`INSERT INTO two_factor (user_id, secret, created_at, expires_at) VALUES (?, ?, ?, ?)
+	res, err := s.exec(ctx, s.w, `INSERT INTO two_factor (user_id, secret, created_at, expires_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, expires_at = excluded.expires_at
-		WHERE two_factor.enabled_at IS NULL`), userID, sealed, at.Unix(), expires.Unix())
+		WHERE two_factor.enabled_at IS NULL`, userID, sealed, at.Unix(), expires.Unix())
 	if err != nil {
 		return fmt.Errorf("sqlstore: pending totp: %w", err)
 	}
@@ -46,7 +46,7 @@ func (s *Store) TOTPSecret(ctx context.Context, userID int64) ([]byte, error) {
 
 func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]byte, error) {
 	var sealed []byte
-	err := s.r.QueryRowContext(ctx, s.q(query), args...).Scan(&sealed)
+	err := s.queryRow(ctx, s.r, query, args...).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
 	}
@@ -63,8 +63,8 @@ func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]
 func (s *Store) ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error {
 	at := e.Time.Unix()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE two_factor SET enabled_at = ?, expires_at = NULL, last_step = ?
-			WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`), at, step, userID, at)
+		res, err := s.txExec(ctx, tx, `UPDATE two_factor SET enabled_at = ?, expires_at = NULL, last_step = ?
+			WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`, at, step, userID, at)
 		if err != nil {
 			return err
 		}
@@ -83,11 +83,11 @@ func (s *Store) ActivateTOTP(ctx context.Context, userID, step int64, codeHashes
 }
 
 func (s *Store) replaceCodes(ctx context.Context, tx *sql.Tx, userID int64, codeHashes [][]byte) error {
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM recovery_codes WHERE user_id = ?`), userID); err != nil {
+	if _, err := s.txExec(ctx, tx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 		return err
 	}
 	for _, h := range codeHashes {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`), userID, h); err != nil {
+		if _, err := s.txExec(ctx, tx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
 			return err
 		}
 	}
@@ -113,7 +113,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHash
 // is the replay guard: of two requests with one code, on one node or
 // several, exactly one changes the row.
 func (s *Store) ConsumeTOTPStep(ctx context.Context, userID, step int64) (bool, error) {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE two_factor SET last_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND last_step < ?`), step, userID, step)
+	res, err := s.exec(ctx, s.w, `UPDATE two_factor SET last_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND last_step < ?`, step, userID, step)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: consume totp step: %w", err)
 	}
@@ -129,14 +129,14 @@ func (s *Store) ConsumeTOTPStep(ctx context.Context, userID, step int64) (bool, 
 func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID int64, codeHash []byte, at time.Time) (int, error) {
 	var remaining int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`), at.Unix(), userID, codeHash)
+		res, err := s.txExec(ctx, tx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`, at.Unix(), userID, codeHash)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return gardien.ErrNotFound
 		}
-		return tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`), userID).Scan(&remaining)
+		return s.txQueryRow(ctx, tx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&remaining)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: consume recovery code: %w", err)
@@ -149,9 +149,9 @@ func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID int64, codeHash 
 func (s *Store) TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error) {
 	var enabled int64
 	var remaining int
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT t.enabled_at,
+	err := s.queryRow(ctx, s.r, `SELECT t.enabled_at,
 		(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = t.user_id AND r.used_at IS NULL)
-		FROM two_factor t WHERE t.user_id = ? AND t.enabled_at IS NOT NULL`), userID).Scan(&enabled, &remaining)
+		FROM two_factor t WHERE t.user_id = ? AND t.enabled_at IS NOT NULL`, userID).Scan(&enabled, &remaining)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
 	}
@@ -166,7 +166,7 @@ func (s *Store) TwoFactorStatus(ctx context.Context, userID int64) (time.Time, i
 // transaction. gardien.ErrNotFound when 2FA was not enabled.
 func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`), userID)
+		res, err := s.txExec(ctx, tx, `DELETE FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, userID)
 		if err != nil {
 			return err
 		}
@@ -175,11 +175,11 @@ func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.
 		}
 		for _, q := range []string{`DELETE FROM recovery_codes WHERE user_id = ?`,
 			`UPDATE users SET tfa_failures = 0, tfa_lock_level = 0, tfa_locked_until = 0 WHERE id = ?`} {
-			if _, err := tx.ExecContext(ctx, s.q(q), userID); err != nil {
+			if _, err := s.txExec(ctx, tx, q, userID); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`), userID, keep); err != nil {
+		if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, e)
@@ -196,11 +196,11 @@ func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.
 // Counts older than staleBefore start again from zero. When refused, it
 // returns until when the account is locked.
 func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, max int, now, staleBefore time.Time) (bool, time.Time, error) {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE users SET
+	res, err := s.exec(ctx, s.w, `UPDATE users SET
 		tfa_lock_level = CASE WHEN tfa_last_failure < ? THEN 0 ELSE tfa_lock_level END,
 		tfa_failures = CASE WHEN tfa_last_failure < ? THEN 1 ELSE tfa_failures + 1 END,
 		tfa_last_failure = ?
-		WHERE id = ? AND tfa_locked_until <= ? AND (tfa_failures < ? OR tfa_last_failure < ?)`),
+		WHERE id = ? AND tfa_locked_until <= ? AND (tfa_failures < ? OR tfa_last_failure < ?)`,
 		staleBefore.Unix(), staleBefore.Unix(), now.Unix(), userID, now.Unix(), max, staleBefore.Unix())
 	if err != nil {
 		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
@@ -209,7 +209,7 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, max in
 		return true, time.Time{}, nil
 	}
 	var until int64
-	if err := s.w.QueryRowContext(ctx, s.q(`SELECT tfa_locked_until FROM users WHERE id = ?`), userID).Scan(&until); err != nil {
+	if err := s.queryRow(ctx, s.w, `SELECT tfa_locked_until FROM users WHERE id = ?`, userID).Scan(&until); err != nil {
 		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
 	}
 	if until <= now.Unix() {
@@ -219,10 +219,26 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, max in
 	return false, time.Unix(until, 0).UTC(), nil
 }
 
-// SecondFactorPassed clears the count of failed tries.
-func (s *Store) SecondFactorPassed(ctx context.Context, userID int64) error {
-	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE users SET tfa_failures = 0 WHERE id = ?`), userID); err != nil {
-		return fmt.Errorf("sqlstore: second factor passed: %w", err)
+// PassSecondStep completes a login's second step in one transaction: the
+// count of failed tries is cleared, the session gets its new token, level
+// and expiry, and the event is written.
+func (s *Store) PassSecondStep(ctx context.Context, userID, sessionID int64, newHash []byte, level gardien.SessionLevel, expires time.Time, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.txExec(ctx, tx, `UPDATE users SET tfa_failures = 0 WHERE id = ?`, userID); err != nil {
+			return err
+		}
+		res, err := s.txExec(ctx, tx, `UPDATE sessions SET token_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
+			newHash, string(level), expires.Unix(), e.Time.Unix(), sessionID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gardien.ErrNotFound
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: pass second step: %w", err)
 	}
 	return nil
 }
@@ -234,14 +250,14 @@ func (s *Store) LockIfExhausted(ctx context.Context, userID int64, max int, now 
 	var until time.Time
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var failures, level int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT tfa_failures, tfa_lock_level FROM users WHERE id = ?`+s.forUpdate()), userID).Scan(&failures, &level); err != nil {
+		if err := s.txQueryRow(ctx, tx, `SELECT tfa_failures, tfa_lock_level FROM users WHERE id = ?`+s.forUpdate(), userID).Scan(&failures, &level); err != nil {
 			return err
 		}
 		if failures < max {
 			return nil
 		}
 		until = now.Add(lockFor(level))
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE users SET tfa_locked_until = ?, tfa_lock_level = ?, tfa_failures = 0 WHERE id = ?`), until.Unix(), level+1, userID)
+		_, err := s.txExec(ctx, tx, `UPDATE users SET tfa_locked_until = ?, tfa_lock_level = ?, tfa_failures = 0 WHERE id = ?`, until.Unix(), level+1, userID)
 		return err
 	})
 	if err != nil {

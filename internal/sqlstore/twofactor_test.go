@@ -176,7 +176,18 @@ func TestSecondFactorTriesAreLimited(t *testing.T) {
 		// A success clears the count of failures.
 		t2 := t1.Add(2 * time.Minute)
 		s.ReserveSecondFactorTry(ctx, u.ID, 5, t2, stale)
-		s.SecondFactorPassed(ctx, u.ID)
+		sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelPassword, CreatedAt: t2, LastSeenAt: t2, ExpiresAt: t2.Add(10 * time.Minute)}
+		s.CreateSession(ctx, sess, hash("second-step"))
+		if err := s.PassSecondStep(ctx, u.ID, sess.ID, hash("full"), gardien.LevelFull, t2.Add(12*time.Hour), &gardien.Event{Time: t2, Type: "two_factor.passed", UserID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		got, gotUser, err := s.SessionUser(ctx, hash("full"))
+		if err != nil || got.ID != sess.ID || got.Level != gardien.LevelFull || !got.ExpiresAt.Equal(t2.Add(12*time.Hour)) || gotUser.Email != "ada@example.com" {
+			t.Fatalf("session after the second step: %+v %+v %v", got, gotUser, err)
+		}
+		if _, _, err := s.SessionUser(ctx, hash("second-step")); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("old token after the second step: %v", err)
+		}
 		for i := range 5 {
 			if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, 5, t2, stale); !ok {
 				t.Fatalf("try %d after a success refused", i+1)

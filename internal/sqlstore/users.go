@@ -11,8 +11,9 @@ import (
 )
 
 // userColumns reads a user; TwoFactorEnabled comes from an activated TOTP secret.
-const userColumns = `id, email, name, email_verified_at IS NOT NULL, locale, sso, created_at,
-	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL)`
+// Queries name the users table u.
+const userColumns = `u.id, u.email, u.name, u.email_verified_at IS NOT NULL, u.locale, u.sso, u.created_at,
+	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)`
 
 type scanner interface{ Scan(...any) error }
 
@@ -34,8 +35,8 @@ func scanUser(row scanner, extra ...any) (*gardien.User, error) {
 // key is taken.
 func (s *Store) CreateUser(ctx context.Context, u *gardien.User, emailKey, passwordHash string) error {
 	now := u.CreatedAt.Unix()
-	err := s.w.QueryRowContext(ctx, s.q(`INSERT INTO users (email, email_key, name, password_hash, locale, sso, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+	err := s.queryRow(ctx, s.w, `INSERT INTO users (email, email_key, name, password_hash, locale, sso, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.Email, emailKey, u.Name, passwordHash, u.Locale, u.SSO, now, now).Scan(&u.ID)
 	if isUnique(err) {
 		return fmt.Errorf("sqlstore: create user: %w", gardien.ErrDuplicate)
@@ -48,7 +49,7 @@ func (s *Store) CreateUser(ctx context.Context, u *gardien.User, emailKey, passw
 
 // UserByID returns a user, or gardien.ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (*gardien.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM users WHERE id = ?`), id))
+	u, err := scanUser(s.queryRow(ctx, s.r, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user %d: %w", id, err)
 	}
@@ -58,7 +59,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*gardien.User, error) {
 // UserByEmail returns the user with this email key and their password hash.
 func (s *Store) UserByEmail(ctx context.Context, emailKey string) (*gardien.User, string, error) {
 	var hash string
-	u, err := scanUser(s.r.QueryRowContext(ctx, s.q(`SELECT `+userColumns+`, password_hash FROM users WHERE email_key = ?`), emailKey), &hash)
+	u, err := scanUser(s.queryRow(ctx, s.r, `SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.email_key = ?`, emailKey), &hash)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlstore: user by email: %w", err)
 	}
@@ -68,7 +69,7 @@ func (s *Store) UserByEmail(ctx context.Context, emailKey string) (*gardien.User
 // PasswordHash returns a user's password hash.
 func (s *Store) PasswordHash(ctx context.Context, userID int64) (string, error) {
 	var hash string
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT password_hash FROM users WHERE id = ?`), userID).Scan(&hash)
+	err := s.queryRow(ctx, s.r, `SELECT password_hash FROM users WHERE id = ?`, userID).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
 	}
@@ -92,18 +93,18 @@ func (s *Store) SetEmailVerified(ctx context.Context, userID int64, at time.Time
 // keepSession (0 ends them all), in one transaction.
 func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keepSession int64, at time.Time) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`), hash, at.Unix(), userID)
+		res, err := s.txExec(ctx, tx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, at.Unix(), userID)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return gardien.ErrNotFound
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ? AND id <> ?`), userID, keepSession); err != nil {
+		if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepSession); err != nil {
 			return err
 		}
 		// Links to reset the password stop working once it is changed.
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE tokens SET used_at = ? WHERE user_id = ? AND kind = 'reset_password' AND used_at IS NULL`), at.Unix(), userID)
+		_, err = s.txExec(ctx, tx, `UPDATE tokens SET used_at = ? WHERE user_id = ? AND kind = 'reset_password' AND used_at IS NULL`, at.Unix(), userID)
 		return err
 	})
 	if err != nil {
@@ -114,7 +115,7 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keep
 
 // exec1 runs a statement that must change exactly one row.
 func (s *Store) exec1(ctx context.Context, what, query string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, s.q(query), args...)
+	res, err := s.exec(ctx, s.w, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
@@ -128,7 +129,7 @@ func (s *Store) exec1(ctx context.Context, what, query string, args ...any) erro
 
 // CreateToken stores the hash of a single-use token mailed to a user.
 func (s *Store) CreateToken(ctx context.Context, kind string, tokenHash []byte, userID int64, expires, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO tokens (kind, token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)`),
+	_, err := s.exec(ctx, s.w, `INSERT INTO tokens (kind, token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)`,
 		kind, tokenHash, userID, expires.Unix(), at.Unix())
 	if err != nil {
 		return fmt.Errorf("sqlstore: create token: %w", err)
@@ -141,8 +142,8 @@ func (s *Store) CreateToken(ctx context.Context, kind string, tokenHash []byte, 
 // gardien.ErrNotFound for an unknown, used or expired token.
 func (s *Store) ConsumeToken(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error) {
 	var userID int64
-	err := s.w.QueryRowContext(ctx, s.q(`UPDATE tokens SET used_at = ?
-		WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id`),
+	err := s.queryRow(ctx, s.w, `UPDATE tokens SET used_at = ?
+		WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id`,
 		at.Unix(), tokenHash, kind, at.Unix()).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
@@ -156,7 +157,7 @@ func (s *Store) ConsumeToken(ctx context.Context, kind string, tokenHash []byte,
 // TokenUser returns the user of a live token without using it up.
 func (s *Store) TokenUser(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error) {
 	var userID int64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT user_id FROM tokens WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?`),
+	err := s.queryRow(ctx, s.r, `SELECT user_id FROM tokens WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?`,
 		tokenHash, kind, at.Unix()).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
