@@ -70,6 +70,22 @@ type Session struct {
 	UserAgent  string
 }
 
+// TryLimits bound second-factor guessing on one account. They are counted
+// in the database, so they hold across sessions, nodes and concurrent
+// requests.
+type TryLimits struct {
+	// Consecutive wrong codes lock the second step for LockFor(level),
+	// level counting the locks in a row.
+	Consecutive int
+	// Daily wrong codes within Day, however spread and whatever right codes
+	// came between, lock it until the Day is over.
+	Daily int
+	// Day is the window of Daily; counts and lock levels older than a Day
+	// are forgotten.
+	Day     time.Duration
+	LockFor func(level int) time.Duration
+}
+
 // Event is one line of the audit trail.
 type Event struct {
 	ID        int64

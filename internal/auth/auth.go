@@ -51,9 +51,9 @@ type Store interface {
 	ConsumeRecoveryCode(ctx context.Context, userID int64, codeHash []byte, at time.Time) (int, error)
 	TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error)
 	DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error
-	ReserveSecondFactorTry(ctx context.Context, userID int64, max int, now, staleBefore time.Time) (bool, time.Time, error)
+	ReserveSecondFactorTry(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (bool, time.Time, error)
 	PassSecondStep(ctx context.Context, userID, sessionID int64, newHash []byte, level gardien.SessionLevel, expires time.Time, e *gardien.Event) error
-	LockIfExhausted(ctx context.Context, userID int64, max int, now time.Time, lockFor func(level int) time.Duration) (time.Time, error)
+	LockIfExhausted(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (time.Time, error)
 
 	AddEvent(ctx context.Context, e *gardien.Event) error
 	UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error)

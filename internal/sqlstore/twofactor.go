@@ -191,17 +191,22 @@ func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.
 }
 
 // ReserveSecondFactorTry counts a second-factor try before it is checked,
-// so that concurrent guesses cannot slip past the limit: the try is allowed
-// when the account is not locked and fewer than max tries are outstanding.
-// Counts older than staleBefore start again from zero. When refused, it
-// returns until when the account is locked.
-func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, max int, now, staleBefore time.Time) (bool, time.Time, error) {
+// so that concurrent guesses cannot slip past the limits: the try is
+// allowed when the account is not locked and both counts are under their
+// limits. A right code gives its try back (PassSecondStep). When refused,
+// it returns until when the account is locked.
+func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (bool, time.Time, error) {
+	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
 	res, err := s.exec(ctx, s.w, `UPDATE users SET
 		tfa_lock_level = CASE WHEN tfa_last_failure < ? THEN 0 ELSE tfa_lock_level END,
 		tfa_failures = CASE WHEN tfa_last_failure < ? THEN 1 ELSE tfa_failures + 1 END,
+		tfa_day_failures = CASE WHEN tfa_day_start <= ? THEN 1 ELSE tfa_day_failures + 1 END,
+		tfa_day_start = CASE WHEN tfa_day_start <= ? THEN ? ELSE tfa_day_start END,
 		tfa_last_failure = ?
-		WHERE id = ? AND tfa_locked_until <= ? AND (tfa_failures < ? OR tfa_last_failure < ?)`,
-		staleBefore.Unix(), staleBefore.Unix(), now.Unix(), userID, now.Unix(), max, staleBefore.Unix())
+		WHERE id = ? AND tfa_locked_until <= ?
+		AND (tfa_failures < ? OR tfa_last_failure < ?)
+		AND (tfa_day_failures < ? OR tfa_day_start <= ?)`,
+		dayAgo, dayAgo, dayAgo, dayAgo, n, n, userID, n, lim.Consecutive, dayAgo, lim.Daily, dayAgo)
 	if err != nil {
 		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
 	}
@@ -212,9 +217,9 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, max in
 	if err := s.queryRow(ctx, s.w, `SELECT tfa_locked_until FROM users WHERE id = ?`, userID).Scan(&until); err != nil {
 		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
 	}
-	if until <= now.Unix() {
-		// max tries are under way and not yet judged: a moment, then again.
-		until = now.Unix() + 1
+	if until <= n {
+		// Tries up to a limit are under way and not yet judged: a moment.
+		until = n + 1
 	}
 	return false, time.Unix(until, 0).UTC(), nil
 }
@@ -224,7 +229,9 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, max in
 // and expiry, and the event is written.
 func (s *Store) PassSecondStep(ctx context.Context, userID, sessionID int64, newHash []byte, level gardien.SessionLevel, expires time.Time, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.txExec(ctx, tx, `UPDATE users SET tfa_failures = 0 WHERE id = ?`, userID); err != nil {
+		// The try was counted as a failure before the check: give it back.
+		if _, err := s.txExec(ctx, tx, `UPDATE users SET tfa_failures = 0,
+			tfa_day_failures = CASE WHEN tfa_day_failures > 0 THEN tfa_day_failures - 1 ELSE 0 END WHERE id = ?`, userID); err != nil {
 			return err
 		}
 		res, err := s.txExec(ctx, tx, `UPDATE sessions SET token_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
@@ -243,25 +250,31 @@ func (s *Store) PassSecondStep(ctx context.Context, userID, sessionID int64, new
 	return nil
 }
 
-// LockIfExhausted locks the account for lockFor(level) once max failed
-// tries are counted, raising the level, and says until when. It returns
-// the zero time when no lock was set (by this call).
-func (s *Store) LockIfExhausted(ctx context.Context, userID int64, max int, now time.Time, lockFor func(level int) time.Duration) (time.Time, error) {
+// LockIfExhausted locks the second step once a limit is reached: for
+// LockFor(level) after Consecutive failures, raising the level; until the
+// day is over after Daily ones. It says until when, or the zero time when
+// this call set no lock.
+func (s *Store) LockIfExhausted(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (time.Time, error) {
 	var until time.Time
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var failures, level int
-		if err := s.txQueryRow(ctx, tx, `SELECT tfa_failures, tfa_lock_level FROM users WHERE id = ?`+s.forUpdate(), userID).Scan(&failures, &level); err != nil {
+		var failures, level, dayFailures int
+		var dayStart int64
+		if err := s.txQueryRow(ctx, tx, `SELECT tfa_failures, tfa_lock_level, tfa_day_failures, tfa_day_start FROM users WHERE id = ?`+s.forUpdate(), userID).
+			Scan(&failures, &level, &dayFailures, &dayStart); err != nil {
 			return err
 		}
-		if failures < max {
+		if failures < lim.Consecutive && dayFailures < lim.Daily {
 			return nil
 		}
-		until = now.Add(lockFor(level))
+		until = now.Add(lim.LockFor(level))
+		if dayEnd := time.Unix(dayStart, 0).Add(lim.Day); dayFailures >= lim.Daily && dayEnd.After(until) {
+			until = dayEnd
+		}
 		_, err := s.txExec(ctx, tx, `UPDATE users SET tfa_locked_until = ?, tfa_lock_level = ?, tfa_failures = 0 WHERE id = ?`, until.Unix(), level+1, userID)
 		return err
 	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("sqlstore: lock: %w", err)
 	}
-	return until, nil
+	return until.UTC(), nil
 }

@@ -129,17 +129,29 @@ func TestRecoveryCodes(t *testing.T) {
 	})
 }
 
+var limits = gardien.TryLimits{Consecutive: 5, Daily: 10, Day: 24 * time.Hour, LockFor: func(level int) time.Duration { return time.Minute << level }}
+
+// passStep is a right code: the try given back, the session promoted.
+func passStep(t *testing.T, s *sqlstore.Store, u *gardien.User, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelPassword, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+	tok := at.String()
+	s.CreateSession(ctx, sess, hash(tok))
+	if err := s.PassSecondStep(ctx, u.ID, sess.ID, hash(tok+"full"), gardien.LevelFull, at.Add(12*time.Hour), &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSecondFactorTriesAreLimited(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		u := newUser(t, s, "ada@example.com")
-		lockFor := func(level int) time.Duration { return time.Minute << level }
-		stale := t0.Add(-24 * time.Hour)
 		var allowed atomic.Int32
 		var wg sync.WaitGroup
 		for range 20 {
 			wg.Go(func() {
-				ok, _, err := s.ReserveSecondFactorTry(ctx, u.ID, 5, t0, stale)
+				ok, _, err := s.ReserveSecondFactorTry(ctx, u.ID, limits, t0)
 				if err != nil {
 					t.Error(err)
 				}
@@ -152,57 +164,75 @@ func TestSecondFactorTriesAreLimited(t *testing.T) {
 		if allowed.Load() != 5 {
 			t.Fatalf("%d of 20 concurrent tries allowed, want 5", allowed.Load())
 		}
-		until, err := s.LockIfExhausted(ctx, u.ID, 5, t0, lockFor)
+		until, err := s.LockIfExhausted(ctx, u.ID, limits, t0)
 		if err != nil || !until.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("first lock until %v (%v), want +1m", until, err)
 		}
-		if again, _ := s.LockIfExhausted(ctx, u.ID, 5, t0, lockFor); !again.IsZero() {
+		if again, _ := s.LockIfExhausted(ctx, u.ID, limits, t0); !again.IsZero() {
 			t.Fatal("locked twice for one set of failures")
 		}
-		ok, lockedUntil, _ := s.ReserveSecondFactorTry(ctx, u.ID, 5, t0.Add(30*time.Second), stale)
+		ok, lockedUntil, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, t0.Add(30*time.Second))
 		if ok || !lockedUntil.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("try while locked: %v until %v", ok, lockedUntil)
 		}
-		// After the lock, five more tries, then a lock twice as long.
+		// After the lock, five more tries; that makes ten in the day: locked
+		// until the day is over, not just for the next lock's two minutes.
 		t1 := t0.Add(time.Minute)
 		for i := range 5 {
-			if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, 5, t1, stale); !ok {
+			if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, t1); !ok {
 				t.Fatalf("try %d after the lock refused", i+1)
 			}
 		}
-		if until, _ := s.LockIfExhausted(ctx, u.ID, 5, t1, lockFor); !until.Equal(t1.Add(2 * time.Minute)) {
-			t.Fatalf("second lock until %v, want +2m", until)
+		if until, _ := s.LockIfExhausted(ctx, u.ID, limits, t1); !until.Equal(t0.Add(24 * time.Hour)) {
+			t.Fatalf("lock after ten failures in a day until %v, want the day's end %v", until, t0.Add(24*time.Hour))
 		}
-		// A success clears the count of failures.
-		t2 := t1.Add(2 * time.Minute)
-		s.ReserveSecondFactorTry(ctx, u.ID, 5, t2, stale)
-		sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelPassword, CreatedAt: t2, LastSeenAt: t2, ExpiresAt: t2.Add(10 * time.Minute)}
-		s.CreateSession(ctx, sess, hash("second-step"))
-		if err := s.PassSecondStep(ctx, u.ID, sess.ID, hash("full"), gardien.LevelFull, t2.Add(12*time.Hour), &gardien.Event{Time: t2, Type: "two_factor.passed", UserID: u.ID}); err != nil {
-			t.Fatal(err)
-		}
-		got, gotUser, err := s.SessionUser(ctx, hash("full"))
-		if err != nil || got.ID != sess.ID || got.Level != gardien.LevelFull || !got.ExpiresAt.Equal(t2.Add(12*time.Hour)) || gotUser.Email != "ada@example.com" {
-			t.Fatalf("session after the second step: %+v %+v %v", got, gotUser, err)
-		}
-		if _, _, err := s.SessionUser(ctx, hash("second-step")); !errors.Is(err, gardien.ErrNotFound) {
-			t.Fatalf("old token after the second step: %v", err)
-		}
+		// A day after the last try, the counts and the lock level start again.
+		t3 := t1.Add(24*time.Hour + time.Second)
 		for i := range 5 {
-			if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, 5, t2, stale); !ok {
-				t.Fatalf("try %d after a success refused", i+1)
+			if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, t3); !ok {
+				t.Fatalf("try %d a day later refused", i+1)
 			}
 		}
-		// A day later, the level starts again from the bottom.
-		t3 := t2.Add(25 * time.Hour)
-		if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, 5, t3, t3.Add(-24*time.Hour)); !ok {
-			t.Fatal("try a day later refused")
-		}
-		for range 4 {
-			s.ReserveSecondFactorTry(ctx, u.ID, 5, t3, t3.Add(-24*time.Hour))
-		}
-		if until, _ := s.LockIfExhausted(ctx, u.ID, 5, t3, lockFor); !until.Equal(t3.Add(time.Minute)) {
+		if until, _ := s.LockIfExhausted(ctx, u.ID, limits, t3); !until.Equal(t3.Add(time.Minute)) {
 			t.Fatalf("lock a day later until %v, want +1m", until)
+		}
+	})
+}
+
+func TestRightCodesDoNotReopenTheDailyLimit(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		at := t0
+		// Four wrong, one right, three times over: twelve wrong codes in the
+		// day although never five in a row. The tenth locks.
+		wrong := 0
+		for round := range 3 {
+			for range 4 {
+				ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, at)
+				if !ok {
+					if wrong != 10 {
+						t.Fatalf("refused after %d wrong codes", wrong)
+					}
+					return
+				}
+				wrong++
+				if until, _ := s.LockIfExhausted(ctx, u.ID, limits, at); !until.IsZero() {
+					if wrong != 10 || !until.Equal(t0.Add(24*time.Hour)) {
+						t.Fatalf("lock after %d wrong codes until %v", wrong, until)
+					}
+				}
+				at = at.Add(time.Second)
+			}
+			if round < 2 {
+				if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, at); !ok {
+					t.Fatalf("right code's try refused after %d wrong", wrong)
+				}
+				passStep(t, s, u, at)
+			}
+		}
+		if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, at); ok {
+			t.Fatal("try allowed after ten wrong codes in a day")
 		}
 	})
 }
