@@ -445,3 +445,13 @@ func TestPasswordResetDoesNotBypassTwoFactor(t *testing.T) {
 	}
 	wantProblem(t, c.API("GET", "/me/events", nil), 403, "two_factor_required")
 }
+
+func TestIssuerIsConfigurable(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Setting("GARDIEN_TOTP_ISSUER", "Acme Corp"))
+	p := verified(t, env, "ada@example.com")
+	uri := p.c.API("POST", "/me/two-factor/setup", nil).JSON()["otpauth_uri"].(string)
+	if !strings.HasPrefix(uri, "otpauth://totp/Acme%20Corp:ada@example.com?") || !strings.Contains(uri, "issuer=Acme%20Corp") {
+		t.Fatalf("URI %s", uri)
+	}
+}
