@@ -37,12 +37,7 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 		Password *string `json:"password"`
 		Name     *string `json:"name"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := required("email", in.Email, "password", in.Password, "name", in.Name); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password, "name", in.Name) }) {
 		return
 	}
 	u, err := h.auth.Signup(r.Context(), auth.SignupInput{Email: *in.Email, Password: *in.Password, Name: *in.Name, Lang: h.lang(r)}, httpx.Client(r))
@@ -57,12 +52,7 @@ func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Token *string `json:"token"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := required("token", in.Token); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, func() error { return required("token", in.Token) }) {
 		return
 	}
 	u, err := h.auth.VerifyEmail(r.Context(), *in.Token, httpx.Client(r))
@@ -86,12 +76,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Email    *string `json:"email"`
 		Password *string `json:"password"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := required("email", in.Email, "password", in.Password); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password) }) {
 		return
 	}
 	login, err := h.auth.LogIn(r.Context(), *in.Email, *in.Password, h.cookies.Token(r), httpx.Client(r))
@@ -125,8 +110,7 @@ func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *ht
 		Name     *string `json:"name"`
 		Language *string `json:"language"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, nil) {
 		return
 	}
 	name, lang := cur.User.Name, cur.User.Locale
@@ -149,12 +133,7 @@ func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request, c
 		Current *string `json:"current_password"`
 		New     *string `json:"new_password"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := required("current_password", in.Current, "new_password", in.New); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, func() error { return required("current_password", in.Current, "new_password", in.New) }) {
 		return
 	}
 	if err := h.auth.ChangePassword(r.Context(), cur.Session, *in.Current, *in.New, httpx.Client(r)); err != nil {
@@ -187,12 +166,7 @@ func (h *Handler) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Email *string `json:"email"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := required("email", in.Email); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, func() error { return required("email", in.Email) }) {
 		return
 	}
 	if err := h.auth.RequestPasswordReset(r.Context(), *in.Email, h.lang(r), httpx.Client(r)); err != nil {
@@ -207,12 +181,7 @@ func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) {
 		Token    *string `json:"token"`
 		Password *string `json:"password"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := required("token", in.Token, "password", in.Password); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, func() error { return required("token", in.Token, "password", in.Password) }) {
 		return
 	}
 	if err := h.auth.ResetPassword(r.Context(), *in.Token, *in.Password, httpx.Client(r)); err != nil {

@@ -86,11 +86,7 @@ func (h *Handler) lang(r *http.Request) string {
 	if cur := httpx.CurrentOf(r); cur != nil {
 		saved = cur.User.Locale
 	}
-	picked := ""
-	if ck, err := r.Cookie(i18n.LangCookie); err == nil {
-		picked = ck.Value
-	}
-	return h.cat.Match(saved, picked, r.Header.Get("Accept-Language"))
+	return h.cat.ForRequest(r, saved)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -199,6 +195,20 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, dst any) error 
 	default:
 		return &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.bad_body"}
 	}
+}
+
+// body decodes the request into dst and checks it with check (nil: no
+// check); on failure it writes the problem and returns false.
+func (h *Handler) body(w http.ResponseWriter, r *http.Request, dst any, check func() error) bool {
+	err := h.decode(w, r, dst)
+	if err == nil && check != nil {
+		err = check()
+	}
+	if err != nil {
+		h.error(w, r, err)
+		return false
+	}
+	return true
 }
 
 // required checks that every named field was given (non-nil).

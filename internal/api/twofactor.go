@@ -34,12 +34,7 @@ func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request
 	var in struct {
 		Code *string `json:"code"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := required("code", in.Code); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, func() error { return required("code", in.Code) }) {
 		return
 	}
 	act, err := h.auth.ActivateTwoFactor(r.Context(), cur.Session, cur.User, *in.Code, httpx.Client(r))
@@ -55,12 +50,7 @@ func (h *Handler) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request,
 	var in struct {
 		Password *string `json:"password"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := required("password", in.Password); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, func() error { return required("password", in.Password) }) {
 		return
 	}
 	tok, err := h.auth.DisableTwoFactor(r.Context(), cur.Session, cur.User, *in.Password, httpx.Client(r))
@@ -76,12 +66,7 @@ func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cu
 	var in struct {
 		Password *string `json:"password"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := required("password", in.Password); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, func() error { return required("password", in.Password) }) {
 		return
 	}
 	codes, err := h.auth.RegenerateRecoveryCodes(r.Context(), cur.User, *in.Password, httpx.Client(r))
@@ -97,8 +82,7 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, c
 		Code         *string `json:"code"`
 		RecoveryCode *string `json:"recovery_code"`
 	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.error(w, r, err)
+	if !h.body(w, r, &in, nil) {
 		return
 	}
 	code, recovery := "", ""

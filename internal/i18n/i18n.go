@@ -115,13 +115,15 @@ func (c *Catalog) Known(lang string) bool {
 	return ok
 }
 
-// FromRequest picks the language of a request made by no known person.
-func (c *Catalog) FromRequest(r *http.Request) string {
+// ForRequest picks the language of a request: the person's saved choice
+// (saved, "" for nobody or no choice), else the one picked on a page, else
+// the browser's.
+func (c *Catalog) ForRequest(r *http.Request, saved string) string {
 	picked := ""
 	if ck, err := r.Cookie(LangCookie); err == nil {
 		picked = ck.Value
 	}
-	return c.Match("", picked, r.Header.Get("Accept-Language"))
+	return c.Match(saved, picked, r.Header.Get("Accept-Language"))
 }
 
 // LangCookie remembers the language picked on a page before login.

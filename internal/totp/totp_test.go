@@ -1,16 +1,15 @@
-package totp
+package totp_test
 
 import (
-	"bytes"
-	"image"
 	_ "image/png"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/pquerna/otp"
+
+	. "github.com/gardien/gardien/internal/totp"
+	"github.com/gardien/gardien/internal/totp/totptest"
 )
 
 // RFC 6238 Appendix B, SHA1 seed "12345678901234567890", 8 digits.
@@ -79,20 +78,8 @@ func TestEnrollQRCodeHoldsTheURI(t *testing.T) {
 		q.Get("digits") != "6" || q.Get("period") != "30" {
 		t.Fatalf("URI %s", e.URI)
 	}
-	img, _, err := image.Decode(bytes.NewReader(e.QRPNG))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("QR code does not decode: %v", err)
-	}
-	if res.GetText() != e.URI {
-		t.Fatalf("QR code holds %q, want %q", res.GetText(), e.URI)
+	if got := totptest.DecodeQR(t, e.QRPNG); got != e.URI {
+		t.Fatalf("QR code holds %q, want %q", got, e.URI)
 	}
 	if Group("ABCDEFGHIJ") != "ABCD EFGH IJ" {
 		t.Fatal(Group("ABCDEFGHIJ"))

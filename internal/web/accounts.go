@@ -186,8 +186,7 @@ func (h *Handler) handleForgotPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleForgot(w http.ResponseWriter, r *http.Request) {
 	p := h.newPage(r, "reset.request_title")
-	if err := parseForm(w, r); err != nil {
-		h.fail(w, r, err)
+	if !h.form(w, r) {
 		return
 	}
 	p.Form = r.PostForm
@@ -231,8 +230,7 @@ func (h *Handler) resetInvalid(w http.ResponseWriter, r *http.Request, err error
 }
 
 func (h *Handler) handleReset(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		h.fail(w, r, err)
+	if !h.form(w, r) {
 		return
 	}
 	p := resetPage{Page: h.newPage(r, "reset.title"), Token: r.PostForm.Get("token")}
@@ -258,8 +256,7 @@ func (h *Handler) handleReset(w http.ResponseWriter, r *http.Request) {
 // handleLanguage switches the language: remembered in a cookie, and saved
 // on the account of a logged-in person.
 func (h *Handler) handleLanguage(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		h.fail(w, r, err)
+	if !h.form(w, r) {
 		return
 	}
 	lang := r.PostForm.Get("lang")
@@ -288,8 +285,7 @@ func (h *Handler) handleProfilePage(w http.ResponseWriter, r *http.Request, cur 
 func (h *Handler) handleProfile(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	p := h.newPage(r, "settings.title")
 	p.Section = "profile"
-	if err := parseForm(w, r); err != nil {
-		h.fail(w, r, err)
+	if !h.form(w, r) {
 		return
 	}
 	p.Form = r.PostForm
@@ -320,8 +316,7 @@ func (h *Handler) handlePasswordPage(w http.ResponseWriter, r *http.Request, cur
 func (h *Handler) handlePassword(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	p := h.newPage(r, "settings.title")
 	p.Section = "password"
-	if err := parseForm(w, r); err != nil {
-		h.fail(w, r, err)
+	if !h.form(w, r) {
 		return
 	}
 	err := h.Auth.ChangePassword(r.Context(), cur.Session, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), httpx.Client(r))

@@ -1,22 +1,18 @@
 package web_test
 
 import (
-	"bytes"
-	"encoding/base64"
-	"image"
 	_ "image/png"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/pquerna/otp"
 
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/browsertest"
 	"github.com/gardien/gardien/internal/totp"
+	"github.com/gardien/gardien/internal/totp/totptest"
 )
 
 type tfaWords struct {
@@ -59,24 +55,10 @@ func TestBrowserTwoFactor(t *testing.T) {
 			b.Shot("qr-code")
 
 			// The app scans the QR code shown on the page.
-			src := b.Attr(`img[alt*="QR code"]`, "src")
-			png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
-			if err != nil {
-				t.Fatalf("QR image src %.50q: %v", src, err)
-			}
-			img, _, err := image.Decode(bytes.NewReader(png))
-			if err != nil {
-				t.Fatal(err)
-			}
-			bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
-			res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-			if err != nil {
-				t.Fatalf("QR code on the page does not decode: %v", err)
-			}
-			uri, _ := url.Parse(res.GetText())
+			uri, _ := url.Parse(totptest.DecodeQR(t, []byte(b.Attr(`img[alt*="QR code"]`, "src"))))
 			secret, err := totp.DecodeSecret(uri.Query().Get("secret"))
 			if err != nil || !strings.Contains(uri.Path, email) {
-				t.Fatalf("otpauth URI %q: %v", res.GetText(), err)
+				t.Fatalf("otpauth URI %s: %v", uri, err)
 			}
 			code := func() string { return totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix) }
 

@@ -96,8 +96,7 @@ func codeError(err error) error {
 }
 
 func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if err := parseForm(w, r); err != nil {
-		h.fail(w, r, err)
+	if !h.form(w, r) {
 		return
 	}
 	act, err := h.Auth.ActivateTwoFactor(r.Context(), cur.Session, cur.User, r.PostForm.Get("code"), httpx.Client(r))
@@ -164,8 +163,7 @@ func (h *Handler) handleConfirmPage(which string) func(http.ResponseWriter, *htt
 }
 
 func (h *Handler) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if err := parseForm(w, r); err != nil {
-		h.fail(w, r, err)
+	if !h.form(w, r) {
 		return
 	}
 	codes, err := h.Auth.RegenerateRecoveryCodes(r.Context(), cur.User, r.PostForm.Get("password"), httpx.Client(r))
@@ -177,8 +175,7 @@ func (h *Handler) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.R
 }
 
 func (h *Handler) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if err := parseForm(w, r); err != nil {
-		h.fail(w, r, err)
+	if !h.form(w, r) {
 		return
 	}
 	tok, err := h.Auth.DisableTwoFactor(r.Context(), cur.Session, cur.User, r.PostForm.Get("password"), httpx.Client(r))
@@ -207,8 +204,7 @@ func (h *Handler) handleSecondStepPage(recovery bool) func(http.ResponseWriter, 
 
 func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *http.Request, *httpx.Current) {
 	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-		if err := parseForm(w, r); err != nil {
-			h.fail(w, r, err)
+		if !h.form(w, r) {
 			return
 		}
 		p := secondStepPage{Page: h.newPage(r, "tfa.title"), Next: localPath(r.PostForm.Get("next")), Recovery: recovery, CodeLabel: "tfa.code"}

@@ -95,7 +95,7 @@ type Page struct {
 	Form      url.Values        // what the person typed, shown again on failure
 	Errors    map[string]string // field → message, shown next to the field
 	FormError string            // message for the whole form
-	Section   string            // which item of a side menu is current
+	Section   string            // the current item of the settings' side menu; "" for pages outside settings
 }
 
 func (p *Page) page() *Page { return p }
@@ -139,11 +139,7 @@ func (h *Handler) lang(r *http.Request) string {
 	if cur := httpx.CurrentOf(r); cur != nil {
 		saved = cur.User.Locale
 	}
-	picked := ""
-	if ck, err := r.Cookie(i18n.LangCookie); err == nil {
-		picked = ck.Value
-	}
-	return h.Catalog.Match(saved, picked, r.Header.Get("Accept-Language"))
+	return h.Catalog.ForRequest(r, saved)
 }
 
 // render executes a page into a buffer, then writes it: a template error
@@ -219,6 +215,15 @@ func statusOf(err error) int {
 func parseForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
 	return r.ParseForm()
+}
+
+// form reads a form body; on failure it answers and returns false.
+func (h *Handler) form(w http.ResponseWriter, r *http.Request) bool {
+	if err := parseForm(w, r); err != nil {
+		h.fail(w, r, err)
+		return false
+	}
+	return true
 }
 
 // localPath keeps a return path only if it stays on this site.
