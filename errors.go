@@ -38,6 +38,8 @@ type Error struct {
 	Fields  []FieldError // for CodeValidationFailed: what is wrong with which field
 	// RetryAfter is set with CodeRateLimited: how long until a try is heard again.
 	RetryAfter time.Duration
+	// Args fill the message's blanks (an organization's name …).
+	Args []any
 }
 
 // FieldError says what is wrong with one input field.
@@ -85,4 +87,6 @@ func AsError(err error) (*Error, bool) {
 var (
 	ErrNotFound  = errors.New("not found")
 	ErrDuplicate = errors.New("duplicate")
+	// ErrLastOwner: the change would leave an organization without an owner.
+	ErrLastOwner = errors.New("last owner")
 )

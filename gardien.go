@@ -97,6 +97,8 @@ type Event struct {
 	IP        string
 	UserAgent string
 	Detail    string
+	// UserEmail and ActorEmail name the people, where a listing joins them.
+	UserEmail, ActorEmail string
 }
 
 // Client describes where a request comes from, for the audit trail and sessions.
@@ -124,6 +126,16 @@ const (
 	EventRecoveryCodeUsed         = "two_factor.recovery_code_used"
 	EventRecoveryCodesRegenerated = "two_factor.recovery_codes_regenerated"
 	EventTwoFactorReset           = "two_factor.reset"
+	EventOrgCreated               = "org.created"
+	EventOrgInvitationSent        = "org.invitation_sent"
+	EventOrgInvitationRevoked     = "org.invitation_revoked"
+	EventOrgMemberJoined          = "org.member_joined"
+	EventOrgRoleChanged           = "org.role_changed"
+	EventOrgMemberRemoved         = "org.member_removed"
+	EventOrgRequireTwoFactorOn    = "org.two_factor_required"
+	EventOrgRequireTwoFactorOff   = "org.two_factor_optional"
+	EventOrgMemberTwoFactorReset  = "org.member_two_factor_reset"
+	EventOrgReminderSent          = "org.reminder_sent"
 )
 
 // EventTypes lists every event type.
@@ -131,5 +143,7 @@ var EventTypes = []string{
 	EventSignup, EventEmailVerified, EventLogin, EventLoginFailed, EventLogout, EventPasswordChanged,
 	EventPasswordResetRequested, EventPasswordReset, EventTwoFactorEnabled, EventTwoFactorDisabled,
 	EventTwoFactorPassed, EventTwoFactorCodeFailed, EventTwoFactorLocked, EventRecoveryCodeUsed,
-	EventRecoveryCodesRegenerated, EventTwoFactorReset,
+	EventRecoveryCodesRegenerated, EventTwoFactorReset, EventOrgCreated, EventOrgInvitationSent,
+	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
+	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
 }

@@ -98,9 +98,18 @@ func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *http
 }
 
 func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	ms, err := h.auth.Memberships(r.Context(), cur.User.ID)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	orgs := make([]orgJSON, 0, len(ms))
+	for _, m := range ms {
+		orgs = append(orgs, toOrg(m))
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user":          toUser(cur.User),
-		"organizations": []orgJSON{},
+		"organizations": orgs,
 		"session":       map[string]any{"status": auth.StepOf(cur.Session.Level), "expires_at": cur.Session.ExpiresAt.Format(time.RFC3339)},
 	})
 }

@@ -133,9 +133,9 @@ type problem struct {
 	RetryAfter int            `json:"retry_after,omitempty"`
 }
 
-func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, code gardien.Code, msg string, fields []gardien.FieldError) {
+func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, code gardien.Code, msg string, fields []gardien.FieldError, args ...any) {
 	lang := h.lang(r)
-	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: h.cat.T(lang, msg)}
+	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: h.cat.T(lang, msg, args...)}
 	for _, f := range fields {
 		p.Errors = append(p.Errors, fieldProblem{Field: f.Field, Detail: h.cat.T(lang, f.Message)})
 	}
@@ -161,7 +161,7 @@ func (h *Handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
 	}
-	h.problem(w, r, statusOf(e.Code), e.Code, e.Message, e.Fields)
+	h.problem(w, r, statusOf(e.Code), e.Code, e.Message, e.Fields, e.Args...)
 }
 
 // InternalError writes the 500 problem the server's panic recovery sends.

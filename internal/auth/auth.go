@@ -55,6 +55,24 @@ type Store interface {
 	PassSecondStep(ctx context.Context, userID, sessionID int64, newHash []byte, level gardien.SessionLevel, expires time.Time, e *gardien.Event) error
 	LockIfExhausted(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (time.Time, error)
 
+	CreateOrganization(ctx context.Context, o *gardien.Organization, ownerID int64, e *gardien.Event) error
+	Membership(ctx context.Context, orgID, userID int64) (*gardien.Membership, error)
+	Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error)
+	RequiringOrganization(ctx context.Context, userID int64) (string, error)
+	NeedsTwoFactorSetup(ctx context.Context, userID int64) (bool, error)
+	Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error)
+	MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error)
+	SetRole(ctx context.Context, orgID, userID int64, role gardien.Role, e *gardien.Event) error
+	RemoveMember(ctx context.Context, orgID, userID int64, e *gardien.Event) error
+	SetRequireTwoFactor(ctx context.Context, orgID int64, on bool, e *gardien.Event) error
+	CreateInvitation(ctx context.Context, inv *gardien.Invitation, emailKey string, tokenHash []byte, e *gardien.Event) error
+	InvitationByToken(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.Invitation, string, error)
+	PendingInvitations(ctx context.Context, orgID int64, now time.Time) ([]gardien.Invitation, error)
+	RevokeInvitation(ctx context.Context, orgID, invID int64, e *gardien.Event) error
+	AcceptInvitation(ctx context.Context, invID, userID int64, e *gardien.Event) error
+	OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilter) ([]gardien.Event, error)
+	RecordLogin(ctx context.Context, userID int64, at time.Time) error
+
 	AddEvent(ctx context.Context, e *gardien.Event) error
 	UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error)
 }

@@ -74,16 +74,38 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 		return nil, err
 	}
 	s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, string(level))
+	if level == gardien.LevelFull {
+		s.recordLogin(ctx, u.ID)
+	}
 	return &Login{User: u, Session: sess, Token: tok, Step: StepOf(level)}, nil
 }
 
 // levelAfterPassword is the one place that decides what a person must do
-// after a right password: their second factor when they have one.
-func (s *Service) levelAfterPassword(_ context.Context, u *gardien.User) (gardien.SessionLevel, error) {
+// after a right password: their second factor when they have one; setting
+// one up when an organization of theirs requires it (SSO people aside:
+// their provider owns that); else nothing.
+func (s *Service) levelAfterPassword(ctx context.Context, u *gardien.User) (gardien.SessionLevel, error) {
 	if u.TwoFactorEnabled {
 		return gardien.LevelPassword, nil
 	}
+	need, err := s.Store.NeedsTwoFactorSetup(ctx, u.ID)
+	if err != nil {
+		return "", fmt.Errorf("auth: login: %w", err)
+	}
+	if need {
+		return gardien.LevelSetup, nil
+	}
 	return gardien.LevelFull, nil
+}
+
+// RequiringOrganization names an organization of the person that requires
+// 2FA ("" when none does): the set-up page and a refused disable say which.
+func (s *Service) RequiringOrganization(ctx context.Context, userID int64) (string, error) {
+	name, err := s.Store.RequiringOrganization(ctx, userID)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return "", nil
+	}
+	return name, err
 }
 
 // secondStepTTL bounds how long a session may wait at its second step.
@@ -184,6 +206,13 @@ func (s *Service) endToken(ctx context.Context, token string) {
 func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
 	now := s.Now()
 	return s.Store.DeleteExpiredSessions(ctx, now, now.Add(-s.SessionIdle))
+}
+
+// recordLogin notes a completed login, for the members list.
+func (s *Service) recordLogin(ctx context.Context, userID int64) {
+	if err := s.Store.RecordLogin(ctx, userID, s.Now()); err != nil {
+		s.Log.ErrorContext(ctx, "last login not recorded", "user_id", userID, "err", err)
+	}
 }
 
 // UserEvents returns a person's recent security events.

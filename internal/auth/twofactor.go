@@ -222,6 +222,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 		return nil, fmt.Errorf("auth: second factor: %w", err)
 	}
 	sess.Level, sess.ExpiresAt, out.Token = gardien.LevelFull, expires, tok
+	s.recordLogin(ctx, u.ID)
 	if out.UsedRecoveryCode {
 		s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft))
 		s.send(ctx, gmail.Letter{Kind: "recovery_code_used", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
@@ -323,6 +324,11 @@ func (s *Service) checkPassword(ctx context.Context, userID int64, pw string) er
 func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, pw string, c gardien.Client) (string, error) {
 	if !u.TwoFactorEnabled {
 		return "", errTwoFactorMissing
+	}
+	if org, err := s.RequiringOrganization(ctx, u.ID); err != nil {
+		return "", err
+	} else if org != "" {
+		return "", &gardien.Error{Code: gardien.CodeTwoFactorRequiredByOrg, Message: "err.two_factor_required_by_organization", Args: []any{org}}
 	}
 	if err := s.checkPassword(ctx, u.ID, pw); err != nil {
 		return "", err

@@ -128,21 +128,7 @@ func (s *Store) UserEvents(ctx context.Context, userID int64, limit int) ([]gard
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user events: %w", err)
 	}
-	defer rows.Close()
-	var out []gardien.Event
-	for rows.Next() {
-		var e gardien.Event
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.ActorID, &e.OrgID, &e.IP, &e.UserAgent, &e.Detail); err != nil {
-			return nil, fmt.Errorf("sqlstore: user events: %w", err)
-		}
-		e.Time = time.Unix(at, 0).UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: user events: %w", err)
-	}
-	return out, nil
+	return scanEvents(rows)
 }
 
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }

@@ -269,3 +269,53 @@ func TestDisableTOTP(t *testing.T) {
 		}
 	})
 }
+
+func TestOrganizationRequirement(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		owner := newUser(t, s, "owner@example.com")
+		o := &gardien.Organization{Name: "Acme", CreatedAt: t0}
+		if err := s.CreateOrganization(ctx, o, owner.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
+			t.Fatal(err)
+		}
+		plain := newUser(t, s, "plain@example.com")
+		sso := &gardien.User{Email: "sso@example.com", Name: "S", SSO: true, CreatedAt: t0}
+		s.CreateUser(ctx, sso, "sso@example.com", "-")
+		safe := newUser(t, s, "safe@example.com")
+		enable(t, s, safe, 1)
+		for i, u := range []*gardien.User{plain, sso, safe} {
+			inv := &gardien.Invitation{OrgID: o.ID, Email: u.Email, Role: gardien.RoleMember, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if err := s.CreateInvitation(ctx, inv, u.Email, hash(u.Email), &gardien.Event{Time: t0, Type: "x"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.AcceptInvitation(ctx, inv.ID, u.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+				t.Fatalf("accept %d: %v", i, err)
+			}
+		}
+		c, _ := s.MemberCounts(ctx, o.ID)
+		if c.Total != 4 || c.Protected != 2 {
+			t.Fatalf("counts %+v, want 4 members, 2 protected (2FA or SSO)", c)
+		}
+		if err := s.SetRequireTwoFactor(ctx, o.ID, true, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			u    *gardien.User
+			need bool
+		}{{owner, true}, {plain, true}, {sso, false}, {safe, false}} {
+			if got, err := s.NeedsTwoFactorSetup(ctx, tc.u.ID); err != nil || got != tc.need {
+				t.Errorf("%s needs set-up: %v (%v), want %v", tc.u.Email, got, err, tc.need)
+			}
+		}
+		if name, err := s.RequiringOrganization(ctx, safe.ID); err != nil || name != "Acme" {
+			t.Fatalf("requiring organization: %q %v", name, err)
+		}
+		list, _ := s.Members(ctx, o.ID, gardien.MemberFilter{WithoutTwoFactor: true, Limit: 50})
+		if len(list) != 2 || list[0].Email != "owner@example.com" || list[1].Email != "plain@example.com" {
+			t.Fatalf("members without 2FA: %+v", list)
+		}
+		if err := s.RemoveMember(ctx, o.ID, owner.ID, &gardien.Event{Time: t0, Type: "x"}); !errors.Is(err, gardien.ErrLastOwner) {
+			t.Fatalf("removing the last owner: %v", err)
+		}
+	})
+}

@@ -189,7 +189,7 @@ func (h *Handler) formError(p *Page, err error) bool {
 		p.Errors[f.Field] = h.Catalog.T(p.Lang, f.Message)
 	}
 	if len(e.Fields) == 0 || e.Code != gardien.CodeValidationFailed {
-		p.FormError = h.Catalog.T(p.Lang, e.Message)
+		p.FormError = h.Catalog.T(p.Lang, e.Message, e.Args...)
 	}
 	return true
 }

@@ -1,0 +1,412 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gardien/gardien"
+	gmail "github.com/gardien/gardien/internal/mail"
+)
+
+// invitationTTL is how long an invitation link works.
+const invitationTTL = 7 * 24 * time.Hour
+
+// MembersPageSize is how many members a page lists.
+const MembersPageSize = 50
+
+var (
+	errForbidden     = gardien.Errorf(gardien.CodeForbidden, "err.forbidden")
+	errOrgNotFound   = gardien.Errorf(gardien.CodeNotFound, "err.org_not_found")
+	errLastOwner     = gardien.Errorf(gardien.CodeConflict, "err.last_owner")
+	errNeedOwnTwoFA  = gardien.Errorf(gardien.CodeForbidden, "err.require_own_two_factor")
+	errInviteInvalid = gardien.Errorf(gardien.CodeInvalidToken, "err.invitation_invalid")
+)
+
+func cleanOrgName(raw string) (string, error) {
+	name := strings.Join(strings.FieldsFunc(raw, unicode.IsSpace), " ")
+	switch {
+	case name == "" || strings.ContainsFunc(name, unicode.IsControl):
+		return "", gardien.Invalid("name", "err.org_name_required")
+	case utf8.RuneCountInString(name) > 100:
+		return "", gardien.Invalid("name", "err.name_too_long")
+	}
+	return name, nil
+}
+
+// CreateOrganization makes an organization; its creator is its owner.
+func (s *Service) CreateOrganization(ctx context.Context, u *gardien.User, rawName string, c gardien.Client) (*gardien.Organization, error) {
+	name, err := cleanOrgName(rawName)
+	if err != nil {
+		return nil, err
+	}
+	o := &gardien.Organization{Name: name, CreatedAt: s.Now().UTC()}
+	if err := s.Store.CreateOrganization(ctx, o, u.ID, s.newEvent(gardien.EventOrgCreated, u.ID, u.ID, c, name)); err != nil {
+		return nil, fmt.Errorf("auth: create organization: %w", err)
+	}
+	return o, nil
+}
+
+// Memberships lists a person's organizations.
+func (s *Service) Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error) {
+	return s.Store.Memberships(ctx, userID)
+}
+
+// member returns actor's membership of an organization; one who is not a
+// member is told it does not exist (nothing about it is theirs to know).
+func (s *Service) member(ctx context.Context, orgID, actorID int64) (*gardien.Membership, error) {
+	m, err := s.Store.Membership(ctx, orgID, actorID)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errOrgNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: membership: %w", err)
+	}
+	return m, nil
+}
+
+// manager returns actor's membership if they are an owner or an admin.
+func (s *Service) manager(ctx context.Context, orgID, actorID int64) (*gardien.Membership, error) {
+	m, err := s.member(ctx, orgID, actorID)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Role.Manages() {
+		return nil, errForbidden
+	}
+	return m, nil
+}
+
+// Organization returns an organization as its member sees it.
+func (s *Service) Organization(ctx context.Context, actor *gardien.User, orgID int64) (*gardien.Membership, error) {
+	return s.member(ctx, orgID, actor.ID)
+}
+
+// canManage says whether a manager with role actor may change (role,
+// remove, reset the 2FA of) a member with role target: owners manage
+// everyone; admins manage admins and members, not owners.
+func canManage(actor, target gardien.Role) bool {
+	return actor == gardien.RoleOwner || (actor == gardien.RoleAdmin && target != gardien.RoleOwner)
+}
+
+// Invite mails an invitation to join with a role. Owners may invite
+// owners; admins, admins and members.
+func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, rawEmail string, role gardien.Role, c gardien.Client) (*gardien.Invitation, error) {
+	m, err := s.manager(ctx, orgID, actor.ID)
+	if err != nil {
+		return nil, err
+	}
+	email, key, ok := NormalizeEmail(rawEmail)
+	if !ok {
+		return nil, gardien.Invalid("email", "err.email_invalid")
+	}
+	if !role.Valid() {
+		return nil, gardien.Invalid("role", "err.role_invalid")
+	}
+	if !canManage(m.Role, role) {
+		return nil, errForbidden
+	}
+	tok, hash := newToken()
+	now := s.Now().UTC()
+	inv := &gardien.Invitation{OrgID: orgID, OrgName: m.Name, Email: email, Role: role, InvitedBy: actor.ID, CreatedAt: now, ExpiresAt: now.Add(invitationTTL)}
+	if err := s.Store.CreateInvitation(ctx, inv, key, hash, s.orgEvent(gardien.EventOrgInvitationSent, orgID, 0, actor.ID, c, email+" as "+string(role))); err != nil {
+		return nil, fmt.Errorf("auth: invite: %w", err)
+	}
+	lang := s.DefaultLang
+	if u, _, err := s.Store.UserByEmail(ctx, key); err == nil {
+		lang = s.langOf(u, "")
+	}
+	s.send(ctx, gmail.Letter{Kind: "invitation", To: email, Lang: lang, Link: s.link("/invitations/accept", tok), Args: []any{actor.Name, m.Name}})
+	return inv, nil
+}
+
+func (s *Service) orgEvent(typ string, orgID, userID, actorID int64, c gardien.Client, detail string) *gardien.Event {
+	e := s.newEvent(typ, userID, actorID, c, detail)
+	e.OrgID = orgID
+	return e
+}
+
+// Invitations lists an organization's pending invitations, for its managers.
+func (s *Service) Invitations(ctx context.Context, actor *gardien.User, orgID int64) ([]gardien.Invitation, error) {
+	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	return s.Store.PendingInvitations(ctx, orgID, s.Now())
+}
+
+// RevokeInvitation voids a pending invitation.
+func (s *Service) RevokeInvitation(ctx context.Context, actor *gardien.User, orgID, invID int64, c gardien.Client) error {
+	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+		return err
+	}
+	err := s.Store.RevokeInvitation(ctx, orgID, invID, s.orgEvent(gardien.EventOrgInvitationRevoked, orgID, 0, actor.ID, c, strconv.FormatInt(invID, 10)))
+	if errors.Is(err, gardien.ErrNotFound) {
+		return gardien.Errorf(gardien.CodeNotFound, "err.not_found")
+	}
+	return err
+}
+
+// PeekInvitation returns a live invitation without using it (the page
+// that shows it), or an invalid_token error.
+func (s *Service) PeekInvitation(ctx context.Context, token string) (*gardien.Invitation, error) {
+	inv, _, err := s.Store.InvitationByToken(ctx, hashToken(token), s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errInviteInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: invitation: %w", err)
+	}
+	return inv, nil
+}
+
+// AcceptInvitation makes u a member, once. The invitation is for one
+// address: u's email must be the one invited. The link came to that
+// mailbox, so the address is validated too.
+func (s *Service) AcceptInvitation(ctx context.Context, u *gardien.User, token string, c gardien.Client) (*gardien.Membership, error) {
+	if token == "" {
+		return nil, gardien.Invalid("token", "err.field_required")
+	}
+	inv, key, err := s.Store.InvitationByToken(ctx, hashToken(token), s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errInviteInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: accept invitation: %w", err)
+	}
+	if _, ukey, _ := NormalizeEmail(u.Email); ukey != key {
+		return nil, &gardien.Error{Code: gardien.CodeForbidden, Message: "err.invitation_other_email"}
+	}
+	err = s.Store.AcceptInvitation(ctx, inv.ID, u.ID, s.orgEvent(gardien.EventOrgMemberJoined, inv.OrgID, u.ID, u.ID, c, string(inv.Role)))
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errInviteInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: accept invitation: %w", err)
+	}
+	if !u.EmailVerified {
+		if err := s.Store.SetEmailVerified(ctx, u.ID, s.Now()); err != nil {
+			return nil, fmt.Errorf("auth: accept invitation: %w", err)
+		}
+		u.EmailVerified = true
+	}
+	return s.member(ctx, inv.OrgID, u.ID)
+}
+
+// MembersPage is one page of an organization's members.
+type MembersPage struct {
+	Members []gardien.Member
+	Counts  gardien.MemberCounts
+	Page    int // from 1
+	Pages   int // of the list as filtered
+}
+
+// Members lists an organization's members, 50 a page, for its managers.
+func (s *Service) Members(ctx context.Context, actor *gardien.User, orgID int64, withoutTwoFactor bool, page int) (*MembersPage, error) {
+	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	if page < 1 {
+		page = 1
+	}
+	counts, err := s.Store.MemberCounts(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: members: %w", err)
+	}
+	total := counts.Total
+	if withoutTwoFactor {
+		total = counts.Total - counts.Protected
+	}
+	list, err := s.Store.Members(ctx, orgID, gardien.MemberFilter{WithoutTwoFactor: withoutTwoFactor, Limit: MembersPageSize, Offset: (page - 1) * MembersPageSize})
+	if err != nil {
+		return nil, fmt.Errorf("auth: members: %w", err)
+	}
+	return &MembersPage{Members: list, Counts: counts, Page: page, Pages: max(1, (total+MembersPageSize-1)/MembersPageSize)}, nil
+}
+
+// target returns the membership of a member an actor wants to change, and
+// checks the actor may.
+func (s *Service) target(ctx context.Context, actor *gardien.User, orgID, userID int64) (*gardien.Membership, *gardien.Membership, error) {
+	am, err := s.manager(ctx, orgID, actor.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	tm, err := s.Store.Membership(ctx, orgID, userID)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, nil, gardien.Errorf(gardien.CodeNotFound, "err.member_not_found")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: member: %w", err)
+	}
+	if !canManage(am.Role, tm.Role) {
+		return nil, nil, errForbidden
+	}
+	return am, tm, nil
+}
+
+// SetRole changes a member's role. The last owner keeps theirs.
+func (s *Service) SetRole(ctx context.Context, actor *gardien.User, orgID, userID int64, role gardien.Role, c gardien.Client) error {
+	if !role.Valid() {
+		return gardien.Invalid("role", "err.role_invalid")
+	}
+	am, tm, err := s.target(ctx, actor, orgID, userID)
+	if err != nil {
+		return err
+	}
+	if !canManage(am.Role, role) {
+		return errForbidden
+	}
+	err = s.Store.SetRole(ctx, orgID, userID, role, s.orgEvent(gardien.EventOrgRoleChanged, orgID, userID, actor.ID, c, string(tm.Role)+" → "+string(role)))
+	return s.memberChange(err)
+}
+
+func (s *Service) memberChange(err error) error {
+	switch {
+	case errors.Is(err, gardien.ErrLastOwner):
+		return errLastOwner
+	case errors.Is(err, gardien.ErrNotFound):
+		return gardien.Errorf(gardien.CodeNotFound, "err.member_not_found")
+	case err != nil:
+		return fmt.Errorf("auth: member: %w", err)
+	}
+	return nil
+}
+
+// RemoveMember takes a member out; anyone may leave. The last owner stays.
+func (s *Service) RemoveMember(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error {
+	if userID != actor.ID {
+		if _, _, err := s.target(ctx, actor, orgID, userID); err != nil {
+			return err
+		}
+	} else if _, err := s.member(ctx, orgID, actor.ID); err != nil {
+		return err
+	}
+	return s.memberChange(s.Store.RemoveMember(ctx, orgID, userID, s.orgEvent(gardien.EventOrgMemberRemoved, orgID, userID, actor.ID, c, "")))
+}
+
+// Security is an organization's Security & SSO settings as its managers see them.
+type Security struct {
+	Org              *gardien.Membership
+	Counts           gardien.MemberCounts
+	CanChange        bool // the actor may flip the switch now
+	NeedOwnTwoFactor bool // … once their own account has 2FA
+	WithoutTwoFactor int  // members who would be asked to set it up
+}
+
+// OrgSecurity returns what the Security & SSO page shows.
+func (s *Service) OrgSecurity(ctx context.Context, actor *gardien.User, orgID int64) (*Security, error) {
+	m, err := s.manager(ctx, orgID, actor.ID)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.Store.MemberCounts(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: security: %w", err)
+	}
+	return &Security{Org: m, Counts: counts, CanChange: actor.TwoFactorEnabled || actor.SSO, NeedOwnTwoFactor: !actor.TwoFactorEnabled && !actor.SSO,
+		WithoutTwoFactor: counts.Total - counts.Protected}, nil
+}
+
+// SetRequireTwoFactor turns the organization's requirement on or off: one
+// write, whatever the number of members. Only owners and admins, and only
+// once their own account has 2FA (or is an SSO account). Members feel it at
+// their next login (levelAfterPassword); sessions already open run on.
+func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, orgID int64, on bool, c gardien.Client) error {
+	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+		return err
+	}
+	if !actor.TwoFactorEnabled && !actor.SSO {
+		return errNeedOwnTwoFA
+	}
+	typ := gardien.EventOrgRequireTwoFactorOff
+	if on {
+		typ = gardien.EventOrgRequireTwoFactorOn
+	}
+	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, s.orgEvent(typ, orgID, 0, actor.ID, c, "")); err != nil {
+		return fmt.Errorf("auth: require two-factor: %w", err)
+	}
+	return nil
+}
+
+// ResetMemberTwoFactor removes a member's 2FA (lost phone): owners and
+// admins for members, owners only for admins and owners. Their sessions
+// end; they are told by mail; where a requirement applies, they set 2FA up
+// again at their next login.
+func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error {
+	am, tm, err := s.target(ctx, actor, orgID, userID)
+	if err != nil {
+		return err
+	}
+	if am.Role == gardien.RoleAdmin && tm.Role != gardien.RoleMember {
+		return errForbidden
+	}
+	u, err := s.Store.UserByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("auth: reset member 2fa: %w", err)
+	}
+	e := s.orgEvent(gardien.EventOrgMemberTwoFactorReset, orgID, userID, actor.ID, c, "")
+	if err := s.Store.DisableTOTP(ctx, userID, 0, e); err != nil {
+		if errors.Is(err, gardien.ErrNotFound) {
+			return errTwoFactorMissing
+		}
+		return fmt.Errorf("auth: reset member 2fa: %w", err)
+	}
+	s.send(ctx, gmail.Letter{Kind: "two_factor_reset_by_admin", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/login", Args: []any{actor.Name, am.Name}})
+	return nil
+}
+
+// Remind mails every member without 2FA (SSO members aside) a link to the
+// set-up, and says how many.
+func (s *Service) Remind(ctx context.Context, actor *gardien.User, orgID int64, c gardien.Client) (int, error) {
+	m, err := s.manager(ctx, orgID, actor.ID)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for offset := 0; ; offset += 500 {
+		list, err := s.Store.Members(ctx, orgID, gardien.MemberFilter{WithoutTwoFactor: true, Limit: 500, Offset: offset})
+		if err != nil {
+			return sent, fmt.Errorf("auth: remind: %w", err)
+		}
+		for _, mem := range list {
+			s.send(ctx, gmail.Letter{Kind: "two_factor_reminder", To: mem.Email, Name: mem.Name, Lang: s.DefaultLang,
+				Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{m.Name}})
+			sent++
+		}
+		if len(list) < 500 {
+			break
+		}
+	}
+	if err := s.Store.AddEvent(ctx, s.orgEvent(gardien.EventOrgReminderSent, orgID, 0, actor.ID, c, strconv.Itoa(sent))); err != nil {
+		s.Log.ErrorContext(ctx, "audit event not recorded", "event", gardien.EventOrgReminderSent, "org_id", orgID, "err", err)
+	}
+	return sent, nil
+}
+
+// AuditLog returns an organization's audit log, for its managers.
+func (s *Service) AuditLog(ctx context.Context, actor *gardien.User, orgID int64, f gardien.EventFilter) ([]gardien.Event, error) {
+	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 50
+	}
+	return s.Store.OrgEvents(ctx, orgID, f)
+}
+
+// UserByEmail finds a person by email (the audit log's filter by person).
+func (s *Service) UserByEmail(ctx context.Context, rawEmail string) (*gardien.User, error) {
+	_, key, ok := NormalizeEmail(rawEmail)
+	if !ok {
+		return nil, gardien.Invalid("email", "err.email_invalid")
+	}
+	u, _, err := s.Store.UserByEmail(ctx, key)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, gardien.Errorf(gardien.CodeNotFound, "err.not_found")
+	}
+	return u, err
+}

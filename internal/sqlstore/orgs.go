@@ -1,0 +1,406 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gardien/gardien"
+)
+
+// CreateOrganization makes an organization with its owner, and the event.
+func (s *Store) CreateOrganization(ctx context.Context, o *gardien.Organization, ownerID int64, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txQueryRow(ctx, tx, `INSERT INTO organizations (name, created_at) VALUES (?, ?) RETURNING id`, o.Name, o.CreatedAt.Unix()).Scan(&o.ID); err != nil {
+			return err
+		}
+		if _, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`, o.ID, ownerID, string(gardien.RoleOwner), o.CreatedAt.Unix()); err != nil {
+			return err
+		}
+		e.OrgID = o.ID
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: create organization: %w", err)
+	}
+	return nil
+}
+
+// Membership returns a person's membership of an organization, or gardien.ErrNotFound.
+func (s *Store) Membership(ctx context.Context, orgID, userID int64) (*gardien.Membership, error) {
+	var m gardien.Membership
+	var role string
+	var created int64
+	err := s.queryRow(ctx, s.r, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
+		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID).
+		Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &created, &role)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: membership: %w", err)
+	}
+	m.Role, m.CreatedAt = gardien.Role(role), time.Unix(created, 0).UTC()
+	return &m, nil
+}
+
+// Memberships lists a person's organizations, by name.
+func (s *Store) Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error) {
+	rows, err := s.query(ctx, s.r, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
+		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name, o.id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: memberships: %w", err)
+	}
+	defer rows.Close()
+	out := []gardien.Membership{}
+	for rows.Next() {
+		var m gardien.Membership
+		var role string
+		var created int64
+		if err := rows.Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &created, &role); err != nil {
+			return nil, fmt.Errorf("sqlstore: memberships: %w", err)
+		}
+		m.Role, m.CreatedAt = gardien.Role(role), time.Unix(created, 0).UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// RequiringOrganization returns the name of an organization of the person
+// that requires 2FA, or gardien.ErrNotFound when none does.
+func (s *Store) RequiringOrganization(ctx context.Context, userID int64) (string, error) {
+	var name string
+	err := s.queryRow(ctx, s.r, `SELECT o.name FROM memberships m JOIN organizations o ON o.id = m.org_id
+		WHERE m.user_id = ? AND o.require_two_factor ORDER BY o.name LIMIT 1`, userID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: requiring organization: %w", err)
+	}
+	return name, nil
+}
+
+// unprotected is the condition of a member (m, u) without 2FA and not SSO.
+const unprotected = `u.sso = ? AND NOT EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = m.user_id AND t.enabled_at IS NOT NULL)`
+
+// Members lists an organization's members, in the order they joined.
+func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error) {
+	where, args := `m.org_id = ?`, []any{orgID}
+	if f.WithoutTwoFactor {
+		where += ` AND ` + unprotected
+		args = append(args, false)
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.query(ctx, s.r, `SELECT u.id, u.email, u.name, m.role, u.sso,
+		EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL),
+		COALESCE(u.last_login_at, 0), m.created_at
+		FROM memberships m JOIN users u ON u.id = m.user_id WHERE `+where+`
+		ORDER BY m.user_id LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: members: %w", err)
+	}
+	defer rows.Close()
+	out := []gardien.Member{}
+	for rows.Next() {
+		var m gardien.Member
+		var role string
+		var last, joined int64
+		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &role, &m.SSO, &m.TwoFactorEnabled, &last, &joined); err != nil {
+			return nil, fmt.Errorf("sqlstore: members: %w", err)
+		}
+		m.Role, m.JoinedAt = gardien.Role(role), time.Unix(joined, 0).UTC()
+		if last > 0 {
+			m.LastLoginAt = time.Unix(last, 0).UTC()
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// MemberCounts counts an organization's members and the protected ones.
+func (s *Store) MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error) {
+	var c gardien.MemberCounts
+	var unprot int
+	err := s.queryRow(ctx, s.r, `SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN `+unprotected+` THEN 1 ELSE 0 END), 0)
+		FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?`, false, orgID).Scan(&c.Total, &unprot)
+	if err != nil {
+		return c, fmt.Errorf("sqlstore: member counts: %w", err)
+	}
+	c.Protected = c.Total - unprot
+	return c, nil
+}
+
+// OwnerCount counts an organization's owners.
+func (s *Store) OwnerCount(ctx context.Context, orgID int64) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, s.r, `SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = ?`, orgID, string(gardien.RoleOwner)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: owners: %w", err)
+	}
+	return n, nil
+}
+
+// SetRole changes a member's role, with the event, refusing (gardien.ErrLastOwner)
+// to leave the organization without an owner.
+func (s *Store) SetRole(ctx context.Context, orgID, userID int64, role gardien.Role, e *gardien.Event) error {
+	return s.changeMember(ctx, "set role", orgID, userID, e, func(tx *sql.Tx) (sql.Result, error) {
+		return s.txExec(ctx, tx, `UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?`, string(role), orgID, userID)
+	})
+}
+
+// RemoveMember takes a person out of an organization, with the event,
+// refusing (gardien.ErrLastOwner) to leave it without an owner.
+func (s *Store) RemoveMember(ctx context.Context, orgID, userID int64, e *gardien.Event) error {
+	return s.changeMember(ctx, "remove member", orgID, userID, e, func(tx *sql.Tx) (sql.Result, error) {
+		return s.txExec(ctx, tx, `DELETE FROM memberships WHERE org_id = ? AND user_id = ?`, orgID, userID)
+	})
+}
+
+// changeMember runs a change to one membership and checks, in the same
+// transaction, that an owner remains.
+func (s *Store) changeMember(ctx context.Context, what string, orgID, userID int64, e *gardien.Event, change func(*sql.Tx) (sql.Result, error)) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == Postgres {
+			// Two owners demoting each other at once must not both succeed.
+			if _, err := s.txExec(ctx, tx, `SELECT id FROM organizations WHERE id = ? FOR UPDATE`, orgID); err != nil {
+				return err
+			}
+		}
+		res, err := change(tx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gardien.ErrNotFound
+		}
+		var owners int
+		if err := s.txQueryRow(ctx, tx, `SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = ?`, orgID, string(gardien.RoleOwner)).Scan(&owners); err != nil {
+			return err
+		}
+		if owners == 0 {
+			return gardien.ErrLastOwner
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return nil
+}
+
+// SetRequireTwoFactor flips an organization's requirement: one row,
+// whatever the number of members. The event goes with it.
+func (s *Store) SetRequireTwoFactor(ctx context.Context, orgID int64, on bool, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `UPDATE organizations SET require_two_factor = ? WHERE id = ?`, on, orgID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gardien.ErrNotFound
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: require two-factor: %w", err)
+	}
+	return nil
+}
+
+// CreateInvitation stores an invitation under the hash of its mailed token.
+func (s *Store) CreateInvitation(ctx context.Context, inv *gardien.Invitation, emailKey string, tokenHash []byte, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txQueryRow(ctx, tx, `INSERT INTO invitations (org_id, email, email_key, role, token_hash, invited_by, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, inv.OrgID, inv.Email, emailKey, string(inv.Role), tokenHash, nullID(inv.InvitedBy),
+			inv.CreatedAt.Unix(), inv.ExpiresAt.Unix()).Scan(&inv.ID); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: create invitation: %w", err)
+	}
+	return nil
+}
+
+const invitationColumns = `i.id, i.org_id, o.name, i.email, i.role, COALESCE(i.invited_by, 0), i.created_at, i.expires_at`
+
+func scanInvitation(row scanner) (*gardien.Invitation, error) {
+	var inv gardien.Invitation
+	var role string
+	var created, expires int64
+	if err := row.Scan(&inv.ID, &inv.OrgID, &inv.OrgName, &inv.Email, &role, &inv.InvitedBy, &created, &expires); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, gardien.ErrNotFound
+		}
+		return nil, err
+	}
+	inv.Role, inv.CreatedAt, inv.ExpiresAt = gardien.Role(role), time.Unix(created, 0).UTC(), time.Unix(expires, 0).UTC()
+	return &inv, nil
+}
+
+// InvitationByToken returns a live invitation (not used, revoked or expired).
+func (s *Store) InvitationByToken(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.Invitation, string, error) {
+	var emailKey string
+	inv, err := scanInvitation(rowWith(s.queryRow(ctx, s.r, `SELECT `+invitationColumns+`, i.email_key FROM invitations i JOIN organizations o ON o.id = i.org_id
+		WHERE i.token_hash = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?`, tokenHash, now.Unix()), &emailKey))
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlstore: invitation: %w", err)
+	}
+	return inv, emailKey, nil
+}
+
+// rowWith appends destinations to a row's Scan.
+type extraRow struct {
+	row   *sql.Row
+	extra []any
+}
+
+func rowWith(row *sql.Row, extra ...any) scanner { return extraRow{row, extra} }
+
+func (r extraRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
+
+// PendingInvitations lists an organization's live invitations, newest first.
+func (s *Store) PendingInvitations(ctx context.Context, orgID int64, now time.Time) ([]gardien.Invitation, error) {
+	rows, err := s.query(ctx, s.r, `SELECT `+invitationColumns+` FROM invitations i JOIN organizations o ON o.id = i.org_id
+		WHERE i.org_id = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ? ORDER BY i.id DESC`, orgID, now.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: invitations: %w", err)
+	}
+	defer rows.Close()
+	out := []gardien.Invitation{}
+	for rows.Next() {
+		inv, err := scanInvitation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: invitations: %w", err)
+		}
+		out = append(out, *inv)
+	}
+	return out, rows.Err()
+}
+
+// RevokeInvitation voids a pending invitation, with the event.
+func (s *Store) RevokeInvitation(ctx context.Context, orgID, invID int64, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `UPDATE invitations SET revoked_at = ? WHERE id = ? AND org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, e.Time.Unix(), invID, orgID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return gardien.ErrNotFound
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: revoke invitation: %w", err)
+	}
+	return nil
+}
+
+// AcceptInvitation uses a live invitation (once) and makes the person a
+// member with its role, with the event. A person already a member keeps
+// their role. gardien.ErrNotFound when the invitation is not live.
+func (s *Store) AcceptInvitation(ctx context.Context, invID, userID int64, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var orgID int64
+		var role string
+		err := s.txQueryRow(ctx, tx, `UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+			RETURNING org_id, role`, e.Time.Unix(), invID, e.Time.Unix()).Scan(&orgID, &role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gardien.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (org_id, user_id) DO NOTHING`, orgID, userID, role, e.Time.Unix()); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: accept invitation: %w", err)
+	}
+	return nil
+}
+
+// OrgEvents returns an organization's audit log, newest first: its own
+// events, and its members' 2FA being turned on, off or reset.
+func (s *Store) OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilter) ([]gardien.Event, error) {
+	where := []string{`(e.org_id = ? OR (e.org_id IS NULL AND e.type IN (?, ?, ?) AND e.user_id IN (SELECT user_id FROM memberships WHERE org_id = ?)))`}
+	args := []any{orgID, gardien.EventTwoFactorEnabled, gardien.EventTwoFactorDisabled, gardien.EventTwoFactorReset, orgID}
+	if f.Type != "" {
+		where, args = append(where, `e.type = ?`), append(args, f.Type)
+	}
+	if f.UserID != 0 {
+		where, args = append(where, `(e.user_id = ? OR e.actor_id = ?)`), append(args, f.UserID, f.UserID)
+	}
+	if f.Before != 0 {
+		where, args = append(where, `e.id < ?`), append(args, f.Before)
+	}
+	args = append(args, f.Limit)
+	rows, err := s.query(ctx, s.r, `SELECT e.id, e.at, e.type, COALESCE(e.user_id, 0), COALESCE(e.actor_id, 0), COALESCE(e.org_id, 0), e.ip, e.user_agent, e.detail,
+		COALESCE(uu.email, ''), COALESCE(ua.email, '')
+		FROM events e LEFT JOIN users uu ON uu.id = e.user_id LEFT JOIN users ua ON ua.id = e.actor_id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY e.id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: org events: %w", err)
+	}
+	defer rows.Close()
+	out := []gardien.Event{}
+	for rows.Next() {
+		var e gardien.Event
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.ActorID, &e.OrgID, &e.IP, &e.UserAgent, &e.Detail, &e.UserEmail, &e.ActorEmail); err != nil {
+			return nil, fmt.Errorf("sqlstore: org events: %w", err)
+		}
+		e.Time = time.Unix(at, 0).UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: org events: %w", err)
+	}
+	return out, nil
+}
+
+func scanEvents(rows *sql.Rows) ([]gardien.Event, error) {
+	defer rows.Close()
+	out := []gardien.Event{}
+	for rows.Next() {
+		var e gardien.Event
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.ActorID, &e.OrgID, &e.IP, &e.UserAgent, &e.Detail); err != nil {
+			return nil, fmt.Errorf("sqlstore: events: %w", err)
+		}
+		e.Time = time.Unix(at, 0).UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: events: %w", err)
+	}
+	return out, nil
+}
+
+// NeedsTwoFactorSetup is true when the person has no 2FA, is not an SSO
+// user, and an organization of theirs requires 2FA.
+func (s *Store) NeedsTwoFactorSetup(ctx context.Context, userID int64) (bool, error) {
+	var need bool
+	err := s.queryRow(ctx, s.r, `SELECT EXISTS (SELECT 1 FROM memberships m JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
+		WHERE m.user_id = ? AND o.require_two_factor AND `+unprotected+`)`, userID, false).Scan(&need)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: needs setup: %w", err)
+	}
+	return need, nil
+}
+
+// RecordLogin notes when a person last completed a login.
+func (s *Store) RecordLogin(ctx context.Context, userID int64, at time.Time) error {
+	if _, err := s.exec(ctx, s.w, `UPDATE users SET last_login_at = ? WHERE id = ?`, at.Unix(), userID); err != nil {
+		return fmt.Errorf("sqlstore: record login: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package gardien
+
+import "time"
+
+// Role is what a member may do in an organization.
+type Role string
+
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleOwner || r == RoleAdmin || r == RoleMember }
+
+// Manages is true for owners and admins.
+func (r Role) Manages() bool { return r == RoleOwner || r == RoleAdmin }
+
+// Organization is a team.
+type Organization struct {
+	ID               int64
+	Name             string
+	RequireTwoFactor bool
+	CreatedAt        time.Time
+}
+
+// Membership is a person's place in an organization.
+type Membership struct {
+	Organization
+	Role Role
+}
+
+// Member is a person as an organization's admins see them.
+type Member struct {
+	UserID           int64
+	Email            string
+	Name             string
+	Role             Role
+	TwoFactorEnabled bool
+	SSO              bool
+	LastLoginAt      time.Time // zero: never
+	JoinedAt         time.Time
+}
+
+// Protected is true when the member's second factor is taken care of:
+// Gardien's 2FA, or their identity provider's.
+func (m *Member) Protected() bool { return m.TwoFactorEnabled || m.SSO }
+
+// MemberFilter narrows a members list.
+type MemberFilter struct {
+	WithoutTwoFactor bool // only members neither protected by 2FA nor by SSO
+	Offset, Limit    int
+}
+
+// MemberCounts sums up an organization's protection.
+type MemberCounts struct {
+	Total, Protected int
+}
+
+// Invitation asks someone by mail to join an organization.
+type Invitation struct {
+	ID        int64
+	OrgID     int64
+	OrgName   string
+	Email     string
+	Role      Role
+	InvitedBy int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// EventFilter narrows an organization's audit log.
+type EventFilter struct {
+	Type   string // "" for all
+	UserID int64  // 0 for all: the person concerned or the one who acted
+	Before int64  // event id to page from (0: the newest)
+	Limit  int
+}
