@@ -242,7 +242,7 @@ func (h *Handler) handleGetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": sec.Org.RequireTwoFactor, "members": sec.Counts.Total,
+	writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": sec.Membership.RequireTwoFactor, "members": sec.Counts.Total,
 		"members_protected": sec.Counts.Protected, "members_without_two_factor": sec.WithoutTwoFactor})
 }
 

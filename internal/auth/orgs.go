@@ -290,7 +290,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor *gardien.User, orgID, 
 
 // Security is an organization's Security & SSO settings as its managers see them.
 type Security struct {
-	Org              *gardien.Membership
+	Membership       *gardien.Membership
 	Counts           gardien.MemberCounts
 	CanChange        bool // the actor may flip the switch now
 	NeedOwnTwoFactor bool // … once their own account has 2FA
@@ -307,7 +307,7 @@ func (s *Service) OrgSecurity(ctx context.Context, actor *gardien.User, orgID in
 	if err != nil {
 		return nil, fmt.Errorf("auth: security: %w", err)
 	}
-	return &Security{Org: m, Counts: counts, CanChange: actor.TwoFactorEnabled || actor.SSO, NeedOwnTwoFactor: !actor.TwoFactorEnabled && !actor.SSO,
+	return &Security{Membership: m, Counts: counts, CanChange: actor.TwoFactorEnabled || actor.SSO, NeedOwnTwoFactor: !actor.TwoFactorEnabled && !actor.SSO,
 		WithoutTwoFactor: counts.Total - counts.Protected}, nil
 }
 

@@ -29,28 +29,40 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request, cur *httpx.
 	h.render(w, r, http.StatusOK, "home", &p)
 }
 
+type signupPage struct {
+	Page
+	Invitation string // the token of an invitation being answered
+}
+
 func (h *Handler) handleSignupPage(w http.ResponseWriter, r *http.Request) {
 	if httpx.CurrentOf(r) != nil {
 		redirect(w, r, "/")
 		return
 	}
-	p := h.newPage(r, "signup.title")
+	p := signupPage{Page: h.newPage(r, "signup.title")}
+	if tok := r.URL.Query().Get("invitation"); tok != "" {
+		if inv, err := h.Auth.PeekInvitation(r.Context(), tok); err == nil {
+			p.Invitation = tok
+			p.Form.Set("email", inv.Email)
+		}
+	}
 	h.render(w, r, http.StatusOK, "signup", &p)
 }
 
 func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
-	p := h.newPage(r, "signup.title")
+	p := signupPage{Page: h.newPage(r, "signup.title")}
 	if err := parseForm(w, r); err != nil {
 		p.FormError = h.Catalog.T(p.Lang, "err.body_too_large")
 		h.render(w, r, http.StatusRequestEntityTooLarge, "signup", &p)
 		return
 	}
 	p.Form = r.PostForm
+	p.Invitation = r.PostForm.Get("invitation")
 	c := httpx.Client(r)
 	u, err := h.Auth.Signup(r.Context(), auth.SignupInput{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
 		Name: r.PostForm.Get("name"), Lang: p.Lang}, c)
 	if err != nil {
-		if !h.formError(&p, err) {
+		if !h.formError(&p.Page, err) {
 			h.fail(w, r, err)
 			return
 		}
@@ -64,6 +76,14 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Cookies.Set(w, login.Token, login.Session.ExpiresAt)
+	if p.Invitation != "" {
+		// Signed up through an invitation: join at once.
+		if m, err := h.Auth.AcceptInvitation(r.Context(), login.User, p.Invitation, c); err == nil {
+			h.setFlash(w, "ok", "invite.joined", m.Name)
+			redirect(w, r, orgHome(*m))
+			return
+		}
+	}
 	h.setFlash(w, "ok", "signup.done", u.Email)
 	redirect(w, r, "/")
 }
@@ -332,7 +352,3 @@ func (h *Handler) handlePassword(w http.ResponseWriter, r *http.Request, cur *ht
 	redirect(w, r, "/settings/password")
 }
 
-func (h *Handler) handleOrganization(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	p := h.newPage(r, "org.title")
-	h.render(w, r, http.StatusOK, "organization", &p)
-}

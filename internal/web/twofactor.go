@@ -15,8 +15,9 @@ import (
 
 type twoFactorPage struct {
 	Page
-	Status *auth.TwoFactorStatus
-	Events []gardien.Event
+	Status     *auth.TwoFactorStatus
+	Events     []gardien.Event
+	RequiredBy string // an organization that requires 2FA: it cannot be turned off
 }
 
 // Since is when 2FA was turned on, for people.
@@ -44,15 +45,32 @@ func (h *Handler) renderTwoFactor(w http.ResponseWriter, r *http.Request, cur *h
 		h.fail(w, r, e)
 		return
 	}
+	if p.RequiredBy, e = h.Auth.RequiringOrganization(r.Context(), cur.User.ID); e != nil {
+		h.fail(w, r, e)
+		return
+	}
 	h.render(w, r, status, "two_factor", &p)
+}
+
+// tfaBase is where the two-factor pages of a request live: in Personal
+// settings, or at the set-up an organization requires at login.
+func tfaBase(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/two-factor/setup") {
+		return "/two-factor/setup"
+	}
+	return "/settings/two-factor"
 }
 
 func (h *Handler) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	if _, err := h.Auth.BeginTwoFactor(r.Context(), cur.User); err != nil {
+		if tfaBase(r) != "/settings/two-factor" {
+			h.done(w, r, err, tfaBase(r), "")
+			return
+		}
 		h.renderTwoFactor(w, r, cur, statusOf(err), err)
 		return
 	}
-	redirect(w, r, "/settings/two-factor/activate")
+	redirect(w, r, tfaBase(r)+"/activate")
 }
 
 type activatePage struct {
@@ -60,6 +78,7 @@ type activatePage struct {
 	QR        template.URL // a data: URL made here, not from input
 	Secret    string
 	CodeLabel string
+	Action    string
 }
 
 func (h *Handler) handleTwoFactorActivatePage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
@@ -72,14 +91,16 @@ func (h *Handler) renderActivate(w http.ResponseWriter, r *http.Request, cur *ht
 		if _, ok := gardien.AsError(perr); ok {
 			// Expired or never started: back to the start, saying so.
 			h.setFlash(w, "error", "err.no_pending_setup")
-			redirect(w, r, "/settings/two-factor")
+			redirect(w, r, tfaBase(r))
 			return
 		}
 		h.fail(w, r, perr)
 		return
 	}
-	p := activatePage{Page: h.newPage(r, "tfa.title"), QR: template.URL(totp.DataURL(e.QRPNG)), Secret: totp.Group(e.Secret), CodeLabel: "tfa.code_from_app"}
-	p.Section = "two-factor"
+	p := activatePage{Page: h.newPage(r, "tfa.title"), QR: template.URL(totp.DataURL(e.QRPNG)), Secret: totp.Group(e.Secret), CodeLabel: "tfa.code_from_app", Action: tfaBase(r) + "/activate"}
+	if tfaBase(r) == "/settings/two-factor" {
+		p.Section = "two-factor"
+	}
 	if err != nil && !h.formError(&p.Page, err) {
 		h.fail(w, r, err)
 		return
@@ -105,11 +126,16 @@ func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request
 			h.renderActivate(w, r, cur, http.StatusUnauthorized, codeError(err))
 			return
 		}
+		if tfaBase(r) != "/settings/two-factor" {
+			h.done(w, r, err, tfaBase(r), "")
+			return
+		}
 		h.renderTwoFactor(w, r, cur, statusOf(err), err)
 		return
 	}
 	h.Cookies.Set(w, act.Token, cur.Session.ExpiresAt)
 	cur.User.TwoFactorEnabled = true
+	cur.Session.Level = gardien.LevelFull
 	h.renderCodes(w, r, act.RecoveryCodes, "tfa.codes_intro_enabled")
 }
 
@@ -118,11 +144,15 @@ type codesPage struct {
 	Intro    string
 	Codes    []string
 	Download template.URL // a data: URL of the codes, made here
+	Done     string       // where "I have saved them" leads
 }
 
 // renderCodes shows recovery codes, once: they are never stored in clear.
 func (h *Handler) renderCodes(w http.ResponseWriter, r *http.Request, codes []string, intro string) {
-	p := codesPage{Page: h.newPage(r, "tfa.codes_title"), Intro: intro, Codes: codes}
+	p := codesPage{Page: h.newPage(r, "tfa.codes_title"), Intro: intro, Codes: codes, Done: "/settings/two-factor"}
+	if tfaBase(r) != "/settings/two-factor" {
+		p.Done = "/"
+	}
 	text := h.Catalog.T(p.Lang, "tfa.codes_file_header") + "\n\n" + strings.Join(codes, "\n") + "\n"
 	p.Download = template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))
 	h.render(w, r, http.StatusOK, "recovery_codes", &p)

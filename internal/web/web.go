@@ -96,6 +96,11 @@ type Page struct {
 	Errors    map[string]string // field → message, shown next to the field
 	FormError string            // message for the whole form
 	Section   string            // the current item of the settings' side menu; "" for pages outside settings
+	// Org is the organization of an Organization settings page, with its
+	// side menu (OrgSection the current item) and a switcher over Orgs.
+	Org        *gardien.Membership
+	Orgs       []gardien.Membership
+	OrgSection string
 }
 
 func (p *Page) page() *Page { return p }
@@ -246,6 +251,15 @@ func (h *Handler) sign(b []byte) string {
 	m := hmac.New(sha256.New, h.FlashKey)
 	m.Write(b)
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// setFlashArgs leaves a message whose arguments are any values.
+func (h *Handler) setFlashArgs(w http.ResponseWriter, kind, key string, args []any) {
+	s := make([]string, len(args))
+	for i, a := range args {
+		s[i] = fmt.Sprint(a)
+	}
+	h.setFlash(w, kind, key, s...)
 }
 
 // setFlash leaves a message for the next page: a catalog key and its arguments.

@@ -17,3 +17,19 @@ for (const btn of document.querySelectorAll("button[data-copy]")) {
     } catch (_) { /* clipboard refused: the download link remains */ }
   });
 }
+// Confirmation pop-ups: a form with data-dialog="ID" opens <dialog id=ID>
+// instead of loading the confirmation page it would load without JavaScript.
+for (const form of document.querySelectorAll("form[data-dialog]")) {
+  const dialog = document.getElementById(form.dataset.dialog);
+  if (!dialog || !dialog.showModal) continue;
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    dialog.showModal();
+  });
+  for (const close of dialog.querySelectorAll("[data-close]")) {
+    close.addEventListener("click", (e) => {
+      e.preventDefault();
+      dialog.close();
+    });
+  }
+}

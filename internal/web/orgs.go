@@ -1,0 +1,420 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/httpx"
+)
+
+// orgCookie remembers the organization last opened, for the account menu's
+// Organization settings.
+const orgCookie = "gardien_org"
+
+func pathID(r *http.Request, name string) int64 {
+	id, _ := strconv.ParseInt(r.PathValue(name), 10, 64)
+	return id
+}
+
+// orgPage starts a page of an organization's settings for a member of it,
+// or answers (not found) and returns nil.
+func (h *Handler) orgPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current, title, section string) *Page {
+	orgID := pathID(r, "id")
+	m, err := h.Auth.Organization(r.Context(), cur.User, orgID)
+	if err != nil {
+		h.orgError(w, r, err)
+		return nil
+	}
+	orgs, err := h.Auth.Memberships(r.Context(), cur.User.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return nil
+	}
+	p := h.newPage(r, title)
+	p.Org, p.Orgs, p.OrgSection = m, orgs, section
+	http.SetCookie(w, &http.Cookie{Name: orgCookie, Value: strconv.FormatInt(m.ID, 10), Path: "/", HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode, Expires: time.Now().AddDate(1, 0, 0)})
+	return &p
+}
+
+// orgError shows an organization's refusal: not found, forbidden.
+func (h *Handler) orgError(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := gardien.AsError(err)
+	if !ok {
+		h.fail(w, r, err)
+		return
+	}
+	p := messagePage{Page: h.newPage(r, "err.page_title"), Text: h.Catalog.T(h.lang(r), e.Message, e.Args...), Link: "/organization", LinkLabel: "org.title"}
+	h.render(w, r, statusOf(err), "message", &p)
+}
+
+// done redirects to a page of the organization with a flash, or shows the
+// error of an action there.
+func (h *Handler) done(w http.ResponseWriter, r *http.Request, err error, to, okKey string, args ...string) {
+	if err != nil {
+		e, ok := gardien.AsError(err)
+		if !ok {
+			h.fail(w, r, err)
+			return
+		}
+		msg := e.Message
+		if len(e.Fields) > 0 {
+			msg = e.Fields[0].Message
+		}
+		h.setFlashArgs(w, "error", msg, e.Args)
+		redirect(w, r, to)
+		return
+	}
+	h.setFlash(w, "ok", okKey, args...)
+	redirect(w, r, to)
+}
+
+// handleOrganization is the account menu's Organization settings: the
+// organization last opened, else the first; none: a form to create one.
+func (h *Handler) handleOrganization(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	orgs, err := h.Auth.Memberships(r.Context(), cur.User.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(orgs) == 0 {
+		p := h.newPage(r, "org.title")
+		h.render(w, r, http.StatusOK, "organization", &p)
+		return
+	}
+	pick := orgs[0]
+	if ck, err := r.Cookie(orgCookie); err == nil {
+		for _, m := range orgs {
+			if strconv.FormatInt(m.ID, 10) == ck.Value {
+				pick = m
+			}
+		}
+	}
+	redirect(w, r, orgHome(pick))
+}
+
+func orgHome(m gardien.Membership) string {
+	if m.Role.Manages() {
+		return "/organizations/" + strconv.FormatInt(m.ID, 10) + "/members"
+	}
+	return "/organizations/" + strconv.FormatInt(m.ID, 10) + "/overview"
+}
+
+func (h *Handler) handleCreateOrg(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if !h.form(w, r) {
+		return
+	}
+	o, err := h.Auth.CreateOrganization(r.Context(), cur.User, r.PostForm.Get("name"), httpx.Client(r))
+	if err != nil {
+		p := h.newPage(r, "org.title")
+		p.Form = r.PostForm
+		if !h.formError(&p, err) {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, r, statusOf(err), "organization", &p)
+		return
+	}
+	h.setFlash(w, "ok", "org.created", o.Name)
+	redirect(w, r, "/organizations/"+strconv.FormatInt(o.ID, 10)+"/members")
+}
+
+func (h *Handler) handleOrgOverview(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.orgPage(w, r, cur, "org.title", "overview")
+	if p == nil {
+		return
+	}
+	if p.Org.Role.Manages() {
+		redirect(w, r, orgHome(*p.Org))
+		return
+	}
+	p.OrgSection = "" // a member sees no management menu
+	h.render(w, r, http.StatusOK, "org_overview", p)
+}
+
+func (h *Handler) handleLeave(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	err := h.Auth.RemoveMember(r.Context(), cur.User, pathID(r, "id"), cur.User.ID, httpx.Client(r))
+	if err != nil {
+		h.done(w, r, err, "/organization", "")
+		return
+	}
+	h.setFlash(w, "ok", "org.left")
+	redirect(w, r, "/organization")
+}
+
+type membersPage struct {
+	Page
+	*auth.MembersPage
+	Without     bool
+	Invitations []gardien.Invitation
+	Roles       []gardien.Role
+	InviteRoles []gardien.Role
+}
+
+// CanManage says whether the viewer may change a member of this role.
+func (p *membersPage) CanManage(role gardien.Role) bool {
+	return p.Org.Role == gardien.RoleOwner || (p.Org.Role == gardien.RoleAdmin && role != gardien.RoleOwner)
+}
+
+// CanReset says whether the viewer may reset the 2FA of a member of this role.
+func (p *membersPage) CanReset(role gardien.Role) bool {
+	return p.Org.Role == gardien.RoleOwner || (p.Org.Role == gardien.RoleAdmin && role == gardien.RoleMember)
+}
+
+func (p *membersPage) Prev() int { return p.MembersPage.Page - 1 }
+func (p *membersPage) Next() int { return p.MembersPage.Page + 1 }
+
+func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	base := h.orgPage(w, r, cur, "org.members", "members")
+	if base == nil {
+		return
+	}
+	if !base.Org.Role.Manages() {
+		redirect(w, r, orgHome(*base.Org))
+		return
+	}
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	p := membersPage{Page: *base, Without: r.URL.Query().Get("filter") == "without_two_factor"}
+	var err error
+	if p.MembersPage, err = h.Auth.Members(r.Context(), cur.User, p.Org.ID, p.Without, page); err != nil {
+		h.orgError(w, r, err)
+		return
+	}
+	if p.Invitations, err = h.Auth.Invitations(r.Context(), cur.User, p.Org.ID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p.Roles = []gardien.Role{gardien.RoleMember, gardien.RoleAdmin}
+	if p.Org.Role == gardien.RoleOwner {
+		p.Roles = append(p.Roles, gardien.RoleOwner)
+	}
+	p.InviteRoles = p.Roles
+	h.render(w, r, http.StatusOK, "org_members", &p)
+}
+
+func membersURL(r *http.Request) string { return "/organizations/" + r.PathValue("id") + "/members" }
+
+func (h *Handler) handleInvite(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if !h.form(w, r) {
+		return
+	}
+	inv, err := h.Auth.Invite(r.Context(), cur.User, pathID(r, "id"), r.PostForm.Get("email"), gardien.Role(r.PostForm.Get("role")), httpx.Client(r))
+	email := ""
+	if inv != nil {
+		email = inv.Email
+	}
+	h.done(w, r, err, membersURL(r), "org.invited", email)
+}
+
+func (h *Handler) handleRevoke(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	h.done(w, r, h.Auth.RevokeInvitation(r.Context(), cur.User, pathID(r, "id"), pathID(r, "inv"), httpx.Client(r)), membersURL(r), "org.revoked")
+}
+
+func (h *Handler) handleRole(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if !h.form(w, r) {
+		return
+	}
+	err := h.Auth.SetRole(r.Context(), cur.User, pathID(r, "id"), pathID(r, "user"), gardien.Role(r.PostForm.Get("role")), httpx.Client(r))
+	h.done(w, r, err, membersURL(r), "org.role_changed")
+}
+
+func (h *Handler) handleRemove(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	h.done(w, r, h.Auth.RemoveMember(r.Context(), cur.User, pathID(r, "id"), pathID(r, "user"), httpx.Client(r)), membersURL(r), "org.removed")
+}
+
+func (h *Handler) handleRemind(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	n, err := h.Auth.Remind(r.Context(), cur.User, pathID(r, "id"), httpx.Client(r))
+	h.done(w, r, err, membersURL(r), "org.reminded", strconv.Itoa(n))
+}
+
+type resetPageData struct {
+	Page
+	Member gardien.Member
+}
+
+func (h *Handler) handleResetConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.orgPage(w, r, cur, "org.reset_two_factor", "members")
+	if p == nil {
+		return
+	}
+	userID := pathID(r, "user")
+	// The member's name, from the list the viewer may see.
+	for page := 1; ; page++ {
+		mp, err := h.Auth.Members(r.Context(), cur.User, p.Org.ID, false, page)
+		if err != nil {
+			h.orgError(w, r, err)
+			return
+		}
+		for _, m := range mp.Members {
+			if m.UserID == userID {
+				h.render(w, r, http.StatusOK, "org_reset", &resetPageData{Page: *p, Member: m})
+				return
+			}
+		}
+		if page >= mp.Pages {
+			h.orgError(w, r, gardien.Errorf(gardien.CodeNotFound, "err.member_not_found"))
+			return
+		}
+	}
+}
+
+func (h *Handler) handleResetMember(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	h.done(w, r, h.Auth.ResetMemberTwoFactor(r.Context(), cur.User, pathID(r, "id"), pathID(r, "user"), httpx.Client(r)), membersURL(r), "org.reset_done")
+}
+
+type securityPage struct {
+	Page
+	*auth.Security
+	Events      []gardien.Event
+	EventTypes  []string
+	Filter      gardien.EventFilter
+	Person      string
+	ExportQuery string
+	Older       string
+}
+
+func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *httpx.Current, withLog bool) *securityPage {
+	base := h.orgPage(w, r, cur, "org.security", "security")
+	if base == nil {
+		return nil
+	}
+	if !base.Org.Role.Manages() {
+		redirect(w, r, orgHome(*base.Org))
+		return nil
+	}
+	sec, err := h.Auth.OrgSecurity(r.Context(), cur.User, base.Org.ID)
+	if err != nil {
+		h.orgError(w, r, err)
+		return nil
+	}
+	p := &securityPage{Page: *base, Security: sec, EventTypes: gardien.EventTypes}
+	if !withLog {
+		return p
+	}
+	q := r.URL.Query()
+	p.Filter = gardien.EventFilter{Type: q.Get("type"), Limit: 50}
+	p.Filter.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	export := url.Values{}
+	if p.Filter.Type != "" {
+		export.Set("type", p.Filter.Type)
+	}
+	if p.Person = q.Get("person"); p.Person != "" {
+		u, err := h.Auth.UserByEmail(r.Context(), p.Person)
+		if err != nil {
+			p.Events = nil
+			p.FormError = h.Catalog.T(p.Lang, "org.audit_no_person")
+			return p
+		}
+		p.Filter.UserID = u.ID
+		export.Set("user_id", strconv.FormatInt(u.ID, 10))
+	}
+	p.ExportQuery = export.Encode()
+	if p.Events, err = h.Auth.AuditLog(r.Context(), cur.User, p.Org.ID, p.Filter); err != nil {
+		h.orgError(w, r, err)
+		return nil
+	}
+	if len(p.Events) == p.Filter.Limit {
+		older := url.Values{"before": {strconv.FormatInt(p.Events[len(p.Events)-1].ID, 10)}}
+		for _, k := range []string{"type", "person"} {
+			if v := q.Get(k); v != "" {
+				older.Set(k, v)
+			}
+		}
+		p.Older = older.Encode()
+	}
+	return p
+}
+
+func (h *Handler) handleSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if p := h.securityData(w, r, cur, true); p != nil {
+		h.render(w, r, http.StatusOK, "org_security", p)
+	}
+}
+
+// handleSecurityConfirm is the switch's confirmation without JavaScript:
+// the same question as the pop-up, as a page.
+func (h *Handler) handleSecurityConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.securityData(w, r, cur, false)
+	if p == nil {
+		return
+	}
+	if !p.CanChange {
+		h.setFlash(w, "error", "err.require_own_two_factor")
+		redirect(w, r, "/organizations/"+r.PathValue("id")+"/security")
+		return
+	}
+	h.render(w, r, http.StatusOK, "org_security_confirm", p)
+}
+
+func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if !h.form(w, r) {
+		return
+	}
+	on := r.PostForm.Get("require") == "on"
+	key := "org.require_now_off"
+	if on {
+		key = "org.require_now_on"
+	}
+	h.done(w, r, h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, httpx.Client(r)), "/organizations/"+r.PathValue("id")+"/security", key)
+}
+
+type invitationPage struct {
+	Page
+	Invitation *gardien.Invitation
+	Token      string
+	Next       string
+}
+
+func (h *Handler) handleInvitationPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	p := invitationPage{Page: h.newPage(r, "invite.title"), Token: tok, Next: "/invitations/accept?" + url.Values{"token": {tok}}.Encode()}
+	inv, err := h.Auth.PeekInvitation(r.Context(), tok)
+	if err != nil {
+		if _, ok := gardien.AsError(err); !ok {
+			h.fail(w, r, err)
+			return
+		}
+		p.FormError = h.Catalog.T(p.Lang, "err.invitation_invalid")
+		h.render(w, r, http.StatusBadRequest, "invitation", &p)
+		return
+	}
+	p.Invitation = inv
+	h.render(w, r, http.StatusOK, "invitation", &p)
+}
+
+func (h *Handler) handleAcceptInvitation(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if !h.form(w, r) {
+		return
+	}
+	m, err := h.Auth.AcceptInvitation(r.Context(), cur.User, r.PostForm.Get("token"), httpx.Client(r))
+	if err != nil {
+		h.done(w, r, err, "/", "")
+		return
+	}
+	h.setFlash(w, "ok", "invite.joined", m.Name)
+	redirect(w, r, orgHome(*m))
+}
+
+type setupPage struct {
+	Page
+	OrgName string
+}
+
+// handleSetupRequired is where a member lands whose organization requires
+// 2FA: the same set-up as Personal settings, and nothing else reachable.
+func (h *Handler) handleSetupRequired(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if cur.Session.Level == gardien.LevelFull {
+		redirect(w, r, "/settings/two-factor")
+		return
+	}
+	name, err := h.Auth.RequiringOrganization(r.Context(), cur.User.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := setupPage{Page: h.newPage(r, "tfa.title"), OrgName: name}
+	h.render(w, r, http.StatusOK, "setup_required", &p)
+}
