@@ -351,4 +351,3 @@ func (h *Handler) handlePassword(w http.ResponseWriter, r *http.Request, cur *ht
 	h.setFlash(w, "ok", "settings.password_changed")
 	redirect(w, r, "/settings/password")
 }
-
