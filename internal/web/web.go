@@ -204,8 +204,10 @@ func statusOf(err error) int {
 	switch gardien.ErrorCode(err) {
 	case gardien.CodeInvalidCredentials, gardien.CodeInvalidCode:
 		return http.StatusUnauthorized
-	case gardien.CodeConflict:
+	case gardien.CodeConflict, gardien.CodeTwoFactorAlreadyEnabled:
 		return http.StatusConflict
+	case gardien.CodeNotFound:
+		return http.StatusNotFound
 	case gardien.CodeRateLimited:
 		return http.StatusTooManyRequests
 	case gardien.CodeForbidden, gardien.CodeEmailNotVerified, gardien.CodeSSOUser, gardien.CodeTwoFactorRequiredByOrg:

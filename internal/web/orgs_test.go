@@ -1,0 +1,123 @@
+package web_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+
+	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/totp"
+)
+
+// withTwoFactor turns 2FA on for a client through the pages; it returns the secret.
+func withTwoFactor(t *testing.T, c *apptest.Client, clock *apptest.Clock) []byte {
+	t.Helper()
+	c.Form("/settings/two-factor/enable", nil)
+	m := secretText.FindStringSubmatch(string(c.Get("/settings/two-factor/activate").Body))
+	if m == nil {
+		t.Fatal("no secret on the activation page")
+	}
+	secret, _ := totp.DecodeSecret(m[1])
+	c.Form("/settings/two-factor/activate", map[string]string{"code": totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix)})
+	return secret
+}
+
+var orgURL = regexp.MustCompile(`^/organizations/(\d+)/members$`)
+
+func TestOrganizationPages(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := verifiedClient(t, env, "owner@example.com")
+	has(t, owner.Get("/organization"), "You do not belong to an organization yet.", "Create the organization")
+	has(t, owner.Form("/organizations", map[string]string{"name": " "}), `id="f-name-error">Type the organization&#39;s name.`)
+	r := owner.Form("/organizations", map[string]string{"name": "Acme"})
+	loc := r.Header.Get("Location")
+	if !orgURL.MatchString(loc) {
+		t.Fatalf("after creating: %d %q", r.StatusCode, loc)
+	}
+	org := strings.TrimSuffix(loc, "/members")
+	wantRedirect(t, owner.Get("/organization"), loc)
+	has(t, owner.Get(loc), "Organization Acme created.", "0 of 1 members protected", `aria-current="page">Members</a>`, ">Security &amp; SSO</a>", "Not set up")
+
+	// An invitee without an account signs up through the link and joins.
+	wantRedirect(t, owner.Form(org+"/invitations", map[string]string{"email": "new@example.com", "role": "member"}), loc)
+	has(t, owner.Get(loc), "Invitation sent to new@example.com.", "Pending invitations")
+	link := strings.TrimPrefix(env.Mail.Wait(t, "new@example.com").Link(), env.URL)
+	newbie := env.Client(t)
+	r = newbie.Get(link)
+	has(t, r, "Acme invites new@example.com to join as Member.", "/signup?invitation=")
+	tok := strings.TrimPrefix(link, "/invitations/accept?token=")
+	has(t, newbie.Get("/signup?invitation="+tok), `value="new@example.com"`, `name="invitation" value="`+tok+`"`)
+	r = newbie.Form("/signup", map[string]string{"name": "New Person", "email": "new@example.com", "password": pw, "invitation": tok})
+	wantRedirect(t, r, org+"/overview")
+	has(t, newbie.Get(org+"/overview"), "You joined Acme.", "Your role: <strong>Member</strong>", "Leave the organization")
+	// A member does not reach the management pages.
+	wantRedirect(t, newbie.Get(loc), org+"/overview")
+	wantRedirect(t, newbie.Get(org+"/security"), org+"/overview")
+	// A stranger does not even see the organization.
+	stranger := verifiedClient(t, env, "stranger@example.com")
+	if r := stranger.Get(loc); r.StatusCode != 404 {
+		t.Fatalf("stranger on the members page: %d", r.StatusCode)
+	}
+
+	// Filter, counts, role change, remind.
+	has(t, owner.Get(loc+"?filter=without_two_factor"), "new@example.com", "<strong>Without 2FA</strong>")
+	has(t, owner.Form(org+"/reminders", nil), "")
+	has(t, owner.Get(loc), "Reminder sent to 2 member(s).")
+	env.Mail.Wait(t, "new@example.com")
+
+	// The switch needs the admin's own 2FA first.
+	r = owner.Get(org + "/security")
+	has(t, r, `role="switch" aria-checked="false" aria-label="Require two-factor authentication"`, " disabled>", "Turn on two-factor authentication on your own account first")
+	withTwoFactor(t, owner, clock)
+	clock.Advance(30 * time.Second)
+	r = owner.Get(org + "/security")
+	has(t, r, `<dialog id="require-dialog"`, "1 member(s) do not have two-factor authentication yet. They will be asked to set it up at their next login")
+	if strings.Contains(string(r.Body), `aria-label="Require two-factor authentication" aria-describedby="require-state" disabled`) {
+		t.Fatal("switch disabled for an admin with 2FA")
+	}
+	// Without JavaScript, the switch leads to the same question as a page.
+	has(t, owner.Get(org+"/security/confirm?require=on"), `role="dialog"`, "Require two-factor authentication for every member?", ">Yes</button>", ">Cancel</a>")
+	wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on"}), org+"/security")
+	has(t, owner.Get(org+"/security"), `aria-checked="true"`, "Two-factor authentication is now required", "Two-factor authentication required")
+
+	// The member's next login lands on the set-up, and nothing else opens.
+	m := env.Client(t)
+	wantRedirect(t, m.Form("/login", map[string]string{"email": "new@example.com", "password": pw}), "/two-factor/setup")
+	wantRedirect(t, m.Get("/"), "/two-factor/setup")
+	wantRedirect(t, m.Get("/settings/profile"), "/two-factor/setup")
+	wantRedirect(t, m.Get(org+"/overview"), "/two-factor/setup")
+	has(t, m.Get("/two-factor/setup"), "Acme requires two-factor authentication from its members.", ">Enable 2FA</button>")
+	wantRedirect(t, m.Form("/two-factor/setup/enable", nil), "/two-factor/setup/activate")
+	page := m.Get("/two-factor/setup/activate")
+	has(t, page, `action="/two-factor/setup/activate"`)
+	sec := secretText.FindStringSubmatch(string(page.Body))
+	secret, _ := totp.DecodeSecret(sec[1])
+	r = m.Form("/two-factor/setup/activate", map[string]string{"code": totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix)})
+	has(t, r, "Two-factor authentication is on. Keep these recovery codes", `<a class="button primary" href="/">`)
+	has(t, m.Get("/"), "Two-factor authentication is on.")
+	has(t, m.Get("/settings/two-factor"), "Acme requires two-factor authentication from its members: it cannot be turned off")
+
+	// The admin resets the member's 2FA, with a confirmation.
+	id := regexp.MustCompile(`(?s)new@example.com.*?/members/(\d+)/reset-two-factor`).FindStringSubmatch(string(owner.Get(loc).Body))
+	if id == nil {
+		t.Fatal("no Reset 2FA action for a member with 2FA")
+	}
+	has(t, owner.Get(org+"/members/"+id[1]+"/reset-two-factor"), "Reset the two-factor authentication of New Person (new@example.com)?", "Yes, reset it")
+	wantRedirect(t, owner.Form(org+"/members/"+id[1]+"/reset-two-factor", nil), loc)
+	has(t, owner.Get(loc), "Their two-factor authentication is reset.")
+	wantRedirect(t, m.Get("/"), "/login")
+
+	// The audit log, filtered by event and by person.
+	r = owner.Get(org + "/security?type=org.member_two_factor_reset")
+	has(t, r, "Member&#39;s two-factor authentication reset", "new@example.com", "owner@example.com")
+	if strings.Contains(string(r.Body), "Invitation sent</td>") {
+		t.Fatal("filter by event shows other events")
+	}
+	has(t, owner.Get(org+"/security?person=new%40example.com"), "Member joined")
+	has(t, owner.Get(org+"/security?person=nobody%40example.com"), "Nobody has this email.")
+}
