@@ -7,12 +7,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +25,9 @@ import (
 	"github.com/gardien/gardien/internal/config"
 	"github.com/gardien/gardien/internal/mail/mailtest"
 	"github.com/gardien/gardien/internal/testenv"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver
+	_ "modernc.org/sqlite"             // the sqlite driver
 )
 
 // Env is a running Gardien.
@@ -29,6 +35,9 @@ type Env struct {
 	URL  string
 	Mail *mailtest.Server
 	App  *app.App
+	// DB is a connection of the test's own to the server's database, for
+	// setting up what the API would take too long to make (bulk rows).
+	DB *sql.DB
 }
 
 type options struct {
@@ -116,7 +125,34 @@ func Start(t testing.TB, opts ...Option) *Env {
 		a.Queue.Wait(ctx)
 		a.Store.Close()
 	})
-	return &Env{URL: srv.URL, Mail: mail, App: a}
+	driver, dsn := "sqlite", "file:"+filepath.Join(cfg.DataDir, "gardien.db")+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	if cfg.DatabaseURL != "" {
+		driver, dsn = "pgx", cfg.DatabaseURL
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &Env{URL: srv.URL, Mail: mail, App: a, DB: db}
+}
+
+// Q rewrites ? placeholders for the server's database (PostgreSQL wants $n).
+func (e *Env) Q(query string) string {
+	if e.App.Config.DatabaseURL == "" {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // Client is a browser-like HTTP client with its own cookie jar.

@@ -121,17 +121,17 @@ func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter
 	return out, rows.Err()
 }
 
-// MemberCounts counts an organization's members and the protected ones.
+// MemberCounts counts an organization's members and the protected ones
+// (2FA on, or SSO), in one pass over the organization's memberships.
 func (s *Store) MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error) {
 	var c gardien.MemberCounts
-	var unprot int
-	err := s.queryRow(ctx, s.r, `SELECT COUNT(*),
-		COALESCE(SUM(CASE WHEN `+unprotected+` THEN 1 ELSE 0 END), 0)
-		FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ?`, false, orgID).Scan(&c.Total, &unprot)
+	err := s.queryRow(ctx, s.r, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN u.sso OR t.user_id IS NOT NULL THEN 1 ELSE 0 END), 0)
+		FROM memberships m JOIN users u ON u.id = m.user_id
+		LEFT JOIN two_factor t ON t.user_id = m.user_id AND t.enabled_at IS NOT NULL
+		WHERE m.org_id = ?`, orgID).Scan(&c.Total, &c.Protected)
 	if err != nil {
 		return c, fmt.Errorf("sqlstore: member counts: %w", err)
 	}
-	c.Protected = c.Total - unprot
 	return c, nil
 }
 
