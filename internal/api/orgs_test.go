@@ -318,3 +318,36 @@ func TestAuditLogPagingAndExport(t *testing.T) {
 		t.Fatalf("export %s:\n%s", exp.Header.Get("Content-Type"), exp.Body)
 	}
 }
+
+func TestSeveralOrganizations(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	a := enabled(t, env, clock, "a@example.com")
+	b := enabled(t, env, clock, "b@example.com")
+	orgA, orgB := newOrg(t, a, "Alpha"), newOrg(t, b, "Beta")
+	p := verified(t, env, "p@example.com")
+	join(t, env, a, p, orgA, "admin")
+	join(t, env, b, p, orgB, "member")
+	orgs := p.c.API("GET", "/me", nil).JSON()["organizations"].([]any)
+	if len(orgs) != 2 || orgs[0].(map[string]any)["name"] != "Alpha" || orgs[0].(map[string]any)["role"] != "admin" || orgs[1].(map[string]any)["role"] != "member" {
+		t.Fatalf("organizations: %v", orgs)
+	}
+	// Roles are per organization.
+	if r := p.c.API("GET", orgA+"/members", nil); r.StatusCode != 200 {
+		t.Fatalf("admin of Alpha: %d", r.StatusCode)
+	}
+	wantProblem(t, p.c.API("GET", orgB+"/members", nil), 403, "forbidden")
+	// One organization that requires 2FA is enough; leaving it lifts it.
+	b.c.API("PUT", orgB+"/security", map[string]any{"require_two_factor": true})
+	c := env.Client(t)
+	if r := login(t, c, p.email, pw); r.JSON()["status"] != "two_factor_setup_required" {
+		t.Fatalf("login: %s", r.Body)
+	}
+	if r := p.c.API("DELETE", orgB+"/members/"+fmt.Sprint(p.c.API("GET", "/me", nil).JSON()["user"].(map[string]any)["id"]), nil); r.StatusCode != 204 {
+		t.Fatalf("leave Beta: %d %s", r.StatusCode, r.Body)
+	}
+	if r := login(t, c, p.email, pw); r.JSON()["status"] != "ok" {
+		t.Fatalf("login after leaving: %s", r.Body)
+	}
+}

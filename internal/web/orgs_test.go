@@ -120,4 +120,11 @@ func TestOrganizationPages(t *testing.T) {
 	}
 	has(t, owner.Get(org+"/security?person=new%40example.com"), "Member joined")
 	has(t, owner.Get(org+"/security?person=nobody%40example.com"), "Nobody has this email.")
+
+	// Several organizations: a switcher, and Organization settings opens the last one.
+	second := owner.Form("/organizations", map[string]string{"name": "Beta"}).Header.Get("Location")
+	has(t, owner.Get(second), "Your organizations", `href="`+loc+`">Acme</a>`, `aria-current="true">Beta</a>`)
+	wantRedirect(t, owner.Get("/organization"), second)
+	owner.Get(loc)
+	wantRedirect(t, owner.Get("/organization"), loc)
 }
