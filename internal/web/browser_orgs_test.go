@@ -16,8 +16,8 @@ import (
 
 type orgWords struct {
 	accept, email, password, logIn, logOut, accountMenu, authCode, verify string
-	orgSettings, security, require, yes, dialogText, nowRequired           string
-	setupLine, enable, codeFromApp, activate, saved, on                    string
+	orgSettings, security, require, yes, dialogText, nowRequired          string
+	setupLine, enable, codeFromApp, activate, saved, on                   string
 }
 
 var orgLanguages = map[string]orgWords{
