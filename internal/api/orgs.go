@@ -20,6 +20,16 @@ func (h *Handler) pathID(w http.ResponseWriter, r *http.Request, name string) (i
 	return id, true
 }
 
+// memberPath reads the organization and member ids of …/{id}/members/{user}.
+func (h *Handler) memberPath(w http.ResponseWriter, r *http.Request) (int64, int64, bool) {
+	orgID, ok := h.pathID(w, r, "id")
+	if !ok {
+		return 0, 0, false
+	}
+	userID, ok := h.pathID(w, r, "user")
+	return orgID, userID, ok
+}
+
 func toOrg(m gardien.Membership) orgJSON {
 	return orgJSON{ID: m.ID, Name: m.Name, Role: string(m.Role), RequireTwoFactor: m.RequireTwoFactor}
 }
@@ -166,11 +176,7 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 }
 
 func (h *Handler) handleSetRole(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	userID, ok := h.pathID(w, r, "user")
+	orgID, userID, ok := h.memberPath(w, r)
 	if !ok {
 		return
 	}
@@ -188,11 +194,7 @@ func (h *Handler) handleSetRole(w http.ResponseWriter, r *http.Request, cur *htt
 }
 
 func (h *Handler) handleRemoveMember(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	userID, ok := h.pathID(w, r, "user")
+	orgID, userID, ok := h.memberPath(w, r)
 	if !ok {
 		return
 	}
@@ -204,11 +206,7 @@ func (h *Handler) handleRemoveMember(w http.ResponseWriter, r *http.Request, cur
 }
 
 func (h *Handler) handleResetMemberTwoFactor(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	userID, ok := h.pathID(w, r, "user")
+	orgID, userID, ok := h.memberPath(w, r)
 	if !ok {
 		return
 	}

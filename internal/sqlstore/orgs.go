@@ -196,12 +196,8 @@ func (s *Store) changeMember(ctx context.Context, what string, orgID, userID int
 // whatever the number of members. The event goes with it.
 func (s *Store) SetRequireTwoFactor(ctx context.Context, orgID int64, on bool, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `UPDATE organizations SET require_two_factor = ? WHERE id = ?`, on, orgID)
-		if err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE organizations SET require_two_factor = ? WHERE id = ?`, on, orgID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return gardien.ErrNotFound
 		}
 		return s.insertEvent(ctx, tx, e)
 	})
@@ -286,12 +282,8 @@ func (s *Store) PendingInvitations(ctx context.Context, orgID int64, now time.Ti
 // RevokeInvitation voids a pending invitation, with the event.
 func (s *Store) RevokeInvitation(ctx context.Context, orgID, invID int64, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `UPDATE invitations SET revoked_at = ? WHERE id = ? AND org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, e.Time.Unix(), invID, orgID)
-		if err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE invitations SET revoked_at = ? WHERE id = ? AND org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, e.Time.Unix(), invID, orgID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return gardien.ErrNotFound
 		}
 		return s.insertEvent(ctx, tx, e)
 	})

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gardien/gardien"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"modernc.org/sqlite"
@@ -360,6 +361,21 @@ func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, s.q(query), args...)
+}
+
+// txExec1 runs a statement in tx that must change exactly one row;
+// gardien.ErrNotFound when it changes none.
+func (s *Store) txExec1(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := s.txExec(ctx, tx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return gardien.ErrNotFound
+	}
+	return nil
 }
 
 func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {

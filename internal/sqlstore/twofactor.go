@@ -63,13 +63,9 @@ func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]
 func (s *Store) ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error {
 	at := e.Time.Unix()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `UPDATE two_factor SET enabled_at = ?, expires_at = NULL, last_step = ?
-			WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`, at, step, userID, at)
-		if err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE two_factor SET enabled_at = ?, expires_at = NULL, last_step = ?
+			WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`, at, step, userID, at); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return gardien.ErrNotFound
 		}
 		if err := s.replaceCodes(ctx, tx, userID, codeHashes); err != nil {
 			return err
@@ -129,12 +125,8 @@ func (s *Store) ConsumeTOTPStep(ctx context.Context, userID, step int64) (bool, 
 func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID int64, codeHash []byte, at time.Time) (int, error) {
 	var remaining int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`, at.Unix(), userID, codeHash)
-		if err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`, at.Unix(), userID, codeHash); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return gardien.ErrNotFound
 		}
 		return s.txQueryRow(ctx, tx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&remaining)
 	})
@@ -166,12 +158,8 @@ func (s *Store) TwoFactorStatus(ctx context.Context, userID int64) (time.Time, i
 // transaction. gardien.ErrNotFound when 2FA was not enabled.
 func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `DELETE FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, userID)
-		if err != nil {
+		if err := s.txExec1(ctx, tx, `DELETE FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, userID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return gardien.ErrNotFound
 		}
 		for _, q := range []string{`DELETE FROM recovery_codes WHERE user_id = ?`,
 			`UPDATE users SET tfa_failures = 0, tfa_lock_level = 0, tfa_locked_until = 0 WHERE id = ?`} {

@@ -93,18 +93,14 @@ func (s *Store) SetEmailVerified(ctx context.Context, userID int64, at time.Time
 // keepSession (0 ends them all), in one transaction.
 func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keepSession int64, at time.Time) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, at.Unix(), userID)
-		if err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, at.Unix(), userID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return gardien.ErrNotFound
 		}
 		if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepSession); err != nil {
 			return err
 		}
 		// Links to reset the password stop working once it is changed.
-		_, err = s.txExec(ctx, tx, `UPDATE tokens SET used_at = ? WHERE user_id = ? AND kind = 'reset_password' AND used_at IS NULL`, at.Unix(), userID)
+		_, err := s.txExec(ctx, tx, `UPDATE tokens SET used_at = ? WHERE user_id = ? AND kind = 'reset_password' AND used_at IS NULL`, at.Unix(), userID)
 		return err
 	})
 	if err != nil {
