@@ -49,7 +49,8 @@ func (m *Member) Protected() bool { return m.TwoFactorEnabled || m.SSO }
 
 // MemberFilter narrows a members list.
 type MemberFilter struct {
-	WithoutTwoFactor bool // only members neither protected by 2FA nor by SSO
+	WithoutTwoFactor bool  // only members neither protected by 2FA nor by SSO
+	After            int64 // only members whose user id is greater (a walk through them all)
 	Offset, Limit    int
 }
 

@@ -13,8 +13,8 @@ import (
 const bulkMembers = 100_000
 
 // bulkOrg makes an organization owned by a person with 2FA, and adds
-// bulkMembers members straight into the database, one in three with 2FA.
-func bulkOrg(t testing.TB, env *apptest.Env, clock *apptest.Clock) (*person, string, int64) {
+// n members straight into the database, one in three with 2FA.
+func bulkOrg(t testing.TB, env *apptest.Env, clock *apptest.Clock, n int) (*person, string, int64) {
 	t.Helper()
 	owner := enabled(t, env, clock, "owner@example.com")
 	org := newOrg(t, owner, "Big Corp")
@@ -29,7 +29,7 @@ func bulkOrg(t testing.TB, env *apptest.Env, clock *apptest.Clock) (*person, str
 		`INSERT INTO two_factor (user_id, secret, created_at, enabled_at, last_step)
 		 SELECT id, ?, 0, 0, 0 FROM users WHERE email_key LIKE '%@bulk.example' AND id % 3 = 0`,
 	}
-	args := [][]any{{bulkMembers}, {orgID}, {[]byte("sealed")}}
+	args := [][]any{{n}, {orgID}, {[]byte("sealed")}}
 	for i, q := range stmts {
 		if _, err := env.DB.ExecContext(ctx, env.Q(q), args[i]...); err != nil {
 			t.Fatalf("bulk step %d: %v", i, err)
@@ -53,7 +53,7 @@ func TestOrganizationOf100000Members(t *testing.T) {
 			t.Parallel()
 			clock := apptest.NewClock()
 			env := apptest.Start(t, append(opts(t), apptest.WithClock(clock))...)
-			owner, org, orgID := bulkOrg(t, env, clock)
+			owner, org, orgID := bulkOrg(t, env, clock, bulkMembers)
 			var before int
 			env.DB.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM events`).Scan(&before)
 
@@ -103,7 +103,7 @@ func BenchmarkLargeOrganization(b *testing.B) {
 				opts = append(opts, apptest.Postgres(b))
 			}
 			env := apptest.Start(b, opts...)
-			owner, org, _ := bulkOrg(b, env, clock)
+			owner, org, _ := bulkOrg(b, env, clock, bulkMembers)
 			for _, c := range []struct{ name, method, path string }{
 				{"members_page_1", "GET", org + "/members"},
 				{"members_page_1000", "GET", org + "/members?page=1000"},
@@ -126,5 +126,22 @@ func BenchmarkLargeOrganization(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// TestRemindReachesEveryone walks past the first 500 members without 2FA.
+func TestRemindReachesEveryone(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner, org, _ := bulkOrg(t, env, clock, 900) // 600 without 2FA
+	r := owner.c.API("POST", org+"/reminders", nil)
+	if r.StatusCode != 202 || r.JSON()["sent"] != float64(600) {
+		t.Fatalf("remind: %d %s", r.StatusCode, r.Body)
+	}
+	for _, i := range []int{1, 700, 898} { // user id i+1 not a multiple of 3: without 2FA
+		if m := env.Mail.Wait(t, fmt.Sprintf("m%d@bulk.example", i)); !strings.Contains(m.Text, "Big Corp asks its members") {
+			t.Fatalf("reminder to m%d:\n%s", i, m.Text)
+		}
 	}
 }

@@ -61,6 +61,7 @@ type Store interface {
 	RequiringOrganization(ctx context.Context, userID int64) (string, error)
 	NeedsTwoFactorSetup(ctx context.Context, userID int64) (bool, error)
 	Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error)
+	Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error)
 	MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error)
 	SetRole(ctx context.Context, orgID, userID int64, role gardien.Role, e *gardien.Event) error
 	RemoveMember(ctx context.Context, orgID, userID int64, e *gardien.Event) error

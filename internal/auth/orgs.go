@@ -228,6 +228,21 @@ func (s *Service) Members(ctx context.Context, actor *gardien.User, orgID int64,
 	return &MembersPage{Members: list, Counts: counts, Page: page, Pages: max(1, (total+MembersPageSize-1)/MembersPageSize)}, nil
 }
 
+// Member returns one member, for the organization's managers.
+func (s *Service) Member(ctx context.Context, actor *gardien.User, orgID, userID int64) (*gardien.Member, error) {
+	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	m, err := s.Store.Member(ctx, orgID, userID)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, gardien.Errorf(gardien.CodeNotFound, "err.member_not_found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: member: %w", err)
+	}
+	return m, nil
+}
+
 // target returns the membership of a member an actor wants to change, and
 // checks the actor may.
 func (s *Service) target(ctx context.Context, actor *gardien.User, orgID, userID int64) (*gardien.Membership, *gardien.Membership, error) {
@@ -360,31 +375,42 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 }
 
 // Remind mails every member without 2FA (SSO members aside) a link to the
-// set-up, and says how many.
+// set-up, and says how many. The mails are queued in the background, so a
+// large organization's admin does not wait for them.
 func (s *Service) Remind(ctx context.Context, actor *gardien.User, orgID int64, c gardien.Client) (int, error) {
 	m, err := s.manager(ctx, orgID, actor.ID)
 	if err != nil {
 		return 0, err
 	}
-	sent := 0
-	for offset := 0; ; offset += 500 {
-		list, err := s.Store.Members(ctx, orgID, gardien.MemberFilter{WithoutTwoFactor: true, Limit: 500, Offset: offset})
+	counts, err := s.Store.MemberCounts(ctx, orgID)
+	if err != nil {
+		return 0, fmt.Errorf("auth: remind: %w", err)
+	}
+	n := counts.Total - counts.Protected
+	if err := s.Store.AddEvent(ctx, s.orgEvent(gardien.EventOrgReminderSent, orgID, 0, actor.ID, c, strconv.Itoa(n))); err != nil {
+		s.Log.ErrorContext(ctx, "audit event not recorded", "event", gardien.EventOrgReminderSent, "org_id", orgID, "err", err)
+	}
+	go s.remind(context.WithoutCancel(ctx), orgID, m.Name)
+	return n, nil
+}
+
+// remind walks the members without 2FA, 500 at a time, and queues a mail to each.
+func (s *Service) remind(ctx context.Context, orgID int64, orgName string) {
+	for after := int64(0); ; {
+		list, err := s.Store.Members(ctx, orgID, gardien.MemberFilter{WithoutTwoFactor: true, After: after, Limit: 500})
 		if err != nil {
-			return sent, fmt.Errorf("auth: remind: %w", err)
+			s.Log.ErrorContext(ctx, "reminders cut short", "org_id", orgID, "err", err)
+			return
 		}
 		for _, mem := range list {
 			s.send(ctx, gmail.Letter{Kind: "two_factor_reminder", To: mem.Email, Name: mem.Name, Lang: s.DefaultLang,
-				Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{m.Name}})
-			sent++
+				Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{orgName}})
+			after = mem.UserID
 		}
 		if len(list) < 500 {
-			break
+			return
 		}
 	}
-	if err := s.Store.AddEvent(ctx, s.orgEvent(gardien.EventOrgReminderSent, orgID, 0, actor.ID, c, strconv.Itoa(sent))); err != nil {
-		s.Log.ErrorContext(ctx, "audit event not recorded", "event", gardien.EventOrgReminderSent, "org_id", orgID, "err", err)
-	}
-	return sent, nil
 }
 
 // AuditLog returns an organization's audit log, for its managers.

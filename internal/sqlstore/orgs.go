@@ -87,38 +87,60 @@ func (s *Store) RequiringOrganization(ctx context.Context, userID int64) (string
 // unprotected is the condition of a member (m, u) without 2FA and not SSO.
 const unprotected = `u.sso = ? AND NOT EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = m.user_id AND t.enabled_at IS NOT NULL)`
 
-// Members lists an organization's members, in the order they joined.
+const memberColumns = `u.id, u.email, u.name, m.role, u.sso,
+	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL),
+	COALESCE(u.last_login_at, 0), m.created_at
+	FROM memberships m JOIN users u ON u.id = m.user_id`
+
+func scanMember(row scanner) (*gardien.Member, error) {
+	var m gardien.Member
+	var role string
+	var last, joined int64
+	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &role, &m.SSO, &m.TwoFactorEnabled, &last, &joined); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, gardien.ErrNotFound
+		}
+		return nil, err
+	}
+	m.Role, m.JoinedAt = gardien.Role(role), time.Unix(joined, 0).UTC()
+	if last > 0 {
+		m.LastLoginAt = time.Unix(last, 0).UTC()
+	}
+	return &m, nil
+}
+
+// Members lists an organization's members, in the order they joined:
+// a page by Offset, or, for a walk through them all, those after After.
 func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error) {
-	where, args := `m.org_id = ?`, []any{orgID}
+	where, args := `m.org_id = ? AND m.user_id > ?`, []any{orgID, f.After}
 	if f.WithoutTwoFactor {
 		where += ` AND ` + unprotected
 		args = append(args, false)
 	}
 	args = append(args, f.Limit, f.Offset)
-	rows, err := s.query(ctx, s.r, `SELECT u.id, u.email, u.name, m.role, u.sso,
-		EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL),
-		COALESCE(u.last_login_at, 0), m.created_at
-		FROM memberships m JOIN users u ON u.id = m.user_id WHERE `+where+`
-		ORDER BY m.user_id LIMIT ? OFFSET ?`, args...)
+	rows, err := s.query(ctx, s.r, `SELECT `+memberColumns+` WHERE `+where+` ORDER BY m.user_id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: members: %w", err)
 	}
 	defer rows.Close()
 	out := []gardien.Member{}
 	for rows.Next() {
-		var m gardien.Member
-		var role string
-		var last, joined int64
-		if err := rows.Scan(&m.UserID, &m.Email, &m.Name, &role, &m.SSO, &m.TwoFactorEnabled, &last, &joined); err != nil {
+		m, err := scanMember(rows)
+		if err != nil {
 			return nil, fmt.Errorf("sqlstore: members: %w", err)
 		}
-		m.Role, m.JoinedAt = gardien.Role(role), time.Unix(joined, 0).UTC()
-		if last > 0 {
-			m.LastLoginAt = time.Unix(last, 0).UTC()
-		}
-		out = append(out, m)
+		out = append(out, *m)
 	}
 	return out, rows.Err()
+}
+
+// Member returns one member of an organization, or gardien.ErrNotFound.
+func (s *Store) Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error) {
+	m, err := scanMember(s.queryRow(ctx, s.r, `SELECT `+memberColumns+` WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: member: %w", err)
+	}
+	return m, nil
 }
 
 // MemberCounts counts an organization's members and the protected ones

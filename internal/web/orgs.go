@@ -240,25 +240,12 @@ func (h *Handler) handleResetConfirm(w http.ResponseWriter, r *http.Request, cur
 	if p == nil {
 		return
 	}
-	userID := pathID(r, "user")
-	// The member's name, from the list the viewer may see.
-	for page := 1; ; page++ {
-		mp, err := h.Auth.Members(r.Context(), cur.User, p.Org.ID, false, page)
-		if err != nil {
-			h.orgError(w, r, err)
-			return
-		}
-		for _, m := range mp.Members {
-			if m.UserID == userID {
-				h.render(w, r, http.StatusOK, "org_reset", &resetPageData{Page: *p, Member: m})
-				return
-			}
-		}
-		if page >= mp.Pages {
-			h.orgError(w, r, gardien.Errorf(gardien.CodeNotFound, "err.member_not_found"))
-			return
-		}
+	m, err := h.Auth.Member(r.Context(), cur.User, p.Org.ID, pathID(r, "user"))
+	if err != nil {
+		h.orgError(w, r, err)
+		return
 	}
+	h.render(w, r, http.StatusOK, "org_reset", &resetPageData{Page: *p, Member: *m})
 }
 
 func (h *Handler) handleResetMember(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
