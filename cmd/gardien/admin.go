@@ -53,10 +53,11 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer a.Store.Close()
 	defer func() {
-		// Mails the command queued leave before it exits.
+		// Mails the command queued leave before it exits (or stay in the
+		// outbox for the server to send).
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		a.Queue.Wait(ctx)
+		a.Outbox.Drain(ctx)
 	}()
 	switch sub {
 	case "verify-email":

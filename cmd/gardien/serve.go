@@ -82,6 +82,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go a.Sweep(sweepCtx)
+	// Mail workers: they outlive the request handling during shutdown, so
+	// mails of the last requests leave too; what is left stays in the
+	// outbox for the next start.
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	defer stopMail()
+	mailDone := make(chan struct{})
+	go func() { a.Outbox.Run(mailCtx, 4); close(mailDone) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -96,7 +103,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Error("shutdown", "err", err)
 	}
-	a.Queue.Wait(shutCtx)
+	drainCtx, stopDrain := context.WithTimeout(shutCtx, 5*time.Second)
+	a.Outbox.Drain(drainCtx)
+	stopDrain()
+	stopMail()
+	select {
+	case <-mailDone:
+	case <-shutCtx.Done():
+	}
 	log.Info("stopped")
 	return nil
 }

@@ -40,7 +40,8 @@ type App struct {
 	Store  *sqlstore.Store
 	Auth   *auth.Service
 	Box    *secretbox.Box
-	Queue  *mail.Queue
+	// Outbox keeps mails until they are sent; run it with Outbox.Run.
+	Outbox *mail.Outbox
 	// Catalog holds the messages of pages and mails.
 	Catalog *i18n.Catalog
 	key     []byte
@@ -137,11 +138,15 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if cfg.SMTPURL != nil {
 		sender = &mail.SMTP{URL: cfg.SMTPURL, From: cfg.MailFrom, Now: time.Now, TLS: o.SMTPTLS}
 	}
-	queue := &mail.Queue{Sender: sender, Log: log}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	outbox := mail.NewOutbox(store, sender, log, now)
 	svc := auth.New(auth.Config{
 		Store:       store,
 		Hasher:      password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0)),
-		Mailer:      queue,
+		Mailer:      outbox,
 		Composer:    composer,
 		Box:         box,
 		RecoveryKey: subkey(key, "recovery codes"),
@@ -152,7 +157,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		SessionIdle: cfg.SessionIdle,
 		Now:         o.Now,
 	})
-	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Queue: queue, Catalog: cat, key: key}, nil
+	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Outbox: outbox, Catalog: cat, key: key}, nil
 }
 
 // subkey derives a key for one purpose from the secret key.

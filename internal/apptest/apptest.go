@@ -118,11 +118,13 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	srv.Config.Handler = h
 	srv.Start()
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { a.Outbox.Run(mailCtx, 4); close(mailDone) }()
 	t.Cleanup(func() {
 		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Queue.Wait(ctx)
+		stopMail()
+		<-mailDone
 		a.Store.Close()
 	})
 	driver, dsn := "sqlite", "file:"+filepath.Join(cfg.DataDir, "gardien.db")+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"

@@ -2,13 +2,9 @@ package mail
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	htmltemplate "html/template"
-	"log/slog"
-	"sync"
 	texttemplate "text/template"
-	"time"
 
 	"github.com/gardien/gardien/internal/i18n"
 )
@@ -65,75 +61,4 @@ func (c *Composer) Compose(l Letter) (Message, error) {
 		return Message{}, err
 	}
 	return Message{To: l.To, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
-}
-
-// Queue sends mails in the background, so a request does not wait on the
-// mail server and an answer's timing says nothing of whether a mail left.
-// A few workers send at once (a mail server is not flooded by a reminder
-// to a whole organization); Send waits when the queue is full. Wait lets
-// queued mails leave at shutdown.
-type Queue struct {
-	Sender  Sender
-	Log     *slog.Logger
-	Workers int // 4 when zero
-
-	once    sync.Once
-	ch      chan Message
-	pending sync.WaitGroup
-}
-
-func (q *Queue) start() {
-	q.ch = make(chan Message, 1024)
-	n := q.Workers
-	if n <= 0 {
-		n = 4
-	}
-	for range n {
-		go func() {
-			for m := range q.ch {
-				q.deliver(m)
-				q.pending.Done()
-			}
-		}()
-	}
-}
-
-// Send queues m, waiting for room while the queue is full.
-func (q *Queue) Send(ctx context.Context, m Message) error {
-	q.once.Do(q.start)
-	q.pending.Add(1)
-	select {
-	case q.ch <- m:
-		return nil
-	case <-ctx.Done():
-		q.pending.Done()
-		return ctx.Err()
-	}
-}
-
-// deliver sends m, trying three times over about 20 seconds, then logs.
-func (q *Queue) deliver(m Message) {
-	var err error
-	for attempt, wait := 1, time.Second; attempt <= 3; attempt, wait = attempt+1, wait*4 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err = q.Sender.Send(ctx, m)
-		cancel()
-		if err == nil {
-			return
-		}
-		if attempt < 3 {
-			time.Sleep(wait)
-		}
-	}
-	q.Log.Error("mail not sent", "subject", m.Subject, "err", err)
-}
-
-// Wait blocks until queued mails are sent or ctx ends.
-func (q *Queue) Wait(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { q.pending.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
 }
