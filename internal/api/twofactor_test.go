@@ -436,3 +436,13 @@ func TestIssuerIsConfigurable(t *testing.T) {
 		t.Fatalf("URI %s", uri)
 	}
 }
+
+func TestAccountsWithoutPasswordCannotLogIn(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	u := &gardien.User{Email: "sso@example.com", Name: "S", SSO: true, CreatedAt: time.Now()}
+	if err := env.App.Store.CreateUser(t.Context(), u, "sso@example.com", "!"); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, login(t, env.Client(t), "sso@example.com", "anything at all"), 401, "invalid_credentials")
+}

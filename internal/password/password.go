@@ -92,16 +92,15 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 }
 
 // Verify checks pw against an encoded hash; ErrMismatch when it is wrong.
-// An empty encoded hash (an unknown account) is checked against a dummy hash,
-// so that the answer takes as long as for a real account.
+// An empty encoded hash (an unknown account) or one that is no argon2id
+// hash (an account with no password, such as an SSO one) is checked against
+// a dummy hash, so that the answer takes as long as for a real account,
+// and is a mismatch.
 func (h *Hasher) Verify(ctx context.Context, encoded, pw string) error {
-	dummy := encoded == ""
-	if dummy {
-		encoded = h.dummy
-	}
 	p, salt, want, err := decode(encoded)
-	if err != nil {
-		return err
+	dummy := err != nil
+	if dummy {
+		p, salt, want, _ = decode(h.dummy)
 	}
 	if err := h.acquire(ctx); err != nil {
 		return err
