@@ -24,6 +24,9 @@ var (
 // wants two accounts that differ by the case of one letter).
 func NormalizeEmail(raw string) (email, key string, ok bool) {
 	email = strings.TrimSpace(raw)
+	if !utf8.ValidString(email) {
+		return "", "", false
+	}
 	at := strings.LastIndexByte(email, '@')
 	if at <= 0 || at == len(email)-1 || len(email) > 254 {
 		return "", "", false
@@ -46,7 +49,7 @@ type SignupInput struct {
 func cleanName(raw string) (string, string) {
 	name := strings.Join(strings.FieldsFunc(raw, unicode.IsSpace), " ")
 	switch {
-	case name == "":
+	case name == "" || !utf8.ValidString(name):
 		return "", "err.name_required"
 	case utf8.RuneCountInString(name) > 100:
 		return "", "err.name_too_long"

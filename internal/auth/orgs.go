@@ -31,7 +31,7 @@ var (
 func cleanOrgName(raw string) (string, error) {
 	name := strings.Join(strings.FieldsFunc(raw, unicode.IsSpace), " ")
 	switch {
-	case name == "" || strings.ContainsFunc(name, unicode.IsControl):
+	case name == "" || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
 		return "", gardien.Invalid("name", "err.org_name_required")
 	case utf8.RuneCountInString(name) > 100:
 		return "", gardien.Invalid("name", "err.name_too_long")

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -78,5 +79,6 @@ func Client(r *http.Request) gardien.Client {
 	if err != nil {
 		ip = r.RemoteAddr
 	}
-	return gardien.Client{IP: ip, UserAgent: r.UserAgent()}
+	// Headers may carry any bytes; what is stored must be UTF-8 (PostgreSQL refuses the rest).
+	return gardien.Client{IP: ip, UserAgent: strings.ToValidUTF8(r.UserAgent(), "\uFFFD")}
 }

@@ -218,3 +218,24 @@ func TestEveryEventTypeHasAName(t *testing.T) {
 		}
 	}
 }
+
+// Bytes that are not UTF-8, in a form or a header, get a clear answer, not
+// a database error (PostgreSQL refuses them in text).
+func TestInvalidUTF8IsRefusedCleanly(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Postgres(t))
+	c := env.Client(t)
+	c.Header.Set("User-Agent", "agent \xff\xfe")
+	r := c.Do("POST", "/signup", "application/x-www-form-urlencoded", strings.NewReader("name=%FF%FE&email=a%FF@example.com&password=correct+horse+battery"))
+	if r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("invalid UTF-8 in a form: %d", r.StatusCode)
+	}
+	r = c.Form("/signup", map[string]string{"name": "Ada", "email": "ada@example.com", "password": pw})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("signup with an invalid UTF-8 user agent: %d", r.StatusCode)
+	}
+	r = c.Do("POST", "/organizations", "application/x-www-form-urlencoded", strings.NewReader("name=%FF"))
+	if r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("invalid UTF-8 organization name: %d", r.StatusCode)
+	}
+}
