@@ -312,6 +312,8 @@ func TestAuditLogPagingAndExport(t *testing.T) {
 		t.Fatalf("page 2: %v", r2)
 	}
 	wantProblem(t, owner.c.API("GET", org+"/events?limit=5000", nil), 422, "validation_failed")
+	wantProblem(t, owner.c.API("GET", org+"/events?type=%FF", nil), 422, "validation_failed")
+	wantProblem(t, owner.c.API("GET", org+"/events?before=-1", nil), 422, "validation_failed")
 	exp := owner.c.API("GET", org+"/events.jsonl", nil)
 	lines := strings.Split(strings.TrimSpace(string(exp.Body)), "\n")
 	if exp.Header.Get("Content-Type") != "application/x-ndjson" || len(lines) != 6 || !strings.Contains(lines[5], `"type":"org.created"`) {

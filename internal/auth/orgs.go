@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -420,6 +421,9 @@ func (s *Service) AuditLog(ctx context.Context, actor *gardien.User, orgID int64
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
+	}
+	if f.Type != "" && !slices.Contains(gardien.EventTypes, f.Type) {
+		return nil, gardien.Invalid("type", "err.event_type_invalid")
 	}
 	return s.Store.OrgEvents(ctx, orgID, f)
 }

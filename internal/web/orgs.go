@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -283,6 +284,9 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 	}
 	q := r.URL.Query()
 	p.Filter = gardien.EventFilter{Type: q.Get("type"), Limit: 50}
+	if !slices.Contains(gardien.EventTypes, p.Filter.Type) {
+		p.Filter.Type = "" // an unknown type filters nothing
+	}
 	p.Filter.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
 	export := url.Values{}
 	if p.Filter.Type != "" {
