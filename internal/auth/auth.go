@@ -41,6 +41,7 @@ type Store interface {
 	DeleteSession(ctx context.Context, id int64) error
 	DeleteUserSessions(ctx context.Context, userID, keep int64) error
 	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
+	DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error)
 
 	SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error
 	PendingTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)

@@ -202,10 +202,18 @@ func (s *Service) endToken(ctx context.Context, token string) {
 	}
 }
 
-// SweepSessions deletes ended sessions; the server calls it now and then.
+// SweepSessions deletes ended sessions and long-expired mailed links; the
+// server calls it now and then.
 func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
 	now := s.Now()
-	return s.Store.DeleteExpiredSessions(ctx, now, now.Add(-s.SessionIdle))
+	n, err := s.Store.DeleteExpiredSessions(ctx, now, now.Add(-s.SessionIdle))
+	if err != nil {
+		return n, err
+	}
+	// Expired links are kept a week (an invitation's page can still say
+	// "expired" rather than "unknown"), then go.
+	m, err := s.Store.DeleteStaleTokens(ctx, now.Add(-7*24*time.Hour))
+	return n + m, err
 }
 
 // recordLogin notes a completed login, for the members list.

@@ -89,6 +89,21 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, keep int64) erro
 	return nil
 }
 
+// DeleteStaleTokens removes mailed tokens and invitations that expired
+// before the given time: used or not, they can never work again.
+func (s *Store) DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for _, q := range []string{`DELETE FROM tokens WHERE expires_at < ?`, `DELETE FROM invitations WHERE expires_at < ?`} {
+		res, err := s.exec(ctx, s.w, q, before.Unix())
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: delete stale tokens: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
+
 // DeleteExpiredSessions removes sessions past their absolute expiry or idle
 // since before idleSince, and returns how many.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error) {

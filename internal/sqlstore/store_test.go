@@ -267,3 +267,19 @@ func TestEvents(t *testing.T) {
 		}
 	})
 }
+
+func TestStaleTokensAreDeleted(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		s.CreateToken(ctx, "verify_email", hash("old"), u.ID, t0, t0.Add(-time.Hour))
+		s.CreateToken(ctx, "verify_email", hash("new"), u.ID, t0.Add(time.Hour), t0)
+		n, err := s.DeleteStaleTokens(ctx, t0.Add(time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("deleted %d (%v), want 1", n, err)
+		}
+		if _, err := s.TokenUser(ctx, "verify_email", hash("new"), t0); err != nil {
+			t.Fatalf("live token deleted: %v", err)
+		}
+	})
+}
