@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -372,5 +373,46 @@ func TestCookieIsSecureOverHTTPS(t *testing.T) {
 	}
 	if m := env.Mail.Wait(t, "ada@example.com"); !strings.HasPrefix(m.Link(), "https://id.example.com/verify-email?token=") {
 		t.Errorf("mail link %q does not use the base URL", m.Link())
+	}
+}
+
+func TestPasswordGuessingIsSlowed(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	c := env.Client(t)
+	signup(t, env, c, "ada@example.com")
+	signup(t, env, c, "bob@example.com")
+	for i := range 10 {
+		wantProblem(t, login(t, c, "ada@example.com", fmt.Sprintf("wrong password %d", i)), 401, "invalid_credentials")
+	}
+	r := login(t, c, "ada@example.com", pw)
+	wantProblem(t, r, 429, "rate_limited")
+	if r.Header.Get("Retry-After") != "900" {
+		t.Fatalf("Retry-After %q, want 900", r.Header.Get("Retry-After"))
+	}
+	// Unknown emails are slowed the same way: nothing tells them apart.
+	for range 10 {
+		login(t, c, "nobody@example.com", "wrong password")
+	}
+	wantProblem(t, login(t, c, "nobody@example.com", "wrong password"), 429, "rate_limited")
+	// Other accounts are not locked by someone guessing Ada's password.
+	if r := login(t, c, "bob@example.com", pw); r.StatusCode != 200 {
+		t.Fatalf("another account: %d %s", r.StatusCode, r.Body)
+	}
+	clock.Advance(15*time.Minute + time.Second)
+	if r := login(t, c, "ada@example.com", pw); r.StatusCode != 200 {
+		t.Fatalf("after the window: %d %s", r.StatusCode, r.Body)
+	}
+	// A right password forgets the count.
+	for range 9 {
+		login(t, c, "ada@example.com", "wrong password")
+	}
+	login(t, c, "ada@example.com", pw)
+	for range 9 {
+		login(t, c, "ada@example.com", "wrong password")
+	}
+	if r := login(t, c, "ada@example.com", pw); r.StatusCode != 200 {
+		t.Fatalf("after a success and 9 failures: %d %s", r.StatusCode, r.Body)
 	}
 }

@@ -42,6 +42,10 @@ type Store interface {
 	DeleteUserSessions(ctx context.Context, userID, keep int64) error
 	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
 	DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error)
+	LoginFailures(ctx context.Context, key []byte, since time.Time) (int, time.Time, error)
+	AddLoginFailure(ctx context.Context, keys [][]byte, now, since time.Time) error
+	ClearLoginFailures(ctx context.Context, key []byte) error
+	DeleteOldLoginFailures(ctx context.Context, before time.Time) error
 
 	SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error
 	PendingTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)

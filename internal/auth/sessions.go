@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -47,6 +48,10 @@ var errUnauthorized = gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized
 func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c gardien.Client) (*Login, error) {
 	s.endToken(ctx, oldToken)
 	_, key, ok := NormalizeEmail(rawEmail)
+	pairKey, ipKey := throttleKey("account", key, c.IP), throttleKey("address", c.IP)
+	if err := s.checkThrottle(ctx, pairKey, ipKey); err != nil {
+		return nil, err
+	}
 	var u *gardien.User
 	var hash string
 	var err error
@@ -63,7 +68,14 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 		if u != nil {
 			s.event(ctx, gardien.EventLoginFailed, u.ID, 0, c, "wrong password")
 		}
+		now := s.Now()
+		if err := s.Store.AddLoginFailure(ctx, [][]byte{pairKey, ipKey}, now, now.Add(-throttleWindow)); err != nil {
+			s.Log.ErrorContext(ctx, "login failure not counted", "err", err)
+		}
 		return nil, errInvalidCredentials
+	}
+	if err := s.Store.ClearLoginFailures(ctx, pairKey); err != nil {
+		s.Log.ErrorContext(ctx, "login failures not cleared", "err", err)
 	}
 	level, err := s.levelAfterPassword(ctx, u)
 	if err != nil {
@@ -78,6 +90,44 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 		s.recordLogin(ctx, u.ID)
 	}
 	return &Login{User: u, Session: sess, Token: tok, Step: StepOf(level)}, nil
+}
+
+// Password guessing is slowed per account and address (10 wrong passwords
+// in 15 minutes), and per address across accounts (100), counted in the
+// database. The account alone is never locked: that would let anyone lock
+// anyone out. Unknown emails are counted like known ones.
+const (
+	throttleWindow     = 15 * time.Minute
+	maxAccountFailures = 10
+	maxAddressFailures = 100
+)
+
+func throttleKey(parts ...string) []byte {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+// checkThrottle refuses a login try while a limit is reached, before any
+// password is hashed.
+func (s *Service) checkThrottle(ctx context.Context, pairKey, ipKey []byte) error {
+	now := s.Now()
+	for _, l := range []struct {
+		key []byte
+		max int
+	}{{pairKey, maxAccountFailures}, {ipKey, maxAddressFailures}} {
+		n, start, err := s.Store.LoginFailures(ctx, l.key, now.Add(-throttleWindow))
+		if err != nil {
+			return fmt.Errorf("auth: login: %w", err)
+		}
+		if n >= l.max {
+			return &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: start.Add(throttleWindow).Sub(now)}
+		}
+	}
+	return nil
 }
 
 // levelAfterPassword is the one place that decides what a person must do
@@ -208,6 +258,9 @@ func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
 	now := s.Now()
 	n, err := s.Store.DeleteExpiredSessions(ctx, now, now.Add(-s.SessionIdle))
 	if err != nil {
+		return n, err
+	}
+	if err := s.Store.DeleteOldLoginFailures(ctx, now.Add(-throttleWindow)); err != nil {
 		return n, err
 	}
 	// Expired links are kept a week (an invitation's page can still say
