@@ -175,12 +175,13 @@ func (a *App) Handler() (http.Handler, error) {
 		return nil, err
 	}
 	return server.New(server.Config{
-		Auth:    a.Auth,
-		API:     api.New(a.Auth, cat, cookies, a.Log),
-		Web:     pages,
-		DB:      a.Store,
-		Cookies: cookies,
-		Log:     a.Log,
+		Auth:           a.Auth,
+		API:            api.New(a.Auth, cat, cookies, a.Log),
+		Web:            pages,
+		DB:             a.Store,
+		Cookies:        cookies,
+		Log:            a.Log,
+		TrustedProxies: a.Config.TrustedProxies,
 	}), nil
 }
 

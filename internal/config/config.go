@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,9 @@ type Config struct {
 	LogFormat      string        // "text" or "json"
 	LogLevel       string        // debug, info, warn, error
 	TOTPIssuer     string        // the issuer shown in authenticator apps
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed; empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 type setting struct {
@@ -118,6 +122,25 @@ var settings = []setting{
 			return nil
 		}
 		return fmt.Errorf("want debug, info, warn or error, got %q", v)
+	}},
+	{"trusted-proxies", "GARDIEN_TRUSTED_PROXIES", "", "reverse proxies whose X-Forwarded-For gives the client's address: comma-separated IPs or CIDRs (e.g. 10.0.0.0/8)", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				a, aerr := netip.ParseAddr(part)
+				if aerr != nil {
+					return fmt.Errorf("want IPs or CIDRs such as 10.0.0.0/8, got %q", part)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+		return nil
 	}},
 	{"totp-issuer", "GARDIEN_TOTP_ISSUER", "Gardien", "issuer name shown in authenticator apps", func(c *Config, v string) error {
 		if v == "" || strings.Contains(v, ":") {

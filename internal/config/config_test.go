@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -69,6 +70,7 @@ func TestBadValuesNameTheSetting(t *testing.T) {
 		{map[string]string{"GARDIEN_SESSION_MAX": "-1h"}, nil, "GARDIEN_SESSION_MAX:"},
 		{map[string]string{"GARDIEN_LOG_FORMAT": "xml"}, nil, "GARDIEN_LOG_FORMAT:"},
 		{map[string]string{"GARDIEN_MAIL_FROM": "nobody"}, nil, "GARDIEN_MAIL_FROM:"},
+		{map[string]string{"GARDIEN_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, nil, "GARDIEN_TRUSTED_PROXIES: want IPs or CIDRs"},
 	} {
 		_, err := load(t, tc.env, tc.args...)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
@@ -77,5 +79,15 @@ func TestBadValuesNameTheSetting(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "secret") && strings.Contains(tc.want, "SMTP") {
 			t.Errorf("error shows the SMTP password: %v", err)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := load(t, map[string]string{"GARDIEN_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 ,::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.TrustedProxies); got != "[10.0.0.0/8 192.0.2.7/32 ::1/128]" {
+		t.Fatalf("trusted proxies %s", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -30,6 +31,8 @@ type Config struct {
 	DB      Pinger
 	Cookies httpx.Cookies
 	Log     *slog.Logger
+	// TrustedProxies are believed about the client's address (X-Forwarded-For).
+	TrustedProxies []netip.Prefix
 }
 
 // New returns the root handler.
@@ -74,7 +77,45 @@ func New(c Config) http.Handler {
 	h = securityHeaders(h)
 	h = recoverPanics(c.Log, h)
 	h = logRequests(c.Log, h)
+	h = realClient(c.TrustedProxies, h)
 	return h
+}
+
+// realClient sets the request's address to the client's when it comes
+// through a trusted proxy: the right-most X-Forwarded-For address that is
+// not a trusted proxy itself (the ones to its left could be forged by the
+// client). From anyone else, X-Forwarded-For is ignored.
+func realClient(trusted []netip.Prefix, next http.Handler) http.Handler {
+	if len(trusted) == 0 {
+		return next
+	}
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err == nil && isTrusted(peer.Addr()) {
+			hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+			for i := len(hops) - 1; i >= 0; i-- {
+				a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+				if err != nil {
+					break
+				}
+				if !isTrusted(a) {
+					r2 := r.Clone(r.Context())
+					r2.RemoteAddr = netip.AddrPortFrom(a, 0).String()
+					r = r2
+					break
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,28 @@ func TestRequestLogHasNoQueryString(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/verify-email?token=SECRET", nil))
 	if strings.Contains(logs.String(), "SECRET") || !strings.Contains(logs.String(), "status=418") || !strings.Contains(logs.String(), "path=/verify-email") {
 		t.Fatalf("log line: %s", logs.String())
+	}
+}
+
+func TestClientAddressBehindTrustedProxies(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	var got string
+	h := realClient(trusted, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.RemoteAddr }))
+	for _, tc := range []struct{ peer, xff, want string }{
+		{"10.0.0.5:4000", "203.0.113.7", "203.0.113.7:0"},
+		{"10.0.0.5:4000", "198.51.100.1, 203.0.113.7, 10.0.0.9", "203.0.113.7:0"}, // the client forged the first one
+		{"192.0.2.1:4000", "203.0.113.7", "192.0.2.1:4000"},                       // not a trusted proxy: ignored
+		{"10.0.0.5:4000", "", "10.0.0.5:4000"},
+		{"10.0.0.5:4000", "garbage", "10.0.0.5:4000"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.peer
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: client %s, want %s", tc.peer, tc.xff, got, tc.want)
+		}
 	}
 }
