@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -193,28 +194,20 @@ func (h *Handler) handleSetRole(w http.ResponseWriter, r *http.Request, cur *htt
 	writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "role": *in.Role})
 }
 
-func (h *Handler) handleRemoveMember(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, userID, ok := h.memberPath(w, r)
-	if !ok {
-		return
+// memberAction answers 204 to an action on one member (remove, reset 2FA)
+// that auth carries out.
+func (h *Handler) memberAction(act func(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error) func(http.ResponseWriter, *http.Request, *httpx.Current) {
+	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+		orgID, userID, ok := h.memberPath(w, r)
+		if !ok {
+			return
+		}
+		if err := act(r.Context(), cur.User, orgID, userID, httpx.Client(r)); err != nil {
+			h.error(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if err := h.auth.RemoveMember(r.Context(), cur.User, orgID, userID, httpx.Client(r)); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (h *Handler) handleResetMemberTwoFactor(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, userID, ok := h.memberPath(w, r)
-	if !ok {
-		return
-	}
-	if err := h.auth.ResetMemberTwoFactor(r.Context(), cur.User, orgID, userID, httpx.Client(r)); err != nil {
-		h.error(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *Handler) handleRemind(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
