@@ -145,7 +145,7 @@ func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request, c
 	if !h.body(w, r, &in, func() error { return required("current_password", in.Current, "new_password", in.New) }) {
 		return
 	}
-	if err := h.auth.ChangePassword(r.Context(), cur.Session, *in.Current, *in.New, httpx.Client(r)); err != nil {
+	if err := h.auth.ChangePassword(r.Context(), cur.Session, cur.User, *in.Current, *in.New, httpx.Client(r)); err != nil {
 		h.error(w, r, err)
 		return
 	}

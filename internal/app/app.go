@@ -156,6 +156,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		SessionMax:  cfg.SessionMax,
 		SessionIdle: cfg.SessionIdle,
 		Now:         o.Now,
+		PasswordLimits: auth.PasswordLimits{PerAccount: cfg.PasswordTriesPerAccount,
+			PerAddress: cfg.PasswordTriesPerAddress, Window: cfg.PasswordTriesWindow},
 	})
 	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Outbox: outbox, Catalog: cat, key: key}, nil
 }

@@ -97,7 +97,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c gardien.Client) 
 		}
 		return nil, fmt.Errorf("auth: signup: %w", err)
 	}
-	s.event(ctx, gardien.EventSignup, u.ID, u.ID, c, "")
+	if err := s.event(ctx, gardien.EventSignup, u.ID, u.ID, c, ""); err != nil {
+		return nil, err
+	}
 	if err := s.sendVerification(ctx, u); err != nil {
 		return nil, err
 	}
@@ -144,7 +146,9 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, c gardien.Clien
 	if err := s.Store.SetEmailVerified(ctx, userID, now); err != nil {
 		return nil, fmt.Errorf("auth: verify email: %w", err)
 	}
-	s.event(ctx, gardien.EventEmailVerified, userID, userID, c, "")
+	if err := s.event(ctx, gardien.EventEmailVerified, userID, userID, c, ""); err != nil {
+		return nil, err
+	}
 	return s.Store.UserByID(ctx, userID)
 }
 
@@ -161,7 +165,9 @@ func (s *Service) MarkEmailVerified(ctx context.Context, rawEmail string) (*gard
 	if err := s.Store.SetEmailVerified(ctx, u.ID, s.Now()); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	s.event(ctx, gardien.EventEmailVerified, u.ID, 0, gardien.Client{IP: "operator"}, "by operator")
+	if err := s.event(ctx, gardien.EventEmailVerified, u.ID, 0, gardien.Client{IP: "operator"}, "by operator"); err != nil {
+		return nil, err
+	}
 	u.EmailVerified = true
 	return u, nil
 }
@@ -181,18 +187,11 @@ func (s *Service) UpdateProfile(ctx context.Context, userID int64, name, lang st
 	return s.Store.UserByID(ctx, userID)
 }
 
-// ChangePassword sets a new password after checking the current one, and
-// ends the person's other sessions.
-func (s *Service) ChangePassword(ctx context.Context, sess *gardien.Session, current, next string, c gardien.Client) error {
-	hash, err := s.Store.PasswordHash(ctx, sess.UserID)
-	if err != nil {
-		return fmt.Errorf("auth: change password: %w", err)
-	}
-	if err := s.Hasher.Verify(ctx, hash, current); err != nil {
-		if errors.Is(err, password.ErrMismatch) {
-			return gardien.Invalid("current_password", "err.current_password_wrong")
-		}
-		return fmt.Errorf("auth: change password: %w", err)
+// ChangePassword sets a new password after checking the current one (under
+// the password limits), and ends the person's other sessions.
+func (s *Service) ChangePassword(ctx context.Context, sess *gardien.Session, u *gardien.User, current, next string, c gardien.Client) error {
+	if err := s.checkPassword(ctx, u, current, "current_password", c); err != nil {
+		return err
 	}
 	if msg := password.Check(next); msg != "" {
 		return gardien.Invalid("new_password", msg)
@@ -204,10 +203,10 @@ func (s *Service) ChangePassword(ctx context.Context, sess *gardien.Session, cur
 	if err := s.Store.SetPassword(ctx, sess.UserID, newHash, sess.ID, s.Now()); err != nil {
 		return fmt.Errorf("auth: change password: %w", err)
 	}
-	s.event(ctx, gardien.EventPasswordChanged, sess.UserID, sess.UserID, c, "")
-	if u, err := s.Store.UserByID(ctx, sess.UserID); err == nil {
-		s.send(ctx, gmail.Letter{Kind: "password_changed", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/password/forgot"})
+	if err := s.event(ctx, gardien.EventPasswordChanged, sess.UserID, sess.UserID, c, ""); err != nil {
+		return err
 	}
+	s.send(ctx, gmail.Letter{Kind: "password_changed", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/password/forgot"})
 	return nil
 }
 
@@ -230,7 +229,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, lang strin
 	if err := s.Store.CreateToken(ctx, kindResetPassword, hash, u.ID, now.Add(resetTTL), now); err != nil {
 		return fmt.Errorf("auth: password reset: %w", err)
 	}
-	s.event(ctx, gardien.EventPasswordResetRequested, u.ID, 0, c, "")
+	if err := s.event(ctx, gardien.EventPasswordResetRequested, u.ID, 0, c, ""); err != nil {
+		return err
+	}
 	s.send(ctx, gmail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.link("/password/reset", tok)})
 	return nil
 }
@@ -278,6 +279,5 @@ func (s *Service) ResetPassword(ctx context.Context, token, next string, c gardi
 	if err := s.Store.SetEmailVerified(ctx, userID, now); err != nil {
 		return fmt.Errorf("auth: reset password: %w", err)
 	}
-	s.event(ctx, gardien.EventPasswordReset, userID, userID, c, "")
-	return nil
+	return s.event(ctx, gardien.EventPasswordReset, userID, userID, c, "")
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"time"
@@ -42,10 +43,10 @@ type Store interface {
 	DeleteUserSessions(ctx context.Context, userID, keep int64) error
 	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
 	DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error)
-	LoginFailures(ctx context.Context, key []byte, since time.Time) (int, time.Time, error)
-	AddLoginFailure(ctx context.Context, keys [][]byte, now, since time.Time) error
-	ClearLoginFailures(ctx context.Context, key []byte) error
-	DeleteOldLoginFailures(ctx context.Context, before time.Time) error
+	ReserveTry(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error)
+	ReleaseTry(ctx context.Context, key []byte) error
+	ClearTries(ctx context.Context, key []byte) error
+	DeleteOldTries(ctx context.Context, before time.Time) error
 
 	SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error
 	PendingTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
@@ -108,6 +109,8 @@ type Config struct {
 	SessionMax, SessionIdle time.Duration
 	// DefaultLang is the language of mails to people with no saved choice.
 	DefaultLang string
+	// PasswordLimits bound password guessing (zero: DefaultPasswordLimits).
+	PasswordLimits PasswordLimits
 }
 
 // Service applies the rules.
@@ -122,6 +125,9 @@ func New(c Config) *Service {
 	}
 	if c.DefaultLang == "" {
 		c.DefaultLang = "en"
+	}
+	if c.PasswordLimits == (PasswordLimits{}) {
+		c.PasswordLimits = DefaultPasswordLimits
 	}
 	if c.Issuer == "" {
 		c.Issuer = "Gardien"
@@ -186,13 +192,18 @@ func (s *Service) send(ctx context.Context, l mail.Letter) {
 
 // newEvent makes an audit event, to be written with the change it records.
 func (s *Service) newEvent(typ string, userID, actorID int64, c gardien.Client, detail string) *gardien.Event {
-	return &gardien.Event{Time: s.Now().UTC(), Type: typ, UserID: userID, ActorID: actorID, IP: c.IP, UserAgent: truncate(c.UserAgent, 512), Detail: detail}
+	return &gardien.Event{Time: s.Now().UTC(), Type: typ, UserID: userID, ActorID: actorID, IP: c.IP, UserAgent: gardien.Clip(c.UserAgent, maxUserAgent), Detail: gardien.Clip(detail, 500)}
 }
 
-// event records an audit event of its own; a failure to record is logged.
-func (s *Service) event(ctx context.Context, typ string, userID, actorID int64, c gardien.Client, detail string) {
-	e := s.newEvent(typ, userID, actorID, c, detail)
-	if err := s.Store.AddEvent(ctx, e); err != nil {
-		s.Log.ErrorContext(ctx, "audit event not recorded", "event", typ, "user_id", userID, "err", err)
+// maxUserAgent bounds the User-Agent kept with sessions and events.
+const maxUserAgent = 512
+
+// event records an audit event of its own. An event that cannot be written
+// is an error for the request that caused it: a trail that silently loses
+// lines (wrong codes, say) would hide an attacker.
+func (s *Service) event(ctx context.Context, typ string, userID, actorID int64, c gardien.Client, detail string) error {
+	if err := s.Store.AddEvent(ctx, s.newEvent(typ, userID, actorID, c, detail)); err != nil {
+		return fmt.Errorf("auth: audit event %s: %w", typ, err)
 	}
+	return nil
 }

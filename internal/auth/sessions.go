@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -44,38 +43,30 @@ var errUnauthorized = gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized
 // LogIn checks an email and password and opens a session at the level the
 // person has reached. Any session the browser held before (oldToken) ends:
 // a new token at every login, so a planted session id is worth nothing.
-// Unknown emails cost a hash like known ones, and answer the same.
+// Unknown emails cost a hash like known ones, and answer the same; every
+// try is counted before its hash (PasswordLimits).
 func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c gardien.Client) (*Login, error) {
 	s.endToken(ctx, oldToken)
 	_, key, ok := NormalizeEmail(rawEmail)
-	pairKey, ipKey := throttleKey("account", key, c.IP), throttleKey("address", c.IP)
-	if err := s.checkThrottle(ctx, pairKey, ipKey); err != nil {
-		return nil, err
-	}
 	var u *gardien.User
 	var hash string
-	var err error
 	if ok {
+		var err error
 		u, hash, err = s.Store.UserByEmail(ctx, key)
 		if err != nil && !errors.Is(err, gardien.ErrNotFound) {
 			return nil, fmt.Errorf("auth: login: %w", err)
 		}
 	}
-	if err := s.Hasher.Verify(ctx, hash, pw); err != nil {
+	if err := s.verifyPassword(ctx, key, hash, pw, c); err != nil {
 		if !errors.Is(err, password.ErrMismatch) {
-			return nil, fmt.Errorf("auth: login: %w", err)
+			return nil, err
 		}
 		if u != nil {
-			s.event(ctx, gardien.EventLoginFailed, u.ID, 0, c, "wrong password")
-		}
-		now := s.Now()
-		if err := s.Store.AddLoginFailure(ctx, [][]byte{pairKey, ipKey}, now, now.Add(-throttleWindow)); err != nil {
-			s.Log.ErrorContext(ctx, "login failure not counted", "err", err)
+			if err := s.event(ctx, gardien.EventLoginFailed, u.ID, 0, c, "wrong password"); err != nil {
+				return nil, err
+			}
 		}
 		return nil, errInvalidCredentials
-	}
-	if err := s.Store.ClearLoginFailures(ctx, pairKey); err != nil {
-		s.Log.ErrorContext(ctx, "login failures not cleared", "err", err)
 	}
 	level, err := s.levelAfterPassword(ctx, u)
 	if err != nil {
@@ -85,49 +76,13 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 	if err != nil {
 		return nil, err
 	}
-	s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, string(level))
+	if err := s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, string(level)); err != nil {
+		return nil, err
+	}
 	if level == gardien.LevelFull {
 		s.recordLogin(ctx, u.ID)
 	}
 	return &Login{User: u, Session: sess, Token: tok, Step: StepOf(level)}, nil
-}
-
-// Password guessing is slowed per account and address (10 wrong passwords
-// in 15 minutes), and per address across accounts (100), counted in the
-// database. The account alone is never locked: that would let anyone lock
-// anyone out. Unknown emails are counted like known ones.
-const (
-	throttleWindow     = 15 * time.Minute
-	maxAccountFailures = 10
-	maxAddressFailures = 100
-)
-
-func throttleKey(parts ...string) []byte {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return h.Sum(nil)
-}
-
-// checkThrottle refuses a login try while a limit is reached, before any
-// password is hashed.
-func (s *Service) checkThrottle(ctx context.Context, pairKey, ipKey []byte) error {
-	now := s.Now()
-	for _, l := range []struct {
-		key []byte
-		max int
-	}{{pairKey, maxAccountFailures}, {ipKey, maxAddressFailures}} {
-		n, start, err := s.Store.LoginFailures(ctx, l.key, now.Add(-throttleWindow))
-		if err != nil {
-			return fmt.Errorf("auth: login: %w", err)
-		}
-		if n >= l.max {
-			return &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: start.Add(throttleWindow).Sub(now)}
-		}
-	}
-	return nil
 }
 
 // levelAfterPassword is the one place that decides what a person must do
@@ -173,7 +128,7 @@ func (s *Service) openSession(ctx context.Context, userID int64, level gardien.S
 	now := s.Now().UTC()
 	tok, hash := newToken()
 	sess := &gardien.Session{UserID: userID, Level: level, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.lifetime(level)), IP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
+		ExpiresAt: now.Add(s.lifetime(level)), IP: c.IP, UserAgent: gardien.Clip(c.UserAgent, maxUserAgent)}
 	if err := s.Store.CreateSession(ctx, sess, hash); err != nil {
 		return nil, "", fmt.Errorf("auth: open session: %w", err)
 	}
@@ -238,8 +193,7 @@ func (s *Service) LogOut(ctx context.Context, sess *gardien.Session, c gardien.C
 	if err := s.Store.DeleteSession(ctx, sess.ID); err != nil {
 		return fmt.Errorf("auth: logout: %w", err)
 	}
-	s.event(ctx, gardien.EventLogout, sess.UserID, sess.UserID, c, "")
-	return nil
+	return s.event(ctx, gardien.EventLogout, sess.UserID, sess.UserID, c, "")
 }
 
 // endToken ends the session of a token, if it is one.
@@ -260,7 +214,7 @@ func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
 	if err != nil {
 		return n, err
 	}
-	if err := s.Store.DeleteOldLoginFailures(ctx, now.Add(-throttleWindow)); err != nil {
+	if err := s.Store.DeleteOldTries(ctx, now.Add(-max(s.PasswordLimits.Window, maxTryWindow))); err != nil {
 		return n, err
 	}
 	// Expired links are kept a week (an invitation's page can still say
@@ -279,13 +233,6 @@ func (s *Service) recordLogin(ctx context.Context, userID int64) {
 // UserEvents returns a person's recent security events.
 func (s *Service) UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error) {
 	return s.Store.UserEvents(ctx, userID, limit)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // Area is a part of Gardien that a session may or may not reach.

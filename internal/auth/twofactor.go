@@ -13,7 +13,6 @@ import (
 
 	"github.com/gardien/gardien"
 	gmail "github.com/gardien/gardien/internal/mail"
-	"github.com/gardien/gardien/internal/password"
 	"github.com/gardien/gardien/internal/totp"
 )
 
@@ -212,7 +211,9 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 		return nil, err
 	}
 	if !passed {
-		s.failedSecondFactor(ctx, u, c, now)
+		if err := s.failedSecondFactor(ctx, u, c, now); err != nil {
+			return nil, err
+		}
 		return nil, errInvalidCode
 	}
 	// Failures cleared, session promoted with a new token, event written: one transaction.
@@ -224,7 +225,9 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 	sess.Level, sess.ExpiresAt, out.Token = gardien.LevelFull, expires, tok
 	s.recordLogin(ctx, u.ID)
 	if out.UsedRecoveryCode {
-		s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft))
+		if err := s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft)); err != nil {
+			return nil, err
+		}
 		s.send(ctx, gmail.Letter{Kind: "recovery_code_used", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
 			Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{out.RecoveryCodesLeft}})
 	}
@@ -268,20 +271,25 @@ func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, rec
 }
 
 // failedSecondFactor records a wrong code and, at the limit, locks the
-// second step and tells the person: someone has their password.
-func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gardien.Client, now time.Time) {
-	s.event(ctx, gardien.EventTwoFactorCodeFailed, u.ID, 0, c, "")
+// second step and tells the person: someone has their password. The try
+// was counted before the check, so an error here loses no count.
+func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gardien.Client, now time.Time) error {
+	if err := s.event(ctx, gardien.EventTwoFactorCodeFailed, u.ID, 0, c, ""); err != nil {
+		return err
+	}
 	until, err := s.Store.LockIfExhausted(ctx, u.ID, tryLimits, now)
 	if err != nil {
-		s.Log.ErrorContext(ctx, "second factor lock", "user_id", u.ID, "err", err)
-		return
+		return fmt.Errorf("auth: second factor lock: %w", err)
 	}
 	if until.IsZero() {
-		return
+		return nil
 	}
-	s.event(ctx, gardien.EventTwoFactorLocked, u.ID, 0, c, "until "+until.UTC().Format(time.RFC3339))
+	if err := s.event(ctx, gardien.EventTwoFactorLocked, u.ID, 0, c, "until "+until.UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
 	s.send(ctx, gmail.Letter{Kind: "two_factor_locked", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
 		Link: s.BaseURL.String() + "/settings/password", Args: []any{c.IP}})
+	return nil
 }
 
 // TwoFactorStatus tells whether 2FA is on, since when, and how many
@@ -304,20 +312,6 @@ func (s *Service) TwoFactor(ctx context.Context, userID int64) (*TwoFactorStatus
 	return &TwoFactorStatus{Enabled: true, Since: since, RecoveryCodesLeft: left}, nil
 }
 
-func (s *Service) checkPassword(ctx context.Context, userID int64, pw string) error {
-	hash, err := s.Store.PasswordHash(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("auth: password: %w", err)
-	}
-	if err := s.Hasher.Verify(ctx, hash, pw); err != nil {
-		if errors.Is(err, password.ErrMismatch) {
-			return gardien.Invalid("password", "err.current_password_wrong")
-		}
-		return fmt.Errorf("auth: password: %w", err)
-	}
-	return nil
-}
-
 // DisableTwoFactor turns 2FA off after the password is typed again: the
 // secret and recovery codes are deleted, the person's other sessions end,
 // and they are told by mail. Returns the session's new token.
@@ -330,7 +324,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u
 	} else if org != "" {
 		return "", &gardien.Error{Code: gardien.CodeTwoFactorRequiredByOrg, Message: "err.two_factor_required_by_organization", Args: []any{org}}
 	}
-	if err := s.checkPassword(ctx, u.ID, pw); err != nil {
+	if err := s.checkPassword(ctx, u, pw, "password", c); err != nil {
 		return "", err
 	}
 	if err := s.Store.DisableTOTP(ctx, u.ID, sess.ID, s.newEvent(gardien.EventTwoFactorDisabled, u.ID, u.ID, c, "")); err != nil {
@@ -352,7 +346,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u *gardien.User, 
 	if !u.TwoFactorEnabled {
 		return nil, errTwoFactorMissing
 	}
-	if err := s.checkPassword(ctx, u.ID, pw); err != nil {
+	if err := s.checkPassword(ctx, u, pw, "password", c); err != nil {
 		return nil, err
 	}
 	codes, hashes := s.newRecoveryCodes()

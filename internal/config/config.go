@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -36,6 +37,11 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed; empty: the TCP peer is the client.
 	TrustedProxies []netip.Prefix
+	// Password guessing limits: wrong passwords per account and address,
+	// per address, and the window they are counted in.
+	PasswordTriesPerAccount int
+	PasswordTriesPerAddress int
+	PasswordTriesWindow     time.Duration
 }
 
 type setting struct {
@@ -142,6 +148,9 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"password-tries-per-account", "GARDIEN_PASSWORD_TRIES_PER_ACCOUNT", "10", "wrong passwords for one account from one address (IPv6: its /64) before tries wait for the window's end", intSetter(func(c *Config) *int { return &c.PasswordTriesPerAccount })},
+	{"password-tries-per-address", "GARDIEN_PASSWORD_TRIES_PER_ADDRESS", "100", "wrong passwords from one address (IPv6: its /64), across accounts, before tries wait", intSetter(func(c *Config) *int { return &c.PasswordTriesPerAddress })},
+	{"password-tries-window", "GARDIEN_PASSWORD_TRIES_WINDOW", "15m", "window in which wrong passwords are counted", durationSetter(func(c *Config) *time.Duration { return &c.PasswordTriesWindow })},
 	{"totp-issuer", "GARDIEN_TOTP_ISSUER", "Gardien", "issuer name shown in authenticator apps", func(c *Config, v string) error {
 		if v == "" || strings.Contains(v, ":") {
 			return fmt.Errorf("want a non-empty name without a colon, got %q", v)
@@ -158,6 +167,17 @@ func durationSetter(field func(*Config) *time.Duration) func(*Config, string) er
 			return fmt.Errorf("want a positive duration such as 30m or 12h, got %q", v)
 		}
 		*field(c) = d
+		return nil
+	}
+}
+
+func intSetter(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return fmt.Errorf("want a whole number from 1 to 1000000, got %q", v)
+		}
+		*field(c) = n
 		return nil
 	}
 }

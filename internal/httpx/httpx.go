@@ -7,7 +7,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -79,6 +78,7 @@ func Client(r *http.Request) gardien.Client {
 	if err != nil {
 		ip = r.RemoteAddr
 	}
-	// Headers may carry any bytes; what is stored must be UTF-8 (PostgreSQL refuses the rest).
-	return gardien.Client{IP: ip, UserAgent: strings.ToValidUTF8(r.UserAgent(), "\uFFFD")}
+	// Headers may carry any bytes and any length; what is stored is valid
+	// UTF-8 (PostgreSQL refuses the rest), cut between characters.
+	return gardien.Client{IP: ip, UserAgent: gardien.Clip(r.UserAgent(), 512)}
 }

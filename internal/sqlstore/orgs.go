@@ -34,7 +34,7 @@ func (s *Store) Membership(ctx context.Context, orgID, userID int64) (*gardien.M
 	var m gardien.Membership
 	var role string
 	var created int64
-	err := s.queryRow(ctx, s.r, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
+	err := s.queryRow(ctx, s.reader, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
 		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID).
 		Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &created, &role)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -49,7 +49,7 @@ func (s *Store) Membership(ctx context.Context, orgID, userID int64) (*gardien.M
 
 // Memberships lists a person's organizations, by name.
 func (s *Store) Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error) {
-	rows, err := s.query(ctx, s.r, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
+	rows, err := s.query(ctx, s.reader, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
 		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name, o.id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: memberships: %w", err)
@@ -73,7 +73,7 @@ func (s *Store) Memberships(ctx context.Context, userID int64) ([]gardien.Member
 // that requires 2FA, or gardien.ErrNotFound when none does.
 func (s *Store) RequiringOrganization(ctx context.Context, userID int64) (string, error) {
 	var name string
-	err := s.queryRow(ctx, s.r, `SELECT o.name FROM memberships m JOIN organizations o ON o.id = m.org_id
+	err := s.queryRow(ctx, s.reader, `SELECT o.name FROM memberships m JOIN organizations o ON o.id = m.org_id
 		WHERE m.user_id = ? AND o.require_two_factor ORDER BY o.name LIMIT 1`, userID).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
@@ -118,7 +118,7 @@ func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter
 		args = append(args, false)
 	}
 	args = append(args, f.Limit, f.Offset)
-	rows, err := s.query(ctx, s.r, `SELECT `+memberColumns+` WHERE `+where+` ORDER BY m.user_id LIMIT ? OFFSET ?`, args...)
+	rows, err := s.query(ctx, s.reader, `SELECT `+memberColumns+` WHERE `+where+` ORDER BY m.user_id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: members: %w", err)
 	}
@@ -136,7 +136,7 @@ func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter
 
 // Member returns one member of an organization, or gardien.ErrNotFound.
 func (s *Store) Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error) {
-	m, err := scanMember(s.queryRow(ctx, s.r, `SELECT `+memberColumns+` WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID))
+	m, err := scanMember(s.queryRow(ctx, s.reader, `SELECT `+memberColumns+` WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: member: %w", err)
 	}
@@ -147,7 +147,7 @@ func (s *Store) Member(ctx context.Context, orgID, userID int64) (*gardien.Membe
 // (2FA on, or SSO), in one pass over the organization's memberships.
 func (s *Store) MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error) {
 	var c gardien.MemberCounts
-	err := s.queryRow(ctx, s.r, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN u.sso OR t.user_id IS NOT NULL THEN 1 ELSE 0 END), 0)
+	err := s.queryRow(ctx, s.reader, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN u.sso OR t.user_id IS NOT NULL THEN 1 ELSE 0 END), 0)
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		LEFT JOIN two_factor t ON t.user_id = m.user_id AND t.enabled_at IS NOT NULL
 		WHERE m.org_id = ?`, orgID).Scan(&c.Total, &c.Protected)
@@ -160,7 +160,7 @@ func (s *Store) MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCo
 // OwnerCount counts an organization's owners.
 func (s *Store) OwnerCount(ctx context.Context, orgID int64) (int, error) {
 	var n int
-	if err := s.queryRow(ctx, s.r, `SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = ?`, orgID, string(gardien.RoleOwner)).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, s.reader, `SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = ?`, orgID, string(gardien.RoleOwner)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore: owners: %w", err)
 	}
 	return n, nil
@@ -264,7 +264,7 @@ func scanInvitation(row scanner) (*gardien.Invitation, error) {
 // InvitationByToken returns a live invitation (not used, revoked or expired).
 func (s *Store) InvitationByToken(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.Invitation, string, error) {
 	var emailKey string
-	inv, err := scanInvitation(rowWith(s.queryRow(ctx, s.r, `SELECT `+invitationColumns+`, i.email_key FROM invitations i JOIN organizations o ON o.id = i.org_id
+	inv, err := scanInvitation(rowWith(s.queryRow(ctx, s.reader, `SELECT `+invitationColumns+`, i.email_key FROM invitations i JOIN organizations o ON o.id = i.org_id
 		WHERE i.token_hash = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?`, tokenHash, now.Unix()), &emailKey))
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlstore: invitation: %w", err)
@@ -284,7 +284,7 @@ func (r extraRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.ext
 
 // PendingInvitations lists an organization's live invitations, newest first.
 func (s *Store) PendingInvitations(ctx context.Context, orgID int64, now time.Time) ([]gardien.Invitation, error) {
-	rows, err := s.query(ctx, s.r, `SELECT `+invitationColumns+` FROM invitations i JOIN organizations o ON o.id = i.org_id
+	rows, err := s.query(ctx, s.reader, `SELECT `+invitationColumns+` FROM invitations i JOIN organizations o ON o.id = i.org_id
 		WHERE i.org_id = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ? ORDER BY i.id DESC`, orgID, now.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: invitations: %w", err)
@@ -357,7 +357,7 @@ func (s *Store) OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilte
 		where, args = append(where, `e.id < ?`), append(args, f.Before)
 	}
 	args = append(args, f.Limit)
-	rows, err := s.query(ctx, s.r, `SELECT e.id, e.at, e.type, COALESCE(e.user_id, 0), COALESCE(e.actor_id, 0), COALESCE(e.org_id, 0), e.ip, e.user_agent, e.detail,
+	rows, err := s.query(ctx, s.reader, `SELECT e.id, e.at, e.type, COALESCE(e.user_id, 0), COALESCE(e.actor_id, 0), COALESCE(e.org_id, 0), e.ip, e.user_agent, e.detail,
 		COALESCE(uu.email, ''), COALESCE(ua.email, '')
 		FROM events e LEFT JOIN users uu ON uu.id = e.user_id LEFT JOIN users ua ON ua.id = e.actor_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY e.id DESC LIMIT ?`, args...)
@@ -403,7 +403,7 @@ func scanEvents(rows *sql.Rows) ([]gardien.Event, error) {
 // user, and an organization of theirs requires 2FA.
 func (s *Store) NeedsTwoFactorSetup(ctx context.Context, userID int64) (bool, error) {
 	var need bool
-	err := s.queryRow(ctx, s.r, `SELECT EXISTS (SELECT 1 FROM memberships m JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
+	err := s.queryRow(ctx, s.reader, `SELECT EXISTS (SELECT 1 FROM memberships m JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
 		WHERE m.user_id = ? AND o.require_two_factor AND `+unprotected+`)`, userID, false).Scan(&need)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: needs setup: %w", err)
@@ -413,7 +413,7 @@ func (s *Store) NeedsTwoFactorSetup(ctx context.Context, userID int64) (bool, er
 
 // RecordLogin notes when a person last completed a login.
 func (s *Store) RecordLogin(ctx context.Context, userID int64, at time.Time) error {
-	if _, err := s.exec(ctx, s.w, `UPDATE users SET last_login_at = ? WHERE id = ?`, at.Unix(), userID); err != nil {
+	if _, err := s.exec(ctx, s.writer, `UPDATE users SET last_login_at = ? WHERE id = ?`, at.Unix(), userID); err != nil {
 		return fmt.Errorf("sqlstore: record login: %w", err)
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 
 // EnqueueMail stores a mail to send, due at once.
 func (s *Store) EnqueueMail(ctx context.Context, m mail.Message, at time.Time) error {
-	_, err := s.exec(ctx, s.w, `INSERT INTO outbox (created_at, to_addr, subject, text_body, html_body, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, s.writer, `INSERT INTO outbox (created_at, to_addr, subject, text_body, html_body, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		at.Unix(), m.To, m.Subject, m.Text, m.HTML, at.Unix())
 	if err != nil {
 		return fmt.Errorf("sqlstore: enqueue mail: %w", err)
@@ -25,7 +25,7 @@ func (s *Store) EnqueueMail(ctx context.Context, m mail.Message, at time.Time) e
 // read, so idle workers poll without taking SQLite's write lock.
 func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	if err := s.queryRow(ctx, s.r, `SELECT MIN(next_attempt_at) FROM outbox`).Scan(&next); err != nil {
+	if err := s.queryRow(ctx, s.reader, `SELECT MIN(next_attempt_at) FROM outbox`).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("sqlstore: next mail: %w", err)
 	}
 	return time.Unix(next.Int64, 0), next.Valid, nil
@@ -36,7 +36,7 @@ func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 // gardien.ErrNotFound when no mail is due (or another sender won it).
 func (s *Store) ClaimMail(ctx context.Context, now, leaseEnd time.Time) (*mail.Queued, error) {
 	var q mail.Queued
-	err := s.queryRow(ctx, s.w, `UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1
+	err := s.queryRow(ctx, s.writer, `UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1
 		WHERE id = (SELECT id FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1) AND next_attempt_at <= ?
 		RETURNING id, to_addr, subject, text_body, html_body, attempts`, leaseEnd.Unix(), now.Unix(), now.Unix()).
 		Scan(&q.ID, &q.To, &q.Subject, &q.Text, &q.HTML, &q.Attempts)
@@ -51,7 +51,7 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseEnd time.Time) (*mail.Q
 
 // MailSent removes a sent mail.
 func (s *Store) MailSent(ctx context.Context, id int64) error {
-	if _, err := s.exec(ctx, s.w, `DELETE FROM outbox WHERE id = ?`, id); err != nil {
+	if _, err := s.exec(ctx, s.writer, `DELETE FROM outbox WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("sqlstore: mail sent: %w", err)
 	}
 	return nil
@@ -59,15 +59,8 @@ func (s *Store) MailSent(ctx context.Context, id int64) error {
 
 // MailFailed records a failed try and when to try again.
 func (s *Store) MailFailed(ctx context.Context, id int64, next time.Time, reason string) error {
-	if _, err := s.exec(ctx, s.w, `UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ?`, next.Unix(), truncate(reason, 500), id); err != nil {
+	if _, err := s.exec(ctx, s.writer, `UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ?`, next.Unix(), gardien.Clip(reason, 500), id); err != nil {
 		return fmt.Errorf("sqlstore: mail failed: %w", err)
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

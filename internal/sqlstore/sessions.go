@@ -12,7 +12,7 @@ import (
 
 // CreateSession stores a session under the hash of its token and sets its ID.
 func (s *Store) CreateSession(ctx context.Context, sess *gardien.Session, tokenHash []byte) error {
-	err := s.queryRow(ctx, s.w, `INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent)
+	err := s.queryRow(ctx, s.writer, `INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		tokenHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent).Scan(&sess.ID)
 	if err != nil {
@@ -26,7 +26,7 @@ func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte) (*gard
 	var sess gardien.Session
 	var level string
 	var created, seen, expires int64
-	err := s.queryRow(ctx, s.r, `SELECT id, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent
+	err := s.queryRow(ctx, s.reader, `SELECT id, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent
 		FROM sessions WHERE token_hash = ?`, tokenHash).
 		Scan(&sess.ID, &sess.UserID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -46,7 +46,7 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (*gardien.Ses
 	var sess gardien.Session
 	var level string
 	var created, seen, expires int64
-	u, err := scanUser(s.queryRow(ctx, s.r, `SELECT `+userColumns+`, s.id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent
+	u, err := scanUser(s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, s.id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, tokenHash),
 		&sess.ID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent)
 	if err != nil {
@@ -67,7 +67,7 @@ func (s *Store) RotateSession(ctx context.Context, id int64, newHash []byte, lev
 
 // TouchSession records that a session was used.
 func (s *Store) TouchSession(ctx context.Context, id int64, at time.Time) error {
-	if _, err := s.exec(ctx, s.w, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, at.Unix(), id); err != nil {
+	if _, err := s.exec(ctx, s.writer, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, at.Unix(), id); err != nil {
 		return fmt.Errorf("sqlstore: touch session: %w", err)
 	}
 	return nil
@@ -75,7 +75,7 @@ func (s *Store) TouchSession(ctx context.Context, id int64, at time.Time) error 
 
 // DeleteSession ends one session.
 func (s *Store) DeleteSession(ctx context.Context, id int64) error {
-	if _, err := s.exec(ctx, s.w, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+	if _, err := s.exec(ctx, s.writer, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("sqlstore: delete session: %w", err)
 	}
 	return nil
@@ -83,7 +83,7 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 
 // DeleteUserSessions ends every session of a user but keep (0 = none kept).
 func (s *Store) DeleteUserSessions(ctx context.Context, userID, keep int64) error {
-	if _, err := s.exec(ctx, s.w, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep); err != nil {
+	if _, err := s.exec(ctx, s.writer, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep); err != nil {
 		return fmt.Errorf("sqlstore: delete user sessions: %w", err)
 	}
 	return nil
@@ -94,7 +94,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, keep int64) erro
 func (s *Store) DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for _, q := range []string{`DELETE FROM tokens WHERE expires_at < ?`, `DELETE FROM invitations WHERE expires_at < ?`} {
-		res, err := s.exec(ctx, s.w, q, before.Unix())
+		res, err := s.exec(ctx, s.writer, q, before.Unix())
 		if err != nil {
 			return total, fmt.Errorf("sqlstore: delete stale tokens: %w", err)
 		}
@@ -107,7 +107,7 @@ func (s *Store) DeleteStaleTokens(ctx context.Context, before time.Time) (int64,
 // DeleteExpiredSessions removes sessions past their absolute expiry or idle
 // since before idleSince, and returns how many.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error) {
-	res, err := s.exec(ctx, s.w, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?`, now.Unix(), idleSince.Unix())
+	res, err := s.exec(ctx, s.writer, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?`, now.Unix(), idleSince.Unix())
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: delete expired sessions: %w", err)
 	}
@@ -131,14 +131,14 @@ const insertEventSQL = `INSERT INTO events (at, type, user_id, actor_id, org_id,
 func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, e *gardien.Event) error {
 	args := []any{e.Time.Unix(), e.Type, nullID(e.UserID), nullID(e.ActorID), nullID(e.OrgID), e.IP, e.UserAgent, e.Detail}
 	if tx == nil {
-		return s.queryRow(ctx, s.w, insertEventSQL, args...).Scan(&e.ID)
+		return s.queryRow(ctx, s.writer, insertEventSQL, args...).Scan(&e.ID)
 	}
 	return s.txQueryRow(ctx, tx, insertEventSQL, args...).Scan(&e.ID)
 }
 
 // UserEvents returns a user's most recent events, newest first.
 func (s *Store) UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error) {
-	rows, err := s.query(ctx, s.r, `SELECT id, at, type, COALESCE(user_id, 0), COALESCE(actor_id, 0), COALESCE(org_id, 0), ip, user_agent, detail
+	rows, err := s.query(ctx, s.reader, `SELECT id, at, type, COALESCE(user_id, 0), COALESCE(actor_id, 0), COALESCE(org_id, 0), ip, user_agent, detail
 		FROM events WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user events: %w", err)

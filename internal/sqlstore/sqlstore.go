@@ -42,10 +42,10 @@ const (
 // Store is Gardien's storage. Safe for concurrent use.
 type Store struct {
 	dialect Dialect
-	// w takes every write. On SQLite it holds one connection: SQLite has one
+	// writer takes every write. On SQLite it holds one connection: SQLite has one
 	// writer at a time anyway, and queueing in Go beats spinning on SQLITE_BUSY.
-	// r serves reads; on PostgreSQL both are the same pool.
-	w, r   *sql.DB
+	// reader serves reads; on PostgreSQL both are the same pool.
+	writer, reader *sql.DB
 	stmts  sync.Map // stmtKey → *sql.Stmt
 	missed sync.Map // queries a transaction ran before they were prepared
 }
@@ -76,7 +76,7 @@ func open(databaseURL, dataDir string) (*Store, error) {
 		db.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
 		db.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{dialect: Postgres, w: db, r: db}, nil
+		return &Store{dialect: Postgres, writer: db, reader: db}, nil
 	}
 	path := strings.TrimPrefix(databaseURL, "sqlite:")
 	if path == "" {
@@ -106,7 +106,7 @@ func open(databaseURL, dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	return &Store{dialect: SQLite, w: w, r: r}, nil
+	return &Store{dialect: SQLite, writer: w, reader: r}, nil
 }
 
 // Dialect says which engine the store runs on.
@@ -115,9 +115,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // Close closes the connections.
 func (s *Store) Close() error {
 	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
-	err := s.w.Close()
-	if s.r != s.w {
-		err = errors.Join(err, s.r.Close())
+	err := s.writer.Close()
+	if s.reader != s.writer {
+		err = errors.Join(err, s.reader.Close())
 	}
 	return err
 }
@@ -125,7 +125,7 @@ func (s *Store) Close() error {
 // Ping checks the database answers (readiness).
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("sqlstore: ping: %w", err)
 	}
 	return nil
@@ -153,7 +153,7 @@ func (s *Store) q(query string) string {
 
 // tx runs fn in a transaction on the writer, committing if fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -230,10 +230,10 @@ func (s *Store) Migrations(ctx context.Context) ([]Migration, error) {
 }
 
 func (s *Store) applied(ctx context.Context) (map[int]bool, error) {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("sqlstore: schema_migrations: %w", err)
 	}
-	rows, err := s.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	rows, err := s.writer.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: schema_migrations: %w", err)
 	}
@@ -340,7 +340,7 @@ func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any
 // for another would never end. The query runs unprepared this once and is
 // prepared when the transaction is over.
 func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
-	if st, ok := s.stmts.Load(stmtKey{s.w, query}); ok {
+	if st, ok := s.stmts.Load(stmtKey{s.writer, query}); ok {
 		return tx.StmtContext(ctx, st.(*sql.Stmt))
 	}
 	s.missed.Store(query, struct{}{})
@@ -351,7 +351,7 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt 
 func (s *Store) prepareMissed(ctx context.Context) {
 	s.missed.Range(func(q, _ any) bool {
 		s.missed.Delete(q)
-		s.prepare(ctx, s.w, q.(string)) // a failure here shows at the next use
+		s.prepare(ctx, s.writer, q.(string)) // a failure here shows at the next use
 		return true
 	})
 }

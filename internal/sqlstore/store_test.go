@@ -283,3 +283,43 @@ func TestStaleTokensAreDeleted(t *testing.T) {
 		}
 	})
 }
+
+func TestReserveTryHoldsUnderConcurrency(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		key := hash("account")
+		var mu sync.Mutex
+		ok := 0
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Go(func() {
+				got, _, err := s.ReserveTry(ctx, key, 10, 15*time.Minute, t0)
+				if err != nil {
+					t.Error(err)
+				}
+				if got {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if ok != 10 {
+			t.Fatalf("%d of 40 concurrent tries reserved, want 10", ok)
+		}
+		got, until, err := s.ReserveTry(ctx, key, 10, 15*time.Minute, t0.Add(time.Minute))
+		if err != nil || got || !until.Equal(t0.Add(15*time.Minute)) {
+			t.Fatalf("11th try: ok %v until %v err %v; want refused until the window ends", got, until, err)
+		}
+		if err := s.ReleaseTry(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := s.ReserveTry(ctx, key, 10, 15*time.Minute, t0.Add(time.Minute)); !got {
+			t.Fatal("a try given back is not available again")
+		}
+		if got, _, _ := s.ReserveTry(ctx, key, 10, 15*time.Minute, t0.Add(15*time.Minute)); !got {
+			t.Fatal("a new window does not start once the old one ended")
+		}
+	})
+}

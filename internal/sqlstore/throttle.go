@@ -8,49 +8,61 @@ import (
 	"time"
 )
 
-// LoginFailures returns how many failures a key has in its current window,
-// and when that window started (zero when none is open since windowStart).
-func (s *Store) LoginFailures(ctx context.Context, key []byte, since time.Time) (int, time.Time, error) {
-	var n int
-	var start int64
-	err := s.queryRow(ctx, s.r, `SELECT failures, window_start FROM login_throttle WHERE key = ? AND window_start >= ?`, key, since.Unix()).Scan(&n, &start)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, nil
-	}
+// ReserveTry counts one try under key, if fewer than max are counted in its
+// window (which starts again once older than window): one conditional
+// statement, so concurrent tries on any node share one count and none
+// slips past the limit. ok is false when the limit is reached; until is
+// then when the window ends.
+//
+// The upsert's WHERE is evaluated on the row as locked by the statement
+// (PostgreSQL re-reads it after waiting for a concurrent writer; SQLite has
+// one writer), so the count cannot be read stale.
+func (s *Store) ReserveTry(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error) {
+	n, since := now.Unix(), now.Add(-window).Unix()
+	res, err := s.exec(ctx, s.writer, `INSERT INTO login_throttle (key, failures, window_start) VALUES (?, 1, ?)
+		ON CONFLICT (key) DO UPDATE SET
+		failures = CASE WHEN login_throttle.window_start <= ? THEN 1 ELSE login_throttle.failures + 1 END,
+		window_start = CASE WHEN login_throttle.window_start <= ? THEN ? ELSE login_throttle.window_start END
+		WHERE login_throttle.window_start <= ? OR login_throttle.failures < ?`,
+		key, n, since, since, n, since, max)
 	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("sqlstore: login failures: %w", err)
+		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
 	}
-	return n, time.Unix(start, 0), nil
+	if changed, err := res.RowsAffected(); err != nil {
+		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
+	} else if changed > 0 {
+		return true, time.Time{}, nil
+	}
+	var start int64
+	err = s.queryRow(ctx, s.writer, `SELECT window_start FROM login_throttle WHERE key = ?`, key).Scan(&start)
+	if errors.Is(err, sql.ErrNoRows) {
+		start = n // swept meanwhile: try again at once
+	} else if err != nil {
+		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
+	}
+	return false, time.Unix(start, 0).Add(window), nil
 }
 
-// AddLoginFailure counts a failure for each key; a window older than since
-// starts again at now.
-func (s *Store) AddLoginFailure(ctx context.Context, keys [][]byte, now, since time.Time) error {
-	for _, k := range keys {
-		_, err := s.exec(ctx, s.w, `INSERT INTO login_throttle (key, failures, window_start) VALUES (?, 1, ?)
-			ON CONFLICT (key) DO UPDATE SET
-			failures = CASE WHEN login_throttle.window_start < ? THEN 1 ELSE login_throttle.failures + 1 END,
-			window_start = CASE WHEN login_throttle.window_start < ? THEN ? ELSE login_throttle.window_start END`,
-			k, now.Unix(), since.Unix(), since.Unix(), now.Unix())
-		if err != nil {
-			return fmt.Errorf("sqlstore: login failure: %w", err)
-		}
-	}
-	return nil
-}
-
-// ClearLoginFailures forgets a key's failures (a right password).
-func (s *Store) ClearLoginFailures(ctx context.Context, key []byte) error {
-	if _, err := s.exec(ctx, s.w, `DELETE FROM login_throttle WHERE key = ?`, key); err != nil {
-		return fmt.Errorf("sqlstore: clear login failures: %w", err)
+// ReleaseTry gives back one try counted under key.
+func (s *Store) ReleaseTry(ctx context.Context, key []byte) error {
+	if _, err := s.exec(ctx, s.writer, `UPDATE login_throttle SET failures = failures - 1 WHERE key = ? AND failures > 0`, key); err != nil {
+		return fmt.Errorf("sqlstore: release try: %w", err)
 	}
 	return nil
 }
 
-// DeleteOldLoginFailures removes windows that ended.
-func (s *Store) DeleteOldLoginFailures(ctx context.Context, before time.Time) error {
-	if _, err := s.exec(ctx, s.w, `DELETE FROM login_throttle WHERE window_start < ?`, before.Unix()); err != nil {
-		return fmt.Errorf("sqlstore: old login failures: %w", err)
+// ClearTries forgets the tries counted under key.
+func (s *Store) ClearTries(ctx context.Context, key []byte) error {
+	if _, err := s.exec(ctx, s.writer, `DELETE FROM login_throttle WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("sqlstore: clear tries: %w", err)
+	}
+	return nil
+}
+
+// DeleteOldTries removes counts whose window started before before.
+func (s *Store) DeleteOldTries(ctx context.Context, before time.Time) error {
+	if _, err := s.exec(ctx, s.writer, `DELETE FROM login_throttle WHERE window_start < ?`, before.Unix()); err != nil {
+		return fmt.Errorf("sqlstore: old tries: %w", err)
 	}
 	return nil
 }

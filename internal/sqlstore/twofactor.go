@@ -22,7 +22,7 @@ func (s *Store) forUpdate() string {
 // SavePendingTOTP stores a new secret awaiting activation, replacing any
 // earlier pending one. gardien.ErrDuplicate if 2FA is already enabled.
 func (s *Store) SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error {
-	res, err := s.exec(ctx, s.w, `INSERT INTO two_factor (user_id, secret, created_at, expires_at) VALUES (?, ?, ?, ?)
+	res, err := s.exec(ctx, s.writer, `INSERT INTO two_factor (user_id, secret, created_at, expires_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, expires_at = excluded.expires_at
 		WHERE two_factor.enabled_at IS NULL`, userID, sealed, at.Unix(), expires.Unix())
 	if err != nil {
@@ -46,7 +46,7 @@ func (s *Store) TOTPSecret(ctx context.Context, userID int64) ([]byte, error) {
 
 func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]byte, error) {
 	var sealed []byte
-	err := s.queryRow(ctx, s.r, query, args...).Scan(&sealed)
+	err := s.queryRow(ctx, s.reader, query, args...).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
 	}
@@ -109,7 +109,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHash
 // is the replay guard: of two requests with one code, on one node or
 // several, exactly one changes the row.
 func (s *Store) ConsumeTOTPStep(ctx context.Context, userID, step int64) (bool, error) {
-	res, err := s.exec(ctx, s.w, `UPDATE two_factor SET last_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND last_step < ?`, step, userID, step)
+	res, err := s.exec(ctx, s.writer, `UPDATE two_factor SET last_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND last_step < ?`, step, userID, step)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: consume totp step: %w", err)
 	}
@@ -141,7 +141,7 @@ func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID int64, codeHash 
 func (s *Store) TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error) {
 	var enabled int64
 	var remaining int
-	err := s.queryRow(ctx, s.r, `SELECT t.enabled_at,
+	err := s.queryRow(ctx, s.reader, `SELECT t.enabled_at,
 		(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = t.user_id AND r.used_at IS NULL)
 		FROM two_factor t WHERE t.user_id = ? AND t.enabled_at IS NOT NULL`, userID).Scan(&enabled, &remaining)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -185,7 +185,7 @@ func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.
 // it returns until when the account is locked.
 func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (bool, time.Time, error) {
 	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
-	res, err := s.exec(ctx, s.w, `UPDATE users SET
+	res, err := s.exec(ctx, s.writer, `UPDATE users SET
 		tfa_lock_level = CASE WHEN tfa_last_failure < ? THEN 0 ELSE tfa_lock_level END,
 		tfa_failures = CASE WHEN tfa_last_failure < ? THEN 1 ELSE tfa_failures + 1 END,
 		tfa_day_failures = CASE WHEN tfa_day_start <= ? THEN 1 ELSE tfa_day_failures + 1 END,
@@ -202,7 +202,7 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, lim ga
 		return true, time.Time{}, nil
 	}
 	var until int64
-	if err := s.queryRow(ctx, s.w, `SELECT tfa_locked_until FROM users WHERE id = ?`, userID).Scan(&until); err != nil {
+	if err := s.queryRow(ctx, s.writer, `SELECT tfa_locked_until FROM users WHERE id = ?`, userID).Scan(&until); err != nil {
 		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
 	}
 	if until <= n {

@@ -35,7 +35,7 @@ func scanUser(row scanner, extra ...any) (*gardien.User, error) {
 // key is taken.
 func (s *Store) CreateUser(ctx context.Context, u *gardien.User, emailKey, passwordHash string) error {
 	now := u.CreatedAt.Unix()
-	err := s.queryRow(ctx, s.w, `INSERT INTO users (email, email_key, name, password_hash, locale, sso, created_at, updated_at)
+	err := s.queryRow(ctx, s.writer, `INSERT INTO users (email, email_key, name, password_hash, locale, sso, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.Email, emailKey, u.Name, passwordHash, u.Locale, u.SSO, now, now).Scan(&u.ID)
 	if isUnique(err) {
@@ -49,7 +49,7 @@ func (s *Store) CreateUser(ctx context.Context, u *gardien.User, emailKey, passw
 
 // UserByID returns a user, or gardien.ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (*gardien.User, error) {
-	u, err := scanUser(s.queryRow(ctx, s.r, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
+	u, err := scanUser(s.queryRow(ctx, s.reader, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user %d: %w", id, err)
 	}
@@ -59,7 +59,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*gardien.User, error) {
 // UserByEmail returns the user with this email key and their password hash.
 func (s *Store) UserByEmail(ctx context.Context, emailKey string) (*gardien.User, string, error) {
 	var hash string
-	u, err := scanUser(s.queryRow(ctx, s.r, `SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.email_key = ?`, emailKey), &hash)
+	u, err := scanUser(s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.email_key = ?`, emailKey), &hash)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlstore: user by email: %w", err)
 	}
@@ -69,7 +69,7 @@ func (s *Store) UserByEmail(ctx context.Context, emailKey string) (*gardien.User
 // PasswordHash returns a user's password hash.
 func (s *Store) PasswordHash(ctx context.Context, userID int64) (string, error) {
 	var hash string
-	err := s.queryRow(ctx, s.r, `SELECT password_hash FROM users WHERE id = ?`, userID).Scan(&hash)
+	err := s.queryRow(ctx, s.reader, `SELECT password_hash FROM users WHERE id = ?`, userID).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
 	}
@@ -111,7 +111,7 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keep
 
 // exec1 runs a statement that must change exactly one row.
 func (s *Store) exec1(ctx context.Context, what, query string, args ...any) error {
-	res, err := s.exec(ctx, s.w, query, args...)
+	res, err := s.exec(ctx, s.writer, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
@@ -125,7 +125,7 @@ func (s *Store) exec1(ctx context.Context, what, query string, args ...any) erro
 
 // CreateToken stores the hash of a single-use token mailed to a user.
 func (s *Store) CreateToken(ctx context.Context, kind string, tokenHash []byte, userID int64, expires, at time.Time) error {
-	_, err := s.exec(ctx, s.w, `INSERT INTO tokens (kind, token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, s.writer, `INSERT INTO tokens (kind, token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)`,
 		kind, tokenHash, userID, expires.Unix(), at.Unix())
 	if err != nil {
 		return fmt.Errorf("sqlstore: create token: %w", err)
@@ -138,7 +138,7 @@ func (s *Store) CreateToken(ctx context.Context, kind string, tokenHash []byte, 
 // gardien.ErrNotFound for an unknown, used or expired token.
 func (s *Store) ConsumeToken(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error) {
 	var userID int64
-	err := s.queryRow(ctx, s.w, `UPDATE tokens SET used_at = ?
+	err := s.queryRow(ctx, s.writer, `UPDATE tokens SET used_at = ?
 		WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id`,
 		at.Unix(), tokenHash, kind, at.Unix()).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -153,7 +153,7 @@ func (s *Store) ConsumeToken(ctx context.Context, kind string, tokenHash []byte,
 // TokenUser returns the user of a live token without using it up.
 func (s *Store) TokenUser(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error) {
 	var userID int64
-	err := s.queryRow(ctx, s.r, `SELECT user_id FROM tokens WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?`,
+	err := s.queryRow(ctx, s.reader, `SELECT user_id FROM tokens WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?`,
 		tokenHash, kind, at.Unix()).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound

@@ -339,7 +339,7 @@ func (h *Handler) handlePassword(w http.ResponseWriter, r *http.Request, cur *ht
 	if !h.form(w, r) {
 		return
 	}
-	err := h.Auth.ChangePassword(r.Context(), cur.Session, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), httpx.Client(r))
+	err := h.Auth.ChangePassword(r.Context(), cur.Session, cur.User, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), httpx.Client(r))
 	if err != nil {
 		if !h.formError(&p, err) {
 			h.fail(w, r, err)

@@ -1,0 +1,66 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/gardien/gardien/internal/apptest"
+)
+
+// eachDB runs fn against a server on SQLite and one on PostgreSQL.
+func eachDB(t *testing.T, fn func(t *testing.T, opts ...apptest.Option)) {
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, apptest.Postgres(t)) })
+}
+
+func TestConcurrentPasswordGuessesStopAtTheLimit(t *testing.T) {
+	eachDB(t, func(t *testing.T, opts ...apptest.Option) {
+		env := apptest.Start(t, opts...)
+		c := env.Client(t)
+		signup(t, env, c, "ada@example.com")
+		// 60 wrong passwords at once: every try is counted before its hash,
+		// so exactly the limit (10) is heard, and the rest wait.
+		var mu sync.Mutex
+		status := map[int]int{}
+		var wg sync.WaitGroup
+		for i := range 60 {
+			wg.Go(func() {
+				r := env.Client(t).API("POST", "/login", map[string]any{"email": "ada@example.com", "password": fmt.Sprintf("wrong guess %d", i)})
+				mu.Lock()
+				status[r.StatusCode]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if status[http.StatusUnauthorized] != 10 || status[http.StatusTooManyRequests] != 50 {
+			t.Fatalf("60 concurrent wrong passwords answered %v, want 10 × 401 and 50 × 429", status)
+		}
+		// The right password, coming after the burst, waits too.
+		wantProblem(t, login(t, env.Client(t), "ada@example.com", pw), 429, "rate_limited")
+	})
+}
+
+func TestReauthenticationSharesThePasswordLimits(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Setting("GARDIEN_PASSWORD_TRIES_PER_ACCOUNT", "3"))
+	c := env.Client(t)
+	signup(t, env, c, "ada@example.com")
+	if r := login(t, c, "ada@example.com", pw); r.StatusCode != 200 {
+		t.Fatalf("login: %d %s", r.StatusCode, r.Body)
+	}
+	// Someone with Ada's open session guesses her password through the
+	// password change, then the disable and recovery-code forms.
+	for i := range 3 {
+		r := c.API("POST", "/me/password", map[string]any{"current_password": fmt.Sprintf("guess %d", i), "new_password": "a brand new passphrase"})
+		wantProblem(t, r, 422, "validation_failed")
+	}
+	r := c.API("POST", "/me/password", map[string]any{"current_password": pw, "new_password": "a brand new passphrase"})
+	wantProblem(t, r, 429, "rate_limited")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After on a refused re-authentication")
+	}
+	// The login of the same account from the same address waits as well.
+	wantProblem(t, login(t, env.Client(t), "ada@example.com", pw), 429, "rate_limited")
+}

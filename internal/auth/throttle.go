@@ -1,0 +1,142 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/password"
+)
+
+// PasswordLimits bound password guessing, on every form that checks a
+// password (login, and the re-authentication before a password change,
+// disabling 2FA or new recovery codes). They are counted in the database
+// before any hash is computed, so they hold across concurrent requests and
+// nodes. The account alone is never locked: that would let anyone lock
+// anyone out.
+type PasswordLimits struct {
+	// PerAccount wrong passwords for one account from one address (an IPv6
+	// client's /64) within Window answer rate_limited until it ends.
+	PerAccount int
+	// PerAddress wrong passwords from one address, across accounts.
+	PerAddress int
+	Window     time.Duration
+}
+
+// maxTryWindow is the longest window of the fixed limits (mails): counts
+// older than it are swept.
+const maxTryWindow = 24 * time.Hour
+
+// DefaultPasswordLimits: 10 per account and address, 100 per address, in 15 minutes.
+var DefaultPasswordLimits = PasswordLimits{PerAccount: 10, PerAddress: 100, Window: 15 * time.Minute}
+
+// throttleKey is what a count is kept under: a digest, so no email or
+// address is stored in clear.
+func throttleKey(parts ...string) []byte {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+// addressBucket is the unit an address is counted in: an IPv4 address, or
+// an IPv6 client's /64 (one customer's network is given a /64 at least, so
+// counting single IPv6 addresses would let one machine rotate through 2^64).
+func addressBucket(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// passwordTry is a try counted before its password is checked.
+type passwordTry struct{ account, address []byte }
+
+// reservePasswordTry counts a try for the account (emailKey, "" for an
+// unknown or malformed email: counted all the same) from the client's
+// address, or refuses it with rate_limited when a limit is reached.
+func (s *Service) reservePasswordTry(ctx context.Context, emailKey string, c gardien.Client) (passwordTry, error) {
+	bucket := addressBucket(c.IP)
+	t := passwordTry{account: throttleKey("account", emailKey, bucket), address: throttleKey("address", bucket)}
+	lim, now := s.PasswordLimits, s.Now()
+	ok, until, err := s.Store.ReserveTry(ctx, t.address, lim.PerAddress, lim.Window, now)
+	if err != nil {
+		return t, fmt.Errorf("auth: password try: %w", err)
+	}
+	if ok {
+		ok, until, err = s.Store.ReserveTry(ctx, t.account, lim.PerAccount, lim.Window, now)
+		if err != nil || !ok {
+			s.giveBack(ctx, t.address)
+		}
+		if err != nil {
+			return t, fmt.Errorf("auth: password try: %w", err)
+		}
+	}
+	if !ok {
+		return t, &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
+	}
+	return t, nil
+}
+
+func (s *Service) giveBack(ctx context.Context, key []byte) {
+	if err := s.Store.ReleaseTry(ctx, key); err != nil {
+		s.Log.ErrorContext(ctx, "password try not given back", "err", err)
+	}
+}
+
+// passed gives back the try of a right password: the address's count loses
+// it, and the account's count (for this address) starts again.
+func (s *Service) passed(ctx context.Context, t passwordTry) {
+	s.giveBack(ctx, t.address)
+	if err := s.Store.ClearTries(ctx, t.account); err != nil {
+		s.Log.ErrorContext(ctx, "password tries not cleared", "err", err)
+	}
+}
+
+// verifyPassword checks pw against hash under the limits: the try is
+// counted first, given back when the password is right. It returns
+// password.ErrMismatch for a wrong password.
+func (s *Service) verifyPassword(ctx context.Context, emailKey, hash, pw string, c gardien.Client) error {
+	t, err := s.reservePasswordTry(ctx, emailKey, c)
+	if err != nil {
+		return err
+	}
+	if err := s.Hasher.Verify(ctx, hash, pw); err != nil {
+		if errors.Is(err, password.ErrMismatch) {
+			return err
+		}
+		return fmt.Errorf("auth: password: %w", err)
+	}
+	s.passed(ctx, t)
+	return nil
+}
+
+// checkPassword is the re-authentication before a sensitive change: the
+// person's password again, under the same limits as a login. A wrong one
+// is a validation error on field.
+func (s *Service) checkPassword(ctx context.Context, u *gardien.User, pw, field string, c gardien.Client) error {
+	hash, err := s.Store.PasswordHash(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("auth: password: %w", err)
+	}
+	_, key, _ := NormalizeEmail(u.Email)
+	if err := s.verifyPassword(ctx, key, hash, pw, c); err != nil {
+		if errors.Is(err, password.ErrMismatch) {
+			return gardien.Invalid(field, "err.current_password_wrong")
+		}
+		return err
+	}
+	return nil
+}
