@@ -46,8 +46,8 @@ type Store struct {
 	// writer at a time anyway, and queueing in Go beats spinning on SQLITE_BUSY.
 	// reader serves reads; on PostgreSQL both are the same pool.
 	writer, reader *sql.DB
-	stmts  sync.Map // stmtKey → *sql.Stmt
-	missed sync.Map // queries a transaction ran before they were prepared
+	stmts          sync.Map // stmtKey → *sql.Stmt
+	missed         sync.Map // queries a transaction ran before they were prepared
 }
 
 // Open connects to the database named by databaseURL ("" = SQLite file
