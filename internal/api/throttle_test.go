@@ -3,8 +3,10 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gardien/gardien/internal/apptest"
 )
@@ -63,4 +65,43 @@ func TestReauthenticationSharesThePasswordLimits(t *testing.T) {
 	}
 	// The login of the same account from the same address waits as well.
 	wantProblem(t, login(t, env.Client(t), "ada@example.com", pw), 429, "rate_limited")
+}
+
+func TestLongUserAgentIsCutBetweenCharacters(t *testing.T) {
+	eachDB(t, func(t *testing.T, opts ...apptest.Option) {
+		env := apptest.Start(t, opts...)
+		c := env.Client(t)
+		// 1 + 2×300 bytes: a cut at 512 bytes would fall inside an "é".
+		c.Header.Set("User-Agent", "a"+strings.Repeat("é", 300))
+		signup(t, env, c, "ada@example.com")
+		if r := login(t, c, "ada@example.com", pw); r.StatusCode != 200 {
+			t.Fatalf("login with a long User-Agent: %d %s", r.StatusCode, r.Body)
+		}
+		if r := c.API("POST", "/organizations", map[string]any{"name": "Acme"}); r.StatusCode != 201 {
+			t.Fatalf("organization with a long User-Agent: %d %s", r.StatusCode, r.Body)
+		}
+		var ua string
+		if err := env.DB.QueryRow(`SELECT user_agent FROM events WHERE type = 'user.login'`).Scan(&ua); err != nil {
+			t.Fatal(err)
+		}
+		if len(ua) != 511 || !utf8.ValidString(ua) {
+			t.Fatalf("stored User-Agent: %d bytes, valid UTF-8 %v", len(ua), utf8.ValidString(ua))
+		}
+	})
+}
+
+func TestAnEventThatCannotBeWrittenFailsTheRequest(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	signup(t, env, c, "ada@example.com")
+	if _, err := env.DB.Exec(`ALTER TABLE events RENAME TO events_gone`); err != nil {
+		t.Fatal(err)
+	}
+	// A wrong password whose trail line cannot be written is not answered
+	// as an ordinary failure: the guess would leave no trace.
+	r := login(t, c, "ada@example.com", "a wrong password")
+	if r.StatusCode < 500 {
+		t.Fatalf("wrong password without its audit line: %d %s", r.StatusCode, r.Body)
+	}
 }
