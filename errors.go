@@ -27,6 +27,8 @@ const (
 	CodeConflict                Code = "conflict"
 	CodeInvalidToken            Code = "invalid_token"
 	CodeInternal                Code = "internal"
+	// CodeUnavailable: the database cannot be reached now; try again soon.
+	CodeUnavailable Code = "unavailable"
 )
 
 // Error is a domain error: a stable Code for programs, and a message id
@@ -89,4 +91,8 @@ var (
 	ErrDuplicate = errors.New("duplicate")
 	// ErrLastOwner: the change would leave an organization without an owner.
 	ErrLastOwner = errors.New("last owner")
+	// ErrUnavailable: the database cannot be reached or did not answer in
+	// time. Nothing is known about the request's subject: a session is not
+	// "unknown", a person not "logged out".
+	ErrUnavailable = errors.New("storage unavailable")
 )

@@ -152,6 +152,11 @@ func writeProblem(w http.ResponseWriter, p problem) {
 // error writes err as a problem. Domain errors keep their code; anything
 // else is logged and answered as a 500 that says nothing of the cause.
 func (h *Handler) error(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, gardien.ErrUnavailable) {
+		h.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.Unavailable(w, r)
+		return
+	}
 	e, ok := gardien.AsError(err)
 	if !ok {
 		h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -163,6 +168,17 @@ func (h *Handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	h.problem(w, r, statusOf(e.Code), e.Code, e.Message, e.Fields, e.Args...)
 }
+
+// Unavailable answers 503 unavailable: the database cannot be reached now.
+// The session cookie is left alone: the person is still logged in once it
+// answers again.
+func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryUnavailable))
+	h.problem(w, r, http.StatusServiceUnavailable, gardien.CodeUnavailable, "err.unavailable", nil)
+}
+
+// retryUnavailable is the Retry-After, in seconds, of a 503.
+const retryUnavailable = 5
 
 // InternalError writes the 500 problem the server's panic recovery sends.
 func InternalError(w http.ResponseWriter) {

@@ -124,6 +124,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	store.SetTimeout(cfg.DatabaseTimeout)
 	cat, err := i18n.Load()
 	if err != nil {
 		store.Close()

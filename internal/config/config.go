@@ -19,10 +19,13 @@ import (
 
 // Config is every setting of a Gardien process.
 type Config struct {
-	Addr        string   // listen address
-	DataDir     string   // SQLite database and generated key live here
-	DatabaseURL string   // "" = SQLite in DataDir; postgres://… = PostgreSQL
-	BaseURL     *url.URL // how people reach Gardien; links in mails
+	Addr        string // listen address
+	DataDir     string // SQLite database and generated key live here
+	DatabaseURL string // "" = SQLite in DataDir; postgres://… = PostgreSQL
+	// DatabaseTimeout bounds each database call: past it, requests answer
+	// 503 instead of hanging on a database that stopped answering.
+	DatabaseTimeout time.Duration
+	BaseURL         *url.URL // how people reach Gardien; links in mails
 	// BaseURLDefault is true when BaseURL was derived from Addr, so that a
 	// server listening on port 0 can put its real port in.
 	BaseURLDefault bool
@@ -71,6 +74,7 @@ var settings = []setting{
 		c.DatabaseURL = v
 		return nil
 	}},
+	{"database-timeout", "GARDIEN_DATABASE_TIMEOUT", "5s", "longest wait for one database call (a transaction as a whole) before a request answers 503", durationSetter(func(c *Config) *time.Duration { return &c.DatabaseTimeout })},
 	{"base-url", "GARDIEN_BASE_URL", "", "URL people reach Gardien at, used in mail links (default http://ADDR)", func(c *Config, v string) error {
 		if v == "" {
 			return nil

@@ -26,13 +26,20 @@ type Pinger interface {
 // Config are the server's parts.
 type Config struct {
 	Auth    *auth.Service
-	API     http.Handler
-	Web     http.Handler
+	API     Transport
+	Web     Transport
 	DB      Pinger
 	Cookies httpx.Cookies
 	Log     *slog.Logger
 	// TrustedProxies are believed about the client's address (X-Forwarded-For).
 	TrustedProxies []netip.Prefix
+}
+
+// Transport is the pages or the API: a handler that can also say, in its
+// own form, that the database is unavailable.
+type Transport interface {
+	http.Handler
+	Unavailable(w http.ResponseWriter, r *http.Request)
 }
 
 // New returns the root handler.
@@ -72,7 +79,13 @@ func New(c Config) http.Handler {
 	}))
 
 	var h http.Handler = mux
-	h = loadSession(c.Auth, c.Cookies, c.Log, h)
+	h = loadSession(c.Auth, c.Cookies, c.Log, func(w http.ResponseWriter, r *http.Request) {
+		if isAPI(r) {
+			c.API.Unavailable(w, r)
+			return
+		}
+		c.Web.Unavailable(w, r)
+	}, h)
 	h = cop.Handler(h)
 	h = securityHeaders(h)
 	h = recoverPanics(c.Log, h)
@@ -121,8 +134,10 @@ func realClient(trusted []netip.Prefix, next http.Handler) http.Handler {
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
 // loadSession puts the request's session, if any, in its context. A cookie
-// naming no live session is cleared.
-func loadSession(a *auth.Service, cookies httpx.Cookies, log *slog.Logger, next http.Handler) http.Handler {
+// naming no live session is cleared. When the session cannot be looked up
+// (the database is down or slow) the request is answered 503 and the
+// cookie kept: the person is not logged out by an outage.
+func loadSession(a *auth.Service, cookies httpx.Cookies, log *slog.Logger, unavailable http.HandlerFunc, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := cookies.Token(r)
 		if tok == "" || strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
@@ -132,7 +147,9 @@ func loadSession(a *auth.Service, cookies httpx.Cookies, log *slog.Logger, next 
 		sess, u, err := a.Authenticate(r.Context(), tok)
 		if err != nil {
 			if _, isDomain := gardien.AsError(err); !isDomain {
-				log.ErrorContext(r.Context(), "session lookup failed", "err", err)
+				log.WarnContext(r.Context(), "session lookup failed", "err", err)
+				unavailable(w, r)
+				return
 			}
 			cookies.Clear(w)
 			next.ServeHTTP(w, r)

@@ -274,11 +274,11 @@ func (s *Store) InvitationByToken(ctx context.Context, tokenHash []byte, now tim
 
 // rowWith appends destinations to a row's Scan.
 type extraRow struct {
-	row   *sql.Row
+	row   scanner
 	extra []any
 }
 
-func rowWith(row *sql.Row, extra ...any) scanner { return extraRow{row, extra} }
+func rowWith(row scanner, extra ...any) scanner { return extraRow{row, extra} }
 
 func (r extraRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
 
@@ -381,7 +381,7 @@ func (s *Store) OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilte
 	return out, nil
 }
 
-func scanEvents(rows *sql.Rows) ([]gardien.Event, error) {
+func scanEvents(rows *rows) ([]gardien.Event, error) {
 	defer rows.Close()
 	out := []gardien.Event{}
 	for rows.Next() {

@@ -7,10 +7,13 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -46,8 +50,11 @@ type Store struct {
 	// writer at a time anyway, and queueing in Go beats spinning on SQLITE_BUSY.
 	// reader serves reads; on PostgreSQL both are the same pool.
 	writer, reader *sql.DB
-	stmts          sync.Map // stmtKey → *sql.Stmt
-	missed         sync.Map // queries a transaction ran before they were prepared
+	// timeout bounds each call (a transaction as a whole): a database that
+	// stops answering makes requests fail in that time, not hang.
+	timeout time.Duration
+	stmts   sync.Map // stmtKey → *sql.Stmt
+	missed  sync.Map // queries a transaction ran before they were prepared
 }
 
 // Open connects to the database named by databaseURL ("" = SQLite file
@@ -76,7 +83,7 @@ func open(databaseURL, dataDir string) (*Store, error) {
 		db.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
 		db.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{dialect: Postgres, writer: db, reader: db}, nil
+		return &Store{dialect: Postgres, writer: db, reader: db, timeout: DefaultTimeout}, nil
 	}
 	path := strings.TrimPrefix(databaseURL, "sqlite:")
 	if path == "" {
@@ -106,7 +113,51 @@ func open(databaseURL, dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	return &Store{dialect: SQLite, writer: w, reader: r}, nil
+	return &Store{dialect: SQLite, writer: w, reader: r, timeout: DefaultTimeout}, nil
+}
+
+// DefaultTimeout bounds a database call unless SetTimeout says otherwise.
+const DefaultTimeout = 5 * time.Second
+
+// SetTimeout bounds each database call (a transaction as a whole) to d.
+func (s *Store) SetTimeout(d time.Duration) { s.timeout = d }
+
+func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// unavailable marks an error that says the database cannot be reached or
+// did not answer in time (gardien.ErrUnavailable): transports answer 503,
+// never "log in first", and try again later. Other errors pass unchanged.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, gardien.ErrUnavailable) || !isUnavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", gardien.ErrUnavailable, err)
+}
+
+func isUnavailable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// 08: connection exception; 53: insufficient resources;
+		// 57P01-03: shutting down or starting up.
+		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "53") ||
+			pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, sql.ErrConnDone) ||
+		errors.As(err, &ne) || errors.As(err, &ce) || pgconn.Timeout(err)
 }
 
 // Dialect says which engine the store runs on.
@@ -151,19 +202,27 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
-// tx runs fn in a transaction on the writer, committing if fn returns nil.
+// tx runs fn in a transaction on the writer, committing if fn returns nil;
+// the whole transaction runs within the store's deadline.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	return s.runTx(ctx, fn)
+}
+
+// runTx is tx without the deadline: migrations take as long as they take.
+func (s *Store) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", unavailable(err))
 	}
 	defer s.prepareMissed(ctx)
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return unavailable(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", unavailable(err))
 	}
 	return nil
 }
@@ -260,7 +319,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	}
 	for _, m := range list {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.runTx(ctx, func(tx *sql.Tx) error {
 			if s.dialect == Postgres {
 				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305813)`); err != nil {
 					return err
@@ -311,27 +370,66 @@ func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 }
 
 func (s *Store) exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	st, err := s.prepare(ctx, db, query)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
-	return st.ExecContext(ctx, args...)
+	res, err := st.ExecContext(ctx, args...)
+	return res, unavailable(err)
 }
 
-func (s *Store) queryRow(ctx context.Context, db *sql.DB, query string, args ...any) *sql.Row {
-	st, err := s.prepare(ctx, db, query)
-	if err != nil {
-		return db.QueryRowContext(ctx, s.q(query), args...) // carries the same error
-	}
-	return st.QueryRowContext(ctx, args...)
+// row is a query whose one row is read by Scan, within the store's deadline.
+type row struct {
+	s     *Store
+	ctx   context.Context
+	db    *sql.DB
+	query string
+	args  []any
 }
 
-func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any) (*sql.Rows, error) {
+func (r row) Scan(dest ...any) error {
+	ctx, cancel := r.s.deadline(r.ctx)
+	defer cancel()
+	st, err := r.s.prepare(ctx, r.db, r.query)
+	if err != nil {
+		return unavailable(err)
+	}
+	return unavailable(st.QueryRowContext(ctx, r.args...).Scan(dest...))
+}
+
+func (s *Store) queryRow(ctx context.Context, db *sql.DB, query string, args ...any) scanner {
+	return row{s, ctx, db, query, args}
+}
+
+// rows are a query's rows; Close ends the query's deadline too.
+type rows struct {
+	*sql.Rows
+	cancel context.CancelFunc
+}
+
+func (r *rows) Close() error {
+	err := r.Rows.Close()
+	r.cancel()
+	return err
+}
+
+func (r *rows) Err() error { return unavailable(r.Rows.Err()) }
+
+func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any) (*rows, error) {
+	ctx, cancel := s.deadline(ctx)
 	st, err := s.prepare(ctx, db, query)
 	if err != nil {
-		return nil, err
+		cancel()
+		return nil, unavailable(err)
 	}
-	return st.QueryContext(ctx, args...)
+	rs, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		cancel()
+		return nil, unavailable(err)
+	}
+	return &rows{rs, cancel}, nil
 }
 
 // txStmt returns the prepared statement of a query for use in tx, or nil

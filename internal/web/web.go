@@ -10,6 +10,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -170,15 +171,36 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	buf.WriteTo(w)
 }
 
-// fail logs an unexpected error and shows the error page.
+// fail logs an unexpected error and shows the error page: 503 when the
+// database cannot be reached (the person stays logged in), else 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, gardien.ErrUnavailable) {
+		h.Log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.Unavailable(w, r)
+		return
+	}
 	h.Log.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	h.errorPage(w, r, http.StatusInternalServerError, "err.internal")
+}
+
+// Unavailable shows the 503 page: the database cannot be reached now. The
+// session cookie is left alone.
+func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "5")
+	h.errorPage(w, r, http.StatusServiceUnavailable, "err.unavailable")
+}
+
+// errorPage is a page that needs nothing but the catalog: it shows when
+// templates' data (the person, their organizations) cannot be had.
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusInternalServerError)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	lang := h.lang(r)
-	fmt.Fprintf(w, "<!doctype html><title>%s</title><p>%s</p><p><a href=\"/\">%s</a></p>",
+	fmt.Fprintf(w, "<!doctype html><html lang=\"%s\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"/static/style.css\"><title>%s</title><main class=\"card narrow\"><h1>%s</h1><p>%s</p><p><a href=\"/\">%s</a></p></main></html>",
+		lang, template.HTMLEscapeString(h.Catalog.T(lang, "err.page_title")),
 		template.HTMLEscapeString(h.Catalog.T(lang, "err.page_title")),
-		template.HTMLEscapeString(h.Catalog.T(lang, "err.internal")),
+		template.HTMLEscapeString(h.Catalog.T(lang, msg)),
 		template.HTMLEscapeString(h.Catalog.T(lang, "err.back_home")))
 }
 
