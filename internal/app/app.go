@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if now == nil {
 		now = time.Now
 	}
-	outbox := mail.NewOutbox(store, sender, log, now)
+	outbox := mail.NewOutbox(store, box, sender, log, now)
 	svc := auth.New(auth.Config{
 		Store:       store,
 		Hasher:      password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0)),
@@ -188,7 +188,8 @@ func (a *App) Handler() (http.Handler, error) {
 	}), nil
 }
 
-// Sweep deletes ended sessions now and then, until ctx ends.
+// Sweep deletes ended sessions, old counts and mails whose link expired,
+// now and then, until ctx ends.
 func (a *App) Sweep(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -197,6 +198,11 @@ func (a *App) Sweep(ctx context.Context) {
 			a.Log.Error("session sweep", "err", err)
 		} else if n > 0 {
 			a.Log.Debug("session sweep", "deleted", n)
+		}
+		if n, err := a.Outbox.Purge(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("outbox purge", "err", err)
+		} else if n > 0 {
+			a.Log.Info("outbox purge: mails whose link expired deleted", "deleted", n)
 		}
 		select {
 		case <-ctx.Done():

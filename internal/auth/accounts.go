@@ -113,7 +113,7 @@ func (s *Service) sendVerification(ctx context.Context, u *gardien.User) error {
 		return fmt.Errorf("auth: verification token: %w", err)
 	}
 	s.send(ctx, gmail.Letter{Kind: "verify_email", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
-		Link: s.link("/verify-email", tok)})
+		Link: s.link("/verify-email", tok), Expires: now.Add(verifyTTL)})
 	return nil
 }
 
@@ -232,7 +232,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, lang strin
 	if err := s.event(ctx, gardien.EventPasswordResetRequested, u.ID, 0, c, ""); err != nil {
 		return err
 	}
-	s.send(ctx, gmail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.link("/password/reset", tok)})
+	s.send(ctx, gmail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.link("/password/reset", tok), Expires: now.Add(resetTTL)})
 	return nil
 }
 

@@ -122,7 +122,7 @@ func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, 
 	if u, _, err := s.Store.UserByEmail(ctx, key); err == nil {
 		lang = s.langOf(u, "")
 	}
-	s.send(ctx, gmail.Letter{Kind: "invitation", To: email, Lang: lang, Link: s.link("/invitations/accept", tok), Args: []any{actor.Name, m.Name}})
+	s.send(ctx, gmail.Letter{Kind: "invitation", To: email, Lang: lang, Link: s.link("/invitations/accept", tok), Args: []any{actor.Name, m.Name}, Expires: inv.ExpiresAt})
 	return inv, nil
 }
 

@@ -87,13 +87,13 @@ var settings = []setting{
 		c.BaseURL = u
 		return nil
 	}},
-	{"smtp-url", "GARDIEN_SMTP_URL", "", "SMTP server: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (TLS); empty prints mails to the terminal", func(c *Config, v string) error {
+	{"smtp-url", "GARDIEN_SMTP_URL", "", "SMTP server: smtp://user:pass@host:port (STARTTLS required), smtps://… (TLS), or smtp+insecure://… (clear text allowed); empty prints mails to the terminal", func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}
 		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-			return fmt.Errorf("want smtp://host:port or smtps://host:port, got %q", redact(v))
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps" && u.Scheme != "smtp+insecure") || u.Hostname() == "" {
+			return fmt.Errorf("want smtp://host:port, smtps://host:port or smtp+insecure://host:port, got %q", redact(v))
 		}
 		c.SMTPURL = u
 		return nil

@@ -5,6 +5,7 @@ import (
 	"embed"
 	htmltemplate "html/template"
 	texttemplate "text/template"
+	"time"
 
 	"github.com/gardien/gardien/internal/i18n"
 )
@@ -20,6 +21,8 @@ type Letter struct {
 	Lang string
 	Link string // the one action link, if any
 	Args []any  // arguments of the body message
+	// Expires is when Link stops working (zero: the mail is a notice).
+	Expires time.Time
 }
 
 // Composer turns letters into messages in the person's language.
@@ -60,5 +63,5 @@ func (c *Composer) Compose(l Letter) (Message, error) {
 	if err := c.html.Execute(&html, data); err != nil {
 		return Message{}, err
 	}
-	return Message{To: l.To, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
+	return Message{To: l.To, Subject: data.Subject, Text: text.String(), HTML: html.String(), Expires: l.Expires}, nil
 }

@@ -31,6 +31,9 @@ type Message struct {
 	Subject string
 	Text    string // text/plain body; links stand whole on their own line
 	HTML    string // text/html body
+	// Expires is when the mail's link stops working (zero: a notice, kept
+	// a week): a mail not sent by then is dropped.
+	Expires time.Time
 }
 
 // Sender delivers a message.
@@ -84,7 +87,10 @@ func (m Message) Bytes(from string, now time.Time) ([]byte, error) {
 
 // SMTP sends mail through an SMTP server.
 type SMTP struct {
-	URL  *url.URL // smtp://user:pass@host:port or smtps://…
+	// URL is smtp://user:pass@host:port (STARTTLS required), smtps://…
+	// (TLS from the first byte) or smtp+insecure://… (STARTTLS when
+	// offered, else in clear: only for a relay on a trusted network).
+	URL  *url.URL
 	From string
 	// TLS is the TLS configuration for STARTTLS and smtps (nil: system roots,
 	// server name from the URL). Tests set it to trust their own server.
@@ -99,8 +105,10 @@ func (s *SMTP) tlsConfig() *tls.Config {
 	return &tls.Config{ServerName: s.URL.Hostname(), MinVersion: tls.VersionTLS12}
 }
 
-// Send delivers m. With smtp:// the connection is upgraded with STARTTLS
-// when the server offers it; with smtps:// it is TLS from the first byte.
+// Send delivers m. With smtp:// the connection is upgraded with STARTTLS,
+// and a server that does not offer it is refused: a reset link must never
+// cross the network in clear by surprise. With smtps:// it is TLS from the
+// first byte; smtp+insecure:// upgrades when it can and sends anyway.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	from, err := mail.ParseAddress(s.From)
 	if err != nil {
@@ -112,7 +120,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	port := s.URL.Port()
 	if port == "" {
-		port = map[string]string{"smtp": "587", "smtps": "465"}[s.URL.Scheme]
+		port = map[string]string{"smtp": "587", "smtps": "465", "smtp+insecure": "587"}[s.URL.Scheme]
 	}
 	addr := net.JoinHostPort(s.URL.Hostname(), port)
 	d := net.Dialer{Timeout: 15 * time.Second}
@@ -140,11 +148,13 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err := c.Hello("localhost"); err != nil {
 		return fmt.Errorf("mail: hello: %w", err)
 	}
-	if s.URL.Scheme == "smtp" {
+	if s.URL.Scheme != "smtps" {
 		if ok, _ := c.Extension("STARTTLS"); ok {
 			if err := c.StartTLS(s.tlsConfig()); err != nil {
 				return fmt.Errorf("mail: starttls: %w", err)
 			}
+		} else if s.URL.Scheme == "smtp" {
+			return fmt.Errorf("mail: %s offers no STARTTLS: refusing to send in clear (GARDIEN_SMTP_URL=smtp+insecure://… allows it)", addr)
 		}
 	}
 	if s.URL.User != nil {

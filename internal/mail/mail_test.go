@@ -38,7 +38,8 @@ func TestSMTPModes(t *testing.T) {
 		scheme string
 		tls    bool
 	}{
-		{"plain server", mailtest.Plain, "smtp", false},
+		{"plain server when the URL allows it", mailtest.Plain, "smtp+insecure", false},
+		{"STARTTLS when offered, even if not required", mailtest.StartTLS, "smtp+insecure", true},
 		{"STARTTLS when offered", mailtest.StartTLS, "smtp", true},
 		{"TLS from the first byte", mailtest.TLS, "smtps", true},
 	} {
@@ -66,6 +67,17 @@ func TestSMTPModes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSMTPRefusesToSendInClear(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Plain)
+	u, _ := url.Parse(srv.URL("smtp"))
+	s := &mail.SMTP{URL: u, From: "g@example.com", Now: time.Now}
+	err := s.Send(context.Background(), compose(t, "en"))
+	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("smtp:// to a server without STARTTLS: %v, want a refusal naming STARTTLS", err)
+	}
+	srv.None(t, "zoé@example.com", 100*time.Millisecond)
 }
 
 func TestSMTPRefusesAnUntrustedCertificate(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/mail/mailtest"
+	"github.com/gardien/gardien/internal/secretbox"
 	"github.com/gardien/gardien/internal/sqlstore"
 	"github.com/gardien/gardien/internal/testenv"
 )
@@ -30,6 +31,14 @@ func (c *counting) Send(_ context.Context, m mail.Message) error {
 	defer c.mu.Unlock()
 	c.sent[m.To]++
 	return nil
+}
+
+func testBox(t testing.TB) *secretbox.Box {
+	b, err := secretbox.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func eachStore(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
@@ -58,7 +67,7 @@ func TestOutboxKeepsMailsAcrossARestart(t *testing.T) {
 		now := time.Now()
 		clock := func() time.Time { return now }
 		log := slog.New(slog.DiscardHandler)
-		first := mail.NewOutbox(s, failing{}, log, clock)
+		first := mail.NewOutbox(s, testBox(t), failing{}, log, clock)
 		if err := first.Send(context.Background(), compose(t, "en")); err != nil {
 			t.Fatal(err)
 		}
@@ -66,8 +75,8 @@ func TestOutboxKeepsMailsAcrossARestart(t *testing.T) {
 		// The process stops; another starts a minute later, with a mail server.
 		now = now.Add(time.Minute)
 		srv := mailtest.Start(t, mailtest.Plain)
-		u, _ := url.Parse(srv.URL("smtp"))
-		second := mail.NewOutbox(s, &mail.SMTP{URL: u, From: "g@example.com", Now: time.Now}, log, clock)
+		u, _ := url.Parse(srv.URL("smtp+insecure"))
+		second := mail.NewOutbox(s, testBox(t), &mail.SMTP{URL: u, From: "g@example.com", Now: time.Now}, log, clock)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { second.Run(ctx, 2); close(done) }()
@@ -87,7 +96,7 @@ func TestOutboxSendsEachMailOnce(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		log := slog.New(slog.DiscardHandler)
 		sender := &counting{sent: map[string]int{}}
-		nodes := []*mail.Outbox{mail.NewOutbox(s, sender, log, time.Now), mail.NewOutbox(s, sender, log, time.Now)}
+		nodes := []*mail.Outbox{mail.NewOutbox(s, testBox(t), sender, log, time.Now), mail.NewOutbox(s, testBox(t), sender, log, time.Now)}
 		for i := range 60 {
 			m := compose(t, "en")
 			m.To = fmt.Sprintf("p%d@example.com", i)

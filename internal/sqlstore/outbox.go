@@ -11,10 +11,10 @@ import (
 	"github.com/gardien/gardien/internal/mail"
 )
 
-// EnqueueMail stores a mail to send, due at once.
-func (s *Store) EnqueueMail(ctx context.Context, m mail.Message, at time.Time) error {
-	_, err := s.exec(ctx, s.writer, `INSERT INTO outbox (created_at, to_addr, subject, text_body, html_body, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		at.Unix(), m.To, m.Subject, m.Text, m.HTML, at.Unix())
+// EnqueueMail stores a sealed mail to send, due at once.
+func (s *Store) EnqueueMail(ctx context.Context, m mail.Sealed, at time.Time) error {
+	_, err := s.exec(ctx, s.writer, `INSERT INTO outbox (created_at, to_addr, subject, text_body, html_body, body, expires_at, next_attempt_at)
+		VALUES (?, ?, '', '', '', ?, ?, ?)`, at.Unix(), m.To, m.Body, m.Expires.Unix(), at.Unix())
 	if err != nil {
 		return fmt.Errorf("sqlstore: enqueue mail: %w", err)
 	}
@@ -34,18 +34,22 @@ func (s *Store) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 // ClaimMail takes the oldest due mail for a sender until leaseEnd: nobody
 // else takes it meanwhile, and if the sender dies it is due again then.
 // gardien.ErrNotFound when no mail is due (or another sender won it).
+// Mails queued before bodies were sealed come with their clear parts.
 func (s *Store) ClaimMail(ctx context.Context, now, leaseEnd time.Time) (*mail.Queued, error) {
 	var q mail.Queued
+	var expires int64
 	err := s.queryRow(ctx, s.writer, `UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1
 		WHERE id = (SELECT id FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1) AND next_attempt_at <= ?
-		RETURNING id, to_addr, subject, text_body, html_body, attempts`, leaseEnd.Unix(), now.Unix(), now.Unix()).
-		Scan(&q.ID, &q.To, &q.Subject, &q.Text, &q.HTML, &q.Attempts)
+		RETURNING id, to_addr, COALESCE(body, ?), expires_at, subject, text_body, html_body, attempts`, leaseEnd.Unix(), now.Unix(), now.Unix(), []byte{}).
+		Scan(&q.ID, &q.To, &q.Body, &expires, &q.Legacy.Subject, &q.Legacy.Text, &q.Legacy.HTML, &q.Attempts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gardien.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim mail: %w", err)
 	}
+	q.Expires = time.Unix(expires, 0)
+	q.Legacy.To = q.To
 	return &q, nil
 }
 
@@ -63,4 +67,27 @@ func (s *Store) MailFailed(ctx context.Context, id int64, next time.Time, reason
 		return fmt.Errorf("sqlstore: mail failed: %w", err)
 	}
 	return nil
+}
+
+// MailGivenUp keeps the trace of a mail that will not be tried again (to
+// whom, when, why: for an operator) and drops its body: the link in it
+// must not outlive its use.
+func (s *Store) MailGivenUp(ctx context.Context, id int64, reason string) error {
+	if _, err := s.exec(ctx, s.writer, `UPDATE outbox SET next_attempt_at = ?, last_error = ?, body = NULL,
+		subject = '', text_body = '', html_body = '' WHERE id = ?`, int64(1)<<40, gardien.Clip(reason, 500), id); err != nil {
+		return fmt.Errorf("sqlstore: mail given up: %w", err)
+	}
+	return nil
+}
+
+// PurgeMail deletes mails whose link expired (sending them would help
+// nobody) and traces of given-up mails older than keepUntil.
+func (s *Store) PurgeMail(ctx context.Context, now, givenUpBefore time.Time) (int64, error) {
+	res, err := s.exec(ctx, s.writer, `DELETE FROM outbox WHERE (expires_at > 0 AND expires_at <= ?) OR (body IS NULL AND text_body = '' AND created_at < ?)`,
+		now.Unix(), givenUpBefore.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: purge mail: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
