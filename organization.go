@@ -39,6 +39,7 @@ type Member struct {
 	Role             Role
 	TwoFactorEnabled bool
 	SSO              bool
+	Locale           string    // the member's saved language ("" = none)
 	LastLoginAt      time.Time // zero: never
 	JoinedAt         time.Time
 }

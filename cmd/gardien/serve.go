@@ -103,6 +103,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Error("shutdown", "err", err)
 	}
+	// Work requests handed off (reminders, reset mails) ends before the
+	// mails are drained.
+	if err := a.Auth.Wait(shutCtx); err != nil {
+		log.Error("shutdown: background work cut short", "err", err)
+	}
 	drainCtx, stopDrain := context.WithTimeout(shutCtx, 5*time.Second)
 	a.Outbox.Drain(drainCtx)
 	stopDrain()

@@ -127,12 +127,15 @@ func (h *Handler) handleAcceptInvitation(w http.ResponseWriter, r *http.Request,
 	if !h.body(w, r, &in, func() error { return required("token", in.Token) }) {
 		return
 	}
-	m, err := h.auth.AcceptInvitation(r.Context(), cur.User, *in.Token, httpx.Client(r))
+	j, err := h.auth.AcceptInvitation(r.Context(), cur.Session, cur.User, *in.Token, httpx.Client(r))
 	if err != nil {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"organization": toOrg(*m)})
+	if j.Token != "" {
+		h.cookies.Set(w, j.Token, cur.Session.ExpiresAt)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organization": toOrg(*j.Membership), "status": j.Step})
 }
 
 func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
@@ -244,11 +247,15 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 	}
 	var in struct {
 		RequireTwoFactor *bool `json:"require_two_factor"`
+		// EndSessions ends the open sessions of members without 2FA when
+		// the requirement goes on (default: they run until they end).
+		EndSessions *bool `json:"end_sessions"`
 	}
 	if !h.body(w, r, &in, func() error { return required("require_two_factor", in.RequireTwoFactor) }) {
 		return
 	}
-	if err := h.auth.SetRequireTwoFactor(r.Context(), cur.User, orgID, *in.RequireTwoFactor, httpx.Client(r)); err != nil {
+	end := in.EndSessions != nil && *in.EndSessions
+	if err := h.auth.SetRequireTwoFactor(r.Context(), cur.User, orgID, *in.RequireTwoFactor, end, httpx.Client(r)); err != nil {
 		h.error(w, r, err)
 		return
 	}

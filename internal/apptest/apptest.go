@@ -123,6 +123,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	go func() { a.Outbox.Run(mailCtx, 4); close(mailDone) }()
 	t.Cleanup(func() {
 		srv.Close()
+		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		a.Auth.Wait(wctx)
+		cancel()
 		stopMail()
 		<-mailDone
 		a.Store.Close()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -33,11 +34,34 @@ func NormalizeEmail(raw string) (email, key string, ok bool) {
 	}
 	email = email[:at] + "@" + strings.ToLower(email[at+1:])
 	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" || !strings.Contains(email[at+1:], ".") ||
+	if err != nil || a.Address != email || a.Name != "" || !hostname(email[at+1:]) ||
 		strings.ContainsFunc(email, unicode.IsSpace) {
 		return "", "", false
 	}
 	return email, strings.ToLower(email), true
+}
+
+// hostname says whether a mail domain is a host name: dot-separated labels
+// of letters, digits and hyphens (or non-ASCII letters, for international
+// names), a last label that is not all digits. Address literals such as
+// [127.0.0.1] and bare IP addresses are refused: mail to them goes to
+// whatever machine the sender names, not to a mailbox anyone verified.
+func hostname(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 || len(d) > 253 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 0x80 && unicode.IsLetter(r) || r >= 0x80 && unicode.IsMark(r)) {
+				return false
+			}
+		}
+	}
+	return strings.ContainsFunc(labels[len(labels)-1], func(r rune) bool { return r < '0' || r > '9' })
 }
 
 // SignupInput is what a person types to sign up.
@@ -127,6 +151,9 @@ func (s *Service) ResendVerification(ctx context.Context, userID int64) error {
 	if u.EmailVerified {
 		return gardien.Errorf(gardien.CodeConflict, "verify.already")
 	}
+	if err := s.mailAllowed(ctx, verifyMails, strconv.FormatInt(u.ID, 10)); err != nil {
+		return err
+	}
 	return s.sendVerification(ctx, u)
 }
 
@@ -211,18 +238,35 @@ func (s *Service) ChangePassword(ctx context.Context, sess *gardien.Session, u *
 }
 
 // RequestPasswordReset mails a reset link if an account uses the email. The
-// answer is the same either way, so it tells nobody which emails have accounts.
+// answer is the same either way, and so is the work done before it: the
+// request checks the address and hands it off; the lookup, the link and
+// the mail happen in the background. Neither wording nor timing tells
+// which emails have accounts.
 func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, lang string, c gardien.Client) error {
 	_, key, ok := NormalizeEmail(rawEmail)
 	if !ok {
 		return gardien.Invalid("email", "err.email_invalid")
 	}
+	s.later(ctx, "password reset", func(ctx context.Context) {
+		if err := s.mailReset(ctx, key, lang, c); err != nil {
+			s.Log.ErrorContext(ctx, "password reset not mailed", "err", err)
+		}
+	})
+	return nil
+}
+
+// mailReset makes a reset link for the account of an email, if any, and
+// mails it, at most resetMailLimit times an hour per account.
+func (s *Service) mailReset(ctx context.Context, key, lang string, c gardien.Client) error {
 	u, _, err := s.Store.UserByEmail(ctx, key)
 	if errors.Is(err, gardien.ErrNotFound) || (err == nil && u.SSO) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("auth: password reset: %w", err)
+	}
+	if ok, err := s.allowMail(ctx, resetMails, strconv.FormatInt(u.ID, 10)); err != nil || !ok {
+		return err
 	}
 	tok, hash := newToken()
 	now := s.Now()

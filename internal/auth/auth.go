@@ -71,7 +71,7 @@ type Store interface {
 	MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error)
 	SetRole(ctx context.Context, orgID, userID int64, role gardien.Role, e *gardien.Event) error
 	RemoveMember(ctx context.Context, orgID, userID int64, e *gardien.Event) error
-	SetRequireTwoFactor(ctx context.Context, orgID int64, on bool, e *gardien.Event) error
+	SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, e *gardien.Event) error
 	CreateInvitation(ctx context.Context, inv *gardien.Invitation, emailKey string, tokenHash []byte, e *gardien.Event) error
 	InvitationByToken(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.Invitation, string, error)
 	PendingInvitations(ctx context.Context, orgID int64, now time.Time) ([]gardien.Invitation, error)
@@ -116,6 +116,7 @@ type Config struct {
 // Service applies the rules.
 type Service struct {
 	Config
+	bg background
 }
 
 // New returns a Service.

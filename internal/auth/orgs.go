@@ -112,6 +112,17 @@ func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, 
 	if !canManage(m.Role, role) {
 		return nil, errForbidden
 	}
+	// Invitations are mails to strangers: only from a validated address,
+	// and bounded per sender and per recipient.
+	if !actor.EmailVerified {
+		return nil, errNotVerified
+	}
+	if err := s.mailAllowed(ctx, inviteMailsBySender, strconv.FormatInt(actor.ID, 10)); err != nil {
+		return nil, err
+	}
+	if err := s.mailAllowed(ctx, inviteMailsByRecipient, key); err != nil {
+		return nil, err
+	}
 	tok, hash := newToken()
 	now := s.Now().UTC()
 	inv := &gardien.Invitation{OrgID: orgID, OrgName: m.Name, Email: email, Role: role, InvitedBy: actor.ID, CreatedAt: now, ExpiresAt: now.Add(invitationTTL)}
@@ -165,10 +176,23 @@ func (s *Service) PeekInvitation(ctx context.Context, token string) (*gardien.In
 	return inv, nil
 }
 
+// Joined is an accepted invitation.
+type Joined struct {
+	Membership *gardien.Membership
+	// Token is the session's new token when joining changed what it may
+	// reach ("" otherwise), Step where it stands then: an organization that
+	// requires 2FA holds a member without it at the set-up at once, not at
+	// their next login.
+	Token string
+	Step  Step
+}
+
 // AcceptInvitation makes u a member, once. The invitation is for one
-// address: u's email must be the one invited. The link came to that
-// mailbox, so the address is validated too.
-func (s *Service) AcceptInvitation(ctx context.Context, u *gardien.User, token string, c gardien.Client) (*gardien.Membership, error) {
+// address: u's email must be the one invited; and it holds only while its
+// sender may still give the role it offers (a demoted or departed admin's
+// invitations die with their authority). The link came to that mailbox,
+// so the address is validated too.
+func (s *Service) AcceptInvitation(ctx context.Context, sess *gardien.Session, u *gardien.User, token string, c gardien.Client) (*Joined, error) {
 	if token == "" {
 		return nil, gardien.Invalid("token", "err.field_required")
 	}
@@ -181,6 +205,13 @@ func (s *Service) AcceptInvitation(ctx context.Context, u *gardien.User, token s
 	}
 	if _, ukey, _ := NormalizeEmail(u.Email); ukey != key {
 		return nil, &gardien.Error{Code: gardien.CodeForbidden, Message: "err.invitation_other_email"}
+	}
+	sender, err := s.Store.Membership(ctx, inv.OrgID, inv.InvitedBy)
+	if errors.Is(err, gardien.ErrNotFound) || err == nil && (!sender.Role.Manages() || !canManage(sender.Role, inv.Role)) {
+		return nil, errInviteInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: accept invitation: %w", err)
 	}
 	err = s.Store.AcceptInvitation(ctx, inv.ID, u.ID, s.orgEvent(gardien.EventOrgMemberJoined, inv.OrgID, u.ID, u.ID, c, string(inv.Role)))
 	if errors.Is(err, gardien.ErrNotFound) {
@@ -195,7 +226,24 @@ func (s *Service) AcceptInvitation(ctx context.Context, u *gardien.User, token s
 		}
 		u.EmailVerified = true
 	}
-	return s.member(ctx, inv.OrgID, u.ID)
+	m, err := s.member(ctx, inv.OrgID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	j := &Joined{Membership: m, Step: StepOf(sess.Level)}
+	if sess.Level == gardien.LevelFull {
+		need, err := s.needsSetup(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if need {
+			if j.Token, err = s.Rotate(ctx, sess, gardien.LevelSetup); err != nil {
+				return nil, err
+			}
+			j.Step = StepTwoFactorSetupRequired
+		}
+	}
+	return j, nil
 }
 
 // MembersPage is one page of an organization's members.
@@ -330,8 +378,10 @@ func (s *Service) OrgSecurity(ctx context.Context, actor *gardien.User, orgID in
 // SetRequireTwoFactor turns the organization's requirement on or off: one
 // write, whatever the number of members. Only owners and admins, and only
 // once their own account has 2FA (or is an SSO account). Members feel it at
-// their next login (levelAfterPassword); sessions already open run on.
-func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, orgID int64, on bool, c gardien.Client) error {
+// their next login (levelAfterPassword); the sessions already open of
+// members without 2FA run on until they end (the seed's "next login"), or,
+// with endSessions, end now. The choice is in the audit line.
+func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, orgID int64, on, endSessions bool, c gardien.Client) error {
 	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
 		return err
 	}
@@ -342,7 +392,14 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 	if on {
 		typ = gardien.EventOrgRequireTwoFactorOn
 	}
-	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, s.orgEvent(typ, orgID, 0, actor.ID, c, "")); err != nil {
+	detail := ""
+	if on {
+		detail = "open sessions kept"
+		if endSessions {
+			detail = "open sessions of members without 2FA ended"
+		}
+	}
+	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, on && endSessions, s.orgEvent(typ, orgID, 0, actor.ID, c, detail)); err != nil {
 		return fmt.Errorf("auth: require two-factor: %w", err)
 	}
 	return nil
@@ -353,6 +410,11 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 // end; they are told by mail; where a requirement applies, they set 2FA up
 // again at their next login.
 func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error {
+	if userID == actor.ID {
+		// One's own 2FA is turned off in Personal settings, with the
+		// password, and not while an organization requires it.
+		return gardien.Errorf(gardien.CodeForbidden, "err.reset_own_two_factor")
+	}
 	am, tm, err := s.target(ctx, actor, orgID, userID)
 	if err != nil {
 		return err
@@ -376,11 +438,15 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 }
 
 // Remind mails every member without 2FA (SSO members aside) a link to the
-// set-up, and says how many. The mails are queued in the background, so a
-// large organization's admin does not wait for them.
+// set-up, each in their language, and says how many; once an hour per
+// organization at most. The mails are queued in the background (tracked:
+// shutdown waits for them), so a large organization's admin does not wait.
 func (s *Service) Remind(ctx context.Context, actor *gardien.User, orgID int64, c gardien.Client) (int, error) {
 	m, err := s.manager(ctx, orgID, actor.ID)
 	if err != nil {
+		return 0, err
+	}
+	if err := s.mailAllowed(ctx, reminderMails, strconv.FormatInt(orgID, 10)); err != nil {
 		return 0, err
 	}
 	counts, err := s.Store.MemberCounts(ctx, orgID)
@@ -389,9 +455,11 @@ func (s *Service) Remind(ctx context.Context, actor *gardien.User, orgID int64, 
 	}
 	n := counts.Total - counts.Protected
 	if err := s.Store.AddEvent(ctx, s.orgEvent(gardien.EventOrgReminderSent, orgID, 0, actor.ID, c, strconv.Itoa(n))); err != nil {
-		s.Log.ErrorContext(ctx, "audit event not recorded", "event", gardien.EventOrgReminderSent, "org_id", orgID, "err", err)
+		return 0, fmt.Errorf("auth: remind: %w", err)
 	}
-	go s.remind(context.WithoutCancel(ctx), orgID, m.Name)
+	if !s.later(ctx, "reminders", func(ctx context.Context) { s.remind(ctx, orgID, m.Name) }) {
+		return 0, &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: time.Minute}
+	}
 	return n, nil
 }
 
@@ -404,7 +472,7 @@ func (s *Service) remind(ctx context.Context, orgID int64, orgName string) {
 			return
 		}
 		for _, mem := range list {
-			s.send(ctx, gmail.Letter{Kind: "two_factor_reminder", To: mem.Email, Name: mem.Name, Lang: s.DefaultLang,
+			s.send(ctx, gmail.Letter{Kind: "two_factor_reminder", To: mem.Email, Name: mem.Name, Lang: s.langOf(&gardien.User{Locale: mem.Locale}, ""),
 				Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{orgName}})
 			after = mem.UserID
 		}

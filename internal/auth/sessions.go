@@ -93,14 +93,28 @@ func (s *Service) levelAfterPassword(ctx context.Context, u *gardien.User) (gard
 	if u.TwoFactorEnabled {
 		return gardien.LevelPassword, nil
 	}
-	need, err := s.Store.NeedsTwoFactorSetup(ctx, u.ID)
+	need, err := s.needsSetup(ctx, u)
 	if err != nil {
-		return "", fmt.Errorf("auth: login: %w", err)
+		return "", err
 	}
 	if need {
 		return gardien.LevelSetup, nil
 	}
 	return gardien.LevelFull, nil
+}
+
+// needsSetup is the one rule for "must set 2FA up before anything else":
+// an organization of theirs requires it, they have none, and they are not
+// an SSO user (their provider owns that).
+func (s *Service) needsSetup(ctx context.Context, u *gardien.User) (bool, error) {
+	if u.TwoFactorEnabled || u.SSO {
+		return false, nil
+	}
+	need, err := s.Store.NeedsTwoFactorSetup(ctx, u.ID)
+	if err != nil {
+		return false, fmt.Errorf("auth: needs 2fa setup: %w", err)
+	}
+	return need, nil
 }
 
 // RequiringOrganization names an organization of the person that requires

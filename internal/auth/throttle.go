@@ -140,3 +140,43 @@ func (s *Service) checkPassword(ctx context.Context, u *gardien.User, pw, field 
 	}
 	return nil
 }
+
+// mailLimit bounds the mails of one kind that requests can make Gardien
+// send, per recipient or per sender: without it anyone could flood a
+// mailbox through the reset form, or use Gardien to spam.
+type mailLimit struct {
+	name   string
+	max    int
+	window time.Duration
+}
+
+var (
+	resetMails             = mailLimit{"reset", 3, time.Hour}                // per account
+	verifyMails            = mailLimit{"verify", 5, time.Hour}               // resends, per account
+	inviteMailsBySender    = mailLimit{"invite-sender", 200, 24 * time.Hour} // per inviting account
+	inviteMailsByRecipient = mailLimit{"invite-to", 3, 24 * time.Hour}       // per invited address
+	reminderMails          = mailLimit{"reminder", 1, time.Hour}             // per organization
+)
+
+// allowMail counts a mail of kind l for who; false when the limit is
+// reached (the mail is not to be sent).
+func (s *Service) allowMail(ctx context.Context, l mailLimit, who string) (bool, error) {
+	ok, _, err := s.Store.ReserveTry(ctx, throttleKey("mail", l.name, who), l.max, l.window, s.Now())
+	if err != nil {
+		return false, fmt.Errorf("auth: mail limit: %w", err)
+	}
+	return ok, nil
+}
+
+// mailAllowed is allowMail for a request that may say so: rate_limited.
+func (s *Service) mailAllowed(ctx context.Context, l mailLimit, who string) error {
+	now := s.Now()
+	ok, until, err := s.Store.ReserveTry(ctx, throttleKey("mail", l.name, who), l.max, l.window, now)
+	if err != nil {
+		return fmt.Errorf("auth: mail limit: %w", err)
+	}
+	if !ok {
+		return &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
+	}
+	return nil
+}

@@ -87,7 +87,7 @@ func (s *Store) RequiringOrganization(ctx context.Context, userID int64) (string
 // unprotected is the condition of a member (m, u) without 2FA and not SSO.
 const unprotected = `u.sso = ? AND NOT EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = m.user_id AND t.enabled_at IS NOT NULL)`
 
-const memberColumns = `u.id, u.email, u.name, m.role, u.sso,
+const memberColumns = `u.id, u.email, u.name, u.locale, m.role, u.sso,
 	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL),
 	COALESCE(u.last_login_at, 0), m.created_at
 	FROM memberships m JOIN users u ON u.id = m.user_id`
@@ -96,7 +96,7 @@ func scanMember(row scanner) (*gardien.Member, error) {
 	var m gardien.Member
 	var role string
 	var last, joined int64
-	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &role, &m.SSO, &m.TwoFactorEnabled, &last, &joined); err != nil {
+	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Locale, &role, &m.SSO, &m.TwoFactorEnabled, &last, &joined); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, gardien.ErrNotFound
 		}
@@ -216,10 +216,18 @@ func (s *Store) changeMember(ctx context.Context, what string, orgID, userID int
 
 // SetRequireTwoFactor flips an organization's requirement: one row,
 // whatever the number of members. The event goes with it.
-func (s *Store) SetRequireTwoFactor(ctx context.Context, orgID int64, on bool, e *gardien.Event) error {
+func (s *Store) SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.txExec1(ctx, tx, `UPDATE organizations SET require_two_factor = ? WHERE id = ?`, on, orgID); err != nil {
 			return err
+		}
+		if endSessions {
+			// The sessions of members the requirement now holds back: they
+			// log in again and land on the set-up.
+			if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id IN (SELECT m.user_id FROM memberships m
+				JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND `+unprotected+`)`, orgID, false); err != nil {
+				return err
+			}
 		}
 		return s.insertEvent(ctx, tx, e)
 	})

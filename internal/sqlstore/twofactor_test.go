@@ -296,7 +296,7 @@ func TestOrganizationRequirement(t *testing.T) {
 		if c.Total != 4 || c.Protected != 2 {
 			t.Fatalf("counts %+v, want 4 members, 2 protected (2FA or SSO)", c)
 		}
-		if err := s.SetRequireTwoFactor(ctx, o.ID, true, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {

@@ -78,9 +78,8 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	h.Cookies.Set(w, login.Token, login.Session.ExpiresAt)
 	if p.Invitation != "" {
 		// Signed up through an invitation: join at once.
-		if m, err := h.Auth.AcceptInvitation(r.Context(), login.User, p.Invitation, c); err == nil {
-			h.setFlash(w, "ok", "invite.joined", m.Name)
-			redirect(w, r, orgHome(*m))
+		if j, err := h.Auth.AcceptInvitation(r.Context(), login.Session, login.User, p.Invitation, c); err == nil {
+			h.joined(w, r, login.Session, j)
 			return
 		}
 	}

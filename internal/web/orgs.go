@@ -349,7 +349,8 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 	if on {
 		key = "org.require_now_on"
 	}
-	h.done(w, r, h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, httpx.Client(r)), "/organizations/"+r.PathValue("id")+"/security", key)
+	end := r.PostForm.Get("sessions") == "end"
+	h.done(w, r, h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, end, httpx.Client(r)), "/organizations/"+r.PathValue("id")+"/security", key)
 }
 
 type invitationPage struct {
@@ -380,13 +381,26 @@ func (h *Handler) handleAcceptInvitation(w http.ResponseWriter, r *http.Request,
 	if !h.form(w, r) {
 		return
 	}
-	m, err := h.Auth.AcceptInvitation(r.Context(), cur.User, r.PostForm.Get("token"), httpx.Client(r))
+	j, err := h.Auth.AcceptInvitation(r.Context(), cur.Session, cur.User, r.PostForm.Get("token"), httpx.Client(r))
 	if err != nil {
 		h.done(w, r, err, "/", "")
 		return
 	}
-	h.setFlash(w, "ok", "invite.joined", m.Name)
-	redirect(w, r, orgHome(*m))
+	h.joined(w, r, cur.Session, j)
+}
+
+// joined sends a new member on: to the organization, or to the set-up
+// first when it requires 2FA they do not have.
+func (h *Handler) joined(w http.ResponseWriter, r *http.Request, sess *gardien.Session, j *auth.Joined) {
+	if j.Token != "" {
+		h.Cookies.Set(w, j.Token, sess.ExpiresAt)
+	}
+	h.setFlash(w, "ok", "invite.joined", j.Membership.Name)
+	if j.Step == auth.StepTwoFactorSetupRequired {
+		redirect(w, r, "/two-factor/setup")
+		return
+	}
+	redirect(w, r, orgHome(*j.Membership))
 }
 
 type setupPage struct {

@@ -128,3 +128,24 @@ func TestOrganizationPages(t *testing.T) {
 	owner.Get(loc)
 	wantRedirect(t, owner.Get("/organization"), loc)
 }
+
+func TestSigningUpIntoAnOrganizationThatRequires2FALandsOnTheSetUp(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := verifiedClient(t, env, "owner@example.com")
+	withTwoFactor(t, owner, clock)
+	loc := owner.Form("/organizations", map[string]string{"name": "Acme"}).Header.Get("Location")
+	org := strings.TrimSuffix(loc, "/members")
+	// The owner turns the requirement on, choosing to end open sessions.
+	wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on", "sessions": "end"}), org+"/security")
+	has(t, owner.Get(org+"/security"), "open sessions of members without 2FA ended")
+	owner.Form(org+"/invitations", map[string]string{"email": "new@example.com", "role": "member"})
+	tok := strings.TrimPrefix(env.Mail.Wait(t, "new@example.com").Link(), env.URL+"/invitations/accept?token=")
+	newbie := env.Client(t)
+	r := newbie.Form("/signup", map[string]string{"name": "New Person", "email": "new@example.com", "password": pw, "invitation": tok})
+	wantRedirect(t, r, "/two-factor/setup")
+	// Nothing else is reachable until 2FA is on.
+	wantRedirect(t, newbie.Get(org+"/overview"), "/two-factor/setup")
+	wantRedirect(t, newbie.Get("/settings/profile"), "/two-factor/setup")
+}

@@ -1,0 +1,150 @@
+package auth_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/pquerna/otp/totp"
+)
+
+// enableTwoFactor turns 2FA on for the person of a full session.
+func (f *fixture) enableTwoFactor(t testing.TB, l *auth.Login) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := f.svc.BeginTwoFactor(ctx, l.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(e.Secret, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, err := f.svc.ActivateTwoFactor(ctx, l.Session, l.User, code, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.User.TwoFactorEnabled, l.Token = true, act.Token
+}
+
+// org makes an organization whose owner has 2FA.
+func (f *fixture) org(t testing.TB, ownerEmail string) (*auth.Login, *gardien.Organization) {
+	t.Helper()
+	f.signup(t, ownerEmail, true)
+	l := f.login(t, ownerEmail)
+	f.enableTwoFactor(t, l)
+	o, err := f.svc.CreateOrganization(context.Background(), l.User, "Acme", client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, o
+}
+
+func TestInvitationsDieWithTheirSendersAuthority(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		after func(f *fixture, owner *gardien.User, orgID, adminID int64) error
+	}{
+		{"sender demoted to member", func(f *fixture, owner *gardien.User, orgID, adminID int64) error {
+			return f.svc.SetRole(ctx, owner, orgID, adminID, gardien.RoleMember, client)
+		}},
+		{"sender removed", func(f *fixture, owner *gardien.User, orgID, adminID int64) error {
+			return f.svc.RemoveMember(ctx, owner, orgID, adminID, client)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newService(t)
+			owner, o := f.org(t, "owner@example.com")
+			admin := f.signup(t, "admin@example.com", true)
+			f.join(t, owner.User, admin, o.ID, gardien.RoleAdmin)
+			invitee := f.signup(t, "carol@example.com", true)
+			if _, err := f.svc.Invite(ctx, admin, o.ID, invitee.Email, gardien.RoleAdmin, client); err != nil {
+				t.Fatal(err)
+			}
+			inv := f.mails.to(invitee.Email)
+			tok := tokenOf(t, inv[len(inv)-1].Text)
+			if err := tc.after(f, owner.User, o.ID, admin.ID); err != nil {
+				t.Fatal(err)
+			}
+			l := f.login(t, invitee.Email)
+			_, err := f.svc.AcceptInvitation(ctx, l.Session, invitee, tok, client)
+			wantCode(t, err, gardien.CodeInvalidToken)
+		})
+	}
+}
+
+func TestJoiningAnOrganizationThatRequires2FAMovesTheSessionToSetUp(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, false, client); err != nil {
+		t.Fatal(err)
+	}
+	bob := f.signup(t, "bob@example.com", true)
+	if _, err := f.svc.Invite(ctx, owner.User, o.ID, bob.Email, gardien.RoleMember, client); err != nil {
+		t.Fatal(err)
+	}
+	l := f.login(t, bob.Email) // full: no organization yet
+	if l.Step != auth.StepOK {
+		t.Fatalf("login before joining: %s", l.Step)
+	}
+	j, err := f.svc.AcceptInvitation(ctx, l.Session, bob, tokenOf(t, f.mails.to(bob.Email)[1].Text), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Step != auth.StepTwoFactorSetupRequired || j.Token == "" {
+		t.Fatalf("joined: step %s, new token %v; want the set-up, with a new token", j.Step, j.Token != "")
+	}
+	sess, _, err := f.svc.Authenticate(ctx, j.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := auth.Allows(sess.Level, auth.AreaFull); gardien.ErrorCode(err) != gardien.CodeTwoFactorSetupRequired {
+		t.Fatalf("after joining, the session reaches everything: %v", err)
+	}
+	if _, _, err := f.svc.Authenticate(ctx, l.Token); err == nil {
+		t.Fatal("the session's old token still works")
+	}
+}
+
+func TestTheRequirementCanEndOpenSessionsOfMembersWithout2FA(t *testing.T) {
+	ctx := context.Background()
+	for _, end := range []bool{false, true} {
+		f := newService(t)
+		owner, o := f.org(t, "owner@example.com")
+		bob := f.signup(t, "bob@example.com", true)
+		f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
+		open := f.login(t, bob.Email)
+		if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, end, client); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := f.svc.Authenticate(ctx, open.Token)
+		if ended := err != nil; ended != end {
+			t.Fatalf("end sessions %v: Bob's open session ended %v", end, ended)
+		}
+		if _, _, err := f.svc.Authenticate(ctx, owner.Token); err != nil {
+			t.Fatalf("end sessions %v: the owner (with 2FA) was logged out: %v", end, err)
+		}
+		events, err := f.svc.AuditLog(ctx, owner.User, o.ID, gardien.EventFilter{Type: gardien.EventOrgRequireTwoFactorOn})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("audit: %v %v", events, err)
+		}
+		want := map[bool]string{false: "open sessions kept", true: "open sessions of members without 2FA ended"}[end]
+		if events[0].Detail != want {
+			t.Fatalf("audit detail %q, want %q", events[0].Detail, want)
+		}
+	}
+}
+
+func TestNobodyResetsTheirOwn2FAThroughTheMemberReset(t *testing.T) {
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	err := f.svc.ResetMemberTwoFactor(context.Background(), owner.User, o.ID, owner.User.ID, client)
+	wantCode(t, err, gardien.CodeForbidden)
+	st, _ := f.svc.TwoFactor(context.Background(), owner.User.ID)
+	if !st.Enabled {
+		t.Fatal("the owner's 2FA is off")
+	}
+}
