@@ -76,6 +76,10 @@ type Invitation struct {
 type EventFilter struct {
 	Type   string // "" for all
 	UserID int64  // 0 for all: the person concerned or the one who acted
+	// Person is an email: the events of the person with that address,
+	// concerned or acting ("" for all). Matched only among the events the
+	// organization's log holds, so it tells nothing of other accounts.
+	Person string
 	Before int64  // event id to page from (0: the newest)
 	Limit  int
 }

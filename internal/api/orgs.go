@@ -265,7 +265,7 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 // eventFilter reads the audit log's query: type, user_id, before, limit.
 func (h *Handler) eventFilter(w http.ResponseWriter, r *http.Request) (gardien.EventFilter, bool) {
 	q := r.URL.Query()
-	f := gardien.EventFilter{Type: q.Get("type"), Limit: 50}
+	f := gardien.EventFilter{Type: q.Get("type"), Person: q.Get("person"), Limit: 50}
 	for name, dst := range map[string]*int64{"user_id": &f.UserID, "before": &f.Before} {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)

@@ -148,3 +148,20 @@ func TestNobodyResetsTheirOwn2FAThroughTheMemberReset(t *testing.T) {
 		t.Fatal("the owner's 2FA is off")
 	}
 }
+
+func TestTheAuditLogsPersonFilterTellsNothingOfOtherAccounts(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	f.signup(t, "stranger@example.com", true) // an account, never in Acme
+	for _, person := range []string{"stranger@example.com", "nobody@example.com"} {
+		events, err := f.svc.AuditLog(ctx, owner.User, o.ID, gardien.EventFilter{Person: person})
+		if err != nil || len(events) != 0 {
+			t.Fatalf("person %s: %d events, %v; want none and no error", person, len(events), err)
+		}
+	}
+	events, err := f.svc.AuditLog(ctx, owner.User, o.ID, gardien.EventFilter{Person: "OWNER@example.com"})
+	if err != nil || len(events) == 0 {
+		t.Fatalf("the owner's own events: %d, %v", len(events), err)
+	}
+}

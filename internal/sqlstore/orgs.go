@@ -361,6 +361,9 @@ func (s *Store) OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilte
 	if f.UserID != 0 {
 		where, args = append(where, `(e.user_id = ? OR e.actor_id = ?)`), append(args, f.UserID, f.UserID)
 	}
+	if f.Person != "" {
+		where, args = append(where, `(uu.email_key = ? OR ua.email_key = ?)`), append(args, f.Person, f.Person)
+	}
 	if f.Before != 0 {
 		where, args = append(where, `e.id < ?`), append(args, f.Before)
 	}

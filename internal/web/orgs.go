@@ -293,17 +293,15 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 		export.Set("type", p.Filter.Type)
 	}
 	if p.Person = q.Get("person"); p.Person != "" {
-		u, err := h.Auth.UserByEmail(r.Context(), p.Person)
-		if err != nil {
-			p.Events = nil
-			p.FormError = h.Catalog.T(p.Lang, "org.audit_no_person")
-			return p
-		}
-		p.Filter.UserID = u.ID
-		export.Set("user_id", strconv.FormatInt(u.ID, 10))
+		p.Filter.Person = p.Person
+		export.Set("person", p.Person)
 	}
 	p.ExportQuery = export.Encode()
 	if p.Events, err = h.Auth.AuditLog(r.Context(), cur.User, p.Org.ID, p.Filter); err != nil {
+		if gardien.ErrorCode(err) == gardien.CodeValidationFailed {
+			p.Events, p.FormError = nil, h.Catalog.T(p.Lang, "err.email_invalid")
+			return p
+		}
 		h.orgError(w, r, err)
 		return nil
 	}

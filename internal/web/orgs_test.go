@@ -119,7 +119,8 @@ func TestOrganizationPages(t *testing.T) {
 		t.Fatal("filter by event shows other events")
 	}
 	has(t, owner.Get(org+"/security?person=new%40example.com"), "Member joined")
-	has(t, owner.Get(org+"/security?person=nobody%40example.com"), "Nobody has this email.")
+	// No account, and an account never in this organization, look the same.
+	has(t, owner.Get(org+"/security?person=nobody%40example.com"), "No events yet.")
 
 	// Several organizations: a switcher, and Organization settings opens the last one.
 	second := owner.Form("/organizations", map[string]string{"name": "Beta"}).Header.Get("Location")
