@@ -23,6 +23,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // Message is one mail to one person.
@@ -57,7 +60,11 @@ func (m Message) Bytes(from string, now time.Time) ([]byte, error) {
 		}
 	}
 	fmt.Fprintf(&buf, "From: %s\r\n", from)
-	fmt.Fprintf(&buf, "To: %s\r\n", m.To)
+	to, _, err := wireAddress(m.To)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(&buf, "To: %s\r\n", (&mail.Address{Address: to}).String())
 	fmt.Fprintf(&buf, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
 	fmt.Fprintf(&buf, "Date: %s\r\n", now.Format(time.RFC1123Z))
 	fmt.Fprintf(&buf, "Message-ID: <%s@%s>\r\n", hex.EncodeToString(id[:]), domain)
@@ -165,14 +172,17 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 			return fmt.Errorf("mail: auth: %w", err)
 		}
 	}
-	to, err := mail.ParseAddress(m.To)
+	to, utf8Local, err := wireAddress(m.To)
 	if err != nil {
-		return fmt.Errorf("mail: to address: %w", err)
+		return err
+	}
+	if ok, _ := c.Extension("SMTPUTF8"); utf8Local && !ok {
+		return fmt.Errorf("mail: %s does not take addresses with non-ASCII letters before the @ (no SMTPUTF8); cannot send to %s", addr, m.To)
 	}
 	if err := c.Mail(from.Address); err != nil {
 		return fmt.Errorf("mail: MAIL FROM: %w", err)
 	}
-	if err := c.Rcpt(to.Address); err != nil {
+	if err := c.Rcpt(to); err != nil {
 		return fmt.Errorf("mail: RCPT TO: %w", err)
 	}
 	w, err := c.Data()
@@ -189,6 +199,26 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: QUIT: %w", err)
 	}
 	return nil
+}
+
+// wireAddress is an address as it crosses SMTP and stands in headers: its
+// domain in ASCII (an international domain name as its IDNA A-label, which
+// every server understands); its local part as typed. utf8Local says the
+// local part has non-ASCII letters, which only servers that speak SMTPUTF8
+// take (net/smtp then asks for it). Anything that is not a plain address
+// (a name, several addresses, a line break) is refused.
+func wireAddress(addr string) (string, bool, error) {
+	a, err := mail.ParseAddress(addr)
+	if err != nil || a.Name != "" || a.Address != addr {
+		return "", false, fmt.Errorf("mail: %q is not a plain address", addr)
+	}
+	at := strings.LastIndexByte(addr, '@')
+	local, domain := addr[:at], addr[at+1:]
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil {
+		return "", false, fmt.Errorf("mail: domain of %q: %w", addr, err)
+	}
+	return local + "@" + ascii, strings.ContainsFunc(local, func(r rune) bool { return r >= utf8.RuneSelf }), nil
 }
 
 // Terminal prints mails, whole and readable, instead of sending them: the

@@ -69,6 +69,34 @@ func TestSMTPModes(t *testing.T) {
 	}
 }
 
+func TestInternationalAddressesCrossSMTPEncoded(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.StartTLS)
+	u, _ := url.Parse(srv.URL("smtp"))
+	s := &mail.SMTP{URL: u, From: "g@example.com", TLS: srv.ClientTLS, Now: time.Now}
+	m := compose(t, "en")
+	m.To = "ada@exämple.fr"
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Wait(t, "ada@xn--exmple-cua.fr")
+	if got.ToHeader != "<ada@xn--exmple-cua.fr>" {
+		t.Fatalf("To: header %q, want the domain as its A-label", got.ToHeader)
+	}
+	// A non-ASCII local part needs a server that takes it (SMTPUTF8).
+	ascii := mailtest.Start(t, mailtest.StartTLSASCII)
+	u, _ = url.Parse(ascii.URL("smtp"))
+	s = &mail.SMTP{URL: u, From: "g@example.com", TLS: ascii.ClientTLS, Now: time.Now}
+	if err := s.Send(context.Background(), compose(t, "en")); err == nil || !strings.Contains(err.Error(), "SMTPUTF8") {
+		t.Fatalf("zoé@… to a server without SMTPUTF8: %v, want a refusal naming SMTPUTF8", err)
+	}
+	for _, bad := range []string{"a@example.com\r\nBcc: x@evil.example", "Ada <a@example.com>", "a@example.com, b@example.com"} {
+		m.To = bad
+		if err := s.Send(context.Background(), m); err == nil {
+			t.Errorf("sent to %q", bad)
+		}
+	}
+}
+
 func TestSMTPRefusesToSendInClear(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Plain)
 	u, _ := url.Parse(srv.URL("smtp"))

@@ -34,11 +34,15 @@ const (
 	Plain    Mode = iota // no TLS offered
 	StartTLS             // STARTTLS offered on a plain connection
 	TLS                  // TLS from the first byte (smtps)
+	// StartTLSASCII is StartTLS from a server that does not take non-ASCII
+	// addresses (no SMTPUTF8).
+	StartTLSASCII
 )
 
 // Mail is one received message.
 type Mail struct {
 	From, To string
+	ToHeader string // the To: header as written
 	Subject  string
 	Text     string // the text/plain part, decoded
 	HTML     string // the text/html part, decoded
@@ -82,6 +86,7 @@ func Start(t testing.TB, mode Mode) *Server {
 	srv.WriteTimeout = 10 * time.Second
 	srv.MaxMessageBytes = 10 << 20
 	srv.AllowInsecureAuth = true
+	srv.EnableSMTPUTF8 = mode != StartTLSASCII
 	var ln net.Listener
 	var err error
 	if mode != Plain {
@@ -188,6 +193,7 @@ func parse(raw []byte) *Mail {
 	}
 	dec := new(mime.WordDecoder)
 	m.Subject, _ = dec.DecodeHeader(msg.Header.Get("Subject"))
+	m.ToHeader = msg.Header.Get("To")
 	mt, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	if !strings.HasPrefix(mt, "multipart/") {
 		b, _ := io.ReadAll(msg.Body)
