@@ -270,11 +270,18 @@ func (s *Service) Members(ctx context.Context, actor *gardien.User, orgID int64,
 	if withoutTwoFactor {
 		total = counts.Total - counts.Protected
 	}
+	out := &MembersPage{Members: []gardien.Member{}, Counts: counts, Page: page, Pages: max(1, (total+MembersPageSize-1)/MembersPageSize)}
+	if page > out.Pages {
+		// Past the last page there is nothing: no query, so no offset
+		// (page × 50) can overflow whatever number was asked for.
+		return out, nil
+	}
 	list, err := s.Store.Members(ctx, orgID, gardien.MemberFilter{WithoutTwoFactor: withoutTwoFactor, Limit: MembersPageSize, Offset: (page - 1) * MembersPageSize})
 	if err != nil {
 		return nil, fmt.Errorf("auth: members: %w", err)
 	}
-	return &MembersPage{Members: list, Counts: counts, Page: page, Pages: max(1, (total+MembersPageSize-1)/MembersPageSize)}, nil
+	out.Members = list
+	return out, nil
 }
 
 // Member returns one member, for the organization's managers.

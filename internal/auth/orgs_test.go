@@ -165,3 +165,17 @@ func TestTheAuditLogsPersonFilterTellsNothingOfOtherAccounts(t *testing.T) {
 		t.Fatalf("the owner's own events: %d, %v", len(events), err)
 	}
 }
+
+func TestAnyPageNumberIsAnswered(t *testing.T) {
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	for _, page := range []int{0, 1, 2, 1 << 40, int(^uint(0) >> 1)} {
+		p, err := f.svc.Members(context.Background(), owner.User, o.ID, false, page)
+		if err != nil {
+			t.Fatalf("page %d: %v", page, err)
+		}
+		if want := map[bool]int{true: 1, false: 0}[page <= 1]; len(p.Members) != want {
+			t.Fatalf("page %d: %d members, want %d", page, len(p.Members), want)
+		}
+	}
+}

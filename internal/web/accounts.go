@@ -52,8 +52,9 @@ func (h *Handler) handleSignupPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	p := signupPage{Page: h.newPage(r, "signup.title")}
 	if err := parseForm(w, r); err != nil {
-		p.FormError = h.Catalog.T(p.Lang, "err.body_too_large")
-		h.render(w, r, http.StatusRequestEntityTooLarge, "signup", &p)
+		status, msg := formProblem(err)
+		p.FormError = h.Catalog.T(p.Lang, msg)
+		h.render(w, r, status, "signup", &p)
 		return
 	}
 	p.Form = r.PostForm
@@ -104,8 +105,9 @@ func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	p := loginPage{Page: h.newPage(r, "login.title")}
 	if err := parseForm(w, r); err != nil {
-		p.FormError = h.Catalog.T(p.Lang, "err.body_too_large")
-		h.render(w, r, http.StatusRequestEntityTooLarge, "login", &p)
+		status, msg := formProblem(err)
+		p.FormError = h.Catalog.T(p.Lang, msg)
+		h.render(w, r, status, "login", &p)
 		return
 	}
 	p.Next = localPath(r.PostForm.Get("next"))

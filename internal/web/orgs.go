@@ -16,9 +16,30 @@ import (
 // Organization settings.
 const orgCookie = "gardien_org"
 
+// pathIDs are the numeric path values of the routes; guard answers 404 to
+// a path whose values are not positive numbers, so handlers read them with
+// pathID and build URLs from the numbers, never from raw path segments.
+var pathIDs = []string{"id", "inv", "user"}
+
+func validPathIDs(r *http.Request) bool {
+	for _, name := range pathIDs {
+		if v := r.PathValue(name); v != "" {
+			if id, err := strconv.ParseInt(v, 10, 64); err != nil || id <= 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// pathID reads a path value that guard checked.
 func pathID(r *http.Request, name string) int64 {
 	id, _ := strconv.ParseInt(r.PathValue(name), 10, 64)
 	return id
+}
+
+func orgURL(r *http.Request, page string) string {
+	return "/organizations/" + strconv.FormatInt(pathID(r, "id"), 10) + "/" + page
 }
 
 // orgPage starts a page of an organization's settings for a member of it,
@@ -196,7 +217,7 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 	h.render(w, r, http.StatusOK, "org_members", &p)
 }
 
-func membersURL(r *http.Request) string { return "/organizations/" + r.PathValue("id") + "/members" }
+func membersURL(r *http.Request) string { return orgURL(r, "members") }
 
 func (h *Handler) handleInvite(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	if !h.form(w, r) {
@@ -332,7 +353,7 @@ func (h *Handler) handleSecurityConfirm(w http.ResponseWriter, r *http.Request, 
 	}
 	if !p.CanChange {
 		h.setFlash(w, "error", "err.require_own_two_factor")
-		redirect(w, r, "/organizations/"+r.PathValue("id")+"/security")
+		redirect(w, r, orgURL(r, "security"))
 		return
 	}
 	h.render(w, r, http.StatusOK, "org_security_confirm", p)
@@ -348,7 +369,7 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		key = "org.require_now_on"
 	}
 	end := r.PostForm.Get("sessions") == "end"
-	h.done(w, r, h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, end, httpx.Client(r)), "/organizations/"+r.PathValue("id")+"/security", key)
+	h.done(w, r, h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, end, httpx.Client(r)), orgURL(r, "security"), key)
 }
 
 type invitationPage struct {

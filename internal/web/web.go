@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
@@ -246,18 +247,44 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 	return r.ParseForm()
 }
 
-// form reads a form body; on failure it answers and returns false.
+// formProblem is the status and message of a form that cannot be read:
+// 413 when it is too large, else 400 (malformed encoding, a bad
+// Content-Type). It is the sender's doing, not an error of ours.
+func formProblem(err error) (int, string) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge, "err.body_too_large"
+	}
+	return http.StatusBadRequest, "err.bad_form"
+}
+
+// form reads a form body; on failure it answers (400 or 413 page) and
+// returns false.
 func (h *Handler) form(w http.ResponseWriter, r *http.Request) bool {
 	if err := parseForm(w, r); err != nil {
-		h.fail(w, r, err)
+		status, msg := formProblem(err)
+		p := messagePage{Page: h.newPage(r, "err.page_title"), Link: "/", LinkLabel: "err.back_home"}
+		p.Text = h.Catalog.T(p.Lang, msg)
+		h.render(w, r, status, "message", &p)
 		return false
 	}
 	return true
 }
 
-// localPath keeps a return path only if it stays on this site.
+// localPath keeps a return path only if it stays on this site: a path
+// that starts with one slash, with no scheme, host or user, and no control
+// character or backslash anywhere, raw or decoded (browsers drop tabs and
+// read \ as /, so "/\t/evil.example" would be "//evil.example").
 func localPath(p string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	bad := func(s string) bool {
+		return !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' })
+	}
+	if p == "" || len(p) > 2000 || p[0] != '/' || bad(p) {
+		return ""
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || bad(u.Path) {
 		return ""
 	}
 	return p
@@ -326,6 +353,10 @@ func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) *Flash {
 // belong: to the login page, or to the step their login is at.
 func (h *Handler) guard(area auth.Area, fn func(http.ResponseWriter, *http.Request, *httpx.Current)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if !validPathIDs(r) {
+			h.handleNotFound(w, r)
+			return
+		}
 		cur := httpx.CurrentOf(r)
 		if cur == nil {
 			to := "/login"
