@@ -80,6 +80,6 @@ type EventFilter struct {
 	// concerned or acting ("" for all). Matched only among the events the
 	// organization's log holds, so it tells nothing of other accounts.
 	Person string
-	Before int64  // event id to page from (0: the newest)
+	Before int64 // event id to page from (0: the newest)
 	Limit  int
 }

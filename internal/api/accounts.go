@@ -98,6 +98,14 @@ func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *http
 }
 
 func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	session := map[string]any{"status": auth.StepOf(cur.Session.Level), "expires_at": cur.Session.ExpiresAt.Format(time.RFC3339)}
+	if cur.Session.Level == gardien.LevelPassword {
+		// Only a password so far: what the code step needs, not the
+		// profile or the organizations (a stolen password alone must not
+		// read them).
+		writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{"email": cur.User.Email}, "session": session})
+		return
+	}
 	ms, err := h.auth.Memberships(r.Context(), cur.User.ID)
 	if err != nil {
 		h.error(w, r, err)
@@ -110,7 +118,7 @@ func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Cu
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user":          toUser(cur.User),
 		"organizations": orgs,
-		"session":       map[string]any{"status": auth.StepOf(cur.Session.Level), "expires_at": cur.Session.ExpiresAt.Format(time.RFC3339)},
+		"session":       session,
 	})
 }
 

@@ -6,7 +6,7 @@ func (h *Handler) routes() {
 	m := h.mux
 	m.HandleFunc("POST /api/v1/signup", h.handleSignup)
 	m.HandleFunc("POST /api/v1/email/verify", h.handleVerifyEmail)
-	m.HandleFunc("POST /api/v1/email/resend", h.guarded(auth.AreaFull, h.handleResendVerification))
+	m.HandleFunc("POST /api/v1/email/resend", h.guarded(auth.AreaSetup, h.handleResendVerification))
 	m.HandleFunc("POST /api/v1/login", h.handleLogin)
 	m.HandleFunc("POST /api/v1/logout", h.guarded(auth.AreaAny, h.handleLogout))
 	m.HandleFunc("GET /api/v1/me", h.guarded(auth.AreaAny, h.handleMe))

@@ -185,6 +185,7 @@ func (a *App) Handler() (http.Handler, error) {
 		Cookies:        cookies,
 		Log:            a.Log,
 		TrustedProxies: a.Config.TrustedProxies,
+		HTTPS:          a.Config.SecureCookies(),
 	}), nil
 }
 

@@ -33,6 +33,9 @@ type Config struct {
 	Log     *slog.Logger
 	// TrustedProxies are believed about the client's address (X-Forwarded-For).
 	TrustedProxies []netip.Prefix
+	// HTTPS is true when people reach Gardien over HTTPS (the base URL),
+	// even through a proxy that speaks plain HTTP to it: HSTS is sent.
+	HTTPS bool
 }
 
 // Transport is the pages or the API: a handler that can also say, in its
@@ -87,7 +90,7 @@ func New(c Config) http.Handler {
 		c.Web.Unavailable(w, r)
 	}, h)
 	h = cop.Handler(h)
-	h = securityHeaders(h)
+	h = securityHeaders(c.HTTPS, h)
 	h = recoverPanics(c.Log, h)
 	h = logRequests(c.Log, h)
 	h = realClient(c.TrustedProxies, h)
@@ -161,7 +164,7 @@ func loadSession(a *auth.Service, cookies httpx.Cookies, log *slog.Logger, unava
 
 // securityHeaders sets headers that close whole classes of attack: no
 // inline script or style (XSS), no framing (clickjacking), no sniffing.
-func securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(https bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -170,7 +173,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if r.TLS != nil {
+		if https || r.TLS != nil {
 			h.Set("Strict-Transport-Security", "max-age=63072000")
 		}
 		next.ServeHTTP(w, r)

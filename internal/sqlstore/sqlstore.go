@@ -92,6 +92,11 @@ func open(databaseURL, dataDir string) (*Store, error) {
 		}
 		path = filepath.Join(dataDir, "gardien.db")
 	}
+	// The file holds sealed secrets, hashes and the audit trail: readable by
+	// Gardien's user only. SQLite gives its -wal and -shm files the same mode.
+	if err := ownerOnly(path); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
 	// WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode
 	// loses nothing when the process is killed (only an OS crash can drop the
 	// last commits); foreign keys are off by default in SQLite.
@@ -158,6 +163,24 @@ func isUnavailable(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, sql.ErrConnDone) ||
 		errors.As(err, &ne) || errors.As(err, &ce) || pgconn.Timeout(err)
+}
+
+// ownerOnly creates the database file with mode 0600 if it is missing, and
+// narrows it to 0600 if it is wider.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return f.Chmod(0o600)
+	}
+	return nil
 }
 
 // Dialect says which engine the store runs on.

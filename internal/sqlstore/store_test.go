@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -322,4 +324,22 @@ func TestReserveTryHoldsUnderConcurrency(t *testing.T) {
 			t.Fatal("a new window does not start once the old one ended")
 		}
 	})
+}
+
+func TestTheSQLiteFilesAreTheOwnersOnly(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlstore.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, name := range []string{"gardien.db", "gardien.db-wal"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", name, st.Mode().Perm())
+		}
+	}
 }

@@ -425,6 +425,10 @@ func (h *Handler) joined(w http.ResponseWriter, r *http.Request, sess *gardien.S
 type setupPage struct {
 	Page
 	OrgName string
+	// The set-up follows the personal page's rule: a validated email
+	// first. Until then the page offers the validation mail again.
+	EmailVerified bool
+	Email         string
 }
 
 // handleSetupRequired is where a member lands whose organization requires
@@ -439,6 +443,6 @@ func (h *Handler) handleSetupRequired(w http.ResponseWriter, r *http.Request, cu
 		h.fail(w, r, err)
 		return
 	}
-	p := setupPage{Page: h.newPage(r, "tfa.title"), OrgName: name}
+	p := setupPage{Page: h.newPage(r, "tfa.title"), OrgName: name, EmailVerified: cur.User.EmailVerified, Email: cur.User.Email}
 	h.render(w, r, http.StatusOK, "setup_required", &p)
 }

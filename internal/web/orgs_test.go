@@ -150,3 +150,36 @@ func TestSigningUpIntoAnOrganizationThatRequires2FALandsOnTheSetUp(t *testing.T)
 	wantRedirect(t, newbie.Get(org+"/overview"), "/two-factor/setup")
 	wantRedirect(t, newbie.Get("/settings/profile"), "/two-factor/setup")
 }
+
+// The set-up an organization requires follows the personal page's rule (a
+// validated email first), and offers the validation mail again.
+func TestForcedSetUpNeedsAValidatedEmailToo(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := verifiedClient(t, env, "owner@example.com")
+	withTwoFactor(t, owner, clock)
+	org := strings.TrimSuffix(owner.Form("/organizations", map[string]string{"name": "Acme"}).Header.Get("Location"), "/members")
+	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "member"})
+	tok := strings.TrimPrefix(env.Mail.Wait(t, "bob@example.com").Link(), env.URL+"/invitations/accept?token=")
+	bob := env.Client(t)
+	bob.Form("/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": pw, "invitation": tok})
+	owner.Form(org+"/security", map[string]string{"require": "on"})
+	// Bob's address stops being validated (say it changed); he logs in again.
+	if _, err := env.DB.Exec(`UPDATE users SET email_verified_at = NULL WHERE email_key = 'bob@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	bob = env.Client(t)
+	wantRedirect(t, bob.Form("/login", map[string]string{"email": "bob@example.com", "password": pw}), "/two-factor/setup")
+	has(t, bob.Get("/two-factor/setup"), "Send the link again", `action="/verify-email/resend"`)
+	r := bob.Form("/two-factor/setup/enable", nil)
+	wantRedirect(t, r, "/two-factor/setup")
+	has(t, bob.Get("/two-factor/setup"), "Validate your email first")
+	if r := bob.Get("/two-factor/setup/activate"); r.StatusCode == 200 {
+		t.Fatal("a set-up secret was made for an unvalidated email")
+	}
+	wantRedirect(t, bob.Form("/verify-email/resend", nil), "/")
+	if m := env.Mail.Wait(t, "bob@example.com"); m.Subject != "Validate your email" {
+		t.Fatalf("mail %q, want a validation mail", m.Subject)
+	}
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/gardien/gardien/internal/auth"
 )
@@ -10,7 +11,7 @@ import (
 func (h *Handler) routes() {
 	m := h.mux
 	static, _ := fs.Sub(staticFS, "static")
-	m.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	m.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(noListing(http.FileServerFS(static)))))
 
 	m.HandleFunc("GET /{$}", h.guard(auth.AreaFull, h.handleHome))
 	m.HandleFunc("GET /signup", h.handleSignupPage)
@@ -19,7 +20,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /login", h.handleLogin)
 	m.HandleFunc("POST /logout", h.guard(auth.AreaAny, h.handleLogout))
 	m.HandleFunc("GET /verify-email", h.handleVerifyEmail)
-	m.HandleFunc("POST /verify-email/resend", h.guard(auth.AreaFull, h.handleResendVerification))
+	m.HandleFunc("POST /verify-email/resend", h.guard(auth.AreaSetup, h.handleResendVerification))
 	m.HandleFunc("GET /password/forgot", h.handleForgotPage)
 	m.HandleFunc("POST /password/forgot", h.handleForgot)
 	m.HandleFunc("GET /password/reset", h.handleResetPage)
@@ -67,6 +68,18 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /login/recovery", h.guard(auth.AreaSecondStep, h.handleSecondStep(true)))
 
 	m.HandleFunc("/", h.handleNotFound)
+}
+
+// noListing answers 404 for a directory: the static files are for pages
+// to use, not to browse.
+func noListing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func cacheStatic(next http.Handler) http.Handler {

@@ -1,0 +1,59 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gardien/gardien/internal/apptest"
+)
+
+func TestMeAtThePasswordStepShowsOnlyWhatTheCodeStepNeeds(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	p := enabled(t, env, clock, "ada@example.com")
+	if r := p.c.API("POST", "/organizations", map[string]any{"name": "Acme"}); r.StatusCode != 201 {
+		t.Fatalf("org: %d", r.StatusCode)
+	}
+	c := env.Client(t) // someone with the password only
+	login(t, c, "ada@example.com", pw)
+	r := c.API("GET", "/me", nil)
+	if r.StatusCode != 200 {
+		t.Fatalf("me: %d %s", r.StatusCode, r.Body)
+	}
+	body := string(r.Body)
+	for _, leak := range []string{"Acme", "organizations", "Lovelace", `"id"`} {
+		if strings.Contains(body, leak) {
+			t.Errorf("GET /me at the password step shows %q: %s", leak, body)
+		}
+	}
+	if !strings.Contains(body, `"two_factor_required"`) {
+		t.Errorf("GET /me at the password step does not say what is due: %s", body)
+	}
+}
+
+func TestHSTSIsSentWhenPeopleComeOverHTTPS(t *testing.T) {
+	t.Parallel()
+	// Behind a proxy that ends TLS: the request is plain HTTP, the base URL https.
+	env := apptest.Start(t, apptest.Setting("GARDIEN_BASE_URL", "https://id.example.com"))
+	if h := env.Client(t).Get("/login").Header.Get("Strict-Transport-Security"); h == "" {
+		t.Fatal("no Strict-Transport-Security behind an HTTPS base URL")
+	}
+	plain := apptest.Start(t)
+	if h := plain.Client(t).Get("/login").Header.Get("Strict-Transport-Security"); h != "" {
+		t.Fatalf("Strict-Transport-Security %q over plain HTTP", h)
+	}
+}
+
+func TestStaticFilesAreNotListed(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	if r := c.Get("/static/"); r.StatusCode != http.StatusNotFound || strings.Contains(string(r.Body), "style.css") {
+		t.Fatalf("/static/: %d %s", r.StatusCode, r.Body)
+	}
+	if r := c.Get("/static/style.css"); r.StatusCode != 200 {
+		t.Fatalf("/static/style.css: %d", r.StatusCode)
+	}
+}
