@@ -161,7 +161,16 @@ func TestServeWithDefaultsPrintsMails(t *testing.T) {
 }
 
 func TestServeOnPostgres(t *testing.T) {
-	r := start(t, map[string]string{"GARDIEN_DATA_DIR": t.TempDir(), "GARDIEN_ADDR": "127.0.0.1:0", "GARDIEN_DATABASE_URL": testenv.PostgresURL(t)})
+	url := testenv.PostgresURL(t)
+	// Without a shared key, nodes would each make their own: refused, saying how to make one.
+	err := run(context.Background(), nil, func(k string) string {
+		return map[string]string{"GARDIEN_DATA_DIR": t.TempDir(), "GARDIEN_ADDR": "127.0.0.1:0", "GARDIEN_DATABASE_URL": url}[k]
+	}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "GARDIEN_SECRET_KEY") || !strings.Contains(err.Error(), "openssl rand -base64 32") {
+		t.Fatalf("PostgreSQL without GARDIEN_SECRET_KEY: %v", err)
+	}
+	r := start(t, map[string]string{"GARDIEN_DATA_DIR": t.TempDir(), "GARDIEN_ADDR": "127.0.0.1:0", "GARDIEN_DATABASE_URL": url,
+		"GARDIEN_SECRET_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="})
 	if !strings.Contains(r.stdout.String(), "database: PostgreSQL") {
 		t.Fatalf("start-up lines:\n%s", r.stdout.String())
 	}

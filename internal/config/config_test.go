@@ -71,6 +71,10 @@ func TestBadValuesNameTheSetting(t *testing.T) {
 		{map[string]string{"GARDIEN_LOG_FORMAT": "xml"}, nil, "GARDIEN_LOG_FORMAT:"},
 		{map[string]string{"GARDIEN_MAIL_FROM": "nobody"}, nil, "GARDIEN_MAIL_FROM:"},
 		{map[string]string{"GARDIEN_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, nil, "GARDIEN_TRUSTED_PROXIES: want IPs or CIDRs"},
+		{map[string]string{"GARDIEN_PASSWORD_TRIES_PER_ACCOUNT": "0"}, nil, "GARDIEN_PASSWORD_TRIES_PER_ACCOUNT: want a whole number"},
+		{map[string]string{"GARDIEN_DATABASE_TIMEOUT": "soon"}, nil, "GARDIEN_DATABASE_TIMEOUT:"},
+		// Several nodes on one PostgreSQL must share one key: none generated.
+		{map[string]string{"GARDIEN_DATABASE_URL": "postgres://g@db/gardien"}, nil, "GARDIEN_SECRET_KEY: required with PostgreSQL"},
 	} {
 		_, err := load(t, tc.env, tc.args...)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

@@ -230,11 +230,6 @@ func (s *Store) q(query string) string {
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return s.runTx(ctx, fn)
-}
-
-// runTx is tx without the deadline: migrations take as long as they take.
-func (s *Store) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", unavailable(err))
@@ -312,8 +307,16 @@ func (s *Store) Migrations(ctx context.Context) ([]Migration, error) {
 }
 
 func (s *Store) applied(ctx context.Context) (map[int]bool, error) {
-	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	var exists bool
+	q := `SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if s.dialect == Postgres {
+		q = `SELECT to_regclass('schema_migrations') IS NOT NULL`
+	}
+	if err := s.writer.QueryRowContext(ctx, q).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("sqlstore: schema_migrations: %w", err)
+	}
+	if !exists {
+		return map[int]bool{}, nil
 	}
 	rows, err := s.writer.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
@@ -332,40 +335,58 @@ func (s *Store) applied(ctx context.Context) (map[int]bool, error) {
 }
 
 // Migrate applies pending migrations in order, each in its own transaction.
-// On PostgreSQL an advisory lock keeps nodes starting together from racing.
+// On PostgreSQL, nodes starting together on one database take turns: one
+// session-level advisory lock is held, on one connection, from the
+// bookkeeping table's creation to the last migration.
 func (s *Store) Migrate(ctx context.Context) error {
 	list, body, err := s.migrationFiles()
 	if err != nil {
 		return err
 	}
-	if _, err := s.applied(ctx); err != nil {
-		return err
+	conn, err := s.writer.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.dialect == Postgres {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7305813)`); err != nil {
+			return fmt.Errorf("sqlstore: migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7305813)`)
+	}
+	if _, err := conn.ExecContext(ctx, createMigrationsTable); err != nil {
+		return fmt.Errorf("sqlstore: schema_migrations: %w", err)
 	}
 	for _, m := range list {
-		err := s.runTx(ctx, func(tx *sql.Tx) error {
-			if s.dialect == Postgres {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305813)`); err != nil {
-					return err
-				}
-			}
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, body[m.Version]); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), m.Version, time.Now().Unix())
-			return err
-		})
-		if err != nil {
+		if err := s.migrateOne(ctx, conn, m, body[m.Version]); err != nil {
 			return fmt.Errorf("sqlstore: migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
+}
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`
+
+func (s *Store) migrateOne(ctx context.Context, conn *sql.Conn, m Migration, body string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), m.Version, time.Now().Unix()); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Prepared statements, kept per database handle and query: preparing costs

@@ -343,3 +343,27 @@ func TestTheSQLiteFilesAreTheOwnersOnly(t *testing.T) {
 		}
 	}
 }
+
+// Nodes starting together on a fresh PostgreSQL database migrate it once,
+// without colliding on the bookkeeping table.
+func TestNodesStartingTogetherMigrateOnce(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for range 6 {
+		wg.Go(func() {
+			s, err := sqlstore.Open(context.Background(), url, "")
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a node failed to start: %v", err)
+		}
+	}
+}
