@@ -3,6 +3,7 @@ package totp_test
 import (
 	_ "image/png"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +96,25 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal("refused")
 		}
 	}
+}
+
+// FuzzVerify: whatever is typed, a code is accepted only if it is the
+// right 6 digits (spaces and dashes aside), and nothing panics.
+func FuzzVerify(f *testing.F) {
+	secret := make([]byte, 20)
+	now := time.Unix(1_800_000_000, 0)
+	right := Code(secret, Step(now), otp.DigitsSix)
+	for _, s := range []string{right, right[:3] + " " + right[3:], "", "000000", "12345", "1234567", "١٢٣٤٥٦", "12-34-56", "\x00\xff", "        "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, code string) {
+		step, ok := Verify(secret, code, now)
+		if !ok {
+			return
+		}
+		digits := strings.NewReplacer(" ", "", "-", "", "\u00a0", "").Replace(code)
+		if len(digits) != 6 || digits != Code(secret, step, otp.DigitsSix) || step < Step(now)-Skew || step > Step(now)+Skew {
+			t.Fatalf("Verify(%q) accepted at step %d", code, step)
+		}
+	})
 }
