@@ -130,14 +130,20 @@ func TestOrganizationPages(t *testing.T) {
 	wantRedirect(t, owner.Get("/organization"), loc)
 }
 
-func TestSigningUpIntoAnOrganizationThatRequires2FALandsOnTheSetUp(t *testing.T) {
-	t.Parallel()
+// ownerWithOrg starts a server with an owner who has 2FA and an
+// organization; it returns the owner's client and the organization's path.
+func ownerWithOrg(t *testing.T) (*apptest.Env, *apptest.Client, string) {
+	t.Helper()
 	clock := apptest.NewClock()
 	env := apptest.Start(t, apptest.WithClock(clock))
 	owner := verifiedClient(t, env, "owner@example.com")
 	withTwoFactor(t, owner, clock)
-	loc := owner.Form("/organizations", map[string]string{"name": "Acme"}).Header.Get("Location")
-	org := strings.TrimSuffix(loc, "/members")
+	return env, owner, strings.TrimSuffix(owner.Form("/organizations", map[string]string{"name": "Acme"}).Header.Get("Location"), "/members")
+}
+
+func TestSigningUpIntoAnOrganizationThatRequires2FALandsOnTheSetUp(t *testing.T) {
+	t.Parallel()
+	env, owner, org := ownerWithOrg(t)
 	// The owner turns the requirement on, choosing to end open sessions.
 	wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on", "sessions": "end"}), org+"/security")
 	has(t, owner.Get(org+"/security"), "open sessions of members without 2FA ended")
@@ -155,11 +161,7 @@ func TestSigningUpIntoAnOrganizationThatRequires2FALandsOnTheSetUp(t *testing.T)
 // validated email first), and offers the validation mail again.
 func TestForcedSetUpNeedsAValidatedEmailToo(t *testing.T) {
 	t.Parallel()
-	clock := apptest.NewClock()
-	env := apptest.Start(t, apptest.WithClock(clock))
-	owner := verifiedClient(t, env, "owner@example.com")
-	withTwoFactor(t, owner, clock)
-	org := strings.TrimSuffix(owner.Form("/organizations", map[string]string{"name": "Acme"}).Header.Get("Location"), "/members")
+	env, owner, org := ownerWithOrg(t)
 	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "member"})
 	tok := strings.TrimPrefix(env.Mail.Wait(t, "bob@example.com").Link(), env.URL+"/invitations/accept?token=")
 	bob := env.Client(t)
