@@ -81,41 +81,13 @@ func (h *Handler) guarded(area auth.Area, fn func(http.ResponseWriter, *http.Req
 	}
 }
 
-func (h *Handler) lang(r *http.Request) string {
-	saved := ""
-	if cur := httpx.CurrentOf(r); cur != nil {
-		saved = cur.User.Locale
-	}
-	return h.cat.ForRequest(r, saved)
-}
+func (h *Handler) lang(r *http.Request) string { return httpx.Lang(h.cat, r) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
-}
-
-// statusOf is the one place where a code becomes an HTTP status.
-func statusOf(code gardien.Code) int {
-	switch code {
-	case gardien.CodeInvalidCredentials, gardien.CodeUnauthorized, gardien.CodeInvalidCode:
-		return http.StatusUnauthorized
-	case gardien.CodeEmailNotVerified, gardien.CodeSSOUser, gardien.CodeForbidden,
-		gardien.CodeTwoFactorRequired, gardien.CodeTwoFactorSetupRequired, gardien.CodeTwoFactorRequiredByOrg:
-		return http.StatusForbidden
-	case gardien.CodeTwoFactorAlreadyEnabled, gardien.CodeConflict:
-		return http.StatusConflict
-	case gardien.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case gardien.CodeNotFound:
-		return http.StatusNotFound
-	case gardien.CodeValidationFailed:
-		return http.StatusUnprocessableEntity
-	case gardien.CodeInvalidToken:
-		return http.StatusBadRequest
-	}
-	return http.StatusInternalServerError
 }
 
 type fieldProblem struct {
@@ -164,9 +136,9 @@ func (h *Handler) error(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+		w.Header().Set("Retry-After", httpx.RetryAfter(e.RetryAfter))
 	}
-	h.problem(w, r, statusOf(e.Code), e.Code, e.Message, e.Fields, e.Args...)
+	h.problem(w, r, httpx.Status(e.Code), e.Code, e.Message, e.Fields, e.Args...)
 }
 
 // Unavailable answers 503 unavailable: the database cannot be reached now.

@@ -13,12 +13,11 @@ import (
 
 // pathID reads a numeric path value; a malformed one is a 404.
 func (h *Handler) pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := httpx.PathID(r, name)
+	if !ok {
 		h.error(w, r, gardien.Errorf(gardien.CodeNotFound, "err.not_found"))
-		return 0, false
 	}
-	return id, true
+	return id, ok
 }
 
 // memberPath reads the organization and member ids of …/{id}/members/{user}.

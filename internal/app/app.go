@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		RecoveryKey: subkey(key, "recovery codes"),
 		Issuer:      cfg.TOTPIssuer,
 		Log:         log,
-		BaseURL:     cfg.BaseURL,
+		Links:       web.Links{Base: cfg.BaseURL},
 		SessionMax:  cfg.SessionMax,
 		SessionIdle: cfg.SessionIdle,
 		Now:         o.Now,

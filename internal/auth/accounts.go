@@ -137,7 +137,7 @@ func (s *Service) sendVerification(ctx context.Context, u *gardien.User) error {
 		return fmt.Errorf("auth: verification token: %w", err)
 	}
 	s.send(ctx, gmail.Letter{Kind: "verify_email", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
-		Link: s.link("/verify-email", tok), Expires: now.Add(verifyTTL)})
+		Link: s.Links.VerifyEmail(tok), Expires: now.Add(verifyTTL)})
 	return nil
 }
 
@@ -233,7 +233,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *gardien.Session, u *
 	if err := s.event(ctx, gardien.EventPasswordChanged, sess.UserID, sess.UserID, c, ""); err != nil {
 		return err
 	}
-	s.send(ctx, gmail.Letter{Kind: "password_changed", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/password/forgot"})
+	s.send(ctx, gmail.Letter{Kind: "password_changed", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.ForgotPassword()})
 	return nil
 }
 
@@ -276,7 +276,7 @@ func (s *Service) mailReset(ctx context.Context, key, lang string, c gardien.Cli
 	if err := s.event(ctx, gardien.EventPasswordResetRequested, u.ID, 0, c, ""); err != nil {
 		return err
 	}
-	s.send(ctx, gmail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.link("/password/reset", tok), Expires: now.Add(resetTTL)})
+	s.send(ctx, gmail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.Links.ResetPassword(tok), Expires: now.Add(resetTTL)})
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -84,7 +83,7 @@ type Store interface {
 	UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error)
 }
 
-// Mailer sends a message (mail.Queue in production).
+// Mailer sends a message (mail.Outbox in production).
 type Mailer interface {
 	Send(ctx context.Context, m mail.Message) error
 }
@@ -100,10 +99,12 @@ type Config struct {
 	// RecoveryKey keys the HMAC under which recovery codes are stored.
 	RecoveryKey []byte
 	// Issuer names Gardien in authenticator apps.
-	Issuer  string
-	Log     *slog.Logger
-	BaseURL *url.URL
-	Now     func() time.Time // nil = time.Now
+	Issuer string
+	Log    *slog.Logger
+	// Links makes the links mails carry: auth says which page, the pages
+	// know where it is (web.Links).
+	Links Links
+	Now   func() time.Time // nil = time.Now
 	// SessionMax is a session's absolute lifetime, SessionIdle how long it
 	// may go unused.
 	SessionMax, SessionIdle time.Duration
@@ -161,12 +162,16 @@ func hashToken(tok string) []byte {
 	return h[:]
 }
 
-// link makes an absolute link to path with the token as ?token=….
-func (s *Service) link(path, token string) string {
-	u := *s.BaseURL
-	u.Path = s.BaseURL.Path + path
-	u.RawQuery = url.Values{"token": {token}}.Encode()
-	return u.String()
+// Links are the absolute links of mails, to the pages they lead to; the
+// ones with a token carry it as ?token=….
+type Links interface {
+	VerifyEmail(token string) string
+	ResetPassword(token string) string
+	AcceptInvitation(token string) string
+	ForgotPassword() string
+	Login() string
+	PasswordSettings() string
+	TwoFactorSettings() string
 }
 
 func (s *Service) langOf(u *gardien.User, fallback string) string {

@@ -17,6 +17,7 @@ import (
 	"github.com/gardien/gardien/internal/password"
 	"github.com/gardien/gardien/internal/secretbox"
 	"github.com/gardien/gardien/internal/sqlstore"
+	"github.com/gardien/gardien/internal/web"
 )
 
 const pw = "correct horse battery staple"
@@ -98,7 +99,7 @@ func newService(t testing.TB, storeWrap ...func(auth.Store) auth.Store) *fixture
 	}
 	base, _ := url.Parse("http://gardien.test")
 	f.svc = auth.New(auth.Config{Store: st, Hasher: password.NewHasher(cheap, 2), Mailer: f.mails, Composer: composer,
-		Box: box, RecoveryKey: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: base,
+		Box: box, RecoveryKey: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Links: web.Links{Base: base},
 		Now: f.clock.Now, SessionMax: 12 * time.Hour, SessionIdle: 2 * time.Hour})
 	t.Cleanup(func() { f.svc.Wait(context.Background()) })
 	return f

@@ -133,7 +133,7 @@ func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, 
 	if u, _, err := s.Store.UserByEmail(ctx, key); err == nil {
 		lang = s.langOf(u, "")
 	}
-	s.send(ctx, gmail.Letter{Kind: "invitation", To: email, Lang: lang, Link: s.link("/invitations/accept", tok), Args: []any{actor.Name, m.Name}, Expires: inv.ExpiresAt})
+	s.send(ctx, gmail.Letter{Kind: "invitation", To: email, Lang: lang, Link: s.Links.AcceptInvitation(tok), Args: []any{actor.Name, m.Name}, Expires: inv.ExpiresAt})
 	return inv, nil
 }
 
@@ -440,7 +440,7 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 		}
 		return fmt.Errorf("auth: reset member 2fa: %w", err)
 	}
-	s.send(ctx, gmail.Letter{Kind: "two_factor_reset_by_admin", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/login", Args: []any{actor.Name, am.Name}})
+	s.send(ctx, gmail.Letter{Kind: "two_factor_reset_by_admin", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login(), Args: []any{actor.Name, am.Name}})
 	return nil
 }
 
@@ -480,7 +480,7 @@ func (s *Service) remind(ctx context.Context, orgID int64, orgName string) {
 		}
 		for _, mem := range list {
 			s.send(ctx, gmail.Letter{Kind: "two_factor_reminder", To: mem.Email, Name: mem.Name, Lang: s.langOf(&gardien.User{Locale: mem.Locale}, ""),
-				Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{orgName}})
+				Link: s.Links.TwoFactorSettings(), Args: []any{orgName}})
 			after = mem.UserID
 		}
 		if len(list) < 500 {

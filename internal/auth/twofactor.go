@@ -136,7 +136,7 @@ func (s *Service) ActivateTwoFactor(ctx context.Context, sess *gardien.Session, 
 	if err != nil {
 		return nil, err
 	}
-	s.send(ctx, gmail.Letter{Kind: "two_factor_enabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/settings/two-factor"})
+	s.send(ctx, gmail.Letter{Kind: "two_factor_enabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
 	return &Activated{RecoveryCodes: codes, Token: tok}, nil
 }
 
@@ -229,7 +229,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 			return nil, err
 		}
 		s.send(ctx, gmail.Letter{Kind: "recovery_code_used", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
-			Link: s.BaseURL.String() + "/settings/two-factor", Args: []any{out.RecoveryCodesLeft}})
+			Link: s.Links.TwoFactorSettings(), Args: []any{out.RecoveryCodesLeft}})
 	}
 	return out, nil
 }
@@ -288,7 +288,7 @@ func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gar
 		return err
 	}
 	s.send(ctx, gmail.Letter{Kind: "two_factor_locked", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
-		Link: s.BaseURL.String() + "/settings/password", Args: []any{c.IP}})
+		Link: s.Links.PasswordSettings(), Args: []any{c.IP}})
 	return nil
 }
 
@@ -337,7 +337,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u
 	if err != nil {
 		return "", err
 	}
-	s.send(ctx, gmail.Letter{Kind: "two_factor_disabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/settings/two-factor"})
+	s.send(ctx, gmail.Letter{Kind: "two_factor_disabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
 	return tok, nil
 }
 
@@ -375,7 +375,7 @@ func (s *Service) ResetTwoFactor(ctx context.Context, rawEmail, operator string)
 		}
 		return nil, fmt.Errorf("auth: reset 2fa: %w", err)
 	}
-	s.send(ctx, gmail.Letter{Kind: "two_factor_reset", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.BaseURL.String() + "/login"})
+	s.send(ctx, gmail.Letter{Kind: "two_factor_reset", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login()})
 	u.TwoFactorEnabled = false
 	return u, nil
 }

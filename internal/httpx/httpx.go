@@ -1,15 +1,18 @@
-// Package httpx holds what the web pages and the JSON API share about HTTP:
-// the session cookie, the current session in a request's context, the
-// client's address.
+// Package httpx holds what the web pages and the JSON API share about HTTP,
+// once: cookies and their attributes, the current session in a request's
+// context, the client's address, the request's language, the status of an
+// error code, Retry-After, numeric path values.
 package httpx
 
 import (
 	"context"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/i18n"
 )
 
 // SessionCookie holds the session token. The __Host- prefix (over HTTPS)
@@ -42,13 +45,23 @@ func (c Cookies) Token(r *http.Request) string {
 
 // Set stores a session token; expires is the session's absolute end.
 func (c Cookies) Set(w http.ResponseWriter, token string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{Name: c.name(), Value: token, Path: "/", Expires: expires,
-		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
+	c.Write(w, c.name(), token, expires)
 }
 
 // Clear removes the session cookie.
-func (c Cookies) Clear(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: c.name(), Value: "", Path: "/", MaxAge: -1,
+func (c Cookies) Clear(w http.ResponseWriter) { c.Remove(w, c.name()) }
+
+// Write sets a cookie of Gardien's, with the one set of attributes they
+// all have: whole site, HttpOnly, SameSite=Lax, Secure over HTTPS; it
+// lasts until expires (zero: the browser's session).
+func (c Cookies) Write(w http.ResponseWriter, name, value string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+// Remove deletes a cookie of Gardien's.
+func (c Cookies) Remove(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
 }
 
@@ -71,8 +84,9 @@ func CurrentOf(r *http.Request) *Current {
 	return c
 }
 
-// Client describes where a request comes from. Gardien takes the TCP peer's
-// address: behind a proxy, that proxy's address (see docs/operations.md).
+// Client describes where a request comes from: the TCP peer's address, or
+// the client's as a trusted proxy reports it (server.realClient, from
+// GARDIEN_TRUSTED_PROXIES, has put it in RemoteAddr by then).
 func Client(r *http.Request) gardien.Client {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -81,4 +95,52 @@ func Client(r *http.Request) gardien.Client {
 	// Headers may carry any bytes and any length; what is stored is valid
 	// UTF-8 (PostgreSQL refuses the rest), cut between characters.
 	return gardien.Client{IP: ip, UserAgent: gardien.Clip(r.UserAgent(), 512)}
+}
+
+// Lang is the language of a request: the logged-in person's saved choice,
+// else the picker's cookie, else Accept-Language.
+func Lang(cat *i18n.Catalog, r *http.Request) string {
+	saved := ""
+	if cur := CurrentOf(r); cur != nil {
+		saved = cur.User.Locale
+	}
+	return cat.ForRequest(r, saved)
+}
+
+// Status is the one table from an error code to an HTTP status, for the
+// API's problems and the pages alike. An unknown code is a 500: a code
+// nobody mapped is our mistake, not the client's.
+func Status(code gardien.Code) int {
+	switch code {
+	case gardien.CodeInvalidCredentials, gardien.CodeUnauthorized, gardien.CodeInvalidCode:
+		return http.StatusUnauthorized
+	case gardien.CodeEmailNotVerified, gardien.CodeSSOUser, gardien.CodeForbidden,
+		gardien.CodeTwoFactorRequired, gardien.CodeTwoFactorSetupRequired, gardien.CodeTwoFactorRequiredByOrg:
+		return http.StatusForbidden
+	case gardien.CodeTwoFactorAlreadyEnabled, gardien.CodeConflict:
+		return http.StatusConflict
+	case gardien.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case gardien.CodeNotFound:
+		return http.StatusNotFound
+	case gardien.CodeValidationFailed:
+		return http.StatusUnprocessableEntity
+	case gardien.CodeInvalidToken:
+		return http.StatusBadRequest
+	case gardien.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// RetryAfter is a Retry-After value: whole seconds, rounded up, at least 1.
+func RetryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
+}
+
+// PathID reads a numeric path value; ok is false for anything that is not
+// a positive number (the caller answers 404).
+func PathID(r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	return id, err == nil && id > 0
 }

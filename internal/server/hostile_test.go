@@ -109,20 +109,45 @@ var routes = [][2]string{
 	{"POST", "/login/recovery"},
 }
 
-var routePattern = regexp.MustCompile(`"(GET|POST|PUT|PATCH|DELETE) (/[^"]*)"`)
+var (
+	routePattern = regexp.MustCompile(`"(GET|POST|PUT|PATCH|DELETE) (/[^"]*)"`)
+	// Routes written "GET "+pathLogin, with the constants of web/links.go.
+	routeConst = regexp.MustCompile(`"(GET|POST|PUT|PATCH|DELETE) "\+(path\w+)`)
+	pathConst  = regexp.MustCompile(`(path\w+)\s*=\s*"([^"]+)"`)
+)
 
 func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
+	links, err := os.ReadFile("../web/links.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{}
+	for _, m := range pathConst.FindAllStringSubmatch(string(links), -1) {
+		consts[m[1]] = m[2]
+	}
 	var missing []string
+	n := 0
 	for _, file := range []string{"../api/routes.go", "../web/routes.go"} {
 		src, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range routePattern.FindAllStringSubmatch(string(src), -1) {
+		found := routePattern.FindAllStringSubmatch(string(src), -1)
+		for _, m := range routeConst.FindAllStringSubmatch(string(src), -1) {
+			if consts[m[2]] == "" {
+				t.Fatalf("%s: route with unknown constant %s", file, m[2])
+			}
+			found = append(found, []string{m[0], m[1], consts[m[2]]})
+		}
+		for _, m := range found {
+			n++
 			if !slices.Contains(routes, [2]string{m[1], m[2]}) {
 				missing = append(missing, m[1]+" "+m[2])
 			}
 		}
+	}
+	if n != len(routes) {
+		t.Errorf("%d routes in routes.go, %d in the hostile table", n, len(routes))
 	}
 	if len(missing) > 0 {
 		t.Fatalf("routes without a line in the hostile table: %v", missing)

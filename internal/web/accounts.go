@@ -285,8 +285,7 @@ func (h *Handler) handleLanguage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, orHome(localPath(r.PostForm.Get("next"))))
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: i18n.LangCookie, Value: lang, Path: "/", Expires: time.Now().AddDate(1, 0, 0),
-		HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode})
+	h.Cookies.Write(w, i18n.LangCookie, lang, time.Now().AddDate(1, 0, 0))
 	if cur := httpx.CurrentOf(r); cur != nil && auth.Allows(cur.Session.Level, auth.AreaFull) == nil {
 		if _, err := h.Auth.UpdateProfile(r.Context(), cur.User.ID, cur.User.Name, lang, h.Catalog.Known); err != nil {
 			h.fail(w, r, err)
@@ -321,8 +320,7 @@ func (h *Handler) handleProfile(w http.ResponseWriter, r *http.Request, cur *htt
 	}
 	if lang := r.PostForm.Get("language"); lang != "" {
 		// The saved choice wins over a picked one; keep them in step.
-		http.SetCookie(w, &http.Cookie{Name: i18n.LangCookie, Value: lang, Path: "/", Expires: time.Now().AddDate(1, 0, 0),
-			HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode})
+		h.Cookies.Write(w, i18n.LangCookie, lang, time.Now().AddDate(1, 0, 0))
 	}
 	h.setFlash(w, "ok", "settings.profile_saved")
 	redirect(w, r, "/settings/profile")

@@ -23,10 +23,8 @@ var pathIDs = []string{"id", "inv", "user"}
 
 func validPathIDs(r *http.Request) bool {
 	for _, name := range pathIDs {
-		if v := r.PathValue(name); v != "" {
-			if id, err := strconv.ParseInt(v, 10, 64); err != nil || id <= 0 {
-				return false
-			}
+		if _, ok := httpx.PathID(r, name); r.PathValue(name) != "" && !ok {
+			return false
 		}
 	}
 	return true
@@ -34,7 +32,7 @@ func validPathIDs(r *http.Request) bool {
 
 // pathID reads a path value that guard checked.
 func pathID(r *http.Request, name string) int64 {
-	id, _ := strconv.ParseInt(r.PathValue(name), 10, 64)
+	id, _ := httpx.PathID(r, name)
 	return id
 }
 
@@ -58,7 +56,7 @@ func (h *Handler) orgPage(w http.ResponseWriter, r *http.Request, cur *httpx.Cur
 	}
 	p := h.newPage(r, title)
 	p.Org, p.Orgs, p.OrgSection = m, orgs, section
-	http.SetCookie(w, &http.Cookie{Name: orgCookie, Value: strconv.FormatInt(m.ID, 10), Path: "/", HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode, Expires: time.Now().AddDate(1, 0, 0)})
+	h.Cookies.Write(w, orgCookie, strconv.FormatInt(m.ID, 10), time.Now().AddDate(1, 0, 0))
 	return &p
 }
 

@@ -255,7 +255,7 @@ func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *htt
 				return
 			case e.Code == gardien.CodeRateLimited:
 				p.FormError = h.Catalog.T(p.Lang, "tfa.locked", int((e.RetryAfter+time.Minute-1)/time.Minute))
-				w.Header().Set("Retry-After", retryAfter(e.RetryAfter))
+				w.Header().Set("Retry-After", httpx.RetryAfter(e.RetryAfter))
 			default:
 				p.Errors[field] = h.Catalog.T(p.Lang, e.Message)
 				if len(e.Fields) > 0 {

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gardien/gardien"
@@ -141,13 +142,7 @@ func (h *Handler) newPage(r *http.Request, title string) Page {
 	return p
 }
 
-func (h *Handler) lang(r *http.Request) string {
-	saved := ""
-	if cur := httpx.CurrentOf(r); cur != nil {
-		saved = cur.User.Locale
-	}
-	return h.Catalog.ForRequest(r, saved)
-}
+func (h *Handler) lang(r *http.Request) string { return httpx.Lang(h.Catalog, r) }
 
 // render executes a page into a buffer, then writes it: a template error
 // becomes a clean 500, never half a page.
@@ -222,24 +217,8 @@ func (h *Handler) formError(p *Page, err error) bool {
 	return true
 }
 
-// statusOf is the status of a page that shows a domain error again.
-func statusOf(err error) int {
-	switch gardien.ErrorCode(err) {
-	case gardien.CodeInvalidCredentials, gardien.CodeInvalidCode:
-		return http.StatusUnauthorized
-	case gardien.CodeConflict, gardien.CodeTwoFactorAlreadyEnabled:
-		return http.StatusConflict
-	case gardien.CodeNotFound:
-		return http.StatusNotFound
-	case gardien.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case gardien.CodeForbidden, gardien.CodeEmailNotVerified, gardien.CodeSSOUser, gardien.CodeTwoFactorRequiredByOrg:
-		return http.StatusForbidden
-	case gardien.CodeInvalidToken:
-		return http.StatusBadRequest
-	}
-	return http.StatusUnprocessableEntity
-}
+// statusOf is the status of a page that shows an error again.
+func statusOf(err error) int { return httpx.Status(gardien.ErrorCode(err)) }
 
 // parseForm reads a form body of bounded size.
 func parseForm(w http.ResponseWriter, r *http.Request) error {
@@ -320,8 +299,7 @@ func (h *Handler) setFlash(w http.ResponseWriter, kind, key string, args ...stri
 		A    []string
 	}{kind, key, args})
 	v := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: v + "." + h.sign(b), Path: "/", MaxAge: 60,
-		HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode})
+	h.Cookies.Write(w, flashCookie, v+"."+h.sign(b), time.Now().Add(time.Minute))
 }
 
 func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) *Flash {
@@ -329,7 +307,7 @@ func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) *Flash {
 	if err != nil {
 		return nil
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode})
+	h.Cookies.Remove(w, flashCookie)
 	v, sig, ok := strings.Cut(ck.Value, ".")
 	b, err := base64.RawURLEncoding.DecodeString(v)
 	if !ok || err != nil || !hmac.Equal([]byte(sig), []byte(h.sign(b))) {

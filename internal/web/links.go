@@ -1,0 +1,42 @@
+package web
+
+import (
+	"net/url"
+)
+
+// The pages that mails lead to. routes.go registers them under these
+// paths, and Links makes the mails' links from the same constants, so a
+// mail never points at a page that moved.
+const (
+	pathVerifyEmail       = "/verify-email"
+	pathResetPassword     = "/password/reset"
+	pathForgotPassword    = "/password/forgot"
+	pathAcceptInvitation  = "/invitations/accept"
+	pathLogin             = "/login"
+	pathPasswordSettings  = "/settings/password"
+	pathTwoFactorSettings = "/settings/two-factor"
+)
+
+// Links makes the absolute links of mails (auth.Links) under the base URL
+// people reach Gardien at.
+type Links struct {
+	Base *url.URL
+}
+
+func (l Links) at(path, token string) string {
+	u := *l.Base
+	u.Path = l.Base.Path + path
+	u.RawQuery = ""
+	if token != "" {
+		u.RawQuery = url.Values{"token": {token}}.Encode()
+	}
+	return u.String()
+}
+
+func (l Links) VerifyEmail(token string) string      { return l.at(pathVerifyEmail, token) }
+func (l Links) ResetPassword(token string) string    { return l.at(pathResetPassword, token) }
+func (l Links) AcceptInvitation(token string) string { return l.at(pathAcceptInvitation, token) }
+func (l Links) ForgotPassword() string               { return l.at(pathForgotPassword, "") }
+func (l Links) Login() string                        { return l.at(pathLogin, "") }
+func (l Links) PasswordSettings() string             { return l.at(pathPasswordSettings, "") }
+func (l Links) TwoFactorSettings() string            { return l.at(pathTwoFactorSettings, "") }
