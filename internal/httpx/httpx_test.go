@@ -1,0 +1,43 @@
+package httpx
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien"
+)
+
+func TestEveryCodeHasItsStatusAndUnknownOnesAre500(t *testing.T) {
+	for code, want := range map[gardien.Code]int{
+		gardien.CodeInvalidCredentials: 401, gardien.CodeInvalidCode: 401, gardien.CodeUnauthorized: 401,
+		gardien.CodeEmailNotVerified: 403, gardien.CodeSSOUser: 403, gardien.CodeForbidden: 403,
+		gardien.CodeTwoFactorRequired: 403, gardien.CodeTwoFactorSetupRequired: 403, gardien.CodeTwoFactorRequiredByOrg: 403,
+		gardien.CodeTwoFactorAlreadyEnabled: 409, gardien.CodeConflict: 409, gardien.CodeRateLimited: 429,
+		gardien.CodeNotFound: 404, gardien.CodeValidationFailed: 422, gardien.CodeInvalidToken: 400,
+		gardien.CodeUnavailable: 503, gardien.CodeInternal: 500, gardien.Code("no_such_code"): 500,
+	} {
+		if got := Status(code); got != want {
+			t.Errorf("Status(%s) = %d, want %d", code, got, want)
+		}
+	}
+}
+
+func TestRetryAfterRoundsUp(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "1", time.Millisecond: "1", time.Second: "1", 1500 * time.Millisecond: "2", 15 * time.Minute: "900"} {
+		if got := RetryAfter(d); got != want {
+			t.Errorf("RetryAfter(%v) = %s, want %s", d, got, want)
+		}
+	}
+}
+
+func TestPathIDsArePositiveNumbers(t *testing.T) {
+	for v, ok := range map[string]bool{"1": true, "42": true, "0": false, "-1": false, "abc": false, "99999999999999999999": false, "": false, "1x": false} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.SetPathValue("id", v)
+		if _, got := PathID(r, "id"); got != ok {
+			t.Errorf("PathID(%q) ok = %v, want %v", v, got, ok)
+		}
+	}
+}
