@@ -88,11 +88,55 @@ func (s *Service) Organization(ctx context.Context, actor *gardien.User, orgID i
 	return s.member(ctx, orgID, actor.ID)
 }
 
-// canManage says whether a manager with role actor may change (role,
-// remove, reset the 2FA of) a member with role target: owners manage
+// canManage says whether a manager with role actor may change the role of,
+// remove, or invite with a role, a member with role target: owners manage
 // everyone; admins manage admins and members, not owners.
 func canManage(actor, target gardien.Role) bool {
 	return actor == gardien.RoleOwner || (actor == gardien.RoleAdmin && target != gardien.RoleOwner)
+}
+
+// canReset says whether a manager with role actor may reset the 2FA of a
+// member with role target: owners everyone's, admins members' only.
+func canReset(actor, target gardien.Role) bool {
+	return actor == gardien.RoleOwner || (actor == gardien.RoleAdmin && target == gardien.RoleMember)
+}
+
+// Powers is what a person may do to the members of an organization: the
+// pages ask it what to offer, and never recompute the rules.
+type Powers struct {
+	role   gardien.Role
+	userID int64
+	// Roles are the roles the person may give, inviting or changing one.
+	Roles []gardien.Role
+}
+
+func powersOf(m *gardien.Membership, userID int64) Powers {
+	p := Powers{role: m.Role, userID: userID}
+	if m.Role.Manages() {
+		for _, r := range []gardien.Role{gardien.RoleMember, gardien.RoleAdmin, gardien.RoleOwner} {
+			if canManage(m.Role, r) {
+				p.Roles = append(p.Roles, r)
+			}
+		}
+	}
+	return p
+}
+
+// CanChangeRole says whether the person may change m's role.
+func (p Powers) CanChangeRole(m gardien.Member) bool {
+	return p.role.Manages() && canManage(p.role, m.Role)
+}
+
+// CanRemove says whether the person may remove m (oneself is not removed
+// but leaves, elsewhere).
+func (p Powers) CanRemove(m gardien.Member) bool {
+	return m.UserID != p.userID && p.CanChangeRole(m)
+}
+
+// CanReset says whether the person may reset m's 2FA (never their own:
+// that is Personal settings, with the password).
+func (p Powers) CanReset(m gardien.Member) bool {
+	return m.UserID != p.userID && p.role.Manages() && canReset(p.role, m.Role)
 }
 
 // Invite mails an invitation to join with a role. Owners may invite
@@ -248,6 +292,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, sess *gardien.Session, u
 
 // MembersPage is one page of an organization's members.
 type MembersPage struct {
+	// Powers says what the viewer may do to each.
+	Powers  Powers
 	Members []gardien.Member
 	Counts  gardien.MemberCounts
 	Page    int // from 1
@@ -256,7 +302,8 @@ type MembersPage struct {
 
 // Members lists an organization's members, 50 a page, for its managers.
 func (s *Service) Members(ctx context.Context, actor *gardien.User, orgID int64, withoutTwoFactor bool, page int) (*MembersPage, error) {
-	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+	am, err := s.manager(ctx, orgID, actor.ID)
+	if err != nil {
 		return nil, err
 	}
 	if page < 1 {
@@ -270,7 +317,7 @@ func (s *Service) Members(ctx context.Context, actor *gardien.User, orgID int64,
 	if withoutTwoFactor {
 		total = counts.Total - counts.Protected
 	}
-	out := &MembersPage{Members: []gardien.Member{}, Counts: counts, Page: page, Pages: max(1, (total+MembersPageSize-1)/MembersPageSize)}
+	out := &MembersPage{Powers: powersOf(am, actor.ID), Members: []gardien.Member{}, Counts: counts, Page: page, Pages: max(1, (total+MembersPageSize-1)/MembersPageSize)}
 	if page > out.Pages {
 		// Past the last page there is nothing: no query, so no offset
 		// (page × 50) can overflow whatever number was asked for.
@@ -426,7 +473,7 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 	if err != nil {
 		return err
 	}
-	if am.Role == gardien.RoleAdmin && tm.Role != gardien.RoleMember {
+	if !canReset(am.Role, tm.Role) {
 		return errForbidden
 	}
 	u, err := s.Store.UserByID(ctx, userID)

@@ -179,3 +179,39 @@ func TestAnyPageNumberIsAnswered(t *testing.T) {
 		}
 	}
 }
+
+// What the pages offer (Powers) is what the rules allow, for every viewer
+// and every member.
+func TestPowersAreWhatTheRulesAllow(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	people := map[gardien.Role]*gardien.User{gardien.RoleOwner: owner.User}
+	for _, r := range []gardien.Role{gardien.RoleAdmin, gardien.RoleMember} {
+		u := f.signup(t, string(r)+"@example.com", true)
+		f.join(t, owner.User, u, o.ID, r)
+		people[r] = u
+	}
+	co := f.signup(t, "co-owner@example.com", true)
+	f.join(t, owner.User, co, o.ID, gardien.RoleOwner)
+	allowed := func(err error) bool { return gardien.ErrorCode(err) != gardien.CodeForbidden }
+	for _, viewer := range []*gardien.User{owner.User, people[gardien.RoleAdmin]} {
+		page, err := f.svc.Members(ctx, viewer, o.ID, false, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.Members {
+			if got, want := page.Powers.CanChangeRole(m), allowed(f.svc.SetRole(ctx, viewer, o.ID, m.UserID, m.Role, client)); got != want {
+				t.Errorf("%s viewing %s: offers role change %v, rules allow %v", viewer.Email, m.Email, got, want)
+			}
+			if got, want := page.Powers.CanReset(m), allowed(f.svc.ResetMemberTwoFactor(ctx, viewer, o.ID, m.UserID, client)); got != want {
+				t.Errorf("%s viewing %s: offers reset %v, rules allow %v", viewer.Email, m.Email, got, want)
+			}
+		}
+		for _, r := range page.Powers.Roles {
+			if r == gardien.RoleOwner && viewer != owner.User {
+				t.Errorf("%s may give the owner role", viewer.Email)
+			}
+		}
+	}
+}

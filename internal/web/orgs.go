@@ -167,21 +167,9 @@ func (h *Handler) handleLeave(w http.ResponseWriter, r *http.Request, cur *httpx
 
 type membersPage struct {
 	Page
-	*auth.MembersPage
-	Without     bool
-	Invitations []gardien.Invitation
-	Roles       []gardien.Role
-	InviteRoles []gardien.Role
-}
-
-// CanManage says whether the viewer may change a member of this role.
-func (p *membersPage) CanManage(role gardien.Role) bool {
-	return p.Org.Role == gardien.RoleOwner || (p.Org.Role == gardien.RoleAdmin && role != gardien.RoleOwner)
-}
-
-// CanReset says whether the viewer may reset the 2FA of a member of this role.
-func (p *membersPage) CanReset(role gardien.Role) bool {
-	return p.Org.Role == gardien.RoleOwner || (p.Org.Role == gardien.RoleAdmin && role == gardien.RoleMember)
+	*auth.MembersPage // with Powers: what the viewer may do, as auth decides
+	Without           bool
+	Invitations       []gardien.Invitation
 }
 
 func (p *membersPage) Prev() int { return p.MembersPage.Page - 1 }
@@ -207,11 +195,6 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 		h.fail(w, r, err)
 		return
 	}
-	p.Roles = []gardien.Role{gardien.RoleMember, gardien.RoleAdmin}
-	if p.Org.Role == gardien.RoleOwner {
-		p.Roles = append(p.Roles, gardien.RoleOwner)
-	}
-	p.InviteRoles = p.Roles
 	h.render(w, r, http.StatusOK, "org_members", &p)
 }
 
