@@ -33,19 +33,30 @@ type orgJSON struct {
 
 func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Email    *string `json:"email"`
-		Password *string `json:"password"`
-		Name     *string `json:"name"`
+		Email      *string `json:"email"`
+		Password   *string `json:"password"`
+		Name       *string `json:"name"`
+		Invitation *string `json:"invitation"`
 	}
 	if !h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password, "name", in.Name) }) {
 		return
 	}
-	u, err := h.auth.Signup(r.Context(), auth.SignupInput{Email: *in.Email, Password: *in.Password, Name: *in.Name, Lang: h.lang(r)}, httpx.Client(r))
+	inv := ""
+	if in.Invitation != nil {
+		inv = *in.Invitation
+	}
+	su, err := h.auth.SignUp(r.Context(), auth.SignupInput{Email: *in.Email, Password: *in.Password, Name: *in.Name, Lang: h.lang(r), Invitation: inv},
+		h.cookies.Token(r), httpx.Client(r))
 	if err != nil {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"user": toUser(u)})
+	h.cookies.Set(w, su.Token, su.Session.ExpiresAt)
+	out := map[string]any{"user": toUser(su.User), "status": su.Step}
+	if su.Joined != nil {
+		out["organization"] = toOrg(*su.Joined.Membership)
+	}
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -55,5 +56,40 @@ func TestStaticFilesAreNotListed(t *testing.T) {
 	}
 	if r := c.Get("/static/style.css"); r.StatusCode != 200 {
 		t.Fatalf("/static/style.css: %d", r.StatusCode)
+	}
+}
+
+// The API's sign-up is the pages' sign-up: logged in at once, and joining
+// the organization of the invitation it answers.
+func TestSignupLogsInAndAcceptsTheInvitation(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := enabled(t, env, clock, "owner@example.com")
+	org := owner.c.API("POST", "/organizations", map[string]any{"name": "Acme"}).JSON()["organization"].(map[string]any)
+	id := fmt.Sprint(org["id"])
+	owner.c.API("PUT", "/organizations/"+id+"/security", map[string]any{"require_two_factor": true})
+	owner.c.API("POST", "/organizations/"+id+"/invitations", map[string]any{"email": "new@example.com", "role": "member"})
+	tok := env.Mail.Wait(t, "new@example.com").Token()
+	c := env.Client(t)
+	r := c.API("POST", "/signup", map[string]any{"email": "new@example.com", "password": pw, "name": "New", "invitation": tok})
+	if r.StatusCode != 201 {
+		t.Fatalf("signup: %d %s", r.StatusCode, r.Body)
+	}
+	out := r.JSON()
+	if out["status"] != "two_factor_setup_required" || out["organization"] == nil {
+		t.Fatalf("signup into an organization that requires 2FA: %s", r.Body)
+	}
+	wantProblem(t, c.API("GET", "/organizations", nil), 403, "two_factor_setup_required")
+	if r := c.API("POST", "/me/two-factor/setup", nil); r.StatusCode != 200 {
+		t.Fatalf("the new member cannot set 2FA up: %d %s", r.StatusCode, r.Body)
+	}
+	// Without an invitation: logged in, full.
+	c2 := env.Client(t)
+	if r := c2.API("POST", "/signup", map[string]any{"email": "solo@example.com", "password": pw, "name": "Solo"}); r.JSON()["status"] != "ok" {
+		t.Fatalf("signup: %s", r.Body)
+	}
+	if r := c2.API("GET", "/me", nil); r.StatusCode != 200 {
+		t.Fatalf("not logged in after signing up: %d", r.StatusCode)
 	}
 }

@@ -68,6 +68,9 @@ func hostname(d string) bool {
 type SignupInput struct {
 	Email, Password, Name string
 	Lang                  string // language of the page they signed up on
+	// Invitation is the token of the invitation they answer, if any: they
+	// join its organization at once.
+	Invitation string
 }
 
 func cleanName(raw string) (string, string) {
@@ -83,9 +86,53 @@ func cleanName(raw string) (string, string) {
 	return name, ""
 }
 
-// Signup creates an account and mails a validation link. The account works
-// at once; what needs a validated email waits for the link.
-func (s *Service) Signup(ctx context.Context, in SignupInput, c gardien.Client) (*gardien.User, error) {
+// SignedUp is a new account, logged in.
+type SignedUp struct {
+	*Login
+	// Joined is the organization joined through the invitation answered,
+	// nil when none was, or when it no longer holds (the account is made
+	// all the same).
+	Joined *Joined
+}
+
+// SignUp is the whole sign-up, the same for the pages and the API: the
+// account is made (Signup), a session opened (any the browser held ends),
+// and the invitation it answers, if any, accepted — which may hold the
+// session at the 2FA set-up at once.
+func (s *Service) SignUp(ctx context.Context, in SignupInput, oldToken string, c gardien.Client) (*SignedUp, error) {
+	u, err := s.createAccount(ctx, in, c)
+	if err != nil {
+		return nil, err
+	}
+	s.endToken(ctx, oldToken)
+	// A new account has no second factor and no organization yet.
+	sess, tok, err := s.openSession(ctx, u.ID, gardien.LevelFull, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, string(gardien.LevelFull)); err != nil {
+		return nil, err
+	}
+	s.recordLogin(ctx, u.ID)
+	out := &SignedUp{Login: &Login{User: u, Session: sess, Token: tok, Step: StepOK}}
+	if in.Invitation != "" {
+		j, err := s.AcceptInvitation(ctx, sess, u, in.Invitation, c)
+		switch {
+		case err == nil:
+			out.Joined = j
+			if j.Token != "" {
+				out.Token, out.Step = j.Token, j.Step
+			}
+		case gardien.ErrorCode(err) == gardien.CodeInternal:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// createAccount creates an account and mails a validation link. The
+// account works at once; what needs a validated email waits for the link.
+func (s *Service) createAccount(ctx context.Context, in SignupInput, c gardien.Client) (*gardien.User, error) {
 	verr := &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.validation_failed"}
 	name, msg := cleanName(in.Name)
 	if msg != "" {

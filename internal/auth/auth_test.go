@@ -110,10 +110,11 @@ var client = gardien.Client{IP: "203.0.113.9", UserAgent: "test"}
 // signup makes an account, its email validated when verified.
 func (f *fixture) signup(t testing.TB, email string, verified bool) *gardien.User {
 	t.Helper()
-	u, err := f.svc.Signup(context.Background(), auth.SignupInput{Email: email, Password: pw, Name: "Ada Lovelace"}, client)
+	su, err := f.svc.SignUp(context.Background(), auth.SignupInput{Email: email, Password: pw, Name: "Ada Lovelace"}, "", client)
 	if err != nil {
 		t.Fatal(err)
 	}
+	u := su.User
 	if verified {
 		if u, err = f.svc.MarkEmailVerified(context.Background(), email); err != nil {
 			t.Fatal(err)

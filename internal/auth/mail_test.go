@@ -187,10 +187,11 @@ func TestRemindersGoInEachMembersLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zoe, err := f.svc.Signup(ctx, auth.SignupInput{Email: "zoe@example.com", Password: pw, Name: "Zoé", Lang: "fr"}, client)
+	su, err := f.svc.SignUp(ctx, auth.SignupInput{Email: "zoe@example.com", Password: pw, Name: "Zoé", Lang: "fr"}, "", client)
 	if err != nil {
 		t.Fatal(err)
 	}
+	zoe := su.User
 	f.join(t, owner, zoe, org.ID, gardien.RoleMember)
 	if _, err := f.svc.Remind(ctx, owner, org.ID, client); err != nil {
 		t.Fatal(err)

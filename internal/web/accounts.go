@@ -59,9 +59,8 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Form = r.PostForm
 	p.Invitation = r.PostForm.Get("invitation")
-	c := httpx.Client(r)
-	u, err := h.Auth.Signup(r.Context(), auth.SignupInput{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
-		Name: r.PostForm.Get("name"), Lang: p.Lang}, c)
+	su, err := h.Auth.SignUp(r.Context(), auth.SignupInput{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
+		Name: r.PostForm.Get("name"), Lang: p.Lang, Invitation: p.Invitation}, h.Cookies.Token(r), httpx.Client(r))
 	if err != nil {
 		if !h.formError(&p.Page, err) {
 			h.fail(w, r, err)
@@ -70,21 +69,13 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, statusOf(err), "signup", &p)
 		return
 	}
-	// The account works at once: log the new person in.
-	login, err := h.Auth.LogIn(r.Context(), u.Email, r.PostForm.Get("password"), h.Cookies.Token(r), c)
-	if err != nil {
-		h.fail(w, r, err)
+	// The account works at once: the new person is logged in.
+	h.Cookies.Set(w, su.Token, su.Session.ExpiresAt)
+	if su.Joined != nil {
+		h.toJoined(w, r, su.Joined)
 		return
 	}
-	h.Cookies.Set(w, login.Token, login.Session.ExpiresAt)
-	if p.Invitation != "" {
-		// Signed up through an invitation: join at once.
-		if j, err := h.Auth.AcceptInvitation(r.Context(), login.Session, login.User, p.Invitation, c); err == nil {
-			h.joined(w, r, login.Session, j)
-			return
-		}
-	}
-	h.setFlash(w, "ok", "signup.done", u.Email)
+	h.setFlash(w, "ok", "signup.done", su.User.Email)
 	redirect(w, r, "/")
 }
 

@@ -395,6 +395,11 @@ func (h *Handler) joined(w http.ResponseWriter, r *http.Request, sess *gardien.S
 	if j.Token != "" {
 		h.Cookies.Set(w, j.Token, sess.ExpiresAt)
 	}
+	h.toJoined(w, r, j)
+}
+
+// toJoined sends a new member where joining leads.
+func (h *Handler) toJoined(w http.ResponseWriter, r *http.Request, j *auth.Joined) {
 	h.setFlash(w, "ok", "invite.joined", j.Membership.Name)
 	if j.Step == auth.StepTwoFactorSetupRequired {
 		redirect(w, r, "/two-factor/setup")
