@@ -39,7 +39,6 @@ type Store interface {
 	RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, expires, at time.Time) error
 	TouchSession(ctx context.Context, id int64, at time.Time) error
 	DeleteSession(ctx context.Context, id int64) error
-	DeleteUserSessions(ctx context.Context, userID, keep int64) error
 	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
 	DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error)
 	ReserveTry(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error)

@@ -81,14 +81,6 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 	return nil
 }
 
-// DeleteUserSessions ends every session of a user but keep (0 = none kept).
-func (s *Store) DeleteUserSessions(ctx context.Context, userID, keep int64) error {
-	if _, err := s.exec(ctx, s.writer, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep); err != nil {
-		return fmt.Errorf("sqlstore: delete user sessions: %w", err)
-	}
-	return nil
-}
-
 // DeleteStaleTokens removes mailed tokens and invitations that expired
 // before the given time: used or not, they can never work again.
 func (s *Store) DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error) {

@@ -1,5 +1,6 @@
--- Mails waiting to leave: written with the change that causes them, sent by
--- workers on any node, deleted once sent. A killed process loses none.
+-- Mails waiting to leave: written by the request that causes them (after
+-- its change, not in its transaction), sent by workers on any node,
+-- deleted once sent. A killed process loses none once written.
 CREATE TABLE outbox (
 	id              INTEGER PRIMARY KEY,
 	created_at      INTEGER NOT NULL,
