@@ -52,8 +52,9 @@ type SessionLevel string
 const (
 	// LevelFull is a session that passed every step it needed.
 	LevelFull SessionLevel = "full"
-	// LevelPassword is a session after a right password whose second step is due.
-	LevelPassword SessionLevel = "password"
+	// LevelSecondFactor is a session after a right password whose second
+	// factor is due. (Stored as "password", the step it has passed.)
+	LevelSecondFactor SessionLevel = "password"
 	// LevelSetup is a session that must set 2FA up before anything else.
 	LevelSetup SessionLevel = "setup"
 )

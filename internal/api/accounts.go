@@ -52,7 +52,7 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cookies.Set(w, su.Token, su.Session.ExpiresAt)
-	out := map[string]any{"user": toUser(su.User), "status": su.Step}
+	out := map[string]any{"user": toUser(su.User), "status": su.Status}
 	if su.Joined != nil {
 		out["organization"] = toOrg(*su.Joined.Membership)
 	}
@@ -96,7 +96,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cookies.Set(w, login.Token, login.Session.ExpiresAt)
-	writeJSON(w, http.StatusOK, map[string]any{"status": login.Step})
+	writeJSON(w, http.StatusOK, map[string]any{"status": login.Status})
 }
 
 func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
@@ -109,8 +109,8 @@ func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *http
 }
 
 func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	session := map[string]any{"status": auth.StepOf(cur.Session.Level), "expires_at": cur.Session.ExpiresAt.Format(time.RFC3339)}
-	if cur.Session.Level == gardien.LevelPassword {
+	session := map[string]any{"status": auth.StatusOf(cur.Session.Level), "expires_at": cur.Session.ExpiresAt.Format(time.RFC3339)}
+	if cur.Session.Level == gardien.LevelSecondFactor {
 		// Only a password so far: what the code step needs, not the
 		// profile or the organizations (a stolen password alone must not
 		// read them).

@@ -60,7 +60,7 @@ func steppers(b *testing.B, env *apptest.Env, n int) []stepper {
 		raw := make([]byte, 32)
 		rand.Read(raw)
 		tok := base64.RawURLEncoding.EncodeToString(raw)
-		s := &gardien.Session{UserID: u.ID, Level: gardien.LevelPassword, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+		s := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(10 * time.Minute)}
 		if err := env.App.Store.CreateSession(ctx, s, sha256Of(tok)); err != nil {
 			b.Fatal(err)
 		}

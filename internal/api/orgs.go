@@ -134,7 +134,7 @@ func (h *Handler) handleAcceptInvitation(w http.ResponseWriter, r *http.Request,
 	if j.Token != "" {
 		h.cookies.Set(w, j.Token, cur.Session.ExpiresAt)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"organization": toOrg(*j.Membership), "status": j.Step})
+	writeJSON(w, http.StatusOK, map[string]any{"organization": toOrg(*j.Membership), "status": j.Status})
 }
 
 func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {

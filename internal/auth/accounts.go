@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
+	netmail "net/mail"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/gardien/gardien"
-	gmail "github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/password"
 )
 
@@ -33,7 +33,7 @@ func NormalizeEmail(raw string) (email, key string, ok bool) {
 		return "", "", false
 	}
 	email = email[:at] + "@" + strings.ToLower(email[at+1:])
-	a, err := mail.ParseAddress(email)
+	a, err := netmail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" || !hostname(email[at+1:]) ||
 		strings.ContainsFunc(email, unicode.IsSpace) {
 		return "", "", false
@@ -114,14 +114,14 @@ func (s *Service) SignUp(ctx context.Context, in SignupInput, oldToken string, c
 		return nil, err
 	}
 	s.recordLogin(ctx, u.ID)
-	out := &SignedUp{Login: &Login{User: u, Session: sess, Token: tok, Step: StepOK}}
+	out := &SignedUp{Login: &Login{User: u, Session: sess, Token: tok, Status: StatusOK}}
 	if in.Invitation != "" {
 		j, err := s.AcceptInvitation(ctx, sess, u, in.Invitation, c)
 		switch {
 		case err == nil:
 			out.Joined = j
 			if j.Token != "" {
-				out.Token, out.Step = j.Token, j.Step
+				out.Token, out.Status = j.Token, j.Status
 			}
 		case gardien.ErrorCode(err) == gardien.CodeInternal:
 			return nil, err
@@ -183,7 +183,7 @@ func (s *Service) sendVerification(ctx context.Context, u *gardien.User) error {
 	if err := s.Store.CreateToken(ctx, kindVerifyEmail, hash, u.ID, now.Add(verifyTTL), now); err != nil {
 		return fmt.Errorf("auth: verification token: %w", err)
 	}
-	s.send(ctx, gmail.Letter{Kind: "verify_email", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
+	s.send(ctx, mail.Letter{Kind: "verify_email", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
 		Link: s.Links.VerifyEmail(tok), Expires: now.Add(verifyTTL)})
 	return nil
 }
@@ -280,7 +280,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *gardien.Session, u *
 	if err := s.event(ctx, gardien.EventPasswordChanged, sess.UserID, sess.UserID, c, ""); err != nil {
 		return err
 	}
-	s.send(ctx, gmail.Letter{Kind: "password_changed", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.ForgotPassword()})
+	s.send(ctx, mail.Letter{Kind: "password_changed", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.ForgotPassword()})
 	return nil
 }
 
@@ -323,7 +323,7 @@ func (s *Service) mailReset(ctx context.Context, key, lang string, c gardien.Cli
 	if err := s.event(ctx, gardien.EventPasswordResetRequested, u.ID, 0, c, ""); err != nil {
 		return err
 	}
-	s.send(ctx, gmail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.Links.ResetPassword(tok), Expires: now.Add(resetTTL)})
+	s.send(ctx, mail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.Links.ResetPassword(tok), Expires: now.Add(resetTTL)})
 	return nil
 }
 

@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gardien/gardien"
-	gmail "github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/mail"
 )
 
 // invitationTTL is how long an invitation link works.
@@ -177,7 +177,7 @@ func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, 
 	if u, _, err := s.Store.UserByEmail(ctx, key); err == nil {
 		lang = s.langOf(u, "")
 	}
-	s.send(ctx, gmail.Letter{Kind: "invitation", To: email, Lang: lang, Link: s.Links.AcceptInvitation(tok), Args: []any{actor.Name, m.Name}, Expires: inv.ExpiresAt})
+	s.send(ctx, mail.Letter{Kind: "invitation", To: email, Lang: lang, Link: s.Links.AcceptInvitation(tok), Args: []any{actor.Name, m.Name}, Expires: inv.ExpiresAt})
 	return inv, nil
 }
 
@@ -224,11 +224,11 @@ func (s *Service) PeekInvitation(ctx context.Context, token string) (*gardien.In
 type Joined struct {
 	Membership *gardien.Membership
 	// Token is the session's new token when joining changed what it may
-	// reach ("" otherwise), Step where it stands then: an organization that
+	// reach ("" otherwise), Status where it stands then: an organization that
 	// requires 2FA holds a member without it at the set-up at once, not at
 	// their next login.
-	Token string
-	Step  Step
+	Token  string
+	Status Status
 }
 
 // AcceptInvitation makes u a member, once. The invitation is for one
@@ -274,7 +274,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, sess *gardien.Session, u
 	if err != nil {
 		return nil, err
 	}
-	j := &Joined{Membership: m, Step: StepOf(sess.Level)}
+	j := &Joined{Membership: m, Status: StatusOf(sess.Level)}
 	if sess.Level == gardien.LevelFull {
 		need, err := s.needsSetup(ctx, u)
 		if err != nil {
@@ -284,7 +284,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, sess *gardien.Session, u
 			if j.Token, err = s.Rotate(ctx, sess, gardien.LevelSetup); err != nil {
 				return nil, err
 			}
-			j.Step = StepTwoFactorSetupRequired
+			j.Status = StatusSetupRequired
 		}
 	}
 	return j, nil
@@ -487,7 +487,7 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 		}
 		return fmt.Errorf("auth: reset member 2fa: %w", err)
 	}
-	s.send(ctx, gmail.Letter{Kind: "two_factor_reset_by_admin", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login(), Args: []any{actor.Name, am.Name}})
+	s.send(ctx, mail.Letter{Kind: "two_factor_reset_by_admin", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login(), Args: []any{actor.Name, am.Name}})
 	return nil
 }
 
@@ -526,7 +526,7 @@ func (s *Service) remind(ctx context.Context, orgID int64, orgName string) {
 			return
 		}
 		for _, mem := range list {
-			s.send(ctx, gmail.Letter{Kind: "two_factor_reminder", To: mem.Email, Name: mem.Name, Lang: s.langOf(&gardien.User{Locale: mem.Locale}, ""),
+			s.send(ctx, mail.Letter{Kind: "two_factor_reminder", To: mem.Email, Name: mem.Name, Lang: s.langOf(&gardien.User{Locale: mem.Locale}, ""),
 				Link: s.Links.TwoFactorSettings(), Args: []any{orgName}})
 			after = mem.UserID
 		}

@@ -87,15 +87,15 @@ func TestJoiningAnOrganizationThatRequires2FAMovesTheSessionToSetUp(t *testing.T
 		t.Fatal(err)
 	}
 	l := f.login(t, bob.Email) // full: no organization yet
-	if l.Step != auth.StepOK {
-		t.Fatalf("login before joining: %s", l.Step)
+	if l.Status != auth.StatusOK {
+		t.Fatalf("login before joining: %s", l.Status)
 	}
 	j, err := f.svc.AcceptInvitation(ctx, l.Session, bob, tokenOf(t, f.mails.to(bob.Email)[1].Text), client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Step != auth.StepTwoFactorSetupRequired || j.Token == "" {
-		t.Fatalf("joined: step %s, new token %v; want the set-up, with a new token", j.Step, j.Token != "")
+	if j.Status != auth.StatusSetupRequired || j.Token == "" {
+		t.Fatalf("joined: step %s, new token %v; want the set-up, with a new token", j.Status, j.Token != "")
 	}
 	sess, _, err := f.svc.Authenticate(ctx, j.Token)
 	if err != nil {

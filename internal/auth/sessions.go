@@ -10,24 +10,26 @@ import (
 	"github.com/gardien/gardien/internal/password"
 )
 
-// Step is what a login needs next: the "status" of the API's login answer.
-type Step string
+// Status is what a login needs next: the "status" of the API's answers.
+// (A login has steps — the password, then the second factor — and a TOTP
+// code has a time step; this is neither: it says where a session stands.)
+type Status string
 
 const (
-	StepOK                     Step = "ok"
-	StepTwoFactorRequired      Step = "two_factor_required"
-	StepTwoFactorSetupRequired Step = "two_factor_setup_required"
+	StatusOK                Status = "ok"
+	StatusTwoFactorRequired Status = "two_factor_required"
+	StatusSetupRequired     Status = "two_factor_setup_required"
 )
 
-// StepOf says which step a session at this level is at.
-func StepOf(l gardien.SessionLevel) Step {
+// StatusOf says where a session at this level stands.
+func StatusOf(l gardien.SessionLevel) Status {
 	switch l {
-	case gardien.LevelPassword:
-		return StepTwoFactorRequired
+	case gardien.LevelSecondFactor:
+		return StatusTwoFactorRequired
 	case gardien.LevelSetup:
-		return StepTwoFactorSetupRequired
+		return StatusSetupRequired
 	}
-	return StepOK
+	return StatusOK
 }
 
 // Login is a session just opened, with its token for the cookie.
@@ -35,7 +37,7 @@ type Login struct {
 	User    *gardien.User
 	Session *gardien.Session
 	Token   string
-	Step    Step
+	Status  Status
 }
 
 var errUnauthorized = gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
@@ -82,7 +84,7 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 	if level == gardien.LevelFull {
 		s.recordLogin(ctx, u.ID)
 	}
-	return &Login{User: u, Session: sess, Token: tok, Step: StepOf(level)}, nil
+	return &Login{User: u, Session: sess, Token: tok, Status: StatusOf(level)}, nil
 }
 
 // levelAfterPassword is the one place that decides what a person must do
@@ -91,7 +93,7 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 // their provider owns that); else nothing.
 func (s *Service) levelAfterPassword(ctx context.Context, u *gardien.User) (gardien.SessionLevel, error) {
 	if u.TwoFactorEnabled {
-		return gardien.LevelPassword, nil
+		return gardien.LevelSecondFactor, nil
 	}
 	need, err := s.needsSetup(ctx, u)
 	if err != nil {
@@ -132,7 +134,7 @@ const secondStepTTL = 10 * time.Minute
 
 // lifetime is how long a session at level lives from now.
 func (s *Service) lifetime(level gardien.SessionLevel) time.Duration {
-	if level == gardien.LevelPassword {
+	if level == gardien.LevelSecondFactor {
 		return secondStepTTL
 	}
 	return s.SessionMax
@@ -165,7 +167,7 @@ func (s *Service) Rotate(ctx context.Context, sess *gardien.Session, level gardi
 // expiryAfter is a session's end once it moves to level: a login that just
 // completed starts the session's life now; otherwise it keeps its end.
 func (s *Service) expiryAfter(sess *gardien.Session, level gardien.SessionLevel, now time.Time) time.Time {
-	if sess.Level == gardien.LevelPassword || sess.Level == gardien.LevelSetup {
+	if sess.Level == gardien.LevelSecondFactor || sess.Level == gardien.LevelSetup {
 		return now.Add(s.lifetime(level))
 	}
 	return sess.ExpiresAt
@@ -270,7 +272,7 @@ func Allows(level gardien.SessionLevel, area Area) error {
 	switch {
 	case area == AreaAny:
 		return nil
-	case level == gardien.LevelPassword && area != AreaSecondStep:
+	case level == gardien.LevelSecondFactor && area != AreaSecondStep:
 		return errTwoFactorRequired
 	case level == gardien.LevelSetup && area != AreaSetup:
 		return errSetupRequired

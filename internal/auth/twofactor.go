@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gardien/gardien"
-	gmail "github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/totp"
 )
 
@@ -136,7 +136,7 @@ func (s *Service) ActivateTwoFactor(ctx context.Context, sess *gardien.Session, 
 	if err != nil {
 		return nil, err
 	}
-	s.send(ctx, gmail.Letter{Kind: "two_factor_enabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
+	s.send(ctx, mail.Letter{Kind: "two_factor_enabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
 	return &Activated{RecoveryCodes: codes, Token: tok}, nil
 }
 
@@ -177,8 +177,8 @@ func (s *Service) recoveryHash(code string) []byte {
 	return m.Sum(nil)
 }
 
-// SecondStep is a login's second step passed.
-type SecondStep struct {
+// SecondFactorPassed is a login's second step passed.
+type SecondFactorPassed struct {
 	Token string // the session's new token, at level full
 	// RecoveryCodesLeft is set when a recovery code was used.
 	RecoveryCodesLeft int
@@ -190,8 +190,8 @@ type SecondStep struct {
 // it is checked, so guesses are limited per account across sessions,
 // nodes and concurrent requests; while locked, even a right code is
 // refused. A code's time step is accepted once (the replay guard).
-func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code, recovery string, c gardien.Client) (*SecondStep, error) {
-	if sess.Level != gardien.LevelPassword {
+func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code, recovery string, c gardien.Client) (*SecondFactorPassed, error) {
+	if sess.Level != gardien.LevelSecondFactor {
 		return nil, gardien.Errorf(gardien.CodeConflict, "err.no_second_step")
 	}
 	if strings.TrimSpace(code) == "" && strings.TrimSpace(recovery) == "" {
@@ -205,7 +205,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 	if !ok {
 		return nil, &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
 	}
-	out := &SecondStep{}
+	out := &SecondFactorPassed{}
 	passed, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
 	if err != nil {
 		return nil, err
@@ -228,7 +228,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 		if err := s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft)); err != nil {
 			return nil, err
 		}
-		s.send(ctx, gmail.Letter{Kind: "recovery_code_used", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
+		s.send(ctx, mail.Letter{Kind: "recovery_code_used", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
 			Link: s.Links.TwoFactorSettings(), Args: []any{out.RecoveryCodesLeft}})
 	}
 	return out, nil
@@ -236,7 +236,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 
 // checkSecondFactor says whether the code (or recovery code) is right, and
 // uses it up: a recovery code once, a code's time step once.
-func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, recovery string, now time.Time, out *SecondStep) (bool, error) {
+func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, recovery string, now time.Time, out *SecondFactorPassed) (bool, error) {
 	if strings.TrimSpace(recovery) != "" {
 		left, err := s.Store.ConsumeRecoveryCode(ctx, userID, s.recoveryHash(recovery), now)
 		if errors.Is(err, gardien.ErrNotFound) {
@@ -287,7 +287,7 @@ func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gar
 	if err := s.event(ctx, gardien.EventTwoFactorLocked, u.ID, 0, c, "until "+until.UTC().Format(time.RFC3339)); err != nil {
 		return err
 	}
-	s.send(ctx, gmail.Letter{Kind: "two_factor_locked", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
+	s.send(ctx, mail.Letter{Kind: "two_factor_locked", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
 		Link: s.Links.PasswordSettings(), Args: []any{c.IP}})
 	return nil
 }
@@ -337,7 +337,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u
 	if err != nil {
 		return "", err
 	}
-	s.send(ctx, gmail.Letter{Kind: "two_factor_disabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
+	s.send(ctx, mail.Letter{Kind: "two_factor_disabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
 	return tok, nil
 }
 
@@ -375,7 +375,7 @@ func (s *Service) ResetTwoFactor(ctx context.Context, rawEmail, operator string)
 		}
 		return nil, fmt.Errorf("auth: reset 2fa: %w", err)
 	}
-	s.send(ctx, gmail.Letter{Kind: "two_factor_reset", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login()})
+	s.send(ctx, mail.Letter{Kind: "two_factor_reset", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login()})
 	u.TwoFactorEnabled = false
 	return u, nil
 }

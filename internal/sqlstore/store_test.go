@@ -190,14 +190,14 @@ func TestSessions(t *testing.T) {
 		if err != nil || got.ID != a.ID || got.UserID != u.ID || got.Level != gardien.LevelFull || !got.ExpiresAt.Equal(t0.Add(12*time.Hour)) || got.IP != "127.0.0.1" {
 			t.Fatalf("session a: %+v %v", got, err)
 		}
-		if err := s.RotateSession(ctx, a.ID, hash("a2"), gardien.LevelPassword, t0.Add(time.Hour), t0.Add(time.Minute)); err != nil {
+		if err := s.RotateSession(ctx, a.ID, hash("a2"), gardien.LevelSecondFactor, t0.Add(time.Hour), t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.SessionByTokenHash(ctx, hash("a")); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("old token after rotation: %v", err)
 		}
 		got, err = s.SessionByTokenHash(ctx, hash("a2"))
-		if err != nil || got.ID != a.ID || got.Level != gardien.LevelPassword || !got.LastSeenAt.Equal(t0.Add(time.Minute)) {
+		if err != nil || got.ID != a.ID || got.Level != gardien.LevelSecondFactor || !got.LastSeenAt.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("rotated session: %+v %v", got, err)
 		}
 		if err := s.SetPassword(ctx, u.ID, "new-hash", b.ID, t0); err != nil {

@@ -135,7 +135,7 @@ var limits = gardien.TryLimits{Consecutive: 5, Daily: 10, Day: 24 * time.Hour, L
 func passStep(t *testing.T, s *sqlstore.Store, u *gardien.User, at time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelPassword, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+	sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
 	tok := at.String()
 	s.CreateSession(ctx, sess, hash(tok))
 	if err := s.PassSecondStep(ctx, u.ID, sess.ID, hash(tok+"full"), gardien.LevelFull, at.Add(12*time.Hour), &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}); err != nil {

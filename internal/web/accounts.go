@@ -113,10 +113,10 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Cookies.Set(w, login.Token, login.Session.ExpiresAt)
-	switch login.Step {
-	case auth.StepTwoFactorRequired:
+	switch login.Status {
+	case auth.StatusTwoFactorRequired:
 		redirect(w, r, "/login/two-factor"+nextQuery(p.Next))
-	case auth.StepTwoFactorSetupRequired:
+	case auth.StatusSetupRequired:
 		redirect(w, r, "/two-factor/setup")
 	default:
 		redirect(w, r, orHome(p.Next))

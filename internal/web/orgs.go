@@ -401,7 +401,7 @@ func (h *Handler) joined(w http.ResponseWriter, r *http.Request, sess *gardien.S
 // toJoined sends a new member where joining leads.
 func (h *Handler) toJoined(w http.ResponseWriter, r *http.Request, j *auth.Joined) {
 	h.setFlash(w, "ok", "invite.joined", j.Membership.Name)
-	if j.Step == auth.StepTwoFactorSetupRequired {
+	if j.Status == auth.StatusSetupRequired {
 		redirect(w, r, "/two-factor/setup")
 		return
 	}
