@@ -9,8 +9,9 @@ import (
 	"github.com/pquerna/otp/totp"
 )
 
-// enableTwoFactor turns 2FA on for the person of a full session.
-func (f *fixture) enableTwoFactor(t testing.TB, l *auth.Login) {
+// enableTwoFactor turns 2FA on for the person of a full session, and
+// returns the secret (base32) their app would hold.
+func (f *fixture) enableTwoFactor(t testing.TB, l *auth.Login) string {
 	t.Helper()
 	ctx := context.Background()
 	e, err := f.svc.BeginTwoFactor(ctx, l.User)
@@ -26,6 +27,7 @@ func (f *fixture) enableTwoFactor(t testing.TB, l *auth.Login) {
 		t.Fatal(err)
 	}
 	l.User.TwoFactorEnabled, l.Token = true, act.Token
+	return e.Secret
 }
 
 // org makes an organization whose owner has 2FA.

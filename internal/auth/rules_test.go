@@ -1,0 +1,97 @@
+package auth_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/pquerna/otp/totp"
+)
+
+func TestWhatALoginNeedsNext(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	bob := f.signup(t, "bob@example.com", true)
+	f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
+	f.signup(t, "solo@example.com", false)
+	for email, want := range map[string]auth.Status{"solo@example.com": auth.StatusOK, "bob@example.com": auth.StatusOK, "owner@example.com": auth.StatusTwoFactorRequired} {
+		if got := f.login(t, email).Status; got != want {
+			t.Errorf("%s before the requirement: %s, want %s", email, got, want)
+		}
+	}
+	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, false, client); err != nil {
+		t.Fatal(err)
+	}
+	for email, want := range map[string]auth.Status{"solo@example.com": auth.StatusOK, "bob@example.com": auth.StatusSetupRequired, "owner@example.com": auth.StatusTwoFactorRequired} {
+		if got := f.login(t, email).Status; got != want {
+			t.Errorf("%s with the requirement on: %s, want %s", email, got, want)
+		}
+	}
+	// Leaving the organization lifts it.
+	if err := f.svc.RemoveMember(ctx, bob, o.ID, bob.ID, client); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.login(t, "bob@example.com").Status; got != auth.StatusOK {
+		t.Errorf("after leaving: %s", got)
+	}
+}
+
+func TestWhatEachSessionLevelReaches(t *testing.T) {
+	for _, tc := range []struct {
+		level gardien.SessionLevel
+		area  auth.Area
+		code  gardien.Code // "" = allowed
+	}{
+		{gardien.LevelSecondFactor, auth.AreaAny, ""},
+		{gardien.LevelSecondFactor, auth.AreaSecondStep, ""},
+		{gardien.LevelSecondFactor, auth.AreaSetup, gardien.CodeTwoFactorRequired},
+		{gardien.LevelSecondFactor, auth.AreaFull, gardien.CodeTwoFactorRequired},
+		{gardien.LevelSetup, auth.AreaAny, ""},
+		{gardien.LevelSetup, auth.AreaSetup, ""},
+		{gardien.LevelSetup, auth.AreaSecondStep, gardien.CodeTwoFactorSetupRequired},
+		{gardien.LevelSetup, auth.AreaFull, gardien.CodeTwoFactorSetupRequired},
+		{gardien.LevelFull, auth.AreaFull, ""},
+		{gardien.LevelFull, auth.AreaSetup, ""},
+		{gardien.LevelFull, auth.AreaSecondStep, gardien.CodeConflict},
+	} {
+		err := auth.Allows(tc.level, tc.area)
+		if got := gardien.Code(""); err != nil {
+			got = gardien.ErrorCode(err)
+			if got != tc.code {
+				t.Errorf("level %s, area %d: %s, want %q", tc.level, tc.area, got, tc.code)
+			}
+		} else if tc.code != "" {
+			t.Errorf("level %s, area %d: allowed, want %s", tc.level, tc.area, tc.code)
+		}
+	}
+}
+
+func TestWrongCodesLockTheSecondStepEvenForARightCode(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.signup(t, "ada@example.com", true)
+	secret := f.enableTwoFactor(t, f.login(t, "ada@example.com"))
+	f.clock.Advance(30 * time.Second)
+	second := f.login(t, "ada@example.com")
+	for range 5 {
+		_, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, "000000", "", client)
+		wantCode(t, err, gardien.CodeInvalidCode)
+	}
+	right, _ := totp.GenerateCode(secret, f.clock.Now())
+	_, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, right, "", client)
+	wantCode(t, err, gardien.CodeRateLimited)
+	if e, _ := gardien.AsError(err); e.RetryAfter <= 0 || e.RetryAfter > time.Minute {
+		t.Fatalf("first lock: retry after %v, want at most a minute", e.RetryAfter)
+	}
+	if got := f.mails.to("ada@example.com"); got[len(got)-1].Subject != "Someone failed your authentication code" {
+		t.Fatalf("last mail %q, want the lock's", got[len(got)-1].Subject)
+	}
+	f.clock.Advance(time.Minute + time.Second)
+	right, _ = totp.GenerateCode(secret, f.clock.Now())
+	if _, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, right, "", client); err != nil {
+		t.Fatalf("a right code once the lock ended: %v", err)
+	}
+}
