@@ -122,13 +122,9 @@ func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Cu
 		h.error(w, r, err)
 		return
 	}
-	orgs := make([]orgJSON, 0, len(ms))
-	for _, m := range ms {
-		orgs = append(orgs, toOrg(m))
-	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user":          toUser(cur.User),
-		"organizations": orgs,
+		"organizations": each(ms, toOrg),
 		"session":       session,
 	})
 }
@@ -183,11 +179,9 @@ func (h *Handler) handleMyEvents(w http.ResponseWriter, r *http.Request, cur *ht
 		IP        string `json:"ip"`
 		UserAgent string `json:"user_agent"`
 	}
-	out := make([]eventJSON, 0, len(events))
-	for _, e := range events {
-		out = append(out, eventJSON{e.Time.Format(time.RFC3339), e.Type, e.IP, e.UserAgent})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	writeJSON(w, http.StatusOK, map[string]any{"events": each(events, func(e gardien.Event) eventJSON {
+		return eventJSON{e.Time.Format(time.RFC3339), e.Type, e.IP, e.UserAgent}
+	})})
 }
 
 func (h *Handler) handleForgotPassword(w http.ResponseWriter, r *http.Request) {

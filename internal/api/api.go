@@ -83,6 +83,16 @@ func (h *Handler) guarded(area auth.Area, fn func(http.ResponseWriter, *http.Req
 
 func (h *Handler) lang(r *http.Request) string { return httpx.Lang(h.cat, r) }
 
+// each turns a list into its JSON form, item by item: never null, an empty
+// list is [].
+func each[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -55,11 +55,7 @@ func (h *Handler) handleListOrgs(w http.ResponseWriter, r *http.Request, cur *ht
 		h.error(w, r, err)
 		return
 	}
-	out := make([]orgJSON, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, toOrg(m))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"organizations": out})
+	writeJSON(w, http.StatusOK, map[string]any{"organizations": each(ms, toOrg)})
 }
 
 func (h *Handler) handleInvite(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
@@ -96,11 +92,7 @@ func (h *Handler) handleListInvitations(w http.ResponseWriter, r *http.Request, 
 		h.error(w, r, err)
 		return
 	}
-	out := make([]map[string]any, 0, len(list))
-	for _, inv := range list {
-		out = append(out, invitationJSON(inv))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"invitations": out})
+	writeJSON(w, http.StatusOK, map[string]any{"invitations": each(list, invitationJSON)})
 }
 
 func (h *Handler) handleRevokeInvitation(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
@@ -166,15 +158,14 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 		h.error(w, r, err)
 		return
 	}
-	members := make([]map[string]any, 0, len(p.Members))
-	for _, m := range p.Members {
+	members := each(p.Members, func(m gardien.Member) map[string]any {
 		var last any
 		if !m.LastLoginAt.IsZero() {
 			last = m.LastLoginAt.Format(time.RFC3339)
 		}
-		members = append(members, map[string]any{"user_id": m.UserID, "email": m.Email, "name": m.Name, "role": m.Role,
-			"two_factor_enabled": m.TwoFactorEnabled, "sso": m.SSO, "last_login_at": last})
-	}
+		return map[string]any{"user_id": m.UserID, "email": m.Email, "name": m.Name, "role": m.Role,
+			"two_factor_enabled": m.TwoFactorEnabled, "sso": m.SSO, "last_login_at": last}
+	})
 	writeJSON(w, http.StatusOK, map[string]any{"members": members, "total": p.Counts.Total, "protected": p.Counts.Protected, "page": p.Page, "pages": p.Pages})
 }
 
@@ -317,10 +308,7 @@ func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *ht
 		h.error(w, r, err)
 		return
 	}
-	out := make([]orgEventJSON, 0, len(events))
-	for _, e := range events {
-		out = append(out, toOrgEvent(e))
-	}
+	out := each(events, toOrgEvent)
 	var next any
 	if len(events) == f.Limit {
 		next = events[len(events)-1].ID

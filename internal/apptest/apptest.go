@@ -10,7 +10,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -24,6 +23,7 @@ import (
 	"github.com/gardien/gardien/internal/app"
 	"github.com/gardien/gardien/internal/config"
 	"github.com/gardien/gardien/internal/mail/mailtest"
+	"github.com/gardien/gardien/internal/sqlstore"
 	"github.com/gardien/gardien/internal/testenv"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver
@@ -143,22 +143,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 }
 
 // Q rewrites ? placeholders for the server's database (PostgreSQL wants $n).
-func (e *Env) Q(query string) string {
-	if e.App.Config.DatabaseURL == "" {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func (e *Env) Q(query string) string { return sqlstore.Rebind(e.App.Store.Dialect(), query) }
 
 // Client is a browser-like HTTP client with its own cookie jar.
 type Client struct {

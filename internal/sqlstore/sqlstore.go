@@ -205,10 +205,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// q rewrites ? placeholders to $1, $2 … for PostgreSQL. Queries here never
-// hold a ? inside a string literal.
-func (s *Store) q(query string) string {
-	if s.dialect != Postgres {
+// q rewrites a query's placeholders for the store's dialect.
+func (s *Store) q(query string) string { return Rebind(s.dialect, query) }
+
+// Rebind rewrites ? placeholders to $1, $2 … for PostgreSQL. Queries here
+// never hold a ? inside a string literal.
+func Rebind(d Dialect, query string) string {
+	if d != Postgres {
 		return query
 	}
 	var b strings.Builder
