@@ -31,15 +31,15 @@ type orgJSON struct {
 	RequireTwoFactor bool   `json:"require_two_factor"`
 }
 
-func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Email      *string `json:"email"`
 		Password   *string `json:"password"`
 		Name       *string `json:"name"`
 		Invitation *string `json:"invitation"`
 	}
-	if !h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password, "name", in.Name) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password, "name", in.Name) }); err != nil {
+		return err
 	}
 	inv := ""
 	if in.Invitation != nil {
@@ -48,8 +48,7 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	su, err := h.auth.SignUp(r.Context(), auth.SignupInput{Email: *in.Email, Password: *in.Password, Name: *in.Name, Lang: h.lang(r), Invitation: inv},
 		h.cookies.Token(r), httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	h.cookies.Set(w, su.Token, su.Session.ExpiresAt)
 	out := map[string]any{"user": toUser(su.User), "status": su.Status}
@@ -57,85 +56,86 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 		out["organization"] = toOrg(*su.Joined.Membership)
 	}
 	writeJSON(w, http.StatusCreated, out)
+	return nil
 }
 
-func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Token *string `json:"token"`
 	}
-	if !h.body(w, r, &in, func() error { return required("token", in.Token) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("token", in.Token) }); err != nil {
+		return err
 	}
 	u, err := h.auth.VerifyEmail(r.Context(), *in.Token, httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
+	return nil
 }
 
-func (h *Handler) handleResendVerification(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleResendVerification(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	if err := h.auth.ResendVerification(r.Context(), cur.User.ID); err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "sent"})
+	return nil
 }
 
-func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Email    *string `json:"email"`
 		Password *string `json:"password"`
 	}
-	if !h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password) }); err != nil {
+		return err
 	}
 	login, err := h.auth.LogIn(r.Context(), *in.Email, *in.Password, h.cookies.Token(r), httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	h.cookies.Set(w, login.Token, login.Session.ExpiresAt)
 	writeJSON(w, http.StatusOK, map[string]any{"status": login.Status})
+	return nil
 }
 
-func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	if err := h.auth.LogOut(r.Context(), cur.Session, httpx.Client(r)); err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	h.cookies.Clear(w)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	session := map[string]any{"status": auth.StatusOf(cur.Session.Level), "expires_at": cur.Session.ExpiresAt.Format(time.RFC3339)}
 	if cur.Session.Level == gardien.LevelSecondFactor {
 		// Only a password so far: what the code step needs, not the
 		// profile or the organizations (a stolen password alone must not
 		// read them).
 		writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{"email": cur.User.Email}, "session": session})
-		return
+		return nil
 	}
 	ms, err := h.auth.Memberships(r.Context(), cur.User.ID)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user":          toUser(cur.User),
 		"organizations": each(ms, toOrg),
 		"session":       session,
 	})
+	return nil
 }
 
-func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
 		Name     *string `json:"name"`
 		Language *string `json:"language"`
 	}
-	if !h.body(w, r, &in, nil) {
-		return
+	if err := h.body(w, r, &in, nil); err != nil {
+		return err
 	}
 	name, lang := cur.User.Name, cur.User.Locale
 	if in.Name != nil {
@@ -146,32 +146,31 @@ func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *ht
 	}
 	u, err := h.auth.UpdateProfile(r.Context(), cur.User.ID, name, lang, h.cat.Known)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
+	return nil
 }
 
-func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
 		Current *string `json:"current_password"`
 		New     *string `json:"new_password"`
 	}
-	if !h.body(w, r, &in, func() error { return required("current_password", in.Current, "new_password", in.New) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("current_password", in.Current, "new_password", in.New) }); err != nil {
+		return err
 	}
 	if err := h.auth.ChangePassword(r.Context(), cur.Session, cur.User, *in.Current, *in.New, httpx.Client(r)); err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
+	return nil
 }
 
-func (h *Handler) handleMyEvents(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleMyEvents(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	events, err := h.auth.UserEvents(r.Context(), cur.User.ID, 50)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	type eventJSON struct {
 		Time      string `json:"time"`
@@ -182,33 +181,34 @@ func (h *Handler) handleMyEvents(w http.ResponseWriter, r *http.Request, cur *ht
 	writeJSON(w, http.StatusOK, map[string]any{"events": each(events, func(e gardien.Event) eventJSON {
 		return eventJSON{e.Time.Format(time.RFC3339), e.Type, e.IP, e.UserAgent}
 	})})
+	return nil
 }
 
-func (h *Handler) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleForgotPassword(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Email *string `json:"email"`
 	}
-	if !h.body(w, r, &in, func() error { return required("email", in.Email) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("email", in.Email) }); err != nil {
+		return err
 	}
 	if err := h.auth.RequestPasswordReset(r.Context(), *in.Email, h.lang(r), httpx.Client(r)); err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "sent_if_account_exists"})
+	return nil
 }
 
-func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Token    *string `json:"token"`
 		Password *string `json:"password"`
 	}
-	if !h.body(w, r, &in, func() error { return required("token", in.Token, "password", in.Password) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("token", in.Token, "password", in.Password) }); err != nil {
+		return err
 	}
 	if err := h.auth.ResetPassword(r.Context(), *in.Token, *in.Password, httpx.Client(r)); err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
+	return nil
 }

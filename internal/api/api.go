@@ -65,20 +65,34 @@ func (h *Handler) noRoute(w http.ResponseWriter, r *http.Request) {
 	h.problem(w, r, http.StatusNotFound, gardien.CodeNotFound, "err.not_found", nil)
 }
 
-// guarded wraps a handler that needs a session allowed in area.
-func (h *Handler) guarded(area auth.Area, fn func(http.ResponseWriter, *http.Request, *httpx.Current)) http.HandlerFunc {
+// Handlers write their answer and return nil, or return the error to
+// answer as a problem: one place writes errors (h.error).
+type (
+	openHandler    func(http.ResponseWriter, *http.Request) error
+	guardedHandler func(http.ResponseWriter, *http.Request, *httpx.Current) error
+)
+
+// open serves a handler that needs no session.
+func (h *Handler) open(fn openHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			h.error(w, r, err)
+		}
+	}
+}
+
+// guarded serves a handler that needs a session allowed in area.
+func (h *Handler) guarded(area auth.Area, fn guardedHandler) http.HandlerFunc {
+	return h.open(func(w http.ResponseWriter, r *http.Request) error {
 		cur := httpx.CurrentOf(r)
 		if cur == nil {
-			h.error(w, r, gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized"))
-			return
+			return gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
 		}
 		if err := auth.Allows(cur.Session.Level, area); err != nil {
-			h.error(w, r, err)
-			return
+			return err
 		}
-		fn(w, r, cur)
-	}
+		return fn(w, r, cur)
+	})
 }
 
 func (h *Handler) lang(r *http.Request) string { return httpx.Lang(h.cat, r) }
@@ -196,17 +210,13 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, dst any) error 
 }
 
 // body decodes the request into dst and checks it with check (nil: no
-// check); on failure it writes the problem and returns false.
-func (h *Handler) body(w http.ResponseWriter, r *http.Request, dst any, check func() error) bool {
+// check).
+func (h *Handler) body(w http.ResponseWriter, r *http.Request, dst any, check func() error) error {
 	err := h.decode(w, r, dst)
 	if err == nil && check != nil {
 		err = check()
 	}
-	if err != nil {
-		h.error(w, r, err)
-		return false
-	}
-	return true
+	return err
 }
 
 // required checks that every named field was given (non-nil).

@@ -12,135 +12,134 @@ import (
 )
 
 // pathID reads a numeric path value; a malformed one is a 404.
-func (h *Handler) pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
+func pathID(r *http.Request, name string) (int64, error) {
 	id, ok := httpx.PathID(r, name)
 	if !ok {
-		h.error(w, r, gardien.Errorf(gardien.CodeNotFound, "err.not_found"))
+		return 0, gardien.Errorf(gardien.CodeNotFound, "err.not_found")
 	}
-	return id, ok
+	return id, nil
 }
 
 // memberPath reads the organization and member ids of …/{id}/members/{user}.
-func (h *Handler) memberPath(w http.ResponseWriter, r *http.Request) (int64, int64, bool) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return 0, 0, false
+func memberPath(r *http.Request) (int64, int64, error) {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return 0, 0, err
 	}
-	userID, ok := h.pathID(w, r, "user")
-	return orgID, userID, ok
+	userID, err := pathID(r, "user")
+	return orgID, userID, err
 }
 
 func toOrg(m gardien.Membership) orgJSON {
 	return orgJSON{ID: m.ID, Name: m.Name, Role: string(m.Role), RequireTwoFactor: m.RequireTwoFactor}
 }
 
-func (h *Handler) handleCreateOrg(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleCreateOrg(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
 		Name *string `json:"name"`
 	}
-	if !h.body(w, r, &in, func() error { return required("name", in.Name) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("name", in.Name) }); err != nil {
+		return err
 	}
 	o, err := h.auth.CreateOrganization(r.Context(), cur.User, *in.Name, httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"organization": map[string]any{"id": o.ID, "name": o.Name, "require_two_factor": false, "role": gardien.RoleOwner}})
+	return nil
 }
 
-func (h *Handler) handleListOrgs(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleListOrgs(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	ms, err := h.auth.Memberships(r.Context(), cur.User.ID)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"organizations": each(ms, toOrg)})
+	return nil
 }
 
-func (h *Handler) handleInvite(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
+func (h *Handler) handleInvite(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	var in struct {
 		Email *string `json:"email"`
 		Role  *string `json:"role"`
 	}
-	if !h.body(w, r, &in, func() error { return required("email", in.Email, "role", in.Role) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("email", in.Email, "role", in.Role) }); err != nil {
+		return err
 	}
 	inv, err := h.auth.Invite(r.Context(), cur.User, orgID, *in.Email, gardien.Role(*in.Role), httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"invitation": invitationJSON(*inv)})
+	return nil
 }
 
 func invitationJSON(inv gardien.Invitation) map[string]any {
 	return map[string]any{"id": inv.ID, "email": inv.Email, "role": inv.Role, "expires_at": inv.ExpiresAt.Format(time.RFC3339)}
 }
 
-func (h *Handler) handleListInvitations(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
+func (h *Handler) handleListInvitations(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	list, err := h.auth.Invitations(r.Context(), cur.User, orgID)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"invitations": each(list, invitationJSON)})
+	return nil
 }
 
-func (h *Handler) handleRevokeInvitation(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
+func (h *Handler) handleRevokeInvitation(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
-	invID, ok := h.pathID(w, r, "inv")
-	if !ok {
-		return
+	invID, err := pathID(r, "inv")
+	if err != nil {
+		return err
 	}
 	if err := h.auth.RevokeInvitation(r.Context(), cur.User, orgID, invID, httpx.Client(r)); err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (h *Handler) handleAcceptInvitation(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleAcceptInvitation(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
 		Token *string `json:"token"`
 	}
-	if !h.body(w, r, &in, func() error { return required("token", in.Token) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("token", in.Token) }); err != nil {
+		return err
 	}
 	j, err := h.auth.AcceptInvitation(r.Context(), cur.Session, cur.User, *in.Token, httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	if j.Token != "" {
 		h.cookies.Set(w, j.Token, cur.Session.ExpiresAt)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"organization": toOrg(*j.Membership), "status": j.Status})
+	return nil
 }
 
-func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
+func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	q := r.URL.Query()
 	page := 1
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			h.error(w, r, gardien.Invalid("page", "err.field_type"))
-			return
+			return gardien.Invalid("page", "err.field_type")
 		}
 		page = n
 	}
@@ -150,13 +149,11 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 	case "without_two_factor":
 		without = true
 	default:
-		h.error(w, r, gardien.Invalid("filter", "err.filter_invalid"))
-		return
+		return gardien.Invalid("filter", "err.filter_invalid")
 	}
 	p, err := h.auth.Members(r.Context(), cur.User, orgID, without, page)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	members := each(p.Members, func(m gardien.Member) map[string]any {
 		var last any
@@ -167,73 +164,74 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 			"two_factor_enabled": m.TwoFactorEnabled, "sso": m.SSO, "last_login_at": last}
 	})
 	writeJSON(w, http.StatusOK, map[string]any{"members": members, "total": p.Counts.Total, "protected": p.Counts.Protected, "page": p.Page, "pages": p.Pages})
+	return nil
 }
 
-func (h *Handler) handleSetRole(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, userID, ok := h.memberPath(w, r)
-	if !ok {
-		return
+func (h *Handler) handleSetRole(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, userID, err := memberPath(r)
+	if err != nil {
+		return err
 	}
 	var in struct {
 		Role *string `json:"role"`
 	}
-	if !h.body(w, r, &in, func() error { return required("role", in.Role) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("role", in.Role) }); err != nil {
+		return err
 	}
 	if err := h.auth.SetRole(r.Context(), cur.User, orgID, userID, gardien.Role(*in.Role), httpx.Client(r)); err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "role": *in.Role})
+	return nil
 }
 
 // memberAction answers 204 to an action on one member (remove, reset 2FA)
 // that auth carries out.
-func (h *Handler) memberAction(act func(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error) func(http.ResponseWriter, *http.Request, *httpx.Current) {
-	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-		orgID, userID, ok := h.memberPath(w, r)
-		if !ok {
-			return
+func (h *Handler) memberAction(act func(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error) guardedHandler {
+	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+		orgID, userID, err := memberPath(r)
+		if err != nil {
+			return err
 		}
 		if err := act(r.Context(), cur.User, orgID, userID, httpx.Client(r)); err != nil {
-			h.error(w, r, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 }
 
-func (h *Handler) handleRemind(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
+func (h *Handler) handleRemind(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	n, err := h.auth.Remind(r.Context(), cur.User, orgID, httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"sent": n})
+	return nil
 }
 
-func (h *Handler) handleGetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
+func (h *Handler) handleGetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	sec, err := h.auth.OrgSecurity(r.Context(), cur.User, orgID)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": sec.Membership.RequireTwoFactor, "members": sec.Counts.Total,
 		"members_protected": sec.Counts.Protected, "members_without_two_factor": sec.WithoutTwoFactor})
+	return nil
 }
 
-func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
+func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
 	var in struct {
 		RequireTwoFactor *bool `json:"require_two_factor"`
@@ -241,27 +239,26 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		// the requirement goes on (default: they run until they end).
 		EndSessions *bool `json:"end_sessions"`
 	}
-	if !h.body(w, r, &in, func() error { return required("require_two_factor", in.RequireTwoFactor) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("require_two_factor", in.RequireTwoFactor) }); err != nil {
+		return err
 	}
 	end := in.EndSessions != nil && *in.EndSessions
 	if err := h.auth.SetRequireTwoFactor(r.Context(), cur.User, orgID, *in.RequireTwoFactor, end, httpx.Client(r)); err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": *in.RequireTwoFactor})
+	return nil
 }
 
 // eventFilter reads the audit log's query: type, user_id, before, limit.
-func (h *Handler) eventFilter(w http.ResponseWriter, r *http.Request) (gardien.EventFilter, bool) {
+func eventFilter(r *http.Request) (gardien.EventFilter, error) {
 	q := r.URL.Query()
 	f := gardien.EventFilter{Type: q.Get("type"), Person: q.Get("person"), Limit: 50}
 	for name, dst := range map[string]*int64{"user_id": &f.UserID, "before": &f.Before} {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
-				h.error(w, r, gardien.Invalid(name, "err.field_type"))
-				return f, false
+				return f, gardien.Invalid(name, "err.field_type")
 			}
 			*dst = n
 		}
@@ -269,12 +266,11 @@ func (h *Handler) eventFilter(w http.ResponseWriter, r *http.Request) (gardien.E
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			h.error(w, r, gardien.Invalid("limit", "err.limit_invalid"))
-			return f, false
+			return f, gardien.Invalid("limit", "err.limit_invalid")
 		}
 		f.Limit = n
 	}
-	return f, true
+	return f, nil
 }
 
 type orgEventJSON struct {
@@ -294,19 +290,18 @@ func toOrgEvent(e gardien.Event) orgEventJSON {
 	return orgEventJSON{e.ID, e.Time.Format(time.RFC3339), e.Type, e.UserID, e.UserEmail, e.ActorID, e.ActorEmail, e.IP, e.UserAgent, e.Detail}
 }
 
-func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
+func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
-	f, ok := h.eventFilter(w, r)
-	if !ok {
-		return
+	f, err := eventFilter(r)
+	if err != nil {
+		return err
 	}
 	events, err := h.auth.AuditLog(r.Context(), cur.User, orgID, f)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	out := each(events, toOrgEvent)
 	var next any
@@ -314,23 +309,23 @@ func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *ht
 		next = events[len(events)-1].ID
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_before": next})
+	return nil
 }
 
 // handleAuditExport streams the whole audit log as JSON lines, newest first.
-func (h *Handler) handleAuditExport(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	orgID, ok := h.pathID(w, r, "id")
-	if !ok {
-		return
+func (h *Handler) handleAuditExport(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	orgID, err := pathID(r, "id")
+	if err != nil {
+		return err
 	}
-	f, ok := h.eventFilter(w, r)
-	if !ok {
-		return
+	f, err := eventFilter(r)
+	if err != nil {
+		return err
 	}
 	f.Limit = 1000
 	events, err := h.auth.AuditLog(r.Context(), cur.User, orgID, f)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="gardien-audit-`+strconv.FormatInt(orgID, 10)+`.jsonl"`)
@@ -344,8 +339,10 @@ func (h *Handler) handleAuditExport(w http.ResponseWriter, r *http.Request, cur 
 		}
 		f.Before = events[len(events)-1].ID
 		if events, err = h.auth.AuditLog(r.Context(), cur.User, orgID, f); err != nil {
+			// The answer has begun: too late for a problem.
 			h.log.ErrorContext(r.Context(), "audit export cut short", "org_id", orgID, "err", err)
-			return
+			return nil
 		}
 	}
+	return nil
 }

@@ -4,17 +4,17 @@ import "github.com/gardien/gardien/internal/auth"
 
 func (h *Handler) routes() {
 	m := h.mux
-	m.HandleFunc("POST /api/v1/signup", h.handleSignup)
-	m.HandleFunc("POST /api/v1/email/verify", h.handleVerifyEmail)
+	m.HandleFunc("POST /api/v1/signup", h.open(h.handleSignup))
+	m.HandleFunc("POST /api/v1/email/verify", h.open(h.handleVerifyEmail))
 	m.HandleFunc("POST /api/v1/email/resend", h.guarded(auth.AreaSetup, h.handleResendVerification))
-	m.HandleFunc("POST /api/v1/login", h.handleLogin)
+	m.HandleFunc("POST /api/v1/login", h.open(h.handleLogin))
 	m.HandleFunc("POST /api/v1/logout", h.guarded(auth.AreaAny, h.handleLogout))
 	m.HandleFunc("GET /api/v1/me", h.guarded(auth.AreaAny, h.handleMe))
 	m.HandleFunc("PATCH /api/v1/me", h.guarded(auth.AreaFull, h.handleUpdateMe))
 	m.HandleFunc("POST /api/v1/me/password", h.guarded(auth.AreaFull, h.handleChangePassword))
 	m.HandleFunc("GET /api/v1/me/events", h.guarded(auth.AreaFull, h.handleMyEvents))
-	m.HandleFunc("POST /api/v1/password/forgot", h.handleForgotPassword)
-	m.HandleFunc("POST /api/v1/password/reset", h.handleResetPassword)
+	m.HandleFunc("POST /api/v1/password/forgot", h.open(h.handleForgotPassword))
+	m.HandleFunc("POST /api/v1/password/reset", h.open(h.handleResetPassword))
 
 	m.HandleFunc("POST /api/v1/login/two-factor", h.guarded(auth.AreaSecondStep, h.handleLoginTwoFactor))
 	m.HandleFunc("GET /api/v1/me/two-factor", h.guarded(auth.AreaFull, h.handleTwoFactorStatus))

@@ -8,82 +8,82 @@ import (
 	"github.com/gardien/gardien/internal/totp"
 )
 
-func (h *Handler) handleTwoFactorStatus(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleTwoFactorStatus(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	st, err := h.auth.TwoFactor(r.Context(), cur.User.ID)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	out := map[string]any{"enabled": st.Enabled, "recovery_codes_remaining": st.RecoveryCodesLeft}
 	if st.Enabled {
 		out["enabled_at"] = st.Since.Format(time.RFC3339)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (h *Handler) handleTwoFactorSetup(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleTwoFactorSetup(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	e, err := h.auth.BeginTwoFactor(r.Context(), cur.User)
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"secret": e.Secret, "otpauth_uri": e.URI, "qr_png": totp.DataURL(e.QRPNG)})
+	return nil
 }
 
-func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
 		Code *string `json:"code"`
 	}
-	if !h.body(w, r, &in, func() error { return required("code", in.Code) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("code", in.Code) }); err != nil {
+		return err
 	}
 	act, err := h.auth.ActivateTwoFactor(r.Context(), cur.Session, cur.User, *in.Code, httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	h.cookies.Set(w, act.Token, cur.Session.ExpiresAt)
 	writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": act.RecoveryCodes})
+	return nil
 }
 
-func (h *Handler) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
 		Password *string `json:"password"`
 	}
-	if !h.body(w, r, &in, func() error { return required("password", in.Password) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("password", in.Password) }); err != nil {
+		return err
 	}
 	tok, err := h.auth.DisableTwoFactor(r.Context(), cur.Session, cur.User, *in.Password, httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	h.cookies.Set(w, tok, cur.Session.ExpiresAt)
 	writeJSON(w, http.StatusOK, map[string]any{"enabled": false})
+	return nil
 }
 
-func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
 		Password *string `json:"password"`
 	}
-	if !h.body(w, r, &in, func() error { return required("password", in.Password) }) {
-		return
+	if err := h.body(w, r, &in, func() error { return required("password", in.Password) }); err != nil {
+		return err
 	}
 	codes, err := h.auth.RegenerateRecoveryCodes(r.Context(), cur.User, *in.Password, httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": codes})
+	return nil
 }
 
-func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
 		Code         *string `json:"code"`
 		RecoveryCode *string `json:"recovery_code"`
 	}
-	if !h.body(w, r, &in, nil) {
-		return
+	if err := h.body(w, r, &in, nil); err != nil {
+		return err
 	}
 	code, recovery := "", ""
 	if in.Code != nil {
@@ -94,8 +94,7 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, c
 	}
 	step, err := h.auth.VerifySecondFactor(r.Context(), cur.Session, cur.User, code, recovery, httpx.Client(r))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return err
 	}
 	h.cookies.Set(w, step.Token, cur.Session.ExpiresAt)
 	out := map[string]any{"status": "ok"}
@@ -103,4 +102,5 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, c
 		out["recovery_codes_remaining"] = step.RecoveryCodesLeft
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
