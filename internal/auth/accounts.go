@@ -15,11 +15,6 @@ import (
 	"github.com/gardien/gardien/internal/password"
 )
 
-var (
-	errInvalidCredentials = gardien.Errorf(gardien.CodeInvalidCredentials, "err.invalid_credentials")
-	errTokenInvalid       = gardien.Errorf(gardien.CodeInvalidToken, "err.token_invalid")
-)
-
 // NormalizeEmail trims an address and lower-cases its domain; it returns the
 // address to show and the key that makes it unique (all lower case: nobody
 // wants two accounts that differ by the case of one letter).
@@ -196,7 +191,7 @@ func (s *Service) ResendVerification(ctx context.Context, userID int64) error {
 		return fmt.Errorf("auth: resend verification: %w", err)
 	}
 	if u.EmailVerified {
-		return gardien.Errorf(gardien.CodeConflict, "verify.already")
+		return errAlreadyVerified
 	}
 	if err := s.mailAllowed(ctx, verifyMails, strconv.FormatInt(u.ID, 10)); err != nil {
 		return err
@@ -226,15 +221,24 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, c gardien.Clien
 	return s.Store.UserByID(ctx, userID)
 }
 
-// MarkEmailVerified validates an email on an operator's word (gardien user verify-email).
-func (s *Service) MarkEmailVerified(ctx context.Context, rawEmail string) (*gardien.User, error) {
+// personOfEmail finds the account of an email an operator names.
+func (s *Service) personOfEmail(ctx context.Context, rawEmail string) (*gardien.User, error) {
 	_, key, ok := NormalizeEmail(rawEmail)
 	if !ok {
 		return nil, gardien.Invalid("email", "err.email_invalid")
 	}
 	u, _, err := s.Store.UserByEmail(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+		return nil, fmt.Errorf("auth: account of %s: %w", rawEmail, err)
+	}
+	return u, nil
+}
+
+// MarkEmailVerified validates an email on an operator's word (gardien user verify-email).
+func (s *Service) MarkEmailVerified(ctx context.Context, rawEmail string) (*gardien.User, error) {
+	u, err := s.personOfEmail(ctx, rawEmail)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.Store.SetEmailVerified(ctx, u.ID, s.Now()); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)

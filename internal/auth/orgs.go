@@ -21,14 +21,6 @@ const invitationTTL = 7 * 24 * time.Hour
 // MembersPageSize is how many members a page lists.
 const MembersPageSize = 50
 
-var (
-	errForbidden     = gardien.Errorf(gardien.CodeForbidden, "err.forbidden")
-	errOrgNotFound   = gardien.Errorf(gardien.CodeNotFound, "err.org_not_found")
-	errLastOwner     = gardien.Errorf(gardien.CodeConflict, "err.last_owner")
-	errNeedOwnTwoFA  = gardien.Errorf(gardien.CodeForbidden, "err.require_own_two_factor")
-	errInviteInvalid = gardien.Errorf(gardien.CodeInvalidToken, "err.invitation_invalid")
-)
-
 func cleanOrgName(raw string) (string, error) {
 	name := strings.Join(strings.FieldsFunc(raw, unicode.IsSpace), " ")
 	switch {
@@ -338,7 +330,7 @@ func (s *Service) Member(ctx context.Context, actor *gardien.User, orgID, userID
 	}
 	m, err := s.Store.Member(ctx, orgID, userID)
 	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, gardien.Errorf(gardien.CodeNotFound, "err.member_not_found")
+		return nil, errMemberNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: member: %w", err)
@@ -355,7 +347,7 @@ func (s *Service) target(ctx context.Context, actor *gardien.User, orgID, userID
 	}
 	tm, err := s.Store.Membership(ctx, orgID, userID)
 	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, nil, gardien.Errorf(gardien.CodeNotFound, "err.member_not_found")
+		return nil, nil, errMemberNotFound
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("auth: member: %w", err)
@@ -387,7 +379,7 @@ func (s *Service) memberChange(err error) error {
 	case errors.Is(err, gardien.ErrLastOwner):
 		return errLastOwner
 	case errors.Is(err, gardien.ErrNotFound):
-		return gardien.Errorf(gardien.CodeNotFound, "err.member_not_found")
+		return errMemberNotFound
 	case err != nil:
 		return fmt.Errorf("auth: member: %w", err)
 	}
@@ -467,7 +459,7 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 	if userID == actor.ID {
 		// One's own 2FA is turned off in Personal settings, with the
 		// password, and not while an organization requires it.
-		return gardien.Errorf(gardien.CodeForbidden, "err.reset_own_two_factor")
+		return errResetOwnTwoFactor
 	}
 	am, tm, err := s.target(ctx, actor, orgID, userID)
 	if err != nil {

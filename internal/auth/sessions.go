@@ -40,8 +40,6 @@ type Login struct {
 	Status  Status
 }
 
-var errUnauthorized = gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
-
 // LogIn checks an email and password and opens a session at the level the
 // person has reached. Any session the browser held before (oldToken) ends:
 // a new token at every login, so a planted session id is worth nothing.
@@ -277,12 +275,7 @@ func Allows(level gardien.SessionLevel, area Area) error {
 	case level == gardien.LevelSetup && area != AreaSetup:
 		return errSetupRequired
 	case level == gardien.LevelFull && area == AreaSecondStep:
-		return gardien.Errorf(gardien.CodeConflict, "err.no_second_step")
+		return errNoSecondStep
 	}
 	return nil
 }
-
-var (
-	errTwoFactorRequired = gardien.Errorf(gardien.CodeTwoFactorRequired, "err.two_factor_required")
-	errSetupRequired     = gardien.Errorf(gardien.CodeTwoFactorSetupRequired, "err.two_factor_setup_required")
-)

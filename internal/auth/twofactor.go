@@ -40,15 +40,6 @@ func lockFor(level int) time.Duration {
 	return min(time.Minute<<level, 24*time.Hour)
 }
 
-var (
-	errInvalidCode      = gardien.Errorf(gardien.CodeInvalidCode, "err.invalid_code")
-	errAlreadyEnabled   = gardien.Errorf(gardien.CodeTwoFactorAlreadyEnabled, "err.two_factor_already_enabled")
-	errNotVerified      = gardien.Errorf(gardien.CodeEmailNotVerified, "err.email_not_verified")
-	errSSOUser          = gardien.Errorf(gardien.CodeSSOUser, "err.sso_user")
-	errNoPending        = gardien.Errorf(gardien.CodeConflict, "err.no_pending_setup")
-	errTwoFactorMissing = gardien.Errorf(gardien.CodeConflict, "err.two_factor_not_enabled")
-)
-
 func (s *Service) sealContext(userID int64) []byte {
 	return []byte("totp:" + strconv.FormatInt(userID, 10))
 }
@@ -192,7 +183,7 @@ type SecondFactorPassed struct {
 // refused. A code's time step is accepted once (the replay guard).
 func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code, recovery string, c gardien.Client) (*SecondFactorPassed, error) {
 	if sess.Level != gardien.LevelSecondFactor {
-		return nil, gardien.Errorf(gardien.CodeConflict, "err.no_second_step")
+		return nil, errNoSecondStep
 	}
 	if strings.TrimSpace(code) == "" && strings.TrimSpace(recovery) == "" {
 		return nil, gardien.Invalid("code", "err.field_required")
@@ -360,13 +351,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u *gardien.User, 
 // no codes left): every session ends, the person is told by mail, and the
 // trail says who did it.
 func (s *Service) ResetTwoFactor(ctx context.Context, rawEmail, operator string) (*gardien.User, error) {
-	_, key, ok := NormalizeEmail(rawEmail)
-	if !ok {
-		return nil, gardien.Invalid("email", "err.email_invalid")
-	}
-	u, _, err := s.Store.UserByEmail(ctx, key)
+	u, err := s.personOfEmail(ctx, rawEmail)
 	if err != nil {
-		return nil, fmt.Errorf("auth: reset 2fa: %w", err)
+		return nil, err
 	}
 	e := s.newEvent(gardien.EventTwoFactorReset, u.ID, 0, gardien.Client{IP: "operator"}, "by operator "+operator)
 	if err := s.Store.DisableTOTP(ctx, u.ID, 0, e); err != nil {

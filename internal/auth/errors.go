@@ -1,0 +1,28 @@
+package auth
+
+import "github.com/gardien/gardien"
+
+// The domain errors of the rules, in one place: each a stable code for
+// programs and a catalog key for people.
+var (
+	errInvalidCredentials = gardien.Errorf(gardien.CodeInvalidCredentials, "err.invalid_credentials")
+	errTokenInvalid       = gardien.Errorf(gardien.CodeInvalidToken, "err.token_invalid")
+	errForbidden          = gardien.Errorf(gardien.CodeForbidden, "err.forbidden")
+	errOrgNotFound        = gardien.Errorf(gardien.CodeNotFound, "err.org_not_found")
+	errLastOwner          = gardien.Errorf(gardien.CodeConflict, "err.last_owner")
+	errNeedOwnTwoFA       = gardien.Errorf(gardien.CodeForbidden, "err.require_own_two_factor")
+	errInviteInvalid      = gardien.Errorf(gardien.CodeInvalidToken, "err.invitation_invalid")
+	errTwoFactorRequired  = gardien.Errorf(gardien.CodeTwoFactorRequired, "err.two_factor_required")
+	errSetupRequired      = gardien.Errorf(gardien.CodeTwoFactorSetupRequired, "err.two_factor_setup_required")
+	errInvalidCode        = gardien.Errorf(gardien.CodeInvalidCode, "err.invalid_code")
+	errAlreadyEnabled     = gardien.Errorf(gardien.CodeTwoFactorAlreadyEnabled, "err.two_factor_already_enabled")
+	errNotVerified        = gardien.Errorf(gardien.CodeEmailNotVerified, "err.email_not_verified")
+	errSSOUser            = gardien.Errorf(gardien.CodeSSOUser, "err.sso_user")
+	errNoPending          = gardien.Errorf(gardien.CodeConflict, "err.no_pending_setup")
+	errTwoFactorMissing   = gardien.Errorf(gardien.CodeConflict, "err.two_factor_not_enabled")
+	errUnauthorized       = gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
+	errMemberNotFound     = gardien.Errorf(gardien.CodeNotFound, "err.member_not_found")
+	errNoSecondStep       = gardien.Errorf(gardien.CodeConflict, "err.no_second_step")
+	errAlreadyVerified    = gardien.Errorf(gardien.CodeConflict, "verify.already")
+	errResetOwnTwoFactor  = gardien.Errorf(gardien.CodeForbidden, "err.reset_own_two_factor")
+)
