@@ -62,11 +62,7 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	su, err := h.Auth.SignUp(r.Context(), auth.SignupInput{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
 		Name: r.PostForm.Get("name"), Lang: p.Lang, Invitation: p.Invitation}, h.Cookies.Token(r), httpx.Client(r))
 	if err != nil {
-		if !h.formError(&p.Page, err) {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, statusOf(err), "signup", &p)
+		h.renderError(w, r, err, "signup", &p)
 		return
 	}
 	// The account works at once: the new person is logged in.
@@ -105,11 +101,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	p.Form = url.Values{"email": {r.PostForm.Get("email")}}
 	login, err := h.Auth.LogIn(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), h.Cookies.Token(r), httpx.Client(r))
 	if err != nil {
-		if !h.formError(&p.Page, err) {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, statusOf(err), "login", &p)
+		h.renderError(w, r, err, "login", &p)
 		return
 	}
 	h.Cookies.Set(w, login.Token, login.Session.ExpiresAt)
@@ -204,11 +196,7 @@ func (h *Handler) handleForgot(w http.ResponseWriter, r *http.Request) {
 	p.Form = r.PostForm
 	err := h.Auth.RequestPasswordReset(r.Context(), r.PostForm.Get("email"), p.Lang, httpx.Client(r))
 	if err != nil {
-		if !h.formError(&p, err) {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, statusOf(err), "forgot", &p)
+		h.renderError(w, r, err, "forgot", &p)
 		return
 	}
 	email, _, _ := auth.NormalizeEmail(r.PostForm.Get("email"))
@@ -252,11 +240,7 @@ func (h *Handler) handleReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		if !h.formError(&p.Page, err) {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, statusOf(err), "reset", &p)
+		h.renderError(w, r, err, "reset", &p)
 		return
 	}
 	// Every session ended with the reset, this browser's included.
@@ -302,11 +286,7 @@ func (h *Handler) handleProfile(w http.ResponseWriter, r *http.Request, cur *htt
 	p.Form = r.PostForm
 	_, err := h.Auth.UpdateProfile(r.Context(), cur.User.ID, r.PostForm.Get("name"), r.PostForm.Get("language"), h.Catalog.Known)
 	if err != nil {
-		if !h.formError(&p, err) {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, statusOf(err), "settings_profile", &p)
+		h.renderError(w, r, err, "settings_profile", &p)
 		return
 	}
 	if lang := r.PostForm.Get("language"); lang != "" {
@@ -331,11 +311,7 @@ func (h *Handler) handlePassword(w http.ResponseWriter, r *http.Request, cur *ht
 	}
 	err := h.Auth.ChangePassword(r.Context(), cur.Session, cur.User, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), httpx.Client(r))
 	if err != nil {
-		if !h.formError(&p, err) {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, statusOf(err), "settings_password", &p)
+		h.renderError(w, r, err, "settings_password", &p)
 		return
 	}
 	h.setFlash(w, "ok", "settings.password_changed")

@@ -131,11 +131,7 @@ func (h *Handler) handleCreateOrg(w http.ResponseWriter, r *http.Request, cur *h
 	if err != nil {
 		p := h.newPage(r, "org.title")
 		p.Form = r.PostForm
-		if !h.formError(&p, err) {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, statusOf(err), "organization", &p)
+		h.renderError(w, r, err, "organization", &p)
 		return
 	}
 	h.setFlash(w, "ok", "org.created", o.Name)

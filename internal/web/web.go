@@ -217,6 +217,16 @@ func (h *Handler) formError(p *Page, err error) bool {
 	return true
 }
 
+// renderError shows page name again with err on its form (a domain error:
+// fields next to their inputs), or the error page for any other error.
+func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, err error, name string, data paged) {
+	if !h.formError(data.page(), err) {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, statusOf(err), name, data)
+}
+
 // statusOf is the status of a page that shows an error again.
 func statusOf(err error) int { return httpx.Status(gardien.ErrorCode(err)) }
 
