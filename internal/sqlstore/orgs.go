@@ -49,24 +49,20 @@ func (s *Store) Membership(ctx context.Context, orgID, userID int64) (*gardien.M
 
 // Memberships lists a person's organizations, by name.
 func (s *Store) Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error) {
-	rows, err := s.query(ctx, s.reader, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
-		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name, o.id`, userID)
+	out, err := queryAll(ctx, s, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
+		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name, o.id`,
+		func(row scanner) (gardien.Membership, error) {
+			var m gardien.Membership
+			var role string
+			var created int64
+			err := row.Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &created, &role)
+			m.Role, m.CreatedAt = gardien.Role(role), time.Unix(created, 0).UTC()
+			return m, err
+		}, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: memberships: %w", err)
 	}
-	defer rows.Close()
-	out := []gardien.Membership{}
-	for rows.Next() {
-		var m gardien.Membership
-		var role string
-		var created int64
-		if err := rows.Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &created, &role); err != nil {
-			return nil, fmt.Errorf("sqlstore: memberships: %w", err)
-		}
-		m.Role, m.CreatedAt = gardien.Role(role), time.Unix(created, 0).UTC()
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RequiringOrganization returns the name of an organization of the person
@@ -118,20 +114,23 @@ func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter
 		args = append(args, false)
 	}
 	args = append(args, f.Limit, f.Offset)
-	rows, err := s.query(ctx, s.reader, `SELECT `+memberColumns+` WHERE `+where+` ORDER BY m.user_id LIMIT ? OFFSET ?`, args...)
+	out, err := queryAll(ctx, s, `SELECT `+memberColumns+` WHERE `+where+` ORDER BY m.user_id LIMIT ? OFFSET ?`, value(scanMember), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: members: %w", err)
 	}
-	defer rows.Close()
-	out := []gardien.Member{}
-	for rows.Next() {
-		m, err := scanMember(rows)
+	return out, nil
+}
+
+// value turns a scan that returns a pointer into one that returns a value.
+func value[T any](scan func(scanner) (*T, error)) func(scanner) (T, error) {
+	return func(row scanner) (T, error) {
+		p, err := scan(row)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: members: %w", err)
+			var zero T
+			return zero, err
 		}
-		out = append(out, *m)
+		return *p, nil
 	}
-	return out, rows.Err()
 }
 
 // Member returns one member of an organization, or gardien.ErrNotFound.
@@ -283,21 +282,13 @@ func (r extraRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.ext
 
 // PendingInvitations lists an organization's live invitations, newest first.
 func (s *Store) PendingInvitations(ctx context.Context, orgID int64, now time.Time) ([]gardien.Invitation, error) {
-	rows, err := s.query(ctx, s.reader, `SELECT `+invitationColumns+` FROM invitations i JOIN organizations o ON o.id = i.org_id
-		WHERE i.org_id = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ? ORDER BY i.id DESC`, orgID, now.Unix())
+	out, err := queryAll(ctx, s, `SELECT `+invitationColumns+` FROM invitations i JOIN organizations o ON o.id = i.org_id
+		WHERE i.org_id = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ? ORDER BY i.id DESC`,
+		value(scanInvitation), orgID, now.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: invitations: %w", err)
 	}
-	defer rows.Close()
-	out := []gardien.Invitation{}
-	for rows.Next() {
-		inv, err := scanInvitation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: invitations: %w", err)
-		}
-		out = append(out, *inv)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RevokeInvitation voids a pending invitation, with the event.
@@ -359,46 +350,32 @@ func (s *Store) OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilte
 		where, args = append(where, `e.id < ?`), append(args, f.Before)
 	}
 	args = append(args, f.Limit)
-	rows, err := s.query(ctx, s.reader, `SELECT e.id, e.at, e.type, COALESCE(e.user_id, 0), COALESCE(e.actor_id, 0), COALESCE(e.org_id, 0), e.ip, e.user_agent, e.detail,
-		COALESCE(uu.email, ''), COALESCE(ua.email, '')
+	out, err := queryAll(ctx, s, `SELECT `+eventColumns+`, COALESCE(uu.email, ''), COALESCE(ua.email, '')
 		FROM events e LEFT JOIN users uu ON uu.id = e.user_id LEFT JOIN users ua ON ua.id = e.actor_id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY e.id DESC LIMIT ?`, args...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY e.id DESC LIMIT ?`, scanOrgEvent, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: org events: %w", err)
-	}
-	defer rows.Close()
-	out := []gardien.Event{}
-	for rows.Next() {
-		var e gardien.Event
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.ActorID, &e.OrgID, &e.IP, &e.UserAgent, &e.Detail, &e.UserEmail, &e.ActorEmail); err != nil {
-			return nil, fmt.Errorf("sqlstore: org events: %w", err)
-		}
-		e.Time = time.Unix(at, 0).UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: org events: %w", err)
 	}
 	return out, nil
 }
 
-func scanEvents(rows *rows) ([]gardien.Event, error) {
-	defer rows.Close()
-	out := []gardien.Event{}
-	for rows.Next() {
-		var e gardien.Event
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.ActorID, &e.OrgID, &e.IP, &e.UserAgent, &e.Detail); err != nil {
-			return nil, fmt.Errorf("sqlstore: events: %w", err)
-		}
-		e.Time = time.Unix(at, 0).UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: events: %w", err)
-	}
-	return out, nil
+// eventColumns are an event's columns (table alias e), for scanEvent.
+const eventColumns = `e.id, e.at, e.type, COALESCE(e.user_id, 0), COALESCE(e.actor_id, 0), COALESCE(e.org_id, 0), e.ip, e.user_agent, e.detail`
+
+func scanEvent(row scanner) (gardien.Event, error) {
+	var e gardien.Event
+	var at int64
+	err := row.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.ActorID, &e.OrgID, &e.IP, &e.UserAgent, &e.Detail)
+	e.Time = time.Unix(at, 0).UTC()
+	return e, err
+}
+
+// scanOrgEvent reads an event followed by the emails of its person and actor.
+func scanOrgEvent(row scanner) (gardien.Event, error) {
+	var userEmail, actorEmail string
+	e, err := scanEvent(rowWith(row, &userEmail, &actorEmail))
+	e.UserEmail, e.ActorEmail = userEmail, actorEmail
+	return e, err
 }
 
 // NeedsTwoFactorSetup is true when the person has no 2FA, is not an SSO

@@ -130,12 +130,11 @@ func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, e *gardien.Event) e
 
 // UserEvents returns a user's most recent events, newest first.
 func (s *Store) UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error) {
-	rows, err := s.query(ctx, s.reader, `SELECT id, at, type, COALESCE(user_id, 0), COALESCE(actor_id, 0), COALESCE(org_id, 0), ip, user_agent, detail
-		FROM events WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, limit)
+	out, err := queryAll(ctx, s, `SELECT `+eventColumns+` FROM events e WHERE e.user_id = ? ORDER BY e.id DESC LIMIT ?`, scanEvent, userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: user events: %w", err)
 	}
-	return scanEvents(rows)
+	return out, nil
 }
 
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }

@@ -464,6 +464,29 @@ func (r *rows) Close() error {
 
 func (r *rows) Err() error { return unavailable(r.Rows.Err()) }
 
+// collect reads every row of a query with scan, and closes it; never nil.
+func collect[T any](rs *rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rs.Close()
+	out := []T{}
+	for rs.Next() {
+		v, err := scan(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rs.Err()
+}
+
+// queryAll runs a query and reads its rows with scan.
+func queryAll[T any](ctx context.Context, s *Store, query string, scan func(scanner) (T, error), args ...any) ([]T, error) {
+	rs, err := s.query(ctx, s.reader, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rs, scan)
+}
+
 func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any) (*rows, error) {
 	ctx, cancel := s.deadline(ctx)
 	st, err := s.prepare(ctx, db, query)
