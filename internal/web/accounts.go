@@ -51,10 +51,7 @@ func (h *Handler) handleSignupPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	p := signupPage{Page: h.newPage(r, "signup.title")}
-	if err := parseForm(w, r); err != nil {
-		status, msg := formProblem(err)
-		p.FormError = h.Catalog.T(p.Lang, msg)
-		h.render(w, r, status, "signup", &p)
+	if !h.formOn(w, r, "signup", &p) {
 		return
 	}
 	p.Form = r.PostForm
@@ -91,10 +88,7 @@ func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	p := loginPage{Page: h.newPage(r, "login.title")}
-	if err := parseForm(w, r); err != nil {
-		status, msg := formProblem(err)
-		p.FormError = h.Catalog.T(p.Lang, msg)
-		h.render(w, r, status, "login", &p)
+	if !h.formOn(w, r, "login", &p) {
 		return
 	}
 	p.Next = localPath(r.PostForm.Get("next"))

@@ -247,17 +247,25 @@ func formProblem(err error) (int, string) {
 	return http.StatusBadRequest, "err.bad_form"
 }
 
-// form reads a form body; on failure it answers (400 or 413 page) and
+// form reads a form body; on failure it answers (a 400 or 413 page) and
 // returns false.
 func (h *Handler) form(w http.ResponseWriter, r *http.Request) bool {
-	if err := parseForm(w, r); err != nil {
-		status, msg := formProblem(err)
-		p := messagePage{Page: h.newPage(r, "err.page_title"), Link: "/", LinkLabel: "err.back_home"}
-		p.Text = h.Catalog.T(p.Lang, msg)
-		h.render(w, r, status, "message", &p)
-		return false
+	p := messagePage{Page: h.newPage(r, "err.page_title"), Link: "/", LinkLabel: "err.back_home"}
+	return h.formOn(w, r, "message", &p)
+}
+
+// formOn reads a form body; on failure it shows page name again (data)
+// saying why, with status 400 or 413, and returns false.
+func (h *Handler) formOn(w http.ResponseWriter, r *http.Request, name string, data paged) bool {
+	err := parseForm(w, r)
+	if err == nil {
+		return true
 	}
-	return true
+	status, msg := formProblem(err)
+	p := data.page()
+	p.FormError = h.Catalog.T(p.Lang, msg)
+	h.render(w, r, status, name, data)
+	return false
 }
 
 // localPath keeps a return path only if it stays on this site: a path

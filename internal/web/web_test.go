@@ -239,3 +239,21 @@ func TestInvalidUTF8IsRefusedCleanly(t *testing.T) {
 		t.Fatalf("invalid UTF-8 organization name: %d", r.StatusCode)
 	}
 }
+
+func TestUnreadableFormsGetAPageThatSaysSo(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	for _, path := range []string{"/password/forgot", "/password/reset", "/language", "/login", "/signup"} {
+		r := c.Do("POST", path, "application/x-www-form-urlencoded", strings.NewReader("%zz"))
+		if r.StatusCode != 400 {
+			t.Fatalf("%s with a malformed form: %d", path, r.StatusCode)
+		}
+		has(t, r, "This form could not be read.")
+		r = c.Do("POST", path, "application/x-www-form-urlencoded", strings.NewReader("email="+strings.Repeat("a", 2<<20)))
+		if r.StatusCode != 413 {
+			t.Fatalf("%s with a 2 MiB form: %d", path, r.StatusCode)
+		}
+		has(t, r, "The request body is too large.")
+	}
+}
