@@ -55,8 +55,7 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	if su.Joined != nil {
 		out["organization"] = toOrg(*su.Joined.Membership)
 	}
-	writeJSON(w, http.StatusCreated, out)
-	return nil
+	return writeJSON(w, http.StatusCreated, out)
 }
 
 func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) error {
@@ -70,16 +69,14 @@ func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
 }
 
 func (h *Handler) handleResendVerification(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	if err := h.auth.ResendVerification(r.Context(), cur.User.ID); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "sent"})
-	return nil
+	return writeJSON(w, http.StatusAccepted, map[string]any{"status": "sent"})
 }
 
 func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
@@ -95,8 +92,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.cookies.Set(w, login.Token, login.Session.ExpiresAt)
-	writeJSON(w, http.StatusOK, map[string]any{"status": login.Status})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"status": login.Status})
 }
 
 func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -114,19 +110,17 @@ func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Cu
 		// Only a password so far: what the code step needs, not the
 		// profile or the organizations (a stolen password alone must not
 		// read them).
-		writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{"email": cur.User.Email}, "session": session})
-		return nil
+		return writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{"email": cur.User.Email}, "session": session})
 	}
 	ms, err := h.auth.Memberships(r.Context(), cur.User.ID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	return writeJSON(w, http.StatusOK, map[string]any{
 		"user":          toUser(cur.User),
 		"organizations": each(ms, toOrg),
 		"session":       session,
 	})
-	return nil
 }
 
 func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -148,8 +142,7 @@ func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *ht
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
 }
 
 func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -163,8 +156,7 @@ func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request, c
 	if err := h.auth.ChangePassword(r.Context(), cur.Session, cur.User, *in.Current, *in.New, httpx.Client(r)); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
 }
 
 func (h *Handler) handleMyEvents(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -178,10 +170,9 @@ func (h *Handler) handleMyEvents(w http.ResponseWriter, r *http.Request, cur *ht
 		IP        string `json:"ip"`
 		UserAgent string `json:"user_agent"`
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": each(events, func(e gardien.Event) eventJSON {
+	return writeJSON(w, http.StatusOK, map[string]any{"events": each(events, func(e gardien.Event) eventJSON {
 		return eventJSON{e.Time.Format(time.RFC3339), e.Type, e.IP, e.UserAgent}
 	})})
-	return nil
 }
 
 func (h *Handler) handleForgotPassword(w http.ResponseWriter, r *http.Request) error {
@@ -194,8 +185,7 @@ func (h *Handler) handleForgotPassword(w http.ResponseWriter, r *http.Request) e
 	if err := h.auth.RequestPasswordReset(r.Context(), *in.Email, h.lang(r), httpx.Client(r)); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"status": "sent_if_account_exists"})
-	return nil
+	return writeJSON(w, http.StatusAccepted, map[string]any{"status": "sent_if_account_exists"})
 }
 
 func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) error {
@@ -209,6 +199,5 @@ func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) er
 	if err := h.auth.ResetPassword(r.Context(), *in.Token, *in.Password, httpx.Client(r)); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
 }

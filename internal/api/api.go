@@ -107,11 +107,14 @@ func each[T, U any](in []T, f func(T) U) []U {
 	return out
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON writes v as the answer; it returns nil, so that a handler can
+// end with it.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+	return nil
 }
 
 type fieldProblem struct {

@@ -20,14 +20,16 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
-// memberPath reads the organization and member ids of …/{id}/members/{user}.
-func memberPath(r *http.Request) (int64, int64, error) {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return 0, 0, err
+// inOrg serves a handler of …/organizations/{id}/…, with the id read (a
+// malformed one is a 404).
+func inOrg(fn func(http.ResponseWriter, *http.Request, *httpx.Current, int64) error) guardedHandler {
+	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+		orgID, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		return fn(w, r, cur, orgID)
 	}
-	userID, err := pathID(r, "user")
-	return orgID, userID, err
 }
 
 func toOrg(m gardien.Membership) orgJSON {
@@ -45,8 +47,7 @@ func (h *Handler) handleCreateOrg(w http.ResponseWriter, r *http.Request, cur *h
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"organization": map[string]any{"id": o.ID, "name": o.Name, "require_two_factor": false, "role": gardien.RoleOwner}})
-	return nil
+	return writeJSON(w, http.StatusCreated, map[string]any{"organization": map[string]any{"id": o.ID, "name": o.Name, "require_two_factor": false, "role": gardien.RoleOwner}})
 }
 
 func (h *Handler) handleListOrgs(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -54,15 +55,10 @@ func (h *Handler) handleListOrgs(w http.ResponseWriter, r *http.Request, cur *ht
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"organizations": each(ms, toOrg)})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"organizations": each(ms, toOrg)})
 }
 
-func (h *Handler) handleInvite(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
+func (h *Handler) handleInvite(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	var in struct {
 		Email *string `json:"email"`
 		Role  *string `json:"role"`
@@ -74,32 +70,22 @@ func (h *Handler) handleInvite(w http.ResponseWriter, r *http.Request, cur *http
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"invitation": invitationJSON(*inv)})
-	return nil
+	return writeJSON(w, http.StatusCreated, map[string]any{"invitation": invitationJSON(*inv)})
 }
 
 func invitationJSON(inv gardien.Invitation) map[string]any {
 	return map[string]any{"id": inv.ID, "email": inv.Email, "role": inv.Role, "expires_at": inv.ExpiresAt.Format(time.RFC3339)}
 }
 
-func (h *Handler) handleListInvitations(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
+func (h *Handler) handleListInvitations(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	list, err := h.auth.Invitations(r.Context(), cur.User, orgID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"invitations": each(list, invitationJSON)})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"invitations": each(list, invitationJSON)})
 }
 
-func (h *Handler) handleRevokeInvitation(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
+func (h *Handler) handleRevokeInvitation(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	invID, err := pathID(r, "inv")
 	if err != nil {
 		return err
@@ -125,15 +111,10 @@ func (h *Handler) handleAcceptInvitation(w http.ResponseWriter, r *http.Request,
 	if j.Token != "" {
 		h.cookies.Set(w, j.Token, cur.Session.ExpiresAt)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"organization": toOrg(*j.Membership), "status": j.Status})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"organization": toOrg(*j.Membership), "status": j.Status})
 }
 
-func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
+func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	q := r.URL.Query()
 	page := 1
 	if v := q.Get("page"); v != "" {
@@ -163,12 +144,11 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 		return map[string]any{"user_id": m.UserID, "email": m.Email, "name": m.Name, "role": m.Role,
 			"two_factor_enabled": m.TwoFactorEnabled, "sso": m.SSO, "last_login_at": last}
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"members": members, "total": p.Counts.Total, "protected": p.Counts.Protected, "page": p.Page, "pages": p.Pages})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"members": members, "total": p.Counts.Total, "protected": p.Counts.Protected, "page": p.Page, "pages": p.Pages})
 }
 
-func (h *Handler) handleSetRole(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, userID, err := memberPath(r)
+func (h *Handler) handleSetRole(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	userID, err := pathID(r, "user")
 	if err != nil {
 		return err
 	}
@@ -181,15 +161,14 @@ func (h *Handler) handleSetRole(w http.ResponseWriter, r *http.Request, cur *htt
 	if err := h.auth.SetRole(r.Context(), cur.User, orgID, userID, gardien.Role(*in.Role), httpx.Client(r)); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "role": *in.Role})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "role": *in.Role})
 }
 
 // memberAction answers 204 to an action on one member (remove, reset 2FA)
 // that auth carries out.
 func (h *Handler) memberAction(act func(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error) guardedHandler {
-	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-		orgID, userID, err := memberPath(r)
+	return inOrg(func(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+		userID, err := pathID(r, "user")
 		if err != nil {
 			return err
 		}
@@ -198,41 +177,27 @@ func (h *Handler) memberAction(act func(ctx context.Context, actor *gardien.User
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
-	}
+	})
 }
 
-func (h *Handler) handleRemind(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
+func (h *Handler) handleRemind(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	n, err := h.auth.Remind(r.Context(), cur.User, orgID, httpx.Client(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"sent": n})
-	return nil
+	return writeJSON(w, http.StatusAccepted, map[string]any{"sent": n})
 }
 
-func (h *Handler) handleGetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
+func (h *Handler) handleGetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	sec, err := h.auth.OrgSecurity(r.Context(), cur.User, orgID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": sec.Membership.RequireTwoFactor, "members": sec.Counts.Total,
+	return writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": sec.Membership.RequireTwoFactor, "members": sec.Counts.Total,
 		"members_protected": sec.Counts.Protected, "members_without_two_factor": sec.WithoutTwoFactor})
-	return nil
 }
 
-func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
+func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	var in struct {
 		RequireTwoFactor *bool `json:"require_two_factor"`
 		// EndSessions ends the open sessions of members without 2FA when
@@ -246,8 +211,7 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 	if err := h.auth.SetRequireTwoFactor(r.Context(), cur.User, orgID, *in.RequireTwoFactor, end, httpx.Client(r)); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": *in.RequireTwoFactor})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": *in.RequireTwoFactor})
 }
 
 // eventFilter reads the audit log's query: type, user_id, before, limit.
@@ -290,11 +254,7 @@ func toOrgEvent(e gardien.Event) orgEventJSON {
 	return orgEventJSON{e.ID, e.Time.Format(time.RFC3339), e.Type, e.UserID, e.UserEmail, e.ActorID, e.ActorEmail, e.IP, e.UserAgent, e.Detail}
 }
 
-func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
+func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	f, err := eventFilter(r)
 	if err != nil {
 		return err
@@ -308,16 +268,11 @@ func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *ht
 	if len(events) == f.Limit {
 		next = events[len(events)-1].ID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_before": next})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_before": next})
 }
 
 // handleAuditExport streams the whole audit log as JSON lines, newest first.
-func (h *Handler) handleAuditExport(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
+func (h *Handler) handleAuditExport(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	f, err := eventFilter(r)
 	if err != nil {
 		return err

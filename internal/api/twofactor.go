@@ -17,8 +17,7 @@ func (h *Handler) handleTwoFactorStatus(w http.ResponseWriter, r *http.Request, 
 	if st.Enabled {
 		out["enabled_at"] = st.Since.Format(time.RFC3339)
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) handleTwoFactorSetup(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -26,8 +25,7 @@ func (h *Handler) handleTwoFactorSetup(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"secret": e.Secret, "otpauth_uri": e.URI, "qr_png": totp.DataURL(e.QRPNG)})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"secret": e.Secret, "otpauth_uri": e.URI, "qr_png": totp.DataURL(e.QRPNG)})
 }
 
 func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -42,8 +40,7 @@ func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	h.cookies.Set(w, act.Token, cur.Session.ExpiresAt)
-	writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": act.RecoveryCodes})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": act.RecoveryCodes})
 }
 
 func (h *Handler) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -58,8 +55,7 @@ func (h *Handler) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	h.cookies.Set(w, tok, cur.Session.ExpiresAt)
-	writeJSON(w, http.StatusOK, map[string]any{"enabled": false})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"enabled": false})
 }
 
 func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -73,8 +69,7 @@ func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cu
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": codes})
-	return nil
+	return writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": codes})
 }
 
 func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -101,6 +96,5 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, c
 	if step.UsedRecoveryCode {
 		out["recovery_codes_remaining"] = step.RecoveryCodesLeft
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeJSON(w, http.StatusOK, out)
 }
