@@ -137,6 +137,9 @@ const (
 	EventOrgRequireTwoFactorOff   = "org.two_factor_optional"
 	EventOrgMemberTwoFactorReset  = "org.member_two_factor_reset"
 	EventOrgReminderSent          = "org.reminder_sent"
+	EventSSOChanged               = "sso.changed"
+	EventSSODeleted               = "sso.deleted"
+	EventSSODomainVerified        = "sso.domain_verified"
 )
 
 // EventTypes lists every event type.
@@ -147,4 +150,5 @@ var EventTypes = []string{
 	EventRecoveryCodesRegenerated, EventTwoFactorReset, EventOrgCreated, EventOrgInvitationSent,
 	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
+	EventSSOChanged, EventSSODeleted, EventSSODomainVerified,
 }

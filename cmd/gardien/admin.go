@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
+
+	"github.com/gardien/gardien"
 
 	"github.com/gardien/gardien/internal/app"
 	"github.com/gardien/gardien/internal/config"
@@ -38,27 +42,35 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
+// operatorApp wires the program for an operator's command; done sends the
+// mails it queued (or leaves them in the outbox for the server) and closes.
+func operatorApp(ctx context.Context, name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (*app.App, func(), error) {
+	cfg, _, err := config.Load(name, args, getenv, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := app.New(ctx, cfg, app.Options{Stdout: stdout, Log: newLogger(cfg, stderr)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		a.Outbox.Drain(ctx)
+		a.Store.Close()
+	}, nil
+}
+
 func user(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		return fmt.Errorf("usage: gardien user verify-email|reset-2fa EMAIL [flags]")
 	}
 	sub, email := args[0], args[1]
-	cfg, _, err := config.Load("gardien user "+sub, args[2:], getenv, stderr)
+	a, done, err := operatorApp(ctx, "gardien user "+sub, args[2:], getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, app.Options{Stdout: stdout, Log: newLogger(cfg, stderr)})
-	if err != nil {
-		return err
-	}
-	defer a.Store.Close()
-	defer func() {
-		// Mails the command queued leave before it exits (or stay in the
-		// outbox for the server to send).
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		a.Outbox.Drain(ctx)
-	}()
+	defer done()
 	switch sub {
 	case "verify-email":
 		u, err := a.Auth.MarkEmailVerified(ctx, email)
@@ -76,6 +88,34 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 		return nil
 	}
 	return fmt.Errorf("unknown user command %q (want verify-email or reset-2fa)", sub)
+}
+
+func ssoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 3 || args[0] != "verify-domain" {
+		return fmt.Errorf("usage: gardien sso verify-domain ORG_ID DOMAIN [flags]")
+	}
+	orgID, err := strconv.ParseInt(args[1], 10, 64)
+	if err != nil || orgID <= 0 {
+		return fmt.Errorf("sso verify-domain: %q is not an organization id (a positive number)", args[1])
+	}
+	a, done, err := operatorApp(ctx, "gardien sso verify-domain", args[3:], getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := a.Auth.OperatorVerifySSODomain(ctx, orgID, args[2], operator(getenv)); err != nil {
+		return fmt.Errorf("sso verify-domain %s: %w", args[2], describe(a, err))
+	}
+	fmt.Fprintf(stdout, "domain %s of organization %d is verified\n", args[2], orgID)
+	return nil
+}
+
+// describe puts a domain error in words for the terminal.
+func describe(a *app.App, err error) error {
+	if e, ok := gardien.AsError(err); ok {
+		return errors.New(a.Catalog.T("en", e.Message, e.Args...))
+	}
+	return err
 }
 
 // operator names who runs a command, for the audit trail.

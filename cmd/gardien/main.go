@@ -4,6 +4,7 @@
 //	gardien migrate [flags]          apply database migrations and list them
 //	gardien user verify-email EMAIL  mark a person's email validated
 //	gardien user reset-2fa EMAIL     remove a person's 2FA (lost phone)
+//	gardien sso verify-domain ORG_ID DOMAIN  verify an organization's email domain
 //	gardien version                  print the version
 //
 // Every flag has a GARDIEN_* environment variable of the same name; see
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, args, getenv, stdout, stderr)
 	case "user":
 		return user(ctx, args, getenv, stdout, stderr)
+	case "sso":
+		return ssoCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gardien", version())
 		return nil
@@ -61,6 +64,8 @@ const usage = `Usage:
   gardien migrate [flags]          apply database migrations and list them
   gardien user verify-email EMAIL  mark a person's email validated
   gardien user reset-2fa EMAIL     remove a person's 2FA (lost phone), end their sessions
+  gardien sso verify-domain ORG_ID DOMAIN
+                                   verify a domain an organization claims for SSO (when its DNS cannot hold the TXT record)
   gardien version                  print the version
 Run "gardien serve -h" for the flags; each has a GARDIEN_* variable.
 `

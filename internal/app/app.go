@@ -30,6 +30,7 @@ import (
 	"github.com/gardien/gardien/internal/secretbox"
 	"github.com/gardien/gardien/internal/server"
 	"github.com/gardien/gardien/internal/sqlstore"
+	"github.com/gardien/gardien/internal/sso"
 	"github.com/gardien/gardien/internal/web"
 )
 
@@ -157,6 +158,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		SessionMax:  cfg.SessionMax,
 		SessionIdle: cfg.SessionIdle,
 		Now:         o.Now,
+		Providers:   sso.Protocols{Resolver: sso.NewResolver(cfg.DNSResolver)},
 		PasswordLimits: auth.PasswordLimits{PerAccount: cfg.PasswordTriesPerAccount,
 			PerAddress: cfg.PasswordTriesPerAddress, Window: cfg.PasswordTriesWindow},
 	})

@@ -78,6 +78,11 @@ type Store interface {
 	OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilter) ([]gardien.Event, error)
 	RecordLogin(ctx context.Context, userID int64, at time.Time) error
 
+	SSOConnection(ctx context.Context, orgID int64) (*gardien.SSOConnection, error)
+	SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection, e *gardien.Event) error
+	DeleteSSOConnection(ctx context.Context, orgID int64, e *gardien.Event) error
+	VerifySSODomain(ctx context.Context, orgID int64, domain string, at time.Time, e *gardien.Event) error
+
 	AddEvent(ctx context.Context, e *gardien.Event) error
 	UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error)
 }
@@ -111,6 +116,8 @@ type Config struct {
 	DefaultLang string
 	// PasswordLimits bound password guessing (zero: DefaultPasswordLimits).
 	PasswordLimits PasswordLimits
+	// Providers reaches identity providers and DNS (internal/sso).
+	Providers SSOProtocols
 }
 
 // Service applies the rules.

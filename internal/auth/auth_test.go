@@ -105,6 +105,9 @@ func newService(t testing.TB, storeWrap ...func(auth.Store) auth.Store) *fixture
 	return f
 }
 
+// withProviders gives the service a real DNS server to ask.
+func (f *fixture) withProviders(p auth.SSOProtocols) { f.svc.Providers = p }
+
 var client = gardien.Client{IP: "203.0.113.9", UserAgent: "test"}
 
 // signup makes an account, its email validated when verified.

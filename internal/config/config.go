@@ -45,6 +45,9 @@ type Config struct {
 	PasswordTriesPerAccount int
 	PasswordTriesPerAddress int
 	PasswordTriesWindow     time.Duration
+	// DNSResolver is the DNS server asked for domains' TXT records
+	// (host:port; "" = the system's).
+	DNSResolver string
 }
 
 type setting struct {
@@ -155,6 +158,15 @@ var settings = []setting{
 	{"password-tries-per-account", "GARDIEN_PASSWORD_TRIES_PER_ACCOUNT", "10", "wrong passwords for one account from one address (IPv6: its /64) before tries wait for the window's end", intSetter(func(c *Config) *int { return &c.PasswordTriesPerAccount })},
 	{"password-tries-per-address", "GARDIEN_PASSWORD_TRIES_PER_ADDRESS", "100", "wrong passwords from one address (IPv6: its /64), across accounts, before tries wait", intSetter(func(c *Config) *int { return &c.PasswordTriesPerAddress })},
 	{"password-tries-window", "GARDIEN_PASSWORD_TRIES_WINDOW", "15m", "window in which wrong passwords are counted", durationSetter(func(c *Config) *time.Duration { return &c.PasswordTriesWindow })},
+	{"dns-resolver", "GARDIEN_DNS_RESOLVER", "", "DNS server (host:port) asked for the TXT records that verify SSO domains; empty: the system's", func(c *Config, v string) error {
+		if v != "" {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port, got %q", v)
+			}
+		}
+		c.DNSResolver = v
+		return nil
+	}},
 	{"totp-issuer", "GARDIEN_TOTP_ISSUER", "Gardien", "issuer name shown in authenticator apps", func(c *Config, v string) error {
 		if v == "" || strings.Contains(v, ":") {
 			return fmt.Errorf("want a non-empty name without a colon, got %q", v)

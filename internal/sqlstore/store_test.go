@@ -367,3 +367,55 @@ func TestNodesStartingTogetherMigrateOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestAVerifiedDomainBelongsToOneOrganization(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		var orgs []int64
+		for i := range 2 {
+			u := newUser(t, s, fmt.Sprintf("owner%d@example.com", i))
+			o := &gardien.Organization{Name: "Org", CreatedAt: t0}
+			if err := s.CreateOrganization(ctx, o, u.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
+				t.Fatal(err)
+			}
+			c := &gardien.SSOConnection{OrgID: o.ID, Protocol: "oidc", ClientSecretSealed: []byte{1, 2}, UpdatedAt: t0,
+				Domains: []gardien.SSODomain{{Domain: "example.com", Token: fmt.Sprint("t", i)}}}
+			if err := s.SaveSSOConnection(ctx, c, &gardien.Event{Time: t0, Type: "sso.changed"}); err != nil {
+				t.Fatal(err)
+			}
+			orgs = append(orgs, o.ID)
+		}
+		ev := &gardien.Event{Time: t0, Type: "sso.domain_verified"}
+		if err := s.VerifySSODomain(ctx, orgs[0], "example.com", t0, ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.VerifySSODomain(ctx, orgs[1], "example.com", t0, ev); !errors.Is(err, gardien.ErrDuplicate) {
+			t.Fatalf("second organization verifying the domain: %v, want ErrDuplicate", err)
+		}
+		if err := s.VerifySSODomain(ctx, orgs[0], "example.com", t0, ev); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("verifying twice: %v, want ErrNotFound", err)
+		}
+		c, err := s.SSOConnection(ctx, orgs[0])
+		if err != nil || !c.Domains[0].Verified() || string(c.ClientSecretSealed) != "\x01\x02" {
+			t.Fatalf("connection read back: %+v %v", c, err)
+		}
+		// Dropping a domain from the list removes it; the connection goes whole.
+		c.Domains = []gardien.SSODomain{{Domain: "other.example", Token: "x"}}
+		if err := s.SaveSSOConnection(ctx, c, &gardien.Event{Time: t0, Type: "sso.changed"}); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ = s.SSOConnection(ctx, orgs[0]); len(c.Domains) != 1 || c.Domains[0].Domain != "other.example" {
+			t.Fatalf("domains after saving a new list: %+v", c.Domains)
+		}
+		if err := s.DeleteSSOConnection(ctx, orgs[0], &gardien.Event{Time: t0, Type: "sso.deleted"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SSOConnection(ctx, orgs[0]); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("after delete: %v", err)
+		}
+		// Once the first organization let go, the second may verify it.
+		if err := s.VerifySSODomain(ctx, orgs[1], "example.com", t0, ev); err != nil {
+			t.Fatalf("after the first let go: %v", err)
+		}
+	})
+}

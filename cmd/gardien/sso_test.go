@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/app"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/config"
+	"github.com/gardien/gardien/internal/sso/ssotest"
+)
+
+// An operator verifies a domain whose DNS cannot hold the TXT record.
+func TestOperatorVerifiesAnSSODomain(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := func(k string) string { return map[string]string{"GARDIEN_DATA_DIR": dir, "USER": "alice"}[k] }
+	cfg, _, err := config.Load("test", nil, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	su, err := a.Auth.SignUp(ctx, auth.SignupInput{Email: "owner@example.com", Password: "correct horse battery staple", Name: "Owner"}, "", gardien.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.Auth.CreateOrganization(ctx, su.User, "Acme", gardien.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := "s"
+	if _, err := a.Auth.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "oidc", Domains: []string{"acme.example"},
+		Issuer: ssotest.StartOP(t), ClientID: "gardien", ClientSecret: &secret}, gardien.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	a.Auth.Wait(ctx)
+	a.Store.Close()
+
+	id := fmt.Sprint(o.ID)
+	var out bytes.Buffer
+	if err := run(ctx, []string{"sso", "verify-domain", id, "ACME.example", "-data-dir", dir}, env, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "is verified") {
+		t.Fatalf("output: %s", out.String())
+	}
+	err = run(ctx, []string{"sso", "verify-domain", id, "acme.example", "-data-dir", dir}, env, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "verified already") {
+		t.Fatalf("verifying again: %v, want words saying it is verified already", err)
+	}
+	for _, args := range [][]string{{"sso"}, {"sso", "verify-domain", "acme", "acme.example"}, {"sso", "frobnicate", "1", "x"}} {
+		if err := run(ctx, args, env, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "verify-domain") {
+			t.Errorf("%v: %v, want a usage line", args, err)
+		}
+	}
+}

@@ -1,0 +1,259 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/idna"
+
+	"github.com/gardien/gardien"
+)
+
+// SSOProtocols is what auth needs of identity providers and DNS
+// (internal/sso implements it).
+type SSOProtocols interface {
+	// HasTXT says whether domain holds the TXT record want; the error says
+	// what DNS answered otherwise.
+	HasTXT(ctx context.Context, domain, want string) error
+	// CheckIssuer discovers an OpenID Provider at issuer.
+	CheckIssuer(ctx context.Context, issuer string) error
+}
+
+// SSOInput is an organization's single sign-on as its owner sets it.
+type SSOInput struct {
+	Protocol   string
+	Enabled    bool
+	RequireSSO bool
+	Domains    []string
+	Issuer     string
+	ClientID   string
+	// ClientSecret is the new secret; nil keeps the one set.
+	ClientSecret *string
+}
+
+// maxSSODomains bounds the domains one organization claims.
+const maxSSODomains = 20
+
+var (
+	errSSONotConfigured = gardien.Errorf(gardien.CodeNotFound, "err.sso_not_configured")
+	errDomainUnclaimed  = gardien.Errorf(gardien.CodeNotFound, "err.sso_domain_unclaimed")
+	errDomainTaken      = gardien.Errorf(gardien.CodeConflict, "err.sso_domain_taken")
+)
+
+func (s *Service) ssoSealContext(orgID int64) []byte {
+	return []byte("sso:" + strconv.FormatInt(orgID, 10))
+}
+
+// owner returns actor's membership if they own the organization: SSO
+// decides how everyone of it logs in, so only owners change it.
+func (s *Service) owner(ctx context.Context, orgID, actorID int64) (*gardien.Membership, error) {
+	m, err := s.member(ctx, orgID, actorID)
+	if err != nil {
+		return nil, err
+	}
+	if m.Role != gardien.RoleOwner {
+		return nil, errForbidden
+	}
+	return m, nil
+}
+
+// SSO returns an organization's connection, for its owners and admins.
+func (s *Service) SSO(ctx context.Context, actor *gardien.User, orgID int64) (*gardien.SSOConnection, error) {
+	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	c, err := s.Store.SSOConnection(ctx, orgID)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errSSONotConfigured
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: sso: %w", err)
+	}
+	return c, nil
+}
+
+// NormalizeDomain returns an email domain as it is kept: lower case, an
+// international name as its IDNA A-label; ok false for anything that is
+// not a host name.
+func NormalizeDomain(raw string) (string, bool) {
+	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(raw)), ".")
+	a, err := idna.Lookup.ToASCII(d)
+	if err != nil || !hostname(a) {
+		return "", false
+	}
+	return a, true
+}
+
+func newDomainToken() string {
+	b := make([]byte, 20)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// SaveSSO sets an organization's single sign-on: owners only. The issuer
+// must be discoverable; the client secret is sealed at rest and kept when
+// not given again; domains kept keep their verification, new ones wait for
+// theirs. Every change is in the audit log.
+func (s *Service) SaveSSO(ctx context.Context, actor *gardien.User, orgID int64, in SSOInput, c gardien.Client) (*gardien.SSOConnection, error) {
+	if _, err := s.owner(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	prev, err := s.Store.SSOConnection(ctx, orgID)
+	if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+		return nil, fmt.Errorf("auth: sso: %w", err)
+	}
+	conn := &gardien.SSOConnection{OrgID: orgID, Protocol: in.Protocol, Enabled: in.Enabled, RequireSSO: in.RequireSSO,
+		Issuer: strings.TrimRight(strings.TrimSpace(in.Issuer), "/"), ClientID: strings.TrimSpace(in.ClientID), UpdatedAt: s.Now().UTC()}
+	verr := &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.validation_failed"}
+	invalid := func(field, msg string) { verr.Fields = append(verr.Fields, gardien.FieldError{Field: field, Message: msg}) }
+	switch in.Protocol {
+	case gardien.ProtocolOIDC:
+	case gardien.ProtocolSAML:
+		invalid("protocol", "err.sso_saml_unavailable")
+	default:
+		invalid("protocol", "err.sso_protocol")
+	}
+	var msg string
+	if conn.Domains, msg = s.claimedDomains(in.Domains, prev); msg != "" {
+		invalid("domains", msg)
+	}
+	if in.Protocol == gardien.ProtocolOIDC {
+		if conn.ClientID == "" || len(conn.ClientID) > 500 {
+			invalid("client_id", "err.sso_client_id")
+		}
+		switch {
+		case in.ClientSecret != nil && strings.TrimSpace(*in.ClientSecret) != "" && len(*in.ClientSecret) <= 1000:
+			if conn.ClientSecretSealed, err = s.Box.Seal([]byte(strings.TrimSpace(*in.ClientSecret)), s.ssoSealContext(orgID)); err != nil {
+				return nil, fmt.Errorf("auth: sso: %w", err)
+			}
+		case in.ClientSecret == nil && prev != nil && len(prev.ClientSecretSealed) > 0:
+			conn.ClientSecretSealed = prev.ClientSecretSealed
+		default:
+			invalid("client_secret", "err.sso_client_secret")
+		}
+		if len(conn.Issuer) > 500 {
+			invalid("issuer", "err.sso_issuer")
+		} else if len(verr.Fields) == 0 {
+			// Discovery costs a round trip: only once the rest is right.
+			if err := s.Providers.CheckIssuer(ctx, conn.Issuer); err != nil {
+				s.Log.InfoContext(ctx, "sso issuer not discovered", "org_id", orgID, "err", err)
+				invalid("issuer", "err.sso_issuer")
+			}
+		}
+	}
+	if len(verr.Fields) > 0 {
+		return nil, verr
+	}
+	detail := conn.Protocol + " " + conn.Issuer
+	if err := s.Store.SaveSSOConnection(ctx, conn, s.orgEvent(gardien.EventSSOChanged, orgID, 0, actor.ID, c, detail)); err != nil {
+		return nil, fmt.Errorf("auth: sso: %w", err)
+	}
+	return s.Store.SSOConnection(ctx, orgID)
+}
+
+// claimedDomains checks and normalizes the domains asked for, keeping the
+// token (and verification) of those already claimed; msg says what is
+// wrong with them ("" when nothing).
+func (s *Service) claimedDomains(raw []string, prev *gardien.SSOConnection) (_ []gardien.SSODomain, msg string) {
+	if len(raw) == 0 || len(raw) > maxSSODomains {
+		return nil, "err.sso_domains"
+	}
+	var out []gardien.SSODomain
+	for _, r := range raw {
+		d, ok := NormalizeDomain(r)
+		if !ok {
+			return nil, "err.sso_domain_invalid"
+		}
+		if slices.ContainsFunc(out, func(x gardien.SSODomain) bool { return x.Domain == d }) {
+			continue
+		}
+		nd := gardien.SSODomain{Domain: d, Token: newDomainToken()}
+		if prev != nil {
+			if i := slices.IndexFunc(prev.Domains, func(x gardien.SSODomain) bool { return x.Domain == d }); i >= 0 {
+				nd = prev.Domains[i]
+			}
+		}
+		out = append(out, nd)
+	}
+	return out, ""
+}
+
+// DeleteSSO removes an organization's single sign-on: owners only.
+func (s *Service) DeleteSSO(ctx context.Context, actor *gardien.User, orgID int64, c gardien.Client) error {
+	if _, err := s.owner(ctx, orgID, actor.ID); err != nil {
+		return err
+	}
+	err := s.Store.DeleteSSOConnection(ctx, orgID, s.orgEvent(gardien.EventSSODeleted, orgID, 0, actor.ID, c, ""))
+	if errors.Is(err, gardien.ErrNotFound) {
+		return errSSONotConfigured
+	}
+	return err
+}
+
+// VerifySSODomain checks the TXT record of a domain the organization
+// claims and, when it is there, marks the domain verified: owners only.
+// The error says what DNS answered otherwise.
+func (s *Service) VerifySSODomain(ctx context.Context, actor *gardien.User, orgID int64, rawDomain string, c gardien.Client) error {
+	if _, err := s.owner(ctx, orgID, actor.ID); err != nil {
+		return err
+	}
+	d, err := s.claimed(ctx, orgID, rawDomain)
+	if err != nil {
+		return err
+	}
+	if err := s.Providers.HasTXT(ctx, d.Domain, d.TXTRecord()); err != nil {
+		s.Log.InfoContext(ctx, "sso domain not verified", "org_id", orgID, "domain", d.Domain, "err", err)
+		return &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.sso_dns",
+			Fields: []gardien.FieldError{{Field: "domain", Message: "err.sso_dns"}}}
+	}
+	return s.markVerified(ctx, orgID, d.Domain, actor.ID, c, "dns")
+}
+
+// OperatorVerifySSODomain marks a claimed domain verified on an operator's
+// word (gardien sso verify-domain), for domains whose DNS cannot be changed.
+func (s *Service) OperatorVerifySSODomain(ctx context.Context, orgID int64, rawDomain, operator string) error {
+	d, err := s.claimed(ctx, orgID, rawDomain)
+	if err != nil {
+		return err
+	}
+	return s.markVerified(ctx, orgID, d.Domain, 0, gardien.Client{IP: "operator"}, "by operator "+operator)
+}
+
+// claimed returns a domain the organization claims and has not verified.
+func (s *Service) claimed(ctx context.Context, orgID int64, rawDomain string) (*gardien.SSODomain, error) {
+	domain, ok := NormalizeDomain(rawDomain)
+	if !ok {
+		return nil, gardien.Invalid("domain", "err.sso_domain_invalid")
+	}
+	conn, err := s.Store.SSOConnection(ctx, orgID)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errSSONotConfigured
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: sso domain: %w", err)
+	}
+	i := slices.IndexFunc(conn.Domains, func(d gardien.SSODomain) bool { return d.Domain == domain })
+	if i < 0 || conn.Domains[i].Verified() {
+		return nil, errDomainUnclaimed
+	}
+	return &conn.Domains[i], nil
+}
+
+func (s *Service) markVerified(ctx context.Context, orgID int64, domain string, actorID int64, c gardien.Client, how string) error {
+	err := s.Store.VerifySSODomain(ctx, orgID, domain, s.Now(), s.orgEvent(gardien.EventSSODomainVerified, orgID, 0, actorID, c, domain+" ("+how+")"))
+	switch {
+	case errors.Is(err, gardien.ErrDuplicate):
+		return errDomainTaken
+	case errors.Is(err, gardien.ErrNotFound):
+		return errDomainUnclaimed
+	case err != nil:
+		return fmt.Errorf("auth: verify sso domain: %w", err)
+	}
+	return nil
+}

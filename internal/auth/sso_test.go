@@ -1,0 +1,113 @@
+package auth_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/sso"
+	"github.com/gardien/gardien/internal/sso/ssotest"
+)
+
+func ptr(s string) *string { return &s }
+
+func TestConnectingAnIdentityProvider(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	dns := ssotest.StartDNS(t)
+	issuer := ssotest.StartOP(t)
+	f.withProviders(sso.Protocols{Resolver: sso.NewResolver(dns.Addr)})
+	owner, o := f.org(t, "owner@example.com")
+	admin := f.signup(t, "admin@example.com", true)
+	f.join(t, owner.User, admin, o.ID, gardien.RoleAdmin)
+	in := auth.SSOInput{Protocol: "oidc", Enabled: true, Domains: []string{"Example.COM", "exämple.fr"}, Issuer: issuer + "/",
+		ClientID: "gardien", ClientSecret: ptr("s3cret")}
+
+	_, err := f.svc.SSO(ctx, owner.User, o.ID)
+	wantCode(t, err, gardien.CodeNotFound)
+	_, err = f.svc.SaveSSO(ctx, admin, o.ID, in, client)
+	wantCode(t, err, gardien.CodeForbidden) // owners only
+
+	t.Run("refused with words naming the field", func(t *testing.T) {
+		for field, bad := range map[string]auth.SSOInput{
+			"issuer":        {Protocol: "oidc", Domains: in.Domains, Issuer: "http://127.0.0.1:1", ClientID: "x", ClientSecret: ptr("y")},
+			"protocol":      {Protocol: "ldap", Domains: in.Domains},
+			"domains":       {Protocol: "oidc", Domains: []string{"x@[127.0.0.1]"}, Issuer: issuer, ClientID: "x", ClientSecret: ptr("y")},
+			"client_secret": {Protocol: "oidc", Domains: in.Domains, Issuer: issuer, ClientID: "x"},
+		} {
+			_, err := f.svc.SaveSSO(ctx, owner.User, o.ID, bad, client)
+			e, ok := gardien.AsError(err)
+			if !ok || e.Code != gardien.CodeValidationFailed || len(e.Fields) == 0 || e.Fields[0].Field != field {
+				t.Errorf("%s: %v, want validation_failed on %s", field, err, field)
+			}
+		}
+	})
+
+	c, err := f.svc.SaveSSO(ctx, owner.User, o.ID, in, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Issuer != issuer || len(c.Domains) != 2 || c.Domains[0].Domain != "example.com" || c.Domains[1].Domain != "xn--exmple-cua.fr" {
+		t.Fatalf("saved: issuer %q domains %+v", c.Issuer, c.Domains)
+	}
+	if len(c.ClientSecretSealed) == 0 || string(c.ClientSecretSealed) == "s3cret" {
+		t.Fatal("the client secret is not sealed")
+	}
+	// Saved again without a secret: the one set stays; domains keep their tokens.
+	in2 := in
+	in2.ClientSecret = nil
+	c2, err := f.svc.SaveSSO(ctx, owner.User, o.ID, in2, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c2.ClientSecretSealed) != string(c.ClientSecretSealed) || c2.Domains[0].Token != c.Domains[0].Token {
+		t.Fatal("saving again lost the secret or changed a domain's token")
+	}
+
+	t.Run("a domain counts once its TXT record is there", func(t *testing.T) {
+		err := f.svc.VerifySSODomain(ctx, owner.User, o.ID, "example.com", client)
+		wantCode(t, err, gardien.CodeValidationFailed)
+		dns.SetTXT("example.com", "v=spf1 -all", "gardien-verification=wrong")
+		wantCode(t, f.svc.VerifySSODomain(ctx, owner.User, o.ID, "example.com", client), gardien.CodeValidationFailed)
+		dns.SetTXT("example.com", "v=spf1 -all", c.Domains[0].TXTRecord())
+		if err := f.svc.VerifySSODomain(ctx, owner.User, o.ID, "EXAMPLE.com", client); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := f.svc.SSO(ctx, admin, o.ID) // admins see it
+		if !got.Domains[0].Verified() || got.Domains[1].Verified() {
+			t.Fatalf("domains after verification: %+v", got.Domains)
+		}
+	})
+
+	t.Run("a verified domain belongs to one organization", func(t *testing.T) {
+		other, o2 := f.org(t, "rival@example.org")
+		in3 := in
+		in3.Domains = []string{"example.com"}
+		c3, err := f.svc.SaveSSO(ctx, other.User, o2.ID, in3, client)
+		if err != nil {
+			t.Fatal(err) // claiming is free: it counts only once verified
+		}
+		dns.SetTXT("example.com", c3.Domains[0].TXTRecord())
+		wantCode(t, f.svc.VerifySSODomain(ctx, other.User, o2.ID, "example.com", client), gardien.CodeConflict)
+		wantCode(t, f.svc.OperatorVerifySSODomain(ctx, o2.ID, "example.com", "root"), gardien.CodeConflict)
+	})
+
+	t.Run("an operator's word", func(t *testing.T) {
+		if err := f.svc.OperatorVerifySSODomain(ctx, o.ID, "exämple.fr", "root"); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, f.svc.OperatorVerifySSODomain(ctx, o.ID, "unclaimed.example", "root"), gardien.CodeNotFound)
+		events, _ := f.svc.AuditLog(ctx, owner.User, o.ID, gardien.EventFilter{Type: gardien.EventSSODomainVerified})
+		if len(events) != 2 {
+			t.Fatalf("%d domain verifications in the audit log, want 2", len(events))
+		}
+	})
+
+	wantCode(t, f.svc.DeleteSSO(ctx, admin, o.ID, client), gardien.CodeForbidden)
+	if err := f.svc.DeleteSSO(ctx, owner.User, o.ID, client); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.SSO(ctx, owner.User, o.ID)
+	wantCode(t, err, gardien.CodeNotFound)
+}

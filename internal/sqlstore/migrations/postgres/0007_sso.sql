@@ -1,0 +1,26 @@
+-- Single sign-on: an organization's identity provider, and the email
+-- domains it claims. A domain counts once verified, and a verified domain
+-- belongs to one organization (the partial unique index): until then,
+-- anyone may claim it, and nobody logs in through it.
+CREATE TABLE sso_connections (
+	org_id           BIGINT PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+	protocol         TEXT NOT NULL,               -- oidc or saml
+	enabled          BOOLEAN NOT NULL DEFAULT FALSE,
+	require_sso      BOOLEAN NOT NULL DEFAULT FALSE,
+	issuer           TEXT NOT NULL DEFAULT '',
+	client_id        TEXT NOT NULL DEFAULT '',
+	client_secret    BYTEA,                       -- sealed with the secret key
+	idp_metadata_url TEXT NOT NULL DEFAULT '',
+	idp_metadata_xml TEXT NOT NULL DEFAULT '',
+	updated_at       BIGINT NOT NULL
+);
+
+CREATE TABLE sso_domains (
+	org_id      BIGINT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+	domain      TEXT NOT NULL,                    -- lower case, ASCII (IDNA A-label)
+	token       TEXT NOT NULL,                    -- the TXT record's value
+	created_at  BIGINT NOT NULL,
+	verified_at BIGINT,
+	PRIMARY KEY (org_id, domain)
+);
+CREATE UNIQUE INDEX sso_domains_verified ON sso_domains(domain) WHERE verified_at IS NOT NULL;

@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gardien/gardien"
+)
+
+// SSOConnection returns an organization's SSO connection with its domains;
+// gardien.ErrNotFound when it has none.
+func (s *Store) SSOConnection(ctx context.Context, orgID int64) (*gardien.SSOConnection, error) {
+	c := gardien.SSOConnection{OrgID: orgID}
+	var updated int64
+	err := s.queryRow(ctx, s.reader, `SELECT protocol, enabled, require_sso, issuer, client_id, COALESCE(client_secret, ?), idp_metadata_url, idp_metadata_xml, updated_at
+		FROM sso_connections WHERE org_id = ?`, []byte{}, orgID).
+		Scan(&c.Protocol, &c.Enabled, &c.RequireSSO, &c.Issuer, &c.ClientID, &c.ClientSecretSealed, &c.IDPMetadataURL, &c.IDPMetadataXML, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: sso connection: %w", err)
+	}
+	c.UpdatedAt = time.Unix(updated, 0).UTC()
+	if c.Domains, err = s.ssoDomains(ctx, orgID); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (s *Store) ssoDomains(ctx context.Context, orgID int64) ([]gardien.SSODomain, error) {
+	out, err := queryAll(ctx, s, `SELECT domain, token, COALESCE(verified_at, 0) FROM sso_domains WHERE org_id = ? ORDER BY domain`,
+		func(row scanner) (gardien.SSODomain, error) {
+			var d gardien.SSODomain
+			var verified int64
+			err := row.Scan(&d.Domain, &d.Token, &verified)
+			if verified > 0 {
+				d.VerifiedAt = time.Unix(verified, 0).UTC()
+			}
+			return d, err
+		}, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: sso domains: %w", err)
+	}
+	return out, nil
+}
+
+// SaveSSOConnection creates or replaces an organization's connection and
+// sets its domains to c.Domains: domains kept keep their token and their
+// verification, new ones are added with theirs, others go. One
+// transaction, with its audit event.
+func (s *Store) SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.txExec(ctx, tx, `INSERT INTO sso_connections (org_id, protocol, enabled, require_sso, issuer, client_id, client_secret, idp_metadata_url, idp_metadata_xml, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (org_id) DO UPDATE SET protocol = excluded.protocol, enabled = excluded.enabled, require_sso = excluded.require_sso,
+			issuer = excluded.issuer, client_id = excluded.client_id, client_secret = excluded.client_secret,
+			idp_metadata_url = excluded.idp_metadata_url, idp_metadata_xml = excluded.idp_metadata_xml, updated_at = excluded.updated_at`,
+			c.OrgID, c.Protocol, c.Enabled, c.RequireSSO, c.Issuer, c.ClientID, nullBytes(c.ClientSecretSealed),
+			c.IDPMetadataURL, c.IDPMetadataXML, c.UpdatedAt.Unix())
+		if err != nil {
+			return err
+		}
+		keep := map[string]bool{}
+		for _, d := range c.Domains {
+			keep[d.Domain] = true
+			if _, err := s.txExec(ctx, tx, `INSERT INTO sso_domains (org_id, domain, token, created_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (org_id, domain) DO NOTHING`, c.OrgID, d.Domain, d.Token, c.UpdatedAt.Unix()); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT domain FROM sso_domains WHERE org_id = ?`), c.OrgID)
+		if err != nil {
+			return err
+		}
+		var gone []string
+		for rows.Next() {
+			var d string
+			if err := rows.Scan(&d); err != nil {
+				rows.Close()
+				return err
+			}
+			if !keep[d] {
+				gone = append(gone, d)
+			}
+		}
+		rows.Close()
+		for _, d := range gone {
+			if _, err := s.txExec(ctx, tx, `DELETE FROM sso_domains WHERE org_id = ? AND domain = ?`, c.OrgID, d); err != nil {
+				return err
+			}
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: save sso connection: %w", err)
+	}
+	return nil
+}
+
+// DeleteSSOConnection removes an organization's connection and domains.
+func (s *Store) DeleteSSOConnection(ctx context.Context, orgID int64, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txExec1(ctx, tx, `DELETE FROM sso_connections WHERE org_id = ?`, orgID); err != nil {
+			return err
+		}
+		if _, err := s.txExec(ctx, tx, `DELETE FROM sso_domains WHERE org_id = ?`, orgID); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete sso connection: %w", err)
+	}
+	return nil
+}
+
+// VerifySSODomain marks an organization's domain verified, with its event.
+// gardien.ErrNotFound when the organization does not claim it (or it is
+// verified already); gardien.ErrDuplicate when another organization has
+// verified it.
+func (s *Store) VerifySSODomain(ctx context.Context, orgID int64, domain string, at time.Time, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txExec1(ctx, tx, `UPDATE sso_domains SET verified_at = ? WHERE org_id = ? AND domain = ? AND verified_at IS NULL`,
+			at.Unix(), orgID, domain); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	switch {
+	case isUnique(err):
+		return gardien.ErrDuplicate
+	case errors.Is(err, gardien.ErrNotFound):
+		return err
+	case err != nil:
+		return fmt.Errorf("sqlstore: verify sso domain: %w", err)
+	}
+	return nil
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

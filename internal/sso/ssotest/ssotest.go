@@ -1,0 +1,87 @@
+// Package ssotest starts, for tests, the real parts single sign-on talks
+// to: a DNS server answering TXT questions (github.com/miekg/dns), and an
+// OpenID Provider built on a certified library (github.com/zitadel/oidc's
+// op package, with its example storage).
+package ssotest
+
+import (
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/miekg/dns"
+	"github.com/zitadel/oidc/v3/example/server/exampleop"
+	"github.com/zitadel/oidc/v3/example/server/storage"
+)
+
+// DNS is a DNS server on loopback whose TXT records a test sets.
+type DNS struct {
+	Addr string // host:port, for GARDIEN_DNS_RESOLVER
+	mu   sync.Mutex
+	txt  map[string][]string // fully qualified name → records
+}
+
+// StartDNS runs a DNS server (UDP and TCP, one port) until the test ends.
+func StartDNS(t testing.TB) *DNS {
+	t.Helper()
+	d := &DNS{txt: map[string][]string{}}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("ssotest: dns: %v", err)
+	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		pc.Close()
+		t.Fatalf("ssotest: dns tcp: %v", err)
+	}
+	d.Addr = pc.LocalAddr().String()
+	udp := &dns.Server{PacketConn: pc, Handler: d}
+	tcp := &dns.Server{Listener: ln, Handler: d}
+	go udp.ActivateAndServe()
+	go tcp.ActivateAndServe()
+	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
+	return d
+}
+
+// SetTXT sets the TXT records of a name (e.g. example.com).
+func (d *DNS) SetTXT(name string, records ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.txt[dns.Fqdn(strings.ToLower(name))] = records
+}
+
+// ServeDNS answers TXT questions from the records set; NXDOMAIN otherwise.
+func (d *DNS) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(q)
+	d.mu.Lock()
+	for _, question := range q.Question {
+		recs, ok := d.txt[strings.ToLower(question.Name)]
+		if !ok {
+			m.Rcode = dns.RcodeNameError
+			continue
+		}
+		if question.Qtype != dns.TypeTXT {
+			continue
+		}
+		for _, r := range recs {
+			m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: question.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 60}, Txt: []string{r}})
+		}
+	}
+	d.mu.Unlock()
+	w.WriteMsg(m)
+}
+
+// StartOP runs an OpenID Provider on loopback until the test ends and
+// returns its issuer URL.
+func StartOP(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	srv.Config.Handler = exampleop.SetupServer(issuer, storage.NewStorage(storage.NewUserStore(issuer)), nil, false)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return issuer
+}

@@ -1,0 +1,44 @@
+package gardien
+
+import "time"
+
+// SSO protocols an organization's identity provider may speak.
+const (
+	ProtocolOIDC = "oidc"
+	ProtocolSAML = "saml"
+)
+
+// SSOConnection is how an organization's people log in through its
+// identity provider. Secrets stay sealed: ClientSecret is never shown again.
+type SSOConnection struct {
+	OrgID    int64
+	Protocol string // ProtocolOIDC or ProtocolSAML
+	Enabled  bool
+	// RequireSSO makes SSO the only way in for people of a verified domain
+	// (owners keep their password and second factor as the way back in).
+	RequireSSO bool
+	// OpenID Connect.
+	Issuer             string
+	ClientID           string
+	ClientSecretSealed []byte
+	// SAML 2.0: the identity provider's metadata, by URL or pasted.
+	IDPMetadataURL string
+	IDPMetadataXML string
+	Domains        []SSODomain
+	UpdatedAt      time.Time
+}
+
+// SSODomain is an email domain an organization claims for SSO. It counts
+// only once verified (a DNS TXT record, or an operator's word), and a
+// verified domain belongs to one organization.
+type SSODomain struct {
+	Domain     string
+	Token      string    // the TXT record's value: gardien-verification=Token
+	VerifiedAt time.Time // zero: not verified
+}
+
+// Verified is true once the organization proved the domain is theirs.
+func (d SSODomain) Verified() bool { return !d.VerifiedAt.IsZero() }
+
+// TXTRecord is the record the domain's DNS must hold to verify it.
+func (d SSODomain) TXTRecord() string { return "gardien-verification=" + d.Token }
