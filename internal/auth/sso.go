@@ -111,7 +111,9 @@ func (s *Service) SaveSSO(ctx context.Context, actor *gardien.User, orgID int64,
 	conn := &gardien.SSOConnection{OrgID: orgID, Protocol: in.Protocol, Enabled: in.Enabled, RequireSSO: in.RequireSSO,
 		Issuer: strings.TrimRight(strings.TrimSpace(in.Issuer), "/"), ClientID: strings.TrimSpace(in.ClientID), UpdatedAt: s.Now().UTC()}
 	verr := &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.validation_failed"}
-	invalid := func(field, msg string) { verr.Fields = append(verr.Fields, gardien.FieldError{Field: field, Message: msg}) }
+	invalid := func(field, msg string) {
+		verr.Fields = append(verr.Fields, gardien.FieldError{Field: field, Message: msg})
+	}
 	switch in.Protocol {
 	case gardien.ProtocolOIDC:
 	case gardien.ProtocolSAML:
