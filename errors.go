@@ -29,6 +29,10 @@ const (
 	CodeInternal                Code = "internal"
 	// CodeUnavailable: the database cannot be reached now; try again soon.
 	CodeUnavailable Code = "unavailable"
+	// Single sign-on: no organization's provider serves this email's
+	// domain; the provider's answer could not be trusted or used.
+	CodeSSONotConfigured Code = "sso_not_configured"
+	CodeSSOFailed        Code = "sso_failed"
 )
 
 // Error is a domain error: a stable Code for programs, and a message id

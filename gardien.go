@@ -69,6 +69,9 @@ type Session struct {
 	ExpiresAt  time.Time // absolute expiry
 	IP         string
 	UserAgent  string
+	// SSOContext is, for a session opened through an identity provider,
+	// what it says it checked (e.g. "oidc amr=pwd,otp acr=…"); "" otherwise.
+	SSOContext string
 }
 
 // TryLimits bound second-factor guessing on one account. They are counted
@@ -140,6 +143,8 @@ const (
 	EventSSOChanged               = "sso.changed"
 	EventSSODeleted               = "sso.deleted"
 	EventSSODomainVerified        = "sso.domain_verified"
+	EventSSOLoginFailed           = "sso.login_failed"
+	EventSSOUserCreated           = "sso.user_created"
 )
 
 // EventTypes lists every event type.
@@ -150,5 +155,5 @@ var EventTypes = []string{
 	EventRecoveryCodesRegenerated, EventTwoFactorReset, EventOrgCreated, EventOrgInvitationSent,
 	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
-	EventSSOChanged, EventSSODeleted, EventSSODomainVerified,
+	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated,
 }

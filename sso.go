@@ -42,3 +42,13 @@ func (d SSODomain) Verified() bool { return !d.VerifiedAt.IsZero() }
 
 // TXTRecord is the record the domain's DNS must hold to verify it.
 func (d SSODomain) TXTRecord() string { return "gardien-verification=" + d.Token }
+
+// SSOLogin is a login sent to an organization's identity provider,
+// awaiting its answer (found by the hash of the state it carries).
+type SSOLogin struct {
+	OrgID          int64
+	Nonce          string
+	VerifierSealed []byte // the PKCE verifier, sealed
+	ReturnTo       string // the page the person wanted
+	ExpiresAt      time.Time
+}

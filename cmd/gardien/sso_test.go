@@ -38,7 +38,7 @@ func TestOperatorVerifiesAnSSODomain(t *testing.T) {
 	}
 	secret := "s"
 	if _, err := a.Auth.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "oidc", Domains: []string{"acme.example"},
-		Issuer: ssotest.StartOP(t), ClientID: "gardien", ClientSecret: &secret}, gardien.Client{}); err != nil {
+		Issuer: ssotest.StartOP(t, nil), ClientID: "gardien", ClientSecret: &secret}, gardien.Client{}); err != nil {
 		t.Fatal(err)
 	}
 	a.Auth.Wait(ctx)

@@ -106,6 +106,9 @@ func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *http
 
 func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	session := map[string]any{"status": auth.StatusOf(cur.Session.Level), "expires_at": cur.Session.ExpiresAt.Format(time.RFC3339)}
+	if cur.Session.SSOContext != "" {
+		session["sso"] = cur.Session.SSOContext // what the identity provider says it checked
+	}
 	if cur.Session.Level == gardien.LevelSecondFactor {
 		// Only a password so far: what the code step needs, not the
 		// profile or the organizations (a stolen password alone must not
@@ -200,4 +203,18 @@ func (h *Handler) handleResetPassword(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
+}
+
+func (h *Handler) handleSSOStart(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email *string `json:"email"`
+	}
+	if err := h.body(w, r, &in, func() error { return required("email", in.Email) }); err != nil {
+		return err
+	}
+	to, err := h.auth.StartSSO(r.Context(), *in.Email, "")
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"redirect_url": to})
 }

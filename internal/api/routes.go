@@ -15,6 +15,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/me/events", h.guarded(auth.AreaFull, h.handleMyEvents))
 	m.HandleFunc("POST /api/v1/password/forgot", h.open(h.handleForgotPassword))
 	m.HandleFunc("POST /api/v1/password/reset", h.open(h.handleResetPassword))
+	m.HandleFunc("POST /api/v1/sso/start", h.open(h.handleSSOStart))
 
 	m.HandleFunc("POST /api/v1/login/two-factor", h.guarded(auth.AreaSecondStep, h.handleLoginTwoFactor))
 	m.HandleFunc("GET /api/v1/me/two-factor", h.guarded(auth.AreaFull, h.handleTwoFactorStatus))

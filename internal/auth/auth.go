@@ -82,6 +82,12 @@ type Store interface {
 	SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection, e *gardien.Event) error
 	DeleteSSOConnection(ctx context.Context, orgID int64, e *gardien.Event) error
 	VerifySSODomain(ctx context.Context, orgID int64, domain string, at time.Time, e *gardien.Event) error
+	SSOForDomain(ctx context.Context, domain string) (*gardien.SSOConnection, error)
+	CreateSSOLogin(ctx context.Context, l *gardien.SSOLogin, stateHash []byte) error
+	ConsumeSSOLogin(ctx context.Context, stateHash []byte, now time.Time) (*gardien.SSOLogin, error)
+	DeleteStaleSSOLogins(ctx context.Context, now time.Time) error
+	CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, e *gardien.Event) error
+	JoinAsMember(ctx context.Context, orgID, userID int64, at time.Time, e *gardien.Event) error
 
 	AddEvent(ctx context.Context, e *gardien.Event) error
 	UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error)
@@ -178,6 +184,8 @@ type Links interface {
 	Login() string
 	PasswordSettings() string
 	TwoFactorSettings() string
+	// OIDCCallback is where identity providers send people back.
+	OIDCCallback() string
 }
 
 func (s *Service) langOf(u *gardien.User, fallback string) string {

@@ -72,7 +72,7 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 	if err != nil {
 		return nil, err
 	}
-	sess, tok, err := s.openSession(ctx, u.ID, level, c)
+	sess, tok, err := s.openSession(ctx, u.ID, level, c, "")
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +138,14 @@ func (s *Service) lifetime(level gardien.SessionLevel) time.Duration {
 	return s.SessionMax
 }
 
-func (s *Service) openSession(ctx context.Context, userID int64, level gardien.SessionLevel, c gardien.Client) (*gardien.Session, string, error) {
+// openSession opens a session at level; ssoContext is, for a login through
+// an identity provider, what it checked ("" otherwise).
+func (s *Service) openSession(ctx context.Context, userID int64, level gardien.SessionLevel, c gardien.Client, ssoContext string) (*gardien.Session, string, error) {
 	now := s.Now().UTC()
 	tok, hash := newToken()
 	sess := &gardien.Session{UserID: userID, Level: level, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.lifetime(level)), IP: c.IP, UserAgent: gardien.Clip(c.UserAgent, maxUserAgent)}
+		ExpiresAt: now.Add(s.lifetime(level)), IP: c.IP, UserAgent: gardien.Clip(c.UserAgent, maxUserAgent),
+		SSOContext: gardien.Clip(ssoContext, 200)}
 	if err := s.Store.CreateSession(ctx, sess, hash); err != nil {
 		return nil, "", fmt.Errorf("auth: open session: %w", err)
 	}
@@ -229,6 +232,9 @@ func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
 		return n, err
 	}
 	if err := s.Store.DeleteOldTries(ctx, now.Add(-max(s.PasswordLimits.Window, maxTryWindow))); err != nil {
+		return n, err
+	}
+	if err := s.Store.DeleteStaleSSOLogins(ctx, now); err != nil {
 		return n, err
 	}
 	// Expired links are kept a week (an invitation's page can still say

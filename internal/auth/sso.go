@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/sso"
 )
 
 // SSOProtocols is what auth needs of identity providers and DNS
@@ -23,6 +24,10 @@ type SSOProtocols interface {
 	HasTXT(ctx context.Context, domain, want string) error
 	// CheckIssuer discovers an OpenID Provider at issuer.
 	CheckIssuer(ctx context.Context, issuer string) error
+	// AuthURL is where to send a person to log in at the provider.
+	AuthURL(ctx context.Context, c sso.OIDCClient, state, nonce, verifier, loginHint string) (string, error)
+	// Exchange turns the provider's code into the identity it vouches for.
+	Exchange(ctx context.Context, c sso.OIDCClient, code, verifier, nonce string) (*sso.Identity, error)
 }
 
 // SSOInput is an organization's single sign-on as its owner sets it.

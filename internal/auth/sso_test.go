@@ -16,7 +16,7 @@ func TestConnectingAnIdentityProvider(t *testing.T) {
 	ctx := context.Background()
 	f := newService(t)
 	dns := ssotest.StartDNS(t)
-	issuer := ssotest.StartOP(t)
+	issuer := ssotest.StartOP(t, nil)
 	f.withProviders(sso.Protocols{Resolver: sso.NewResolver(dns.Addr)})
 	owner, o := f.org(t, "owner@example.com")
 	admin := f.signup(t, "admin@example.com", true)

@@ -121,8 +121,10 @@ func Status(code gardien.Code) int {
 		return http.StatusConflict
 	case gardien.CodeRateLimited:
 		return http.StatusTooManyRequests
-	case gardien.CodeNotFound:
+	case gardien.CodeNotFound, gardien.CodeSSONotConfigured:
 		return http.StatusNotFound
+	case gardien.CodeSSOFailed:
+		return http.StatusBadRequest
 	case gardien.CodeValidationFailed:
 		return http.StatusUnprocessableEntity
 	case gardien.CodeInvalidToken:

@@ -12,9 +12,9 @@ import (
 
 // CreateSession stores a session under the hash of its token and sets its ID.
 func (s *Store) CreateSession(ctx context.Context, sess *gardien.Session, tokenHash []byte) error {
-	err := s.queryRow(ctx, s.writer, `INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		tokenHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent).Scan(&sess.ID)
+	err := s.queryRow(ctx, s.writer, `INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent, sso_context)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		tokenHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent, sess.SSOContext).Scan(&sess.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session: %w", err)
 	}
@@ -46,9 +46,9 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (*gardien.Ses
 	var sess gardien.Session
 	var level string
 	var created, seen, expires int64
-	u, err := scanUser(s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, s.id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent
+	u, err := scanUser(s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, s.id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.sso_context
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, tokenHash),
-		&sess.ID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent)
+		&sess.ID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent, &sess.SSOContext)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: session: %w", err)
 	}

@@ -147,3 +147,100 @@ func nullBytes(b []byte) any {
 	}
 	return b
 }
+
+// SSOForDomain returns the enabled connection of the organization that
+// verified domain; gardien.ErrNotFound when none did, or its connection is
+// off.
+func (s *Store) SSOForDomain(ctx context.Context, domain string) (*gardien.SSOConnection, error) {
+	var orgID int64
+	err := s.queryRow(ctx, s.reader, `SELECT d.org_id FROM sso_domains d JOIN sso_connections c ON c.org_id = d.org_id
+		WHERE d.domain = ? AND d.verified_at IS NOT NULL AND c.enabled`, domain).Scan(&orgID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: sso for domain: %w", err)
+	}
+	return s.SSOConnection(ctx, orgID)
+}
+
+// CreateSSOLogin stores a login sent to an identity provider.
+func (s *Store) CreateSSOLogin(ctx context.Context, l *gardien.SSOLogin, stateHash []byte) error {
+	if _, err := s.exec(ctx, s.writer, `INSERT INTO sso_logins (state_hash, org_id, nonce, verifier, return_to, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		stateHash, l.OrgID, l.Nonce, l.VerifierSealed, l.ReturnTo, l.ExpiresAt.Unix()); err != nil {
+		return fmt.Errorf("sqlstore: sso login: %w", err)
+	}
+	return nil
+}
+
+// ConsumeSSOLogin takes the login of a state, once: a replayed or late
+// answer finds nothing (gardien.ErrNotFound).
+func (s *Store) ConsumeSSOLogin(ctx context.Context, stateHash []byte, now time.Time) (*gardien.SSOLogin, error) {
+	var l gardien.SSOLogin
+	var expires int64
+	err := s.queryRow(ctx, s.writer, `DELETE FROM sso_logins WHERE state_hash = ? RETURNING org_id, nonce, verifier, return_to, expires_at`, stateHash).
+		Scan(&l.OrgID, &l.Nonce, &l.VerifierSealed, &l.ReturnTo, &expires)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && expires <= now.Unix() {
+		return nil, gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: sso login: %w", err)
+	}
+	l.ExpiresAt = time.Unix(expires, 0).UTC()
+	return &l, nil
+}
+
+// DeleteStaleSSOLogins removes logins whose answer never came.
+func (s *Store) DeleteStaleSSOLogins(ctx context.Context, now time.Time) error {
+	if _, err := s.exec(ctx, s.writer, `DELETE FROM sso_logins WHERE expires_at <= ?`, now.Unix()); err != nil {
+		return fmt.Errorf("sqlstore: stale sso logins: %w", err)
+	}
+	return nil
+}
+
+// CreateSSOUser makes the account of a person who arrived through their
+// organization's identity provider — validated email, no password — and
+// their membership, in one transaction with its event.
+func (s *Store) CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, e *gardien.Event) error {
+	now := u.CreatedAt.Unix()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txQueryRow(ctx, tx, `INSERT INTO users (email, email_key, name, password_hash, locale, sso, email_verified_at, created_at, updated_at)
+			VALUES (?, ?, ?, '', '', ?, ?, ?, ?) RETURNING id`, u.Email, emailKey, u.Name, true, now, now, now).Scan(&u.ID); err != nil {
+			return err
+		}
+		if _, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
+			orgID, u.ID, string(gardien.RoleMember), now); err != nil {
+			return err
+		}
+		e.UserID, e.ActorID = u.ID, u.ID
+		return s.insertEvent(ctx, tx, e)
+	})
+	if isUnique(err) {
+		return gardien.ErrDuplicate
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create sso user: %w", err)
+	}
+	u.SSO, u.EmailVerified = true, true
+	return nil
+}
+
+// JoinAsMember makes a person a member of an organization unless they are
+// one already, with its event when they join.
+func (s *Store) JoinAsMember(ctx context.Context, orgID, userID int64, at time.Time, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (org_id, user_id) DO NOTHING`,
+			orgID, userID, string(gardien.RoleMember), at.Unix())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: join: %w", err)
+	}
+	return nil
+}

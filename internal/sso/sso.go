@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 )
 
 // Protocols reaches identity providers and DNS.
@@ -99,4 +100,104 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// OIDCClient is an organization's registration at its OpenID Provider.
+type OIDCClient struct {
+	Issuer, ClientID, ClientSecret string
+	RedirectURL                    string // Gardien's callback, registered at the provider
+}
+
+// Identity is what an identity provider vouches for.
+type Identity struct {
+	Subject       string
+	Email         string
+	EmailVerified bool
+	Name          string
+	// Context is what the provider says it checked: OIDC amr and acr.
+	Context string
+}
+
+func (p Protocols) oauth(ctx context.Context, c OIDCClient) (context.Context, *oidc.Provider, *oauth2.Config, error) {
+	ctx = oidc.ClientContext(ctx, p.client())
+	prov, err := oidc.NewProvider(ctx, c.Issuer)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("sso: discovery at %s: %w", c.Issuer, err)
+	}
+	return ctx, prov, &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: prov.Endpoint(),
+		RedirectURL: c.RedirectURL, Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}, nil
+}
+
+// AuthURL is where to send the person: the provider's authorization
+// endpoint, for the code flow with state, nonce and PKCE (S256), and the
+// email they typed as login_hint.
+func (p Protocols) AuthURL(ctx context.Context, c OIDCClient, state, nonce, verifier, loginHint string) (string, error) {
+	_, _, conf, err := p.oauth(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	return conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("login_hint", loginHint)), nil
+}
+
+// Exchange turns the provider's code into a verified identity: the code is
+// exchanged with the PKCE verifier, the ID token's signature, issuer,
+// audience, expiry and nonce are checked, and the email comes from the
+// token or, when it holds none, from the userinfo endpoint for the same
+// subject.
+func (p Protocols) Exchange(ctx context.Context, c OIDCClient, code, verifier, nonce string) (*Identity, error) {
+	ctx, prov, conf, err := p.oauth(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, fmt.Errorf("sso: code exchange: %w", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, errors.New("sso: the provider sent no ID token")
+	}
+	idt, err := prov.Verifier(&oidc.Config{ClientID: c.ClientID}).Verify(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("sso: ID token: %w", err)
+	}
+	if idt.Nonce != nonce {
+		return nil, errors.New("sso: ID token: nonce does not match the login's")
+	}
+	var claims struct {
+		Email         string   `json:"email"`
+		EmailVerified *bool    `json:"email_verified"`
+		Name          string   `json:"name"`
+		AMR           []string `json:"amr"`
+		ACR           string   `json:"acr"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("sso: ID token claims: %w", err)
+	}
+	id := &Identity{Subject: idt.Subject, Email: claims.Email, Name: claims.Name, Context: "oidc"}
+	if claims.EmailVerified != nil {
+		id.EmailVerified = *claims.EmailVerified
+	}
+	if id.Email == "" {
+		ui, err := prov.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			return nil, fmt.Errorf("sso: userinfo: %w", err)
+		}
+		if ui.Subject != idt.Subject {
+			return nil, errors.New("sso: userinfo is about another subject than the ID token")
+		}
+		var more struct {
+			Name string `json:"name"`
+		}
+		ui.Claims(&more)
+		id.Email, id.EmailVerified, id.Name = ui.Email, ui.EmailVerified, more.Name
+	}
+	if len(claims.AMR) > 0 {
+		id.Context += " amr=" + strings.Join(claims.AMR, ",")
+	}
+	if claims.ACR != "" {
+		id.Context += " acr=" + claims.ACR
+	}
+	return id, nil
 }

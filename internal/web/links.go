@@ -15,6 +15,8 @@ const (
 	pathLogin             = "/login"
 	pathPasswordSettings  = "/settings/password"
 	pathTwoFactorSettings = "/settings/two-factor"
+	pathOIDCCallback      = "/sso/oidc/callback"
+	pathSSOStart          = "/sso/start"
 )
 
 // Links makes the absolute links of mails (auth.Links) under the base URL
@@ -40,3 +42,4 @@ func (l Links) ForgotPassword() string               { return l.at(pathForgotPas
 func (l Links) Login() string                        { return l.at(pathLogin, "") }
 func (l Links) PasswordSettings() string             { return l.at(pathPasswordSettings, "") }
 func (l Links) TwoFactorSettings() string            { return l.at(pathTwoFactorSettings, "") }
+func (l Links) OIDCCallback() string                 { return l.at(pathOIDCCallback, "") }

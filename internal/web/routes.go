@@ -26,6 +26,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+pathResetPassword, h.handleResetPage)
 	m.HandleFunc("POST "+pathResetPassword, h.handleReset)
 	m.HandleFunc("POST /language", h.handleLanguage)
+	m.HandleFunc("GET "+pathSSOStart, h.handleSSOStart)
+	m.HandleFunc("GET "+pathOIDCCallback, h.handleOIDCCallback)
 
 	m.HandleFunc("GET /settings", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/settings/profile") })
 	m.HandleFunc("GET /settings/profile", h.guard(auth.AreaFull, h.handleProfilePage))

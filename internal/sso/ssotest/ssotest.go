@@ -7,9 +7,12 @@ package ssotest
 import (
 	"net"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/text/language"
 
 	"github.com/miekg/dns"
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
@@ -74,13 +77,52 @@ func (d *DNS) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
 	w.WriteMsg(m)
 }
 
-// StartOP runs an OpenID Provider on loopback until the test ends and
-// returns its issuer URL.
-func StartOP(t testing.TB) string {
+// OPUser is a person the provider knows: they log in at its login page
+// with Username and Password.
+type OPUser struct {
+	Username, Password string
+	Email              string
+	EmailVerified      bool
+	Name               string
+}
+
+// Client is a relying party registered at the provider.
+type Client struct {
+	ID, Secret, RedirectURI string
+}
+
+type users map[string]*storage.User
+
+func (u users) GetUserByID(id string) *storage.User { return u[id] }
+func (u users) GetUserByUsername(name string) *storage.User {
+	for _, x := range u {
+		if x.Username == name {
+			return x
+		}
+	}
+	return nil
+}
+func (u users) ExampleClientID() string { return "service" }
+
+// StartOP runs an OpenID Provider on loopback, knowing the clients and
+// people given, until the test ends, and returns its issuer URL. Its login
+// page is /login/username (fields id, username, password).
+func StartOP(t testing.TB, clients []Client, people ...OPUser) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	srv.Config.Handler = exampleop.SetupServer(issuer, storage.NewStorage(storage.NewUserStore(issuer)), nil, false)
+	us := users{}
+	for i, p := range people {
+		first, last, _ := strings.Cut(p.Name, " ")
+		id := "u" + strconv.Itoa(i)
+		us[id] = &storage.User{ID: id, Username: p.Username, Password: p.Password, Email: p.Email,
+			EmailVerified: p.EmailVerified, FirstName: first, LastName: last, PreferredLanguage: language.English}
+	}
+	cs := map[string]*storage.Client{}
+	for _, c := range clients {
+		cs[c.ID] = storage.WebClient(c.ID, c.Secret, c.RedirectURI)
+	}
+	srv.Config.Handler = exampleop.SetupServer(issuer, storage.NewStorageWithClients(us, cs), nil, false)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return issuer

@@ -1,0 +1,181 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/sso/ssotest"
+)
+
+// browser follows redirects across Gardien and the provider, as a
+// browser would, and remembers the URLs it went through.
+type browser struct {
+	*http.Client
+	visited []string
+}
+
+func newBrowser() *browser {
+	b := &browser{}
+	jar, _ := cookiejar.New(nil)
+	b.Client = &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		b.visited = append(b.visited, r.URL.String())
+		return nil
+	}}
+	return b
+}
+
+func (b *browser) get(t *testing.T, u string) *http.Response {
+	t.Helper()
+	resp, err := b.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// ssoLogin starts at Gardien's /sso/start and logs in at the provider's
+// page as username; it returns the last answer.
+func (b *browser) ssoLogin(t *testing.T, gardienURL, email, username string) *http.Response {
+	t.Helper()
+	resp := b.get(t, gardienURL+"/sso/start?email="+url.QueryEscape(email))
+	if !strings.Contains(resp.Request.URL.Path, "/login/username") {
+		t.Fatalf("not at the provider's login page: %s (%d)", resp.Request.URL, resp.StatusCode)
+	}
+	id := resp.Request.URL.Query().Get("authRequestID")
+	resp, err := b.PostForm(resp.Request.URL.Scheme+"://"+resp.Request.URL.Host+"/login/username",
+		url.Values{"id": {id}, "username": {username}, "password": {"idp-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func (b *browser) callback(t *testing.T) string {
+	t.Helper()
+	for _, u := range b.visited {
+		if strings.Contains(u, "/sso/oidc/callback") {
+			return u
+		}
+	}
+	t.Fatalf("never came back to Gardien's callback: %v", b.visited)
+	return ""
+}
+
+func TestLoggingInThroughOpenIDConnect(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dns := ssotest.StartDNS(t)
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock), apptest.Setting("GARDIEN_DNS_RESOLVER", dns.Addr))
+	people := []ssotest.OPUser{
+		{Username: "ada", Password: "idp-password", Email: "ada@acme.test", EmailVerified: true, Name: "Ada Lovelace"},
+		{Username: "eve", Password: "idp-password", Email: "eve@acme.test", EmailVerified: false, Name: "Eve"},
+		{Username: "mallory", Password: "idp-password", Email: "mallory@globex.test", EmailVerified: true, Name: "Mallory"},
+		{Username: "bob", Password: "idp-password", Email: "bob@acme.test", EmailVerified: true, Name: "Bob"},
+	}
+	issuer := ssotest.StartOP(t, []ssotest.Client{{ID: "gardien", Secret: "idp-secret", RedirectURI: env.URL + "/sso/oidc/callback"}}, people...)
+
+	// Acme's owner connects the provider and verifies acme.test; Globex
+	// verified globex.test with the same provider.
+	a := env.App.Auth
+	connect := func(owner, domain string) {
+		su, err := a.SignUp(ctx, auth.SignupInput{Email: owner, Password: pw, Name: "Owner"}, "", gardien.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := a.CreateOrganization(ctx, su.User, "Org of "+domain, gardien.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := "idp-secret"
+		c, err := a.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "oidc", Enabled: true, Domains: []string{domain}, Issuer: issuer,
+			ClientID: "gardien", ClientSecret: &secret}, gardien.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dns.SetTXT(domain, c.Domains[0].TXTRecord())
+		if err := a.VerifySSODomain(ctx, su.User, o.ID, domain, gardien.Client{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	connect("owner@acme.test", "acme.test")
+	connect("owner@globex.test", "globex.test")
+
+	t.Run("first arrival creates an SSO member; the next finds them", func(t *testing.T) {
+		for range 2 {
+			b := newBrowser()
+			resp := b.ssoLogin(t, env.URL, "ada@acme.test", "ada")
+			if resp.StatusCode != 200 || resp.Request.URL.Path != "/" {
+				t.Fatalf("after the provider: %d at %s", resp.StatusCode, resp.Request.URL)
+			}
+			c := env.Client(t)
+			c.Client = b.Client
+			me := c.API("GET", "/me", nil).JSON()
+			u := me["user"].(map[string]any)
+			orgs := me["organizations"].([]any)
+			if u["email"] != "ada@acme.test" || u["sso"] != true || u["email_verified"] != true || len(orgs) != 1 {
+				t.Fatalf("me after SSO: %v", me)
+			}
+			if s, _ := me["session"].(map[string]any)["sso"].(string); !strings.HasPrefix(s, "oidc") {
+				t.Fatalf("the session does not say it came through the provider: %v", me["session"])
+			}
+			// Replaying the provider's answer logs nobody in.
+			replay := newBrowser()
+			if r := replay.get(t, b.callback(t)); r.StatusCode != http.StatusBadRequest {
+				t.Fatalf("replayed callback: %d", r.StatusCode)
+			}
+		}
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		for name, tc := range map[string]struct {
+			email, username string
+			status          int
+		}{
+			"email the provider does not vouch for": {"eve@acme.test", "eve", http.StatusBadRequest},
+			"a domain of another organization":      {"ada@acme.test", "mallory", http.StatusBadRequest},
+		} {
+			b := newBrowser()
+			if resp := b.ssoLogin(t, env.URL, tc.email, tc.username); resp.StatusCode != tc.status {
+				t.Errorf("%s: %d, want %d", name, resp.StatusCode, tc.status)
+			}
+			c := env.Client(t)
+			c.Client = b.Client
+			if r := c.API("GET", "/me", nil); r.StatusCode != 401 {
+				t.Errorf("%s: logged in (%d)", name, r.StatusCode)
+			}
+		}
+		var refused int
+		env.DB.QueryRow(`SELECT COUNT(*) FROM events WHERE type = 'sso.login_failed'`).Scan(&refused)
+		if refused != 2 {
+			t.Errorf("%d refusals in the audit log, want 2", refused)
+		}
+		b := newBrowser()
+		if r := b.get(t, env.URL+"/sso/oidc/callback?state=forged&code=x"); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("forged state: %d", r.StatusCode)
+		}
+		if r := b.get(t, env.URL+"/sso/start?email=someone%40nowhere.test"); r.StatusCode != http.StatusNotFound {
+			t.Errorf("a domain nobody verified: %d", r.StatusCode)
+		}
+	})
+
+	t.Run("a password account is not taken over", func(t *testing.T) {
+		if _, err := a.SignUp(ctx, auth.SignupInput{Email: "bob@acme.test", Password: pw, Name: "Bob"}, "", gardien.Client{}); err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser()
+		if resp := b.ssoLogin(t, env.URL, "bob@acme.test", "bob"); resp.StatusCode != http.StatusConflict {
+			t.Fatalf("SSO onto a password account: %d", resp.StatusCode)
+		}
+	})
+}
