@@ -37,6 +37,11 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/organizations/{id}/reminders", h.guarded(auth.AreaFull, inOrg(h.handleRemind)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/security", h.guarded(auth.AreaFull, inOrg(h.handleGetSecurity)))
 	m.HandleFunc("PUT /api/v1/organizations/{id}/security", h.guarded(auth.AreaFull, inOrg(h.handleSetSecurity)))
+	m.HandleFunc("GET /api/v1/organizations/{id}/sso", h.guarded(auth.AreaFull, inOrg(h.handleGetSSO)))
+	m.HandleFunc("PUT /api/v1/organizations/{id}/sso", h.guarded(auth.AreaFull, inOrg(h.handlePutSSO)))
+	m.HandleFunc("DELETE /api/v1/organizations/{id}/sso", h.guarded(auth.AreaFull, inOrg(h.handleDeleteSSO)))
+	m.HandleFunc("POST /api/v1/organizations/{id}/sso/domains/{domain}/verify", h.guarded(auth.AreaFull, inOrg(h.handleVerifySSODomain)))
+	m.HandleFunc("POST /api/v1/organizations/{id}/sso/test", h.guarded(auth.AreaFull, inOrg(h.handleTestSSO)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/events", h.guarded(auth.AreaFull, inOrg(h.handleAuditLog)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/events.jsonl", h.guarded(auth.AreaFull, inOrg(h.handleAuditExport)))
 }

@@ -264,3 +264,33 @@ func (s *Service) markVerified(ctx context.Context, orgID int64, domain string, 
 	}
 	return nil
 }
+
+// OIDCRedirectURI is the redirect URI to register at OpenID Providers.
+func (s *Service) OIDCRedirectURI() string { return s.Links.OIDCCallback() }
+
+// SSOProblems says in words (catalog keys) what stands between an
+// organization's connection and its people logging in; none when all is
+// well. The issuer is asked again (the "Test connection" button).
+func (s *Service) SSOProblems(ctx context.Context, actor *gardien.User, orgID int64) ([]string, error) {
+	conn, err := s.SSO(ctx, actor, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	if !conn.Enabled {
+		problems = append(problems, "sso.problem_disabled")
+	}
+	if !slices.ContainsFunc(conn.Domains, gardien.SSODomain.Verified) {
+		problems = append(problems, "sso.problem_no_verified_domain")
+	}
+	if conn.Protocol == gardien.ProtocolOIDC {
+		if err := s.Providers.CheckIssuer(ctx, conn.Issuer); err != nil {
+			s.Log.InfoContext(ctx, "sso test: issuer", "org_id", orgID, "err", err)
+			problems = append(problems, "sso.problem_issuer")
+		}
+		if _, err := s.Box.Open(conn.ClientSecretSealed, s.ssoSealContext(orgID)); err != nil {
+			problems = append(problems, "sso.problem_secret")
+		}
+	}
+	return problems, nil
+}

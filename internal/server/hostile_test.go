@@ -54,6 +54,11 @@ var routes = [][2]string{
 	{"POST", "/api/v1/organizations/{id}/reminders"},
 	{"GET", "/api/v1/organizations/{id}/security"},
 	{"PUT", "/api/v1/organizations/{id}/security"},
+	{"GET", "/api/v1/organizations/{id}/sso"},
+	{"PUT", "/api/v1/organizations/{id}/sso"},
+	{"DELETE", "/api/v1/organizations/{id}/sso"},
+	{"POST", "/api/v1/organizations/{id}/sso/domains/{domain}/verify"},
+	{"POST", "/api/v1/organizations/{id}/sso/test"},
 	{"GET", "/api/v1/organizations/{id}/events"},
 	{"GET", "/api/v1/organizations/{id}/events.jsonl"},
 	{"GET", "/static/"},
@@ -160,7 +165,7 @@ func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
 // fields are every body field a route reads: each variant sets them all.
 var fields = []string{"email", "password", "name", "token", "code", "recovery_code", "current_password",
 	"new_password", "role", "require_two_factor", "end_sessions", "language", "lang", "next", "require",
-	"sessions", "invitation", "filter"}
+	"sessions", "invitation", "filter", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret"}
 
 func jsonWithAll(value string) string {
 	parts := make([]string, len(fields))
@@ -293,7 +298,7 @@ func hostile(t *testing.T, opts ...apptest.Option) {
 	api(member, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, "member@example.com").Token()})
 	inv := api(owner, "POST", "/organizations/"+orgID+"/invitations", map[string]any{"email": "guest@example.com", "role": "admin"}).JSON()["invitation"].(map[string]any)
 	me := api(owner, "GET", "/me", nil).JSON()["user"].(map[string]any)
-	ids := map[string]string{"{id}": orgID, "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"])}
+	ids := map[string]string{"{id}": orgID, "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com"}
 
 	alive := func(c *apptest.Client) bool { return c.API("GET", "/me", nil).StatusCode == 200 }
 	full := &level{name: "full", c: owner}

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/httpx"
+)
+
+type ssoDomainJSON struct {
+	Domain    string `json:"domain"`
+	Verified  bool   `json:"verified"`
+	TXTRecord string `json:"txt_record"`
+}
+
+func (h *Handler) ssoJSON(c *gardien.SSOConnection) map[string]any {
+	return map[string]any{"sso": map[string]any{
+		"protocol": c.Protocol, "enabled": c.Enabled, "require_sso": c.RequireSSO,
+		"domains": each(c.Domains, func(d gardien.SSODomain) ssoDomainJSON {
+			return ssoDomainJSON{d.Domain, d.Verified(), d.TXTRecord()}
+		}),
+		"issuer": c.Issuer, "client_id": c.ClientID, "client_secret_set": len(c.ClientSecretSealed) > 0,
+		"redirect_uri": h.auth.OIDCRedirectURI(),
+	}}
+}
+
+func (h *Handler) handleGetSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	c, err := h.auth.SSO(r.Context(), cur.User, orgID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.ssoJSON(c))
+}
+
+func (h *Handler) handlePutSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	var in struct {
+		Protocol     *string  `json:"protocol"`
+		Enabled      *bool    `json:"enabled"`
+		Domains      []string `json:"domains"`
+		RequireSSO   *bool    `json:"require_sso"`
+		Issuer       *string  `json:"issuer"`
+		ClientID     *string  `json:"client_id"`
+		ClientSecret *string  `json:"client_secret"`
+	}
+	if err := h.body(w, r, &in, func() error { return required("protocol", in.Protocol, "enabled", in.Enabled) }); err != nil {
+		return err
+	}
+	val := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	c, err := h.auth.SaveSSO(r.Context(), cur.User, orgID, auth.SSOInput{Protocol: *in.Protocol, Enabled: *in.Enabled,
+		RequireSSO: in.RequireSSO != nil && *in.RequireSSO, Domains: in.Domains, Issuer: val(in.Issuer), ClientID: val(in.ClientID),
+		ClientSecret: in.ClientSecret}, httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.ssoJSON(c))
+}
+
+func (h *Handler) handleDeleteSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	if err := h.auth.DeleteSSO(r.Context(), cur.User, orgID, httpx.Client(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) handleVerifySSODomain(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	domain := r.PathValue("domain")
+	if err := h.auth.VerifySSODomain(r.Context(), cur.User, orgID, domain, httpx.Client(r)); err != nil {
+		return err
+	}
+	d, _ := auth.NormalizeDomain(domain)
+	return writeJSON(w, http.StatusOK, map[string]any{"domain": d, "verified": true})
+}
+
+func (h *Handler) handleTestSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	problems, err := h.auth.SSOProblems(r.Context(), cur.User, orgID)
+	if err != nil {
+		return err
+	}
+	lang := h.lang(r)
+	return writeJSON(w, http.StatusOK, map[string]any{"ok": len(problems) == 0, "problems": each(problems, func(k string) string { return h.cat.T(lang, k) })})
+}
