@@ -33,6 +33,9 @@ const (
 	// domain; the provider's answer could not be trusted or used.
 	CodeSSONotConfigured Code = "sso_not_configured"
 	CodeSSOFailed        Code = "sso_failed"
+	// CodeSSORequired: the organization of this email's domain requires
+	// its people to log in through its identity provider.
+	CodeSSORequired Code = "sso_required"
 )
 
 // Error is a domain error: a stable Code for programs, and a message id

@@ -310,7 +310,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, rawEmail, lang strin
 // mails it, at most resetMailLimit times an hour per account.
 func (s *Service) mailReset(ctx context.Context, key, lang string, c gardien.Client) error {
 	u, _, err := s.Store.UserByEmail(ctx, key)
-	if errors.Is(err, gardien.ErrNotFound) || (err == nil && u.SSO) {
+	if errors.Is(err, gardien.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -318,6 +318,12 @@ func (s *Service) mailReset(ctx context.Context, key, lang string, c gardien.Cli
 	}
 	if ok, err := s.allowMail(ctx, resetMails, strconv.FormatInt(u.ID, 10)); err != nil || !ok {
 		return err
+	}
+	if u.SSO {
+		// No password to reset: their identity provider keeps it. The mail
+		// says so, to them only.
+		s.send(ctx, mail.Letter{Kind: "sso_no_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.Links.Login()})
+		return nil
 	}
 	tok, hash := newToken()
 	now := s.Now()

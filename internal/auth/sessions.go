@@ -57,6 +57,27 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 			return nil, fmt.Errorf("auth: login: %w", err)
 		}
 	}
+	sso, err := s.domainSSO(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if sso != nil && sso.RequireSSO {
+		// The organization requires SSO for its domain: no password is
+		// checked (no oracle for it), whoever the address is — owners
+		// aside, who keep their password and second factor as the way back
+		// in when the provider is down.
+		owner := false
+		if u != nil {
+			m, err := s.Store.Membership(ctx, sso.OrgID, u.ID)
+			if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+				return nil, fmt.Errorf("auth: login: %w", err)
+			}
+			owner = err == nil && m.Role == gardien.RoleOwner
+		}
+		if !owner {
+			return nil, errSSORequired
+		}
+	}
 	if err := s.verifyPassword(ctx, key, hash, pw, c); err != nil {
 		if !errors.Is(err, password.ErrMismatch) {
 			return nil, err
@@ -65,6 +86,12 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 			if err := s.event(ctx, gardien.EventLoginFailed, u.ID, 0, c, "wrong password"); err != nil {
 				return nil, err
 			}
+		}
+		if sso != nil {
+			// People of this domain may log in with SSO: say so (a fact
+			// about the domain, which /sso/start tells anyone, not about
+			// the account).
+			return nil, errInvalidCredentialsSSO
 		}
 		return nil, errInvalidCredentials
 	}

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/gardien/gardien"
@@ -110,4 +111,72 @@ func TestConnectingAnIdentityProvider(t *testing.T) {
 	}
 	_, err = f.svc.SSO(ctx, owner.User, o.ID)
 	wantCode(t, err, gardien.CodeNotFound)
+}
+
+// ssoOrg makes an organization whose owner (owner@acme.test, with 2FA)
+// connected a provider for the verified domain acme.test.
+func (f *fixture) ssoOrg(t *testing.T) (*auth.Login, *gardien.Organization) {
+	t.Helper()
+	ctx := context.Background()
+	f.withProviders(sso.Protocols{})
+	owner, o := f.org(t, "owner@acme.test")
+	if _, err := f.svc.SaveSSO(ctx, owner.User, o.ID, auth.SSOInput{Protocol: "oidc", Enabled: true,
+		Domains: []string{"acme.test"}, Issuer: ssotest.StartOP(t, nil), ClientID: "gardien", ClientSecret: ptr("s")}, client); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.OperatorVerifySSODomain(ctx, o.ID, "acme.test", "root"); err != nil {
+		t.Fatal(err)
+	}
+	return owner, o
+}
+
+func TestSSOUsersHaveNoPasswordHere(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	_, o := f.ssoOrg(t)
+	u := &gardien.User{Email: "ada@acme.test", Name: "Ada", CreatedAt: f.clock.Now()}
+	if err := f.store.CreateSSOUser(ctx, u, "ada@acme.test", o.ID, &gardien.Event{Time: f.clock.Now(), Type: gardien.EventSSOUserCreated}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, f.svc.ChangePassword(ctx, &gardien.Session{UserID: u.ID}, u, "anything", "a brand new passphrase", client), gardien.CodeSSOUser)
+	_, err := f.svc.BeginTwoFactor(ctx, u)
+	wantCode(t, err, gardien.CodeSSOUser)
+	if err := f.svc.RequestPasswordReset(ctx, "ada@acme.test", "en", client); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Wait(ctx)
+	if got := f.mails.to("ada@acme.test"); len(got) != 1 || got[0].Subject != "Your account has no password here" || strings.Contains(got[0].Text, "token=") {
+		t.Fatalf("mails to an SSO user asking for a reset: %+v", got)
+	}
+	// A wrong password for someone of the domain points to SSO.
+	_, err = f.svc.LogIn(ctx, "ada@acme.test", "not her password", "", client)
+	if e, _ := gardien.AsError(err); e == nil || e.Code != gardien.CodeInvalidCredentials || e.Message != "err.invalid_credentials_sso" {
+		t.Fatalf("password login of an SSO user: %v", err)
+	}
+}
+
+func TestRequireSSOKeepsTheOwnersWayBackIn(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.ssoOrg(t)
+	bob := f.signup(t, "bob@acme.test", true)
+	f.join(t, owner.User, bob, o.ID, gardien.RoleAdmin)
+	c, _ := f.svc.SSO(ctx, owner.User, o.ID)
+	if _, err := f.svc.SaveSSO(ctx, owner.User, o.ID, auth.SSOInput{Protocol: "oidc", Enabled: true, RequireSSO: true,
+		Domains: []string{"acme.test"}, Issuer: c.Issuer, ClientID: "gardien"}, client); err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"bob@acme.test", "nobody@acme.test"} {
+		_, err := f.svc.LogIn(ctx, email, pw, "", client)
+		wantCode(t, err, gardien.CodeSSORequired)
+	}
+	// The owner logs in with password and code, as the way back in.
+	if l, err := f.svc.LogIn(ctx, "owner@acme.test", pw, "", client); err != nil || l.Status != auth.StatusTwoFactorRequired {
+		t.Fatalf("owner's password login: %v %v", l, err)
+	}
+	// Other domains are not concerned.
+	f.signup(t, "carol@example.com", true)
+	if _, err := f.svc.LogIn(ctx, "carol@example.com", pw, "", client); err != nil {
+		t.Fatalf("another domain: %v", err)
+	}
 }

@@ -17,9 +17,28 @@ import (
 const ssoLoginTTL = 10 * time.Minute
 
 var (
-	errSSOFailed       = gardien.Errorf(gardien.CodeSSOFailed, "err.sso_failed")
-	errSSOLinkRequired = gardien.Errorf(gardien.CodeConflict, "err.sso_link_required")
+	errSSOFailed             = gardien.Errorf(gardien.CodeSSOFailed, "err.sso_failed")
+	errSSOLinkRequired       = gardien.Errorf(gardien.CodeConflict, "err.sso_link_required")
+	errSSORequired           = gardien.Errorf(gardien.CodeSSORequired, "err.sso_required")
+	errInvalidCredentialsSSO = gardien.Errorf(gardien.CodeInvalidCredentials, "err.invalid_credentials_sso")
+	errSSONoPassword         = gardien.Errorf(gardien.CodeSSOUser, "err.sso_user_password")
 )
+
+// domainSSO is the enabled connection of the organization that verified
+// the domain of an email key, or nil.
+func (s *Service) domainSSO(ctx context.Context, emailKey string) (*gardien.SSOConnection, error) {
+	if !strings.Contains(emailKey, "@") {
+		return nil, nil
+	}
+	conn, err := s.Store.SSOForDomain(ctx, emailDomain(emailKey))
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: sso of domain: %w", err)
+	}
+	return conn, nil
+}
 
 func (s *Service) verifierContext(orgID int64) []byte {
 	return []byte("sso-login:" + strconv.FormatInt(orgID, 10))

@@ -127,6 +127,9 @@ func (s *Service) verifyPassword(ctx context.Context, emailKey, hash, pw string,
 // person's password again, under the same limits as a login. A wrong one
 // is a validation error on field.
 func (s *Service) checkPassword(ctx context.Context, u *gardien.User, pw, field string, c gardien.Client) error {
+	if u.SSO {
+		return errSSONoPassword // their identity provider keeps their password
+	}
 	hash, err := s.Store.PasswordHash(ctx, u.ID)
 	if err != nil {
 		return fmt.Errorf("auth: password: %w", err)

@@ -114,7 +114,7 @@ func Status(code gardien.Code) int {
 	switch code {
 	case gardien.CodeInvalidCredentials, gardien.CodeUnauthorized, gardien.CodeInvalidCode:
 		return http.StatusUnauthorized
-	case gardien.CodeEmailNotVerified, gardien.CodeSSOUser, gardien.CodeForbidden,
+	case gardien.CodeEmailNotVerified, gardien.CodeSSOUser, gardien.CodeForbidden, gardien.CodeSSORequired,
 		gardien.CodeTwoFactorRequired, gardien.CodeTwoFactorSetupRequired, gardien.CodeTwoFactorRequiredByOrg:
 		return http.StatusForbidden
 	case gardien.CodeTwoFactorAlreadyEnabled, gardien.CodeConflict:

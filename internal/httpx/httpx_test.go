@@ -16,7 +16,7 @@ func TestEveryCodeHasItsStatusAndUnknownOnesAre500(t *testing.T) {
 		gardien.CodeTwoFactorRequired: 403, gardien.CodeTwoFactorSetupRequired: 403, gardien.CodeTwoFactorRequiredByOrg: 403,
 		gardien.CodeTwoFactorAlreadyEnabled: 409, gardien.CodeConflict: 409, gardien.CodeRateLimited: 429,
 		gardien.CodeNotFound: 404, gardien.CodeValidationFailed: 422, gardien.CodeInvalidToken: 400,
-		gardien.CodeUnavailable: 503, gardien.CodeInternal: 500, gardien.Code("no_such_code"): 500,
+		gardien.CodeUnavailable: 503, gardien.CodeSSORequired: 403, gardien.CodeSSONotConfigured: 404, gardien.CodeSSOFailed: 400, gardien.CodeInternal: 500, gardien.Code("no_such_code"): 500,
 	} {
 		if got := Status(code); got != want {
 			t.Errorf("Status(%s) = %d, want %d", code, got, want)
