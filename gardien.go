@@ -145,6 +145,7 @@ const (
 	EventSSODomainVerified        = "sso.domain_verified"
 	EventSSOLoginFailed           = "sso.login_failed"
 	EventSSOUserCreated           = "sso.user_created"
+	EventSSOLinked                = "sso.linked"
 )
 
 // EventTypes lists every event type.
@@ -155,5 +156,5 @@ var EventTypes = []string{
 	EventRecoveryCodesRegenerated, EventTwoFactorReset, EventOrgCreated, EventOrgInvitationSent,
 	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
-	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated,
+	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked,
 }

@@ -88,6 +88,10 @@ type Store interface {
 	DeleteStaleSSOLogins(ctx context.Context, now time.Time) error
 	CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, e *gardien.Event) error
 	JoinAsMember(ctx context.Context, orgID, userID int64, at time.Time, e *gardien.Event) error
+	CreateSSOLink(ctx context.Context, tokenHash []byte, userID, orgID int64, ssoContext string, expires time.Time) error
+	SSOLinkOf(ctx context.Context, tokenHash []byte, userID int64, now time.Time) (int64, error)
+	OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error)
+	LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, now time.Time, e *gardien.Event) (int64, error)
 
 	AddEvent(ctx context.Context, e *gardien.Event) error
 	UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/sso"
 )
 
@@ -99,10 +100,15 @@ func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo string) (stri
 	return to, nil
 }
 
-// SSOLogin is a login completed through an identity provider.
+// SSOLogin is a login completed through an identity provider — or, when
+// the provider vouched for the email of a password account, a link to
+// confirm: LinkToken is then set and Login nil. The browser keeps the
+// token, its owner logs in with the account's password (and second
+// factor) and confirms (LinkSSO).
 type SSOLogin struct {
 	*Login
-	ReturnTo string
+	LinkToken string
+	ReturnTo  string
 }
 
 // FinishSSO takes the provider's answer (the state and code of the
@@ -168,6 +174,13 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, old
 		return fail(email+" is not in a verified domain of this organization", nil)
 	}
 	u, err := s.ssoPerson(ctx, l.OrgID, email, key, id, c)
+	if errors.Is(err, errSSOLinkRequired) {
+		tok, hash := newToken()
+		if err := s.Store.CreateSSOLink(ctx, hash, u.ID, l.OrgID, id.Context, s.Now().Add(ssoLoginTTL)); err != nil {
+			return nil, fmt.Errorf("auth: sso link: %w", err)
+		}
+		return &SSOLogin{LinkToken: tok, ReturnTo: l.ReturnTo}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -206,11 +219,61 @@ func (s *Service) ssoPerson(ctx context.Context, orgID int64, email, key string,
 	case err != nil:
 		return nil, fmt.Errorf("auth: sso user: %w", err)
 	case !u.SSO:
-		return nil, errSSOLinkRequired
+		return u, errSSOLinkRequired
 	}
 	e := s.orgEvent(gardien.EventOrgMemberJoined, orgID, u.ID, u.ID, c, string(gardien.RoleMember)+" (sso)")
 	if err := s.Store.JoinAsMember(ctx, orgID, u.ID, s.Now(), e); err != nil {
 		return nil, fmt.Errorf("auth: sso user: %w", err)
 	}
 	return u, nil
+}
+
+// SSOLinkOffer names the organization a pending link would tie the
+// person's account to (the confirmation page asks).
+func (s *Service) SSOLinkOffer(ctx context.Context, u *gardien.User, token string) (*gardien.Membership, error) {
+	if token == "" || len(token) > 100 {
+		return nil, errSSOFailed
+	}
+	orgID, err := s.Store.SSOLinkOf(ctx, hashToken(token), u.ID, s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errSSOFailed
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: sso link: %w", err)
+	}
+	o, err := s.Store.OrganizationByID(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: sso link: %w", err)
+	}
+	return &gardien.Membership{Organization: *o}, nil
+}
+
+// LinkSSO ties a password account to its organization's identity
+// provider, once its owner proved it is theirs: a full session (password
+// and, when they have one, second factor), the same person the provider
+// vouched for, within ten minutes. From then on it logs in through SSO:
+// no password, no Gardien 2FA (as the seed says), a member of the
+// organization; its other sessions end; a mail tells them. It returns the
+// session's new token.
+func (s *Service) LinkSSO(ctx context.Context, sess *gardien.Session, u *gardien.User, token string, c gardien.Client) (string, error) {
+	if sess.Level != gardien.LevelFull || u.SSO {
+		return "", errSSOFailed
+	}
+	if token == "" || len(token) > 100 {
+		return "", errSSOFailed
+	}
+	e := s.newEvent(gardien.EventSSOLinked, u.ID, u.ID, c, "")
+	if _, err := s.Store.LinkToSSO(ctx, hashToken(token), u.ID, sess.ID, s.Now(), e); err != nil {
+		if errors.Is(err, gardien.ErrNotFound) {
+			return "", errSSOFailed
+		}
+		return "", fmt.Errorf("auth: link sso: %w", err)
+	}
+	tok, err := s.Rotate(ctx, sess, gardien.LevelFull)
+	if err != nil {
+		return "", err
+	}
+	u.SSO, u.TwoFactorEnabled = true, false
+	s.send(ctx, mail.Letter{Kind: "sso_linked", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login()})
+	return tok, nil
 }

@@ -77,6 +77,8 @@ var routes = [][2]string{
 	{"POST", "/language"},
 	{"GET", "/sso/start"},
 	{"GET", "/sso/oidc/callback"},
+	{"GET", "/sso/link"},
+	{"POST", "/sso/link"},
 	{"GET", "/settings"},
 	{"GET", "/settings/profile"},
 	{"POST", "/settings/profile"},

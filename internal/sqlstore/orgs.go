@@ -397,3 +397,19 @@ func (s *Store) RecordLogin(ctx context.Context, userID int64, at time.Time) err
 	}
 	return nil
 }
+
+// OrganizationByID returns an organization; gardien.ErrNotFound when none.
+func (s *Store) OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error) {
+	o := gardien.Organization{ID: id}
+	var created int64
+	err := s.queryRow(ctx, s.reader, `SELECT name, require_two_factor, created_at FROM organizations WHERE id = ?`, id).
+		Scan(&o.Name, &o.RequireTwoFactor, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: organization: %w", err)
+	}
+	o.CreatedAt = time.Unix(created, 0).UTC()
+	return &o, nil
+}

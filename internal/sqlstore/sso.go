@@ -244,3 +244,67 @@ func (s *Store) JoinAsMember(ctx context.Context, orgID, userID int64, at time.T
 	}
 	return nil
 }
+
+// CreateSSOLink stores a pending link of a password account to SSO.
+func (s *Store) CreateSSOLink(ctx context.Context, tokenHash []byte, userID, orgID int64, ssoContext string, expires time.Time) error {
+	if _, err := s.exec(ctx, s.writer, `INSERT INTO sso_links (token_hash, user_id, org_id, sso_context, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		tokenHash, userID, orgID, ssoContext, expires.Unix()); err != nil {
+		return fmt.Errorf("sqlstore: sso link: %w", err)
+	}
+	return nil
+}
+
+// SSOLinkOf returns the organization of a live pending link for a person;
+// gardien.ErrNotFound when there is none.
+func (s *Store) SSOLinkOf(ctx context.Context, tokenHash []byte, userID int64, now time.Time) (int64, error) {
+	var orgID int64
+	err := s.queryRow(ctx, s.reader, `SELECT org_id FROM sso_links WHERE token_hash = ? AND user_id = ? AND expires_at > ?`,
+		tokenHash, userID, now.Unix()).Scan(&orgID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, gardien.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: sso link: %w", err)
+	}
+	return orgID, nil
+}
+
+// LinkToSSO uses a pending link, once: the account becomes an SSO user —
+// no password, no Gardien second factor (its provider owns both) — and a
+// member of the organization; its other sessions end. One transaction,
+// with its event. gardien.ErrNotFound when the link is gone.
+func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, now time.Time, e *gardien.Event) (int64, error) {
+	var orgID int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txQueryRow(ctx, tx, `DELETE FROM sso_links WHERE token_hash = ? AND user_id = ? AND expires_at > ? RETURNING org_id`,
+			tokenHash, userID, now.Unix()).Scan(&orgID); errors.Is(err, sql.ErrNoRows) {
+			return gardien.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if _, err := s.txExec(ctx, tx, `UPDATE users SET sso = ?, password_hash = '', updated_at = ? WHERE id = ?`, true, now.Unix(), userID); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM two_factor WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {
+			if _, err := s.txExec(ctx, tx, q, userID); err != nil {
+				return err
+			}
+		}
+		if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepSession); err != nil {
+			return err
+		}
+		if _, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (org_id, user_id) DO NOTHING`,
+			orgID, userID, string(gardien.RoleMember), now.Unix()); err != nil {
+			return err
+		}
+		e.OrgID = orgID
+		return s.insertEvent(ctx, tx, e)
+	})
+	if errors.Is(err, gardien.ErrNotFound) {
+		return 0, err
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: link to sso: %w", err)
+	}
+	return orgID, nil
+}

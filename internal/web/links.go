@@ -17,6 +17,7 @@ const (
 	pathTwoFactorSettings = "/settings/two-factor"
 	pathOIDCCallback      = "/sso/oidc/callback"
 	pathSSOStart          = "/sso/start"
+	pathSSOLink           = "/sso/link"
 )
 
 // Links makes the absolute links of mails (auth.Links) under the base URL

@@ -28,6 +28,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /language", h.handleLanguage)
 	m.HandleFunc("GET "+pathSSOStart, h.handleSSOStart)
 	m.HandleFunc("GET "+pathOIDCCallback, h.handleOIDCCallback)
+	m.HandleFunc("GET "+pathSSOLink, h.guard(auth.AreaFull, h.handleSSOLinkPage))
+	m.HandleFunc("POST "+pathSSOLink, h.guard(auth.AreaFull, h.handleSSOLink))
 
 	m.HandleFunc("GET /settings", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/settings/profile") })
 	m.HandleFunc("GET /settings/profile", h.guard(auth.AreaFull, h.handleProfilePage))

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/httpx"
@@ -47,6 +48,54 @@ func (h *Handler) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, statusOf(err), "message", &p)
 		return
 	}
+	if l.LinkToken != "" {
+		// A password account: its owner logs in with it, then confirms.
+		h.Cookies.Write(w, ssoLinkCookie, l.LinkToken, time.Now().Add(10*time.Minute))
+		h.setFlash(w, "info", "sso.link_login")
+		redirect(w, r, pathLogin+"?"+url.Values{"next": {pathSSOLink}}.Encode())
+		return
+	}
 	h.Cookies.Set(w, l.Token, l.Session.ExpiresAt)
 	redirect(w, r, orHome(localPath(l.ReturnTo)))
+}
+
+// ssoLinkCookie carries, in the browser that came back from the provider,
+// the link of a password account waiting for its owner's confirmation.
+const ssoLinkCookie = "gardien_sso_link"
+
+type ssoLinkPage struct {
+	Page
+	OrgName string
+}
+
+// handleSSOLinkPage asks a person who logged in with their password
+// whether to link their account to their organization's SSO.
+func (h *Handler) handleSSOLinkPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	tok := ""
+	if ck, err := r.Cookie(ssoLinkCookie); err == nil {
+		tok = ck.Value
+	}
+	m, err := h.Auth.SSOLinkOffer(r.Context(), cur.User, tok)
+	if err != nil {
+		h.orgError(w, r, err)
+		return
+	}
+	p := ssoLinkPage{Page: h.newPage(r, "sso.link_title"), OrgName: m.Name}
+	h.render(w, r, http.StatusOK, "sso_link", &p)
+}
+
+func (h *Handler) handleSSOLink(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	tok := ""
+	if ck, err := r.Cookie(ssoLinkCookie); err == nil {
+		tok = ck.Value
+	}
+	newTok, err := h.Auth.LinkSSO(r.Context(), cur.Session, cur.User, tok, httpx.Client(r))
+	if err != nil {
+		h.orgError(w, r, err)
+		return
+	}
+	h.Cookies.Remove(w, ssoLinkCookie)
+	h.Cookies.Set(w, newTok, cur.Session.ExpiresAt)
+	h.setFlash(w, "ok", "sso.linked")
+	redirect(w, r, "/")
 }

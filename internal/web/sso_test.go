@@ -169,13 +169,47 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		}
 	})
 
-	t.Run("a password account is not taken over", func(t *testing.T) {
+	t.Run("a password account is linked only by its owner", func(t *testing.T) {
 		if _, err := a.SignUp(ctx, auth.SignupInput{Email: "bob@acme.test", Password: pw, Name: "Bob"}, "", gardien.Client{}); err != nil {
 			t.Fatal(err)
 		}
 		b := newBrowser()
-		if resp := b.ssoLogin(t, env.URL, "bob@acme.test", "bob"); resp.StatusCode != http.StatusConflict {
-			t.Fatalf("SSO onto a password account: %d", resp.StatusCode)
+		resp := b.ssoLogin(t, env.URL, "bob@acme.test", "bob")
+		if resp.StatusCode != 200 || resp.Request.URL.Path != "/login" || resp.Request.URL.Query().Get("next") != "/sso/link" {
+			t.Fatalf("SSO onto a password account: %d at %s", resp.StatusCode, resp.Request.URL)
+		}
+		c := env.Client(t)
+		c.Client = b.Client
+		if r := c.API("GET", "/me", nil); r.StatusCode != 401 {
+			t.Fatalf("the provider alone logged Bob into his password account: %d", r.StatusCode)
+		}
+		// Someone else's browser cannot use the link, even logged in as Bob.
+		other := newBrowser()
+		if r, _ := other.PostForm(env.URL+"/login", url.Values{"email": {"bob@acme.test"}, "password": {pw}, "next": {"/sso/link"}}); r.Request.URL.Path != "/sso/link" || r.StatusCode != http.StatusBadRequest {
+			t.Fatalf("another browser at /sso/link: %d at %s", r.StatusCode, r.Request.URL)
+		}
+		// Bob logs in with his password in the browser that came back, and confirms.
+		r, err := b.PostForm(env.URL+"/login", url.Values{"email": {"bob@acme.test"}, "password": {pw}, "next": {"/sso/link"}})
+		if err != nil || r.Request.URL.Path != "/sso/link" || r.StatusCode != 200 {
+			t.Fatalf("after the password: %v %d at %s", err, r.StatusCode, r.Request.URL)
+		}
+		if r, err = b.PostForm(env.URL+"/sso/link", nil); err != nil || r.Request.URL.Path != "/" {
+			t.Fatalf("confirming: %v at %s", err, r.Request.URL)
+		}
+		me := c.API("GET", "/me", nil).JSON()
+		if me["user"].(map[string]any)["sso"] != true || len(me["organizations"].([]any)) != 1 {
+			t.Fatalf("after linking: %v", me)
+		}
+		if r := env.Client(t).API("POST", "/login", map[string]any{"email": "bob@acme.test", "password": pw}); r.StatusCode != 401 {
+			t.Fatalf("the old password still works: %d", r.StatusCode)
+		}
+		env.Mail.Wait(t, "bob@acme.test") // the validation mail of his sign-up
+		if m := env.Mail.Wait(t, "bob@acme.test"); m.Subject != "Your account now logs in through single sign-on" {
+			t.Fatalf("mail after linking: %q", m.Subject)
+		}
+		// And the provider now logs him in.
+		if resp := newBrowser().ssoLogin(t, env.URL, "bob@acme.test", "bob"); resp.Request.URL.Path != "/" {
+			t.Fatalf("SSO after linking: %d at %s", resp.StatusCode, resp.Request.URL)
 		}
 	})
 }
