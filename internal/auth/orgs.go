@@ -405,6 +405,11 @@ type Security struct {
 	CanChange        bool // the actor may flip the switch now
 	NeedOwnTwoFactor bool // … once their own account has 2FA
 	WithoutTwoFactor int  // members who would be asked to set it up
+	// SSO is the organization's single sign-on, nil when none; only owners
+	// change it (CanChangeSSO), admins see it.
+	SSO             *gardien.SSOConnection
+	CanChangeSSO    bool
+	OIDCRedirectURI string
 }
 
 // OrgSecurity returns what the Security & SSO page shows.
@@ -417,8 +422,12 @@ func (s *Service) OrgSecurity(ctx context.Context, actor *gardien.User, orgID in
 	if err != nil {
 		return nil, fmt.Errorf("auth: security: %w", err)
 	}
+	conn, err := s.Store.SSOConnection(ctx, orgID)
+	if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+		return nil, fmt.Errorf("auth: security: %w", err)
+	}
 	return &Security{Membership: m, Counts: counts, CanChange: actor.TwoFactorEnabled || actor.SSO, NeedOwnTwoFactor: !actor.TwoFactorEnabled && !actor.SSO,
-		WithoutTwoFactor: counts.Total - counts.Protected}, nil
+		WithoutTwoFactor: counts.Total - counts.Protected, SSO: conn, CanChangeSSO: m.Role == gardien.RoleOwner, OIDCRedirectURI: s.OIDCRedirectURI()}, nil
 }
 
 // SetRequireTwoFactor turns the organization's requirement on or off: one

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -277,6 +278,19 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 		return nil
 	}
 	p := &securityPage{Page: *base, Security: sec, EventTypes: gardien.EventTypes}
+	if c := sec.SSO; c != nil {
+		domains := make([]string, len(c.Domains))
+		for i, d := range c.Domains {
+			domains[i] = d.Domain
+		}
+		p.Form = url.Values{"issuer": {c.Issuer}, "client_id": {c.ClientID}, "domains": {strings.Join(domains, "\n")}}
+		if c.Enabled {
+			p.Form.Set("enabled", "on")
+		}
+		if c.RequireSSO {
+			p.Form.Set("require_sso", "on")
+		}
+	}
 	if !withLog {
 		return p
 	}

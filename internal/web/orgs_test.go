@@ -134,8 +134,14 @@ func TestOrganizationPages(t *testing.T) {
 // organization; it returns the owner's client and the organization's path.
 func ownerWithOrg(t *testing.T) (*apptest.Env, *apptest.Client, string) {
 	t.Helper()
+	return ownerWithOrgAt(t)
+}
+
+// ownerWithOrgAt is ownerWithOrg with settings of the server.
+func ownerWithOrgAt(t *testing.T, opts ...apptest.Option) (*apptest.Env, *apptest.Client, string) {
+	t.Helper()
 	clock := apptest.NewClock()
-	env := apptest.Start(t, apptest.WithClock(clock))
+	env := apptest.Start(t, append(opts, apptest.WithClock(clock))...)
 	owner := verifiedClient(t, env, "owner@example.com")
 	withTwoFactor(t, owner, clock)
 	return env, owner, strings.TrimSuffix(owner.Form("/organizations", map[string]string{"name": "Acme"}).Header.Get("Location"), "/members")

@@ -3,9 +3,11 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
 )
 
@@ -98,4 +100,68 @@ func (h *Handler) handleSSOLink(w http.ResponseWriter, r *http.Request, cur *htt
 	h.Cookies.Set(w, newTok, cur.Session.ExpiresAt)
 	h.setFlash(w, "ok", "sso.linked")
 	redirect(w, r, "/")
+}
+
+func securityURL(r *http.Request) string { return orgURL(r, "security") + "#sso" }
+
+// handleSaveSSO saves the Single sign-on form of Security & SSO; what is
+// wrong is shown next to its field.
+func (h *Handler) handleSaveSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if !h.form(w, r) {
+		return
+	}
+	f := r.PostForm
+	in := auth.SSOInput{Protocol: f.Get("protocol"), Enabled: f.Get("enabled") == "on", RequireSSO: f.Get("require_sso") == "on",
+		Domains: strings.FieldsFunc(f.Get("domains"), func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ' ' }),
+		Issuer:  f.Get("issuer"), ClientID: f.Get("client_id")}
+	if secret := f.Get("client_secret"); secret != "" {
+		in.ClientSecret = &secret // empty: keep the one set
+	}
+	if _, err := h.Auth.SaveSSO(r.Context(), cur.User, pathID(r, "id"), in, httpx.Client(r)); err != nil {
+		p := h.securityData(w, r, cur, true)
+		if p == nil {
+			return
+		}
+		p.Form = f
+		h.renderError(w, r, err, "org_security", p)
+		return
+	}
+	h.setFlash(w, "ok", "sso.saved")
+	redirect(w, r, securityURL(r))
+}
+
+func (h *Handler) handleVerifySSODomain(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	err := h.Auth.VerifySSODomain(r.Context(), cur.User, pathID(r, "id"), r.PathValue("domain"), httpx.Client(r))
+	h.done(w, r, err, securityURL(r), "sso.domain_verified", r.PathValue("domain"))
+}
+
+func (h *Handler) handleTestSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	problems, err := h.Auth.SSOProblems(r.Context(), cur.User, pathID(r, "id"))
+	if err != nil || len(problems) == 0 {
+		h.done(w, r, err, securityURL(r), "sso.test_ok")
+		return
+	}
+	lang := h.lang(r)
+	words := make([]string, len(problems))
+	for i, k := range problems {
+		words[i] = h.Catalog.T(lang, k)
+	}
+	h.setFlash(w, "error", "sso.test_problems", strings.Join(words, " "))
+	redirect(w, r, securityURL(r))
+}
+
+type ssoDeletePage struct{ Page }
+
+// handleSSODeleteConfirm asks before removing single sign-on (a page, so
+// that it works without JavaScript).
+func (h *Handler) handleSSODeleteConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.orgPage(w, r, cur, "sso.delete", "security")
+	if p == nil {
+		return
+	}
+	h.render(w, r, http.StatusOK, "sso_delete", &ssoDeletePage{Page: *p})
+}
+
+func (h *Handler) handleDeleteSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	h.done(w, r, h.Auth.DeleteSSO(r.Context(), cur.User, pathID(r, "id"), httpx.Client(r)), securityURL(r), "sso.deleted")
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -212,4 +213,31 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 			t.Fatalf("SSO after linking: %d at %s", resp.StatusCode, resp.Request.URL)
 		}
 	})
+}
+
+func TestConnectingSSOThroughThePages(t *testing.T) {
+	t.Parallel()
+	dns := ssotest.StartDNS(t)
+	env, owner, org := ownerWithOrgAt(t, apptest.Setting("GARDIEN_DNS_RESOLVER", dns.Addr))
+	issuer := ssotest.StartOP(t, nil)
+	sec := org + "/security"
+	has(t, owner.Get(sec), "Single sign-on", env.URL+"/sso/oidc/callback", `name="issuer"`)
+	r := owner.Form(org+"/sso", map[string]string{"protocol": "oidc", "issuer": "http://127.0.0.1:1", "client_id": "gardien", "client_secret": "s", "domains": "acme.test", "enabled": "on"})
+	if r.StatusCode != 422 {
+		t.Fatalf("an issuer that cannot be discovered: %d", r.StatusCode)
+	}
+	has(t, r, `id="f-issuer-error"`, `value="gardien"`)
+	wantRedirect(t, owner.Form(org+"/sso", map[string]string{"protocol": "oidc", "issuer": issuer, "client_id": "gardien", "client_secret": "s",
+		"domains": "acme.test\nExample.ORG", "enabled": "on"}), sec+"#sso")
+	page := owner.Get(sec)
+	has(t, page, "Single sign-on saved.", "acme.test", "example.org", "Not verified", "gardien-verification=", "A client secret is set")
+	txt := regexp.MustCompile(`gardien-verification=[a-z0-9]+`).FindString(string(page.Body))
+	dns.SetTXT("acme.test", txt)
+	wantRedirect(t, owner.Form(org+"/sso/domains/acme.test/verify", nil), sec+"#sso")
+	has(t, owner.Get(sec), "Domain acme.test verified.")
+	wantRedirect(t, owner.Form(org+"/sso/test", nil), sec+"#sso")
+	has(t, owner.Get(sec), "The connection works")
+	has(t, owner.Get(org+"/sso/delete"), "Remove single sign-on?")
+	wantRedirect(t, owner.Form(org+"/sso/delete", nil), sec+"#sso")
+	has(t, owner.Get(sec), "Single sign-on removed.")
 }
