@@ -21,6 +21,8 @@ import (
 type browser struct {
 	*http.Client
 	visited []string
+	// holdAnswer stops before the provider's answer reaches Gardien.
+	holdAnswer bool
 }
 
 func newBrowser() *browser {
@@ -28,6 +30,9 @@ func newBrowser() *browser {
 	jar, _ := cookiejar.New(nil)
 	b.Client = &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
 		b.visited = append(b.visited, r.URL.String())
+		if b.holdAnswer && strings.Contains(r.URL.Path, "/sso/oidc/callback") {
+			return http.ErrUseLastResponse
+		}
 		return nil
 	}}
 	return b
@@ -138,7 +143,64 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		}
 	})
 
+	t.Run("an organization that requires 2FA lets its SSO people straight in", func(t *testing.T) {
+		if _, err := env.DB.Exec(env.Q(`UPDATE organizations SET require_two_factor = ?`), true); err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser()
+		if resp := b.ssoLogin(t, env.URL, "ada@acme.test", "ada"); resp.Request.URL.Path != "/" {
+			t.Fatalf("SSO login with the requirement on: %d at %s", resp.StatusCode, resp.Request.URL)
+		}
+		if _, err := env.DB.Exec(env.Q(`UPDATE organizations SET require_two_factor = ?`), false); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("a code from another login, or a late answer, is refused", func(t *testing.T) {
+		// The first browser gets a code, held before Gardien sees it.
+		first := newBrowser()
+		first.holdAnswer = true
+		first.ssoLogin(t, env.URL, "ada@acme.test", "ada")
+		code, _ := url.Parse(first.callback(t))
+		// The second starts its own login and comes back with the first's
+		// code: its PKCE verifier and nonce are not the code's.
+		second := newBrowser()
+		second.get(t, env.URL+"/sso/start?email=ada%40acme.test")
+		var state string
+		for _, v := range second.visited {
+			if u, _ := url.Parse(v); u.Query().Get("state") != "" {
+				state = u.Query().Get("state")
+			}
+		}
+		injected := url.Values{"code": {code.Query().Get("code")}, "state": {state}}
+		if r := second.get(t, env.URL+"/sso/oidc/callback?"+injected.Encode()); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("another login's code: %d", r.StatusCode)
+		}
+		c := env.Client(t)
+		c.Client = second.Client
+		if r := c.API("GET", "/me", nil); r.StatusCode != 401 {
+			t.Errorf("another login's code logged in: %d", r.StatusCode)
+		}
+		// An answer after ten minutes finds its login gone.
+		late := newBrowser()
+		late.holdAnswer = true
+		resp := late.get(t, env.URL+"/sso/start?email=ada%40acme.test")
+		id := resp.Request.URL.Query().Get("authRequestID")
+		r, err := late.PostForm(resp.Request.URL.Scheme+"://"+resp.Request.URL.Host+"/login/username",
+			url.Values{"id": {id}, "username": {"ada"}, "password": {"idp-password"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		clock.Advance(11 * time.Minute)
+		if r := late.get(t, late.callback(t)); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("an answer after ten minutes: %d", r.StatusCode)
+		}
+	})
+
 	t.Run("refusals", func(t *testing.T) {
+		var before int
+		env.DB.QueryRow(`SELECT COUNT(*) FROM events WHERE type = 'sso.login_failed'`).Scan(&before)
 		for name, tc := range map[string]struct {
 			email, username string
 			status          int
@@ -158,8 +220,8 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		}
 		var refused int
 		env.DB.QueryRow(`SELECT COUNT(*) FROM events WHERE type = 'sso.login_failed'`).Scan(&refused)
-		if refused != 2 {
-			t.Errorf("%d refusals in the audit log, want 2", refused)
+		if refused-before != 2 {
+			t.Errorf("%d refusals in the audit log, want 2", refused-before)
 		}
 		b := newBrowser()
 		if r := b.get(t, env.URL+"/sso/oidc/callback?state=forged&code=x"); r.StatusCode != http.StatusBadRequest {
