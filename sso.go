@@ -24,7 +24,11 @@ type SSOConnection struct {
 	// SAML 2.0: the identity provider's metadata, by URL or pasted.
 	IDPMetadataURL string
 	IDPMetadataXML string
-	Domains        []SSODomain
+	// Gardien as the organization's SAML service provider: its key, sealed,
+	// and certificate.
+	SPKeySealed []byte
+	SPCertPEM   string
+	Domains     []SSODomain
 	UpdatedAt      time.Time
 }
 

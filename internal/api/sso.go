@@ -21,7 +21,8 @@ func (h *Handler) ssoJSON(c *gardien.SSOConnection) map[string]any {
 			return ssoDomainJSON{d.Domain, d.Verified(), d.TXTRecord()}
 		}),
 		"issuer": c.Issuer, "client_id": c.ClientID, "client_secret_set": len(c.ClientSecretSealed) > 0,
-		"redirect_uri": h.auth.OIDCRedirectURI(),
+		"redirect_uri": h.auth.OIDCRedirectURI(), "idp_metadata_url": c.IDPMetadataURL,
+		"sp_entity_id": h.auth.SAMLEntityID(c.OrgID), "sp_metadata_url": h.auth.SAMLEntityID(c.OrgID), "acs_url": h.auth.SAMLACS(c.OrgID),
 	}}
 }
 
@@ -42,6 +43,8 @@ func (h *Handler) handlePutSSO(w http.ResponseWriter, r *http.Request, cur *http
 		Issuer       *string  `json:"issuer"`
 		ClientID     *string  `json:"client_id"`
 		ClientSecret *string  `json:"client_secret"`
+		MetadataURL  *string  `json:"idp_metadata_url"`
+		MetadataXML  *string  `json:"idp_metadata_xml"`
 	}
 	if err := h.body(w, r, &in, func() error { return required("protocol", in.Protocol, "enabled", in.Enabled) }); err != nil {
 		return err
@@ -54,7 +57,7 @@ func (h *Handler) handlePutSSO(w http.ResponseWriter, r *http.Request, cur *http
 	}
 	c, err := h.auth.SaveSSO(r.Context(), cur.User, orgID, auth.SSOInput{Protocol: *in.Protocol, Enabled: *in.Enabled,
 		RequireSSO: in.RequireSSO != nil && *in.RequireSSO, Domains: in.Domains, Issuer: val(in.Issuer), ClientID: val(in.ClientID),
-		ClientSecret: in.ClientSecret}, httpx.Client(r))
+		ClientSecret: in.ClientSecret, IDPMetadataURL: val(in.MetadataURL), IDPMetadataXML: val(in.MetadataXML)}, httpx.Client(r))
 	if err != nil {
 		return err
 	}

@@ -190,6 +190,10 @@ type Links interface {
 	TwoFactorSettings() string
 	// OIDCCallback is where identity providers send people back.
 	OIDCCallback() string
+	// SAMLMetadata and SAMLACS are Gardien's entity ID (its metadata's
+	// address) and assertion consumer service for an organization.
+	SAMLMetadata(orgID int64) string
+	SAMLACS(orgID int64) string
 }
 
 func (s *Service) langOf(u *gardien.User, fallback string) string {

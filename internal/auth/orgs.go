@@ -410,6 +410,9 @@ type Security struct {
 	SSO             *gardien.SSOConnection
 	CanChangeSSO    bool
 	OIDCRedirectURI string
+	// SAMLEntityID and SAMLACS are what a SAML identity provider needs of
+	// Gardien for this organization.
+	SAMLEntityID, SAMLACS string
 }
 
 // OrgSecurity returns what the Security & SSO page shows.
@@ -427,7 +430,8 @@ func (s *Service) OrgSecurity(ctx context.Context, actor *gardien.User, orgID in
 		return nil, fmt.Errorf("auth: security: %w", err)
 	}
 	return &Security{Membership: m, Counts: counts, CanChange: actor.TwoFactorEnabled || actor.SSO, NeedOwnTwoFactor: !actor.TwoFactorEnabled && !actor.SSO,
-		WithoutTwoFactor: counts.Total - counts.Protected, SSO: conn, CanChangeSSO: m.Role == gardien.RoleOwner, OIDCRedirectURI: s.OIDCRedirectURI()}, nil
+		WithoutTwoFactor: counts.Total - counts.Protected, SSO: conn, CanChangeSSO: m.Role == gardien.RoleOwner, OIDCRedirectURI: s.OIDCRedirectURI(),
+		SAMLEntityID: s.Links.SAMLMetadata(orgID), SAMLACS: s.Links.SAMLACS(orgID)}, nil
 }
 
 // SetRequireTwoFactor turns the organization's requirement on or off: one

@@ -28,6 +28,15 @@ type SSOProtocols interface {
 	AuthURL(ctx context.Context, c sso.OIDCClient, state, nonce, verifier, loginHint string) (string, error)
 	// Exchange turns the provider's code into the identity it vouches for.
 	Exchange(ctx context.Context, c sso.OIDCClient, code, verifier, nonce string) (*sso.Identity, error)
+	// IDPMetadata fetches (or takes) a SAML identity provider's metadata
+	// and checks it.
+	IDPMetadata(ctx context.Context, metadataURL, xml string) (string, error)
+	// SPMetadata is Gardien's metadata as a service provider.
+	SPMetadata(c sso.SAMLClient) ([]byte, error)
+	// SAMLAuthURL is where to send a person, and the request's ID.
+	SAMLAuthURL(c sso.SAMLClient, relayState string) (string, string, error)
+	// SAMLIdentity checks a SAMLResponse to a request.
+	SAMLIdentity(c sso.SAMLClient, samlResponse, requestID string) (*sso.Identity, error)
 }
 
 // SSOInput is an organization's single sign-on as its owner sets it.
@@ -40,6 +49,8 @@ type SSOInput struct {
 	ClientID   string
 	// ClientSecret is the new secret; nil keeps the one set.
 	ClientSecret *string
+	// SAML: the identity provider's metadata, by URL or pasted.
+	IDPMetadataURL, IDPMetadataXML string
 }
 
 // maxSSODomains bounds the domains one organization claims.
@@ -120,9 +131,7 @@ func (s *Service) SaveSSO(ctx context.Context, actor *gardien.User, orgID int64,
 		verr.Fields = append(verr.Fields, gardien.FieldError{Field: field, Message: msg})
 	}
 	switch in.Protocol {
-	case gardien.ProtocolOIDC:
-	case gardien.ProtocolSAML:
-		invalid("protocol", "err.sso_saml_unavailable")
+	case gardien.ProtocolOIDC, gardien.ProtocolSAML:
 	default:
 		invalid("protocol", "err.sso_protocol")
 	}
@@ -154,10 +163,15 @@ func (s *Service) SaveSSO(ctx context.Context, actor *gardien.User, orgID int64,
 			}
 		}
 	}
+	if in.Protocol == gardien.ProtocolSAML {
+		if err := s.samlSettings(ctx, conn, in, prev, invalid, len(verr.Fields) == 0); err != nil {
+			return nil, err
+		}
+	}
 	if len(verr.Fields) > 0 {
 		return nil, verr
 	}
-	detail := conn.Protocol + " " + conn.Issuer
+	detail := conn.Protocol + " " + conn.Issuer + conn.IDPMetadataURL
 	if err := s.Store.SaveSSOConnection(ctx, conn, s.orgEvent(gardien.EventSSOChanged, orgID, 0, actor.ID, c, detail)); err != nil {
 		return nil, fmt.Errorf("auth: sso: %w", err)
 	}
@@ -265,6 +279,11 @@ func (s *Service) markVerified(ctx context.Context, orgID int64, domain string, 
 	return nil
 }
 
+// SAMLEntityID and SAMLACS are Gardien's SAML entity ID (also its
+// metadata's URL) and assertion consumer service for an organization.
+func (s *Service) SAMLEntityID(orgID int64) string { return s.Links.SAMLMetadata(orgID) }
+func (s *Service) SAMLACS(orgID int64) string      { return s.Links.SAMLACS(orgID) }
+
 // OIDCRedirectURI is the redirect URI to register at OpenID Providers.
 func (s *Service) OIDCRedirectURI() string { return s.Links.OIDCCallback() }
 
@@ -293,4 +312,73 @@ func (s *Service) SSOProblems(ctx context.Context, actor *gardien.User, orgID in
 		}
 	}
 	return problems, nil
+}
+
+// samlSettings fills a SAML connection: the identity provider's metadata
+// (fetched and checked once the rest is right), and Gardien's key and
+// certificate as its service provider (kept, or made at the first save).
+func (s *Service) samlSettings(ctx context.Context, conn *gardien.SSOConnection, in SSOInput, prev *gardien.SSOConnection, invalid func(field, msg string), check bool) error {
+	conn.Issuer, conn.ClientID, conn.ClientSecretSealed = "", "", nil
+	conn.IDPMetadataURL = strings.TrimSpace(in.IDPMetadataURL)
+	switch {
+	case conn.IDPMetadataURL == "" && strings.TrimSpace(in.IDPMetadataXML) == "":
+		invalid("idp_metadata_url", "err.sso_metadata")
+		return nil
+	case len(conn.IDPMetadataURL) > 500:
+		invalid("idp_metadata_url", "err.sso_metadata")
+		return nil
+	}
+	if check {
+		xml, err := s.Providers.IDPMetadata(ctx, conn.IDPMetadataURL, in.IDPMetadataXML)
+		if err != nil {
+			s.Log.InfoContext(ctx, "sso metadata refused", "org_id", conn.OrgID, "err", err)
+			invalid("idp_metadata_url", "err.sso_metadata")
+			return nil
+		}
+		conn.IDPMetadataXML = xml
+	}
+	if prev != nil && len(prev.SPKeySealed) > 0 {
+		conn.SPKeySealed, conn.SPCertPEM = prev.SPKeySealed, prev.SPCertPEM
+		return nil
+	}
+	key, cert, err := sso.NewSAMLKeyPair("Gardien")
+	if err != nil {
+		return fmt.Errorf("auth: saml key: %w", err)
+	}
+	if conn.SPKeySealed, err = s.Box.Seal(key, s.spKeyContext(conn.OrgID)); err != nil {
+		return fmt.Errorf("auth: saml key: %w", err)
+	}
+	conn.SPCertPEM = cert
+	return nil
+}
+
+func (s *Service) spKeyContext(orgID int64) []byte {
+	return []byte("saml-sp:" + strconv.FormatInt(orgID, 10))
+}
+
+// samlClient is Gardien as an organization's service provider.
+func (s *Service) samlClient(conn *gardien.SSOConnection) (sso.SAMLClient, error) {
+	key, err := s.Box.Open(conn.SPKeySealed, s.spKeyContext(conn.OrgID))
+	if err != nil {
+		return sso.SAMLClient{}, fmt.Errorf("auth: saml key: %w", err)
+	}
+	return sso.SAMLClient{EntityID: s.Links.SAMLMetadata(conn.OrgID), AcsURL: s.Links.SAMLACS(conn.OrgID), KeyDER: key,
+		CertPEM: conn.SPCertPEM, IDPMetadata: conn.IDPMetadataXML}, nil
+}
+
+// SPMetadata is Gardien's SAML metadata for an organization (what its
+// identity provider imports); not_found when it has no SAML connection.
+func (s *Service) SPMetadata(ctx context.Context, orgID int64) ([]byte, error) {
+	conn, err := s.Store.SSOConnection(ctx, orgID)
+	if errors.Is(err, gardien.ErrNotFound) || err == nil && (conn.Protocol != gardien.ProtocolSAML || len(conn.SPKeySealed) == 0) {
+		return nil, gardien.Errorf(gardien.CodeNotFound, "err.not_found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: saml metadata: %w", err)
+	}
+	client, err := s.samlClient(conn)
+	if err != nil {
+		return nil, err
+	}
+	return s.Providers.SPMetadata(client)
 }

@@ -71,11 +71,14 @@ func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo string) (stri
 		return "", gardien.Invalid("email", "err.email_invalid")
 	}
 	conn, err := s.Store.SSOForDomain(ctx, emailDomain(email))
-	if errors.Is(err, gardien.ErrNotFound) || err == nil && conn.Protocol != gardien.ProtocolOIDC {
+	if errors.Is(err, gardien.ErrNotFound) {
 		return "", gardien.Errorf(gardien.CodeSSONotConfigured, "err.sso_not_configured")
 	}
 	if err != nil {
 		return "", fmt.Errorf("auth: sso start: %w", err)
+	}
+	if conn.Protocol == gardien.ProtocolSAML {
+		return s.startSAML(ctx, conn, returnTo)
 	}
 	client, err := s.oidcClient(conn)
 	if err != nil {
@@ -100,6 +103,50 @@ func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo string) (stri
 	return to, nil
 }
 
+// startSAML sends the person to a SAML identity provider with an
+// AuthnRequest; the login waits under its RelayState, and the answer must
+// be InResponseTo the request's ID.
+func (s *Service) startSAML(ctx context.Context, conn *gardien.SSOConnection, returnTo string) (string, error) {
+	client, err := s.samlClient(conn)
+	if err != nil {
+		return "", err
+	}
+	state, stateHash := newToken()
+	to, requestID, err := s.Providers.SAMLAuthURL(client, state)
+	if err != nil {
+		s.Log.WarnContext(ctx, "saml request not made", "org_id", conn.OrgID, "err", err)
+		return "", errSSOFailed
+	}
+	l := &gardien.SSOLogin{OrgID: conn.OrgID, Nonce: requestID, VerifierSealed: []byte{0}, ReturnTo: returnTo, ExpiresAt: s.Now().Add(ssoLoginTTL)}
+	if err := s.Store.CreateSSOLogin(ctx, l, stateHash); err != nil {
+		return "", fmt.Errorf("auth: sso start: %w", err)
+	}
+	return to, nil
+}
+
+// FinishSAML takes a SAML identity provider's answer at the ACS of
+// organization orgID: the RelayState names a login Gardien started for
+// that organization; the response must be signed, for Gardien's audience
+// and ACS, in its time window, InResponseTo the login's request.
+func (s *Service) FinishSAML(ctx context.Context, orgID int64, relayState, samlResponse, oldToken string, c gardien.Client) (*SSOLogin, error) {
+	a, err := s.answer(ctx, relayState, gardien.ProtocolSAML, c)
+	if err != nil {
+		return nil, err
+	}
+	if a.login.OrgID != orgID {
+		return nil, a.refuse("the answer came to another organization's ACS", nil)
+	}
+	client, err := s.samlClient(a.conn)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.Providers.SAMLIdentity(client, samlResponse, a.login.Nonce)
+	if err != nil {
+		return nil, a.refuse("the provider's answer did not check out", err)
+	}
+	return a.logIn(id, oldToken)
+}
+
 // SSOLogin is a login completed through an identity provider — or, when
 // the provider vouched for the email of a password account, a link to
 // confirm: LinkToken is then set and Login nil. The browser keeps the
@@ -111,16 +158,19 @@ type SSOLogin struct {
 	ReturnTo  string
 }
 
-// FinishSSO takes the provider's answer (the state and code of the
-// callback, or the error it sent): the login must be one Gardien started,
-// unused and not older than ten minutes; the code is exchanged with its
-// PKCE verifier and the ID token checked; the email must be one the
-// provider vouches for, in a domain verified by that same organization.
-// The person logs in — created at their first arrival, as an SSO user and
-// a member — but a password account of the same email is never taken over
-// without its owner: errSSOLinkRequired. Every refusal is in the
-// organization's audit log.
-func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, oldToken string, c gardien.Client) (*SSOLogin, error) {
+// ssoAnswer is an identity provider's answer to a login Gardien started:
+// the login, found by its state (or RelayState) once, within ten minutes.
+type ssoAnswer struct {
+	s     *Service
+	ctx   context.Context
+	login *gardien.SSOLogin
+	conn  *gardien.SSOConnection
+	c     gardien.Client
+}
+
+// answer takes the login of a state and its organization's connection,
+// which must still be on and speak protocol.
+func (s *Service) answer(ctx context.Context, state, protocol string, c gardien.Client) (*ssoAnswer, error) {
 	if state == "" || len(state) > 100 {
 		return nil, errSSOFailed
 	}
@@ -131,47 +181,74 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, old
 	if err != nil {
 		return nil, fmt.Errorf("auth: sso: %w", err)
 	}
-	fail := func(why string, err error) (*SSOLogin, error) {
-		s.Log.InfoContext(ctx, "sso login refused", "org_id", l.OrgID, "why", why, "err", err)
-		if err := s.Store.AddEvent(ctx, s.orgEvent(gardien.EventSSOLoginFailed, l.OrgID, 0, 0, c, why)); err != nil {
-			return nil, fmt.Errorf("auth: sso: %w", err)
-		}
-		return nil, errSSOFailed
-	}
-	if providerError != "" {
-		return fail("the provider answered "+gardien.Clip(providerError, 100), nil)
-	}
+	a := &ssoAnswer{s: s, ctx: ctx, login: l, c: c}
 	conn, err := s.Store.SSOConnection(ctx, l.OrgID)
-	if errors.Is(err, gardien.ErrNotFound) || err == nil && (!conn.Enabled || conn.Protocol != gardien.ProtocolOIDC) {
-		return fail("single sign-on is off", nil)
+	if errors.Is(err, gardien.ErrNotFound) || err == nil && (!conn.Enabled || conn.Protocol != protocol) {
+		return nil, a.refuse("single sign-on is off", nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: sso: %w", err)
 	}
-	client, err := s.oidcClient(conn)
+	a.conn = conn
+	return a, nil
+}
+
+// refuse records why an answer was refused, in the organization's audit
+// log, and returns the error to show.
+func (a *ssoAnswer) refuse(why string, err error) error {
+	a.s.Log.InfoContext(a.ctx, "sso login refused", "org_id", a.login.OrgID, "why", why, "err", err)
+	if err := a.s.Store.AddEvent(a.ctx, a.s.orgEvent(gardien.EventSSOLoginFailed, a.login.OrgID, 0, 0, a.c, why)); err != nil {
+		return fmt.Errorf("auth: sso: %w", err)
+	}
+	return errSSOFailed
+}
+
+// FinishSSO takes an OpenID Provider's answer (the state and code of the
+// callback, or the error it sent): the code is exchanged with the login's
+// PKCE verifier and the ID token checked (logIn does the rest).
+func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, oldToken string, c gardien.Client) (*SSOLogin, error) {
+	a, err := s.answer(ctx, state, gardien.ProtocolOIDC, c)
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := s.Box.Open(l.VerifierSealed, s.verifierContext(l.OrgID))
+	if providerError != "" {
+		return nil, a.refuse("the provider answered "+gardien.Clip(providerError, 100), nil)
+	}
+	client, err := s.oidcClient(a.conn)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := s.Box.Open(a.login.VerifierSealed, s.verifierContext(a.login.OrgID))
 	if err != nil {
 		return nil, fmt.Errorf("auth: sso verifier: %w", err)
 	}
-	id, err := s.Providers.Exchange(ctx, client, code, string(verifier), l.Nonce)
+	id, err := s.Providers.Exchange(ctx, client, code, string(verifier), a.login.Nonce)
 	if err != nil {
-		return fail("the provider's answer did not check out", err)
+		return nil, a.refuse("the provider's answer did not check out", err)
 	}
+	return a.logIn(id, oldToken)
+}
+
+// logIn lets the person the provider vouched for in: the email must be
+// one it vouches for, in a domain verified by that same organization. The
+// person is created at their first arrival, as an SSO user and a member;
+// a password account of the same email is never taken over without its
+// owner (a link to confirm: SSOLogin.LinkToken). Every refusal is in the
+// organization's audit log.
+func (a *ssoAnswer) logIn(id *sso.Identity, oldToken string) (*SSOLogin, error) {
+	s, ctx, l, c := a.s, a.ctx, a.login, a.c
 	email, key, ok := NormalizeEmail(id.Email)
 	switch {
 	case !ok:
-		return fail("the provider gave no usable email", nil)
+		return nil, a.refuse("the provider gave no usable email", nil)
 	case !id.EmailVerified:
-		return fail("the provider does not vouch for "+email, nil)
+		return nil, a.refuse("the provider does not vouch for "+email, nil)
 	}
 	if owner, err := s.Store.SSOForDomain(ctx, emailDomain(email)); err != nil || owner.OrgID != l.OrgID {
 		if err != nil && !errors.Is(err, gardien.ErrNotFound) {
 			return nil, fmt.Errorf("auth: sso: %w", err)
 		}
-		return fail(email+" is not in a verified domain of this organization", nil)
+		return nil, a.refuse(email+" is not in a verified domain of this organization", nil)
 	}
 	u, err := s.ssoPerson(ctx, l.OrgID, email, key, id, c)
 	if errors.Is(err, errSSOLinkRequired) {

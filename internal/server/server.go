@@ -16,6 +16,7 @@ import (
 	"github.com/gardien/gardien/internal/api"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/web"
 )
 
 // Pinger tells whether the database answers.
@@ -71,6 +72,10 @@ func New(c Config) http.Handler {
 	// Sec-Fetch-Site and Origin headers browsers send): CSRF protection for
 	// the pages and the API alike, with no token to carry.
 	cop := http.NewCrossOriginProtection()
+	// SAML identity providers post their answers from their own site: the
+	// signed response, InResponseTo a request of a login Gardien started
+	// (found by its RelayState), is what protects that route.
+	cop.AddInsecureBypassPattern("POST " + web.PathSAMLACS)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isAPI(r) {
 			w.Header().Set("Content-Type", "application/problem+json")

@@ -15,9 +15,10 @@ import (
 func (s *Store) SSOConnection(ctx context.Context, orgID int64) (*gardien.SSOConnection, error) {
 	c := gardien.SSOConnection{OrgID: orgID}
 	var updated int64
-	err := s.queryRow(ctx, s.reader, `SELECT protocol, enabled, require_sso, issuer, client_id, COALESCE(client_secret, ?), idp_metadata_url, idp_metadata_xml, updated_at
-		FROM sso_connections WHERE org_id = ?`, []byte{}, orgID).
-		Scan(&c.Protocol, &c.Enabled, &c.RequireSSO, &c.Issuer, &c.ClientID, &c.ClientSecretSealed, &c.IDPMetadataURL, &c.IDPMetadataXML, &updated)
+	err := s.queryRow(ctx, s.reader, `SELECT protocol, enabled, require_sso, issuer, client_id, COALESCE(client_secret, ?), idp_metadata_url, idp_metadata_xml,
+		COALESCE(sp_key, ?), sp_cert, updated_at FROM sso_connections WHERE org_id = ?`, []byte{}, []byte{}, orgID).
+		Scan(&c.Protocol, &c.Enabled, &c.RequireSSO, &c.Issuer, &c.ClientID, &c.ClientSecretSealed, &c.IDPMetadataURL, &c.IDPMetadataXML,
+			&c.SPKeySealed, &c.SPCertPEM, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gardien.ErrNotFound
 	}
@@ -54,13 +55,15 @@ func (s *Store) ssoDomains(ctx context.Context, orgID int64) ([]gardien.SSODomai
 // transaction, with its audit event.
 func (s *Store) SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := s.txExec(ctx, tx, `INSERT INTO sso_connections (org_id, protocol, enabled, require_sso, issuer, client_id, client_secret, idp_metadata_url, idp_metadata_xml, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		_, err := s.txExec(ctx, tx, `INSERT INTO sso_connections (org_id, protocol, enabled, require_sso, issuer, client_id, client_secret,
+			idp_metadata_url, idp_metadata_xml, sp_key, sp_cert, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET protocol = excluded.protocol, enabled = excluded.enabled, require_sso = excluded.require_sso,
 			issuer = excluded.issuer, client_id = excluded.client_id, client_secret = excluded.client_secret,
-			idp_metadata_url = excluded.idp_metadata_url, idp_metadata_xml = excluded.idp_metadata_xml, updated_at = excluded.updated_at`,
+			idp_metadata_url = excluded.idp_metadata_url, idp_metadata_xml = excluded.idp_metadata_xml,
+			sp_key = excluded.sp_key, sp_cert = excluded.sp_cert, updated_at = excluded.updated_at`,
 			c.OrgID, c.Protocol, c.Enabled, c.RequireSSO, c.Issuer, c.ClientID, nullBytes(c.ClientSecretSealed),
-			c.IDPMetadataURL, c.IDPMetadataXML, c.UpdatedAt.Unix())
+			c.IDPMetadataURL, c.IDPMetadataXML, nullBytes(c.SPKeySealed), c.SPCertPEM, c.UpdatedAt.Unix())
 		if err != nil {
 			return err
 		}

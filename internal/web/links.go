@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/url"
+	"strconv"
 )
 
 // The pages that mails lead to. routes.go registers them under these
@@ -18,6 +19,9 @@ const (
 	pathOIDCCallback      = "/sso/oidc/callback"
 	pathSSOStart          = "/sso/start"
 	pathSSOLink           = "/sso/link"
+	// PathSAMLACS is the route of SAML answers: identity providers post it
+	// from their own site (server.New lets it through CrossOriginProtection).
+	PathSAMLACS = "/sso/saml/{id}/acs"
 )
 
 // Links makes the absolute links of mails (auth.Links) under the base URL
@@ -44,3 +48,9 @@ func (l Links) Login() string                        { return l.at(pathLogin, ""
 func (l Links) PasswordSettings() string             { return l.at(pathPasswordSettings, "") }
 func (l Links) TwoFactorSettings() string            { return l.at(pathTwoFactorSettings, "") }
 func (l Links) OIDCCallback() string                 { return l.at(pathOIDCCallback, "") }
+func (l Links) SAMLMetadata(orgID int64) string      { return l.at(samlPath(orgID, "metadata"), "") }
+func (l Links) SAMLACS(orgID int64) string           { return l.at(samlPath(orgID, "acs"), "") }
+
+func samlPath(orgID int64, page string) string {
+	return "/sso/saml/" + strconv.FormatInt(orgID, 10) + "/" + page
+}

@@ -283,7 +283,8 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 		for i, d := range c.Domains {
 			domains[i] = d.Domain
 		}
-		p.Form = url.Values{"issuer": {c.Issuer}, "client_id": {c.ClientID}, "domains": {strings.Join(domains, "\n")}}
+		p.Form = url.Values{"protocol": {c.Protocol}, "issuer": {c.Issuer}, "client_id": {c.ClientID}, "domains": {strings.Join(domains, "\n")},
+			"idp_metadata_url": {c.IDPMetadataURL}}
 		if c.Enabled {
 			p.Form.Set("enabled", "on")
 		}

@@ -28,6 +28,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /language", h.handleLanguage)
 	m.HandleFunc("GET "+pathSSOStart, h.handleSSOStart)
 	m.HandleFunc("GET "+pathOIDCCallback, h.handleOIDCCallback)
+	m.HandleFunc("GET /sso/saml/{id}/metadata", h.handleSAMLMetadata)
+	m.HandleFunc("POST "+PathSAMLACS, h.handleSAMLACS)
 	m.HandleFunc("GET "+pathSSOLink, h.guard(auth.AreaFull, h.handleSSOLinkPage))
 	m.HandleFunc("POST "+pathSSOLink, h.guard(auth.AreaFull, h.handleSSOLink))
 

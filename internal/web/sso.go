@@ -39,6 +39,13 @@ func (h *Handler) handleSSOStart(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	l, err := h.Auth.FinishSSO(r.Context(), q.Get("state"), q.Get("code"), q.Get("error"), h.Cookies.Token(r), httpx.Client(r))
+	h.ssoDone(w, r, l, err)
+}
+
+// ssoDone ends a login through an identity provider: logged in, on to the
+// page wanted; a password account to link, to the login page first; a
+// refusal, a page that says so.
+func (h *Handler) ssoDone(w http.ResponseWriter, r *http.Request, l *auth.SSOLogin, err error) {
 	if err != nil {
 		e, ok := gardien.AsError(err)
 		if !ok {
@@ -164,4 +171,32 @@ func (h *Handler) handleSSODeleteConfirm(w http.ResponseWriter, r *http.Request,
 
 func (h *Handler) handleDeleteSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	h.done(w, r, h.Auth.DeleteSSO(r.Context(), cur.User, pathID(r, "id"), httpx.Client(r)), securityURL(r), "sso.deleted")
+}
+
+// handleSAMLMetadata serves Gardien's metadata as an organization's SAML
+// service provider, for its identity provider to import.
+func (h *Handler) handleSAMLMetadata(w http.ResponseWriter, r *http.Request) {
+	md, err := h.Auth.SPMetadata(r.Context(), pathID(r, "id"))
+	if err != nil {
+		if gardien.ErrorCode(err) == gardien.CodeNotFound {
+			h.handleNotFound(w, r)
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Write(md)
+}
+
+// handleSAMLACS takes a SAML identity provider's answer (HTTP-POST
+// binding): a cross-site POST by design, let through CrossOriginProtection
+// for this route only, since the signed response and its RelayState are
+// what is checked.
+func (h *Handler) handleSAMLACS(w http.ResponseWriter, r *http.Request) {
+	if !h.form(w, r) {
+		return
+	}
+	l, err := h.Auth.FinishSAML(r.Context(), pathID(r, "id"), r.PostForm.Get("RelayState"), r.PostForm.Get("SAMLResponse"), h.Cookies.Token(r), httpx.Client(r))
+	h.ssoDone(w, r, l, err)
 }
