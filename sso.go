@@ -29,7 +29,7 @@ type SSOConnection struct {
 	SPKeySealed []byte
 	SPCertPEM   string
 	Domains     []SSODomain
-	UpdatedAt      time.Time
+	UpdatedAt   time.Time
 }
 
 // SSODomain is an email domain an organization claims for SSO. It counts
