@@ -2,6 +2,10 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -302,4 +306,141 @@ func TestConnectingSSOThroughThePages(t *testing.T) {
 	has(t, owner.Get(org+"/sso/delete"), "Remove single sign-on?")
 	wantRedirect(t, owner.Form(org+"/sso/delete", nil), sec+"#sso")
 	has(t, owner.Get(sec), "Single sign-on removed.")
+}
+
+var (
+	formAction = regexp.MustCompile(`<form[^>]*action="([^"]+)"`)
+	formInput  = regexp.MustCompile(`<input[^>]*name="(\w+)"[^>]*value="([^"]*)"`)
+)
+
+// postForm reads the first form of an HTML page and posts it with extra
+// fields set, as a browser would (with its Origin).
+func (b *browser) postForm(t *testing.T, page *http.Response, body string, extra url.Values) *http.Response {
+	t.Helper()
+	m := formAction.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no form in:\n%s", body)
+	}
+	action, _ := page.Request.URL.Parse(html.UnescapeString(m[1]))
+	v := url.Values{}
+	for _, in := range formInput.FindAllStringSubmatch(body, -1) {
+		v.Set(in[1], html.UnescapeString(in[2]))
+	}
+	for k, x := range extra {
+		v[k] = x
+	}
+	req, _ := http.NewRequest(http.MethodPost, action.String(), strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", page.Request.URL.Scheme+"://"+page.Request.URL.Host)
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func readBody(t *testing.T, r *http.Response) string {
+	t.Helper()
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestLoggingInThroughSAML(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := apptest.Start(t)
+	idp := ssotest.StartSAMLIdP(t, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", Name: "Ada Lovelace"})
+	a := env.App.Auth
+	su, err := a.SignUp(ctx, auth.SignupInput{Email: "owner@acme.test", Password: pw, Name: "Owner"}, "", gardien.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.CreateOrganization(ctx, su.User, "Acme", gardien.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "saml", Enabled: true, Domains: []string{"acme.test"},
+		IDPMetadataURL: idp.MetadataURL}, gardien.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.OperatorVerifySSODomain(ctx, o.ID, "acme.test", "root"); err != nil {
+		t.Fatal(err)
+	}
+	md := env.Client(t).Get(fmt.Sprintf("/sso/saml/%d/metadata", o.ID))
+	if md.StatusCode != 200 || !strings.Contains(string(md.Body), "AssertionConsumerService") {
+		t.Fatalf("SP metadata: %d %s", md.StatusCode, md.Body)
+	}
+	idp.Trust(t, "gardien", md.Body)
+
+	// login follows the whole SAML path; it returns the IdP's answer page
+	// (to post to Gardien's ACS) and the browser.
+	answer := func(t *testing.T) (*browser, *http.Response, string) {
+		b := newBrowser()
+		page := b.get(t, env.URL+"/sso/start?email=ada%40acme.test")
+		if page.Request.URL.Host == strings.TrimPrefix(env.URL, "http://") {
+			t.Fatalf("not sent to the IdP: %s", page.Request.URL)
+		}
+		resp, err := b.Get(page.Request.URL.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		login := readBody(t, resp)
+		resp = b.postForm(t, resp, login, url.Values{"user": {"ada"}, "password": {"idp-password"}})
+		return b, resp, readBody(t, resp)
+	}
+
+	t.Run("first arrival, then again", func(t *testing.T) {
+		for range 2 {
+			b, idpPage, body := answer(t)
+			resp := b.postForm(t, idpPage, body, nil)
+			resp.Body.Close()
+			if resp.Request.URL.Path != "/" || resp.StatusCode != 200 {
+				t.Fatalf("after the ACS: %d at %s", resp.StatusCode, resp.Request.URL)
+			}
+			c := env.Client(t)
+			c.Client = b.Client
+			me := c.API("GET", "/me", nil).JSON()
+			if me["user"].(map[string]any)["sso"] != true || !strings.HasPrefix(me["session"].(map[string]any)["sso"].(string), "saml") {
+				t.Fatalf("me after SAML: %v", me)
+			}
+		}
+	})
+
+	t.Run("a replayed, tampered or misdirected answer is refused", func(t *testing.T) {
+		b, idpPage, body := answer(t)
+		if r := b.postForm(t, idpPage, body, nil); r.StatusCode != 200 {
+			t.Fatalf("the answer itself: %d", r.StatusCode)
+		}
+		if r := newBrowser().postForm(t, idpPage, body, nil); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("replayed: %d", r.StatusCode)
+		}
+		b, idpPage, body = answer(t)
+		m := formInput.FindAllStringSubmatch(body, -1)
+		var resp string
+		for _, in := range m {
+			if in[1] == "SAMLResponse" {
+				resp = html.UnescapeString(in[2])
+			}
+		}
+		raw, _ := base64.StdEncoding.DecodeString(resp)
+		// (The assertion is encrypted for Gardien; a change to the signed
+		// response around it must be caught all the same.)
+		forged := strings.Replace(string(raw), `IssueInstant="2`, `IssueInstant="1`, 1)
+		if forged == string(raw) {
+			t.Fatal("no IssueInstant in the answer")
+		}
+		if r := b.postForm(t, idpPage, body, url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString([]byte(forged))}}); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("tampered: %d", r.StatusCode)
+		}
+		b, idpPage, body = answer(t)
+		acs := strings.Replace(formAction.FindStringSubmatch(body)[1], fmt.Sprintf("/sso/saml/%d/", o.ID), "/sso/saml/999999/", 1)
+		misdirected := strings.Replace(body, formAction.FindStringSubmatch(body)[1], acs, 1)
+		if r := b.postForm(t, idpPage, misdirected, nil); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("at another organization's ACS: %d", r.StatusCode)
+		}
+	})
 }

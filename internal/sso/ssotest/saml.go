@@ -1,0 +1,78 @@
+package ssotest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/crewjam/saml/samlidp"
+)
+
+// SAMLIdP is a SAML 2.0 identity provider on loopback (crewjam/saml's
+// samlidp): a login form at /login, its metadata at /metadata.
+type SAMLIdP struct {
+	URL         string
+	MetadataURL string
+}
+
+// StartSAMLIdP runs an identity provider knowing people (Username logs in
+// with Password; Email is the NameID it asserts) until the test ends.
+func StartSAMLIdP(t testing.TB, people ...OPUser) *SAMLIdP {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test idp"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	srv := httptest.NewUnstartedServer(nil)
+	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
+	idp, err := samlidp.New(samlidp.Options{URL: *base, Key: key, Signer: key, Certificate: cert, Store: &samlidp.MemoryStore{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = idp
+	srv.Start()
+	t.Cleanup(srv.Close)
+	s := &SAMLIdP{URL: base.String(), MetadataURL: base.String() + "/metadata"}
+	for _, p := range people {
+		pw := p.Password
+		body, _ := json.Marshal(samlidp.User{Name: p.Username, PlaintextPassword: &pw, Email: p.Email, CommonName: p.Name})
+		s.put(t, "/users/"+p.Username, body)
+	}
+	return s
+}
+
+func (s *SAMLIdP) put(t testing.TB, path string, body []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, s.URL+path, bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("ssotest: PUT %s: %s", path, resp.Status)
+	}
+}
+
+// Trust registers a service provider by its metadata (Gardien's, for an
+// organization).
+func (s *SAMLIdP) Trust(t testing.TB, id string, spMetadata []byte) {
+	t.Helper()
+	s.put(t, "/services/"+id, spMetadata)
+}
