@@ -77,6 +77,7 @@ var routes = [][2]string{
 	{"POST", "/language"},
 	{"GET", "/sso/start"},
 	{"GET", "/sso/oidc/callback"},
+	{"GET", "/login/sso"},
 	{"GET", "/sso/saml/{id}/metadata"},
 	{"POST", "/sso/saml/{id}/acs"},
 	{"GET", "/sso/link"},

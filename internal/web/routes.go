@@ -27,6 +27,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+pathResetPassword, h.handleReset)
 	m.HandleFunc("POST /language", h.handleLanguage)
 	m.HandleFunc("GET "+pathSSOStart, h.handleSSOStart)
+	m.HandleFunc("GET /login/sso", h.handleSSOFromLoginPage)
 	m.HandleFunc("GET "+pathOIDCCallback, h.handleOIDCCallback)
 	m.HandleFunc("GET /sso/saml/{id}/metadata", h.handleSAMLMetadata)
 	m.HandleFunc("POST "+PathSAMLACS, h.handleSAMLACS)

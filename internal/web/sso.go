@@ -12,9 +12,19 @@ import (
 )
 
 // handleSSOStart sends a person to their organization's identity provider
-// (the login page's "Log in with SSO"), or back to the login page saying
-// why not.
-func (h *Handler) handleSSOStart(w http.ResponseWriter, r *http.Request) {
+// (GET /sso/start?email=…: a 302), or back to the login page saying why
+// not.
+func (h *Handler) handleSSOStart(w http.ResponseWriter, r *http.Request) { h.startSSO(w, r, false) }
+
+// handleSSOFromLoginPage is the login page's "Log in with SSO": the same,
+// but the way there is a page that moves on by itself (Refresh) with a
+// link, not a redirect: the login page's Content-Security-Policy allows
+// forms to go to this site only (form-action 'self'), redirects included.
+func (h *Handler) handleSSOFromLoginPage(w http.ResponseWriter, r *http.Request) {
+	h.startSSO(w, r, true)
+}
+
+func (h *Handler) startSSO(w http.ResponseWriter, r *http.Request, viaPage bool) {
 	q := r.URL.Query()
 	next := localPath(q.Get("next"))
 	email := q.Get("email") // GET /sso/start?email=…; the login page's field is sso_email
@@ -31,7 +41,14 @@ func (h *Handler) handleSSOStart(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, err, "login", &p)
 		return
 	}
-	http.Redirect(w, r, to, http.StatusFound)
+	if !viaPage {
+		http.Redirect(w, r, to, http.StatusFound)
+		return
+	}
+	w.Header().Set("Refresh", "0; url="+to)
+	p := messagePage{Page: h.newPage(r, "login.sso_title"), Link: to, LinkLabel: "login.sso_continue"}
+	p.Text = h.Catalog.T(p.Lang, "login.sso_going")
+	h.render(w, r, http.StatusOK, "message", &p)
 }
 
 // handleOIDCCallback is where the identity provider sends the person back:
@@ -120,7 +137,7 @@ func (h *Handler) handleSaveSSO(w http.ResponseWriter, r *http.Request, cur *htt
 	f := r.PostForm
 	in := auth.SSOInput{Protocol: f.Get("protocol"), Enabled: f.Get("enabled") == "on", RequireSSO: f.Get("require_sso") == "on",
 		Domains: strings.FieldsFunc(f.Get("domains"), func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ' ' }),
-		Issuer:  f.Get("issuer"), ClientID: f.Get("client_id")}
+		Issuer:  f.Get("issuer"), ClientID: f.Get("client_id"), IDPMetadataURL: f.Get("idp_metadata_url"), IDPMetadataXML: f.Get("idp_metadata_xml")}
 	if secret := f.Get("client_secret"); secret != "" {
 		in.ClientSecret = &secret // empty: keep the one set
 	}

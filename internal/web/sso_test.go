@@ -444,3 +444,14 @@ func TestLoggingInThroughSAML(t *testing.T) {
 		}
 	})
 }
+
+func TestConnectingSAMLThroughThePages(t *testing.T) {
+	t.Parallel()
+	env, owner, org := ownerWithOrgAt(t)
+	idp := ssotest.StartSAMLIdP(t)
+	r := owner.Form(org+"/sso", map[string]string{"protocol": "saml", "idp_metadata_url": idp.MetadataURL, "idp_metadata_xml": "", "domains": "acme.test", "enabled": "on"})
+	if r.StatusCode != 303 {
+		t.Fatalf("saving SAML: %d\n%s", r.StatusCode, r.Body)
+	}
+	has(t, owner.Get(org+"/security"), "Single sign-on saved.", env.URL+"/sso/saml/")
+}
