@@ -302,6 +302,17 @@ func (s *Service) SSOProblems(ctx context.Context, actor *gardien.User, orgID in
 	if !slices.ContainsFunc(conn.Domains, gardien.SSODomain.Verified) {
 		problems = append(problems, "sso.problem_no_verified_domain")
 	}
+	if conn.Protocol == gardien.ProtocolSAML {
+		if _, err := s.Providers.IDPMetadata(ctx, "", conn.IDPMetadataXML); errors.Is(err, sso.ErrCertificateExpired) {
+			problems = append(problems, "sso.problem_certificate")
+		} else if err != nil {
+			s.Log.InfoContext(ctx, "sso test: metadata", "org_id", orgID, "err", err)
+			problems = append(problems, "sso.problem_metadata")
+		}
+		if _, err := s.Box.Open(conn.SPKeySealed, s.spKeyContext(orgID)); err != nil {
+			problems = append(problems, "sso.problem_secret")
+		}
+	}
 	if conn.Protocol == gardien.ProtocolOIDC {
 		if err := s.Providers.CheckIssuer(ctx, conn.Issuer); err != nil {
 			s.Log.InfoContext(ctx, "sso test: issuer", "org_id", orgID, "err", err)

@@ -70,7 +70,44 @@ func (p Protocols) IDPMetadata(ctx context.Context, metadataURL, xmlText string)
 	if sp.GetSSOBindingLocation(saml.HTTPRedirectBinding) == "" {
 		return "", errors.New("sso: the metadata names no single sign-on service (HTTP-Redirect binding)")
 	}
+	if err := signingCertsValid(md, time.Now()); err != nil {
+		return "", err
+	}
 	return string(data), nil
+}
+
+// ErrCertificateExpired: every signing certificate the identity provider
+// publishes is past its end (or not yet valid): its answers cannot be
+// trusted until it publishes a current one.
+var ErrCertificateExpired = errors.New("sso: the identity provider's signing certificate has expired")
+
+func signingCertsValid(md *saml.EntityDescriptor, now time.Time) error {
+	seen := 0
+	for _, d := range md.IDPSSODescriptors {
+		for _, k := range d.KeyDescriptors {
+			if k.Use != "" && k.Use != "signing" {
+				continue
+			}
+			for _, c := range k.KeyInfo.X509Data.X509Certificates {
+				der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
+				if err != nil {
+					continue
+				}
+				cert, err := x509.ParseCertificate(der)
+				if err != nil {
+					continue
+				}
+				seen++
+				if now.After(cert.NotBefore) && now.Before(cert.NotAfter) {
+					return nil
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		return errors.New("sso: the metadata publishes no signing certificate")
+	}
+	return ErrCertificateExpired
 }
 
 // NewSAMLKeyPair makes a service provider's key and self-signed

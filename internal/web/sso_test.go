@@ -139,6 +139,12 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 			if s, _ := me["session"].(map[string]any)["sso"].(string); !strings.HasPrefix(s, "oidc") {
 				t.Fatalf("the session does not say it came through the provider: %v", me["session"])
 			}
+			// Their provider handles the second factor: no Enable 2FA.
+			tfa := c.Get("/settings/two-factor")
+			has(t, tfa, "it handles your second factor")
+			if strings.Contains(string(tfa.Body), `action="/settings/two-factor/enable"`) {
+				t.Fatal("an SSO user is offered Gardien's 2FA")
+			}
 			// Replaying the provider's answer logs nobody in.
 			replay := newBrowser()
 			if r := replay.get(t, b.callback(t)); r.StatusCode != http.StatusBadRequest {
