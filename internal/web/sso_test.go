@@ -461,3 +461,68 @@ func TestConnectingSAMLThroughThePages(t *testing.T) {
 	}
 	has(t, owner.Get(org+"/security"), "Single sign-on saved.", env.URL+"/sso/saml/")
 }
+
+// What Gardien checks of an ID token, each against a provider whose token
+// endpoint misbehaves in one way (re-signing with its own key where the
+// signature is not the point).
+func TestTamperedIDTokensAreRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, tamper := range map[string]ssotest.TamperIDToken{
+		"signature": func(raw string, _ func(map[string]any) string) string {
+			b := []byte(raw)
+			b[len(b)-5] ^= 0x01
+			return string(b)
+		},
+		"audience": func(raw string, sign func(map[string]any) string) string {
+			c := ssotest.Claims(raw)
+			c["aud"] = []string{"another-client"}
+			return sign(c)
+		},
+		"issuer": func(raw string, sign func(map[string]any) string) string {
+			c := ssotest.Claims(raw)
+			c["iss"] = "https://elsewhere.example"
+			return sign(c)
+		},
+		"expiry": func(raw string, sign func(map[string]any) string) string {
+			c := ssotest.Claims(raw)
+			c["exp"] = time.Now().Add(-time.Hour).Unix()
+			return sign(c)
+		},
+		"nonce": func(raw string, sign func(map[string]any) string) string {
+			c := ssotest.Claims(raw)
+			c["nonce"] = "a-nonce-of-another-login"
+			return sign(c)
+		},
+		"untouched (the control)": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env := apptest.Start(t)
+			issuer := ssotest.StartTamperedOP(t, tamper, []ssotest.Client{{ID: "gardien", Secret: "idp-secret", RedirectURI: env.URL + "/sso/oidc/callback"}},
+				ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", EmailVerified: true})
+			a := env.App.Auth
+			su, err := a.SignUp(ctx, auth.SignupInput{Email: "owner@acme.test", Password: pw, Name: "Owner"}, "", gardien.Client{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, _ := a.CreateOrganization(ctx, su.User, "Acme", gardien.Client{})
+			secret := "idp-secret"
+			if _, err := a.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "oidc", Enabled: true, Domains: []string{"acme.test"},
+				Issuer: issuer, ClientID: "gardien", ClientSecret: &secret}, gardien.Client{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.OperatorVerifySSODomain(ctx, o.ID, "acme.test", "root"); err != nil {
+				t.Fatal(err)
+			}
+			resp := newBrowser().ssoLogin(t, env.URL, "ada@acme.test", "ada")
+			want := http.StatusBadRequest
+			if tamper == nil {
+				want = http.StatusOK
+			}
+			if resp.StatusCode != want {
+				t.Fatalf("an ID token with a wrong %s: %d at %s, want %d", name, resp.StatusCode, resp.Request.URL, want)
+			}
+		})
+	}
+}

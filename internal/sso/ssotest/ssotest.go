@@ -5,7 +5,11 @@
 package ssotest
 
 import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -14,6 +18,7 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/miekg/dns"
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
@@ -109,6 +114,20 @@ func (u users) ExampleClientID() string { return "service" }
 // page is /login/username (fields id, username, password).
 func StartOP(t testing.TB, clients []Client, people ...OPUser) string {
 	t.Helper()
+	return StartTamperedOP(t, nil, clients, people...)
+}
+
+// TamperIDToken rewrites the ID token an OpenID Provider's token endpoint
+// returns: given the token and a function that signs claims with the
+// provider's own key, it returns the token to send instead. It stands for
+// a provider (or a network) that misbehaves, so that tests can show what
+// the relying party refuses.
+type TamperIDToken func(raw string, sign func(claims map[string]any) string) string
+
+// StartTamperedOP is StartOP whose token endpoint passes its ID tokens
+// through tamper (nil: untouched).
+func StartTamperedOP(t testing.TB, tamper TamperIDToken, clients []Client, people ...OPUser) string {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
 	us := users{}
@@ -122,8 +141,74 @@ func StartOP(t testing.TB, clients []Client, people ...OPUser) string {
 	for _, c := range clients {
 		cs[c.ID] = storage.WebClient(c.ID, c.Secret, c.RedirectURI)
 	}
-	srv.Config.Handler = exampleop.SetupServer(issuer, storage.NewStorageWithClients(us, cs), nil, false)
+	st := storage.NewStorageWithClients(us, cs)
+	var h http.Handler = exampleop.SetupServer(issuer, st, nil, false)
+	if tamper != nil {
+		h = tamperTokens(t, h, st, tamper)
+	}
+	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return issuer
+}
+
+// tamperTokens rewrites the id_token of the token endpoint's answers.
+func tamperTokens(t testing.TB, next http.Handler, st *storage.Storage, tamper TamperIDToken) http.Handler {
+	sign := func(claims map[string]any) string {
+		k, err := st.SigningKey(context.Background())
+		if err != nil {
+			t.Errorf("ssotest: signing key: %v", err)
+			return ""
+		}
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.Key(), KeyID: k.ID()}}, nil)
+		if err != nil {
+			t.Errorf("ssotest: signer: %v", err)
+			return ""
+		}
+		payload, _ := json.Marshal(claims)
+		jws, err := signer.Sign(payload)
+		if err != nil {
+			t.Errorf("ssotest: sign: %v", err)
+			return ""
+		}
+		out, _ := jws.CompactSerialize()
+		return out
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/oauth/token" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		var answer map[string]any
+		if json.Unmarshal(body, &answer) == nil {
+			if raw, ok := answer["id_token"].(string); ok {
+				answer["id_token"] = tamper(raw, sign)
+				body, _ = json.Marshal(answer)
+			}
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	})
+}
+
+// Claims decodes, without checking it, the payload of a JWT.
+func Claims(raw string) map[string]any {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var c map[string]any
+	json.Unmarshal(b, &c)
+	return c
 }
