@@ -35,14 +35,22 @@ type DNS struct {
 func StartDNS(t testing.TB) *DNS {
 	t.Helper()
 	d := &DNS{txt: map[string][]string{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("ssotest: dns: %v", err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
+	// One port for UDP and TCP: the UDP port the system picks may be taken
+	// in TCP, so try a few.
+	var pc net.PacketConn
+	var ln net.Listener
+	for try := 0; ; try++ {
+		var err error
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatalf("ssotest: dns: %v", err)
+		}
+		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatalf("ssotest: dns tcp: %v", err)
+		if try == 20 {
+			t.Fatalf("ssotest: dns tcp: %v", err)
+		}
 	}
 	d.Addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: d}
