@@ -66,6 +66,11 @@ func TestConnectingAnIdentityProvider(t *testing.T) {
 		t.Fatal("saving again lost the secret or changed a domain's token")
 	}
 
+	t.Run("nobody logs in through a claimed domain not yet verified", func(t *testing.T) {
+		_, err := f.svc.StartSSO(ctx, "ada@example.com", "")
+		wantCode(t, err, gardien.CodeSSONotConfigured)
+	})
+
 	t.Run("a domain counts once its TXT record is there", func(t *testing.T) {
 		err := f.svc.VerifySSODomain(ctx, owner.User, o.ID, "example.com", client)
 		wantCode(t, err, gardien.CodeValidationFailed)
