@@ -56,12 +56,6 @@ type SSOInput struct {
 // maxSSODomains bounds the domains one organization claims.
 const maxSSODomains = 20
 
-var (
-	errSSONotConfigured = gardien.Errorf(gardien.CodeNotFound, "err.sso_not_configured")
-	errDomainUnclaimed  = gardien.Errorf(gardien.CodeNotFound, "err.sso_domain_unclaimed")
-	errDomainTaken      = gardien.Errorf(gardien.CodeConflict, "err.sso_domain_taken")
-)
-
 func (s *Service) ssoSealContext(orgID int64) []byte {
 	return []byte("sso:" + strconv.FormatInt(orgID, 10))
 }

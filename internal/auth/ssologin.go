@@ -17,14 +17,6 @@ import (
 // its answer.
 const ssoLoginTTL = 10 * time.Minute
 
-var (
-	errSSOFailed             = gardien.Errorf(gardien.CodeSSOFailed, "err.sso_failed")
-	errSSOLinkRequired       = gardien.Errorf(gardien.CodeConflict, "err.sso_link_required")
-	errSSORequired           = gardien.Errorf(gardien.CodeSSORequired, "err.sso_required")
-	errInvalidCredentialsSSO = gardien.Errorf(gardien.CodeInvalidCredentials, "err.invalid_credentials_sso")
-	errSSONoPassword         = gardien.Errorf(gardien.CodeSSOUser, "err.sso_user_password")
-)
-
 // domainSSO is the enabled connection of the organization that verified
 // the domain of an email key, or nil.
 func (s *Service) domainSSO(ctx context.Context, emailKey string) (*gardien.SSOConnection, error) {
@@ -72,7 +64,7 @@ func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo string) (stri
 	}
 	conn, err := s.Store.SSOForDomain(ctx, emailDomain(email))
 	if errors.Is(err, gardien.ErrNotFound) {
-		return "", gardien.Errorf(gardien.CodeSSONotConfigured, "err.sso_not_configured")
+		return "", errNoSSOForDomain
 	}
 	if err != nil {
 		return "", fmt.Errorf("auth: sso start: %w", err)
