@@ -5,11 +5,14 @@ package i18n
 import (
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
+	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 )
 
@@ -21,20 +24,89 @@ var Supported = []language.Tag{language.English, language.French}
 
 // Catalog maps a language to its messages.
 type Catalog struct {
-	msgs    map[string]map[string]string
+	msgs    map[string]map[string]message
 	matcher language.Matcher
+}
+
+// message is a catalog entry: one text, or, for a message about a number,
+// a text for each plural form of the language ("one", "other", and "zero",
+// "two", "few", "many" where a language has them), chosen by the CLDR
+// plural rules (golang.org/x/text/feature/plural) for the first numeric
+// argument. No "(s)": "1 member", "2 members"; French says "0 membre".
+type message struct {
+	text  string
+	forms map[plural.Form]string
+}
+
+var formNames = map[string]plural.Form{"zero": plural.Zero, "one": plural.One, "two": plural.Two,
+	"few": plural.Few, "many": plural.Many, "other": plural.Other}
+
+func (m *message) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &m.text); err == nil {
+		return nil
+	}
+	var forms map[string]string
+	if err := json.Unmarshal(b, &forms); err != nil {
+		return fmt.Errorf("want a text or plural forms, got %s", b)
+	}
+	m.forms = map[plural.Form]string{}
+	for name, text := range forms {
+		f, ok := formNames[name]
+		if !ok {
+			return fmt.Errorf("unknown plural form %q", name)
+		}
+		m.forms[f] = text
+	}
+	if _, ok := m.forms[plural.Other]; !ok {
+		return errors.New(`plural forms need "other"`)
+	}
+	return nil
+}
+
+// pick is the text of the message for lang and its arguments.
+func (m message) pick(lang string, args []any) string {
+	if m.forms == nil {
+		return m.text
+	}
+	n, ok := firstNumber(args)
+	if !ok {
+		return m.forms[plural.Other]
+	}
+	form := plural.Cardinal.MatchPlural(language.Make(lang), n, 0, 0, 0, 0)
+	if text, ok := m.forms[form]; ok {
+		return text
+	}
+	return m.forms[plural.Other]
+}
+
+// firstNumber is the first argument that is a whole number (or a string of
+// one: flash messages carry their arguments as text).
+func firstNumber(args []any) (int, bool) {
+	for _, a := range args {
+		switch v := a.(type) {
+		case int:
+			return v, true
+		case int64:
+			return int(v), true
+		case string:
+			if n, err := strconv.Atoi(v); err == nil {
+				return n, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // Load reads the embedded catalogs. Every language must have every key.
 func Load() (*Catalog, error) {
-	c := &Catalog{msgs: map[string]map[string]string{}, matcher: language.NewMatcher(Supported)}
+	c := &Catalog{msgs: map[string]map[string]message{}, matcher: language.NewMatcher(Supported)}
 	for _, tag := range Supported {
 		lang := Base(tag)
 		b, err := files.ReadFile("catalog/" + lang + ".json")
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %w", err)
 		}
-		m := map[string]string{}
+		m := map[string]message{}
 		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, fmt.Errorf("i18n: %s.json: %w", lang, err)
 		}
@@ -86,10 +158,11 @@ func (c *Catalog) T(lang, key string, args ...any) string {
 	if !ok {
 		m = c.msgs[Base(Supported[0])]
 	}
-	s, ok := m[key]
+	msg, ok := m[key]
 	if !ok {
 		return "[" + key + "]"
 	}
+	s := msg.pick(lang, args)
 	if len(args) > 0 {
 		return fmt.Sprintf(s, args...)
 	}

@@ -1,6 +1,9 @@
 package i18n
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCatalogsHaveTheSameKeys(t *testing.T) {
 	c, err := Load()
@@ -48,6 +51,44 @@ func TestMatch(t *testing.T) {
 	} {
 		if got := c.Match(tc.saved, tc.picked, tc.accept); got != tc.want {
 			t.Errorf("Match(%q, %q, %q) = %q, want %q", tc.saved, tc.picked, tc.accept, got, tc.want)
+		}
+	}
+}
+
+func TestPluralsFollowEachLanguagesRules(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lang string
+		n    any
+		want string
+	}{
+		{"en", "1", "Reminder sent to 1 member."},
+		{"en", "0", "Reminder sent to 0 members."},
+		{"en", "2", "Reminder sent to 2 members."},
+		{"fr", "0", "Relance envoyée à 0 membre."}, // French: 0 and 1 are singular
+		{"fr", "1", "Relance envoyée à 1 membre."},
+		{"fr", "2", "Relance envoyée à 2 membres."},
+	} {
+		if got := c.T(tc.lang, "org.reminded", tc.n); got != tc.want {
+			t.Errorf("%s %v: %q, want %q", tc.lang, tc.n, got, tc.want)
+		}
+	}
+	if got := c.T("en", "tfa.locked", 1); !strings.HasSuffix(got, "in 1 minute.") {
+		t.Errorf("tfa.locked 1: %q", got)
+	}
+}
+
+func TestNoPluralHacks(t *testing.T) {
+	for _, lang := range []string{"en", "fr"} {
+		b, err := files.ReadFile("catalog/" + lang + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "(s)") {
+			t.Errorf("%s.json writes a plural as (s): give it plural forms", lang)
 		}
 	}
 }

@@ -67,7 +67,7 @@ func TestOrganizationPages(t *testing.T) {
 	// Filter, counts, role change, remind.
 	has(t, owner.Get(loc+"?filter=without_two_factor"), "new@example.com", "<strong>Without 2FA</strong>")
 	has(t, owner.Form(org+"/reminders", nil), "")
-	has(t, owner.Get(loc), "Reminder sent to 2 member(s).")
+	has(t, owner.Get(loc), "Reminder sent to 2 members.")
 	env.Mail.Wait(t, "new@example.com")
 
 	// The switch needs the admin's own 2FA first.
@@ -76,7 +76,7 @@ func TestOrganizationPages(t *testing.T) {
 	withTwoFactor(t, owner, clock)
 	clock.Advance(30 * time.Second)
 	r = owner.Get(org + "/security")
-	has(t, r, `<dialog id="require-dialog"`, "1 member(s) do not have two-factor authentication yet. They will be asked to set it up at their next login")
+	has(t, r, `<dialog id="require-dialog"`, "1 member does not have two-factor authentication yet. They will be asked to set it up at their next login")
 	if strings.Contains(string(r.Body), `aria-label="Require two-factor authentication" aria-describedby="require-state" disabled`) {
 		t.Fatal("switch disabled for an admin with 2FA")
 	}

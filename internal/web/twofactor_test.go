@@ -150,5 +150,5 @@ func TestLockedSecondStepSaysWhenToTryAgain(t *testing.T) {
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "60" {
 		t.Fatalf("locked: %d Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
 	}
-	has(t, r, "Too many wrong codes. For your safety, try again in 1 minute(s).")
+	has(t, r, "Too many wrong codes. For your safety, try again in 1 minute.")
 }
