@@ -146,6 +146,7 @@ const (
 	EventSSOLoginFailed           = "sso.login_failed"
 	EventSSOUserCreated           = "sso.user_created"
 	EventSSOLinked                = "sso.linked"
+	EventSessionEnded             = "user.session_ended"
 )
 
 // EventTypes lists every event type.
@@ -156,5 +157,5 @@ var EventTypes = []string{
 	EventRecoveryCodesRegenerated, EventTwoFactorReset, EventOrgCreated, EventOrgInvitationSent,
 	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
-	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked,
+	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded,
 }

@@ -50,3 +50,19 @@ func FuzzClip(f *testing.F) {
 		}
 	})
 }
+
+func TestDescribeUserAgent(t *testing.T) {
+	for ua, want := range map[string][2]string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0":                   {"Edge", "Windows"},
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15":                   {"Safari", "macOS"},
+		"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0":                                                                  {"Firefox", "Linux"},
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1": {"Safari", "iOS"},
+		"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36":                                {"Chrome", "Android"},
+		"": {"", ""},
+	} {
+		b, s := gardien.DescribeUserAgent(ua)
+		if b != want[0] || s != want[1] {
+			t.Errorf("%q: %q on %q, want %q on %q", ua, b, s, want[0], want[1])
+		}
+	}
+}

@@ -218,3 +218,37 @@ func (h *Handler) handleSSOStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"redirect_url": to})
 }
+
+func (h *Handler) handleMySessions(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	list, err := h.auth.Sessions(r.Context(), cur.Session)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"sessions": each(list, func(s auth.OpenSession) map[string]any {
+		return map[string]any{"id": s.ID, "current": s.Current, "browser": s.Browser, "system": s.System, "ip": s.IP,
+			"created_at": s.CreatedAt.Format(time.RFC3339), "last_seen_at": s.LastSeenAt.Format(time.RFC3339), "sso": s.SSOContext}
+	})})
+}
+
+func (h *Handler) handleEndSession(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	id, err := pathID(r, "session")
+	if err != nil {
+		return err
+	}
+	if err := h.auth.EndSession(r.Context(), cur.Session, id, httpx.Client(r)); err != nil {
+		return err
+	}
+	if id == cur.Session.ID {
+		h.cookies.Clear(w)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) handleEndOtherSessions(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	n, err := h.auth.EndOtherSessions(r.Context(), cur.Session, httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"ended": n})
+}

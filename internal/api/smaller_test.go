@@ -93,3 +93,50 @@ func TestSignupLogsInAndAcceptsTheInvitation(t *testing.T) {
 		t.Fatalf("not logged in after signing up: %d", r.StatusCode)
 	}
 }
+
+func TestWhereImLoggedIn(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	laptop := env.Client(t)
+	laptop.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0")
+	signup(t, env, laptop, "ada@example.com")
+	login(t, laptop, "ada@example.com", pw)
+	phone := env.Client(t)
+	phone.Header.Set("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")
+	login(t, phone, "ada@example.com", pw)
+	bob := env.Client(t)
+	signup(t, env, bob, "bob@example.com")
+	login(t, bob, "bob@example.com", pw)
+
+	list := laptop.API("GET", "/me/sessions", nil).JSON()["sessions"].([]any)
+	if len(list) < 2 {
+		t.Fatalf("sessions: %v", list)
+	}
+	var phoneID any
+	for _, x := range list {
+		s := x.(map[string]any)
+		switch {
+		case s["current"] == true && (s["browser"] != "Firefox" || s["system"] != "Linux"):
+			t.Fatalf("this session: %v", s)
+		case s["current"] == false && s["browser"] == "Safari" && s["system"] == "iOS":
+			phoneID = s["id"]
+		}
+	}
+	if phoneID == nil {
+		t.Fatalf("the phone's session is not listed: %v", list)
+	}
+	// Bob cannot end Ada's session.
+	wantProblem(t, bob.API("DELETE", fmt.Sprintf("/me/sessions/%v", phoneID), nil), 404, "not_found")
+	if r := laptop.API("DELETE", fmt.Sprintf("/me/sessions/%v", phoneID), nil); r.StatusCode != 204 {
+		t.Fatalf("end the phone's session: %d %s", r.StatusCode, r.Body)
+	}
+	wantProblem(t, phone.API("GET", "/me", nil), 401, "unauthorized")
+	login(t, phone, "ada@example.com", pw)
+	if r := laptop.API("DELETE", "/me/sessions", nil); r.StatusCode != 200 || r.JSON()["ended"].(float64) < 1 {
+		t.Fatalf("end the others: %d %s", r.StatusCode, r.Body)
+	}
+	wantProblem(t, phone.API("GET", "/me", nil), 401, "unauthorized")
+	if r := laptop.API("GET", "/me", nil); r.StatusCode != 200 {
+		t.Fatalf("this session ended too: %d", r.StatusCode)
+	}
+}

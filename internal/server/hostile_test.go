@@ -31,6 +31,9 @@ var routes = [][2]string{
 	{"GET", "/api/v1/me"},
 	{"PATCH", "/api/v1/me"},
 	{"POST", "/api/v1/me/password"},
+	{"GET", "/api/v1/me/sessions"},
+	{"DELETE", "/api/v1/me/sessions/{session}"},
+	{"DELETE", "/api/v1/me/sessions"},
 	{"GET", "/api/v1/me/events"},
 	{"POST", "/api/v1/password/forgot"},
 	{"POST", "/api/v1/password/reset"},
@@ -85,6 +88,9 @@ var routes = [][2]string{
 	{"GET", "/settings"},
 	{"GET", "/settings/profile"},
 	{"POST", "/settings/profile"},
+	{"GET", "/settings/sessions"},
+	{"POST", "/settings/sessions/{session}/end"},
+	{"POST", "/settings/sessions/end-others"},
 	{"GET", "/settings/password"},
 	{"POST", "/settings/password"},
 	{"GET", "/organization"},
@@ -308,7 +314,7 @@ func hostile(t *testing.T, opts ...apptest.Option) {
 	api(member, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, "member@example.com").Token()})
 	inv := api(owner, "POST", "/organizations/"+orgID+"/invitations", map[string]any{"email": "guest@example.com", "role": "admin"}).JSON()["invitation"].(map[string]any)
 	me := api(owner, "GET", "/me", nil).JSON()["user"].(map[string]any)
-	ids := map[string]string{"{id}": orgID, "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com"}
+	ids := map[string]string{"{id}": orgID, "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com", "{session}": "1"}
 
 	alive := func(c *apptest.Client) bool { return c.API("GET", "/me", nil).StatusCode == 200 }
 	full := &level{name: "full", c: owner}

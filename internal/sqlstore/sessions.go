@@ -138,3 +138,56 @@ func (s *Store) UserEvents(ctx context.Context, userID int64, limit int) ([]gard
 }
 
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
+
+// UserSessions lists a person's sessions, the most recently used first.
+func (s *Store) UserSessions(ctx context.Context, userID int64) ([]gardien.Session, error) {
+	out, err := queryAll(ctx, s, `SELECT id, level, created_at, last_seen_at, expires_at, ip, user_agent, sso_context
+		FROM sessions WHERE user_id = ? ORDER BY last_seen_at DESC, id DESC LIMIT 200`, func(row scanner) (gardien.Session, error) {
+		var sess gardien.Session
+		var level string
+		var created, seen, expires int64
+		err := row.Scan(&sess.ID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent, &sess.SSOContext)
+		sess.UserID, sess.Level = userID, gardien.SessionLevel(level)
+		sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(seen, 0).UTC(), time.Unix(expires, 0).UTC()
+		return sess, err
+	}, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: user sessions: %w", err)
+	}
+	return out, nil
+}
+
+// EndUserSession ends one session of a person; gardien.ErrNotFound when it
+// is not theirs (or gone already).
+func (s *Store) EndUserSession(ctx context.Context, userID, sessionID int64, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txExec1(ctx, tx, `DELETE FROM sessions WHERE id = ? AND user_id = ?`, sessionID, userID); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if errors.Is(err, gardien.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: end session: %w", err)
+	}
+	return nil
+}
+
+// EndOtherSessions ends every session of a person but keep; it returns how many.
+func (s *Store) EndOtherSessions(ctx context.Context, userID, keep int64, e *gardien.Event) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: end other sessions: %w", err)
+	}
+	return n, nil
+}

@@ -257,3 +257,16 @@ func TestUnreadableFormsGetAPageThatSaysSo(t *testing.T) {
 		has(t, r, "The request body is too large.")
 	}
 }
+
+func TestSessionsPage(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := verifiedClient(t, env, "ada@example.com")
+	other := env.Client(t)
+	other.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0")
+	other.Form("/login", map[string]string{"email": "ada@example.com", "password": pw})
+	has(t, c.Get("/settings/sessions"), "This session", "Firefox on Linux", "End this session", "End all other sessions")
+	wantRedirect(t, c.Form("/settings/sessions/end-others", nil), "/settings/sessions")
+	has(t, c.Get("/settings/sessions"), "other session ended.")
+	wantRedirect(t, other.Get("/settings/profile"), "/login?next=%2Fsettings%2Fprofile")
+}

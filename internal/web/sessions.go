@@ -1,0 +1,43 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/httpx"
+)
+
+type sessionsPage struct {
+	Page
+	Sessions []auth.OpenSession
+}
+
+// handleSessionsPage is Personal settings → Sessions: where the person is
+// logged in.
+func (h *Handler) handleSessionsPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	list, err := h.Auth.Sessions(r.Context(), cur.Session)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := sessionsPage{Page: h.newPage(r, "settings.title"), Sessions: list}
+	p.Section = "sessions"
+	h.render(w, r, http.StatusOK, "settings_sessions", &p)
+}
+
+func (h *Handler) handleEndSession(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	id := pathID(r, "session")
+	err := h.Auth.EndSession(r.Context(), cur.Session, id, httpx.Client(r))
+	if err == nil && id == cur.Session.ID {
+		h.Cookies.Clear(w)
+		redirect(w, r, pathLogin)
+		return
+	}
+	h.done(w, r, err, "/settings/sessions", "sessions.ended")
+}
+
+func (h *Handler) handleEndOtherSessions(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	n, err := h.Auth.EndOtherSessions(r.Context(), cur.Session, httpx.Client(r))
+	h.done(w, r, err, "/settings/sessions", "sessions.others_ended", strconv.FormatInt(n, 10))
+}
