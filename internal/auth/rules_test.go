@@ -95,3 +95,18 @@ func TestWrongCodesLockTheSecondStepEvenForARightCode(t *testing.T) {
 		t.Fatalf("a right code once the lock ended: %v", err)
 	}
 }
+
+func TestNewRecoveryCodesAreMailed(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.signup(t, "ada@example.com", true)
+	l := f.login(t, "ada@example.com")
+	f.enableTwoFactor(t, l)
+	if _, err := f.svc.RegenerateRecoveryCodes(ctx, l.User, pw, client); err != nil {
+		t.Fatal(err)
+	}
+	got := f.mails.to("ada@example.com")
+	if last := got[len(got)-1]; last.Subject != "New recovery codes were made" {
+		t.Fatalf("last mail %q", last.Subject)
+	}
+}

@@ -344,6 +344,8 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u *gardien.User, 
 	if err := s.Store.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.newEvent(gardien.EventRecoveryCodesRegenerated, u.ID, u.ID, c, "")); err != nil {
 		return nil, fmt.Errorf("auth: recovery codes: %w", err)
 	}
+	// Like every change to 2FA, the person is told: new codes void the old.
+	s.send(ctx, mail.Letter{Kind: "recovery_codes_new", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
 	return codes, nil
 }
 
