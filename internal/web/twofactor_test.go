@@ -109,6 +109,9 @@ func TestTwoFactorPages(t *testing.T) {
 	r = c.Form("/settings/two-factor/recovery-codes", map[string]string{"password": "wrong wrong wrong"})
 	has(t, r, `id="f-password-error">The current password is not right.`)
 	has(t, c.Form("/settings/two-factor/recovery-codes", map[string]string{"password": pw}), "Here are your new recovery codes")
+	if m := env.Mail.Wait(t, "ada@example.com"); m.Subject != "New recovery codes were made" {
+		t.Fatalf("mail %q, want the new codes'", m.Subject)
+	}
 	has(t, c.Get("/settings/two-factor"), `href="/settings/two-factor/disable">Disable 2FA</a>`)
 	has(t, c.Get("/settings/two-factor/disable"), "<h2>Disable 2FA</h2>", `<button type="submit" class="danger">Disable 2FA</button>`)
 	r = c.Form("/settings/two-factor/disable", map[string]string{"password": "wrong wrong wrong"})
