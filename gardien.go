@@ -147,6 +147,7 @@ const (
 	EventSSOUserCreated           = "sso.user_created"
 	EventSSOLinked                = "sso.linked"
 	EventSessionEnded             = "user.session_ended"
+	EventTwoFactorNewApp          = "two_factor.new_app"
 )
 
 // EventTypes lists every event type.
@@ -157,5 +158,5 @@ var EventTypes = []string{
 	EventRecoveryCodesRegenerated, EventTwoFactorReset, EventOrgCreated, EventOrgInvitationSent,
 	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
-	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded,
+	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp,
 }

@@ -25,6 +25,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/me/two-factor/setup", h.guarded(auth.AreaSetup, h.handleTwoFactorSetup))
 	m.HandleFunc("POST /api/v1/me/two-factor/activate", h.guarded(auth.AreaSetup, h.handleTwoFactorActivate))
 	m.HandleFunc("POST /api/v1/me/two-factor/disable", h.guarded(auth.AreaFull, h.handleTwoFactorDisable))
+	m.HandleFunc("POST /api/v1/me/two-factor/new-app", h.guarded(auth.AreaFull, h.handleNewApp))
+	m.HandleFunc("POST /api/v1/me/two-factor/new-app/confirm", h.guarded(auth.AreaFull, h.handleConfirmNewApp))
 	m.HandleFunc("POST /api/v1/me/two-factor/recovery-codes", h.guarded(auth.AreaFull, h.handleRecoveryCodes))
 
 	m.HandleFunc("POST /api/v1/organizations", h.guarded(auth.AreaFull, h.handleCreateOrg))

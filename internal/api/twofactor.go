@@ -98,3 +98,39 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, c
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
+
+func (h *Handler) handleNewApp(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	var in struct {
+		Password     *string `json:"password"`
+		Code         *string `json:"code"`
+		RecoveryCode *string `json:"recovery_code"`
+	}
+	if err := h.body(w, r, &in, func() error { return required("password", in.Password) }); err != nil {
+		return err
+	}
+	code, recovery := "", ""
+	if in.Code != nil {
+		code = *in.Code
+	}
+	if in.RecoveryCode != nil {
+		recovery = *in.RecoveryCode
+	}
+	e, err := h.auth.BeginNewApp(r.Context(), cur.User, *in.Password, code, recovery, httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"secret": e.Secret, "otpauth_uri": e.URI, "qr_png": totp.DataURL(e.QRPNG)})
+}
+
+func (h *Handler) handleConfirmNewApp(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	var in struct {
+		Code *string `json:"code"`
+	}
+	if err := h.body(w, r, &in, func() error { return required("code", in.Code) }); err != nil {
+		return err
+	}
+	if err := h.auth.ConfirmNewApp(r.Context(), cur.User, *in.Code, httpx.Client(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
+}

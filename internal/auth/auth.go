@@ -93,6 +93,10 @@ type Store interface {
 	OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error)
 	LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, now time.Time, e *gardien.Event) (int64, error)
 
+	SaveNextTOTP(ctx context.Context, userID int64, sealed []byte, expires time.Time) error
+	NextTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
+	SwapTOTP(ctx context.Context, userID, step int64, e *gardien.Event) error
+	GiveBackSecondFactorTry(ctx context.Context, userID int64) error
 	UserSessions(ctx context.Context, userID int64) ([]gardien.Session, error)
 	EndUserSession(ctx context.Context, userID, sessionID int64, e *gardien.Event) error
 	EndOtherSessions(ctx context.Context, userID, keep int64, e *gardien.Event) (int64, error)

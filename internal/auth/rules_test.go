@@ -110,3 +110,48 @@ func TestNewRecoveryCodesAreMailed(t *testing.T) {
 		t.Fatalf("last mail %q", last.Subject)
 	}
 }
+
+func TestMovingToANewAuthenticatorApp(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.signup(t, "ada@example.com", true)
+	l := f.login(t, "ada@example.com")
+	old := f.enableTwoFactor(t, l)
+	f.clock.Advance(30 * time.Second)
+	codeOf := func(secret string) string {
+		code, _ := totp.GenerateCode(secret, f.clock.Now())
+		return code
+	}
+	_, err := f.svc.BeginNewApp(ctx, l.User, "a wrong password", codeOf(old), "", client)
+	wantCode(t, err, gardien.CodeValidationFailed)
+	_, err = f.svc.BeginNewApp(ctx, l.User, pw, "000000", "", client)
+	wantCode(t, err, gardien.CodeInvalidCode)
+	e, err := f.svc.BeginNewApp(ctx, l.User, pw, codeOf(old), "", client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(30 * time.Second)
+	wantCode(t, f.svc.ConfirmNewApp(ctx, l.User, codeOf(old), client), gardien.CodeInvalidCode) // the old app's code is not the new one's
+	if err := f.svc.ConfirmNewApp(ctx, l.User, codeOf(e.Secret), client); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, f.svc.ConfirmNewApp(ctx, l.User, codeOf(e.Secret), client), gardien.CodeConflict) // once
+	// At the next login, the old app's codes are refused and the new one's work.
+	f.clock.Advance(30 * time.Second)
+	second := f.login(t, "ada@example.com")
+	_, err = f.svc.VerifySecondFactor(ctx, second.Session, second.User, codeOf(old), "", client)
+	wantCode(t, err, gardien.CodeInvalidCode)
+	if _, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, codeOf(e.Secret), "", client); err != nil {
+		t.Fatalf("the new app's code: %v", err)
+	}
+	got := f.mails.to("ada@example.com")
+	if last := got[len(got)-1]; last.Subject != "Your account uses a new authenticator app" {
+		t.Fatalf("last mail %q", last.Subject)
+	}
+	if c, r := auth.ProofOf("123 456"); c != "123 456" || r != "" {
+		t.Errorf("ProofOf of a code: %q %q", c, r)
+	}
+	if c, r := auth.ProofOf("abcd-efgh-jkmn"); c != "" || r != "abcd-efgh-jkmn" {
+		t.Errorf("ProofOf of a recovery code: %q %q", c, r)
+	}
+}

@@ -266,3 +266,52 @@ func (s *Store) LockIfExhausted(ctx context.Context, userID int64, lim gardien.T
 	}
 	return until.UTC(), nil
 }
+
+// SaveNextTOTP keeps the secret of a new authenticator app beside the one
+// in use until expires; gardien.ErrNotFound when 2FA is not on.
+func (s *Store) SaveNextTOTP(ctx context.Context, userID int64, sealed []byte, expires time.Time) error {
+	res, err := s.exec(ctx, s.writer, `UPDATE two_factor SET next_secret = ?, next_expires_at = ? WHERE user_id = ? AND enabled_at IS NOT NULL`,
+		sealed, expires.Unix(), userID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: next totp: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return gardien.ErrNotFound
+	}
+	return nil
+}
+
+// NextTOTP returns the sealed secret of a new app awaiting its first code.
+func (s *Store) NextTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error) {
+	return s.secret(ctx, "next totp", `SELECT next_secret FROM two_factor WHERE user_id = ? AND next_secret IS NOT NULL AND next_expires_at > ?`, userID, now.Unix())
+}
+
+// SwapTOTP puts the new app's secret in place of the old one, its code's
+// step used up, with its event; gardien.ErrNotFound when none waits (or it
+// expired, or another request swapped it first).
+func (s *Store) SwapTOTP(ctx context.Context, userID, step int64, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txExec1(ctx, tx, `UPDATE two_factor SET secret = next_secret, next_secret = NULL, next_expires_at = NULL, last_step = ?
+			WHERE user_id = ? AND next_secret IS NOT NULL AND next_expires_at > ?`, step, userID, e.Time.Unix()); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if errors.Is(err, gardien.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: swap totp: %w", err)
+	}
+	return nil
+}
+
+// GiveBackSecondFactorTry returns a try counted before a right code (a
+// second factor checked outside a login, as for a new app).
+func (s *Store) GiveBackSecondFactorTry(ctx context.Context, userID int64) error {
+	if _, err := s.exec(ctx, s.writer, `UPDATE users SET tfa_failures = 0,
+		tfa_day_failures = CASE WHEN tfa_day_failures > 0 THEN tfa_day_failures - 1 ELSE 0 END WHERE id = ?`, userID); err != nil {
+		return fmt.Errorf("sqlstore: give back try: %w", err)
+	}
+	return nil
+}

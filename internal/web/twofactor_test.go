@@ -155,3 +155,35 @@ func TestLockedSecondStepSaysWhenToTryAgain(t *testing.T) {
 	}
 	has(t, r, "Too many wrong codes. For your safety, try again in 1 minute.")
 }
+
+func TestMovingToANewPhoneThroughThePages(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	c := verifiedClient(t, env, "ada@example.com")
+	old := withTwoFactor(t, c, clock)
+	clock.Advance(30 * time.Second)
+	code := func(secret []byte) string { return totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix) }
+	has(t, c.Get("/settings/two-factor"), `href="/settings/two-factor/new-app"`)
+	has(t, c.Get("/settings/two-factor/new-app"), "A new phone?", `name="code"`)
+	r := c.Form("/settings/two-factor/new-app", map[string]string{"password": pw, "code": "000000"})
+	if r.StatusCode != 401 {
+		t.Fatalf("a wrong code: %d", r.StatusCode)
+	}
+	has(t, r, `id="f-code-error"`)
+	wantRedirect(t, c.Form("/settings/two-factor/new-app", map[string]string{"password": pw, "code": code(old)}), "/settings/two-factor/new-app/scan")
+	page := c.Get("/settings/two-factor/new-app/scan")
+	has(t, page, "Scan this QR code with your new app")
+	m := secretText.FindStringSubmatch(string(page.Body))
+	if m == nil {
+		t.Fatal("no secret on the scan page")
+	}
+	fresh, _ := totp.DecodeSecret(m[1])
+	clock.Advance(30 * time.Second)
+	wantRedirect(t, c.Form("/settings/two-factor/new-app/scan", map[string]string{"code": code(fresh)}), "/settings/two-factor")
+	has(t, c.Get("/settings/two-factor"), "Your account now uses the new app")
+	env.Mail.Wait(t, "ada@example.com") // 2FA on
+	if m := env.Mail.Wait(t, "ada@example.com"); m.Subject != "Your account uses a new authenticator app" {
+		t.Fatalf("mail %q", m.Subject)
+	}
+}
