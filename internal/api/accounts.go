@@ -252,3 +252,41 @@ func (h *Handler) handleEndOtherSessions(w http.ResponseWriter, r *http.Request,
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"ended": n})
 }
+
+func (h *Handler) handleEmailChange(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	var in struct {
+		Email        *string `json:"email"`
+		Password     *string `json:"password"`
+		Code         *string `json:"code"`
+		RecoveryCode *string `json:"recovery_code"`
+	}
+	if err := h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password) }); err != nil {
+		return err
+	}
+	code, recovery := "", ""
+	if in.Code != nil {
+		code = *in.Code
+	}
+	if in.RecoveryCode != nil {
+		recovery = *in.RecoveryCode
+	}
+	email, err := h.auth.RequestEmailChange(r.Context(), cur.User, *in.Email, *in.Password, code, recovery, httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, map[string]any{"status": "sent", "email": email})
+}
+
+func (h *Handler) handleConfirmEmail(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Token *string `json:"token"`
+	}
+	if err := h.body(w, r, &in, func() error { return required("token", in.Token) }); err != nil {
+		return err
+	}
+	u, err := h.auth.ConfirmEmailChange(r.Context(), *in.Token, httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
+}

@@ -11,6 +11,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/logout", h.guarded(auth.AreaAny, h.handleLogout))
 	m.HandleFunc("GET /api/v1/me", h.guarded(auth.AreaAny, h.handleMe))
 	m.HandleFunc("PATCH /api/v1/me", h.guarded(auth.AreaFull, h.handleUpdateMe))
+	m.HandleFunc("POST /api/v1/me/email", h.guarded(auth.AreaFull, h.handleEmailChange))
+	m.HandleFunc("POST /api/v1/email/confirm", h.open(h.handleConfirmEmail))
 	m.HandleFunc("POST /api/v1/me/password", h.guarded(auth.AreaFull, h.handleChangePassword))
 	m.HandleFunc("GET /api/v1/me/sessions", h.guarded(auth.AreaFull, h.handleMySessions))
 	m.HandleFunc("DELETE /api/v1/me/sessions/{session}", h.guarded(auth.AreaFull, h.handleEndSession))

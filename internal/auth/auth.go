@@ -93,6 +93,8 @@ type Store interface {
 	OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error)
 	LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, now time.Time, e *gardien.Event) (int64, error)
 
+	CreateEmailChange(ctx context.Context, tokenHash []byte, userID int64, email, key string, expires, at time.Time) error
+	ChangeEmail(ctx context.Context, tokenHash []byte, at time.Time, e *gardien.Event) (*gardien.User, string, error)
 	SaveNextTOTP(ctx context.Context, userID int64, sealed []byte, expires time.Time) error
 	NextTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
 	SwapTOTP(ctx context.Context, userID, step int64, e *gardien.Event) error
@@ -196,6 +198,8 @@ type Links interface {
 	Login() string
 	PasswordSettings() string
 	TwoFactorSettings() string
+	// ConfirmEmail is the link of a change of email.
+	ConfirmEmail(token string) string
 	// OIDCCallback is where identity providers send people back.
 	OIDCCallback() string
 	// SAMLMetadata and SAMLACS are Gardien's entity ID (its metadata's

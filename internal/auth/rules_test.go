@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,5 +154,59 @@ func TestMovingToANewAuthenticatorApp(t *testing.T) {
 	}
 	if c, r := auth.ProofOf("abcd-efgh-jkmn"); c != "" || r != "abcd-efgh-jkmn" {
 		t.Errorf("ProofOf of a recovery code: %q %q", c, r)
+	}
+}
+
+func TestChangingEmail(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	ada := f.signup(t, "ada@example.com", true)
+	f.signup(t, "bob@example.com", true)
+	_, err := f.svc.RequestEmailChange(ctx, ada, "ada.new@example.com", "a wrong password", "", "", client)
+	wantCode(t, err, gardien.CodeValidationFailed)
+	_, err = f.svc.RequestEmailChange(ctx, ada, "BOB@example.com", pw, "", "", client)
+	if e, _ := gardien.AsError(err); e == nil || e.Fields[0].Message != "err.email_unavailable" {
+		t.Fatalf("another account's address: %v", err)
+	}
+	if _, err := f.svc.RequestEmailChange(ctx, ada, "ada.new@example.com", pw, "", "", client); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing changes until the link is followed.
+	if u, _ := f.store.UserByID(ctx, ada.ID); u.Email != "ada@example.com" {
+		t.Fatalf("changed before the link: %s", u.Email)
+	}
+	link := f.mails.to("ada.new@example.com")
+	if len(link) != 1 {
+		t.Fatalf("%d mails to the new address", len(link))
+	}
+	tok := tokenOf(t, link[0].Text)
+	u, err := f.svc.ConfirmEmailChange(ctx, tok, client)
+	if err != nil || u.Email != "ada.new@example.com" || !u.EmailVerified {
+		t.Fatalf("after the link: %+v %v", u, err)
+	}
+	_, err = f.svc.ConfirmEmailChange(ctx, tok, client)
+	wantCode(t, err, gardien.CodeInvalidToken) // once
+	old := f.mails.to("ada@example.com")
+	if last := old[len(old)-1]; last.Subject != "The email of your account was changed" || !strings.Contains(last.Text, "ada.new@example.com") {
+		t.Fatalf("mail to the old address: %q", last.Subject)
+	}
+	if _, err := f.svc.LogIn(ctx, "ada.new@example.com", pw, "", client); err != nil {
+		t.Fatalf("login with the new address: %v", err)
+	}
+}
+
+func TestNoEmailChangeIntoADomainThatRequiresSSO(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.ssoOrg(t)
+	c, _ := f.svc.SSO(ctx, owner.User, o.ID)
+	if _, err := f.svc.SaveSSO(ctx, owner.User, o.ID, auth.SSOInput{Protocol: "oidc", Enabled: true, RequireSSO: true,
+		Domains: []string{"acme.test"}, Issuer: c.Issuer, ClientID: "gardien"}, client); err != nil {
+		t.Fatal(err)
+	}
+	carol := f.signup(t, "carol@example.com", true)
+	_, err := f.svc.RequestEmailChange(ctx, carol, "carol@acme.test", pw, "", "", client)
+	if e, _ := gardien.AsError(err); e == nil || e.Fields[0].Message != "err.email_sso_domain" {
+		t.Fatalf("into an SSO-required domain: %v", err)
 	}
 }

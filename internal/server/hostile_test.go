@@ -30,6 +30,8 @@ var routes = [][2]string{
 	{"POST", "/api/v1/logout"},
 	{"GET", "/api/v1/me"},
 	{"PATCH", "/api/v1/me"},
+	{"POST", "/api/v1/me/email"},
+	{"POST", "/api/v1/email/confirm"},
 	{"POST", "/api/v1/me/password"},
 	{"GET", "/api/v1/me/sessions"},
 	{"DELETE", "/api/v1/me/sessions/{session}"},
@@ -90,6 +92,8 @@ var routes = [][2]string{
 	{"GET", "/settings"},
 	{"GET", "/settings/profile"},
 	{"POST", "/settings/profile"},
+	{"POST", "/settings/email"},
+	{"GET", "/email/confirm"},
 	{"GET", "/settings/sessions"},
 	{"POST", "/settings/sessions/{session}/end"},
 	{"POST", "/settings/sessions/end-others"},
@@ -187,7 +191,7 @@ func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
 // fields are every body field a route reads: each variant sets them all.
 var fields = []string{"email", "password", "name", "token", "code", "recovery_code", "current_password",
 	"new_password", "role", "require_two_factor", "end_sessions", "language", "lang", "next", "require",
-	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret"}
+	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret"}
 
 func jsonWithAll(value string) string {
 	parts := make([]string, len(fields))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -162,4 +163,57 @@ func (s *Store) TokenUser(ctx context.Context, kind string, tokenHash []byte, at
 		return 0, fmt.Errorf("sqlstore: token user: %w", err)
 	}
 	return userID, nil
+}
+
+// CreateEmailChange stores the link of a change of email, with the new
+// address (as shown, and its key).
+func (s *Store) CreateEmailChange(ctx context.Context, tokenHash []byte, userID int64, email, key string, expires, at time.Time) error {
+	_, err := s.exec(ctx, s.writer, `INSERT INTO tokens (kind, token_hash, user_id, expires_at, created_at, data) VALUES (?, ?, ?, ?, ?, ?)`,
+		"change_email", tokenHash, userID, expires.Unix(), at.Unix(), email+"\n"+key)
+	if err != nil {
+		return fmt.Errorf("sqlstore: email change: %w", err)
+	}
+	return nil
+}
+
+// ChangeEmail uses the link of a change of email, once, and sets the new
+// address, validated, with its event; it returns the person as they were
+// (their old address) and the new address. gardien.ErrNotFound when the
+// link is unknown, used or expired; gardien.ErrDuplicate when another
+// account took the address meanwhile.
+func (s *Store) ChangeEmail(ctx context.Context, tokenHash []byte, at time.Time, e *gardien.Event) (*gardien.User, string, error) {
+	var before *gardien.User
+	var email string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var userID int64
+		var data string
+		err := s.txQueryRow(ctx, tx, `UPDATE tokens SET used_at = ? WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?
+			RETURNING user_id, data`, at.Unix(), tokenHash, "change_email", at.Unix()).Scan(&userID, &data)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gardien.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if before, err = scanUser(s.txQueryRow(ctx, tx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, userID)); err != nil {
+			return err
+		}
+		var key string
+		email, key, _ = strings.Cut(data, "\n")
+		if _, err := s.txExec(ctx, tx, `UPDATE users SET email = ?, email_key = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`,
+			email, key, at.Unix(), at.Unix(), userID); err != nil {
+			return err
+		}
+		e.UserID, e.ActorID = userID, userID
+		return s.insertEvent(ctx, tx, e)
+	})
+	switch {
+	case errors.Is(err, gardien.ErrNotFound):
+		return nil, "", err
+	case isUnique(err):
+		return nil, "", gardien.ErrDuplicate
+	case err != nil:
+		return nil, "", fmt.Errorf("sqlstore: change email: %w", err)
+	}
+	return before, email, nil
 }

@@ -311,3 +311,50 @@ func (h *Handler) handlePassword(w http.ResponseWriter, r *http.Request, cur *ht
 	h.setFlash(w, "ok", "settings.password_changed")
 	redirect(w, r, "/settings/password")
 }
+
+// handleEmailChange asks for a change of email (Personal settings →
+// Profile): a link goes to the new address.
+func (h *Handler) handleEmailChange(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.newPage(r, "settings.title")
+	p.Section = "profile"
+	if !h.formOn(w, r, "settings_profile", &p) {
+		return
+	}
+	p.Form = url.Values{"name": {cur.User.Name}, "new_email": {r.PostForm.Get("new_email")}}
+	code, recovery := auth.ProofOf(r.PostForm.Get("code"))
+	email, err := h.Auth.RequestEmailChange(r.Context(), cur.User, r.PostForm.Get("new_email"), r.PostForm.Get("password"), code, recovery, httpx.Client(r))
+	if err != nil {
+		if e, ok := gardien.AsError(err); ok && len(e.Fields) > 0 && e.Fields[0].Field == "email" {
+			e = &gardien.Error{Code: e.Code, Message: e.Message, Fields: []gardien.FieldError{{Field: "new_email", Message: e.Fields[0].Message}}}
+			err = e
+		}
+		h.renderError(w, r, err, "settings_profile", &p)
+		return
+	}
+	h.setFlash(w, "ok", "settings.email_sent", email)
+	redirect(w, r, "/settings/profile")
+}
+
+// handleConfirmEmail follows the link of a change of email.
+func (h *Handler) handleConfirmEmail(w http.ResponseWriter, r *http.Request) {
+	p := messagePage{Page: h.newPage(r, "settings.email"), Link: "/", LinkLabel: "verify.continue"}
+	u, err := h.Auth.ConfirmEmailChange(r.Context(), r.URL.Query().Get("token"), httpx.Client(r))
+	if err != nil {
+		e, ok := gardien.AsError(err)
+		if !ok {
+			h.fail(w, r, err)
+			return
+		}
+		p.Text = h.Catalog.T(p.Lang, "email.invalid_link")
+		if len(e.Fields) > 0 {
+			p.Text = h.Catalog.T(p.Lang, e.Fields[0].Message)
+		}
+		h.render(w, r, statusOf(err), "message", &p)
+		return
+	}
+	if p.User != nil && p.User.ID == u.ID {
+		p.User = u
+	}
+	p.Text = h.Catalog.T(p.Lang, "email.changed", u.Email)
+	h.render(w, r, http.StatusOK, "message", &p)
+}

@@ -19,6 +19,7 @@ const (
 	pathOIDCCallback      = "/sso/oidc/callback"
 	pathSSOStart          = "/sso/start"
 	pathSSOLink           = "/sso/link"
+	pathConfirmEmail      = "/email/confirm"
 	// PathSAMLACS is the route of SAML answers: identity providers post it
 	// from their own site (server.New lets it through CrossOriginProtection).
 	PathSAMLACS = "/sso/saml/{id}/acs"
@@ -54,3 +55,4 @@ func (l Links) SAMLACS(orgID int64) string           { return l.at(samlPath(orgI
 func samlPath(orgID int64, page string) string {
 	return "/sso/saml/" + strconv.FormatInt(orgID, 10) + "/" + page
 }
+func (l Links) ConfirmEmail(token string) string { return l.at(pathConfirmEmail, token) }

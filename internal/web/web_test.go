@@ -270,3 +270,25 @@ func TestSessionsPage(t *testing.T) {
 	has(t, c.Get("/settings/sessions"), "other session ended.")
 	wantRedirect(t, other.Get("/settings/profile"), "/login?next=%2Fsettings%2Fprofile")
 }
+
+func TestChangingEmailThroughThePages(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := verifiedClient(t, env, "ada@example.com")
+	has(t, c.Get("/settings/profile"), "Your email is ada@example.com", `name="new_email"`)
+	r := c.Form("/settings/email", map[string]string{"new_email": "not an email", "password": pw})
+	if r.StatusCode != 422 {
+		t.Fatalf("a bad address: %d", r.StatusCode)
+	}
+	has(t, r, `id="f-new_email-error"`)
+	wantRedirect(t, c.Form("/settings/email", map[string]string{"new_email": "ada.new@example.com", "password": pw}), "/settings/profile")
+	has(t, c.Get("/settings/profile"), "We sent a link to ada.new@example.com")
+	link := strings.TrimPrefix(env.Mail.Wait(t, "ada.new@example.com").Link(), env.URL)
+	has(t, c.Get(link), "Your email is now ada.new@example.com.")
+	if r := c.Get(link); r.StatusCode != 400 {
+		t.Fatalf("the link a second time: %d", r.StatusCode)
+	}
+	if m := env.Mail.Wait(t, "ada@example.com"); m.Subject != "The email of your account was changed" {
+		t.Fatalf("mail to the old address: %q", m.Subject)
+	}
+}
