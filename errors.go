@@ -103,3 +103,13 @@ var (
 	// "unknown", a person not "logged out".
 	ErrUnavailable = errors.New("storage unavailable")
 )
+
+// LastOwnerError names the organizations a person is the last owner of
+// (they cannot leave them ownerless); it is an ErrLastOwner.
+type LastOwnerError struct{ Organizations []string }
+
+func (e *LastOwnerError) Error() string {
+	return fmt.Sprintf("last owner of %d organization(s)", len(e.Organizations))
+}
+
+func (e *LastOwnerError) Unwrap() error { return ErrLastOwner }

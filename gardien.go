@@ -149,6 +149,7 @@ const (
 	EventSessionEnded             = "user.session_ended"
 	EventTwoFactorNewApp          = "two_factor.new_app"
 	EventEmailChanged             = "user.email_changed"
+	EventAccountDeleted           = "user.deleted"
 )
 
 // EventTypes lists every event type.
@@ -159,5 +160,5 @@ var EventTypes = []string{
 	EventRecoveryCodesRegenerated, EventTwoFactorReset, EventOrgCreated, EventOrgInvitationSent,
 	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
-	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp, EventEmailChanged,
+	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp, EventEmailChanged, EventAccountDeleted,
 }

@@ -63,7 +63,7 @@ func operatorApp(ctx context.Context, name string, args []string, getenv func(st
 
 func user(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: gardien user verify-email|reset-2fa EMAIL [flags]")
+		return fmt.Errorf("usage: gardien user verify-email|reset-2fa|delete EMAIL [flags]")
 	}
 	sub, email := args[0], args[1]
 	a, done, err := operatorApp(ctx, "gardien user "+sub, args[2:], getenv, stdout, stderr)
@@ -86,8 +86,15 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		fmt.Fprintf(stdout, "two-factor authentication of %s removed; their sessions ended and they were told by mail\n", u.Email)
 		return nil
+	case "delete":
+		u, err := a.Auth.OperatorDeleteUser(ctx, email, operator(getenv))
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", email, describe(a, err))
+		}
+		fmt.Fprintf(stdout, "account %s deleted; its sessions ended and it was told by mail\n", u.Email)
+		return nil
 	}
-	return fmt.Errorf("unknown user command %q (want verify-email or reset-2fa)", sub)
+	return fmt.Errorf("unknown user command %q (want verify-email, reset-2fa or delete)", sub)
 }
 
 func ssoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

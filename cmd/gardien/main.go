@@ -64,6 +64,7 @@ const usage = `Usage:
   gardien migrate [flags]          apply database migrations and list them
   gardien user verify-email EMAIL  mark a person's email validated
   gardien user reset-2fa EMAIL     remove a person's 2FA (lost phone), end their sessions
+  gardien user delete EMAIL        delete an account and its personal data (the audit log keeps its lines)
   gardien sso verify-domain ORG_ID DOMAIN
                                    verify a domain an organization claims for SSO (when its DNS cannot hold the TXT record)
   gardien version                  print the version

@@ -191,7 +191,7 @@ func TestCommandLine(t *testing.T) {
 	for args, want := range map[string]string{
 		"-addr nope":            "-addr: want host:port",
 		"frobnicate":            `unknown command "frobnicate"`,
-		"user":                  "usage: gardien user verify-email|reset-2fa EMAIL",
+		"user":                  "usage: gardien user verify-email|reset-2fa|delete EMAIL",
 		"serve -no-such-flag x": "flag provided but not defined",
 	} {
 		err := run(context.Background(), strings.Fields(args), env, io.Discard, io.Discard)

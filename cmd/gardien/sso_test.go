@@ -62,3 +62,46 @@ func TestOperatorVerifiesAnSSODomain(t *testing.T) {
 		}
 	}
 }
+
+func TestOperatorDeletesAnAccount(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := func(k string) string { return map[string]string{"GARDIEN_DATA_DIR": dir, "USER": "alice"}[k] }
+	cfg, _, err := config.Load("test", nil, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	su, err := a.Auth.SignUp(ctx, auth.SignupInput{Email: "ada@example.com", Password: "correct horse battery staple", Name: "Ada"}, "", gardien.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Auth.CreateOrganization(ctx, su.User, "Acme", gardien.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	a.Auth.Wait(ctx)
+	a.Store.Close()
+	err = run(ctx, []string{"user", "delete", "ada@example.com", "-data-dir", dir}, env, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "last owner of Acme") {
+		t.Fatalf("deleting the last owner: %v, want words naming Acme", err)
+	}
+	su2, _ := func() (*auth.SignedUp, error) {
+		a, _ := app.New(ctx, cfg, app.Options{})
+		defer a.Store.Close()
+		defer a.Auth.Wait(ctx)
+		return a.Auth.SignUp(ctx, auth.SignupInput{Email: "bob@example.com", Password: "correct horse battery staple", Name: "Bob"}, "", gardien.Client{})
+	}()
+	if su2 == nil {
+		t.Fatal("bob not signed up")
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"user", "delete", "BOB@example.com", "-data-dir", dir}, env, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "account bob@example.com deleted") {
+		t.Fatalf("output: %s", out.String())
+	}
+}

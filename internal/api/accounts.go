@@ -290,3 +290,26 @@ func (h *Handler) handleConfirmEmail(w http.ResponseWriter, r *http.Request) err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
 }
+
+func (h *Handler) handleDeleteMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	var in struct {
+		Password     *string `json:"password"`
+		Code         *string `json:"code"`
+		RecoveryCode *string `json:"recovery_code"`
+	}
+	if err := h.body(w, r, &in, nil); err != nil {
+		return err
+	}
+	val := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	if err := h.auth.DeleteAccount(r.Context(), cur.User, val(in.Password), val(in.Code), val(in.RecoveryCode), httpx.Client(r)); err != nil {
+		return err
+	}
+	h.cookies.Clear(w)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

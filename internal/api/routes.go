@@ -10,6 +10,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/login", h.open(h.handleLogin))
 	m.HandleFunc("POST /api/v1/logout", h.guarded(auth.AreaAny, h.handleLogout))
 	m.HandleFunc("GET /api/v1/me", h.guarded(auth.AreaAny, h.handleMe))
+	m.HandleFunc("DELETE /api/v1/me", h.guarded(auth.AreaFull, h.handleDeleteMe))
 	m.HandleFunc("PATCH /api/v1/me", h.guarded(auth.AreaFull, h.handleUpdateMe))
 	m.HandleFunc("POST /api/v1/me/email", h.guarded(auth.AreaFull, h.handleEmailChange))
 	m.HandleFunc("POST /api/v1/email/confirm", h.open(h.handleConfirmEmail))

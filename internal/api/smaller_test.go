@@ -140,3 +140,17 @@ func TestWhereImLoggedIn(t *testing.T) {
 		t.Fatalf("this session ended too: %d", r.StatusCode)
 	}
 }
+
+func TestDeleteMe(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	signup(t, env, c, "ada@example.com")
+	login(t, c, "ada@example.com", pw)
+	wantProblem(t, c.API("DELETE", "/me", map[string]any{"password": "a wrong password"}), 422, "validation_failed")
+	if r := c.API("DELETE", "/me", map[string]any{"password": pw}); r.StatusCode != 204 {
+		t.Fatalf("delete me: %d %s", r.StatusCode, r.Body)
+	}
+	wantProblem(t, c.API("GET", "/me", nil), 401, "unauthorized")
+	wantProblem(t, login(t, env.Client(t), "ada@example.com", pw), 401, "invalid_credentials")
+}

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +209,49 @@ func TestNoEmailChangeIntoADomainThatRequiresSSO(t *testing.T) {
 	_, err := f.svc.RequestEmailChange(ctx, carol, "carol@acme.test", pw, "", "", client)
 	if e, _ := gardien.AsError(err); e == nil || e.Fields[0].Message != "err.email_sso_domain" {
 		t.Fatalf("into an SSO-required domain: %v", err)
+	}
+}
+
+func TestDeletingAnAccount(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	bob := f.signup(t, "bob@example.com", true)
+	f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
+	// With 2FA on, a code is due as well as the password.
+	wantCode(t, f.svc.DeleteAccount(ctx, owner.User, pw, "", "", client), gardien.CodeValidationFailed)
+	// The last owner of an organization cannot go: the error names it.
+	solo := f.signup(t, "solo@example.com", true)
+	if _, err := f.svc.CreateOrganization(ctx, solo, "Solo Corp", client); err != nil {
+		t.Fatal(err)
+	}
+	err := f.svc.DeleteAccount(ctx, solo, pw, "", "", client)
+	if e, _ := gardien.AsError(err); e == nil || e.Code != gardien.CodeConflict || !strings.Contains(fmt.Sprint(e.Args...), "Solo Corp") {
+		t.Fatalf("the last owner of Solo Corp: %v", err)
+	}
+	// Bob deletes his account with his password.
+	wantCode(t, f.svc.DeleteAccount(ctx, bob, "a wrong password", "", "", client), gardien.CodeValidationFailed)
+	if err := f.svc.DeleteAccount(ctx, bob, pw, "", "", client); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.LogIn(ctx, "bob@example.com", pw, "", client)
+	wantCode(t, err, gardien.CodeInvalidCredentials)
+	page, err := f.svc.Members(ctx, owner.User, o.ID, false, 1)
+	if err != nil || len(page.Members) != 1 {
+		t.Fatalf("members after Bob left by deletion: %d %v", len(page.Members), err)
+	}
+	events, _ := f.svc.AuditLog(ctx, owner.User, o.ID, gardien.EventFilter{Type: gardien.EventOrgMemberJoined})
+	found := false
+	for _, e := range events {
+		if e.UserID == bob.ID && e.UserEmail == "" {
+			found = true // the line stays; the person is gone
+		}
+	}
+	if !found {
+		t.Fatalf("the audit log lost Bob's line, or still names him: %+v", events)
+	}
+	got := f.mails.to("bob@example.com")
+	if last := got[len(got)-1]; last.Subject != "Your account was deleted" {
+		t.Fatalf("last mail %q", last.Subject)
 	}
 }

@@ -358,3 +358,27 @@ func (h *Handler) handleConfirmEmail(w http.ResponseWriter, r *http.Request) {
 	p.Text = h.Catalog.T(p.Lang, "email.changed", u.Email)
 	h.render(w, r, http.StatusOK, "message", &p)
 }
+
+// handleDeletePage asks before deleting the account (a page, so it works
+// without JavaScript), with the password and code again.
+func (h *Handler) handleDeletePage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.newPage(r, "settings.title")
+	p.Section = "profile"
+	h.render(w, r, http.StatusOK, "settings_delete", &p)
+}
+
+func (h *Handler) handleDelete(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.newPage(r, "settings.title")
+	p.Section = "profile"
+	if !h.formOn(w, r, "settings_delete", &p) {
+		return
+	}
+	code, recovery := auth.ProofOf(r.PostForm.Get("code"))
+	if err := h.Auth.DeleteAccount(r.Context(), cur.User, r.PostForm.Get("password"), code, recovery, httpx.Client(r)); err != nil {
+		h.renderError(w, r, err, "settings_delete", &p)
+		return
+	}
+	h.Cookies.Clear(w)
+	h.setFlash(w, "info", "settings.deleted")
+	redirect(w, r, pathLogin)
+}

@@ -37,6 +37,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /settings", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/settings/profile") })
 	m.HandleFunc("GET /settings/profile", h.guard(auth.AreaFull, h.handleProfilePage))
 	m.HandleFunc("POST /settings/profile", h.guard(auth.AreaFull, h.handleProfile))
+	m.HandleFunc("GET /settings/delete", h.guard(auth.AreaFull, h.handleDeletePage))
+	m.HandleFunc("POST /settings/delete", h.guard(auth.AreaFull, h.handleDelete))
 	m.HandleFunc("POST /settings/email", h.guard(auth.AreaFull, h.handleEmailChange))
 	m.HandleFunc("GET "+pathConfirmEmail, h.handleConfirmEmail)
 	m.HandleFunc("GET /settings/sessions", h.guard(auth.AreaFull, h.handleSessionsPage))

@@ -292,3 +292,15 @@ func TestChangingEmailThroughThePages(t *testing.T) {
 		t.Fatalf("mail to the old address: %q", m.Subject)
 	}
 }
+
+func TestDeletingTheAccountThroughThePages(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := verifiedClient(t, env, "ada@example.com")
+	has(t, c.Get("/settings/profile"), `href="/settings/delete"`)
+	has(t, c.Get("/settings/delete"), "deletes your account and your personal data for good")
+	r := c.Form("/settings/delete", map[string]string{"password": "a wrong password"})
+	has(t, r, `id="f-password-error"`)
+	wantRedirect(t, c.Form("/settings/delete", map[string]string{"password": pw}), "/login")
+	has(t, c.Get("/login"), "Your account was deleted.")
+}
