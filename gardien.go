@@ -150,6 +150,8 @@ const (
 	EventTwoFactorNewApp          = "two_factor.new_app"
 	EventEmailChanged             = "user.email_changed"
 	EventAccountDeleted           = "user.deleted"
+	EventOrgRenamed               = "org.renamed"
+	EventOrgDeleted               = "org.deleted"
 )
 
 // EventTypes lists every event type.
@@ -160,5 +162,5 @@ var EventTypes = []string{
 	EventRecoveryCodesRegenerated, EventTwoFactorReset, EventOrgCreated, EventOrgInvitationSent,
 	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
-	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp, EventEmailChanged, EventAccountDeleted,
+	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp, EventEmailChanged, EventAccountDeleted, EventOrgRenamed, EventOrgDeleted,
 }

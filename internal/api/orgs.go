@@ -301,3 +301,31 @@ func (h *Handler) handleAuditExport(w http.ResponseWriter, r *http.Request, cur 
 	}
 	return nil
 }
+
+func (h *Handler) handleRenameOrg(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if err := h.body(w, r, &in, func() error { return required("name", in.Name) }); err != nil {
+		return err
+	}
+	name, err := h.auth.RenameOrganization(r.Context(), cur.User, orgID, *in.Name, httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"organization": map[string]any{"id": orgID, "name": name}})
+}
+
+func (h *Handler) handleDeleteOrg(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if err := h.body(w, r, &in, func() error { return required("name", in.Name) }); err != nil {
+		return err
+	}
+	if err := h.auth.DeleteOrganization(r.Context(), cur.User, orgID, *in.Name, httpx.Client(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

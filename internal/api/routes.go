@@ -34,6 +34,8 @@ func (h *Handler) routes() {
 
 	m.HandleFunc("POST /api/v1/organizations", h.guarded(auth.AreaFull, h.handleCreateOrg))
 	m.HandleFunc("GET /api/v1/organizations", h.guarded(auth.AreaFull, h.handleListOrgs))
+	m.HandleFunc("PATCH /api/v1/organizations/{id}", h.guarded(auth.AreaFull, inOrg(h.handleRenameOrg)))
+	m.HandleFunc("DELETE /api/v1/organizations/{id}", h.guarded(auth.AreaFull, inOrg(h.handleDeleteOrg)))
 	m.HandleFunc("POST /api/v1/organizations/{id}/invitations", h.guarded(auth.AreaFull, inOrg(h.handleInvite)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/invitations", h.guarded(auth.AreaFull, inOrg(h.handleListInvitations)))
 	m.HandleFunc("DELETE /api/v1/organizations/{id}/invitations/{inv}", h.guarded(auth.AreaFull, inOrg(h.handleRevokeInvitation)))

@@ -94,6 +94,8 @@ type Store interface {
 	LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, now time.Time, e *gardien.Event) (int64, error)
 
 	DeleteUser(ctx context.Context, userID int64, e *gardien.Event) error
+	RenameOrganization(ctx context.Context, orgID int64, name string, e *gardien.Event) error
+	DeleteOrganization(ctx context.Context, orgID int64, e *gardien.Event) error
 	CreateEmailChange(ctx context.Context, tokenHash []byte, userID int64, email, key string, expires, at time.Time) error
 	ChangeEmail(ctx context.Context, tokenHash []byte, at time.Time, e *gardien.Event) (*gardien.User, string, error)
 	SaveNextTOTP(ctx context.Context, userID int64, sealed []byte, expires time.Time) error

@@ -413,3 +413,38 @@ func (s *Store) OrganizationByID(ctx context.Context, id int64) (*gardien.Organi
 	o.CreatedAt = time.Unix(created, 0).UTC()
 	return &o, nil
 }
+
+// RenameOrganization changes an organization's name, with its event.
+func (s *Store) RenameOrganization(ctx context.Context, orgID int64, name string, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txExec1(ctx, tx, `UPDATE organizations SET name = ? WHERE id = ?`, name, orgID); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if errors.Is(err, gardien.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: rename organization: %w", err)
+	}
+	return nil
+}
+
+// DeleteOrganization removes an organization with its memberships,
+// invitations and single sign-on; its event stays.
+func (s *Store) DeleteOrganization(ctx context.Context, orgID int64, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txExec1(ctx, tx, `DELETE FROM organizations WHERE id = ?`, orgID); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if errors.Is(err, gardien.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete organization: %w", err)
+	}
+	return nil
+}

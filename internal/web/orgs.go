@@ -443,3 +443,46 @@ func (h *Handler) handleSetupRequired(w http.ResponseWriter, r *http.Request, cu
 	p := setupPage{Page: h.newPage(r, "tfa.title"), OrgName: name, EmailVerified: cur.User.EmailVerified, Email: cur.User.Email}
 	h.render(w, r, http.StatusOK, "setup_required", &p)
 }
+
+func (h *Handler) handleRenameOrg(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if !h.form(w, r) {
+		return
+	}
+	name, err := h.Auth.RenameOrganization(r.Context(), cur.User, pathID(r, "id"), r.PostForm.Get("name"), httpx.Client(r))
+	h.done(w, r, err, orgURL(r, "security")+"#general", "org.renamed", name)
+}
+
+type orgDeletePage struct{ Page }
+
+// handleDeleteOrgPage asks, before deleting the organization, for its name
+// typed again (a page, so it works without JavaScript).
+func (h *Handler) handleDeleteOrgPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.orgPage(w, r, cur, "org.delete", "security")
+	if p == nil {
+		return
+	}
+	if p.Org.Role != gardien.RoleOwner {
+		redirect(w, r, orgURL(r, "security"))
+		return
+	}
+	h.render(w, r, http.StatusOK, "org_delete", &orgDeletePage{Page: *p})
+}
+
+func (h *Handler) handleDeleteOrg(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.orgPage(w, r, cur, "org.delete", "security")
+	if p == nil {
+		return
+	}
+	page := &orgDeletePage{Page: *p}
+	if !h.formOn(w, r, "org_delete", page) {
+		return
+	}
+	name := p.Org.Name
+	if err := h.Auth.DeleteOrganization(r.Context(), cur.User, p.Org.ID, r.PostForm.Get("name"), httpx.Client(r)); err != nil {
+		h.renderError(w, r, err, "org_delete", page)
+		return
+	}
+	h.Cookies.Remove(w, orgCookie)
+	h.setFlash(w, "ok", "org.deleted", name)
+	redirect(w, r, "/organization")
+}

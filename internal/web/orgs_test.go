@@ -191,3 +191,26 @@ func TestForcedSetUpNeedsAValidatedEmailToo(t *testing.T) {
 		t.Fatalf("mail %q, want a validation mail", m.Subject)
 	}
 }
+
+func TestRenamingAndDeletingAnOrganization(t *testing.T) {
+	t.Parallel()
+	env, owner, org := ownerWithOrg(t)
+	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "member"})
+	tok := strings.TrimPrefix(env.Mail.Wait(t, "bob@example.com").Link(), env.URL+"/invitations/accept?token=")
+	bob := env.Client(t)
+	bob.Form("/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": pw, "invitation": tok})
+	wantRedirect(t, owner.Form(org+"/rename", map[string]string{"name": "Acme Corp"}), org+"/security#general")
+	has(t, owner.Get(org+"/security"), "The organization is now called Acme Corp.")
+	has(t, owner.Get(org+"/delete"), "Delete Acme Corp?", "Download")
+	r := owner.Form(org+"/delete", map[string]string{"name": "Acme"})
+	if r.StatusCode != 422 {
+		t.Fatalf("the wrong name: %d", r.StatusCode)
+	}
+	has(t, r, `id="f-name-error"`)
+	wantRedirect(t, owner.Form(org+"/delete", map[string]string{"name": "Acme Corp"}), "/organization")
+	has(t, owner.Get("/organization"), "The organization Acme Corp was deleted.")
+	env.Mail.Wait(t, "bob@example.com") // the validation mail of his sign-up
+	if m := env.Mail.Wait(t, "bob@example.com"); m.Subject != "An organization you belonged to was deleted" {
+		t.Fatalf("mail to a member: %q", m.Subject)
+	}
+}
