@@ -217,3 +217,31 @@ func TestPowersAreWhatTheRulesAllow(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyOwnersRenameOrDeleteTheirOrganization(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	admin := f.signup(t, "admin@example.com", true)
+	f.join(t, owner.User, admin, o.ID, gardien.RoleAdmin)
+	_, err := f.svc.RenameOrganization(ctx, admin, o.ID, "Mine Now", client)
+	wantCode(t, err, gardien.CodeForbidden)
+	wantCode(t, f.svc.DeleteOrganization(ctx, admin, o.ID, "Acme", client), gardien.CodeForbidden)
+	stranger := f.signup(t, "stranger@example.com", true)
+	wantCode(t, f.svc.DeleteOrganization(ctx, stranger, o.ID, "Acme", client), gardien.CodeNotFound)
+	if name, err := f.svc.RenameOrganization(ctx, owner.User, o.ID, "  Acme   Corp ", client); err != nil || name != "Acme Corp" {
+		t.Fatalf("rename: %q %v", name, err)
+	}
+	wantCode(t, f.svc.DeleteOrganization(ctx, owner.User, o.ID, "Acme", client), gardien.CodeValidationFailed)
+	if err := f.svc.DeleteOrganization(ctx, owner.User, o.ID, "Acme Corp", client); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Wait(ctx)
+	if ms, _ := f.svc.Memberships(ctx, admin.ID); len(ms) != 0 {
+		t.Fatalf("the admin still belongs to %v", ms)
+	}
+	got := f.mails.to("admin@example.com")
+	if last := got[len(got)-1]; last.Subject != "An organization you belonged to was deleted" {
+		t.Fatalf("mail to the admin: %q", last.Subject)
+	}
+}
