@@ -114,11 +114,24 @@ func (s *Server) URL(scheme string) string { return scheme + "://" + s.Addr }
 // Wait returns the next mail to `to` (case-insensitive), waiting up to 10 s.
 func (s *Server) Wait(t testing.TB, to string) *Mail {
 	t.Helper()
+	return s.wait(t, to, "")
+}
+
+// WaitSubject returns the next mail to `to` with this subject, waiting up
+// to 10 s, and leaves the others in place: mails queued by two actions
+// may arrive in either order.
+func (s *Server) WaitSubject(t testing.TB, to, subject string) *Mail {
+	t.Helper()
+	return s.wait(t, to, subject)
+}
+
+func (s *Server) wait(t testing.TB, to, subject string) *Mail {
+	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		s.mu.Lock()
 		for i, m := range s.mails {
-			if strings.EqualFold(m.To, to) {
+			if strings.EqualFold(m.To, to) && (subject == "" || m.Subject == subject) {
 				s.mails = append(s.mails[:i], s.mails[i+1:]...)
 				s.mu.Unlock()
 				return m
@@ -128,7 +141,11 @@ func (s *Server) Wait(t testing.TB, to string) *Mail {
 		select {
 		case <-s.arrived:
 		case <-deadline:
-			t.Fatalf("mailtest: no mail to %s within 10s", to)
+			if subject != "" {
+				t.Fatalf("mailtest: no mail %q to %s within 10s", subject, to)
+			} else {
+				t.Fatalf("mailtest: no mail to %s within 10s", to)
+			}
 			return nil
 		}
 	}
