@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
 )
 
@@ -203,12 +204,15 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		// EndSessions ends the open sessions of members without 2FA when
 		// the requirement goes on (default: they run until they end).
 		EndSessions *bool `json:"end_sessions"`
+		// Notify mails the members without 2FA now (default false).
+		Notify *bool `json:"notify_members"`
 	}
 	if err := h.body(w, r, &in, func() error { return required("require_two_factor", in.RequireTwoFactor) }); err != nil {
 		return err
 	}
 	end := in.EndSessions != nil && *in.EndSessions
-	if err := h.auth.SetRequireTwoFactor(r.Context(), cur.User, orgID, *in.RequireTwoFactor, end, httpx.Client(r)); err != nil {
+	opt := auth.RequireOptions{EndSessions: end, Notify: in.Notify != nil && *in.Notify}
+	if err := h.auth.SetRequireTwoFactor(r.Context(), cur.User, orgID, *in.RequireTwoFactor, opt, httpx.Client(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": *in.RequireTwoFactor})

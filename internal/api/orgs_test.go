@@ -353,3 +353,22 @@ func TestSeveralOrganizations(t *testing.T) {
 		t.Fatalf("login after leaving: %s", r.Body)
 	}
 }
+
+func TestRequireTwoFactorCanEmailMembersNow(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := enabled(t, env, clock, "owner@example.com")
+	org := newOrg(t, owner, "Acme")
+	member := verified(t, env, "member@example.com")
+	join(t, env, owner, member, org, "member")
+
+	wantProblem(t, owner.c.API("PUT", org+"/security", map[string]any{"require_two_factor": true, "notify_members": "yes"}), 422, "validation_failed")
+	if r := owner.c.API("PUT", org+"/security", map[string]any{"require_two_factor": true, "notify_members": true}); r.StatusCode != 200 {
+		t.Fatalf("require: %d %s", r.StatusCode, r.Body)
+	}
+	m := env.Mail.WaitSubject(t, member.email, "Your organization now requires two-factor authentication")
+	if !strings.Contains(m.Text, "Acme") || !strings.Contains(m.Text, env.URL+"/settings/two-factor\n") {
+		t.Fatalf("requirement mail:\n%s", m.Text)
+	}
+}

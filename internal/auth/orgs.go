@@ -440,10 +440,12 @@ func (s *Service) OrgSecurity(ctx context.Context, actor *gardien.User, orgID in
 // their next login (levelAfterPassword); the sessions already open of
 // members without 2FA run on until they end (the seed's "next login"), or,
 // with endSessions, end now. The choice is in the audit line.
-func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, orgID int64, on, endSessions bool, c gardien.Client) error {
-	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, orgID int64, on bool, opt RequireOptions, c gardien.Client) error {
+	m, err := s.manager(ctx, orgID, actor.ID)
+	if err != nil {
 		return err
 	}
+	endSessions := opt.EndSessions
 	if !actor.TwoFactorEnabled && !actor.SSO {
 		return errNeedOwnTwoFA
 	}
@@ -458,10 +460,33 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 			detail = "open sessions of members without 2FA ended"
 		}
 	}
+	if on && opt.Notify {
+		detail += "; members without 2FA emailed"
+	}
 	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, on && endSessions, s.orgEvent(typ, orgID, 0, actor.ID, c, detail)); err != nil {
 		return fmt.Errorf("auth: require two-factor: %w", err)
 	}
+	if on && opt.Notify {
+		// Counted as the organization's reminder of the hour.
+		if ok, err := s.allowMail(ctx, reminderMails, strconv.FormatInt(orgID, 10)); err != nil {
+			return err
+		} else if ok {
+			s.later(ctx, "requirement mails", func(ctx context.Context) {
+				s.remind(ctx, orgID, "two_factor_required", m.Name, actor.Name)
+			})
+		}
+	}
 	return nil
+}
+
+// RequireOptions are the choices of the requirement's pop-up.
+type RequireOptions struct {
+	// EndSessions ends the open sessions of members without 2FA now
+	// (default: they run until they end).
+	EndSessions bool
+	// Notify mails the members without 2FA now, in their language, with
+	// the set-up link and who asked.
+	Notify bool
 }
 
 // ResetMemberTwoFactor removes a member's 2FA (lost phone): owners and
@@ -516,14 +541,15 @@ func (s *Service) Remind(ctx context.Context, actor *gardien.User, orgID int64, 
 	if err := s.Store.AddEvent(ctx, s.orgEvent(gardien.EventOrgReminderSent, orgID, 0, actor.ID, c, strconv.Itoa(n))); err != nil {
 		return 0, fmt.Errorf("auth: remind: %w", err)
 	}
-	if !s.later(ctx, "reminders", func(ctx context.Context) { s.remind(ctx, orgID, m.Name) }) {
+	if !s.later(ctx, "reminders", func(ctx context.Context) { s.remind(ctx, orgID, "two_factor_reminder", m.Name, actor.Name) }) {
 		return 0, &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: time.Minute}
 	}
 	return n, nil
 }
 
-// remind walks the members without 2FA, 500 at a time, and queues a mail to each.
-func (s *Service) remind(ctx context.Context, orgID int64, orgName string) {
+// remind walks the members without 2FA, 500 at a time, and queues a mail
+// of kind to each (its arguments: the organization, who asked).
+func (s *Service) remind(ctx context.Context, orgID int64, kind, orgName, actorName string) {
 	for after := int64(0); ; {
 		list, err := s.Store.Members(ctx, orgID, gardien.MemberFilter{WithoutTwoFactor: true, After: after, Limit: 500})
 		if err != nil {
@@ -531,8 +557,8 @@ func (s *Service) remind(ctx context.Context, orgID int64, orgName string) {
 			return
 		}
 		for _, mem := range list {
-			s.send(ctx, mail.Letter{Kind: "two_factor_reminder", To: mem.Email, Name: mem.Name, Lang: s.langOf(&gardien.User{Locale: mem.Locale}, ""),
-				Link: s.Links.TwoFactorSettings(), Args: []any{orgName}})
+			s.send(ctx, mail.Letter{Kind: kind, To: mem.Email, Name: mem.Name, Lang: s.langOf(&gardien.User{Locale: mem.Locale}, ""),
+				Link: s.Links.TwoFactorSettings(), Args: []any{orgName, actorName}})
 			after = mem.UserID
 		}
 		if len(list) < 500 {

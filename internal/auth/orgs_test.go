@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/gardien/gardien"
@@ -81,7 +82,7 @@ func TestJoiningAnOrganizationThatRequires2FAMovesTheSessionToSetUp(t *testing.T
 	ctx := context.Background()
 	f := newService(t)
 	owner, o := f.org(t, "owner@example.com")
-	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, false, client); err != nil {
+	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, auth.RequireOptions{}, client); err != nil {
 		t.Fatal(err)
 	}
 	bob := f.signup(t, "bob@example.com", true)
@@ -119,7 +120,7 @@ func TestTheRequirementCanEndOpenSessionsOfMembersWithout2FA(t *testing.T) {
 		bob := f.signup(t, "bob@example.com", true)
 		f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
 		open := f.login(t, bob.Email)
-		if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, end, client); err != nil {
+		if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, auth.RequireOptions{EndSessions: end}, client); err != nil {
 			t.Fatal(err)
 		}
 		_, _, err := f.svc.Authenticate(ctx, open.Token)
@@ -243,5 +244,41 @@ func TestOnlyOwnersRenameOrDeleteTheirOrganization(t *testing.T) {
 	got := f.mails.to("admin@example.com")
 	if last := got[len(got)-1]; last.Subject != "An organization you belonged to was deleted" {
 		t.Fatalf("mail to the admin: %q", last.Subject)
+	}
+}
+
+func TestTheRequirementCanEmailMembersWithout2FANow(t *testing.T) {
+	ctx := context.Background()
+	for _, notify := range []bool{false, true} {
+		f := newService(t)
+		owner, o := f.org(t, "owner@example.com")
+		bob := f.signup(t, "bob@example.com", true)
+		f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
+		carol := f.signup(t, "carol@example.com", true)
+		f.join(t, owner.User, carol, o.ID, gardien.RoleMember)
+		f.enableTwoFactor(t, f.login(t, carol.Email))
+		before := len(f.mails.to(bob.Email))
+		if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, auth.RequireOptions{Notify: notify}, client); err != nil {
+			t.Fatal(err)
+		}
+		f.svc.Wait(ctx)
+		got := f.mails.to(bob.Email)[before:]
+		if !notify {
+			if len(got) != 0 {
+				t.Fatalf("without the option, Bob got %d mails", len(got))
+			}
+			continue
+		}
+		if len(got) != 1 || got[0].Subject != "Your organization now requires two-factor authentication" {
+			t.Fatalf("Bob (no 2FA) got %v", got)
+		}
+		if !strings.Contains(got[0].Text, "Acme") || !strings.Contains(got[0].Text, owner.User.Name) {
+			t.Fatalf("the mail does not say which organization and who asked:\n%s", got[0].Text)
+		}
+		for _, m := range f.mails.to(carol.Email) {
+			if m.Subject == got[0].Subject {
+				t.Fatal("Carol, who has 2FA, was emailed too")
+			}
+		}
 	}
 }

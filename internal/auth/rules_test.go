@@ -24,7 +24,7 @@ func TestWhatALoginNeedsNext(t *testing.T) {
 			t.Errorf("%s before the requirement: %s, want %s", email, got, want)
 		}
 	}
-	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, false, client); err != nil {
+	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, auth.RequireOptions{}, client); err != nil {
 		t.Fatal(err)
 	}
 	for email, want := range map[string]auth.Status{"solo@example.com": auth.StatusOK, "bob@example.com": auth.StatusSetupRequired, "owner@example.com": auth.StatusTwoFactorRequired} {

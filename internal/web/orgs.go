@@ -361,7 +361,8 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		key = "org.require_now_on"
 	}
 	end := r.PostForm.Get("sessions") == "end"
-	h.done(w, r, h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, end, httpx.Client(r)), orgURL(r, "security"), key)
+	opt := auth.RequireOptions{EndSessions: end, Notify: r.PostForm.Get("notify") == "on"}
+	h.done(w, r, h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, opt, httpx.Client(r)), orgURL(r, "security"), key)
 }
 
 type invitationPage struct {

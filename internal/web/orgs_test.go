@@ -209,8 +209,19 @@ func TestRenamingAndDeletingAnOrganization(t *testing.T) {
 	has(t, r, `id="f-name-error"`)
 	wantRedirect(t, owner.Form(org+"/delete", map[string]string{"name": "Acme Corp"}), "/organization")
 	has(t, owner.Get("/organization"), "The organization Acme Corp was deleted.")
-	env.Mail.Wait(t, "bob@example.com") // the validation mail of his sign-up
-	if m := env.Mail.Wait(t, "bob@example.com"); m.Subject != "An organization you belonged to was deleted" {
-		t.Fatalf("mail to a member: %q", m.Subject)
+	env.Mail.WaitSubject(t, "bob@example.com", "An organization you belonged to was deleted")
+}
+
+func TestTheRequirementPopUpCanEmailMembersWithout2FA(t *testing.T) {
+	t.Parallel()
+	env, owner, org := ownerWithOrg(t)
+	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "member"})
+	tok := strings.TrimPrefix(env.Mail.Wait(t, "bob@example.com").Link(), env.URL+"/invitations/accept?token=")
+	bob := env.Client(t)
+	bob.Form("/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": pw, "invitation": tok})
+	has(t, owner.Get(org+"/security"), `name="notify" value="on" checked`, "Email the 1 member without 2FA now")
+	wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on", "sessions": "keep", "notify": "on"}), org+"/security")
+	if m := env.Mail.WaitSubject(t, "bob@example.com", "Your organization now requires two-factor authentication"); !strings.Contains(m.Text, "Acme") {
+		t.Fatalf("mail to Bob:\n%s", m.Text)
 	}
 }
