@@ -98,6 +98,10 @@ var (
 	ErrDuplicate = errors.New("duplicate")
 	// ErrLastOwner: the change would leave an organization without an owner.
 	ErrLastOwner = errors.New("last owner")
+	// ErrAlreadyMember, ErrAlreadyInvited: an invitation to a person who
+	// belongs to the organization, or holds a live invitation to it.
+	ErrAlreadyMember  = errors.New("already a member")
+	ErrAlreadyInvited = errors.New("already invited")
 	// ErrUnavailable: the database cannot be reached or did not answer in
 	// time. Nothing is known about the request's subject: a session is not
 	// "unknown", a person not "logged out".

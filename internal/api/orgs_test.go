@@ -81,8 +81,6 @@ func TestOrganizationsInvitationsAndRoles(t *testing.T) {
 
 	// An invitation expires after 7 days, and can be revoked.
 	carol := verified(t, env, "carol@example.com")
-	owner.c.API("POST", org+"/invitations", map[string]any{"email": carol.email, "role": "admin"})
-	late := env.Mail.Wait(t, carol.email).Token()
 	r = owner.c.API("POST", org+"/invitations", map[string]any{"email": carol.email, "role": "admin"})
 	revoked := env.Mail.Wait(t, carol.email).Token()
 	invID := r.JSON()["invitation"].(map[string]any)["id"]
@@ -90,6 +88,8 @@ func TestOrganizationsInvitationsAndRoles(t *testing.T) {
 		t.Fatalf("revoke: %d %s", r.StatusCode, r.Body)
 	}
 	wantProblem(t, carol.c.API("POST", "/invitations/accept", map[string]any{"token": revoked}), 400, "invalid_token")
+	owner.c.API("POST", org+"/invitations", map[string]any{"email": carol.email, "role": "admin"})
+	late := env.Mail.Wait(t, carol.email).Token()
 	clock.Advance(7*24*time.Hour + time.Second)
 	for _, p := range []*person{owner, bob, carol, eve} { // sessions ended meanwhile
 		login(t, p.c, p.email, pw)
@@ -370,5 +370,25 @@ func TestRequireTwoFactorCanEmailMembersNow(t *testing.T) {
 	m := env.Mail.WaitSubject(t, member.email, "Your organization now requires two-factor authentication")
 	if !strings.Contains(m.Text, "Acme") || !strings.Contains(m.Text, env.URL+"/settings/two-factor\n") {
 		t.Fatalf("requirement mail:\n%s", m.Text)
+	}
+}
+
+func TestInvitingAMemberOrAnInviteeAgainIsAConflict(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	owner := verified(t, env, "owner@example.com")
+	org := newOrg(t, owner, "Acme")
+	if r := owner.c.API("POST", org+"/invitations", map[string]any{"email": "bob@example.com", "role": "member"}); r.StatusCode != 201 {
+		t.Fatalf("invite: %d %s", r.StatusCode, r.Body)
+	}
+	env.Mail.Wait(t, "bob@example.com")
+	p := wantProblem(t, owner.c.API("POST", org+"/invitations", map[string]any{"email": "bob@example.com", "role": "admin"}), 409, "conflict")
+	if !strings.Contains(p["detail"].(string), "bob@example.com is already invited") {
+		t.Fatalf("detail: %v", p["detail"])
+	}
+	wantProblem(t, owner.c.API("POST", org+"/invitations", map[string]any{"email": "owner@example.com", "role": "member"}), 409, "conflict")
+	env.Mail.None(t, "bob@example.com", 200*time.Millisecond)
+	if l := owner.c.API("GET", org+"/invitations", nil).JSON()["invitations"].([]any); len(l) != 1 {
+		t.Fatalf("pending invitations: %v", l)
 	}
 }

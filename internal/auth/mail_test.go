@@ -127,8 +127,13 @@ func TestMailsAreLimitedPerRecipientAndSender(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range 3 {
-			if _, err := f.svc.Invite(ctx, owner, org.ID, "carol@example.com", gardien.RoleMember, client); err != nil {
+			inv, err := f.svc.Invite(ctx, owner, org.ID, "carol@example.com", gardien.RoleMember, client)
+			if err != nil {
 				t.Fatalf("invitation %d: %v", i+1, err)
+			}
+			// One live invitation per person: revoked, it can be sent again.
+			if err := f.svc.RevokeInvitation(ctx, owner, org.ID, inv.ID, client); err != nil {
+				t.Fatal(err)
 			}
 		}
 		_, err = f.svc.Invite(ctx, owner, org.ID, "carol@example.com", gardien.RoleMember, client)

@@ -163,6 +163,12 @@ func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, 
 	now := s.Now().UTC()
 	inv := &gardien.Invitation{OrgID: orgID, OrgName: m.Name, Email: email, Role: role, InvitedBy: actor.ID, CreatedAt: now, ExpiresAt: now.Add(invitationTTL)}
 	if err := s.Store.CreateInvitation(ctx, inv, key, hash, s.orgEvent(gardien.EventOrgInvitationSent, orgID, 0, actor.ID, c, email+" as "+string(role))); err != nil {
+		switch {
+		case errors.Is(err, gardien.ErrAlreadyMember):
+			return nil, &gardien.Error{Code: gardien.CodeConflict, Message: "err.already_member", Args: []any{email}}
+		case errors.Is(err, gardien.ErrAlreadyInvited):
+			return nil, &gardien.Error{Code: gardien.CodeConflict, Message: "err.already_invited", Args: []any{email}}
+		}
 		return nil, fmt.Errorf("auth: invite: %w", err)
 	}
 	lang := s.DefaultLang

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gardien/gardien"
@@ -280,5 +281,54 @@ func TestTheRequirementCanEmailMembersWithout2FANow(t *testing.T) {
 				t.Fatal("Carol, who has 2FA, was emailed too")
 			}
 		}
+	}
+}
+
+func TestInvitingAMemberOrAPendingInviteeSendsNothing(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	bob := f.signup(t, "bob@example.com", true)
+	f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
+	before := len(f.mails.to(bob.Email))
+	_, err := f.svc.Invite(ctx, owner.User, o.ID, "  BOB@example.com ", gardien.RoleAdmin, client)
+	wantCode(t, err, gardien.CodeConflict)
+	if e, _ := gardien.AsError(err); e.Message != "err.already_member" {
+		t.Fatalf("inviting a member: %v", err)
+	}
+
+	// Two managers inviting the same person at once: one invitation.
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.svc.Invite(ctx, owner.User, o.ID, "carol@example.com", gardien.RoleMember, client)
+		}()
+	}
+	wg.Wait()
+	sent := 0
+	for _, err := range errs {
+		if err == nil {
+			sent++
+		} else if e, _ := gardien.AsError(err); e == nil || e.Message != "err.already_invited" {
+			t.Fatalf("a second invitation: %v", err)
+		}
+	}
+	f.svc.Wait(ctx)
+	if invs, _ := f.svc.Invitations(ctx, owner.User, o.ID); sent != 1 || len(invs) != 1 || len(f.mails.to("carol@example.com")) != 1 {
+		t.Fatalf("%d invitations made, %d pending, %d mails; want 1", sent, len(invs), len(f.mails.to("carol@example.com")))
+	}
+	if got := len(f.mails.to(bob.Email)); got != before {
+		t.Fatalf("the member was mailed %d times", got-before)
+	}
+	// Once revoked, the person can be invited again.
+	invs, _ := f.svc.Invitations(ctx, owner.User, o.ID)
+	if err := f.svc.RevokeInvitation(ctx, owner.User, o.ID, invs[0].ID, client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Invite(ctx, owner.User, o.ID, "carol@example.com", gardien.RoleMember, client); err != nil {
+		t.Fatalf("inviting again after revoking: %v", err)
 	}
 }

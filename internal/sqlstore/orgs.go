@@ -227,9 +227,35 @@ func (s *Store) SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSes
 	return nil
 }
 
-// CreateInvitation stores an invitation under the hash of its mailed token.
+// CreateInvitation stores an invitation under the hash of its mailed token:
+// ErrAlreadyMember when the email's account belongs to the organization,
+// ErrAlreadyInvited when a live invitation to it is pending (checked in
+// the transaction, so two managers inviting at once make one invitation).
 func (s *Store) CreateInvitation(ctx context.Context, inv *gardien.Invitation, emailKey string, tokenHash []byte, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// The organization's row is the lock two concurrent invitations meet
+		// at on PostgreSQL (SQLite has one writer).
+		var n int64
+		if err := s.txQueryRow(ctx, tx, `SELECT id FROM organizations WHERE id = ?`+s.forUpdate(), inv.OrgID).Scan(&n); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return gardien.ErrNotFound
+			}
+			return err
+		}
+		if err := s.txQueryRow(ctx, tx, `SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.org_id = ? AND u.email_key = ?`, inv.OrgID, emailKey).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return gardien.ErrAlreadyMember
+		}
+		if err := s.txQueryRow(ctx, tx, `SELECT COUNT(*) FROM invitations WHERE org_id = ? AND email_key = ?
+			AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, inv.OrgID, emailKey, inv.CreatedAt.Unix()).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return gardien.ErrAlreadyInvited
+		}
 		if err := s.txQueryRow(ctx, tx, `INSERT INTO invitations (org_id, email, email_key, role, token_hash, invited_by, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, inv.OrgID, inv.Email, emailKey, string(inv.Role), tokenHash, nullID(inv.InvitedBy),
 			inv.CreatedAt.Unix(), inv.ExpiresAt.Unix()).Scan(&inv.ID); err != nil {

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -316,6 +317,47 @@ func TestOrganizationRequirement(t *testing.T) {
 		}
 		if err := s.RemoveMember(ctx, o.ID, owner.ID, &gardien.Event{Time: t0, Type: "x"}); !errors.Is(err, gardien.ErrLastOwner) {
 			t.Fatalf("removing the last owner: %v", err)
+		}
+	})
+}
+
+func TestOneLiveInvitationPerPersonAndNoneToAMember(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		owner := newUser(t, s, "owner@example.com")
+		o := &gardien.Organization{Name: "Acme", CreatedAt: t0}
+		if err := s.CreateOrganization(ctx, o, owner.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
+			t.Fatal(err)
+		}
+		invite := func(email, token string, at time.Time) error {
+			inv := &gardien.Invitation{OrgID: o.ID, Email: email, Role: gardien.RoleMember, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+			return s.CreateInvitation(ctx, inv, email, hash(token), &gardien.Event{Time: at, Type: "x"})
+		}
+		if err := invite("owner@example.com", "a", t0); !errors.Is(err, gardien.ErrAlreadyMember) {
+			t.Fatalf("inviting a member: %v", err)
+		}
+		// Concurrent invitations of one person: one is made.
+		var wg sync.WaitGroup
+		errs := make([]error, 6)
+		for i := range errs {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = invite("bob@example.com", fmt.Sprint("b", i), t0) }()
+		}
+		wg.Wait()
+		made := 0
+		for _, err := range errs {
+			if err == nil {
+				made++
+			} else if !errors.Is(err, gardien.ErrAlreadyInvited) {
+				t.Fatalf("a concurrent invitation: %v", err)
+			}
+		}
+		if made != 1 {
+			t.Fatalf("%d invitations made, want 1", made)
+		}
+		// Once the invitation expired, a new one can be sent.
+		if err := invite("bob@example.com", "c", t0.Add(2*time.Hour)); err != nil {
+			t.Fatalf("after expiry: %v", err)
 		}
 	})
 }

@@ -225,3 +225,17 @@ func TestTheRequirementPopUpCanEmailMembersWithout2FA(t *testing.T) {
 		t.Fatalf("mail to Bob:\n%s", m.Text)
 	}
 }
+
+func TestInvitingAMemberOrAnInviteeAgainSaysSo(t *testing.T) {
+	t.Parallel()
+	env, owner, org := ownerWithOrg(t)
+	members := org + "/members"
+	wantRedirect(t, owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "member"}), members)
+	has(t, owner.Get(members), "Invitation sent to bob@example.com.")
+	env.Mail.Wait(t, "bob@example.com")
+	wantRedirect(t, owner.Form(org+"/invitations", map[string]string{"email": "Bob@Example.com", "role": "admin"}), members)
+	has(t, owner.Get(members), "Bob@example.com is already invited: no new invitation was sent.")
+	wantRedirect(t, owner.Form(org+"/invitations", map[string]string{"email": "owner@example.com", "role": "member"}), members)
+	has(t, owner.Get(members), "owner@example.com is already a member of this organization")
+	env.Mail.None(t, "bob@example.com", 200*time.Millisecond)
+}
