@@ -110,8 +110,9 @@ func TestServeWithDefaultsPrintsMails(t *testing.T) {
 	if !strings.Contains(out, "mails:    printed here") || !strings.Contains(out, "database: SQLite at "+filepath.Join(dir, "gardien.db")) {
 		t.Fatalf("start-up lines:\n%s", out)
 	}
-	if !strings.Contains(r.stderr.String(), "GARDIEN_SECRET_KEY is not set") {
-		t.Fatalf("no warning about the generated key:\n%s", r.stderr.String())
+	if e := r.stderr.String(); !strings.Contains(e, "level=INFO msg=\"first start: generated the secret key") ||
+		!strings.Contains(e, "path="+filepath.Join(dir, "secret.key")) || strings.Contains(e, "level=WARN") {
+		t.Fatalf("the first start does not say, as information, where the key is:\n%s", e)
 	}
 	st, err := os.Stat(filepath.Join(dir, "secret.key"))
 	if err != nil || st.Mode().Perm() != 0o600 {
@@ -152,7 +153,7 @@ func TestServeWithDefaultsPrintsMails(t *testing.T) {
 	if err := run(context.Background(), []string{"user", "verify-email", "ADA@example.com", "-data-dir", dir}, func(string) string { return "" }, &out2, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out2.String(), "email ada@example.com") || strings.Contains(errOut.String(), "GARDIEN_SECRET_KEY is not set") {
+	if !strings.Contains(out2.String(), "email ada@example.com") || strings.Contains(errOut.String(), "generated the secret key") {
 		t.Fatalf("verify-email: %s / %s", out2.String(), errOut.String())
 	}
 	if err := run(context.Background(), []string{"user", "verify-email", "nobody@example.com", "-data-dir", dir}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {

@@ -83,7 +83,8 @@ func secretKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	log.Warn("GARDIEN_SECRET_KEY is not set: generated a key into the data directory; back it up, and give every node the same key with GARDIEN_SECRET_KEY",
+	// A first start is normal, not a fault: information, with where the key is.
+	log.Info("first start: generated the secret key that seals 2FA secrets; back it up with the database (several nodes share it through GARDIEN_SECRET_KEY)",
 		"path", path)
 	return k, nil
 }
