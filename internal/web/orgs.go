@@ -152,6 +152,16 @@ func (h *Handler) handleOrgOverview(w http.ResponseWriter, r *http.Request, cur 
 	h.render(w, r, http.StatusOK, "org_overview", p)
 }
 
+// handleLeaveConfirm asks before a person leaves an organization (a page,
+// so it works without JavaScript).
+func (h *Handler) handleLeaveConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.orgPage(w, r, cur, "org.leave", "overview")
+	if p == nil {
+		return
+	}
+	h.render(w, r, http.StatusOK, "org_leave", p)
+}
+
 func (h *Handler) handleLeave(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	err := h.Auth.RemoveMember(r.Context(), cur.User, pathID(r, "id"), cur.User.ID, httpx.Client(r))
 	if err != nil {
@@ -236,7 +246,17 @@ type resetPageData struct {
 }
 
 func (h *Handler) handleResetConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	p := h.orgPage(w, r, cur, "org.reset_two_factor", "members")
+	h.memberConfirm(w, r, cur, "org.reset_two_factor", "org_reset")
+}
+
+// handleRemoveConfirm asks before a member is removed.
+func (h *Handler) handleRemoveConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	h.memberConfirm(w, r, cur, "org.remove_title", "org_remove")
+}
+
+// memberConfirm renders the page that asks before an action on a member.
+func (h *Handler) memberConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current, title, page string) {
+	p := h.orgPage(w, r, cur, title, "members")
 	if p == nil {
 		return
 	}
@@ -245,7 +265,7 @@ func (h *Handler) handleResetConfirm(w http.ResponseWriter, r *http.Request, cur
 		h.orgError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "org_reset", &resetPageData{Page: *p, Member: *m})
+	h.render(w, r, http.StatusOK, page, &resetPageData{Page: *p, Member: *m})
 }
 
 func (h *Handler) handleResetMember(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {

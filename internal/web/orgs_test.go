@@ -239,3 +239,49 @@ func TestInvitingAMemberOrAnInviteeAgainSaysSo(t *testing.T) {
 	has(t, owner.Get(members), "owner@example.com is already a member of this organization")
 	env.Mail.None(t, "bob@example.com", 200*time.Millisecond)
 }
+
+// Removing a member and leaving ask first, on a page (no JavaScript
+// needed); only the confirmation's button acts.
+func TestRemovingAMemberAndLeavingAskFirst(t *testing.T) {
+	t.Parallel()
+	env, owner, org := ownerWithOrg(t)
+	members := org + "/members"
+	join := func(email, name string) *apptest.Client {
+		owner.Form(org+"/invitations", map[string]string{"email": email, "role": "member"})
+		tok := strings.TrimPrefix(env.Mail.WaitSubject(t, email, "You are invited to join an organization on Gardien").Link(), env.URL+"/invitations/accept?token=")
+		c := env.Client(t)
+		c.Form("/signup", map[string]string{"name": name, "email": email, "password": pw, "invitation": tok})
+		return c
+	}
+	join("bob@example.com", "Bob")
+	carol := join("carol@example.com", "Carol")
+
+	page := owner.Get(members)
+	id := regexp.MustCompile(`(?s)bob@example.com.*?<a href="/organizations/\d+/members/(\d+)/remove">Remove</a>`).FindStringSubmatch(string(page.Body))
+	if id == nil {
+		t.Fatalf("no Remove link for Bob:\n%s", page.Body)
+	}
+	if strings.Contains(string(page.Body), `/remove" class="inline"`) {
+		t.Fatal("Remove still acts in one click")
+	}
+	has(t, owner.Get(members+"/"+id[1]+"/remove"), "Remove Bob (bob@example.com) from Acme?", ">Yes, remove</button>", ">Cancel</a>")
+	// A member sees no such page, even for another member.
+	if r := carol.Get(members + "/" + id[1] + "/remove"); r.StatusCode != 403 && r.StatusCode != 404 {
+		t.Fatalf("a plain member on the removal page: %d", r.StatusCode)
+	}
+	has(t, owner.Get(members), "bob@example.com") // the page itself removed no one
+	wantRedirect(t, owner.Form(members+"/"+id[1]+"/remove", nil), members)
+	has(t, owner.Get(members), "Member removed.")
+	if strings.Contains(string(owner.Get(members).Body), "bob@example.com") {
+		t.Fatal("Bob is still listed")
+	}
+
+	// Carol leaves, after the question.
+	has(t, carol.Get(org+"/overview"), `href="`+org+`/leave"`)
+	has(t, carol.Get(org+"/leave"), "Leave Acme?", ">Yes, leave</button>")
+	if r := carol.Get(org + "/overview"); r.StatusCode != 200 {
+		t.Fatalf("the question made Carol leave: %d", r.StatusCode)
+	}
+	wantRedirect(t, carol.Form(org+"/leave", nil), "/organization")
+	has(t, carol.Get("/organization"), "You left the organization.")
+}
