@@ -199,7 +199,12 @@ func TestLoginAsksForTheCodeAndAcceptsItOnce(t *testing.T) {
 	// The same code, on another login, is refused: it was used.
 	c2 := env.Client(t)
 	login(t, c2, p.email, pw)
-	wantProblem(t, c2.API("POST", "/login/two-factor", map[string]any{"code": code}), 401, "invalid_code")
+	if p := wantProblem(t, c2.API("POST", "/login/two-factor", map[string]any{"code": code}), 401, "invalid_code"); !strings.Contains(p["detail"].(string), "This code was used already") {
+		t.Fatalf("a reused code is not said to be used: %v", p["detail"])
+	}
+	if p := wantProblem(t, c2.API("POST", "/login/two-factor", map[string]any{"code": "000000"}), 401, "invalid_code"); !strings.Contains(p["detail"].(string), "This code is not right") {
+		t.Fatalf("a wrong code: %v", p["detail"])
+	}
 	clock.Advance(30 * time.Second)
 	if r := c2.API("POST", "/login/two-factor", map[string]any{"code": p.code(clock)}); r.StatusCode != 200 {
 		t.Fatalf("next step's code: %d %s", r.StatusCode, r.Body)

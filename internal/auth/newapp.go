@@ -59,16 +59,17 @@ func (s *Service) proveSecondFactor(ctx context.Context, u *gardien.User, code, 
 		return &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
 	}
 	out := &SecondFactorPassed{}
-	passed, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
+	v, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
 	if err != nil {
 		return err
 	}
-	if !passed {
+	if v != codeRight {
 		if err := s.failedSecondFactor(ctx, u, c, now); err != nil {
 			return err
 		}
-		return &gardien.Error{Code: gardien.CodeInvalidCode, Message: "err.invalid_code",
-			Fields: []gardien.FieldError{{Field: "code", Message: "err.invalid_code"}}}
+		e := v.refusal()
+		e.Fields = []gardien.FieldError{{Field: "code", Message: e.Message}}
+		return e
 	}
 	if err := s.Store.GiveBackSecondFactorTry(ctx, u.ID); err != nil {
 		return fmt.Errorf("auth: second factor: %w", err)

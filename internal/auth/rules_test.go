@@ -255,3 +255,26 @@ func TestDeletingAnAccount(t *testing.T) {
 		t.Fatalf("last mail %q", last.Subject)
 	}
 }
+
+func TestAReusedCodeIsRefusedAndSaidToBeUsed(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.signup(t, "ada@example.com", true)
+	secret := f.enableTwoFactor(t, f.login(t, "ada@example.com"))
+	f.clock.Advance(30 * time.Second)
+	code, _ := totp.GenerateCode(secret, f.clock.Now())
+	first := f.login(t, "ada@example.com")
+	if _, err := f.svc.VerifySecondFactor(ctx, first.Session, first.User, code, "", client); err != nil {
+		t.Fatal(err)
+	}
+	second := f.login(t, "ada@example.com")
+	_, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, code, "", client)
+	wantCode(t, err, gardien.CodeInvalidCode)
+	if e, _ := gardien.AsError(err); e.Message != "err.code_used" {
+		t.Fatalf("a reused code: %v, want it said to be used", err)
+	}
+	_, err = f.svc.VerifySecondFactor(ctx, second.Session, second.User, "000000", "", client)
+	if e, _ := gardien.AsError(err); e == nil || e.Message != "err.invalid_code" {
+		t.Fatalf("a wrong code: %v", err)
+	}
+}

@@ -197,15 +197,15 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 		return nil, &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
 	}
 	out := &SecondFactorPassed{}
-	passed, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
+	v, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
 	if err != nil {
 		return nil, err
 	}
-	if !passed {
+	if v != codeRight {
 		if err := s.failedSecondFactor(ctx, u, c, now); err != nil {
 			return nil, err
 		}
-		return nil, errInvalidCode
+		return nil, v.refusal()
 	}
 	// Failures cleared, session promoted with a new token, event written: one transaction.
 	tok, hash := newToken()
@@ -225,40 +225,62 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 	return out, nil
 }
 
+// codeVerdict is what a second-factor check found.
+type codeVerdict int
+
+const (
+	codeWrong codeVerdict = iota
+	codeRight
+	// codeUsed: the right code of a time step already used. Refused (and
+	// counted as a failure) like a wrong one, but the person is told why:
+	// they typed what their app shows and must wait for the next code.
+	codeUsed
+)
+
+// refusal is the error for a refused code.
+func (v codeVerdict) refusal() *gardien.Error {
+	msg := "err.invalid_code"
+	if v == codeUsed {
+		msg = "err.code_used"
+	}
+	return &gardien.Error{Code: gardien.CodeInvalidCode, Message: msg}
+}
+
 // checkSecondFactor says whether the code (or recovery code) is right, and
 // uses it up: a recovery code once, a code's time step once.
-func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, recovery string, now time.Time, out *SecondFactorPassed) (bool, error) {
+func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, recovery string, now time.Time, out *SecondFactorPassed) (codeVerdict, error) {
 	if strings.TrimSpace(recovery) != "" {
 		left, err := s.Store.ConsumeRecoveryCode(ctx, userID, s.recoveryHash(recovery), now)
 		if errors.Is(err, gardien.ErrNotFound) {
-			return false, nil
+			return codeWrong, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("auth: recovery code: %w", err)
+			return codeWrong, fmt.Errorf("auth: recovery code: %w", err)
 		}
 		out.UsedRecoveryCode, out.RecoveryCodesLeft = true, left
-		return true, nil
+		return codeRight, nil
 	}
 	sealed, err := s.Store.TOTPSecret(ctx, userID)
 	if err != nil {
-		return false, fmt.Errorf("auth: second factor: %w", err)
+		return codeWrong, fmt.Errorf("auth: second factor: %w", err)
 	}
 	secret, err := s.Box.Open(sealed, s.sealContext(userID))
 	if err != nil {
-		return false, fmt.Errorf("auth: second factor: %w", err)
+		return codeWrong, fmt.Errorf("auth: second factor: %w", err)
 	}
 	step, match := totp.Verify(secret, code, now)
 	if !match {
-		return false, nil
+		return codeWrong, nil
 	}
 	fresh, err := s.Store.ConsumeTOTPStep(ctx, userID, step)
 	if err != nil {
-		return false, fmt.Errorf("auth: second factor: %w", err)
+		return codeWrong, fmt.Errorf("auth: second factor: %w", err)
 	}
 	if !fresh {
 		s.Log.InfoContext(ctx, "replayed code refused", "user_id", userID)
+		return codeUsed, nil
 	}
-	return fresh, nil
+	return codeRight, nil
 }
 
 // failedSecondFactor records a wrong code and, at the limit, locks the

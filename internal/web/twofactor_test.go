@@ -94,6 +94,10 @@ func TestTwoFactorPages(t *testing.T) {
 	has(t, r, `id="f-code-error">This code is not right.`)
 	wantRedirect(t, c.Form("/login/two-factor", map[string]string{"code": code(), "next": "/settings/password"}), "/settings/password")
 	wantRedirect(t, c.Get("/login/two-factor"), "/")
+	// The same code on the next login: refused, and the page says why.
+	c.Form("/logout", nil)
+	c.Form("/login", map[string]string{"email": "ada@example.com", "password": pw})
+	has(t, c.Form("/login/two-factor", map[string]string{"code": code()}), `id="f-code-error">This code was used already`)
 
 	// With a recovery code.
 	c.Form("/logout", nil)
