@@ -51,6 +51,7 @@ func (m *Member) Protected() bool { return m.TwoFactorEnabled || m.SSO }
 // MemberFilter narrows a members list.
 type MemberFilter struct {
 	WithoutTwoFactor bool  // only members neither protected by 2FA nor by SSO
+	Role             Role  // only members with this role ("" for any)
 	After            int64 // only members whose user id is greater (a walk through them all)
 	Offset, Limit    int
 }

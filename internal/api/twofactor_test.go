@@ -62,7 +62,7 @@ func enabled(t testing.TB, env *apptest.Env, clock *apptest.Clock, email string)
 	for _, c := range r.JSON()["recovery_codes"].([]any) {
 		p.codes = append(p.codes, c.(string))
 	}
-	env.Mail.Wait(t, email) // "Two-factor authentication is on"
+	env.Mail.WaitSubject(t, email, "Two-factor authentication is on")
 	clock.Advance(30 * time.Second)
 	return p
 }

@@ -80,6 +80,22 @@ func (s *Service) Organization(ctx context.Context, actor *gardien.User, orgID i
 	return s.member(ctx, orgID, actor.ID)
 }
 
+// maxOwnersShown bounds the owners an organization's page lists.
+const maxOwnersShown = 20
+
+// Owners lists an organization's owners (the first 20), for its members:
+// whom to contact about the organization (a role, a lost phone).
+func (s *Service) Owners(ctx context.Context, actor *gardien.User, orgID int64) ([]gardien.Member, error) {
+	if _, err := s.member(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	list, err := s.Store.Members(ctx, orgID, gardien.MemberFilter{Role: gardien.RoleOwner, Limit: maxOwnersShown})
+	if err != nil {
+		return nil, fmt.Errorf("auth: owners: %w", err)
+	}
+	return list, nil
+}
+
 // canManage says whether a manager with role actor may change the role of,
 // remove, or invite with a role, a member with role target: owners manage
 // everyone; admins manage admins and members, not owners.

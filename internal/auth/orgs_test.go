@@ -332,3 +332,29 @@ func TestInvitingAMemberOrAPendingInviteeSendsNothing(t *testing.T) {
 		t.Fatalf("inviting again after revoking: %v", err)
 	}
 }
+
+func TestMembersSeeWhomToContact(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	admin := f.signup(t, "admin@example.com", true)
+	f.join(t, owner.User, admin, o.ID, gardien.RoleAdmin)
+	co := f.signup(t, "co@example.com", true)
+	f.join(t, owner.User, co, o.ID, gardien.RoleOwner)
+	bob := f.signup(t, "bob@example.com", true)
+	f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
+	list, err := f.svc.Owners(ctx, bob, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range list {
+		got = append(got, m.Email)
+	}
+	if strings.Join(got, ",") != "owner@example.com,co@example.com" {
+		t.Fatalf("owners %v", got)
+	}
+	stranger := f.signup(t, "stranger@example.com", true)
+	_, err = f.svc.Owners(ctx, stranger, o.ID)
+	wantCode(t, err, gardien.CodeNotFound)
+}

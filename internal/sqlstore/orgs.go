@@ -113,6 +113,10 @@ func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter
 		where += ` AND ` + unprotected
 		args = append(args, false)
 	}
+	if f.Role != "" {
+		where += ` AND m.role = ?`
+		args = append(args, string(f.Role))
+	}
 	args = append(args, f.Limit, f.Offset)
 	out, err := queryAll(ctx, s, `SELECT `+memberColumns+` WHERE `+where+` ORDER BY m.user_id LIMIT ? OFFSET ?`, value(scanMember), args...)
 	if err != nil {

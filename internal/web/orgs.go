@@ -149,7 +149,18 @@ func (h *Handler) handleOrgOverview(w http.ResponseWriter, r *http.Request, cur 
 		return
 	}
 	p.OrgSection = "" // a member sees no management menu
-	h.render(w, r, http.StatusOK, "org_overview", p)
+	owners, err := h.Auth.Owners(r.Context(), cur.User, p.Org.ID)
+	if err != nil {
+		h.orgError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "org_overview", &overviewPage{Page: *p, Owners: owners})
+}
+
+// overviewPage is a plain member's view of their organization.
+type overviewPage struct {
+	Page
+	Owners []gardien.Member // whom to contact
 }
 
 // handleLeaveConfirm asks before a person leaves an organization (a page,

@@ -277,7 +277,10 @@ func TestRemovingAMemberAndLeavingAskFirst(t *testing.T) {
 	}
 
 	// Carol leaves, after the question.
-	has(t, carol.Get(org+"/overview"), `href="`+org+`/leave"`)
+	// A plain member's Organization settings: the organization, their role,
+	// the requirement, whom to contact, and Leave (not a lone red button).
+	has(t, carol.Get(org+"/overview"), "<h2>Acme</h2>", "<strong>Member</strong>", "Two-factor authentication is not required here",
+		"<h3>Owners</h3>", `<a href="mailto:owner@example.com">owner@example.com</a>`, `href="`+org+`/leave"`)
 	has(t, carol.Get(org+"/leave"), "Leave Acme?", ">Yes, leave</button>")
 	if r := carol.Get(org + "/overview"); r.StatusCode != 200 {
 		t.Fatalf("the question made Carol leave: %d", r.StatusCode)

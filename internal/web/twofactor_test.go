@@ -186,8 +186,5 @@ func TestMovingToANewPhoneThroughThePages(t *testing.T) {
 	clock.Advance(30 * time.Second)
 	wantRedirect(t, c.Form("/settings/two-factor/new-app/scan", map[string]string{"code": code(fresh)}), "/settings/two-factor")
 	has(t, c.Get("/settings/two-factor"), "Your account now uses the new app")
-	env.Mail.Wait(t, "ada@example.com") // 2FA on
-	if m := env.Mail.Wait(t, "ada@example.com"); m.Subject != "Your account uses a new authenticator app" {
-		t.Fatalf("mail %q", m.Subject)
-	}
+	env.Mail.WaitSubject(t, "ada@example.com", "Your account uses a new authenticator app")
 }
