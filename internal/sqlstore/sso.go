@@ -211,8 +211,7 @@ func (s *Store) CreateSSOUser(ctx context.Context, u *gardien.User, emailKey str
 			VALUES (?, ?, ?, '', '', ?, ?, ?, ?) RETURNING id`, u.Email, emailKey, u.Name, true, now, now, now).Scan(&u.ID); err != nil {
 			return err
 		}
-		if _, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
-			orgID, u.ID, string(gardien.RoleMember), now); err != nil {
+		if _, err := s.joinThroughSSO(ctx, tx, orgID, u.ID, u.CreatedAt); err != nil {
 			return err
 		}
 		e.UserID, e.ActorID = u.ID, u.ID
@@ -228,17 +227,33 @@ func (s *Store) CreateSSOUser(ctx context.Context, u *gardien.User, emailKey str
 	return nil
 }
 
+// joinThroughSSO makes a person who logs in through an organization's SSO
+// one of its members, unless they are one already (joined false), and
+// closes their pending invitations to it: they joined, so it no longer
+// shows as pending and its link no longer works. They join as members:
+// whether an invitation's role still stands (its sender may have lost the
+// authority since) is auth's rule, applied only when the link is accepted.
+func (s *Store) joinThroughSSO(ctx context.Context, tx *sql.Tx, orgID, userID int64, at time.Time) (bool, error) {
+	res, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (org_id, user_id) DO NOTHING`,
+		orgID, userID, string(gardien.RoleMember), at.Unix())
+	if err != nil {
+		return false, err
+	}
+	if _, err := s.txExec(ctx, tx, `UPDATE invitations SET accepted_at = ? WHERE org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL
+		AND email_key = (SELECT email_key FROM users WHERE id = ?)`, at.Unix(), orgID, userID); err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
 // JoinAsMember makes a person a member of an organization unless they are
 // one already, with its event when they join.
 func (s *Store) JoinAsMember(ctx context.Context, orgID, userID int64, at time.Time, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (org_id, user_id) DO NOTHING`,
-			orgID, userID, string(gardien.RoleMember), at.Unix())
-		if err != nil {
+		joined, err := s.joinThroughSSO(ctx, tx, orgID, userID, at)
+		if err != nil || !joined {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
 		}
 		return s.insertEvent(ctx, tx, e)
 	})
@@ -296,8 +311,7 @@ func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSes
 		if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepSession); err != nil {
 			return err
 		}
-		if _, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (org_id, user_id) DO NOTHING`,
-			orgID, userID, string(gardien.RoleMember), now.Unix()); err != nil {
+		if _, err := s.joinThroughSSO(ctx, tx, orgID, userID, now); err != nil {
 			return err
 		}
 		e.OrgID = orgID

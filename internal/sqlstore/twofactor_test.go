@@ -361,3 +361,45 @@ func TestOneLiveInvitationPerPersonAndNoneToAMember(t *testing.T) {
 		}
 	})
 }
+
+// A person with a pending invitation who joins through SSO joins (as a
+// member), and the invitation no longer shows as pending nor works.
+func TestJoiningThroughSSOClosesThePendingInvitation(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		owner := newUser(t, s, "owner@acme.test")
+		o := &gardien.Organization{Name: "Acme", CreatedAt: t0}
+		if err := s.CreateOrganization(ctx, o, owner.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, email := range []string{"carol@acme.test", "dave@acme.test"} {
+			inv := &gardien.Invitation{OrgID: o.ID, Email: email, Role: gardien.RoleAdmin, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if err := s.CreateInvitation(ctx, inv, email, hash(email), &gardien.Event{Time: t0, Type: "x"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		carol := &gardien.User{Email: "carol@acme.test", Name: "Carol", CreatedAt: t0}
+		if err := s.CreateSSOUser(ctx, carol, "carol@acme.test", o.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		dave := newUser(t, s, "dave@acme.test")
+		if err := s.JoinAsMember(ctx, o.ID, dave.ID, t0, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		erin := newUser(t, s, "erin@acme.test")
+		if err := s.JoinAsMember(ctx, o.ID, erin.ID, t0, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		for u, want := range map[*gardien.User]gardien.Role{carol: gardien.RoleMember, dave: gardien.RoleMember, erin: gardien.RoleMember} {
+			if m, err := s.Member(ctx, o.ID, u.ID); err != nil || m.Role != want {
+				t.Errorf("%s: %v %v, want %s", u.Email, m, err, want)
+			}
+		}
+		if l, _ := s.PendingInvitations(ctx, o.ID, t0); len(l) != 0 {
+			t.Fatalf("still pending: %+v", l)
+		}
+		if _, _, err := s.InvitationByToken(ctx, hash("carol@acme.test"), t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("the joined invitation's link still works: %v", err)
+		}
+	})
+}
