@@ -85,7 +85,20 @@ type activatePage struct {
 }
 
 func (h *Handler) handleTwoFactorActivatePage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if h.alreadyOn(w, r, cur) {
+		return
+	}
 	h.renderActivate(w, r, cur, http.StatusOK, nil)
+}
+
+// alreadyOn sends a person whose 2FA is on to the 2FA page: the activation
+// page reloaded (or its form sent again) after it worked is no error.
+func (h *Handler) alreadyOn(w http.ResponseWriter, r *http.Request, cur *httpx.Current) bool {
+	if !cur.User.TwoFactorEnabled {
+		return false
+	}
+	redirect(w, r, "/settings/two-factor")
+	return true
 }
 
 func (h *Handler) renderActivate(w http.ResponseWriter, r *http.Request, cur *httpx.Current, status int, err error) {
@@ -120,7 +133,7 @@ func codeError(err error) error {
 }
 
 func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if !h.form(w, r) {
+	if !h.form(w, r) || h.alreadyOn(w, r, cur) {
 		return
 	}
 	act, err := h.Auth.ActivateTwoFactor(r.Context(), cur.Session, cur.User, r.PostForm.Get("code"), httpx.Client(r))

@@ -78,6 +78,13 @@ func TestTwoFactorPages(t *testing.T) {
 	env.Mail.Wait(t, "ada@example.com")
 	has(t, c.Get("/"), "Two-factor authentication is on.")
 	has(t, c.Get("/settings/two-factor"), "Recovery codes left: 10.", "Disable 2FA", "Two-factor authentication turned on")
+	// The page after activation, reloaded (or its form sent again), is the
+	// 2FA page, not an error.
+	wantRedirect(t, c.Get("/settings/two-factor/activate"), "/settings/two-factor")
+	wantRedirect(t, c.Form("/settings/two-factor/activate", map[string]string{"code": code()}), "/settings/two-factor")
+	if strings.Contains(string(c.Get("/settings/two-factor").Body), "flash-error") {
+		t.Fatal("the 2FA page shows an error after the reload")
+	}
 
 	// Every login now asks for the code, and nothing else is reachable.
 	clock.Advance(30 * time.Second)
