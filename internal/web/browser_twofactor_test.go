@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"github.com/chromedp/chromedp"
 	_ "image/png"
 	"net/url"
 	"strings"
@@ -67,6 +68,14 @@ func TestBrowserTwoFactor(t *testing.T) {
 			b.Go("button", w.activate)
 			b.Has("link", w.saved)
 			b.Shot("recovery-codes")
+			// The Copy button is shown by the page's script; without JavaScript
+			// it stays hidden: the stylesheet lets the hidden attribute win
+			// over its own display rules for buttons.
+			display, err := chromedp.Run(b.Context(), chromedp.Evaluate[string](`(() => { const e = document.createElement("button"); e.className = "button"; e.hidden = true;
+				document.body.append(e); const d = getComputedStyle(e).display; e.remove(); return d })()`))
+			if err != nil || display != "none" {
+				t.Fatalf("a hidden button is displayed as %q (%v)", display, err)
+			}
 			b.Go("link", w.saved)
 			b.See(w.on)
 			b.Shot("two-factor-on")
