@@ -3,7 +3,9 @@ package mail_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +130,59 @@ func TestTerminalPrintsTheWholeMail(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("terminal output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// A security alert ("if it was not you, act at once") must not end with
+// "you can ignore it": no mail, in either language, says both.
+func TestNoMailSaysBothActAtOnceAndIgnoreIt(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := mail.NewComposer(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../i18n/catalog/en.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		t.Fatal(err)
+	}
+	words := map[string]struct{ ignore, urgent []string }{
+		"en": {[]string{"ignore"}, []string{"at once", " now"}},
+		"fr": {[]string{"ignorez"}, []string{"tout de suite", "maintenant", "immédiatement"}},
+	}
+	n := 0
+	for k := range keys {
+		kind, ok := strings.CutPrefix(k, "mail.")
+		if kind, ok = strings.CutSuffix(kind, ".body"); !ok {
+			continue
+		}
+		n++
+		for lang, w := range words {
+			m, err := c.Compose(mail.Letter{Kind: kind, To: "zoe@example.com", Name: "Zoé", Lang: lang, Link: "http://127.0.0.1/x", Args: []any{"A", "B"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.ToLower(m.Text)
+			has := func(list []string) bool {
+				for _, s := range list {
+					if strings.Contains(text, s) {
+						return true
+					}
+				}
+				return false
+			}
+			if has(w.ignore) && has(w.urgent) {
+				t.Errorf("%s mail (%s) says both to act at once and to ignore it:\n%s", kind, lang, m.Text)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d mail kinds found in the catalog", n)
 	}
 }
