@@ -275,10 +275,7 @@ func TestOrganizationRequirement(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		owner := newUser(t, s, "owner@example.com")
-		o := &gardien.Organization{Name: "Acme", CreatedAt: t0}
-		if err := s.CreateOrganization(ctx, o, owner.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
-			t.Fatal(err)
-		}
+		o := newOrg(t, s, owner)
 		plain := newUser(t, s, "plain@example.com")
 		sso := &gardien.User{Email: "sso@example.com", Name: "S", SSO: true, CreatedAt: t0}
 		s.CreateUser(ctx, sso, "sso@example.com", "-")
@@ -325,10 +322,7 @@ func TestOneLiveInvitationPerPersonAndNoneToAMember(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		owner := newUser(t, s, "owner@example.com")
-		o := &gardien.Organization{Name: "Acme", CreatedAt: t0}
-		if err := s.CreateOrganization(ctx, o, owner.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
-			t.Fatal(err)
-		}
+		o := newOrg(t, s, owner)
 		invite := func(email, token string, at time.Time) error {
 			inv := &gardien.Invitation{OrgID: o.ID, Email: email, Role: gardien.RoleMember, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 			return s.CreateInvitation(ctx, inv, email, hash(token), &gardien.Event{Time: at, Type: "x"})
@@ -368,10 +362,7 @@ func TestJoiningThroughSSOClosesThePendingInvitation(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		owner := newUser(t, s, "owner@acme.test")
-		o := &gardien.Organization{Name: "Acme", CreatedAt: t0}
-		if err := s.CreateOrganization(ctx, o, owner.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
-			t.Fatal(err)
-		}
+		o := newOrg(t, s, owner)
 		for _, email := range []string{"carol@acme.test", "dave@acme.test"} {
 			inv := &gardien.Invitation{OrgID: o.ID, Email: email, Role: gardien.RoleAdmin, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 			if err := s.CreateInvitation(ctx, inv, email, hash(email), &gardien.Event{Time: t0, Type: "x"}); err != nil {
@@ -402,4 +393,14 @@ func TestJoiningThroughSSOClosesThePendingInvitation(t *testing.T) {
 			t.Fatalf("the joined invitation's link still works: %v", err)
 		}
 	})
+}
+
+// newOrg creates the organization Acme, owned by owner.
+func newOrg(t *testing.T, s *sqlstore.Store, owner *gardien.User) *gardien.Organization {
+	t.Helper()
+	o := &gardien.Organization{Name: "Acme", CreatedAt: t0}
+	if err := s.CreateOrganization(context.Background(), o, owner.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
+		t.Fatal(err)
+	}
+	return o
 }

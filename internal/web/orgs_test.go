@@ -130,6 +130,17 @@ func TestOrganizationPages(t *testing.T) {
 	wantRedirect(t, owner.Get("/organization"), loc)
 }
 
+// invited has the owner invite email as a member; the person signs up
+// through the mailed invitation. It returns their client.
+func invited(t *testing.T, env *apptest.Env, owner *apptest.Client, org, email, name string) *apptest.Client {
+	t.Helper()
+	owner.Form(org+"/invitations", map[string]string{"email": email, "role": "member"})
+	tok := strings.TrimPrefix(env.Mail.WaitSubject(t, email, "You are invited to join an organization on Gardien").Link(), env.URL+"/invitations/accept?token=")
+	c := env.Client(t)
+	c.Form("/signup", map[string]string{"name": name, "email": email, "password": pw, "invitation": tok})
+	return c
+}
+
 // ownerWithOrg starts a server with an owner who has 2FA and an
 // organization; it returns the owner's client and the organization's path.
 func ownerWithOrg(t *testing.T) (*apptest.Env, *apptest.Client, string) {
@@ -168,10 +179,7 @@ func TestSigningUpIntoAnOrganizationThatRequires2FALandsOnTheSetUp(t *testing.T)
 func TestForcedSetUpNeedsAValidatedEmailToo(t *testing.T) {
 	t.Parallel()
 	env, owner, org := ownerWithOrg(t)
-	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "member"})
-	tok := strings.TrimPrefix(env.Mail.Wait(t, "bob@example.com").Link(), env.URL+"/invitations/accept?token=")
-	bob := env.Client(t)
-	bob.Form("/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": pw, "invitation": tok})
+	bob := invited(t, env, owner, org, "bob@example.com", "Bob")
 	owner.Form(org+"/security", map[string]string{"require": "on"})
 	// Bob's address stops being validated (say it changed); he logs in again.
 	if _, err := env.DB.Exec(`UPDATE users SET email_verified_at = NULL WHERE email_key = 'bob@example.com'`); err != nil {
@@ -195,10 +203,7 @@ func TestForcedSetUpNeedsAValidatedEmailToo(t *testing.T) {
 func TestRenamingAndDeletingAnOrganization(t *testing.T) {
 	t.Parallel()
 	env, owner, org := ownerWithOrg(t)
-	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "member"})
-	tok := strings.TrimPrefix(env.Mail.Wait(t, "bob@example.com").Link(), env.URL+"/invitations/accept?token=")
-	bob := env.Client(t)
-	bob.Form("/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": pw, "invitation": tok})
+	invited(t, env, owner, org, "bob@example.com", "Bob")
 	wantRedirect(t, owner.Form(org+"/rename", map[string]string{"name": "Acme Corp"}), org+"/security#general")
 	has(t, owner.Get(org+"/security"), "The organization is now called Acme Corp.")
 	has(t, owner.Get(org+"/delete"), "Delete Acme Corp?", "Download")
@@ -215,10 +220,7 @@ func TestRenamingAndDeletingAnOrganization(t *testing.T) {
 func TestTheRequirementPopUpCanEmailMembersWithout2FA(t *testing.T) {
 	t.Parallel()
 	env, owner, org := ownerWithOrg(t)
-	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "member"})
-	tok := strings.TrimPrefix(env.Mail.Wait(t, "bob@example.com").Link(), env.URL+"/invitations/accept?token=")
-	bob := env.Client(t)
-	bob.Form("/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": pw, "invitation": tok})
+	invited(t, env, owner, org, "bob@example.com", "Bob")
 	has(t, owner.Get(org+"/security"), `name="notify" value="on" checked`, "Email the 1 member without 2FA now")
 	wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on", "sessions": "keep", "notify": "on"}), org+"/security")
 	if m := env.Mail.WaitSubject(t, "bob@example.com", "Your organization now requires two-factor authentication"); !strings.Contains(m.Text, "Acme") {
@@ -246,15 +248,8 @@ func TestRemovingAMemberAndLeavingAskFirst(t *testing.T) {
 	t.Parallel()
 	env, owner, org := ownerWithOrg(t)
 	members := org + "/members"
-	join := func(email, name string) *apptest.Client {
-		owner.Form(org+"/invitations", map[string]string{"email": email, "role": "member"})
-		tok := strings.TrimPrefix(env.Mail.WaitSubject(t, email, "You are invited to join an organization on Gardien").Link(), env.URL+"/invitations/accept?token=")
-		c := env.Client(t)
-		c.Form("/signup", map[string]string{"name": name, "email": email, "password": pw, "invitation": tok})
-		return c
-	}
-	join("bob@example.com", "Bob")
-	carol := join("carol@example.com", "Carol")
+	invited(t, env, owner, org, "bob@example.com", "Bob")
+	carol := invited(t, env, owner, org, "carol@example.com", "Carol")
 
 	page := owner.Get(members)
 	id := regexp.MustCompile(`(?s)bob@example.com.*?<a href="/organizations/\d+/members/(\d+)/remove">Remove</a>`).FindStringSubmatch(string(page.Body))
