@@ -18,16 +18,8 @@ import (
 // An operator verifies a domain whose DNS cannot hold the TXT record.
 func TestOperatorVerifiesAnSSODomain(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	env := func(k string) string { return map[string]string{"GARDIEN_DATA_DIR": dir, "USER": "alice"}[k] }
-	cfg, _, err := config.Load("test", nil, env, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, env, a := freshApp(t)
+	dir := cfg.DataDir
 	su, err := a.Auth.SignUp(ctx, auth.SignupInput{Email: "owner@example.com", Password: "correct horse battery staple", Name: "Owner"}, "", gardien.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -65,16 +57,8 @@ func TestOperatorVerifiesAnSSODomain(t *testing.T) {
 
 func TestOperatorDeletesAnAccount(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	env := func(k string) string { return map[string]string{"GARDIEN_DATA_DIR": dir, "USER": "alice"}[k] }
-	cfg, _, err := config.Load("test", nil, env, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(ctx, cfg, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, env, a := freshApp(t)
+	dir := cfg.DataDir
 	su, err := a.Auth.SignUp(ctx, auth.SignupInput{Email: "ada@example.com", Password: "correct horse battery staple", Name: "Ada"}, "", gardien.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -104,4 +88,20 @@ func TestOperatorDeletesAnAccount(t *testing.T) {
 	if !strings.Contains(out.String(), "account bob@example.com deleted") {
 		t.Fatalf("output: %s", out.String())
 	}
+}
+
+// freshApp wires the program on a fresh data directory, as the
+// operator's commands (run by the user alice) find it.
+func freshApp(t *testing.T) (cfg *config.Config, env func(string) string, a *app.App) {
+	t.Helper()
+	dir := t.TempDir()
+	env = func(k string) string { return map[string]string{"GARDIEN_DATA_DIR": dir, "USER": "alice"}[k] }
+	cfg, _, err := config.Load("test", nil, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err = app.New(context.Background(), cfg, app.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, env, a
 }

@@ -255,21 +255,14 @@ func (h *Handler) handleEndOtherSessions(w http.ResponseWriter, r *http.Request,
 
 func (h *Handler) handleEmailChange(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
-		Email        *string `json:"email"`
-		Password     *string `json:"password"`
-		Code         *string `json:"code"`
-		RecoveryCode *string `json:"recovery_code"`
+		Email    *string `json:"email"`
+		Password *string `json:"password"`
+		secondFactor
 	}
 	if err := h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password) }); err != nil {
 		return err
 	}
-	code, recovery := "", ""
-	if in.Code != nil {
-		code = *in.Code
-	}
-	if in.RecoveryCode != nil {
-		recovery = *in.RecoveryCode
-	}
+	code, recovery := in.values()
 	email, err := h.auth.RequestEmailChange(r.Context(), cur.User, *in.Email, *in.Password, code, recovery, httpx.Client(r))
 	if err != nil {
 		return err
@@ -293,20 +286,14 @@ func (h *Handler) handleConfirmEmail(w http.ResponseWriter, r *http.Request) err
 
 func (h *Handler) handleDeleteMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
-		Password     *string `json:"password"`
-		Code         *string `json:"code"`
-		RecoveryCode *string `json:"recovery_code"`
+		Password *string `json:"password"`
+		secondFactor
 	}
 	if err := h.body(w, r, &in, nil); err != nil {
 		return err
 	}
-	val := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	if err := h.auth.DeleteAccount(r.Context(), cur.User, val(in.Password), val(in.Code), val(in.RecoveryCode), httpx.Client(r)); err != nil {
+	code, recovery := in.values()
+	if err := h.auth.DeleteAccount(r.Context(), cur.User, deref(in.Password), code, recovery, httpx.Client(r)); err != nil {
 		return err
 	}
 	h.cookies.Clear(w)

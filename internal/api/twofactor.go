@@ -25,7 +25,7 @@ func (h *Handler) handleTwoFactorSetup(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"secret": e.Secret, "otpauth_uri": e.URI, "qr_png": totp.DataURL(e.QRPNG)})
+	return writeJSON(w, http.StatusOK, enrollmentJSON(e))
 }
 
 func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -73,20 +73,11 @@ func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cu
 }
 
 func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	var in struct {
-		Code         *string `json:"code"`
-		RecoveryCode *string `json:"recovery_code"`
-	}
+	var in secondFactor
 	if err := h.body(w, r, &in, nil); err != nil {
 		return err
 	}
-	code, recovery := "", ""
-	if in.Code != nil {
-		code = *in.Code
-	}
-	if in.RecoveryCode != nil {
-		recovery = *in.RecoveryCode
-	}
+	code, recovery := in.values()
 	step, err := h.auth.VerifySecondFactor(r.Context(), cur.Session, cur.User, code, recovery, httpx.Client(r))
 	if err != nil {
 		return err
@@ -101,25 +92,18 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, c
 
 func (h *Handler) handleNewApp(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
-		Password     *string `json:"password"`
-		Code         *string `json:"code"`
-		RecoveryCode *string `json:"recovery_code"`
+		Password *string `json:"password"`
+		secondFactor
 	}
 	if err := h.body(w, r, &in, func() error { return required("password", in.Password) }); err != nil {
 		return err
 	}
-	code, recovery := "", ""
-	if in.Code != nil {
-		code = *in.Code
-	}
-	if in.RecoveryCode != nil {
-		recovery = *in.RecoveryCode
-	}
+	code, recovery := in.values()
 	e, err := h.auth.BeginNewApp(r.Context(), cur.User, *in.Password, code, recovery, httpx.Client(r))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"secret": e.Secret, "otpauth_uri": e.URI, "qr_png": totp.DataURL(e.QRPNG)})
+	return writeJSON(w, http.StatusOK, enrollmentJSON(e))
 }
 
 func (h *Handler) handleConfirmNewApp(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -133,4 +117,28 @@ func (h *Handler) handleConfirmNewApp(w http.ResponseWriter, r *http.Request, cu
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"status": "changed"})
+}
+
+// secondFactor is the part of a body that carries a second factor: the
+// app's code or a recovery code (either may be absent).
+type secondFactor struct {
+	Code         *string `json:"code"`
+	RecoveryCode *string `json:"recovery_code"`
+}
+
+func (f secondFactor) values() (code, recovery string) {
+	return deref(f.Code), deref(f.RecoveryCode)
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// enrollmentJSON is what an authenticator app needs: the secret, its URI
+// and the QR code as a data: URL.
+func enrollmentJSON(e *totp.Enrollment) map[string]any {
+	return map[string]any{"secret": e.Secret, "otpauth_uri": e.URI, "qr_png": totp.DataURL(e.QRPNG)}
 }
