@@ -7,6 +7,7 @@ package browsertest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,8 @@ import (
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -29,6 +32,7 @@ type Browser struct {
 	ctx   context.Context
 	shots string
 	step  int
+	axe   string // axe-core's source, read at the first Check
 }
 
 // New starts Chromium whose pages ask for lang (Accept-Language), and
@@ -213,11 +217,16 @@ func (b *Browser) Location() string {
 }
 
 // Shot saves a screenshot of the viewport as NN-name.png.
-func (b *Browser) Shot(name string) string {
+func (b *Browser) Shot(name string) string { return b.shot(name, chromedp.CaptureScreenshot()) }
+
+// ShotPage saves a screenshot of the whole page, below the fold too.
+func (b *Browser) ShotPage(name string) string { return b.shot(name, chromedp.FullScreenshot(100)) }
+
+func (b *Browser) shot(name string, capture chromedp.Action[[]byte]) string {
 	b.step++
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	buf, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return ""
@@ -248,4 +257,28 @@ func (b *Browser) Attr(css, name string) string {
 		b.t.Fatalf("attribute %s of %s: %v", name, css, err)
 	}
 	return res.Value
+}
+
+// UseCookies replaces the browser's cookies with these, as set by site
+// (for instance an HTTP client's session): a test reaches a page at any
+// session level without walking there first.
+func (b *Browser) UseCookies(site string, cookies []*http.Cookie) {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		b.t.Fatalf("clear cookies: %v", err)
+	}
+	for _, c := range cookies {
+		if _, err := chromedp.Call(b.ctx, network.SetCookie, network.SetCookieParams{
+			Name: c.Name, Value: c.Value, URL: site}); err != nil {
+			b.t.Fatalf("set cookie %s: %v", c.Name, err)
+		}
+	}
+}
+
+// TimeZone makes the browser live in the time zone id ("Europe/Paris").
+func (b *Browser) TimeZone(id string) {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: id}); err != nil {
+		b.t.Fatalf("time zone %s: %v", id, err)
+	}
 }

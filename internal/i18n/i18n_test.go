@@ -3,6 +3,7 @@ package i18n
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCatalogsHaveTheSameKeys(t *testing.T) {
@@ -89,6 +90,34 @@ func TestNoPluralHacks(t *testing.T) {
 		}
 		if strings.Contains(string(b), "(s)") {
 			t.Errorf("%s.json writes a plural as (s): give it plural forms", lang)
+		}
+	}
+}
+
+func TestDatesInTheReadersLanguageAndZone(t *testing.T) {
+	at := time.Date(2026, time.November, 25, 13, 5, 0, 0, time.UTC)
+	paris := Zone("Europe/Paris")
+	for _, c := range []struct {
+		lang string
+		zone *time.Location
+		want string
+	}{
+		{"en", time.UTC, "Nov 25, 2026, 13:05 UTC"},
+		{"en", paris, "Nov 25, 2026, 14:05 CET"},
+		{"fr", paris, "25 nov. 2026, 14:05 CET"},
+		{"fr", Zone("America/New_York"), "25 nov. 2026, 08:05 EST"},
+	} {
+		if got := DateTime(c.lang, at, c.zone); got != c.want {
+			t.Errorf("%s in %s: %q, want %q", c.lang, c.zone, got, c.want)
+		}
+	}
+	if got := Date("fr", at, paris); got != "25 nov. 2026" {
+		t.Errorf("French day: %q", got)
+	}
+	// What a browser cannot be trusted to send falls back to UTC.
+	for _, name := range []string{"", "Local", "../../etc/passwd", "/etc/localtime", "Mars/Olympus", "Europe/\xff", strings.Repeat("A", 65)} {
+		if z := Zone(name); z != time.UTC {
+			t.Errorf("zone %q: %v, want UTC", name, z)
 		}
 	}
 }

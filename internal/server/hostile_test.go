@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"github.com/pquerna/otp"
 
 	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/testenv"
 	"github.com/gardien/gardien/internal/totp"
 )
 
@@ -153,40 +152,14 @@ var routes = [][2]string{
 	{"POST", "/login/recovery"},
 }
 
-var (
-	routePattern = regexp.MustCompile(`"(GET|POST|PUT|PATCH|DELETE) (/[^"]*)"`)
-	// Routes written "GET "+pathLogin, with the constants of web/links.go.
-	routeConst = regexp.MustCompile(`"(GET|POST|PUT|PATCH|DELETE) "\+([Pp]ath\w+)`)
-	pathConst  = regexp.MustCompile(`([Pp]ath\w+)\s*=\s*"([^"]+)"`)
-)
-
 func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
-	links, err := os.ReadFile("../web/links.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	consts := map[string]string{}
-	for _, m := range pathConst.FindAllStringSubmatch(string(links), -1) {
-		consts[m[1]] = m[2]
-	}
 	var missing []string
 	n := 0
-	for _, file := range []string{"../api/routes.go", "../web/routes.go"} {
-		src, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		found := routePattern.FindAllStringSubmatch(string(src), -1)
-		for _, m := range routeConst.FindAllStringSubmatch(string(src), -1) {
-			if consts[m[2]] == "" {
-				t.Fatalf("%s: route with unknown constant %s", file, m[2])
-			}
-			found = append(found, []string{m[0], m[1], consts[m[2]]})
-		}
-		for _, m := range found {
+	for _, pkg := range []string{"api", "web"} {
+		for _, r := range testenv.Routes(t, pkg) {
 			n++
-			if !slices.Contains(routes, [2]string{m[1], m[2]}) {
-				missing = append(missing, m[1]+" "+m[2])
+			if !slices.Contains(routes, r) {
+				missing = append(missing, r[0]+" "+r[1])
 			}
 		}
 	}

@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
@@ -73,4 +75,42 @@ func Chromium(t testing.TB) string {
 		missing(t, "Chromium at "+path+" (Debian package chromium)")
 	}
 	return path
+}
+
+// Axe returns the source of axe-core (the npm package in
+// internal/browsertest/axe, which scripts/test installs with npm ci), for
+// browser tests to inject into the pages they check.
+func Axe(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("GARDIEN_TEST_AXE")
+	if path == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path = filepath.Join(root, "internal", "browsertest", "axe", "node_modules", "axe-core", "axe.min.js")
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		missing(t, "axe-core at "+path+" (npm ci --prefix internal/browsertest/axe)")
+	}
+	return string(src)
+}
+
+// moduleRoot is the directory of go.mod above the working directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", errors.New("go.mod not found above the working directory")
+		}
+		dir = up
+	}
 }

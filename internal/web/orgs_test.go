@@ -41,7 +41,7 @@ func TestOrganizationPages(t *testing.T) {
 	}
 	org := strings.TrimSuffix(loc, "/members")
 	wantRedirect(t, owner.Get("/organization"), loc)
-	has(t, owner.Get(loc), "Organization Acme created.", "0 of 1 members protected", `aria-current="page">Members</a>`, ">Security &amp; SSO</a>", "Not set up")
+	has(t, owner.Get(loc), "Organization Acme created.", "0 of 1 protected", `aria-current="page">Members</a>`, ">Security &amp; SSO</a>", "Not set up")
 
 	// An invitee without an account signs up through the link and joins.
 	wantRedirect(t, owner.Form(org+"/invitations", map[string]string{"email": "new@example.com", "role": "member"}), loc)

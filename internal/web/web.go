@@ -65,6 +65,9 @@ func New(c Config) (*Handler, error) {
 		lang := i18n.Base(tag)
 		funcs := template.FuncMap{
 			"t": func(key string, args ...any) string { return c.Catalog.T(lang, key, args...) },
+			// Dates in the reader's language and time zone: {{when .Time $.Zone}}.
+			"when": func(t time.Time, zone *time.Location) string { return i18n.DateTime(lang, t, zone) },
+			"day":  func(t time.Time, zone *time.Location) string { return i18n.Date(lang, t, zone) },
 			"field": func(p any, name, typ, label, autocomplete string) fieldData {
 				return fieldData{Page: pageOf(p), Name: name, Type: typ, Label: label, Autocomplete: autocomplete}
 			},
@@ -88,6 +91,10 @@ func New(c Config) (*Handler, error) {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
+// zoneCookie holds the reader's time zone, which app.js sets from the
+// browser's; without JavaScript, dates are in UTC and say so.
+const zoneCookie = "gardien_tz"
+
 // Page is what every page's template gets.
 type Page struct {
 	Lang      string
@@ -99,6 +106,7 @@ type Page struct {
 	Errors    map[string]string // field → message, shown next to the field
 	FormError string            // message for the whole form
 	Section   string            // the current item of the settings' side menu; "" for pages outside settings
+	Zone      *time.Location    // the reader's time zone, as the browser tells it (UTC until it does)
 	// Org is the organization of an Organization settings page, with its
 	// side menu (OrgSection the current item) and a switcher over Orgs.
 	Org        *gardien.Membership
@@ -134,7 +142,10 @@ type Flash struct {
 
 // newPage starts a page for the request.
 func (h *Handler) newPage(r *http.Request, title string) Page {
-	p := Page{Lang: h.lang(r), Title: title, Path: r.URL.Path, Form: url.Values{}, Errors: map[string]string{}}
+	p := Page{Lang: h.lang(r), Title: title, Path: r.URL.Path, Form: url.Values{}, Errors: map[string]string{}, Zone: time.UTC}
+	if ck, err := r.Cookie(zoneCookie); err == nil {
+		p.Zone = i18n.Zone(ck.Value)
+	}
 	// The account menu shows only once a login is complete.
 	if cur := httpx.CurrentOf(r); cur != nil && cur.Session.Level == gardien.LevelFull {
 		p.User = cur.User

@@ -1,13 +1,16 @@
 package web_test
 
 import (
+	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/apptest"
@@ -87,7 +90,7 @@ func TestSignupValidateAndNavigate(t *testing.T) {
 	r := c.Form("/signup", map[string]string{"name": "Ada Lovelace", "email": "ada@example.com", "password": pw})
 	wantRedirect(t, r, "/")
 	home := c.Get("/")
-	has(t, home, "We sent a link to ada@example.com", "is not validated yet", `aria-label="Account menu"`, ">AL</button>",
+	has(t, home, "We sent a link to ada@example.com", "is not validated yet", `<span aria-hidden="true">AL</span><span class="visually-hidden">Account menu</span></button>`,
 		`href="/settings/profile">Personal settings</a>`, `href="/organization">Organization settings</a>`, ">Log out</button>")
 	link := env.Mail.Wait(t, "ada@example.com").Link()
 	r = c.Get(strings.TrimPrefix(link, env.URL))
@@ -106,7 +109,7 @@ func TestSignupValidateAndNavigate(t *testing.T) {
 	has(t, c.Get("/settings/profile"), "<h1>Personal settings</h1>", `aria-label="Personal settings sections"`, `aria-current="page">Profile</a>`, "(validated)")
 	r = c.Form("/settings/profile", map[string]string{"name": "Ada King", "language": "fr"})
 	wantRedirect(t, r, "/settings/profile")
-	has(t, c.Get("/settings/profile"), "Votre profil est enregistré.", `value="Ada King"`, "Paramètres personnels", `aria-label="Menu du compte"`)
+	has(t, c.Get("/settings/profile"), "Votre profil est enregistré.", `value="Ada King"`, "Paramètres personnels", `<span class="visually-hidden">Menu du compte</span>`)
 	has(t, c.Get("/settings/password"), `aria-current="page">Mot de passe</a>`)
 
 	wantRedirect(t, c.Form("/logout", nil), "/login")
@@ -303,4 +306,35 @@ func TestDeletingTheAccountThroughThePages(t *testing.T) {
 	has(t, r, `id="f-password-error"`)
 	wantRedirect(t, c.Form("/settings/delete", map[string]string{"password": pw}), "/login")
 	has(t, c.Get("/login"), "Your account was deleted.")
+}
+
+// TestDatesAreInTheReadersZoneAndLanguage: dates are written in the time
+// zone the browser told (cookie set by app.js) and in the page's language;
+// UTC, said so, until then or for a zone that does not exist.
+func TestDatesAreInTheReadersZoneAndLanguage(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	c := verifiedClient(t, env, "ada@example.com")
+	u, _ := url.Parse(env.URL)
+	at := func(zone string) string {
+		c.Jar.SetCookies(u, []*http.Cookie{{Name: "gardien_tz", Value: zone, Path: "/"}})
+		return string(c.Get("/settings/sessions").Body)
+	}
+	now := clock.Now()
+	paris, _ := time.LoadLocation("Europe/Paris")
+	if page := at("Europe/Paris"); !strings.Contains(page, now.In(paris).Format("Jan 2, 2006, 15:04 MST")) {
+		t.Errorf("Paris time missing:\n%s", page)
+	}
+	for _, zone := range []string{"", "Mars/Olympus", "../../etc/passwd"} {
+		if page := at(zone); !strings.Contains(page, now.UTC().Format("Jan 2, 2006, 15:04 UTC")) {
+			t.Errorf("zone %q: UTC missing:\n%s", zone, page)
+		}
+	}
+	c.Form("/language", map[string]string{"lang": "fr", "next": "/settings/sessions"})
+	months := []string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
+	want := fmt.Sprintf("%d %s %d, %s", now.In(paris).Day(), months[now.In(paris).Month()-1], now.In(paris).Year(), now.In(paris).Format("15:04 MST"))
+	if page := at("Europe/Paris"); !strings.Contains(page, want) {
+		t.Errorf("French Paris time %q missing:\n%s", want, page)
+	}
 }

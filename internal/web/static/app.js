@@ -1,5 +1,14 @@
 // Progressive enhancement only: every page works without this file.
 document.documentElement.classList.add("js");
+// Dates are written in the reader's time zone: the server learns it here
+// (UTC until then, and without JavaScript).
+{
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // IANA names ("America/New_York") are valid cookie values as they are.
+  if (/^[A-Za-z0-9_\/+-]{1,64}$/.test(zone) && !document.cookie.split("; ").includes("gardien_tz=" + zone)) {
+    document.cookie = "gardien_tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+  }
+}
 document.addEventListener("change", (e) => {
   const el = e.target;
   if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit")) el.form.requestSubmit();

@@ -1,0 +1,207 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+
+	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/browsertest"
+	"github.com/gardien/gardien/internal/testenv"
+	"github.com/gardien/gardien/internal/totp"
+)
+
+// notPages are the GET routes of routes.go that show no page of their own.
+var notPages = map[string]string{
+	"/static/":                             "files the pages use",
+	"/settings":                            "redirects to /settings/profile",
+	"/organization":                        "redirects to the person's organization",
+	"/sso/start":                           "redirects to the identity provider (its errors are the login page, checked at /login/sso)",
+	"/sso/saml/{id}/metadata":              "XML for the identity provider",
+	"/organizations/{id}/security/confirm": "", // a page: listed here only to be sure it is not forgotten below
+}
+
+// TestBrowserEveryPageOnAPhoneAndALaptop visits every page of routes.go in
+// both languages, at 375 px and 1280 px, in the state a person meets it
+// (logged out, at the second step, at the forced set-up, logged in as an
+// owner or a member), and checks each: nothing sticks out sideways, and
+// axe-core finds no serious or critical violation. Each is saved as a
+// screenshot.
+func TestBrowserEveryPageOnAPhoneAndALaptop(t *testing.T) {
+	for lang, w := range languages {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			s := newScenery(t)
+			b := browsertest.New(t, w.accept)
+			visited := map[string]bool{}
+			for _, v := range s.visits {
+				b.UseCookies(s.env.URL, v.as)
+				b.Open(s.env.URL + v.path)
+				b.Check(v.name())
+				visited[s.pattern(v.path)] = true
+			}
+			// The browser tells the server its time zone (app.js): from the
+			// next page on, dates are on the reader's clock.
+			zone := map[string]string{"en": "America/New_York", "fr": "Europe/Paris"}[lang]
+			b.TimeZone(zone)
+			b.UseCookies(s.env.URL, s.owner)
+			b.Open(s.env.URL + "/settings/sessions")
+			b.Open(s.env.URL + "/settings/sessions")
+			z, _ := time.LoadLocation(zone)
+			b.See(time.Now().In(z).Format("15:04 MST")[5:]) // the zone's abbreviation (EST, CET …)
+			for _, r := range testenv.Routes(t, "web") {
+				if r[0] != "GET" || visited[r[1]] {
+					continue
+				}
+				if why, ok := notPages[r[1]]; !ok || why == "" {
+					t.Errorf("GET %s is not visited: add it to the scenery (or to notPages with the reason)", r[1])
+				}
+			}
+		})
+	}
+}
+
+// A visit is a page and the cookies of the person looking at it.
+type visit struct {
+	path string
+	as   []*http.Cookie
+}
+
+// name is the visit's screenshot name: its path, and the name of its
+// query's first parameter (never a token).
+func (v visit) name() string {
+	path, query, _ := strings.Cut(v.path, "?")
+	name := strings.ReplaceAll(strings.Trim(path, "/"), "/", "_")
+	if name == "" {
+		name = "home"
+	}
+	if key, _, ok := strings.Cut(query, "="); ok {
+		name += "_" + key
+	}
+	return name
+}
+
+// scenery is a server with an organization, its owner (2FA on), a member
+// without 2FA, a pending invitation, and one person at each session level.
+type scenery struct {
+	env    *apptest.Env
+	mux    *http.ServeMux
+	visits []visit
+	owner  []*http.Cookie
+}
+
+func newScenery(t *testing.T) *scenery {
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	s := &scenery{env: env, mux: http.NewServeMux()}
+	for _, r := range testenv.Routes(t, "web") {
+		if r[0] == "GET" {
+			s.mux.HandleFunc(r[0]+" "+r[1], func(http.ResponseWriter, *http.Request) {})
+		}
+	}
+	code := func(secret []byte) string {
+		clock.Advance(30 * time.Second) // a new step: each code is taken once
+		return totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix)
+	}
+	link := func(to, subject string) string {
+		return strings.TrimPrefix(env.Mail.WaitSubject(t, to, subject).Link(), env.URL)
+	}
+	cookies := func(c *apptest.Client) []*http.Cookie {
+		u, _ := url.Parse(env.URL)
+		return c.Jar.Cookies(u)
+	}
+	userID := func(email string) string {
+		var id string
+		if err := env.DB.QueryRow(env.Q("SELECT id FROM users WHERE email = ?"), email).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	owner := verifiedClient(t, env, "owner@example.com")
+	secret := withTwoFactor(t, owner, clock)
+	org := strings.TrimSuffix(owner.Form("/organizations", map[string]string{"name": "Acme Corporation"}).Header.Get("Location"), "/members")
+	member := invited(t, env, owner, org, "member@example.com", "Grace Hopper")
+	owner.Form(org+"/invitations", map[string]string{"email": "pending@example.com", "role": "admin"})
+	invitation := link("pending@example.com", "You are invited to join an organization on Gardien")
+	invited(t, env, owner, org, "late@example.com", "Alan Turing")
+	owner.Form(org+"/security", map[string]string{"require": "on"})
+	owner.Form(org+"/reminders", nil)
+	// Late logs in again: the requirement stands in the way.
+	setup := env.Client(t)
+	setup.Form("/login", map[string]string{"email": "late@example.com", "password": pw})
+	setup.Form("/two-factor/setup/enable", nil)
+	// The owner logs in on another browser: the second step.
+	second := env.Client(t)
+	second.Form("/login", map[string]string{"email": "owner@example.com", "password": pw})
+	// A new address waits for its link; a password reset too; a new account is not validated.
+	member.Form("/settings/email", map[string]string{"new_email": "grace@example.com", "password": pw})
+	confirm := link("grace@example.com", "Confirm your new email")
+	env.Client(t).Form("/password/forgot", map[string]string{"email": "member@example.com"})
+	reset := link("member@example.com", "Reset your password")
+	fresh := env.Client(t)
+	fresh.Form("/signup", map[string]string{"name": "Zoé Martin", "email": "zoe@example.com", "password": pw})
+	verify := link("zoe@example.com", "Validate your email")
+	// The owner starts moving to a new app (its scan page), in a browser of its own.
+	moving := env.Client(t)
+	moving.Form("/login", map[string]string{"email": "owner@example.com", "password": pw})
+	moving.Form("/login/two-factor", map[string]string{"code": code(secret)})
+	moving.Form("/settings/two-factor/new-app", map[string]string{"password": pw, "code": code(secret)})
+	// Grace starts turning 2FA on (its activation page).
+	member.Form("/settings/two-factor/enable", nil)
+
+	nobody := []*http.Cookie(nil)
+	o, m := cookies(owner), cookies(member)
+	s.owner = o
+	s.visits = []visit{
+		{"/signup", nobody},
+		{"/signup?invitation=" + strings.TrimPrefix(invitation, "/invitations/accept?token="), nobody},
+		{"/login", nobody},
+		{"/login/sso?sso_email=nobody@unknown.test", nobody},
+		{"/password/forgot", nobody},
+		{reset, nobody},
+		{verify, nobody},
+		{invitation, nobody},
+		{"/sso/oidc/callback?state=x&code=y", nobody},
+		{"/nowhere", nobody},
+		{"/login/two-factor", cookies(second)},
+		{"/login/recovery", cookies(second)},
+		{"/two-factor/setup", cookies(setup)},
+		{"/two-factor/setup/activate", cookies(setup)},
+		{"/", o},
+		{"/settings/profile", o},
+		{"/settings/password", o},
+		{"/settings/two-factor", o},
+		{"/settings/two-factor/disable", o},
+		{"/settings/two-factor/recovery-codes", o},
+		{"/settings/two-factor/new-app", o},
+		{"/settings/two-factor/new-app/scan", cookies(moving)},
+		{"/settings/sessions", o},
+		{"/settings/delete", o},
+		{org + "/members", o},
+		{org + "/members/" + userID("member@example.com") + "/remove", o},
+		{org + "/members/" + userID("member@example.com") + "/reset-two-factor", o},
+		{org + "/security", o},
+		{org + "/security/confirm?require=off", o},
+		{org + "/sso/delete", o},
+		{org + "/delete", o},
+		{"/sso/link", o},
+		{org + "/overview", m},
+		{org + "/leave", m},
+		{"/settings/two-factor/activate", m},
+		{confirm, m},
+	}
+	return s
+}
+
+// pattern is the route of routes.go that serves path ("" for the page
+// that says there is nothing here).
+func (s *scenery) pattern(path string) string {
+	r, _ := http.NewRequest("GET", path, nil)
+	_, p := s.mux.Handler(r)
+	return strings.TrimPrefix(p, "GET ")
+}
