@@ -90,6 +90,12 @@ type TryLimits struct {
 	LockFor func(level int) time.Duration
 }
 
+// EventData is what an audit event records beyond its type: values, not
+// sentences ("role": "admin", "reminded": "8"), so that each reader's page
+// writes them in its own language (i18n.Catalog.EventDetail). Keys are
+// listed in i18n's detailKeys.
+type EventData map[string]string
+
 // Event is one line of the audit trail.
 type Event struct {
 	ID        int64
@@ -100,7 +106,7 @@ type Event struct {
 	OrgID     int64
 	IP        string
 	UserAgent string
-	Detail    string
+	Data      EventData
 	// UserEmail and ActorEmail name the people, where a listing joins them.
 	UserEmail, ActorEmail string
 }

@@ -251,11 +251,19 @@ type orgEventJSON struct {
 	ActorEmail string `json:"actor_email,omitempty"`
 	IP         string `json:"ip"`
 	UserAgent  string `json:"user_agent"`
-	Detail     string `json:"detail,omitempty"`
+	// Data is what the event records, as values (stable keys, for
+	// programs); Detail writes it for people, in the request's language.
+	Data   gardien.EventData `json:"data,omitempty"`
+	Detail string            `json:"detail,omitempty"`
 }
 
-func toOrgEvent(e gardien.Event) orgEventJSON {
-	return orgEventJSON{e.ID, e.Time.Format(time.RFC3339), e.Type, e.UserID, e.UserEmail, e.ActorID, e.ActorEmail, e.IP, e.UserAgent, e.Detail}
+// orgEvents turns events into their JSON, details in the request's language.
+func (h *Handler) orgEvents(r *http.Request) func(gardien.Event) orgEventJSON {
+	lang := h.lang(r)
+	return func(e gardien.Event) orgEventJSON {
+		return orgEventJSON{e.ID, e.Time.Format(time.RFC3339), e.Type, e.UserID, e.UserEmail, e.ActorID, e.ActorEmail,
+			e.IP, e.UserAgent, e.Data, h.cat.EventDetail(lang, time.UTC, e.Data)}
+	}
 }
 
 func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
@@ -267,7 +275,7 @@ func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *ht
 	if err != nil {
 		return err
 	}
-	out := each(events, toOrgEvent)
+	out := each(events, h.orgEvents(r))
 	var next any
 	if len(events) == f.Limit {
 		next = events[len(events)-1].ID
@@ -289,9 +297,10 @@ func (h *Handler) handleAuditExport(w http.ResponseWriter, r *http.Request, cur 
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="gardien-audit-`+strconv.FormatInt(orgID, 10)+`.jsonl"`)
 	enc := json.NewEncoder(w)
+	toJSON := h.orgEvents(r)
 	for len(events) > 0 {
 		for _, e := range events {
-			enc.Encode(toOrgEvent(e))
+			enc.Encode(toJSON(e))
 		}
 		if len(events) < f.Limit {
 			break

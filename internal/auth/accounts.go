@@ -105,7 +105,7 @@ func (s *Service) SignUp(ctx context.Context, in SignupInput, oldToken string, c
 	if err != nil {
 		return nil, err
 	}
-	if err := s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, string(gardien.LevelFull)); err != nil {
+	if err := s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, gardien.EventData{"level": string(gardien.LevelFull)}); err != nil {
 		return nil, err
 	}
 	s.recordLogin(ctx, u.ID)
@@ -163,7 +163,7 @@ func (s *Service) createAccount(ctx context.Context, in SignupInput, c gardien.C
 		}
 		return nil, fmt.Errorf("auth: signup: %w", err)
 	}
-	if err := s.event(ctx, gardien.EventSignup, u.ID, u.ID, c, ""); err != nil {
+	if err := s.event(ctx, gardien.EventSignup, u.ID, u.ID, c, nil); err != nil {
 		return nil, err
 	}
 	if err := s.sendVerification(ctx, u); err != nil {
@@ -215,7 +215,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, c gardien.Clien
 	if err := s.Store.SetEmailVerified(ctx, userID, now); err != nil {
 		return nil, fmt.Errorf("auth: verify email: %w", err)
 	}
-	if err := s.event(ctx, gardien.EventEmailVerified, userID, userID, c, ""); err != nil {
+	if err := s.event(ctx, gardien.EventEmailVerified, userID, userID, c, nil); err != nil {
 		return nil, err
 	}
 	return s.Store.UserByID(ctx, userID)
@@ -243,7 +243,7 @@ func (s *Service) MarkEmailVerified(ctx context.Context, rawEmail string) (*gard
 	if err := s.Store.SetEmailVerified(ctx, u.ID, s.Now()); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	if err := s.event(ctx, gardien.EventEmailVerified, u.ID, 0, gardien.Client{IP: "operator"}, "by operator"); err != nil {
+	if err := s.event(ctx, gardien.EventEmailVerified, u.ID, 0, gardien.Client{IP: "operator"}, gardien.EventData{"operator": ""}); err != nil {
 		return nil, err
 	}
 	u.EmailVerified = true
@@ -281,7 +281,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *gardien.Session, u *
 	if err := s.Store.SetPassword(ctx, sess.UserID, newHash, sess.ID, s.Now()); err != nil {
 		return fmt.Errorf("auth: change password: %w", err)
 	}
-	if err := s.event(ctx, gardien.EventPasswordChanged, sess.UserID, sess.UserID, c, ""); err != nil {
+	if err := s.event(ctx, gardien.EventPasswordChanged, sess.UserID, sess.UserID, c, nil); err != nil {
 		return err
 	}
 	s.send(ctx, mail.Letter{Kind: "password_changed", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.ForgotPassword()})
@@ -330,7 +330,7 @@ func (s *Service) mailReset(ctx context.Context, key, lang string, c gardien.Cli
 	if err := s.Store.CreateToken(ctx, kindResetPassword, hash, u.ID, now.Add(resetTTL), now); err != nil {
 		return fmt.Errorf("auth: password reset: %w", err)
 	}
-	if err := s.event(ctx, gardien.EventPasswordResetRequested, u.ID, 0, c, ""); err != nil {
+	if err := s.event(ctx, gardien.EventPasswordResetRequested, u.ID, 0, c, nil); err != nil {
 		return err
 	}
 	s.send(ctx, mail.Letter{Kind: "reset_password", To: u.Email, Name: u.Name, Lang: s.langOf(u, lang), Link: s.Links.ResetPassword(tok), Expires: now.Add(resetTTL)})
@@ -380,5 +380,5 @@ func (s *Service) ResetPassword(ctx context.Context, token, next string, c gardi
 	if err := s.Store.SetEmailVerified(ctx, userID, now); err != nil {
 		return fmt.Errorf("auth: reset password: %w", err)
 	}
-	return s.event(ctx, gardien.EventPasswordReset, userID, userID, c, "")
+	return s.event(ctx, gardien.EventPasswordReset, userID, userID, c, nil)
 }

@@ -234,8 +234,11 @@ func (s *Service) send(ctx context.Context, l mail.Letter) {
 }
 
 // newEvent makes an audit event, to be written with the change it records.
-func (s *Service) newEvent(typ string, userID, actorID int64, c gardien.Client, detail string) *gardien.Event {
-	return &gardien.Event{Time: s.Now().UTC(), Type: typ, UserID: userID, ActorID: actorID, IP: c.IP, UserAgent: gardien.Clip(c.UserAgent, maxUserAgent), Detail: gardien.Clip(detail, 500)}
+func (s *Service) newEvent(typ string, userID, actorID int64, c gardien.Client, data gardien.EventData) *gardien.Event {
+	for k, v := range data {
+		data[k] = gardien.Clip(v, 200)
+	}
+	return &gardien.Event{Time: s.Now().UTC(), Type: typ, UserID: userID, ActorID: actorID, IP: c.IP, UserAgent: gardien.Clip(c.UserAgent, maxUserAgent), Data: data}
 }
 
 // maxUserAgent bounds the User-Agent kept with sessions and events.
@@ -244,8 +247,8 @@ const maxUserAgent = 512
 // event records an audit event of its own. An event that cannot be written
 // is an error for the request that caused it: a trail that silently loses
 // lines (wrong codes, say) would hide an attacker.
-func (s *Service) event(ctx context.Context, typ string, userID, actorID int64, c gardien.Client, detail string) error {
-	if err := s.Store.AddEvent(ctx, s.newEvent(typ, userID, actorID, c, detail)); err != nil {
+func (s *Service) event(ctx context.Context, typ string, userID, actorID int64, c gardien.Client, data gardien.EventData) error {
+	if err := s.Store.AddEvent(ctx, s.newEvent(typ, userID, actorID, c, data)); err != nil {
 		return fmt.Errorf("auth: audit event %s: %w", typ, err)
 	}
 	return nil

@@ -26,7 +26,7 @@ func (s *Service) DeleteAccount(ctx context.Context, u *gardien.User, pw, code, 
 			}
 		}
 	}
-	return s.deleteUser(ctx, u, u.ID, c, "")
+	return s.deleteUser(ctx, u, u.ID, c, nil)
 }
 
 // OperatorDeleteUser deletes an account on an operator's word
@@ -36,11 +36,11 @@ func (s *Service) OperatorDeleteUser(ctx context.Context, rawEmail, operator str
 	if err != nil {
 		return nil, err
 	}
-	return u, s.deleteUser(ctx, u, 0, gardien.Client{IP: "operator"}, "by operator "+operator)
+	return u, s.deleteUser(ctx, u, 0, gardien.Client{IP: "operator"}, gardien.EventData{"operator": operator})
 }
 
-func (s *Service) deleteUser(ctx context.Context, u *gardien.User, actorID int64, c gardien.Client, detail string) error {
-	err := s.Store.DeleteUser(ctx, u.ID, s.newEvent(gardien.EventAccountDeleted, u.ID, actorID, c, detail))
+func (s *Service) deleteUser(ctx context.Context, u *gardien.User, actorID int64, c gardien.Client, data gardien.EventData) error {
+	err := s.Store.DeleteUser(ctx, u.ID, s.newEvent(gardien.EventAccountDeleted, u.ID, actorID, c, data))
 	var lo *gardien.LastOwnerError
 	if errors.As(err, &lo) {
 		return &gardien.Error{Code: gardien.CodeConflict, Message: "err.delete_last_owner", Args: []any{strings.Join(lo.Organizations, ", ")}}

@@ -66,7 +66,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string, c gardie
 	if token == "" || len(token) > 100 {
 		return nil, errTokenInvalid
 	}
-	before, email, err := s.Store.ChangeEmail(ctx, hashToken(token), s.Now(), s.newEvent(gardien.EventEmailChanged, 0, 0, c, ""))
+	before, email, err := s.Store.ChangeEmail(ctx, hashToken(token), s.Now(), s.newEvent(gardien.EventEmailChanged, 0, 0, c, nil))
 	switch {
 	case errors.Is(err, gardien.ErrNotFound):
 		return nil, errTokenInvalid

@@ -36,7 +36,7 @@ func (s *Service) Sessions(ctx context.Context, current *gardien.Session) ([]Ope
 // takes effect at that session's next request. Only their own: another's
 // id is not found.
 func (s *Service) EndSession(ctx context.Context, current *gardien.Session, id int64, c gardien.Client) error {
-	e := s.newEvent(gardien.EventSessionEnded, current.UserID, current.UserID, c, strconv.FormatInt(id, 10))
+	e := s.newEvent(gardien.EventSessionEnded, current.UserID, current.UserID, c, gardien.EventData{"session": strconv.FormatInt(id, 10)})
 	err := s.Store.EndUserSession(ctx, current.UserID, id, e)
 	if errors.Is(err, gardien.ErrNotFound) {
 		return errSessionNotFound
@@ -47,6 +47,6 @@ func (s *Service) EndSession(ctx context.Context, current *gardien.Session, id i
 // EndOtherSessions ends every session of the person but the one asking;
 // it returns how many ended.
 func (s *Service) EndOtherSessions(ctx context.Context, current *gardien.Session, c gardien.Client) (int64, error) {
-	e := s.newEvent(gardien.EventSessionEnded, current.UserID, current.UserID, c, "all others")
+	e := s.newEvent(gardien.EventSessionEnded, current.UserID, current.UserID, c, gardien.EventData{"sessions": "others"})
 	return s.Store.EndOtherSessions(ctx, current.UserID, current.ID, e)
 }

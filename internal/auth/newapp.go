@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gardien/gardien"
@@ -75,7 +76,7 @@ func (s *Service) proveSecondFactor(ctx context.Context, u *gardien.User, code, 
 		return fmt.Errorf("auth: second factor: %w", err)
 	}
 	if out.UsedRecoveryCode {
-		return s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft))
+		return s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, gardien.EventData{"codes_left": strconv.Itoa(out.RecoveryCodesLeft)})
 	}
 	return nil
 }
@@ -116,7 +117,7 @@ func (s *Service) ConfirmNewApp(ctx context.Context, u *gardien.User, code strin
 		return &gardien.Error{Code: gardien.CodeInvalidCode, Message: "err.invalid_code",
 			Fields: []gardien.FieldError{{Field: "code", Message: "err.invalid_code"}}}
 	}
-	if err := s.Store.SwapTOTP(ctx, u.ID, step, s.newEvent(gardien.EventTwoFactorNewApp, u.ID, u.ID, c, "")); err != nil {
+	if err := s.Store.SwapTOTP(ctx, u.ID, step, s.newEvent(gardien.EventTwoFactorNewApp, u.ID, u.ID, c, nil)); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return errNoNextApp
 		}

@@ -19,7 +19,7 @@ func (s *Service) RenameOrganization(ctx context.Context, actor *gardien.User, o
 	if err != nil {
 		return "", err
 	}
-	if err := s.Store.RenameOrganization(ctx, orgID, name, s.orgEvent(gardien.EventOrgRenamed, orgID, 0, actor.ID, c, m.Name+" → "+name)); err != nil {
+	if err := s.Store.RenameOrganization(ctx, orgID, name, s.orgEvent(gardien.EventOrgRenamed, orgID, 0, actor.ID, c, gardien.EventData{"old_name": m.Name, "name": name})); err != nil {
 		return "", fmt.Errorf("auth: rename organization: %w", err)
 	}
 	return name, nil
@@ -48,7 +48,7 @@ func (s *Service) DeleteOrganization(ctx context.Context, actor *gardien.User, o
 		}
 		after = page[len(page)-1].UserID
 	}
-	if err := s.Store.DeleteOrganization(ctx, orgID, s.orgEvent(gardien.EventOrgDeleted, orgID, 0, actor.ID, c, m.Name)); err != nil {
+	if err := s.Store.DeleteOrganization(ctx, orgID, s.orgEvent(gardien.EventOrgDeleted, orgID, 0, actor.ID, c, gardien.EventData{"name": m.Name})); err != nil {
 		return fmt.Errorf("auth: delete organization: %w", err)
 	}
 	s.later(ctx, "organization deleted", func(ctx context.Context) {

@@ -39,7 +39,7 @@ func (s *Service) CreateOrganization(ctx context.Context, u *gardien.User, rawNa
 		return nil, err
 	}
 	o := &gardien.Organization{Name: name, CreatedAt: s.Now().UTC()}
-	if err := s.Store.CreateOrganization(ctx, o, u.ID, s.newEvent(gardien.EventOrgCreated, u.ID, u.ID, c, name)); err != nil {
+	if err := s.Store.CreateOrganization(ctx, o, u.ID, s.newEvent(gardien.EventOrgCreated, u.ID, u.ID, c, gardien.EventData{"name": name})); err != nil {
 		return nil, fmt.Errorf("auth: create organization: %w", err)
 	}
 	return o, nil
@@ -178,7 +178,7 @@ func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, 
 	tok, hash := newToken()
 	now := s.Now().UTC()
 	inv := &gardien.Invitation{OrgID: orgID, OrgName: m.Name, Email: email, Role: role, InvitedBy: actor.ID, CreatedAt: now, ExpiresAt: now.Add(invitationTTL)}
-	if err := s.Store.CreateInvitation(ctx, inv, key, hash, s.orgEvent(gardien.EventOrgInvitationSent, orgID, 0, actor.ID, c, email+" as "+string(role))); err != nil {
+	if err := s.Store.CreateInvitation(ctx, inv, key, hash, s.orgEvent(gardien.EventOrgInvitationSent, orgID, 0, actor.ID, c, gardien.EventData{"email": email, "role": string(role)})); err != nil {
 		switch {
 		case errors.Is(err, gardien.ErrAlreadyMember):
 			return nil, &gardien.Error{Code: gardien.CodeConflict, Message: "err.already_member", Args: []any{email}}
@@ -195,8 +195,8 @@ func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, 
 	return inv, nil
 }
 
-func (s *Service) orgEvent(typ string, orgID, userID, actorID int64, c gardien.Client, detail string) *gardien.Event {
-	e := s.newEvent(typ, userID, actorID, c, detail)
+func (s *Service) orgEvent(typ string, orgID, userID, actorID int64, c gardien.Client, data gardien.EventData) *gardien.Event {
+	e := s.newEvent(typ, userID, actorID, c, data)
 	e.OrgID = orgID
 	return e
 }
@@ -214,7 +214,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor *gardien.User, org
 	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
 		return err
 	}
-	err := s.Store.RevokeInvitation(ctx, orgID, invID, s.orgEvent(gardien.EventOrgInvitationRevoked, orgID, 0, actor.ID, c, strconv.FormatInt(invID, 10)))
+	err := s.Store.RevokeInvitation(ctx, orgID, invID, s.orgEvent(gardien.EventOrgInvitationRevoked, orgID, 0, actor.ID, c, gardien.EventData{"invitation": strconv.FormatInt(invID, 10)}))
 	if errors.Is(err, gardien.ErrNotFound) {
 		return gardien.Errorf(gardien.CodeNotFound, "err.not_found")
 	}
@@ -271,7 +271,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, sess *gardien.Session, u
 	if err != nil {
 		return nil, fmt.Errorf("auth: accept invitation: %w", err)
 	}
-	err = s.Store.AcceptInvitation(ctx, inv.ID, u.ID, s.orgEvent(gardien.EventOrgMemberJoined, inv.OrgID, u.ID, u.ID, c, string(inv.Role)))
+	err = s.Store.AcceptInvitation(ctx, inv.ID, u.ID, s.orgEvent(gardien.EventOrgMemberJoined, inv.OrgID, u.ID, u.ID, c, gardien.EventData{"role": string(inv.Role)}))
 	if errors.Is(err, gardien.ErrNotFound) {
 		return nil, errInviteInvalid
 	}
@@ -392,7 +392,7 @@ func (s *Service) SetRole(ctx context.Context, actor *gardien.User, orgID, userI
 	if !canManage(am.Role, role) {
 		return errForbidden
 	}
-	err = s.Store.SetRole(ctx, orgID, userID, role, s.orgEvent(gardien.EventOrgRoleChanged, orgID, userID, actor.ID, c, string(tm.Role)+" → "+string(role)))
+	err = s.Store.SetRole(ctx, orgID, userID, role, s.orgEvent(gardien.EventOrgRoleChanged, orgID, userID, actor.ID, c, gardien.EventData{"from_role": string(tm.Role), "role": string(role)}))
 	return s.memberChange(err)
 }
 
@@ -417,7 +417,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor *gardien.User, orgID, 
 	} else if _, err := s.member(ctx, orgID, actor.ID); err != nil {
 		return err
 	}
-	return s.memberChange(s.Store.RemoveMember(ctx, orgID, userID, s.orgEvent(gardien.EventOrgMemberRemoved, orgID, userID, actor.ID, c, "")))
+	return s.memberChange(s.Store.RemoveMember(ctx, orgID, userID, s.orgEvent(gardien.EventOrgMemberRemoved, orgID, userID, actor.ID, c, nil)))
 }
 
 // Security is an organization's Security & SSO settings as its managers see them.
@@ -475,17 +475,17 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 	if on {
 		typ = gardien.EventOrgRequireTwoFactorOn
 	}
-	detail := ""
+	var data gardien.EventData
 	if on {
-		detail = "open sessions kept"
+		data = gardien.EventData{"sessions": "kept"}
 		if endSessions {
-			detail = "open sessions of members without 2FA ended"
+			data["sessions"] = "ended"
+		}
+		if opt.Notify {
+			data["notified"] = "without_two_factor"
 		}
 	}
-	if on && opt.Notify {
-		detail += "; members without 2FA emailed"
-	}
-	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, on && endSessions, s.orgEvent(typ, orgID, 0, actor.ID, c, detail)); err != nil {
+	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, on && endSessions, s.orgEvent(typ, orgID, 0, actor.ID, c, data)); err != nil {
 		return fmt.Errorf("auth: require two-factor: %w", err)
 	}
 	if on && opt.Notify {
@@ -532,7 +532,7 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 	if err != nil {
 		return fmt.Errorf("auth: reset member 2fa: %w", err)
 	}
-	e := s.orgEvent(gardien.EventOrgMemberTwoFactorReset, orgID, userID, actor.ID, c, "")
+	e := s.orgEvent(gardien.EventOrgMemberTwoFactorReset, orgID, userID, actor.ID, c, nil)
 	if err := s.Store.DisableTOTP(ctx, userID, 0, e); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return errTwoFactorMissing
@@ -560,7 +560,7 @@ func (s *Service) Remind(ctx context.Context, actor *gardien.User, orgID int64, 
 		return 0, fmt.Errorf("auth: remind: %w", err)
 	}
 	n := counts.Total - counts.Protected
-	if err := s.Store.AddEvent(ctx, s.orgEvent(gardien.EventOrgReminderSent, orgID, 0, actor.ID, c, strconv.Itoa(n))); err != nil {
+	if err := s.Store.AddEvent(ctx, s.orgEvent(gardien.EventOrgReminderSent, orgID, 0, actor.ID, c, gardien.EventData{"reminded": strconv.Itoa(n)})); err != nil {
 		return 0, fmt.Errorf("auth: remind: %w", err)
 	}
 	if !s.later(ctx, "reminders", func(ctx context.Context) { s.remind(ctx, orgID, "two_factor_reminder", m.Name, actor.Name) }) {

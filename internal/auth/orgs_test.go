@@ -135,9 +135,9 @@ func TestTheRequirementCanEndOpenSessionsOfMembersWithout2FA(t *testing.T) {
 		if err != nil || len(events) != 1 {
 			t.Fatalf("audit: %v %v", events, err)
 		}
-		want := map[bool]string{false: "open sessions kept", true: "open sessions of members without 2FA ended"}[end]
-		if events[0].Detail != want {
-			t.Fatalf("audit detail %q, want %q", events[0].Detail, want)
+		want := map[bool]string{false: "kept", true: "ended"}[end]
+		if got := events[0].Data["sessions"]; got != want {
+			t.Fatalf("audit data %v, want sessions %q", events[0].Data, want)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 			return nil, err
 		}
 		if u != nil {
-			if err := s.event(ctx, gardien.EventLoginFailed, u.ID, 0, c, "wrong password"); err != nil {
+			if err := s.event(ctx, gardien.EventLoginFailed, u.ID, 0, c, gardien.EventData{"reason": "wrong_password"}); err != nil {
 				return nil, err
 			}
 		}
@@ -103,7 +103,7 @@ func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 	if err != nil {
 		return nil, err
 	}
-	if err := s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, string(level)); err != nil {
+	if err := s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, gardien.EventData{"level": string(level)}); err != nil {
 		return nil, err
 	}
 	if level == gardien.LevelFull {
@@ -237,7 +237,7 @@ func (s *Service) LogOut(ctx context.Context, sess *gardien.Session, c gardien.C
 	if err := s.Store.DeleteSession(ctx, sess.ID); err != nil {
 		return fmt.Errorf("auth: logout: %w", err)
 	}
-	return s.event(ctx, gardien.EventLogout, sess.UserID, sess.UserID, c, "")
+	return s.event(ctx, gardien.EventLogout, sess.UserID, sess.UserID, c, nil)
 }
 
 // endToken ends the session of a token, if it is one.

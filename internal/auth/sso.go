@@ -165,8 +165,8 @@ func (s *Service) SaveSSO(ctx context.Context, actor *gardien.User, orgID int64,
 	if len(verr.Fields) > 0 {
 		return nil, verr
 	}
-	detail := conn.Protocol + " " + conn.Issuer + conn.IDPMetadataURL
-	if err := s.Store.SaveSSOConnection(ctx, conn, s.orgEvent(gardien.EventSSOChanged, orgID, 0, actor.ID, c, detail)); err != nil {
+	data := gardien.EventData{"protocol": conn.Protocol, "provider": conn.Issuer + conn.IDPMetadataURL}
+	if err := s.Store.SaveSSOConnection(ctx, conn, s.orgEvent(gardien.EventSSOChanged, orgID, 0, actor.ID, c, data)); err != nil {
 		return nil, fmt.Errorf("auth: sso: %w", err)
 	}
 	return s.Store.SSOConnection(ctx, orgID)
@@ -204,7 +204,7 @@ func (s *Service) DeleteSSO(ctx context.Context, actor *gardien.User, orgID int6
 	if _, err := s.owner(ctx, orgID, actor.ID); err != nil {
 		return err
 	}
-	err := s.Store.DeleteSSOConnection(ctx, orgID, s.orgEvent(gardien.EventSSODeleted, orgID, 0, actor.ID, c, ""))
+	err := s.Store.DeleteSSOConnection(ctx, orgID, s.orgEvent(gardien.EventSSODeleted, orgID, 0, actor.ID, c, nil))
 	if errors.Is(err, gardien.ErrNotFound) {
 		return errSSONotConfigured
 	}
@@ -227,7 +227,7 @@ func (s *Service) VerifySSODomain(ctx context.Context, actor *gardien.User, orgI
 		return &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.sso_dns",
 			Fields: []gardien.FieldError{{Field: "domain", Message: "err.sso_dns"}}}
 	}
-	return s.markVerified(ctx, orgID, d.Domain, actor.ID, c, "dns")
+	return s.markVerified(ctx, orgID, d.Domain, actor.ID, c, gardien.EventData{"domain": d.Domain, "verified_by": "dns"})
 }
 
 // OperatorVerifySSODomain marks a claimed domain verified on an operator's
@@ -237,7 +237,7 @@ func (s *Service) OperatorVerifySSODomain(ctx context.Context, orgID int64, rawD
 	if err != nil {
 		return err
 	}
-	return s.markVerified(ctx, orgID, d.Domain, 0, gardien.Client{IP: "operator"}, "by operator "+operator)
+	return s.markVerified(ctx, orgID, d.Domain, 0, gardien.Client{IP: "operator"}, gardien.EventData{"domain": d.Domain, "operator": operator})
 }
 
 // claimed returns a domain the organization claims and has not verified.
@@ -260,8 +260,8 @@ func (s *Service) claimed(ctx context.Context, orgID int64, rawDomain string) (*
 	return &conn.Domains[i], nil
 }
 
-func (s *Service) markVerified(ctx context.Context, orgID int64, domain string, actorID int64, c gardien.Client, how string) error {
-	err := s.Store.VerifySSODomain(ctx, orgID, domain, s.Now(), s.orgEvent(gardien.EventSSODomainVerified, orgID, 0, actorID, c, domain+" ("+how+")"))
+func (s *Service) markVerified(ctx context.Context, orgID int64, domain string, actorID int64, c gardien.Client, how gardien.EventData) error {
+	err := s.Store.VerifySSODomain(ctx, orgID, domain, s.Now(), s.orgEvent(gardien.EventSSODomainVerified, orgID, 0, actorID, c, how))
 	switch {
 	case errors.Is(err, gardien.ErrDuplicate):
 		return errDomainTaken

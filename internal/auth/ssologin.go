@@ -126,7 +126,7 @@ func (s *Service) FinishSAML(ctx context.Context, orgID int64, relayState, samlR
 		return nil, err
 	}
 	if a.login.OrgID != orgID {
-		return nil, a.refuse("the answer came to another organization's ACS", nil)
+		return nil, a.refuse(gardien.EventData{"reason": "wrong_acs"}, nil)
 	}
 	client, err := s.samlClient(a.conn)
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *Service) FinishSAML(ctx context.Context, orgID int64, relayState, samlR
 	}
 	id, err := s.Providers.SAMLIdentity(client, samlResponse, a.login.Nonce)
 	if err != nil {
-		return nil, a.refuse("the provider's answer did not check out", err)
+		return nil, a.refuse(gardien.EventData{"reason": "unchecked_answer"}, err)
 	}
 	return a.logIn(id, oldToken)
 }
@@ -176,7 +176,7 @@ func (s *Service) answer(ctx context.Context, state, protocol string, c gardien.
 	a := &ssoAnswer{s: s, ctx: ctx, login: l, c: c}
 	conn, err := s.Store.SSOConnection(ctx, l.OrgID)
 	if errors.Is(err, gardien.ErrNotFound) || err == nil && (!conn.Enabled || conn.Protocol != protocol) {
-		return nil, a.refuse("single sign-on is off", nil)
+		return nil, a.refuse(gardien.EventData{"reason": "sso_off"}, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: sso: %w", err)
@@ -185,10 +185,10 @@ func (s *Service) answer(ctx context.Context, state, protocol string, c gardien.
 	return a, nil
 }
 
-// refuse records why an answer was refused, in the organization's audit
-// log, and returns the error to show.
-func (a *ssoAnswer) refuse(why string, err error) error {
-	a.s.Log.InfoContext(a.ctx, "sso login refused", "org_id", a.login.OrgID, "why", why, "err", err)
+// refuse records why an answer was refused (its "reason"), in the
+// organization's audit log, and returns the error to show.
+func (a *ssoAnswer) refuse(why gardien.EventData, err error) error {
+	a.s.Log.InfoContext(a.ctx, "sso login refused", "org_id", a.login.OrgID, "why", why["reason"], "err", err)
 	if err := a.s.Store.AddEvent(a.ctx, a.s.orgEvent(gardien.EventSSOLoginFailed, a.login.OrgID, 0, 0, a.c, why)); err != nil {
 		return fmt.Errorf("auth: sso: %w", err)
 	}
@@ -204,7 +204,7 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, old
 		return nil, err
 	}
 	if providerError != "" {
-		return nil, a.refuse("the provider answered "+gardien.Clip(providerError, 100), nil)
+		return nil, a.refuse(gardien.EventData{"reason": "provider_error", "text": providerError}, nil)
 	}
 	client, err := s.oidcClient(a.conn)
 	if err != nil {
@@ -216,7 +216,7 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, old
 	}
 	id, err := s.Providers.Exchange(ctx, client, code, string(verifier), a.login.Nonce)
 	if err != nil {
-		return nil, a.refuse("the provider's answer did not check out", err)
+		return nil, a.refuse(gardien.EventData{"reason": "unchecked_answer"}, err)
 	}
 	return a.logIn(id, oldToken)
 }
@@ -232,15 +232,15 @@ func (a *ssoAnswer) logIn(id *sso.Identity, oldToken string) (*SSOLogin, error) 
 	email, key, ok := NormalizeEmail(id.Email)
 	switch {
 	case !ok:
-		return nil, a.refuse("the provider gave no usable email", nil)
+		return nil, a.refuse(gardien.EventData{"reason": "no_email"}, nil)
 	case !id.EmailVerified:
-		return nil, a.refuse("the provider does not vouch for "+email, nil)
+		return nil, a.refuse(gardien.EventData{"reason": "email_not_verified", "email": email}, nil)
 	}
 	if owner, err := s.Store.SSOForDomain(ctx, emailDomain(email)); err != nil || owner.OrgID != l.OrgID {
 		if err != nil && !errors.Is(err, gardien.ErrNotFound) {
 			return nil, fmt.Errorf("auth: sso: %w", err)
 		}
-		return nil, a.refuse(email+" is not in a verified domain of this organization", nil)
+		return nil, a.refuse(gardien.EventData{"reason": "domain_not_verified", "email": email}, nil)
 	}
 	u, err := s.ssoPerson(ctx, l.OrgID, email, key, id, c)
 	if errors.Is(err, errSSOLinkRequired) {
@@ -258,7 +258,7 @@ func (a *ssoAnswer) logIn(id *sso.Identity, oldToken string) (*SSOLogin, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, "sso: "+id.Context); err != nil {
+	if err := s.event(ctx, gardien.EventLogin, u.ID, u.ID, c, gardien.EventData{"sso": id.Context}); err != nil {
 		return nil, err
 	}
 	s.recordLogin(ctx, u.ID)
@@ -277,7 +277,7 @@ func (s *Service) ssoPerson(ctx context.Context, orgID int64, email, key string,
 			name = email[:strings.LastIndexByte(email, '@')]
 		}
 		u = &gardien.User{Email: email, Name: name, CreatedAt: s.Now().UTC()}
-		e := s.orgEvent(gardien.EventSSOUserCreated, orgID, 0, 0, c, "")
+		e := s.orgEvent(gardien.EventSSOUserCreated, orgID, 0, 0, c, nil)
 		if err := s.Store.CreateSSOUser(ctx, u, key, orgID, e); err != nil {
 			if errors.Is(err, gardien.ErrDuplicate) {
 				return nil, errSSOFailed // made by a login racing this one: start again
@@ -290,7 +290,7 @@ func (s *Service) ssoPerson(ctx context.Context, orgID int64, email, key string,
 	case !u.SSO:
 		return u, errSSOLinkRequired
 	}
-	e := s.orgEvent(gardien.EventOrgMemberJoined, orgID, u.ID, u.ID, c, string(gardien.RoleMember)+" (sso)")
+	e := s.orgEvent(gardien.EventOrgMemberJoined, orgID, u.ID, u.ID, c, gardien.EventData{"role": string(gardien.RoleMember), "sso": ""})
 	if err := s.Store.JoinAsMember(ctx, orgID, u.ID, s.Now(), e); err != nil {
 		return nil, fmt.Errorf("auth: sso user: %w", err)
 	}
@@ -331,7 +331,7 @@ func (s *Service) LinkSSO(ctx context.Context, sess *gardien.Session, u *gardien
 	if token == "" || len(token) > 100 {
 		return "", errSSOFailed
 	}
-	e := s.newEvent(gardien.EventSSOLinked, u.ID, u.ID, c, "")
+	e := s.newEvent(gardien.EventSSOLinked, u.ID, u.ID, c, nil)
 	if _, err := s.Store.LinkToSSO(ctx, hashToken(token), u.ID, sess.ID, s.Now(), e); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return "", errSSOFailed

@@ -117,7 +117,7 @@ func (s *Service) ActivateTwoFactor(ctx context.Context, sess *gardien.Session, 
 		return nil, errInvalidCode
 	}
 	codes, hashes := s.newRecoveryCodes()
-	if err := s.Store.ActivateTOTP(ctx, u.ID, step, hashes, s.newEvent(gardien.EventTwoFactorEnabled, u.ID, u.ID, c, "")); err != nil {
+	if err := s.Store.ActivateTOTP(ctx, u.ID, step, hashes, s.newEvent(gardien.EventTwoFactorEnabled, u.ID, u.ID, c, nil)); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return nil, errNoPending
 		}
@@ -210,13 +210,13 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session,
 	// Failures cleared, session promoted with a new token, event written: one transaction.
 	tok, hash := newToken()
 	expires := s.expiryAfter(sess, gardien.LevelFull, now)
-	if err := s.Store.PassSecondStep(ctx, u.ID, sess.ID, hash, gardien.LevelFull, expires, s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, "")); err != nil {
+	if err := s.Store.PassSecondStep(ctx, u.ID, sess.ID, hash, gardien.LevelFull, expires, s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)); err != nil {
 		return nil, fmt.Errorf("auth: second factor: %w", err)
 	}
 	sess.Level, sess.ExpiresAt, out.Token = gardien.LevelFull, expires, tok
 	s.recordLogin(ctx, u.ID)
 	if out.UsedRecoveryCode {
-		if err := s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, fmt.Sprintf("%d left", out.RecoveryCodesLeft)); err != nil {
+		if err := s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, gardien.EventData{"codes_left": strconv.Itoa(out.RecoveryCodesLeft)}); err != nil {
 			return nil, err
 		}
 		s.send(ctx, mail.Letter{Kind: "recovery_code_used", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
@@ -287,7 +287,7 @@ func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, rec
 // second step and tells the person: someone has their password. The try
 // was counted before the check, so an error here loses no count.
 func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gardien.Client, now time.Time) error {
-	if err := s.event(ctx, gardien.EventTwoFactorCodeFailed, u.ID, 0, c, ""); err != nil {
+	if err := s.event(ctx, gardien.EventTwoFactorCodeFailed, u.ID, 0, c, nil); err != nil {
 		return err
 	}
 	until, err := s.Store.LockIfExhausted(ctx, u.ID, tryLimits, now)
@@ -297,7 +297,7 @@ func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gar
 	if until.IsZero() {
 		return nil
 	}
-	if err := s.event(ctx, gardien.EventTwoFactorLocked, u.ID, 0, c, "until "+until.UTC().Format(time.RFC3339)); err != nil {
+	if err := s.event(ctx, gardien.EventTwoFactorLocked, u.ID, 0, c, gardien.EventData{"until": until.UTC().Format(time.RFC3339)}); err != nil {
 		return err
 	}
 	s.send(ctx, mail.Letter{Kind: "two_factor_locked", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""),
@@ -340,7 +340,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u
 	if err := s.checkPassword(ctx, u, pw, "password", c); err != nil {
 		return "", err
 	}
-	if err := s.Store.DisableTOTP(ctx, u.ID, sess.ID, s.newEvent(gardien.EventTwoFactorDisabled, u.ID, u.ID, c, "")); err != nil {
+	if err := s.Store.DisableTOTP(ctx, u.ID, sess.ID, s.newEvent(gardien.EventTwoFactorDisabled, u.ID, u.ID, c, nil)); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return "", errTwoFactorMissing
 		}
@@ -363,7 +363,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u *gardien.User, 
 		return nil, err
 	}
 	codes, hashes := s.newRecoveryCodes()
-	if err := s.Store.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.newEvent(gardien.EventRecoveryCodesRegenerated, u.ID, u.ID, c, "")); err != nil {
+	if err := s.Store.ReplaceRecoveryCodes(ctx, u.ID, hashes, s.newEvent(gardien.EventRecoveryCodesRegenerated, u.ID, u.ID, c, nil)); err != nil {
 		return nil, fmt.Errorf("auth: recovery codes: %w", err)
 	}
 	// Like every change to 2FA, the person is told: new codes void the old.
@@ -379,7 +379,7 @@ func (s *Service) ResetTwoFactor(ctx context.Context, rawEmail, operator string)
 	if err != nil {
 		return nil, err
 	}
-	e := s.newEvent(gardien.EventTwoFactorReset, u.ID, 0, gardien.Client{IP: "operator"}, "by operator "+operator)
+	e := s.newEvent(gardien.EventTwoFactorReset, u.ID, 0, gardien.Client{IP: "operator"}, gardien.EventData{"operator": operator})
 	if err := s.Store.DisableTOTP(ctx, u.ID, 0, e); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return nil, errTwoFactorMissing

@@ -121,3 +121,36 @@ func TestDatesInTheReadersLanguageAndZone(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditDetailsInTheReadersLanguage: an event's data is written in the
+// reader's words at display time; recorded values stay as they are.
+func TestAuditDetailsInTheReadersLanguage(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := "2026-11-25T13:05:00Z"
+	for _, tc := range []struct {
+		data   map[string]string
+		en, fr string
+	}{
+		{map[string]string{"email": "bob@example.com", "role": "member"}, "bob@example.com · as Member", "bob@example.com · comme Membre"},
+		{map[string]string{"from_role": "member", "role": "admin"}, "Member → Admin", "Membre → Administrateur"},
+		{map[string]string{"reminded": "1"}, "1 member reminded", "1 membre relancé"},
+		{map[string]string{"reminded": "3"}, "3 members reminded", "3 membres relancés"},
+		{map[string]string{"codes_left": "0"}, "0 recovery codes left", "0 code de récupération restant"},
+		{map[string]string{"sessions": "kept", "notified": "without_two_factor"}, "open sessions kept · members without 2FA emailed", "sessions ouvertes conservées · membres sans 2FA prévenus par e-mail"},
+		{map[string]string{"old_name": "Acme", "name": "Acme Corp"}, "Acme → Acme Corp", "Acme → Acme Corp"},
+		{map[string]string{"until": until}, "until Nov 25, 2026, 13:05 UTC", "jusqu'au 25 nov. 2026, 13:05 UTC"},
+		{map[string]string{"role": "member", "sso": ""}, "as Member · through single sign-on", "comme Membre · par l'authentification unique"},
+		{map[string]string{"text": "as member"}, "as member", "as member"}, // a line written before events kept data
+		{map[string]string{"role": "superhero"}, "as superhero", "comme superhero"},
+	} {
+		if got := c.EventDetail("en", time.UTC, tc.data); got != tc.en {
+			t.Errorf("en %v: %q, want %q", tc.data, got, tc.en)
+		}
+		if got := c.EventDetail("fr", time.UTC, tc.data); got != tc.fr {
+			t.Errorf("fr %v: %q, want %q", tc.data, got, tc.fr)
+		}
+	}
+}

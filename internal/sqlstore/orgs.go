@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -395,9 +396,34 @@ const eventColumns = `e.id, e.at, e.type, COALESCE(e.user_id, 0), COALESCE(e.act
 func scanEvent(row scanner) (gardien.Event, error) {
 	var e gardien.Event
 	var at int64
-	err := row.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.ActorID, &e.OrgID, &e.IP, &e.UserAgent, &e.Detail)
+	var detail string
+	err := row.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.ActorID, &e.OrgID, &e.IP, &e.UserAgent, &detail)
 	e.Time = time.Unix(at, 0).UTC()
+	e.Data = decodeEventData(detail)
 	return e, err
+}
+
+// encodeEventData writes an event's data into the detail column, as a JSON
+// object ("" for none).
+func encodeEventData(d gardien.EventData) string {
+	if len(d) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(d) // a map of strings always encodes
+	return string(b)
+}
+
+// decodeEventData reads the detail column. Lines written before events
+// kept data hold an English sentence: it comes back as the data's "text".
+func decodeEventData(detail string) gardien.EventData {
+	if detail == "" {
+		return nil
+	}
+	var d gardien.EventData
+	if strings.HasPrefix(detail, "{") && json.Unmarshal([]byte(detail), &d) == nil {
+		return d
+	}
+	return gardien.EventData{"text": detail}
 }
 
 // scanOrgEvent reads an event followed by the emails of its person and actor.

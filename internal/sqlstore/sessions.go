@@ -121,7 +121,7 @@ const insertEventSQL = `INSERT INTO events (at, type, user_id, actor_id, org_id,
 // insertEvent writes an event inside tx, or on its own when tx is nil: a
 // change and its audit line commit together.
 func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, e *gardien.Event) error {
-	args := []any{e.Time.Unix(), e.Type, nullID(e.UserID), nullID(e.ActorID), nullID(e.OrgID), e.IP, e.UserAgent, e.Detail}
+	args := []any{e.Time.Unix(), e.Type, nullID(e.UserID), nullID(e.ActorID), nullID(e.OrgID), e.IP, e.UserAgent, encodeEventData(e.Data)}
 	if tx == nil {
 		return s.queryRow(ctx, s.writer, insertEventSQL, args...).Scan(&e.ID)
 	}

@@ -254,7 +254,8 @@ func TestEvents(t *testing.T) {
 		ctx := context.Background()
 		u := newUser(t, s, "ada@example.com")
 		for i := range 3 {
-			e := &gardien.Event{Time: t0.Add(time.Duration(i) * time.Second), Type: fmt.Sprintf("t%d", i), UserID: u.ID, IP: "10.0.0.1", UserAgent: "ua"}
+			e := &gardien.Event{Time: t0.Add(time.Duration(i) * time.Second), Type: fmt.Sprintf("t%d", i), UserID: u.ID, IP: "10.0.0.1", UserAgent: "ua",
+				Data: gardien.EventData{"role": "admin", "email": "bob@example.com"}}
 			if err := s.AddEvent(ctx, e); err != nil || e.ID == 0 {
 				t.Fatal(err)
 			}
@@ -266,6 +267,9 @@ func TestEvents(t *testing.T) {
 		}
 		if len(got) != 2 || got[0].Type != "t2" || got[1].Type != "t1" || got[0].IP != "10.0.0.1" || !got[0].Time.Equal(t0.Add(2*time.Second)) {
 			t.Fatalf("events: %+v", got)
+		}
+		if got[0].Data["role"] != "admin" || got[0].Data["email"] != "bob@example.com" || len(got[0].Data) != 2 {
+			t.Fatalf("event data: %v", got[0].Data)
 		}
 	})
 }

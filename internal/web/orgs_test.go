@@ -283,3 +283,13 @@ func TestRemovingAMemberAndLeavingAskFirst(t *testing.T) {
 	wantRedirect(t, carol.Form(org+"/leave", nil), "/organization")
 	has(t, carol.Get("/organization"), "You left the organization.")
 }
+
+func TestAuditDetailsAreWrittenInTheReadersLanguage(t *testing.T) {
+	t.Parallel()
+	_, owner, org := ownerWithOrg(t)
+	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "admin"})
+	owner.Form(org+"/security", map[string]string{"require": "on", "sessions": "end"})
+	has(t, owner.Get(org+"/security"), "bob@example.com · as Admin", "open sessions of members without 2FA ended")
+	owner.Form("/language", map[string]string{"lang": "fr", "next": org + "/security"})
+	has(t, owner.Get(org+"/security"), "bob@example.com · comme Administrateur", "sessions ouvertes des membres sans 2FA fermées")
+}

@@ -68,6 +68,8 @@ func New(c Config) (*Handler, error) {
 			// Dates in the reader's language and time zone: {{when .Time $.Zone}}.
 			"when": func(t time.Time, zone *time.Location) string { return i18n.DateTime(lang, t, zone) },
 			"day":  func(t time.Time, zone *time.Location) string { return i18n.Date(lang, t, zone) },
+			// An audit event's data, in words: {{detail .Data $.Zone}}.
+			"detail": func(d gardien.EventData, zone *time.Location) string { return c.Catalog.EventDetail(lang, zone, d) },
 			"field": func(p any, name, typ, label, autocomplete string) fieldData {
 				return fieldData{Page: pageOf(p), Name: name, Type: typ, Label: label, Autocomplete: autocomplete}
 			},
