@@ -195,3 +195,34 @@ func TestMovingToANewPhoneThroughThePages(t *testing.T) {
 	has(t, c.Get("/settings/two-factor"), "Your account now uses the new app")
 	env.Mail.WaitSubject(t, "ada@example.com", "Your account uses a new authenticator app")
 }
+
+// TestAWrongCodeIsReportedOnceNextToItsField: every form that takes a code
+// says a wrong one once, next to the field, which gets the focus.
+func TestAWrongCodeIsReportedOnceNextToItsField(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := verifiedClient(t, env, "owner@example.com")
+	withTwoFactor(t, owner, clock)
+	pending := verifiedClient(t, env, "pending@example.com")
+	pending.Form("/settings/two-factor/enable", nil)
+	second := env.Client(t)
+	second.Form("/login", map[string]string{"email": "owner@example.com", "password": pw})
+	for _, c := range []struct {
+		who  *apptest.Client
+		path string
+		form map[string]string
+	}{
+		{second, "/login/two-factor", map[string]string{"code": "000000"}},
+		{pending, "/settings/two-factor/activate", map[string]string{"code": "000000"}},
+		{owner, "/settings/two-factor/new-app", map[string]string{"password": pw, "code": "000000"}},
+	} {
+		page := string(c.who.Form(c.path, c.form).Body)
+		if n := strings.Count(page, "This code is not right."); n != 1 {
+			t.Errorf("%s says the code is wrong %d times:\n%s", c.path, n, page)
+		}
+		if !strings.Contains(page, `autofocus aria-invalid="true" aria-describedby="f-code-error"`) {
+			t.Errorf("%s: the code field is not focused and described by its error", c.path)
+		}
+	}
+}

@@ -221,11 +221,17 @@ func (h *Handler) formError(p *Page, err error) bool {
 	if !ok {
 		return false
 	}
+	shown := map[string]bool{}
 	for _, f := range e.Fields {
 		p.Errors[f.Field] = h.Catalog.T(p.Lang, f.Message)
+		shown[p.Errors[f.Field]] = true
 	}
+	// Above the form only what no field says already: a wrong code is
+	// reported once, next to the code.
 	if len(e.Fields) == 0 || e.Code != gardien.CodeValidationFailed {
-		p.FormError = h.Catalog.T(p.Lang, e.Message, e.Args...)
+		if msg := h.Catalog.T(p.Lang, e.Message, e.Args...); !shown[msg] {
+			p.FormError = msg
+		}
 	}
 	return true
 }
