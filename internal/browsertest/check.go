@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/gardien/gardien/internal/testenv"
 )
@@ -51,6 +52,19 @@ const overflowJS = `(() => {
     }
   }
   return JSON.stringify(bad.slice(0, 12));
+})()`
+
+// focusJS tells whether the focused element shows it: an outline or a
+// ring (box-shadow) of at least 2 px. It returns "" when it does, or the
+// element when it does not, and "body" when nothing has the focus.
+const focusJS = `(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return "body";
+  const s = getComputedStyle(el);
+  const outline = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
+  const ring = s.boxShadow && s.boxShadow !== "none";
+  if (outline || ring) return "";
+  return el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " " + JSON.stringify((el.textContent || el.name || "").trim().slice(0, 40));
 })()`
 
 // axeJS runs axe-core on the page and lists its violations.
@@ -132,9 +146,38 @@ func (b *Browser) Check(name string) {
 				b.t.Logf("%s at %dpx, not blocking: %s", name, w, line)
 			}
 		}
+		if w == Widths[len(Widths)-1] {
+			problems = append(problems, b.unfocusable()...)
+		}
 		if len(problems) > 0 {
 			url, _ := chromedp.Run(b.ctx, chromedp.Location())
 			b.t.Errorf("%s at %dpx (%s):\n  %s", name, w, url, strings.Join(problems, "\n  "))
 		}
 	}
+}
+
+// unfocusable walks the page with the Tab key, as a keyboard user does,
+// and lists the elements that take the focus without showing it.
+func (b *Browser) unfocusable() []string {
+	var bad []string
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	seen := map[string]bool{}
+	for range 60 {
+		if _, err := chromedp.Run(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+			return append(bad, "keyboard: "+err.Error())
+		}
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](focusJS))
+		if err != nil {
+			return append(bad, "focus: "+err.Error())
+		}
+		if s == "body" || seen[s] {
+			break // round the page and back
+		}
+		if s != "" {
+			seen[s] = true
+			bad = append(bad, "focus not visible on "+s)
+		}
+	}
+	return bad
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/pquerna/otp"
 
 	"github.com/gardien/gardien/internal/apptest"
@@ -92,6 +94,7 @@ type scenery struct {
 	mux    *http.ServeMux
 	visits []visit
 	owner  []*http.Cookie
+	org    string // the organization's path
 }
 
 func newScenery(t *testing.T) *scenery {
@@ -156,7 +159,7 @@ func newScenery(t *testing.T) *scenery {
 
 	nobody := []*http.Cookie(nil)
 	o, m := cookies(owner), cookies(member)
-	s.owner = o
+	s.owner, s.org = o, org
 	s.visits = []visit{
 		{"/signup", nobody},
 		{"/signup?invitation=" + strings.TrimPrefix(invitation, "/invitations/accept?token="), nobody},
@@ -204,4 +207,52 @@ func (s *scenery) pattern(path string) string {
 	r, _ := http.NewRequest("GET", path, nil)
 	_, p := s.mux.Handler(r)
 	return strings.TrimPrefix(p, "GET ")
+}
+
+// insideDialog tells where the focus is: "dialog" inside an open dialog,
+// else the focused element's tag.
+const insideDialog = `(() => { const el = document.activeElement; return el && el.closest("dialog[open]") ? "dialog" : (el ? el.tagName.toLowerCase() + ":" + el.textContent.trim() : "none"); })()`
+
+// TestBrowserRemoveAsksInADialogThatHoldsTheFocus: with JavaScript, Remove
+// asks in a dialog that opens on Cancel (not on the destructive button),
+// keeps the keyboard inside, and closes on Escape with the focus back on
+// Remove; Yes removes.
+func TestBrowserRemoveAsksInADialogThatHoldsTheFocus(t *testing.T) {
+	t.Parallel()
+	s := newScenery(t)
+	b := browsertest.New(t, "en-US")
+	b.UseCookies(s.env.URL, s.owner)
+	b.Open(s.env.URL + s.org + "/members")
+	b.Click("button", "Remove") // Grace's row comes first of the removable
+	b.Has("dialog", "Remove a member")
+	b.Shot("remove-dialog")
+	for i := range 8 {
+		where, err := chromedp.Run(b.Context(), chromedp.Evaluate[string](insideDialog))
+		if err != nil || where != "dialog" {
+			t.Fatalf("after %d Tab: the focus left the dialog (%s, %v)", i, where, err)
+		}
+		if i == 0 {
+			focused, _ := chromedp.Run(b.Context(), chromedp.Evaluate[string](`document.activeElement.textContent.trim()`))
+			if focused != "Cancel" {
+				t.Fatalf("the dialog opened with the focus on %q, want Cancel", focused)
+			}
+		}
+		b.Run("Tab", chromedp.KeyEvent(kb.Tab))
+	}
+	b.Run("Escape", chromedp.KeyEvent(kb.Escape))
+	open, _ := chromedp.Run(b.Context(), chromedp.Evaluate[bool](`!!document.querySelector("dialog[open]")`))
+	if open {
+		t.Fatal("Escape left the dialog open")
+	}
+	back, _ := chromedp.Run(b.Context(), chromedp.Evaluate[string](`document.activeElement.textContent.trim()`))
+	if back != "Remove" {
+		t.Fatalf("after Escape the focus is on %q, want Remove", back)
+	}
+	b.See("member@example.com") // nobody removed
+	b.Click("button", "Remove")
+	b.Go("button", "Yes, remove")
+	b.See("Member removed.")
+	if strings.Contains(b.Text(), "member@example.com") {
+		t.Fatal("the member is still listed")
+	}
 }

@@ -75,7 +75,7 @@ func TestSignupFormKeepsInputAndShowsErrorsByTheirFields(t *testing.T) {
 	if r.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("status %d", r.StatusCode)
 	}
-	has(t, r, `value="Ada Lovelace"`, `value="ada@"`, `id="f-email" name="email" type="email" value="ada@" autocomplete="email" required aria-invalid="true" aria-describedby="f-email-error"`,
+	has(t, r, `value="Ada Lovelace"`, `value="ada@"`, `id="f-email" name="email" type="email" value="ada@" autocomplete="email" required autofocus aria-invalid="true" aria-describedby="f-email-error"`,
 		`<p class="field-error" id="f-email-error">Type a valid email address`, `<p class="field-error" id="f-password-error">Use at least 10 characters.`)
 	if strings.Contains(string(r.Body), `value="short"`) {
 		t.Fatal("the password is sent back in the page")

@@ -35,6 +35,21 @@ for (const form of document.querySelectorAll("form[data-dialog]")) {
     e.preventDefault();
     dialog.showModal();
   });
+  // The keyboard stays in the dialog: Tab from its last control comes
+  // back to its first (a modal dialog alone lets it out to the browser).
+  dialog.addEventListener("keydown", (e) => {
+    if (e.key !== "Tab") return;
+    const controls = [...dialog.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select, textarea")];
+    if (controls.length === 0) return;
+    const first = controls[0], last = controls[controls.length - 1];
+    if (e.shiftKey && document.activeElement === first) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      e.preventDefault();
+      first.focus();
+    }
+  });
   for (const close of dialog.querySelectorAll("[data-close]")) {
     close.addEventListener("click", (e) => {
       e.preventDefault();
