@@ -282,3 +282,27 @@ func (b *Browser) TimeZone(id string) {
 		b.t.Fatalf("time zone %s: %v", id, err)
 	}
 }
+
+// Doc saves a screenshot of the viewport as docs/screenshots/name.png, the
+// pictures the README shows: the tests make them at every run, so they
+// show the pages as they are.
+func (b *Browser) Doc(name string) {
+	b.t.Helper()
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dir := filepath.Join(root, "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}

@@ -19,7 +19,7 @@ var (
 // "api" or "web". Path constants are read from web/links.go.
 func Routes(t testing.TB, pkg string) [][2]string {
 	t.Helper()
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func Axe(t testing.TB) string {
 	t.Helper()
 	path := os.Getenv("GARDIEN_TEST_AXE")
 	if path == "" {
-		root, err := moduleRoot()
+		root, err := ModuleRoot()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,8 +97,8 @@ func Axe(t testing.TB) string {
 	return string(src)
 }
 
-// moduleRoot is the directory of go.mod above the working directory.
-func moduleRoot() (string, error) {
+// ModuleRoot is the directory of go.mod above the working directory.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

@@ -64,16 +64,26 @@ func TestBrowserRequireTwoFactor(t *testing.T) {
 			b.Go("link", w.orgSettings)
 			b.Go("link", w.security)
 			b.Shot("security")
+			if lang == "en" {
+				b.Doc("security-switch")
+			}
 			b.Click("switch", w.require)
 			b.Has("button", w.yes)
 			b.See(w.dialogText)
 			b.Shot("dialog")
+			if lang == "en" {
+				b.Doc("require-popup")
+			}
 			b.Go("button", w.yes)
 			b.See(w.nowRequired)
 			if b.Attr(`button[role="switch"]`, "aria-checked") != "true" {
 				t.Fatal("the switch is not on after Yes")
 			}
 			b.Shot("required")
+			if lang == "en" {
+				b.Go("link", "Members")
+				b.Doc("members")
+			}
 
 			// The member's next login.
 			b.Click("button", w.accountMenu)

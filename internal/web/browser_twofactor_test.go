@@ -54,6 +54,9 @@ func TestBrowserTwoFactor(t *testing.T) {
 			b.Shot("two-factor-off")
 			b.Go("button", w.enable)
 			b.Shot("qr-code")
+			if lang == "en" {
+				b.Doc("qr-code")
+			}
 
 			// The app scans the QR code shown on the page.
 			uri, _ := url.Parse(totptest.DecodeQR(t, []byte(b.Attr(`img[alt*="QR code"]`, "src"))))
@@ -89,6 +92,9 @@ func TestBrowserTwoFactor(t *testing.T) {
 			b.Has("button", w.verify)
 			b.Fill(w.authCode, code())
 			b.Shot("code-page")
+			if lang == "en" {
+				b.Doc("code-page")
+			}
 			b.Go("button", w.verify)
 			b.Has("button", w.accountMenu)
 			b.Shot("logged-in-with-code")

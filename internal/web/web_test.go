@@ -338,3 +338,40 @@ func TestDatesAreInTheReadersZoneAndLanguage(t *testing.T) {
 		t.Errorf("French Paris time %q missing:\n%s", want, page)
 	}
 }
+
+var (
+	readmePicture = regexp.MustCompile(`\(docs/screenshots/([a-z0-9-]+)\.png\)`)
+	docShot       = regexp.MustCompile(`b\.Doc\("([a-z0-9-]+)"\)`)
+)
+
+// TestTheREADMEShowsOnlyPicturesTheBrowserTestsMake: each picture of the
+// README is remade by a browser test (b.Doc), so none goes stale.
+func TestTheREADMEShowsOnlyPicturesTheBrowserTestsMake(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := map[string]bool{}
+	tests, _ := filepath.Glob("browser_*_test.go")
+	for _, f := range tests {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range docShot.FindAllStringSubmatch(string(src), -1) {
+			made[m[1]] = true
+		}
+	}
+	pictures := readmePicture.FindAllStringSubmatch(string(readme), -1)
+	if len(pictures) == 0 {
+		t.Fatal("the README shows no screenshot")
+	}
+	for _, m := range pictures {
+		if !made[m[1]] {
+			t.Errorf("README shows docs/screenshots/%s.png, which no browser test makes (b.Doc)", m[1])
+		}
+		if _, err := os.Stat("../../docs/screenshots/" + m[1] + ".png"); err != nil {
+			t.Errorf("README shows a missing picture: %v", err)
+		}
+	}
+}
