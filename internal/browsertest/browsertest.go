@@ -6,7 +6,11 @@ package browsertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -284,8 +288,12 @@ func (b *Browser) TimeZone(id string) {
 }
 
 // Doc saves a screenshot of the viewport as docs/screenshots/name.png, the
-// pictures the README shows: the tests make them at every run, so they
-// show the pages as they are.
+// pictures the README shows: the tests remake them at every run, so they
+// show the pages as they are. A picture is rewritten only when the page
+// looks different: its fingerprint (the page's elements, its text with
+// numbers and the secret key masked, and its style rules) is kept in the
+// PNG, so that random keys, dates and ports do not change the file at
+// every run.
 func (b *Browser) Doc(name string) {
 	b.t.Helper()
 	root, err := testenv.ModuleRoot()
@@ -294,15 +302,77 @@ func (b *Browser) Doc(name string) {
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
+	look, err := chromedp.Run(ctx, chromedp.Evaluate[string](lookJS))
+	if err != nil {
+		b.t.Fatalf("page fingerprint %s: %v", name, err)
+	}
+	sum := sha256.Sum256([]byte(look))
+	fingerprint := hex.EncodeToString(sum[:])
+	path := filepath.Join(root, "docs", "screenshots", name+".png")
+	if old, err := os.ReadFile(path); err == nil && pngText(old, fingerprintKey) == fingerprint {
+		return // the page looks as pictured
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.scrollTo(0, 0)`)); err != nil { // from the top, as a reader arrives
+		b.t.Fatalf("scroll %s: %v", name, err)
+	}
 	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	dir := filepath.Join(root, "docs", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
+	if err := os.WriteFile(path, withPNGText(buf, fingerprintKey, fingerprint), 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// lookJS describes how a page looks, without what changes at every run.
+const lookJS = `(() => {
+  const parts = [innerWidth + "x" + innerHeight];
+  for (const el of document.querySelectorAll("body *")) parts.push(el.tagName + "." + el.className);
+  const clone = document.body.cloneNode(true);
+  for (const el of clone.querySelectorAll(".secret")) el.textContent = "";
+  parts.push(clone.innerText.replace(/[0-9]/g, "0"));
+  for (const sheet of document.styleSheets) for (const rule of sheet.cssRules) parts.push(rule.cssText);
+  return parts.join("\n");
+})()`
+
+const fingerprintKey = "gardien-page"
+
+// withPNGText adds a tEXt chunk key=value after a PNG's header chunk.
+func withPNGText(png []byte, key, value string) []byte {
+	const ihdrEnd = 8 + 4 + 4 + 13 + 4 // signature, IHDR length, type, data, CRC
+	if len(png) < ihdrEnd {
+		return png
+	}
+	data := append([]byte(key+"\x00"), value...)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	chunk = append(chunk, "tEXt"...)
+	chunk = append(chunk, data...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	out := append([]byte{}, png[:ihdrEnd]...)
+	out = append(out, chunk...)
+	return append(out, png[ihdrEnd:]...)
+}
+
+// pngText returns the value of a PNG's tEXt chunk key, or "".
+func pngText(png []byte, key string) string {
+	for i := 8; i+8 <= len(png); {
+		n := int(binary.BigEndian.Uint32(png[i:]))
+		typ := string(png[i+4 : i+8])
+		if i+12+n > len(png) || n < 0 {
+			return ""
+		}
+		if typ == "tEXt" {
+			if k, v, ok := strings.Cut(string(png[i+8:i+8+n]), "\x00"); ok && k == key {
+				return v
+			}
+		}
+		if typ == "IDAT" {
+			return "" // text chunks come before the image here
+		}
+		i += 12 + n
+	}
+	return ""
 }
