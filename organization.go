@@ -22,7 +22,20 @@ type Organization struct {
 	ID               int64
 	Name             string
 	RequireTwoFactor bool
-	CreatedAt        time.Time
+	// TwoFactorDeadline is when the requirement starts to hold members
+	// back (set-up at login, nothing else reachable); zero: at their next
+	// login. Until then, members without 2FA see a banner and get
+	// reminders.
+	TwoFactorDeadline time.Time
+	CreatedAt         time.Time
+}
+
+// Deadline is the date from which an organization's requirement holds a
+// person back, while they still have time.
+type Deadline struct {
+	OrgID   int64
+	OrgName string
+	At      time.Time
 }
 
 // Membership is a person's place in an organization.
@@ -41,6 +54,7 @@ type Member struct {
 	SSO              bool
 	Locale           string    // the member's saved language ("" = none)
 	LastLoginAt      time.Time // zero: never
+	LastRemindedAt   time.Time // the last mail asking them to set 2FA up; zero: none
 	JoinedAt         time.Time
 }
 

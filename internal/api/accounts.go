@@ -29,6 +29,9 @@ type orgJSON struct {
 	Name             string `json:"name"`
 	Role             string `json:"role"`
 	RequireTwoFactor bool   `json:"require_two_factor"`
+	// TwoFactorDeadline: from when the requirement holds members back
+	// (RFC 3339); null: at their next login.
+	TwoFactorDeadline any `json:"two_factor_deadline"`
 }
 
 func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) error {
@@ -119,11 +122,21 @@ func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Cu
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"user":          toUser(cur.User),
 		"organizations": each(ms, toOrg),
 		"session":       session,
-	})
+	}
+	// A requirement the person has until a date to meet: the days left.
+	d, err := h.auth.PendingDeadline(r.Context(), cur.User)
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		out["two_factor_deadline"] = map[string]any{"organization_id": d.OrgID, "organization": d.OrgName,
+			"at": d.At.Format(time.RFC3339), "days_left": auth.DaysLeft(h.auth.Now(), d.At)}
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {

@@ -34,7 +34,31 @@ func inOrg(fn func(http.ResponseWriter, *http.Request, *httpx.Current, int64) er
 }
 
 func toOrg(m gardien.Membership) orgJSON {
-	return orgJSON{ID: m.ID, Name: m.Name, Role: string(m.Role), RequireTwoFactor: m.RequireTwoFactor}
+	o := orgJSON{ID: m.ID, Name: m.Name, Role: string(m.Role), RequireTwoFactor: m.RequireTwoFactor}
+	if m.RequireTwoFactor {
+		o.TwoFactorDeadline = timeOrNull(m.TwoFactorDeadline)
+	}
+	return o
+}
+
+// timeOrNull is a time as RFC 3339, or null for none.
+func timeOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// parseDeadline reads a requirement's deadline: a date (its first minute,
+// UTC) or an RFC 3339 time.
+func parseDeadline(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, gardien.Invalid("deadline", "err.deadline_format")
 }
 
 func (h *Handler) handleCreateOrg(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
@@ -138,12 +162,9 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 		return err
 	}
 	members := each(p.Members, func(m gardien.Member) map[string]any {
-		var last any
-		if !m.LastLoginAt.IsZero() {
-			last = m.LastLoginAt.Format(time.RFC3339)
-		}
 		return map[string]any{"user_id": m.UserID, "email": m.Email, "name": m.Name, "role": m.Role,
-			"two_factor_enabled": m.TwoFactorEnabled, "sso": m.SSO, "last_login_at": last}
+			"two_factor_enabled": m.TwoFactorEnabled, "sso": m.SSO, "last_login_at": timeOrNull(m.LastLoginAt),
+			"last_reminded_at": timeOrNull(m.LastRemindedAt)}
 	})
 	return writeJSON(w, http.StatusOK, map[string]any{"members": members, "total": p.Counts.Total, "protected": p.Counts.Protected, "page": p.Page, "pages": p.Pages})
 }
@@ -194,7 +215,8 @@ func (h *Handler) handleGetSecurity(w http.ResponseWriter, r *http.Request, cur 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": sec.Membership.RequireTwoFactor, "members": sec.Counts.Total,
+	return writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": sec.Membership.RequireTwoFactor,
+		"two_factor_deadline": toOrg(*sec.Membership).TwoFactorDeadline, "members": sec.Counts.Total,
 		"members_protected": sec.Counts.Protected, "members_without_two_factor": sec.WithoutTwoFactor})
 }
 
@@ -206,12 +228,22 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		EndSessions *bool `json:"end_sessions"`
 		// Notify mails the members without 2FA now (default false).
 		Notify *bool `json:"notify_members"`
+		// Deadline gives members until then (a date or an RFC 3339
+		// time); absent: at their next login.
+		Deadline *string `json:"deadline"`
 	}
 	if err := h.body(w, r, &in, func() error { return required("require_two_factor", in.RequireTwoFactor) }); err != nil {
 		return err
 	}
 	end := in.EndSessions != nil && *in.EndSessions
 	opt := auth.RequireOptions{EndSessions: end, Notify: in.Notify != nil && *in.Notify}
+	if in.Deadline != nil {
+		d, err := parseDeadline(*in.Deadline)
+		if err != nil {
+			return err
+		}
+		opt.Deadline = d
+	}
 	if err := h.auth.SetRequireTwoFactor(r.Context(), cur.User, orgID, *in.RequireTwoFactor, opt, httpx.Client(r)); err != nil {
 		return err
 	}

@@ -392,3 +392,57 @@ func TestInvitingAMemberOrAnInviteeAgainIsAConflict(t *testing.T) {
 		t.Fatalf("pending invitations: %v", l)
 	}
 }
+
+// TestRequireTwoFactorByADeadline: PUT security takes a deadline (a date or
+// an RFC 3339 time); GET security, the organizations of GET /me and the
+// members list say it; a member without 2FA sees it pending in GET /me and
+// logs in as usual until it, and is held at the set-up from it.
+func TestRequireTwoFactorByADeadline(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := enabled(t, env, clock, "owner@example.com")
+	org := newOrg(t, owner, "Acme")
+	member := verified(t, env, "member@example.com")
+	join(t, env, owner, member, org, "member")
+
+	for _, bad := range []any{"soon", 12, "2020-01-01", clock.Now().Add(500 * 24 * time.Hour).Format(time.RFC3339)} {
+		p := wantProblem(t, owner.c.API("PUT", org+"/security", map[string]any{"require_two_factor": true, "deadline": bad}), 422, "validation_failed")
+		if errs, _ := p["errors"].([]any); len(errs) == 0 || errs[0].(map[string]any)["field"] != "deadline" && bad != 12 {
+			t.Fatalf("deadline %v: %v", bad, p)
+		}
+	}
+	if r := owner.c.API("GET", org+"/security", nil).JSON(); r["require_two_factor"] != false {
+		t.Fatalf("a refused deadline turned the requirement on: %v", r)
+	}
+	deadline := clock.Now().Add(10 * 24 * time.Hour).UTC().Truncate(time.Second)
+	if r := owner.c.API("PUT", org+"/security", map[string]any{"require_two_factor": true, "deadline": deadline.Format(time.RFC3339), "notify_members": true}); r.StatusCode != 200 {
+		t.Fatalf("require by a deadline: %d %s", r.StatusCode, r.Body)
+	}
+	env.Mail.WaitSubject(t, member.email, "Your organization requires two-factor authentication")
+	if r := owner.c.API("GET", org+"/security", nil).JSON(); r["two_factor_deadline"] != deadline.Format(time.RFC3339) {
+		t.Fatalf("security: %v", r)
+	}
+	ms := owner.c.API("GET", org+"/members?filter=without_two_factor", nil).JSON()["members"].([]any)
+	if len(ms) != 1 || ms[0].(map[string]any)["last_reminded_at"] == nil {
+		t.Fatalf("members: %v", ms)
+	}
+	if r := login(t, env.Client(t), member.email, pw).JSON(); r["status"] != "ok" {
+		t.Fatalf("the member's login before the deadline: %v", r)
+	}
+	me := member.c.API("GET", "/me", nil).JSON()
+	d, _ := me["two_factor_deadline"].(map[string]any)
+	if d == nil || d["organization"] != "Acme" || d["at"] != deadline.Format(time.RFC3339) || d["days_left"] != float64(10) {
+		t.Fatalf("GET /me: %v", me)
+	}
+	if orgs := me["organizations"].([]any); orgs[0].(map[string]any)["two_factor_deadline"] != deadline.Format(time.RFC3339) {
+		t.Fatalf("GET /me organizations: %v", orgs)
+	}
+	if _, ok := owner.c.API("GET", "/me", nil).JSON()["two_factor_deadline"]; ok {
+		t.Fatal("the owner, who has 2FA, has a deadline in GET /me")
+	}
+	clock.Advance(10 * 24 * time.Hour)
+	if r := login(t, env.Client(t), member.email, pw).JSON(); r["status"] != "two_factor_setup_required" {
+		t.Fatalf("the member's login from the deadline: %v", r)
+	}
+}

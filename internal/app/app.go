@@ -193,7 +193,9 @@ func (a *App) Handler() (http.Handler, error) {
 }
 
 // Sweep deletes ended sessions, old counts and mails whose link expired,
-// now and then, until ctx ends.
+// and sends the reminders of requirements' deadlines, every 10 minutes
+// until ctx ends (each reminder is claimed in the database: several nodes
+// sweeping send it once).
 func (a *App) Sweep(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -202,6 +204,11 @@ func (a *App) Sweep(ctx context.Context) {
 			a.Log.Error("session sweep", "err", err)
 		} else if n > 0 {
 			a.Log.Debug("session sweep", "deleted", n)
+		}
+		if n, err := a.Auth.SendDeadlineReminders(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("deadline reminders", "err", err)
+		} else if n > 0 {
+			a.Log.Info("deadline reminders queued", "mails", n)
 		}
 		if n, err := a.Outbox.Purge(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Error("outbox purge", "err", err)

@@ -63,13 +63,18 @@ type Store interface {
 	Membership(ctx context.Context, orgID, userID int64) (*gardien.Membership, error)
 	Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error)
 	RequiringOrganization(ctx context.Context, userID int64) (string, error)
-	NeedsTwoFactorSetup(ctx context.Context, userID int64) (bool, error)
+	NeedsTwoFactorSetup(ctx context.Context, userID int64, now time.Time) (bool, error)
+	PendingDeadline(ctx context.Context, userID int64, now time.Time) (*gardien.Deadline, error)
+	DeadlinesWithin(ctx context.Context, now time.Time, within time.Duration) ([]gardien.Deadline, error)
+	UnremindedMembers(ctx context.Context, d gardien.Deadline, days int, after int64, limit int) ([]gardien.Member, error)
+	ClaimDeadlineReminder(ctx context.Context, d gardien.Deadline, userID int64, days int, at time.Time) (bool, error)
+	MarkReminded(ctx context.Context, orgID int64, at time.Time) error
 	Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error)
 	Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error)
 	MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error)
 	SetRole(ctx context.Context, orgID, userID int64, role gardien.Role, e *gardien.Event) error
 	RemoveMember(ctx context.Context, orgID, userID int64, e *gardien.Event) error
-	SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, e *gardien.Event) error
+	SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, deadline time.Time, e *gardien.Event) error
 	CreateInvitation(ctx context.Context, inv *gardien.Invitation, emailKey string, tokenHash []byte, e *gardien.Event) error
 	InvitationByToken(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.Invitation, string, error)
 	PendingInvitations(ctx context.Context, orgID int64, now time.Time) ([]gardien.Invitation, error)

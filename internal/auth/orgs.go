@@ -471,6 +471,16 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 	if !actor.TwoFactorEnabled && !actor.SSO {
 		return errNeedOwnTwoFA
 	}
+	deadline := opt.Deadline
+	if !on {
+		deadline = time.Time{}
+	}
+	if err := s.checkDeadline(deadline); err != nil {
+		return err
+	}
+	if !deadline.IsZero() {
+		endSessions = false // members have until the date: nothing ends now
+	}
 	typ := gardien.EventOrgRequireTwoFactorOff
 	if on {
 		typ = gardien.EventOrgRequireTwoFactorOn
@@ -484,8 +494,11 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 		if opt.Notify {
 			data["notified"] = "without_two_factor"
 		}
+		if !deadline.IsZero() {
+			data["deadline"] = deadline.UTC().Format(time.RFC3339)
+		}
 	}
-	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, on && endSessions, s.orgEvent(typ, orgID, 0, actor.ID, c, data)); err != nil {
+	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, on && endSessions, deadline, s.orgEvent(typ, orgID, 0, actor.ID, c, data)); err != nil {
 		return fmt.Errorf("auth: require two-factor: %w", err)
 	}
 	if on && opt.Notify {
@@ -494,7 +507,11 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 			return err
 		} else if ok {
 			s.later(ctx, "requirement mails", func(ctx context.Context) {
-				s.remind(ctx, orgID, "two_factor_required", m.Name, actor.Name)
+				if deadline.IsZero() {
+					s.remind(ctx, orgID, "two_factor_required", m.Name, actor.Name)
+				} else {
+					s.remind(ctx, orgID, "two_factor_required_by", m.Name, actor.Name, deadline)
+				}
 			})
 		}
 	}
@@ -509,6 +526,9 @@ type RequireOptions struct {
 	// Notify mails the members without 2FA now, in their language, with
 	// the set-up link and who asked.
 	Notify bool
+	// Deadline gives members until this time (banner and reminders until
+	// then); zero: the requirement holds them at their next login.
+	Deadline time.Time
 }
 
 // ResetMemberTwoFactor removes a member's 2FA (lost phone): owners and
@@ -570,8 +590,13 @@ func (s *Service) Remind(ctx context.Context, actor *gardien.User, orgID int64, 
 }
 
 // remind walks the members without 2FA, 500 at a time, and queues a mail
-// of kind to each (its arguments: the organization, who asked).
-func (s *Service) remind(ctx context.Context, orgID int64, kind, orgName, actorName string) {
+// of kind to each (its arguments: the organization, who asked, and any
+// more), and notes it as their last reminder.
+func (s *Service) remind(ctx context.Context, orgID int64, kind, orgName, actorName string, more ...any) {
+	if err := s.Store.MarkReminded(ctx, orgID, s.Now()); err != nil {
+		s.Log.ErrorContext(ctx, "reminders not noted", "org_id", orgID, "err", err)
+	}
+	args := append([]any{orgName, actorName}, more...)
 	for after := int64(0); ; {
 		list, err := s.Store.Members(ctx, orgID, gardien.MemberFilter{WithoutTwoFactor: true, After: after, Limit: 500})
 		if err != nil {
@@ -580,7 +605,7 @@ func (s *Service) remind(ctx context.Context, orgID int64, kind, orgName, actorN
 		}
 		for _, mem := range list {
 			s.send(ctx, mail.Letter{Kind: kind, To: mem.Email, Name: mem.Name, Lang: s.langOf(&gardien.User{Locale: mem.Locale}, ""),
-				Link: s.Links.TwoFactorSettings(), Args: []any{orgName, actorName}})
+				Link: s.Links.TwoFactorSettings(), Args: args})
 			after = mem.UserID
 		}
 		if len(list) < 500 {

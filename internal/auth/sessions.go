@@ -137,7 +137,7 @@ func (s *Service) needsSetup(ctx context.Context, u *gardien.User) (bool, error)
 	if u.TwoFactorEnabled || u.SSO {
 		return false, nil
 	}
-	need, err := s.Store.NeedsTwoFactorSetup(ctx, u.ID)
+	need, err := s.Store.NeedsTwoFactorSetup(ctx, u.ID, s.Now())
 	if err != nil {
 		return false, fmt.Errorf("auth: needs 2fa setup: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 // (gardien.EventData), in the order their words are written.
 var detailKeys = []string{"email", "name", "old_name", "role", "from_role", "level", "sso", "reason",
 	"codes_left", "reminded", "sessions", "session", "notified", "invitation", "protocol", "provider",
-	"domain", "verified_by", "until", "operator", "text"}
+	"domain", "verified_by", "deadline", "until", "operator", "text"}
 
 // EventDetail writes an audit event's data in lang, dates in zone: the
 // words are the reader's, the values (addresses, names) as recorded.
@@ -75,9 +75,9 @@ func (c *Catalog) EventDetail(lang string, zone *time.Location, d map[string]str
 			s = word("detail.protocol.", v)
 		case "verified_by":
 			s = word("detail.verified_by.", v)
-		case "until":
+		case "until", "deadline":
 			if t, err := time.Parse(time.RFC3339, v); err == nil {
-				s = c.T(lang, "detail.until", DateTime(lang, t, zone))
+				s = c.T(lang, "detail."+k, DateTime(lang, t, zone))
 			}
 		case "operator":
 			s = c.T(lang, "detail.by_operator")

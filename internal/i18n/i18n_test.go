@@ -1,6 +1,8 @@
 package i18n
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +153,38 @@ func TestAuditDetailsInTheReadersLanguage(t *testing.T) {
 		}
 		if got := c.EventDetail("fr", time.UTC, tc.data); got != tc.fr {
 			t.Errorf("fr %v: %q, want %q", tc.data, got, tc.fr)
+		}
+	}
+}
+
+// TestNoKeyIsWrittenTwice: JSON lets a later key silently replace an
+// earlier one (a new "org.left" once replaced "You left the organization.").
+func TestNoKeyIsWrittenTwice(t *testing.T) {
+	for _, tag := range Supported {
+		lang := Base(tag)
+		b, err := files.ReadFile("catalog/" + lang + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		if _, err := dec.Token(); err != nil { // {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := k.(string)
+			if seen[key] {
+				t.Errorf("%s.json: %q twice", lang, key)
+			}
+			seen[key] = true
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

@@ -48,13 +48,22 @@ func NewComposer(cat *i18n.Catalog) (*Composer, error) {
 // Compose writes l in its language.
 func (c *Composer) Compose(l Letter) (Message, error) {
 	t := func(k string, args ...any) string { return c.cat.T(l.Lang, k, args...) }
+	// Dates among the arguments are written in the letter's language (UTC,
+	// said so: a mail does not know its reader's time zone).
+	args := make([]any, len(l.Args))
+	for i, a := range l.Args {
+		if at, ok := a.(time.Time); ok {
+			a = i18n.DateTime(l.Lang, at, time.UTC)
+		}
+		args[i] = a
+	}
 	greeting := t("mail.greeting_anonymous")
 	if l.Name != "" {
 		greeting = t("mail.greeting", l.Name)
 	}
 	data := struct {
 		Lang, Subject, Greeting, Body, Action, Link, Footer string
-	}{l.Lang, t("mail." + l.Kind + ".subject"), greeting, t("mail."+l.Kind+".body", l.Args...),
+	}{l.Lang, t("mail." + l.Kind + ".subject"), greeting, t("mail."+l.Kind+".body", args...),
 		t("mail." + l.Kind + ".action"), l.Link, t("mail.footer")}
 	var text, html bytes.Buffer
 	if err := c.text.Execute(&text, data); err != nil {

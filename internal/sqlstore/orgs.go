@@ -35,29 +35,30 @@ func (s *Store) Membership(ctx context.Context, orgID, userID int64) (*gardien.M
 	var m gardien.Membership
 	var role string
 	var created int64
-	err := s.queryRow(ctx, s.reader, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
+	var deadline int64
+	err := s.queryRow(ctx, s.reader, `SELECT o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.created_at, m.role
 		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID).
-		Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &created, &role)
+		Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &created, &role)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: membership: %w", err)
 	}
-	m.Role, m.CreatedAt = gardien.Role(role), time.Unix(created, 0).UTC()
+	m.Role, m.CreatedAt, m.TwoFactorDeadline = gardien.Role(role), time.Unix(created, 0).UTC(), unixOrZero(deadline)
 	return &m, nil
 }
 
 // Memberships lists a person's organizations, by name.
 func (s *Store) Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error) {
-	out, err := queryAll(ctx, s, `SELECT o.id, o.name, o.require_two_factor, o.created_at, m.role
+	out, err := queryAll(ctx, s, `SELECT o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.created_at, m.role
 		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name, o.id`,
 		func(row scanner) (gardien.Membership, error) {
 			var m gardien.Membership
 			var role string
-			var created int64
-			err := row.Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &created, &role)
-			m.Role, m.CreatedAt = gardien.Role(role), time.Unix(created, 0).UTC()
+			var created, deadline int64
+			err := row.Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &created, &role)
+			m.Role, m.CreatedAt, m.TwoFactorDeadline = gardien.Role(role), time.Unix(created, 0).UTC(), unixOrZero(deadline)
 			return m, err
 		}, userID)
 	if err != nil {
@@ -86,23 +87,21 @@ const unprotected = `u.sso = ? AND NOT EXISTS (SELECT 1 FROM two_factor t WHERE 
 
 const memberColumns = `u.id, u.email, u.name, u.locale, m.role, u.sso,
 	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL),
-	COALESCE(u.last_login_at, 0), m.created_at
+	COALESCE(u.last_login_at, 0), m.last_reminded_at, m.created_at
 	FROM memberships m JOIN users u ON u.id = m.user_id`
 
 func scanMember(row scanner) (*gardien.Member, error) {
 	var m gardien.Member
 	var role string
-	var last, joined int64
-	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Locale, &role, &m.SSO, &m.TwoFactorEnabled, &last, &joined); err != nil {
+	var last, reminded, joined int64
+	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Locale, &role, &m.SSO, &m.TwoFactorEnabled, &last, &reminded, &joined); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, gardien.ErrNotFound
 		}
 		return nil, err
 	}
 	m.Role, m.JoinedAt = gardien.Role(role), time.Unix(joined, 0).UTC()
-	if last > 0 {
-		m.LastLoginAt = time.Unix(last, 0).UTC()
-	}
+	m.LastLoginAt, m.LastRemindedAt = unixOrZero(last), unixOrZero(reminded)
 	return &m, nil
 }
 
@@ -211,9 +210,10 @@ func (s *Store) changeMember(ctx context.Context, what string, orgID, userID int
 
 // SetRequireTwoFactor flips an organization's requirement: one row,
 // whatever the number of members. The event goes with it.
-func (s *Store) SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, e *gardien.Event) error {
+func (s *Store) SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, deadline time.Time, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.txExec1(ctx, tx, `UPDATE organizations SET require_two_factor = ? WHERE id = ?`, on, orgID); err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE organizations SET require_two_factor = ?, require_two_factor_deadline = ? WHERE id = ?`,
+			on, unixOrNone(deadline), orgID); err != nil {
 			return err
 		}
 		if endSessions {
@@ -435,11 +435,12 @@ func scanOrgEvent(row scanner) (gardien.Event, error) {
 }
 
 // NeedsTwoFactorSetup is true when the person has no 2FA, is not an SSO
-// user, and an organization of theirs requires 2FA.
-func (s *Store) NeedsTwoFactorSetup(ctx context.Context, userID int64) (bool, error) {
+// user, and an organization of theirs requires 2FA, with no deadline or
+// one that has come (at now).
+func (s *Store) NeedsTwoFactorSetup(ctx context.Context, userID int64, now time.Time) (bool, error) {
 	var need bool
 	err := s.queryRow(ctx, s.reader, `SELECT EXISTS (SELECT 1 FROM memberships m JOIN organizations o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
-		WHERE m.user_id = ? AND o.require_two_factor AND `+unprotected+`)`, userID, false).Scan(&need)
+		WHERE m.user_id = ? AND o.require_two_factor AND o.require_two_factor_deadline <= ? AND `+unprotected+`)`, userID, now.Unix(), false).Scan(&need)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: needs setup: %w", err)
 	}

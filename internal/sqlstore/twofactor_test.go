@@ -294,14 +294,38 @@ func TestOrganizationRequirement(t *testing.T) {
 		if c.Total != 4 || c.Protected != 2 {
 			t.Fatalf("counts %+v, want 4 members, 2 protected (2FA or SSO)", c)
 		}
-		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		// With a deadline, nobody is held back before it; the unprotected
+		// see it pending.
+		deadline := t0.Add(10 * 24 * time.Hour)
+		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, deadline, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			u       *gardien.User
+			pending bool
+		}{{owner, true}, {plain, true}, {sso, false}, {safe, false}} {
+			if got, err := s.NeedsTwoFactorSetup(ctx, tc.u.ID, t0); err != nil || got {
+				t.Errorf("%s needs set-up before the deadline: %v (%v)", tc.u.Email, got, err)
+			}
+			d, err := s.PendingDeadline(ctx, tc.u.ID, t0)
+			if tc.pending && (err != nil || !d.At.Equal(deadline) || d.OrgName != "Acme") {
+				t.Errorf("%s pending deadline: %+v %v", tc.u.Email, d, err)
+			}
+			if !tc.pending && !errors.Is(err, gardien.ErrNotFound) {
+				t.Errorf("%s has a pending deadline: %+v %v", tc.u.Email, d, err)
+			}
+			if got, err := s.NeedsTwoFactorSetup(ctx, tc.u.ID, deadline); err != nil || got != tc.pending {
+				t.Errorf("%s needs set-up at the deadline: %v (%v), want %v", tc.u.Email, got, err, tc.pending)
+			}
+		}
+		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, time.Time{}, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
 			u    *gardien.User
 			need bool
 		}{{owner, true}, {plain, true}, {sso, false}, {safe, false}} {
-			if got, err := s.NeedsTwoFactorSetup(ctx, tc.u.ID); err != nil || got != tc.need {
+			if got, err := s.NeedsTwoFactorSetup(ctx, tc.u.ID, t0); err != nil || got != tc.need {
 				t.Errorf("%s needs set-up: %v (%v), want %v", tc.u.Email, got, err, tc.need)
 			}
 		}
@@ -403,4 +427,78 @@ func newOrg(t *testing.T, s *sqlstore.Store, owner *gardien.User) *gardien.Organ
 		t.Fatal(err)
 	}
 	return o
+}
+
+// TestDeadlineRemindersAreClaimedOnce: a reminder before a deadline is
+// claimed by one caller only, even by many at once; each claim notes the
+// member's last reminder; a member with 2FA is never listed.
+func TestDeadlineRemindersAreClaimedOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		owner := newUser(t, s, "owner@example.com")
+		enable(t, s, owner, 1)
+		o := newOrg(t, s, owner)
+		plain := newUser(t, s, "plain@example.com")
+		inv := &gardien.Invitation{OrgID: o.ID, Email: plain.Email, Role: gardien.RoleMember, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if err := s.CreateInvitation(ctx, inv, plain.Email, hash(plain.Email), &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AcceptInvitation(ctx, inv.ID, plain.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := t0.Add(5 * 24 * time.Hour)
+		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, deadline, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if ds, err := s.DeadlinesWithin(ctx, t0, 4*24*time.Hour); err != nil || len(ds) != 0 {
+			t.Fatalf("deadlines within 4 days: %v %v", ds, err)
+		}
+		ds, err := s.DeadlinesWithin(ctx, t0, 7*24*time.Hour)
+		if err != nil || len(ds) != 1 || ds[0].OrgID != o.ID || !ds[0].At.Equal(deadline) {
+			t.Fatalf("deadlines within 7 days: %v %v", ds, err)
+		}
+		list, err := s.UnremindedMembers(ctx, ds[0], 7, 0, 50)
+		if err != nil || len(list) != 1 || list[0].UserID != plain.ID {
+			t.Fatalf("unreminded: %+v %v", list, err)
+		}
+		var wg sync.WaitGroup
+		var claimed atomic.Int32
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := s.ClaimDeadlineReminder(ctx, ds[0], plain.ID, 7, t0)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					claimed.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if claimed.Load() != 1 {
+			t.Fatalf("%d claims of one reminder, want 1", claimed.Load())
+		}
+		if list, _ := s.UnremindedMembers(ctx, ds[0], 7, 0, 50); len(list) != 0 {
+			t.Fatalf("still unreminded: %+v", list)
+		}
+		if list, _ := s.UnremindedMembers(ctx, ds[0], 3, 0, 50); len(list) != 1 {
+			t.Fatalf("the 3-day reminder is another: %+v", list)
+		}
+		m, err := s.Member(ctx, o.ID, plain.ID)
+		if err != nil || !m.LastRemindedAt.Equal(t0) {
+			t.Fatalf("last reminded: %+v %v", m, err)
+		}
+		later := t0.Add(time.Hour)
+		if err := s.MarkReminded(ctx, o.ID, later); err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := s.Member(ctx, o.ID, plain.ID); !m.LastRemindedAt.Equal(later) {
+			t.Fatalf("marked reminded: %v", m.LastRemindedAt)
+		}
+		if m, _ := s.Member(ctx, o.ID, owner.ID); !m.LastRemindedAt.IsZero() {
+			t.Fatalf("a member with 2FA was marked reminded: %v", m.LastRemindedAt)
+		}
+	})
 }

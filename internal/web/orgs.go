@@ -393,6 +393,15 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 	}
 	end := r.PostForm.Get("sessions") == "end"
 	opt := auth.RequireOptions{EndSessions: end, Notify: r.PostForm.Get("notify") == "on"}
+	if on && r.PostForm.Get("when") == "deadline" {
+		// The date, from its first minute in the reader's time zone.
+		day, err := time.ParseInLocation("2006-01-02", r.PostForm.Get("deadline"), zoneOf(r))
+		if err != nil {
+			h.done(w, r, gardien.Invalid("deadline", "err.deadline_invalid"), orgURL(r, "security"), "")
+			return
+		}
+		opt.Deadline = day
+	}
 	h.done(w, r, h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, opt, httpx.Client(r)), orgURL(r, "security"), key)
 }
 

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -300,4 +301,47 @@ func TestAuditDetailsAreWrittenInTheReadersLanguage(t *testing.T) {
 	has(t, owner.Get(org+"/security"), "bob@example.com · as Admin", "open sessions of members without 2FA ended")
 	owner.Form("/language", map[string]string{"lang": "fr", "next": org + "/security"})
 	has(t, owner.Get(org+"/security"), "bob@example.com · comme Administrateur", "sessions ouvertes des membres sans 2FA fermées")
+}
+
+// TestARequirementWithADeadline: the pop-up takes a date; until it,
+// members without 2FA reach every page under a banner with the days left
+// (in their language), admins see the progress and each member's last
+// reminder; a date past or unreadable is refused and changes nothing.
+func TestARequirementWithADeadline(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := verifiedClient(t, env, "owner@example.com")
+	withTwoFactor(t, owner, clock)
+	org := strings.TrimSuffix(owner.Form("/organizations", map[string]string{"name": "Acme"}).Header.Get("Location"), "/members")
+	bob := invited(t, env, owner, org, "bob@example.com", "Bob")
+	has(t, owner.Get(org+"/security"), `name="when" value="next_login" checked`, `name="when" value="deadline"`, `id="f-deadline" name="deadline" type="date"`)
+
+	for _, bad := range []string{"", "tomorrow", clock.Now().UTC().Format("2006-01-02")} {
+		wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on", "when": "deadline", "deadline": bad}), org+"/security")
+		has(t, owner.Get(org+"/security"), `aria-checked="false"`)
+	}
+	deadline := clock.Now().UTC().Add(10 * 24 * time.Hour)
+	date := deadline.Format("2006-01-02")
+	wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on", "when": "deadline", "deadline": date, "notify": "on"}), org+"/security")
+	if m := env.Mail.WaitSubject(t, "bob@example.com", "Your organization requires two-factor authentication"); !strings.Contains(m.Text, deadline.Format("Jan 2, 2006")) {
+		t.Fatalf("the mail does not give the date:\n%s", m.Text)
+	}
+	days := int(time.Date(deadline.Year(), deadline.Month(), deadline.Day(), 0, 0, 0, 0, time.UTC).Sub(clock.Now()).Hours()/24) + 1
+	has(t, owner.Get(org+"/members"), fmt.Sprintf("1 of 2 protected, 1 left, deadline in %d days (%s)", days, deadline.Format("Jan 2, 2006")),
+		"reminded "+clock.Now().UTC().Format("Jan 2, 2006"))
+
+	// Bob reaches his pages, under the banner.
+	banner := fmt.Sprintf("Acme requires two-factor authentication from %s: %d days left.", deadline.Format("Jan 2, 2006"), days)
+	has(t, bob.Get("/settings/profile"), banner, `href="/settings/two-factor">Set it up now</a>`)
+	bob.Form("/language", map[string]string{"lang": "fr", "next": "/"})
+	has(t, bob.Get("/settings/profile"), fmt.Sprintf("Acme exige l&#39;authentification à deux facteurs à partir du %d ", deadline.Day()), fmt.Sprintf("il reste %d jours.", days))
+	if strings.Contains(string(owner.Get("/settings/profile").Body), `class="notice deadline"`) {
+		t.Fatal("the owner, who has 2FA, sees the banner")
+	}
+
+	// From the date, the seed's rule: the set-up at login.
+	clock.Advance(time.Duration(days) * 24 * time.Hour)
+	late := env.Client(t)
+	wantRedirect(t, late.Form("/login", map[string]string{"email": "bob@example.com", "password": pw}), "/two-factor/setup")
 }

@@ -68,6 +68,11 @@ func New(c Config) (*Handler, error) {
 			// Dates in the reader's language and time zone: {{when .Time $.Zone}}.
 			"when": func(t time.Time, zone *time.Location) string { return i18n.DateTime(lang, t, zone) },
 			"day":  func(t time.Time, zone *time.Location) string { return i18n.Date(lang, t, zone) },
+			// Whole days until a deadline, a part of a day counting as one.
+			"daysLeft": func(at time.Time) int { return auth.DaysLeft(c.Auth.Now(), at) },
+			// Whether a time is still ahead (a requirement's deadline).
+			"ahead": func(at time.Time) bool { return at.After(c.Auth.Now()) },
+			"sub":   func(a, b int) int { return a - b },
 			// An audit event's data, in words: {{detail .Data $.Zone}}.
 			"detail": func(d gardien.EventData, zone *time.Location) string { return c.Catalog.EventDetail(lang, zone, d) },
 			"field": func(p any, name, typ, label, autocomplete string) fieldData {
@@ -97,6 +102,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 // browser's; without JavaScript, dates are in UTC and say so.
 const zoneCookie = "gardien_tz"
 
+// zoneOf is the reader's time zone: the browser's, UTC until it tells.
+func zoneOf(r *http.Request) *time.Location {
+	if ck, err := r.Cookie(zoneCookie); err == nil {
+		return i18n.Zone(ck.Value)
+	}
+	return time.UTC
+}
+
 // Page is what every page's template gets.
 type Page struct {
 	Lang      string
@@ -109,6 +122,9 @@ type Page struct {
 	FormError string            // message for the whole form
 	Section   string            // the current item of the settings' side menu; "" for pages outside settings
 	Zone      *time.Location    // the reader's time zone, as the browser tells it (UTC until it does)
+	// Deadline is the nearest requirement deadline the person has not met:
+	// a banner on every page says it, with the days left.
+	Deadline *gardien.Deadline
 	// Org is the organization of an Organization settings page, with its
 	// side menu (OrgSection the current item) and a switcher over Orgs.
 	Org        *gardien.Membership
@@ -145,12 +161,16 @@ type Flash struct {
 // newPage starts a page for the request.
 func (h *Handler) newPage(r *http.Request, title string) Page {
 	p := Page{Lang: h.lang(r), Title: title, Path: r.URL.Path, Form: url.Values{}, Errors: map[string]string{}, Zone: time.UTC}
-	if ck, err := r.Cookie(zoneCookie); err == nil {
-		p.Zone = i18n.Zone(ck.Value)
-	}
+	p.Zone = zoneOf(r)
 	// The account menu shows only once a login is complete.
 	if cur := httpx.CurrentOf(r); cur != nil && cur.Session.Level == gardien.LevelFull {
 		p.User = cur.User
+		d, err := h.Auth.PendingDeadline(r.Context(), cur.User)
+		if err != nil {
+			// The banner is a reminder, not the page: the page still shows.
+			h.Log.ErrorContext(r.Context(), "deadline banner", "err", err)
+		}
+		p.Deadline = d
 	}
 	return p
 }

@@ -1,0 +1,111 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/mail"
+)
+
+// maxDeadline bounds how far ahead a requirement's deadline may be: a
+// requirement is a plan for weeks, not years.
+const maxDeadline = 366 * 24 * time.Hour
+
+// reminderDays are the reminders members without 2FA get before a
+// deadline, in days, nearest first.
+var reminderDays = []int{1, 3, 7}
+
+// checkDeadline refuses a deadline that has passed or is too far.
+func (s *Service) checkDeadline(d time.Time) error {
+	now := s.Now()
+	switch {
+	case d.IsZero():
+		return nil
+	case !d.After(now):
+		return gardien.Invalid("deadline", "err.deadline_past")
+	case d.After(now.Add(maxDeadline)):
+		return gardien.Invalid("deadline", "err.deadline_far")
+	}
+	return nil
+}
+
+// DaysLeft counts the days from now until at, a part of a day counting as
+// one: a deadline 30 hours away is "2 days" away, one in 5 minutes "1 day".
+func DaysLeft(now, at time.Time) int {
+	d := at.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return int((d + 24*time.Hour - 1) / (24 * time.Hour))
+}
+
+// PendingDeadline is the nearest deadline of a requirement the person has
+// not met yet (no 2FA, not SSO), for the banner on every page and GET /me;
+// nil when none.
+func (s *Service) PendingDeadline(ctx context.Context, u *gardien.User) (*gardien.Deadline, error) {
+	if u.TwoFactorEnabled || u.SSO {
+		return nil, nil
+	}
+	d, err := s.Store.PendingDeadline(ctx, u.ID, s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: pending deadline: %w", err)
+	}
+	return d, nil
+}
+
+// SendDeadlineReminders mails the members without 2FA of organizations
+// whose deadline is 7, 3 and 1 days away, each reminder once per member
+// (claimed in the database, so two nodes or two sweeps send it once), in
+// the member's language. A deadline set 2 days ahead sends the 3-day
+// reminder only. It returns how many mails it queued.
+func (s *Service) SendDeadlineReminders(ctx context.Context) (int, error) {
+	now := s.Now()
+	deadlines, err := s.Store.DeadlinesWithin(ctx, now, time.Duration(reminderDays[len(reminderDays)-1])*24*time.Hour)
+	if err != nil {
+		return 0, fmt.Errorf("auth: deadline reminders: %w", err)
+	}
+	sent := 0
+	for _, d := range deadlines {
+		left := DaysLeft(now, d.At)
+		days := 0
+		for _, r := range reminderDays {
+			if left <= r {
+				days = r
+				break
+			}
+		}
+		if days == 0 {
+			continue
+		}
+		for after := int64(0); ; {
+			list, err := s.Store.UnremindedMembers(ctx, d, days, after, 500)
+			if err != nil {
+				return sent, fmt.Errorf("auth: deadline reminders: %w", err)
+			}
+			for _, m := range list {
+				after = m.UserID
+				claimed, err := s.Store.ClaimDeadlineReminder(ctx, d, m.UserID, days, now)
+				if err != nil {
+					return sent, fmt.Errorf("auth: deadline reminders: %w", err)
+				}
+				if !claimed {
+					continue // another node sent it
+				}
+				s.send(ctx, mail.Letter{Kind: "two_factor_deadline", To: m.Email, Name: m.Name,
+					Lang: s.langOf(&gardien.User{Locale: m.Locale}, ""), Link: s.Links.TwoFactorSettings(),
+					Args: []any{d.OrgName, left, d.At}})
+				sent++
+			}
+			if len(list) < 500 {
+				break
+			}
+		}
+	}
+	return sent, nil
+}
