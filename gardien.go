@@ -158,7 +158,23 @@ const (
 	EventAccountDeleted           = "user.deleted"
 	EventOrgRenamed               = "org.renamed"
 	EventOrgDeleted               = "org.deleted"
+	EventTwoFactorCheckup         = "two_factor.checkup"
+	EventTwoFactorCheckupLater    = "two_factor.checkup_postponed"
 )
+
+// CheckupAfter is when, after 2FA is turned on, a login asks for the
+// check-up: long enough for the phone and the recovery codes to be
+// forgotten, soon enough to find a broken set-up before it locks anyone
+// out (GitHub asks after 28 days too).
+const CheckupAfter = 28 * 24 * time.Hour
+
+// Checkup is where a person's 2FA check-up stands.
+type Checkup struct {
+	Due       time.Time // zero: none to do
+	Postponed int       // times "remind me later" was chosen
+	LastStep  int64     // the time step of the last code the app gave that was accepted
+	CodesLeft int       // recovery codes not used
+}
 
 // EventTypes lists every event type.
 var EventTypes = []string{
@@ -169,4 +185,5 @@ var EventTypes = []string{
 	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
 	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp, EventEmailChanged, EventAccountDeleted, EventOrgRenamed, EventOrgDeleted,
+	EventTwoFactorCheckup, EventTwoFactorCheckupLater,
 }

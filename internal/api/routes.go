@@ -31,6 +31,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/me/two-factor/new-app", h.guarded(auth.AreaFull, h.handleNewApp))
 	m.HandleFunc("POST /api/v1/me/two-factor/new-app/confirm", h.guarded(auth.AreaFull, h.handleConfirmNewApp))
 	m.HandleFunc("POST /api/v1/me/two-factor/recovery-codes", h.guarded(auth.AreaFull, h.handleRecoveryCodes))
+	m.HandleFunc("POST /api/v1/me/two-factor/checkup", h.guarded(auth.AreaFull, h.handleCheckup))
+	m.HandleFunc("POST /api/v1/me/two-factor/checkup/later", h.guarded(auth.AreaFull, h.handleCheckupLater))
 
 	m.HandleFunc("POST /api/v1/organizations", h.guarded(auth.AreaFull, h.handleCreateOrg))
 	m.HandleFunc("GET /api/v1/organizations", h.guarded(auth.AreaFull, h.handleListOrgs))

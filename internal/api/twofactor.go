@@ -16,6 +16,11 @@ func (h *Handler) handleTwoFactorStatus(w http.ResponseWriter, r *http.Request, 
 	out := map[string]any{"enabled": st.Enabled, "recovery_codes_remaining": st.RecoveryCodesLeft}
 	if st.Enabled {
 		out["enabled_at"] = st.Since.Format(time.RFC3339)
+		c, err := h.auth.Checkup(r.Context(), cur.User)
+		if err != nil {
+			return err
+		}
+		out["checkup"] = map[string]any{"due": c.Due, "app_works": c.AppWorks, "can_postpone": c.CanPostpone}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -87,7 +92,33 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, c
 	if step.UsedRecoveryCode {
 		out["recovery_codes_remaining"] = step.RecoveryCodesLeft
 	}
+	// The 2FA check-up, when due, is offered, never imposed: a client
+	// shows it (GET /me/two-factor says what it needs).
+	if st, err := h.auth.Checkup(r.Context(), cur.User); err == nil && st.Due {
+		out["two_factor_checkup"] = true
+	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) handleCheckup(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	var in struct {
+		Code *string `json:"code"`
+	}
+	if err := h.body(w, r, &in, nil); err != nil {
+		return err
+	}
+	if err := h.auth.FinishCheckup(r.Context(), cur.User, deref(in.Code), httpx.Client(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+func (h *Handler) handleCheckupLater(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	next, err := h.auth.PostponeCheckup(r.Context(), cur.User, httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"next_at": next.Format(time.RFC3339)})
 }
 
 func (h *Handler) handleNewApp(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {

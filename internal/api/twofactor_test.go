@@ -451,3 +451,59 @@ func TestAccountsWithoutPasswordCannotLogIn(t *testing.T) {
 	}
 	wantProblem(t, login(t, env.Client(t), "sso@example.com", "anything at all"), 401, "invalid_credentials")
 }
+
+// TestTheCheckupThroughTheAPI: 28 days after 2FA is on, the second step's
+// answer offers the check-up; GET /me/two-factor says what it needs;
+// later twice, then 409; after a recovery-code login the check-up wants a
+// code of the app; done, it is no longer offered.
+func TestTheCheckupThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	p := enabled(t, env, clock, "ada@example.com")
+	secondStep := func(body map[string]any) (*apptest.Client, map[string]any) {
+		t.Helper()
+		c := env.Client(t)
+		login(t, c, p.email, pw)
+		r := c.API("POST", "/login/two-factor", body)
+		if r.StatusCode != 200 {
+			t.Fatalf("second step: %d %s", r.StatusCode, r.Body)
+		}
+		return c, r.JSON()
+	}
+	c, r := secondStep(map[string]any{"code": p.code(clock)})
+	if _, ok := r["two_factor_checkup"]; ok {
+		t.Fatalf("the check-up is offered on day 0: %v", r)
+	}
+	wantProblem(t, c.API("POST", "/me/two-factor/checkup", map[string]any{}), 409, "conflict")
+
+	clock.Advance(gardien.CheckupAfter)
+	c, r = secondStep(map[string]any{"code": p.code(clock)})
+	if r["two_factor_checkup"] != true {
+		t.Fatalf("the check-up is not offered on day 28: %v", r)
+	}
+	st := c.API("GET", "/me/two-factor", nil).JSON()["checkup"].(map[string]any)
+	if st["due"] != true || st["app_works"] != true || st["can_postpone"] != true {
+		t.Fatalf("checkup: %v", st)
+	}
+	for range 2 {
+		if r := c.API("POST", "/me/two-factor/checkup/later", nil); r.StatusCode != 200 || r.JSON()["next_at"] == nil {
+			t.Fatalf("later: %d %s", r.StatusCode, r.Body)
+		}
+		clock.Advance(25 * time.Hour)
+		c, _ = secondStep(map[string]any{"recovery_code": p.codes[0]})
+		p.codes = p.codes[1:]
+	}
+	wantProblem(t, c.API("POST", "/me/two-factor/checkup/later", nil), 409, "conflict")
+	st = c.API("GET", "/me/two-factor", nil).JSON()["checkup"].(map[string]any)
+	if st["app_works"] != false || st["can_postpone"] != false {
+		t.Fatalf("after a recovery code: %v", st)
+	}
+	wantProblem(t, c.API("POST", "/me/two-factor/checkup", map[string]any{"code": "000000"}), 401, "invalid_code")
+	if r := c.API("POST", "/me/two-factor/checkup", map[string]any{"code": p.code(clock)}); r.StatusCode != 200 {
+		t.Fatalf("checkup with the app's code: %d %s", r.StatusCode, r.Body)
+	}
+	if c.API("GET", "/me/two-factor", nil).JSON()["checkup"].(map[string]any)["due"] != false {
+		t.Fatal("still due")
+	}
+}

@@ -69,6 +69,8 @@ type Store interface {
 	UnremindedMembers(ctx context.Context, d gardien.Deadline, days int, after int64, limit int) ([]gardien.Member, error)
 	ClaimDeadlineReminder(ctx context.Context, d gardien.Deadline, userID int64, days int, at time.Time) (bool, error)
 	MarkReminded(ctx context.Context, orgID int64, at time.Time) error
+	Checkup(ctx context.Context, userID int64) (*gardien.Checkup, error)
+	SetCheckup(ctx context.Context, userID int64, due time.Time, wasPostponed, postponed int, e *gardien.Event) error
 	Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error)
 	Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error)
 	MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error)

@@ -63,8 +63,9 @@ func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]
 func (s *Store) ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error {
 	at := e.Time.Unix()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.txExec1(ctx, tx, `UPDATE two_factor SET enabled_at = ?, expires_at = NULL, last_step = ?
-			WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`, at, step, userID, at); err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE two_factor SET enabled_at = ?, expires_at = NULL, last_step = ?,
+			checkup_due_at = ?, checkup_postponed = 0
+			WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`, at, step, at+int64(gardien.CheckupAfter/time.Second), userID, at); err != nil {
 			return err
 		}
 		if err := s.replaceCodes(ctx, tx, userID, codeHashes); err != nil {
@@ -312,6 +313,50 @@ func (s *Store) GiveBackSecondFactorTry(ctx context.Context, userID int64) error
 	if _, err := s.exec(ctx, s.writer, `UPDATE users SET tfa_failures = 0,
 		tfa_day_failures = CASE WHEN tfa_day_failures > 0 THEN tfa_day_failures - 1 ELSE 0 END WHERE id = ?`, userID); err != nil {
 		return fmt.Errorf("sqlstore: give back try: %w", err)
+	}
+	return nil
+}
+
+// Checkup returns where a person's 2FA check-up stands; gardien.ErrNotFound
+// when 2FA is not on.
+func (s *Store) Checkup(ctx context.Context, userID int64) (*gardien.Checkup, error) {
+	var c gardien.Checkup
+	var due int64
+	err := s.queryRow(ctx, s.reader, `SELECT t.checkup_due_at, t.checkup_postponed, t.last_step,
+		(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = t.user_id AND r.used_at IS NULL)
+		FROM two_factor t WHERE t.user_id = ? AND t.enabled_at IS NOT NULL`, userID).Scan(&due, &c.Postponed, &c.LastStep, &c.CodesLeft)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: checkup: %w", err)
+	}
+	c.Due = unixOrZero(due)
+	return &c, nil
+}
+
+// SetCheckup moves a person's check-up to due (zero: done) with postponed
+// times "later", and writes the event, in one transaction; postponed is
+// checked against wasPostponed so that two answers at once count once.
+// gardien.ErrNotFound when no check-up is due as it was read (another
+// answer came first, or 2FA is off).
+func (s *Store) SetCheckup(ctx context.Context, userID int64, due time.Time, wasPostponed, postponed int, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `UPDATE two_factor SET checkup_due_at = ?, checkup_postponed = ?
+			WHERE user_id = ? AND enabled_at IS NOT NULL AND checkup_due_at <> 0 AND checkup_postponed = ?`,
+			unixOrNone(due), postponed, userID, wasPostponed)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return gardien.ErrNotFound
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: set checkup: %w", err)
 	}
 	return nil
 }

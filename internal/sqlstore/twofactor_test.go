@@ -502,3 +502,47 @@ func TestDeadlineRemindersAreClaimedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestACheckupAnswerCountsOnce: turning 2FA on makes the check-up due 28
+// days later; of two answers read at the same state, one is recorded.
+func TestACheckupAnswerCountsOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		enable(t, s, u, 1, "code-a")
+		c, err := s.Checkup(ctx, u.ID)
+		if err != nil || !c.Due.Equal(t0.Add(gardien.CheckupAfter)) || c.Postponed != 0 || c.CodesLeft != 1 || c.LastStep != 1 {
+			t.Fatalf("checkup after enabling: %+v %v", c, err)
+		}
+		var wg sync.WaitGroup
+		var done atomic.Int32
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := s.SetCheckup(ctx, u.ID, t0.Add(48*time.Hour), 0, 1, &gardien.Event{Time: t0, Type: gardien.EventTwoFactorCheckupLater, UserID: u.ID})
+				if err == nil {
+					done.Add(1)
+				} else if !errors.Is(err, gardien.ErrNotFound) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if done.Load() != 1 {
+			t.Fatalf("%d answers recorded, want 1", done.Load())
+		}
+		if c, _ := s.Checkup(ctx, u.ID); c.Postponed != 1 || !c.Due.Equal(t0.Add(48*time.Hour)) {
+			t.Fatalf("after later: %+v", c)
+		}
+		if err := s.SetCheckup(ctx, u.ID, time.Time{}, 1, 1, &gardien.Event{Time: t0, Type: gardien.EventTwoFactorCheckup, UserID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.Checkup(ctx, u.ID); !c.Due.IsZero() {
+			t.Fatalf("done, still due at %v", c.Due)
+		}
+		if err := s.SetCheckup(ctx, u.ID, time.Time{}, 1, 1, &gardien.Event{Time: t0, Type: gardien.EventTwoFactorCheckup, UserID: u.ID}); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("answering a check-up already done: %v", err)
+		}
+	})
+}

@@ -154,6 +154,13 @@ func newScenery(t *testing.T) *scenery {
 	moving.Form("/login", map[string]string{"email": "owner@example.com", "password": pw})
 	moving.Form("/login/two-factor", map[string]string{"code": code(secret)})
 	moving.Form("/settings/two-factor/new-app", map[string]string{"password": pw, "code": code(secret)})
+	// Someone whose 2FA check-up is due, logged in with a recovery code
+	// long ago: the check-up asks for a code of the app.
+	checking := verifiedClient(t, env, "checkup@example.com")
+	withTwoFactor(t, checking, clock)
+	if _, err := env.DB.Exec(env.Q("UPDATE two_factor SET checkup_due_at = 1, last_step = 1 WHERE user_id = ?"), userID("checkup@example.com")); err != nil {
+		t.Fatal(err)
+	}
 	// Grace starts turning 2FA on (its activation page).
 	member.Form("/settings/two-factor/enable", nil)
 
@@ -196,6 +203,7 @@ func newScenery(t *testing.T) *scenery {
 		{org + "/overview", m},
 		{org + "/leave", m},
 		{"/settings/two-factor/activate", m},
+		{"/two-factor/checkup", cookies(checking)},
 		{confirm, m},
 	}
 	return s

@@ -20,6 +20,7 @@ const (
 	pathSSOStart          = "/sso/start"
 	pathSSOLink           = "/sso/link"
 	pathConfirmEmail      = "/email/confirm"
+	pathCheckup           = "/two-factor/checkup"
 	// PathSAMLACS is the route of SAML answers: identity providers post it
 	// from their own site (server.New lets it through CrossOriginProtection).
 	PathSAMLACS = "/sso/saml/{id}/acs"

@@ -226,3 +226,47 @@ func TestAWrongCodeIsReportedOnceNextToItsField(t *testing.T) {
 		}
 	}
 }
+
+// TestTheCheckupComesAtALogin28DaysLater: the login that passes its second
+// step 28 days after 2FA was turned on lands on the check-up (then goes
+// where it was going); "Remind me later" lets the person through and asks
+// again a day later; once confirmed, logins go straight through.
+func TestTheCheckupComesAtALogin28DaysLater(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	secret := withTwoFactor(t, verifiedClient(t, env, "ada@example.com"), clock)
+	logIn := func(next string) (*apptest.Client, string) {
+		t.Helper()
+		c := env.Client(t)
+		c.Form("/login", map[string]string{"email": "ada@example.com", "password": pw})
+		clock.Advance(30 * time.Second)
+		r := c.Form("/login/two-factor", map[string]string{"code": totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix), "next": next})
+		return c, r.Header.Get("Location")
+	}
+	if _, to := logIn("/settings/profile"); to != "/settings/profile" {
+		t.Fatalf("a login on day 0 went to %q", to)
+	}
+	clock.Advance(28 * 24 * time.Hour)
+	c, to := logIn("/settings/profile")
+	if to != "/two-factor/checkup?next=%2Fsettings%2Fprofile" {
+		t.Fatalf("a login on day 28 went to %q", to)
+	}
+	has(t, c.Get(to), "Check your two-factor authentication", "It works: you just logged in with one of its codes.",
+		"You have 10 recovery codes left.", ">Remind me later</button>", ">My app works and my recovery codes are kept</button>")
+	wantRedirect(t, c.Form("/two-factor/checkup/later", map[string]string{"next": "/settings/profile"}), "/settings/profile")
+	has(t, c.Get("/settings/profile"), "We will ask again at a login from tomorrow.")
+	wantRedirect(t, c.Get(to), "/settings/profile") // not due until tomorrow
+
+	clock.Advance(25 * time.Hour)
+	c, to = logIn("")
+	if to != "/two-factor/checkup?next=" {
+		t.Fatalf("a day after later, the login went to %q", to)
+	}
+	wantRedirect(t, c.Form("/two-factor/checkup", map[string]string{"next": ""}), "/")
+	has(t, c.Get("/"), "Thank you: your two-factor authentication is checked.")
+	clock.Advance(60 * 24 * time.Hour)
+	if _, to := logIn(""); to != "/" {
+		t.Fatalf("after the check-up, a login went to %q", to)
+	}
+}
