@@ -130,11 +130,15 @@ type problem struct {
 	Code       gardien.Code   `json:"code"`
 	Errors     []fieldProblem `json:"errors,omitempty"`
 	RetryAfter int            `json:"retry_after,omitempty"`
+	// RequestID names the request in the server's logs (X-Request-ID):
+	// what to quote to an operator.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, code gardien.Code, msg string, fields []gardien.FieldError, args ...any) {
 	lang := h.lang(r)
-	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: h.cat.T(lang, msg, args...)}
+	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: h.cat.T(lang, msg, args...),
+		RequestID: httpx.RequestID(r.Context())}
 	for _, f := range fields {
 		p.Errors = append(p.Errors, fieldProblem{Field: f.Field, Detail: h.cat.T(lang, f.Message)})
 	}
@@ -180,9 +184,9 @@ func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request) {
 const retryUnavailable = 5
 
 // InternalError writes the 500 problem the server's panic recovery sends.
-func InternalError(w http.ResponseWriter) {
+func InternalError(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, problem{Type: "about:blank", Title: http.StatusText(500), Status: 500, Code: gardien.CodeInternal,
-		Detail: "Something went wrong on our side. Please try again."})
+		Detail: "Something went wrong on our side. Please try again.", RequestID: httpx.RequestID(r.Context())})
 }
 
 // decode reads a JSON object body into dst, whose fields are pointers so

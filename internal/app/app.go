@@ -108,6 +108,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Every line written inside a request names it (request_id).
+	log = slog.New(httpx.RequestIDs(log.Handler()))
 	if stdout == nil {
 		stdout = io.Discard
 	}

@@ -41,8 +41,9 @@ type Env struct {
 }
 
 type options struct {
-	env map[string]string
-	now func() time.Time
+	env  map[string]string
+	now  func() time.Time
+	logs io.Writer
 }
 
 // Option changes the environment of a test server.
@@ -57,6 +58,11 @@ func Postgres(t testing.TB) Option {
 // Setting sets one GARDIEN_* variable.
 func Setting(key, value string) Option {
 	return func(o *options) { o.env[key] = value }
+}
+
+// WithLogs copies every line the server logs (Info and above) to w.
+func WithLogs(w io.Writer) Option {
+	return func(o *options) { o.logs = w }
 }
 
 // WithClock makes the server read the time from c.
@@ -108,7 +114,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, app.Options{SMTPTLS: mail.ClientTLS, Log: testLogger(t), Now: o.now})
+	a, err := app.New(context.Background(), cfg, app.Options{SMTPTLS: mail.ClientTLS, Log: testLogger(t, o.logs), Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func New(c Config) http.Handler {
 		if isAPI(r) {
 			w.Header().Set("Content-Type", "application/problem+json")
 			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte(`{"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"Cross-origin request refused."}` + "\n"))
+			w.Write([]byte(`{"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"Cross-origin request refused.","request_id":"` + httpx.RequestID(r.Context()) + `"}` + "\n"))
 			return
 		}
 		http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
@@ -99,6 +99,7 @@ func New(c Config) http.Handler {
 	h = recoverPanics(c.Log, h)
 	h = logRequests(c.Log, h)
 	h = realClient(c.TrustedProxies, h)
+	h = httpx.MarkRequest(h)
 	return h
 }
 
@@ -199,7 +200,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 			}
 			log.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 			if isAPI(r) {
-				api.InternalError(w)
+				api.InternalError(w, r)
 				return
 			}
 			http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)

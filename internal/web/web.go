@@ -226,10 +226,11 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	lang := h.lang(r)
-	fmt.Fprintf(w, "<!doctype html><html lang=\"%s\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"/static/style.css\"><title>%s</title><main class=\"card narrow\"><h1>%s</h1><p>%s</p><p><a href=\"/\">%s</a></p></main></html>",
+	fmt.Fprintf(w, "<!doctype html><html lang=\"%s\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"/static/style.css\"><title>%s</title><main class=\"card narrow\"><h1>%s</h1><p>%s</p><p class=\"muted\">%s</p><p><a href=\"/\">%s</a></p></main></html>",
 		lang, template.HTMLEscapeString(h.Catalog.T(lang, "err.page_title")),
 		template.HTMLEscapeString(h.Catalog.T(lang, "err.page_title")),
 		template.HTMLEscapeString(h.Catalog.T(lang, msg)),
+		template.HTMLEscapeString(h.Catalog.T(lang, "err.reference", httpx.RequestID(r.Context()))),
 		template.HTMLEscapeString(h.Catalog.T(lang, "err.back_home")))
 }
 
