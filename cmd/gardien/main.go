@@ -5,6 +5,7 @@
 //	gardien user verify-email EMAIL  mark a person's email validated
 //	gardien user reset-2fa EMAIL     remove a person's 2FA (lost phone)
 //	gardien sso verify-domain ORG_ID DOMAIN  verify an organization's email domain
+//	gardien healthcheck [flags]      exit 0 when the server answers ready, 1 otherwise
 //	gardien version                  print the version
 //
 // Every flag has a GARDIEN_* environment variable of the same name; see
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return user(ctx, args, getenv, stdout, stderr)
 	case "sso":
 		return ssoCommand(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gardien", version())
 		return nil
@@ -67,6 +70,11 @@ const usage = `Usage:
   gardien user delete EMAIL        delete an account and its personal data (the audit log keeps its lines)
   gardien sso verify-domain ORG_ID DOMAIN
                                    verify a domain an organization claims for SSO (when its DNS cannot hold the TXT record)
+  gardien healthcheck [flags] [-url URL]
+                                   exit 0 when the server (of these settings, or at URL) answers
+                                   ready within 3 s, 1 otherwise: for container health checks
   gardien version                  print the version
-Run "gardien serve -h" for the flags; each has a GARDIEN_* variable.
+Run "gardien serve -h" for the flags; each has a GARDIEN_* variable, also
+read from GARDIEN_CONFIG (a file of NAME=value lines) and, for secrets,
+from NAME_FILE (the file's content).
 `

@@ -318,3 +318,34 @@ func TestOperatorResetsTwoFactor(t *testing.T) {
 	}
 	r.stop()
 }
+
+// TestHealthcheck: exit 0 while the server of the same settings answers
+// ready, an error (exit 1) once it is gone.
+func TestHealthcheck(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := map[string]string{"GARDIEN_DATA_DIR": dir, "GARDIEN_ADDR": addr}
+	r := start(t, env)
+	var out bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	if err := run(context.Background(), []string{"healthcheck"}, getenv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ready: http://"+addr+"/readyz") {
+		t.Fatalf("healthcheck of a running server: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"healthcheck", "-url", r.url}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatalf("healthcheck -url: %v", err)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"healthcheck"}, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "/readyz") {
+		t.Fatalf("healthcheck of a stopped server: %v", err)
+	}
+	if got := localAddr("0.0.0.0:8080"); got != "127.0.0.1:8080" {
+		t.Fatalf("local address of 0.0.0.0:8080: %s", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -217,11 +218,19 @@ func Load(name string, args []string, getenv func(string) string, usageOut io.Wr
 	for _, s := range settings {
 		values[s.flag] = fs.String(s.flag, s.def, s.usage+" ($"+s.env+")")
 	}
+	file, err := readConfigFile(getenv("GARDIEN_CONFIG"))
+	if err != nil {
+		return nil, nil, err
+	}
 	source := map[string]string{}
 	for _, s := range settings {
-		if v, ok := lookup(getenv, s.env); ok {
+		v, src, ok, err := lookup(getenv, file, s.env)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
 			*values[s.flag] = v
-			source[s.flag] = s.env
+			source[s.flag] = src
 		}
 	}
 	if err := fs.Parse(args); err != nil {
@@ -252,9 +261,100 @@ func Load(name string, args []string, getenv func(string) string, usageOut io.Wr
 	return c, fs.Args(), nil
 }
 
-func lookup(getenv func(string) string, key string) (string, bool) {
-	v := getenv(key)
-	return v, v != ""
+// lookup finds a setting's value outside the flags, and says where: the
+// variable NAME, else NAME_FILE (the first line of that file: a secret
+// stays out of the process environment), else the same names in the
+// configuration file. Both NAME and NAME_FILE set is an error: one would
+// silently win.
+func lookup(getenv func(string) string, file *configFile, name string) (value, source string, ok bool, err error) {
+	v, f := getenv(name), getenv(name+"_FILE")
+	switch {
+	case v != "" && f != "":
+		return "", "", false, fmt.Errorf("%s and %s_FILE are both set: keep one", name, name)
+	case v != "":
+		return v, name, true, nil
+	case f != "":
+		v, err := readSecret(f)
+		if err != nil {
+			return "", "", false, fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return v, name + "_FILE", true, nil
+	}
+	return file.lookup(name)
+}
+
+// readSecret reads a value kept in a file: its content without the final
+// line break.
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// configFile is GARDIEN_CONFIG: lines NAME=value with the variables'
+// names (NAME_FILE too), blank lines and # comments; a value may be
+// quoted.
+type configFile struct {
+	path  string
+	lines map[string]int    // name → line number
+	vals  map[string]string // name → value
+}
+
+func readConfigFile(path string) (*configFile, error) {
+	c := &configFile{path: path, lines: map[string]int{}, vals: map[string]string{}}
+	if path == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("GARDIEN_CONFIG: %w", err)
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.env], known[s.env+"_FILE"] = true, true
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, v, ok := strings.Cut(line, "=")
+		name, v = strings.TrimSpace(name), strings.TrimSpace(v)
+		where := fmt.Sprintf("%s:%d", path, i+1)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("GARDIEN_CONFIG: %s: want NAME=value", where)
+		case !known[name]:
+			return nil, fmt.Errorf("GARDIEN_CONFIG: %s: unknown setting %q", where, name)
+		case c.lines[name] != 0:
+			return nil, fmt.Errorf("GARDIEN_CONFIG: %s: %s already set on line %d", where, name, c.lines[name])
+		}
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		c.lines[name], c.vals[name] = i+1, v
+	}
+	return c, nil
+}
+
+// lookup is a setting's value in the file, by NAME or NAME_FILE.
+func (c *configFile) lookup(name string) (value, source string, ok bool, err error) {
+	if v, ok := c.vals[name]; ok {
+		if _, both := c.vals[name+"_FILE"]; both {
+			return "", "", false, fmt.Errorf("GARDIEN_CONFIG: %s and %s_FILE are both set: keep one", name, name)
+		}
+		return v, fmt.Sprintf("%s (%s:%d)", name, c.path, c.lines[name]), true, nil
+	}
+	if f, ok := c.vals[name+"_FILE"]; ok {
+		v, err := readSecret(f)
+		if err != nil {
+			return "", "", false, fmt.Errorf("%s_FILE (%s:%d): %w", name, c.path, c.lines[name+"_FILE"], err)
+		}
+		return v, fmt.Sprintf("%s_FILE (%s:%d)", name, c.path, c.lines[name+"_FILE"]), true, nil
+	}
+	return "", "", false, nil
 }
 
 // SecureCookies is true when people reach Gardien over HTTPS.

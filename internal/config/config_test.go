@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +95,57 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if got := fmt.Sprint(c.TrustedProxies); got != "[10.0.0.0/8 192.0.2.7/32 ::1/128]" {
 		t.Fatalf("trusted proxies %s", got)
+	}
+}
+
+// TestConfigFileAndSecretFiles: GARDIEN_CONFIG holds NAME=value lines (the
+// variables' names); NAME_FILE reads a value from a file, so secrets stay
+// out of the environment; variables win over the file, flags over both.
+func TestConfigFileAndSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	key := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	keyFile := write("key", key+"\n")
+	smtpFile := write("smtp", "smtps://u:secret@mail.example.com:465\r\n")
+	conf := write("gardien.conf", `# Gardien
+GARDIEN_ADDR = 127.0.0.1:9100
+GARDIEN_BASE_URL="https://id.example.com"
+GARDIEN_SESSION_MAX='3h'
+GARDIEN_SECRET_KEY_FILE=`+keyFile+`
+
+GARDIEN_MAIL_FROM=Gardien <id@example.com>
+`)
+	c, err := load(t, map[string]string{"GARDIEN_CONFIG": conf, "GARDIEN_SMTP_URL_FILE": smtpFile, "GARDIEN_MAIL_FROM": "env@example.com"}, "-session-max", "2h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9100" || c.BaseURL.String() != "https://id.example.com" || c.SessionMax != 2*time.Hour ||
+		len(c.SecretKey) != 32 || c.SMTPURL.String() != "smtps://u:secret@mail.example.com:465" || c.MailFrom != "env@example.com" {
+		t.Fatalf("loaded: %+v", c)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"GARDIEN_CONFIG": filepath.Join(dir, "missing")}, "GARDIEN_CONFIG: open"},
+		{map[string]string{"GARDIEN_CONFIG": write("typo", "GARDIEN_ADR=1\n")}, `typo:1: unknown setting "GARDIEN_ADR"`},
+		{map[string]string{"GARDIEN_CONFIG": write("noeq", "\nGARDIEN_ADDR\n")}, "noeq:2: want NAME=value"},
+		{map[string]string{"GARDIEN_CONFIG": write("twice", "GARDIEN_ADDR=a:1\nGARDIEN_ADDR=b:2\n")}, "twice:2: GARDIEN_ADDR already set on line 1"},
+		{map[string]string{"GARDIEN_CONFIG": write("bad", "GARDIEN_SESSION_MAX=soon\n")}, "GARDIEN_SESSION_MAX (" + filepath.Join(dir, "bad") + ":1)"},
+		{map[string]string{"GARDIEN_SECRET_KEY": key, "GARDIEN_SECRET_KEY_FILE": keyFile}, "GARDIEN_SECRET_KEY and GARDIEN_SECRET_KEY_FILE are both set"},
+		{map[string]string{"GARDIEN_SECRET_KEY_FILE": filepath.Join(dir, "nope")}, "GARDIEN_SECRET_KEY_FILE: open"},
+		{map[string]string{"GARDIEN_SECRET_KEY_FILE": write("short", "c2hvcnQ=\n")}, "GARDIEN_SECRET_KEY_FILE:"},
+	} {
+		_, err := load(t, tc.env)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want it to say %q", tc.env, err, tc.want)
+		}
 	}
 }
