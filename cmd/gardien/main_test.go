@@ -349,3 +349,47 @@ func TestHealthcheck(t *testing.T) {
 		t.Fatalf("local address of 0.0.0.0:8080: %s", got)
 	}
 }
+
+// TestMetricsOnTheAdminListener: with GARDIEN_ADMIN_ADDR, /metrics counts
+// a login by its outcome and times the request under its route pattern;
+// pprof answers there; the public listener serves neither.
+func TestMetricsOnTheAdminListener(t *testing.T) {
+	r := start(t, map[string]string{"GARDIEN_DATA_DIR": t.TempDir(), "GARDIEN_ADDR": "127.0.0.1:0", "GARDIEN_ADMIN_ADDR": "127.0.0.1:0"})
+	admin := waitFor(t, r.stdout, `admin:\s+(http://\S+)/metrics`)
+	if code, _ := post(t, r.url+"/api/v1/login", map[string]string{"email": "nobody@example.com", "password": "wrong password!"}); code != 401 {
+		t.Fatalf("login: %d", code)
+	}
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get(admin + "/metrics")
+	for _, want := range []string{
+		`gardien_logins_total{outcome="wrong_password"} 1`,
+		`gardien_http_request_duration_seconds_count{method="POST",route="POST /api/v1/login",status="4xx"} 1`,
+		`gardien_password_hash_wait_seconds_count 1`,
+		`gardien_outbox_pending 0`,
+		`gardien_db_connections_open{pool="writer"}`,
+		`go_goroutines`,
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", body)
+	}
+	if code, _ := get(admin + "/debug/pprof/"); code != 200 {
+		t.Fatalf("pprof: %d", code)
+	}
+	for _, p := range []string{"/metrics", "/debug/pprof/"} {
+		if code, _ := get(r.url + p); code != 404 {
+			t.Fatalf("public %s: %d", p, code)
+		}
+	}
+}

@@ -44,6 +44,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("GARDIEN_ADDR: %w", err)
 	}
+	var aln net.Listener
+	if cfg.AdminAddr != "" {
+		// Metrics and pprof, on a listener of their own: never public.
+		if aln, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("GARDIEN_ADMIN_ADDR: %w", err)
+		}
+		defer aln.Close()
+	}
 	if cfg.BaseURLDefault {
 		cfg.BaseURL.Host = ln.Addr().String()
 	}
@@ -92,6 +101,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if aln != nil {
+		admin := &http.Server{Handler: a.Metrics.Admin(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go admin.Serve(aln)
+		defer admin.Close()
+		fmt.Fprintf(stdout, "  admin:    http://%s/metrics and /debug/pprof/ (GARDIEN_ADMIN_ADDR)\n", aln.Addr())
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

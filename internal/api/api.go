@@ -38,6 +38,12 @@ func New(a *auth.Service, cat *i18n.Catalog, cookies httpx.Cookies, log *slog.Lo
 	return h
 }
 
+// Pattern is the route that serves r ("" for none).
+func (h *Handler) Pattern(r *http.Request) string {
+	_, p := h.mux.Handler(r)
+	return p
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		h.noRoute(w, r)

@@ -26,6 +26,7 @@ import (
 	"github.com/gardien/gardien/internal/httpx"
 	"github.com/gardien/gardien/internal/i18n"
 	"github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/metrics"
 	"github.com/gardien/gardien/internal/password"
 	"github.com/gardien/gardien/internal/secretbox"
 	"github.com/gardien/gardien/internal/server"
@@ -45,6 +46,8 @@ type App struct {
 	Outbox *mail.Outbox
 	// Catalog holds the messages of pages and mails.
 	Catalog *i18n.Catalog
+	// Metrics counts for Prometheus; serve them with Metrics.Admin().
+	Metrics *metrics.Metrics
 	key     []byte
 }
 
@@ -148,9 +151,15 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		now = time.Now
 	}
 	outbox := mail.NewOutbox(store, box, sender, log, now)
+	m := metrics.New()
+	m.Pools(store.PoolStats)
+	m.Outbox(store.OutboxCounts)
+	hasher := password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0))
+	hasher.OnWait = m.HashWait
 	svc := auth.New(auth.Config{
 		Store:       store,
-		Hasher:      password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0)),
+		Hasher:      hasher,
+		Observer:    m,
 		Mailer:      outbox,
 		Composer:    composer,
 		Box:         box,
@@ -165,7 +174,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		PasswordLimits: auth.PasswordLimits{PerAccount: cfg.PasswordTriesPerAccount,
 			PerAddress: cfg.PasswordTriesPerAddress, Window: cfg.PasswordTriesWindow},
 	})
-	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Outbox: outbox, Catalog: cat, key: key}, nil
+	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Outbox: outbox, Catalog: cat, Metrics: m, key: key}, nil
 }
 
 // subkey derives a key for one purpose from the secret key.
@@ -191,6 +200,7 @@ func (a *App) Handler() (http.Handler, error) {
 		Log:            a.Log,
 		TrustedProxies: a.Config.TrustedProxies,
 		HTTPS:          a.Config.SecureCookies(),
+		Metrics:        a.Metrics,
 	}), nil
 }
 

@@ -148,6 +148,63 @@ type Config struct {
 	PasswordLimits PasswordLimits
 	// Providers reaches identity providers and DNS (internal/sso).
 	Providers SSOProtocols
+	// Observer counts outcomes for metrics (nil: nothing is counted).
+	Observer Observer
+}
+
+// Observer counts what the rules decide, for metrics (internal/metrics):
+// the outcome of each password step and code check, and each lockout.
+type Observer interface {
+	Login(outcome string)
+	SecondStep(outcome string)
+	Lockout()
+}
+
+type noObserver struct{}
+
+func (noObserver) Login(string)      {}
+func (noObserver) SecondStep(string) {}
+func (noObserver) Lockout()          {}
+
+// loginOutcome names a password step's outcome for metrics.
+func loginOutcome(l *Login, err error) string {
+	if err == nil {
+		switch l.Status {
+		case StatusTwoFactorRequired:
+			return "second_step"
+		case StatusSetupRequired:
+			return "setup"
+		}
+		return "ok"
+	}
+	switch gardien.ErrorCode(err) {
+	case gardien.CodeRateLimited:
+		return "throttled"
+	case gardien.CodeInvalidCredentials:
+		return "wrong_password"
+	case gardien.CodeInternal, gardien.CodeUnavailable:
+		return "error"
+	}
+	return "refused"
+}
+
+// codeOutcome names a code check's outcome for metrics.
+func codeOutcome(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	e, ok := gardien.AsError(err)
+	switch {
+	case !ok:
+		return "error"
+	case e.Code == gardien.CodeRateLimited:
+		return "throttled"
+	case e.Message == "err.code_used":
+		return "used"
+	case e.Code == gardien.CodeInvalidCode:
+		return "wrong"
+	}
+	return "refused"
 }
 
 // Service applies the rules.
@@ -163,6 +220,9 @@ func New(c Config) *Service {
 	}
 	if c.DefaultLang == "" {
 		c.DefaultLang = "en"
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	if c.PasswordLimits == (PasswordLimits{}) {
 		c.PasswordLimits = DefaultPasswordLimits

@@ -46,6 +46,12 @@ type Login struct {
 // Unknown emails cost a hash like known ones, and answer the same; every
 // try is counted before its hash (PasswordLimits).
 func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c gardien.Client) (*Login, error) {
+	l, err := s.logIn(ctx, rawEmail, pw, oldToken, c)
+	s.Observer.Login(loginOutcome(l, err))
+	return l, err
+}
+
+func (s *Service) logIn(ctx context.Context, rawEmail, pw, oldToken string, c gardien.Client) (*Login, error) {
 	s.endToken(ctx, oldToken)
 	_, key, ok := NormalizeEmail(rawEmail)
 	var u *gardien.User

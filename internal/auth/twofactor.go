@@ -182,6 +182,12 @@ type SecondFactorPassed struct {
 // nodes and concurrent requests; while locked, even a right code is
 // refused. A code's time step is accepted once (the replay guard).
 func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code, recovery string, c gardien.Client) (*SecondFactorPassed, error) {
+	out, err := s.verifySecondFactor(ctx, sess, u, code, recovery, c)
+	s.Observer.SecondStep(codeOutcome(err))
+	return out, err
+}
+
+func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code, recovery string, c gardien.Client) (*SecondFactorPassed, error) {
 	if sess.Level != gardien.LevelSecondFactor {
 		return nil, errNoSecondStep
 	}
@@ -297,6 +303,7 @@ func (s *Service) failedSecondFactor(ctx context.Context, u *gardien.User, c gar
 	if until.IsZero() {
 		return nil
 	}
+	s.Observer.Lockout()
 	if err := s.event(ctx, gardien.EventTwoFactorLocked, u.ID, 0, c, gardien.EventData{"until": until.UTC().Format(time.RFC3339)}); err != nil {
 		return err
 	}

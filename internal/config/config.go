@@ -49,6 +49,9 @@ type Config struct {
 	// DNSResolver is the DNS server asked for domains' TXT records
 	// (host:port; "" = the system's).
 	DNSResolver string
+	// AdminAddr is where metrics and pprof are served ("" = nowhere): a
+	// listener of its own, never the public one.
+	AdminAddr string
 }
 
 type setting struct {
@@ -166,6 +169,15 @@ var settings = []setting{
 			}
 		}
 		c.DNSResolver = v
+		return nil
+	}},
+	{"admin-addr", "GARDIEN_ADMIN_ADDR", "", "address (host:port) of the admin listener serving /metrics (Prometheus) and /debug/pprof/; empty: none. Keep it private", func(c *Config, v string) error {
+		if v != "" {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port, got %q", v)
+			}
+		}
+		c.AdminAddr = v
 		return nil
 	}},
 	{"totp-issuer", "GARDIEN_TOTP_ISSUER", "Gardien", "issuer name shown in authenticator apps", func(c *Config, v string) error {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -45,6 +46,9 @@ type Hasher struct {
 	params Params
 	slots  chan struct{}
 	dummy  string // a hash of nothing, verified for unknown accounts
+	// OnWait, when set, is told how long each hash waited for its slot
+	// (the hash queue, for metrics).
+	OnWait func(time.Duration)
 }
 
 // NewHasher returns a Hasher running at most concurrency hashes at once.
@@ -58,8 +62,12 @@ func NewHasher(p Params, concurrency int) *Hasher {
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
+	start := time.Now()
 	select {
 	case h.slots <- struct{}{}:
+		if h.OnWait != nil {
+			h.OnWait(time.Since(start))
+		}
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())

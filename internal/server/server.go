@@ -16,6 +16,7 @@ import (
 	"github.com/gardien/gardien/internal/api"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/metrics"
 	"github.com/gardien/gardien/internal/web"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	// HTTPS is true when people reach Gardien over HTTPS (the base URL),
 	// even through a proxy that speaks plain HTTP to it: HSTS is sent.
 	HTTPS bool
+	// Metrics times every request by its route pattern (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Transport is the pages or the API: a handler that can also say, in its
@@ -44,6 +47,9 @@ type Config struct {
 type Transport interface {
 	http.Handler
 	Unavailable(w http.ResponseWriter, r *http.Request)
+	// Pattern is the route pattern that serves r ("" for none), to name
+	// it in metrics without an unbounded label.
+	Pattern(r *http.Request) string
 }
 
 // New returns the root handler.
@@ -99,6 +105,17 @@ func New(c Config) http.Handler {
 	h = recoverPanics(c.Log, h)
 	h = logRequests(c.Log, h)
 	h = realClient(c.TrustedProxies, h)
+	if c.Metrics != nil {
+		h = c.Metrics.Measure(func(r *http.Request) string {
+			switch {
+			case r.URL.Path == "/healthz" || r.URL.Path == "/readyz":
+				return "GET " + r.URL.Path
+			case isAPI(r):
+				return c.API.Pattern(r)
+			}
+			return c.Web.Pattern(r)
+		}, h)
+	}
 	h = httpx.MarkRequest(h)
 	return h
 }

@@ -74,7 +74,7 @@ func (s *Store) MailFailed(ctx context.Context, id int64, next time.Time, reason
 // must not outlive its use.
 func (s *Store) MailGivenUp(ctx context.Context, id int64, reason string) error {
 	if _, err := s.exec(ctx, s.writer, `UPDATE outbox SET next_attempt_at = ?, last_error = ?, body = NULL,
-		subject = '', text_body = '', html_body = '' WHERE id = ?`, int64(1)<<40, gardien.Clip(reason, 500), id); err != nil {
+		subject = '', text_body = '', html_body = '' WHERE id = ?`, givenUpAt, gardien.Clip(reason, 500), id); err != nil {
 		return fmt.Errorf("sqlstore: mail given up: %w", err)
 	}
 	return nil
@@ -90,4 +90,27 @@ func (s *Store) PurgeMail(ctx context.Context, now, givenUpBefore time.Time) (in
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// givenUpAt marks a mail given up (MailGivenUp): due never.
+const givenUpAt = int64(1) << 40
+
+// OutboxCounts counts the mails waiting to leave and the traces of mails
+// given up, for metrics.
+func (s *Store) OutboxCounts(ctx context.Context) (pending, givenUp int64, err error) {
+	err = s.queryRow(ctx, s.reader, `SELECT COALESCE(SUM(CASE WHEN next_attempt_at < ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN next_attempt_at >= ? THEN 1 ELSE 0 END), 0) FROM outbox`, givenUpAt, givenUpAt).Scan(&pending, &givenUp)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlstore: outbox counts: %w", err)
+	}
+	return pending, givenUp, nil
+}
+
+// PoolStats are the connection pools' numbers: the writer's and the
+// reader's (the same pool on PostgreSQL).
+func (s *Store) PoolStats() map[string]sql.DBStats {
+	if s.reader == s.writer {
+		return map[string]sql.DBStats{"shared": s.writer.Stats()}
+	}
+	return map[string]sql.DBStats{"writer": s.writer.Stats(), "reader": s.reader.Stats()}
 }

@@ -98,6 +98,12 @@ func New(c Config) (*Handler, error) {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
+// Pattern is the route that serves r ("" for none).
+func (h *Handler) Pattern(r *http.Request) string {
+	_, p := h.mux.Handler(r)
+	return p
+}
+
 // zoneCookie holds the reader's time zone, which app.js sets from the
 // browser's; without JavaScript, dates are in UTC and say so.
 const zoneCookie = "gardien_tz"
