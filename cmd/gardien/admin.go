@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -95,6 +97,38 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 		return nil
 	}
 	return fmt.Errorf("unknown user command %q (want verify-email, reset-2fa or delete)", sub)
+}
+
+// backup writes a consistent copy of the SQLite database to PATH while
+// the server may keep serving; with PostgreSQL it says to use pg_dump.
+func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 1 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("usage: gardien backup PATH [flags]")
+	}
+	path := args[0]
+	cfg, _, err := config.Load("gardien backup", args[1:], getenv, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := sqlstore.OpenNoMigrate(cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Backup(ctx, path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database copied to %s; keep it with the secret key (%s), without which 2FA secrets cannot be read\n",
+		path, keyWhere(cfg))
+	return nil
+}
+
+// keyWhere says where the secret key of cfg is.
+func keyWhere(cfg *config.Config) string {
+	if cfg.SecretKey != nil {
+		return "GARDIEN_SECRET_KEY"
+	}
+	return filepath.Join(cfg.DataDir, "secret.key")
 }
 
 func ssoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

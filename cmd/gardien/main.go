@@ -5,6 +5,7 @@
 //	gardien user verify-email EMAIL  mark a person's email validated
 //	gardien user reset-2fa EMAIL     remove a person's 2FA (lost phone)
 //	gardien sso verify-domain ORG_ID DOMAIN  verify an organization's email domain
+//	gardien backup PATH [flags]      copy the SQLite database, consistent, while serving
 //	gardien healthcheck [flags]      exit 0 when the server answers ready, 1 otherwise
 //	gardien version                  print the version
 //
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return user(ctx, args, getenv, stdout, stderr)
 	case "sso":
 		return ssoCommand(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "version":
@@ -70,6 +73,7 @@ const usage = `Usage:
   gardien user delete EMAIL        delete an account and its personal data (the audit log keeps its lines)
   gardien sso verify-domain ORG_ID DOMAIN
                                    verify a domain an organization claims for SSO (when its DNS cannot hold the TXT record)
+  gardien backup PATH [flags]      copy the SQLite database to PATH while serving (PostgreSQL: use pg_dump)
   gardien healthcheck [flags] [-url URL]
                                    exit 0 when the server (of these settings, or at URL) answers
                                    ready within 3 s, 1 otherwise: for container health checks

@@ -552,3 +552,23 @@ func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args .
 	}
 	return tx.QueryRowContext(ctx, s.q(query), args...)
 }
+
+// Backup writes a consistent copy of a SQLite database to path (VACUUM
+// INTO: a snapshot while the server keeps serving, compacted, ready to be
+// used as the database as it is). path must not exist. PostgreSQL has its
+// own tools: ErrBackupPostgres says which.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.dialect == Postgres {
+		return ErrBackupPostgres
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("sqlstore: backup: %s exists already", path)
+	}
+	if _, err := s.writer.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("sqlstore: backup: %w", err)
+	}
+	return os.Chmod(path, 0o600) // it holds what the database holds
+}
+
+// ErrBackupPostgres: a PostgreSQL database is backed up with pg_dump.
+var ErrBackupPostgres = errors.New("the database is PostgreSQL: back it up with pg_dump (e.g. pg_dump -Fc -f gardien.dump \"$GARDIEN_DATABASE_URL\"), restore with pg_restore; see docs/operations.md")
