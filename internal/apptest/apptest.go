@@ -37,13 +37,32 @@ type Env struct {
 	App  *app.App
 	// DB is a connection of the test's own to the server's database, for
 	// setting up what the API would take too long to make (bulk rows).
-	DB *sql.DB
+	DB       *sql.DB
+	settings map[string]string
 }
 
 type options struct {
-	env  map[string]string
-	now  func() time.Time
-	logs io.Writer
+	env    map[string]string
+	now    func() time.Time
+	logs   io.Writer
+	mail   *mailtest.Server
+	around func(http.Handler) http.Handler
+}
+
+// NodeOf makes another node of the same deployment as first: its
+// database, secret key, base URL and SMTP server.
+func NodeOf(first *Env) Option {
+	return func(o *options) {
+		for _, k := range []string{"GARDIEN_DATABASE_URL", "GARDIEN_SECRET_KEY", "GARDIEN_BASE_URL", "GARDIEN_SMTP_URL"} {
+			o.env[k] = first.settings[k]
+		}
+		o.mail = first.Mail
+	}
+}
+
+// Around wraps the server's handler (to mark which node answered, say).
+func Around(wrap func(http.Handler) http.Handler) Option {
+	return func(o *options) { o.around = wrap }
 }
 
 // Option changes the environment of a test server.
@@ -109,6 +128,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	for _, opt := range opts {
 		opt(o)
 	}
+	if o.mail != nil { // a node of another's deployment: its SMTP server
+		mail = o.mail
+	}
 	env := o.env
 	cfg, _, err := config.Load("test", nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
@@ -121,6 +143,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	h, err := a.Handler()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.around != nil {
+		h = o.around(h)
 	}
 	srv.Config.Handler = h
 	srv.Start()
@@ -145,7 +170,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &Env{URL: srv.URL, Mail: mail, App: a, DB: db}
+	return &Env{URL: srv.URL, Mail: mail, App: a, DB: db, settings: env}
 }
 
 // Q rewrites ? placeholders for the server's database (PostgreSQL wants $n).

@@ -114,3 +114,19 @@ func ModuleRoot() (string, error) {
 		dir = up
 	}
 }
+
+// Nginx returns the path of nginx, for the tests of several nodes behind
+// a load balancer.
+func Nginx(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("GARDIEN_TEST_NGINX"), "/usr/sbin/nginx"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	missing(t, "nginx at /usr/sbin/nginx (Debian package nginx)")
+	return ""
+}

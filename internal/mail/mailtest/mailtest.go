@@ -151,6 +151,20 @@ func (s *Server) wait(t testing.TB, to, subject string) *Mail {
 	}
 }
 
+// Count is how many mails to `to` with this subject arrived and were not
+// taken by Wait or WaitSubject.
+func (s *Server) Count(to, subject string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, m := range s.mails {
+		if strings.EqualFold(m.To, to) && m.Subject == subject {
+			n++
+		}
+	}
+	return n
+}
+
 // None checks that no mail to `to` arrives within d.
 func (s *Server) None(t testing.TB, to string, d time.Duration) {
 	t.Helper()
