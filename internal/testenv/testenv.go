@@ -18,6 +18,13 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 )
 
+// Missing skips t, or fails it under scripts/test and CI, naming what it
+// needs.
+func Missing(t testing.TB, what string) {
+	t.Helper()
+	missing(t, what)
+}
+
 // missing skips t, or fails it under scripts/test and CI.
 func missing(t testing.TB, what string) {
 	t.Helper()
