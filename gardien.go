@@ -22,6 +22,8 @@ type User struct {
 	SSO bool
 	// TwoFactorEnabled is true once a TOTP secret has been activated.
 	TwoFactorEnabled bool
+	// Disabled accounts cannot log in (an operator's decision).
+	Disabled bool
 }
 
 // Initials are what the profile picture shows: the first letters of the first
@@ -160,6 +162,9 @@ const (
 	EventOrgDeleted               = "org.deleted"
 	EventTwoFactorCheckup         = "two_factor.checkup"
 	EventTwoFactorCheckupLater    = "two_factor.checkup_postponed"
+	EventAccountDisabled          = "user.disabled"
+	EventAccountEnabled           = "user.enabled"
+	EventThrottleCleared          = "user.throttle_cleared"
 )
 
 // CheckupAfter is when, after 2FA is turned on, a login asks for the
@@ -185,5 +190,5 @@ var EventTypes = []string{
 	EventOrgInvitationRevoked, EventOrgMemberJoined, EventOrgRoleChanged, EventOrgMemberRemoved,
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
 	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp, EventEmailChanged, EventAccountDeleted, EventOrgRenamed, EventOrgDeleted,
-	EventTwoFactorCheckup, EventTwoFactorCheckupLater,
+	EventTwoFactorCheckup, EventTwoFactorCheckupLater, EventAccountDisabled, EventAccountEnabled, EventThrottleCleared,
 }

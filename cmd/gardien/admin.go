@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -64,8 +65,11 @@ func operatorApp(ctx context.Context, name string, args []string, getenv func(st
 }
 
 func user(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) >= 1 && args[0] == "list" {
+		return listUsers(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) < 2 {
-		return fmt.Errorf("usage: gardien user verify-email|reset-2fa|delete EMAIL [flags]")
+		return fmt.Errorf("usage: gardien user list [MATCH] | verify-email|reset-2fa|disable|enable|end-sessions|delete EMAIL [flags]")
 	}
 	sub, email := args[0], args[1]
 	a, done, err := operatorApp(ctx, "gardien user "+sub, args[2:], getenv, stdout, stderr)
@@ -95,8 +99,111 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		fmt.Fprintf(stdout, "account %s deleted; its sessions ended and it was told by mail\n", u.Email)
 		return nil
+	case "disable", "enable":
+		u, err := a.Auth.OperatorSetDisabled(ctx, email, operator(getenv), sub == "disable")
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", sub, email, describe(a, err))
+		}
+		if sub == "disable" {
+			fmt.Fprintf(stdout, "account %s disabled: its sessions ended, it cannot log in until enabled\n", u.Email)
+		} else {
+			fmt.Fprintf(stdout, "account %s enabled\n", u.Email)
+		}
+		return nil
+	case "end-sessions":
+		u, n, err := a.Auth.OperatorEndSessions(ctx, email, operator(getenv))
+		if err != nil {
+			return fmt.Errorf("end-sessions %s: %w", email, describe(a, err))
+		}
+		fmt.Fprintf(stdout, "%d session(s) of %s ended\n", n, u.Email)
+		return nil
 	}
-	return fmt.Errorf("unknown user command %q (want verify-email, reset-2fa or delete)", sub)
+	return fmt.Errorf("unknown user command %q (want list, verify-email, reset-2fa, disable, enable, end-sessions or delete)", sub)
+}
+
+// listUsers prints the accounts whose email or name contains MATCH.
+func listUsers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	match := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		match, args = args[0], args[1:]
+	}
+	a, done, err := operatorApp(ctx, "gardien user list", args, getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	rows, err := a.Store.ListUsers(ctx, match, 1000)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "EMAIL\tNAME\tVALIDATED\t2FA\tSTATE\tCREATED\tLAST LOGIN")
+	for _, r := range rows {
+		u := r.User
+		second := map[bool]string{true: "on", false: "off"}[u.TwoFactorEnabled]
+		if u.SSO {
+			second = "sso"
+		}
+		last := "never"
+		if !r.LastLogin.IsZero() {
+			last = r.LastLogin.Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, map[bool]string{true: "yes", false: "no"}[u.EmailVerified],
+			second, map[bool]string{true: "disabled", false: "active"}[u.Disabled], u.CreatedAt.Format("2006-01-02"), last)
+	}
+	w.Flush()
+	if len(rows) == 1000 {
+		fmt.Fprintln(stdout, "(the first 1000; narrow with MATCH)")
+	}
+	return nil
+}
+
+// throttle clears a person's limits: gardien throttle clear EMAIL [IP].
+func throttle(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[0] != "clear" {
+		return fmt.Errorf("usage: gardien throttle clear EMAIL [IP] [flags]")
+	}
+	email, ip, rest := args[1], "", args[2:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		ip, rest = rest[0], rest[1:]
+	}
+	a, done, err := operatorApp(ctx, "gardien throttle clear", rest, getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	u, err := a.Auth.OperatorClearThrottle(ctx, email, ip, operator(getenv))
+	if err != nil {
+		return fmt.Errorf("throttle clear %s: %w", email, describe(a, err))
+	}
+	fmt.Fprintf(stdout, "second-factor lock of %s lifted", u.Email)
+	if ip != "" {
+		fmt.Fprintf(stdout, "; wrong passwords from %s forgotten", ip)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+// mailCommand lists the mails given up: gardien mail given-up.
+func mailCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 1 || args[0] != "given-up" {
+		return fmt.Errorf("usage: gardien mail given-up [flags]")
+	}
+	a, done, err := operatorApp(ctx, "gardien mail given-up", args[1:], getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	list, err := a.Store.GivenUpMails(ctx, 1000)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tTO\tQUEUED\tTRIES\tLAST ERROR")
+	for _, m := range list {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\n", m.ID, m.To, m.CreatedAt.Format("2006-01-02 15:04"), m.Attempts, m.LastError)
+	}
+	return w.Flush()
 }
 
 // backup writes a consistent copy of the SQLite database to PATH while

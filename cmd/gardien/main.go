@@ -51,6 +51,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return user(ctx, args, getenv, stdout, stderr)
 	case "sso":
 		return ssoCommand(ctx, args, getenv, stdout, stderr)
+	case "throttle":
+		return throttle(ctx, args, getenv, stdout, stderr)
+	case "mail":
+		return mailCommand(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
@@ -71,6 +75,13 @@ const usage = `Usage:
   gardien user verify-email EMAIL  mark a person's email validated
   gardien user reset-2fa EMAIL     remove a person's 2FA (lost phone), end their sessions
   gardien user delete EMAIL        delete an account and its personal data (the audit log keeps its lines)
+  gardien user list [MATCH]        list accounts (email or name containing MATCH)
+  gardien user disable|enable EMAIL
+                                   stop an account from logging in (its sessions end), or let it again
+  gardien user end-sessions EMAIL  end every session of a person
+  gardien throttle clear EMAIL [IP]
+                                   lift a person's second-factor lock; with IP, forget the wrong passwords from it
+  gardien mail given-up            list the mails given up after their tries
   gardien sso verify-domain ORG_ID DOMAIN
                                    verify a domain an organization claims for SSO (when its DNS cannot hold the TXT record)
   gardien backup PATH [flags]      copy the SQLite database to PATH while serving (PostgreSQL: use pg_dump)

@@ -193,7 +193,7 @@ func TestCommandLine(t *testing.T) {
 	for args, want := range map[string]string{
 		"-addr nope":            "-addr: want host:port",
 		"frobnicate":            `unknown command "frobnicate"`,
-		"user":                  "usage: gardien user verify-email|reset-2fa|delete EMAIL",
+		"user":                  "usage: gardien user list [MATCH] | verify-email|reset-2fa|disable|enable|end-sessions|delete EMAIL",
 		"serve -no-such-flag x": "flag provided but not defined",
 	} {
 		err := run(context.Background(), strings.Fields(args), env, io.Discard, io.Discard)
@@ -467,5 +467,77 @@ func TestBackupAndRestoreDrill(t *testing.T) {
 	}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "pg_dump") {
 		t.Fatalf("backup of PostgreSQL: %v", err)
+	}
+}
+
+// TestOperatorAccountCommands: list, disable/enable, end-sessions and
+// throttle clear act on a running server's database.
+func TestOperatorAccountCommands(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, map[string]string{"GARDIEN_DATA_DIR": dir, "GARDIEN_ADDR": "127.0.0.1:0"})
+	env := func(k string) string { return map[string]string{"GARDIEN_DATA_DIR": dir, "USER": "root"}[k] }
+	op := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := run(context.Background(), args, env, &out, io.Discard); err != nil {
+			t.Fatalf("gardien %v: %v", args, err)
+		}
+		return out.String()
+	}
+	const pw = "correct horse battery staple"
+	post(t, r.url+"/api/v1/signup", map[string]string{"email": "ada@example.com", "password": pw, "name": "Ada Lovelace"})
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	login := func() int {
+		b, _ := json.Marshal(map[string]string{"email": "ada@example.com", "password": pw})
+		resp, err := c.Post(r.url+"/api/v1/login", "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	me := func() int {
+		resp, err := c.Get(r.url + "/api/v1/me")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if out := op("user", "list", "lovelace"); !strings.Contains(out, "ada@example.com") || !strings.Contains(out, "active") {
+		t.Fatalf("user list:\n%s", out)
+	}
+	if login() != 200 {
+		t.Fatal("login")
+	}
+	op("user", "disable", "ada@example.com")
+	if me() != 401 || login() != 403 {
+		t.Fatal("a disabled account still reaches its session or logs in")
+	}
+	if out := op("user", "list"); !strings.Contains(out, "disabled") {
+		t.Fatalf("user list after disable:\n%s", out)
+	}
+	op("user", "enable", "ada@example.com")
+	if login() != 200 || me() != 200 {
+		t.Fatal("enabled again, the login fails")
+	}
+	if out := op("user", "end-sessions", "ada@example.com"); !strings.Contains(out, "1 session(s)") || me() != 401 {
+		t.Fatalf("end-sessions: %s", out)
+	}
+	bad, _ := json.Marshal(map[string]string{"email": "ada@example.com", "password": "wrong password!!"})
+	for i := 0; i < 12; i++ {
+		resp, _ := c.Post(r.url+"/api/v1/login", "application/json", bytes.NewReader(bad))
+		resp.Body.Close()
+	}
+	if login() != 429 {
+		t.Fatal("no throttle after 12 wrong passwords")
+	}
+	op("throttle", "clear", "ada@example.com", "127.0.0.1")
+	if login() != 200 {
+		t.Fatal("the throttle was not cleared")
+	}
+	if out := op("mail", "given-up"); !strings.HasPrefix(out, "ID") {
+		t.Fatalf("mail given-up:\n%s", out)
 	}
 }

@@ -70,6 +70,9 @@ type Store interface {
 	ClaimDeadlineReminder(ctx context.Context, d gardien.Deadline, userID int64, days int, at time.Time) (bool, error)
 	MarkReminded(ctx context.Context, orgID int64, at time.Time) error
 	Checkup(ctx context.Context, userID int64) (*gardien.Checkup, error)
+	SetDisabled(ctx context.Context, userID int64, disabled bool, e *gardien.Event) error
+	EndAllSessions(ctx context.Context, userID int64, e *gardien.Event) (int64, error)
+	ClearSecondFactorLock(ctx context.Context, userID int64, e *gardien.Event) error
 	SetCheckup(ctx context.Context, userID int64, due time.Time, wasPostponed, postponed int, e *gardien.Event) error
 	Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error)
 	Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error)

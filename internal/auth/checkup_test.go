@@ -125,3 +125,35 @@ func TestACheckupAfterARecoveryCodeAsksForTheApp(t *testing.T) {
 		t.Fatal("still due")
 	}
 }
+
+// TestADisabledAccountCannotLogIn: an operator's disable ends the sessions
+// and refuses the right password (saying why); a wrong password still gets
+// the usual answer (no oracle); enabled again, the login works.
+func TestADisabledAccountCannotLogIn(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	u := f.signup(t, "ada@example.com", true)
+	l := f.login(t, u.Email)
+	if _, err := f.svc.OperatorSetDisabled(ctx, "ADA@example.com", "root", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.Authenticate(ctx, l.Token); err == nil {
+		t.Fatal("a session of a disabled account still works")
+	}
+	_, err := f.svc.LogIn(ctx, u.Email, pw, "", client)
+	wantCode(t, err, gardien.CodeForbidden)
+	_, err = f.svc.LogIn(ctx, u.Email, "wrong password!!", "", client)
+	wantCode(t, err, gardien.CodeInvalidCredentials)
+	if _, err := f.svc.OperatorSetDisabled(ctx, u.Email, "root", false); err != nil {
+		t.Fatal(err)
+	}
+	f.login(t, u.Email)
+	events, _ := f.svc.UserEvents(ctx, u.ID, 20)
+	seen := map[string]bool{}
+	for _, e := range events {
+		seen[e.Type] = true
+	}
+	if !seen[gardien.EventAccountDisabled] || !seen[gardien.EventAccountEnabled] {
+		t.Fatalf("events: %v", seen)
+	}
+}

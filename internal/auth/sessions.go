@@ -101,6 +101,9 @@ func (s *Service) logIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 		}
 		return nil, errInvalidCredentials
 	}
+	if u.Disabled {
+		return nil, errAccountDisabled
+	}
 	level, err := s.levelAfterPassword(ctx, u)
 	if err != nil {
 		return nil, err
@@ -224,7 +227,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*gardien.Sess
 		return nil, nil, fmt.Errorf("auth: session: %w", err)
 	}
 	now := s.Now()
-	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > s.SessionIdle {
+	if u.Disabled || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > s.SessionIdle {
 		if err := s.Store.DeleteSession(ctx, sess.ID); err != nil {
 			s.Log.ErrorContext(ctx, "expired session not deleted", "err", err)
 		}

@@ -253,6 +253,9 @@ func (a *ssoAnswer) logIn(id *sso.Identity, oldToken string) (*SSOLogin, error) 
 	if err != nil {
 		return nil, err
 	}
+	if u.Disabled {
+		return nil, errAccountDisabled
+	}
 	s.endToken(ctx, oldToken)
 	sess, tok, err := s.openSession(ctx, u.ID, gardien.LevelFull, c, id.Context)
 	if err != nil {

@@ -14,14 +14,14 @@ import (
 // userColumns reads a user; TwoFactorEnabled comes from an activated TOTP secret.
 // Queries name the users table u.
 const userColumns = `u.id, u.email, u.name, u.email_verified_at IS NOT NULL, u.locale, u.sso, u.created_at,
-	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)`
+	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL), u.disabled_at <> 0`
 
 type scanner interface{ Scan(...any) error }
 
 func scanUser(row scanner, extra ...any) (*gardien.User, error) {
 	var u gardien.User
 	var created int64
-	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.EmailVerified, &u.Locale, &u.SSO, &created, &u.TwoFactorEnabled}, extra...)
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.EmailVerified, &u.Locale, &u.SSO, &created, &u.TwoFactorEnabled, &u.Disabled}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, gardien.ErrNotFound
