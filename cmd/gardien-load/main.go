@@ -1,0 +1,463 @@
+// Command gardien-load measures a Gardien server over HTTP on loopback: it
+// starts `gardien serve` (SQLite in a temporary directory, or the given
+// PostgreSQL), creates its own people with 2FA (reading their validation
+// links from the server's terminal mails), then drives each operation with
+// a fixed number of workers for a fixed time and prints, per operation:
+// requests per second, p50, p99, errors, and the server's CPU time per
+// request and memory, read from /proc/PID. It also times one argon2id hash
+// here and prints the hashing bound beside the login figure.
+//
+//	go build -o /tmp/gardien ./cmd/gardien
+//	go run ./cmd/gardien-load -gardien /tmp/gardien -workers 8 -duration 10s
+//
+// Results, with the machine and the command: docs/benchmarks.md.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pquerna/otp"
+
+	"github.com/gardien/gardien/internal/password"
+	"github.com/gardien/gardien/internal/totp"
+)
+
+const pw = "load test password 1234"
+
+func main() {
+	bin := flag.String("gardien", "", "path of the gardien binary to start (go build -o /tmp/gardien ./cmd/gardien)")
+	dbURL := flag.String("database-url", "", "PostgreSQL URL (empty: SQLite in a temporary directory)")
+	workers := flag.Int("workers", 8, "concurrent clients per operation")
+	duration := flag.Duration("duration", 10*time.Second, "how long each operation runs")
+	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps)")
+	flood := flag.Int("flood", 500, "password logins sent at once in the flood")
+	flag.Parse()
+	if *bin == "" {
+		fmt.Fprintln(os.Stderr, "gardien-load: -gardien is required (go build -o /tmp/gardien ./cmd/gardien)")
+		os.Exit(2)
+	}
+	if err := run(*bin, *dbURL, *workers, *duration, *people, *flood); err != nil {
+		fmt.Fprintln(os.Stderr, "gardien-load:", err)
+		os.Exit(1)
+	}
+}
+
+// server is the running gardien and what it printed.
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	mu     sync.Mutex
+	tokens map[string]chan string // email → its validation token
+}
+
+func start(bin, dbURL string) (*server, error) {
+	dir, err := os.MkdirTemp("", "gardien-load")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "GARDIEN_ADDR=127.0.0.1:0", "GARDIEN_DATA_DIR="+dir, "GARDIEN_LOG_LEVEL=warn",
+		// Every client is 127.0.0.1: the guessing limits would stop the test.
+		"GARDIEN_PASSWORD_TRIES_PER_ADDRESS=1000000", "GARDIEN_PASSWORD_TRIES_PER_ACCOUNT=1000000")
+	if dbURL != "" {
+		cmd.Env = append(cmd.Env, "GARDIEN_DATABASE_URL="+dbURL, "GARDIEN_SECRET_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, tokens: map[string]chan string{}}
+	ready := make(chan string, 1)
+	go s.read(out, ready)
+	select {
+	case s.url = <-ready:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		return nil, errors.New("the server did not say where it serves within 30 s")
+	}
+	return s, nil
+}
+
+var (
+	servingOn = regexp.MustCompile(`serving on (http://\S+)`)
+	mailTo    = regexp.MustCompile(`^Mail to: (\S+)`)
+	tokenIn   = regexp.MustCompile(`verify-email\?token=([A-Za-z0-9_-]+)`)
+)
+
+// read follows the server's terminal: where it serves, and the token of
+// each validation mail.
+func (s *server) read(r io.Reader, ready chan<- string) {
+	sc := bufio.NewScanner(r)
+	to := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if m := servingOn.FindStringSubmatch(line); m != nil {
+			ready <- m[1]
+		}
+		if m := mailTo.FindStringSubmatch(line); m != nil {
+			to = m[1]
+		}
+		if m := tokenIn.FindStringSubmatch(line); m != nil && to != "" {
+			s.tokenFor(to) <- m[1]
+		}
+	}
+}
+
+func (s *server) tokenFor(email string) chan string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.tokens[email]
+	if !ok {
+		c = make(chan string, 1)
+		s.tokens[email] = c
+	}
+	return c
+}
+
+// cpu is the server's CPU time so far (user + system), from /proc.
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // clock ticks (USER_HZ = 100 on Linux)
+}
+
+// memory is the server's resident memory now and at its peak, in MiB.
+func (s *server) memory() (rss, peak float64) {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			switch f[0] {
+			case "VmRSS:":
+				rss = kb / 1024
+			case "VmHWM:":
+				peak = kb / 1024
+			}
+		}
+	}
+	return rss, peak
+}
+
+// person is someone with 2FA, and the time steps of their codes used.
+type person struct {
+	email    string
+	secret   []byte
+	lastStep int64
+}
+
+// client is one browser: its own cookies.
+func client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 60 * time.Second}
+}
+
+func call(c *http.Client, base, method, path string, body any) (int, map[string]any, error) {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, base+"/api/v1"+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m, nil
+}
+
+// code is a code of p's app at a step after the last one used: this
+// step's or the next (the server takes one step either side of its now,
+// so the next stays good while sessions are prepared); false when none.
+func (p *person) code() (string, bool) {
+	now := totp.Step(time.Now())
+	for step := now; step <= now+1; step++ {
+		if step > p.lastStep {
+			p.lastStep = step
+			return totp.Code(p.secret, step, otp.DigitsSix), true
+		}
+	}
+	return "", false
+}
+
+// makePeople signs people up, validates them and turns their 2FA on, with
+// a few workers.
+func makePeople(s *server, n int) ([]*person, error) {
+	out := make([]*person, n)
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() * 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				p, err := makePerson(s, i)
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				out[i] = p
+			}
+		}()
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
+func makePerson(s *server, i int) (*person, error) {
+	email := fmt.Sprintf("load-%d-%d@example.com", time.Now().UnixNano(), i)
+	c := client()
+	if st, m, err := call(c, s.url, "POST", "/signup", map[string]any{"email": email, "password": pw, "name": "Load Test"}); err != nil || st != 201 {
+		return nil, fmt.Errorf("signup: %d %v %v", st, m, err)
+	}
+	var tok string
+	select {
+	case tok = <-s.tokenFor(email):
+	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("no validation mail for %s", email)
+	}
+	if st, m, err := call(c, s.url, "POST", "/email/verify", map[string]any{"token": tok}); err != nil || st != 200 {
+		return nil, fmt.Errorf("verify: %d %v %v", st, m, err)
+	}
+	st, m, err := call(c, s.url, "POST", "/me/two-factor/setup", map[string]any{})
+	if err != nil || st != 200 {
+		return nil, fmt.Errorf("2FA setup: %d %v %v", st, m, err)
+	}
+	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m["secret"].(string))
+	p := &person{email: email, secret: secret}
+	code, _ := p.code()
+	if st, m, err := call(c, s.url, "POST", "/me/two-factor/activate", map[string]any{"code": code}); err != nil || st != 200 {
+		return nil, fmt.Errorf("2FA activate: %d %v %v", st, m, err)
+	}
+	return p, nil
+}
+
+// result is what one operation measured.
+type result struct {
+	name      string
+	n, errors int
+	elapsed   time.Duration
+	lat       []time.Duration
+	cpu       time.Duration
+}
+
+func (r result) print(s *server) {
+	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+	pct := func(p float64) time.Duration {
+		if len(r.lat) == 0 {
+			return 0
+		}
+		return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
+	}
+	per := time.Duration(0)
+	if r.n > 0 {
+		per = r.cpu / time.Duration(r.n)
+	}
+	rss, peak := s.memory()
+	fmt.Printf("%-14s %8d %9.0f/s  p50 %9s  p99 %9s  errors %5d  server CPU/op %9s  RSS %5.1f MiB (peak %5.1f)\n",
+		r.name, r.n, float64(r.n)/r.elapsed.Seconds(), pct(.5).Round(time.Microsecond), pct(.99).Round(time.Microsecond),
+		r.errors, per.Round(time.Microsecond), rss, peak)
+}
+
+// drive runs op with workers until the duration ends or op says it is out
+// of work (more false), and measures it; a call that did nothing (skip:
+// waiting for codes) is not counted.
+func drive(s *server, name string, workers int, d time.Duration, op func(w int) (ok, more bool)) result {
+	return driveSkipping(s, name, workers, d, func(w int) (bool, bool, bool) { ok, more := op(w); return ok, more, false })
+}
+
+func driveSkipping(s *server, name string, workers int, d time.Duration, op func(w int) (ok, more, skip bool)) result {
+	var mu sync.Mutex
+	r := result{name: name}
+	cpu0, start := s.cpu(), time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				t := time.Now()
+				ok, more, skip := op(w)
+				if !more {
+					return
+				}
+				if skip {
+					continue
+				}
+				lat := time.Since(t)
+				mu.Lock()
+				r.n++
+				r.lat = append(r.lat, lat)
+				if !ok {
+					r.errors++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	r.elapsed, r.cpu = time.Since(start), s.cpu()-cpu0
+	return r
+}
+
+func run(bin, dbURL string, workers int, d time.Duration, n, flood int) error {
+	// One argon2id hash here: the bound on password logins.
+	h := password.NewHasher(password.DefaultParams, 1)
+	t0 := time.Now()
+	const hashes = 5
+	for range hashes {
+		h.Hash(context.Background(), pw)
+	}
+	hash := time.Since(t0) / hashes
+
+	s, err := start(bin, dbURL)
+	if err != nil {
+		return err
+	}
+	defer s.cmd.Process.Kill()
+	time.Sleep(time.Second)
+	idle, _ := s.memory()
+	fmt.Printf("gardien-load: %s, %d cores, %d workers, %s per operation\n", s.url, runtime.NumCPU(), workers, d)
+	fmt.Printf("idle RSS %.1f MiB; one argon2id hash %s here: %d cores bound password logins to %.0f/s\n",
+		idle, hash.Round(time.Millisecond), runtime.NumCPU(), float64(runtime.NumCPU())/hash.Seconds())
+
+	people, err := makePeople(s, n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d people with 2FA made\n\n", len(people))
+	fmt.Printf("%-14s %8s %11s  %13s  %13s  %12s  %s\n", "operation", "requests", "rate", "", "", "", "")
+
+	// GET /me: a full session per worker.
+	sessions := make([]*http.Client, workers)
+	for w := range workers {
+		c := client()
+		p := people[w%len(people)]
+		call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+		code, _ := p.code()
+		call(c, s.url, "POST", "/login/two-factor", map[string]any{"code": code})
+		sessions[w] = c
+	}
+	drive(s, "GET /me", workers, d, func(w int) (bool, bool) {
+		st, _, err := call(sessions[w], s.url, "GET", "/me", nil)
+		return err == nil && st == 200, true
+	}).print(s)
+
+	// The password step alone.
+	var i atomic.Int64
+	drive(s, "password", workers, d, func(int) (bool, bool) {
+		p := people[int(i.Add(1))%len(people)]
+		st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+		return err == nil && st == 200, true
+	}).print(s)
+
+	// The second step alone: sessions at the second step made first (each
+	// costs a hash, not counted), then one code each.
+	type pending struct {
+		c    *http.Client
+		code string
+	}
+	queue := make(chan pending, 2*len(people))
+	// Everyone's first code, then everyone's second: a person's later code
+	// is never taken before the earlier one (the server would refuse the
+	// earlier step as used).
+	for range 2 {
+		for _, p := range people {
+			code, ok := p.code()
+			if !ok {
+				continue
+			}
+			c := client()
+			call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			queue <- pending{c, code}
+		}
+	}
+	close(queue)
+	drive(s, "second step", workers, d, func(int) (bool, bool) {
+		q, ok := <-queue
+		if !ok {
+			return false, false
+		}
+		st, _, err := call(q.c, s.url, "POST", "/login/two-factor", map[string]any{"code": q.code})
+		return err == nil && st == 200, true
+	}).print(s)
+
+	// Full logins: password then code; people wait for their next step.
+	var pmu sync.Mutex
+	driveSkipping(s, "full login", workers, d, func(int) (bool, bool, bool) {
+		pmu.Lock()
+		var p *person
+		var code string
+		for range len(people) {
+			c := people[int(i.Add(1))%len(people)]
+			if k, ok := c.code(); ok {
+				p, code = c, k
+				break
+			}
+		}
+		pmu.Unlock()
+		if p == nil {
+			time.Sleep(100 * time.Millisecond) // every code of this step used: wait for the next
+			return true, true, true
+		}
+		c := client()
+		if st, _, err := call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw}); err != nil || st != 200 {
+			return false, true, false
+		}
+		st, _, err := call(c, s.url, "POST", "/login/two-factor", map[string]any{"code": code})
+		return err == nil && st == 200, true, false
+	}).print(s)
+
+	// The flood: many password logins at once.
+	var done atomic.Int64
+	r := drive(s, fmt.Sprintf("flood %d", flood), flood, time.Hour, func(int) (bool, bool) {
+		if done.Add(1) > int64(flood) {
+			return false, false
+		}
+		p := people[int(i.Add(1))%len(people)]
+		st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+		return err == nil && st == 200, true
+	})
+	r.print(s)
+	return nil
+}
