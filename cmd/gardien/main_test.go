@@ -65,8 +65,14 @@ func waitFor(t *testing.T, out interface{ String() string }, re string) string {
 
 func post(t *testing.T, url string, body any) (int, map[string]any) {
 	t.Helper()
+	return postWith(t, http.DefaultClient, url, body)
+}
+
+// postWith posts JSON with a client of the test's (its cookies).
+func postWith(t *testing.T, c *http.Client, url string, body any) (int, map[string]any) {
+	t.Helper()
 	b, _ := json.Marshal(body)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	resp, err := c.Post(url, "application/json", bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,15 +412,7 @@ func TestBackupAndRestoreDrill(t *testing.T) {
 	c.Jar = jar
 	call := func(base, path string, body any) (int, map[string]any) {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		resp, err := c.Post(base+path, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		return postWith(t, c, base+path, body)
 	}
 	const pw = "correct horse battery staple"
 	call(r.url, "/api/v1/signup", map[string]string{"email": "ada@example.com", "password": pw, "name": "Ada"})
@@ -489,13 +487,8 @@ func TestOperatorAccountCommands(t *testing.T) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	login := func() int {
-		b, _ := json.Marshal(map[string]string{"email": "ada@example.com", "password": pw})
-		resp, err := c.Post(r.url+"/api/v1/login", "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		st, _ := postWith(t, c, r.url+"/api/v1/login", map[string]string{"email": "ada@example.com", "password": pw})
+		return st
 	}
 	me := func() int {
 		resp, err := c.Get(r.url + "/api/v1/me")

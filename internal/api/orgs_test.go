@@ -356,12 +356,7 @@ func TestSeveralOrganizations(t *testing.T) {
 
 func TestRequireTwoFactorCanEmailMembersNow(t *testing.T) {
 	t.Parallel()
-	clock := apptest.NewClock()
-	env := apptest.Start(t, apptest.WithClock(clock))
-	owner := enabled(t, env, clock, "owner@example.com")
-	org := newOrg(t, owner, "Acme")
-	member := verified(t, env, "member@example.com")
-	join(t, env, owner, member, org, "member")
+	env, _, owner, member, org := acme(t)
 
 	wantProblem(t, owner.c.API("PUT", org+"/security", map[string]any{"require_two_factor": true, "notify_members": "yes"}), 422, "validation_failed")
 	if r := owner.c.API("PUT", org+"/security", map[string]any{"require_two_factor": true, "notify_members": true}); r.StatusCode != 200 {
@@ -399,12 +394,7 @@ func TestInvitingAMemberOrAnInviteeAgainIsAConflict(t *testing.T) {
 // logs in as usual until it, and is held at the set-up from it.
 func TestRequireTwoFactorByADeadline(t *testing.T) {
 	t.Parallel()
-	clock := apptest.NewClock()
-	env := apptest.Start(t, apptest.WithClock(clock))
-	owner := enabled(t, env, clock, "owner@example.com")
-	org := newOrg(t, owner, "Acme")
-	member := verified(t, env, "member@example.com")
-	join(t, env, owner, member, org, "member")
+	env, clock, owner, member, org := acme(t)
 
 	for _, bad := range []any{"soon", 12, "2020-01-01", clock.Now().Add(500 * 24 * time.Hour).Format(time.RFC3339)} {
 		p := wantProblem(t, owner.c.API("PUT", org+"/security", map[string]any{"require_two_factor": true, "deadline": bad}), 422, "validation_failed")
@@ -445,4 +435,17 @@ func TestRequireTwoFactorByADeadline(t *testing.T) {
 	if r := login(t, env.Client(t), member.email, pw).JSON(); r["status"] != "two_factor_setup_required" {
 		t.Fatalf("the member's login from the deadline: %v", r)
 	}
+}
+
+// acme starts a server with Acme: its owner (2FA on) and a member without
+// 2FA; it returns them, the organization's path and the clock.
+func acme(t *testing.T) (*apptest.Env, *apptest.Clock, *person, *person, string) {
+	t.Helper()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := enabled(t, env, clock, "owner@example.com")
+	org := newOrg(t, owner, "Acme")
+	member := verified(t, env, "member@example.com")
+	join(t, env, owner, member, org, "member")
+	return env, clock, owner, member, org
 }
