@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,5 +132,28 @@ func BenchmarkHashDefault(b *testing.B) {
 		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestANewHasherComputesNoHash: starting costs no hash (its time and its
+// memory held by the process); the check of an unknown account still
+// computes one, like a real account's.
+func TestANewHasherComputesNoHash(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	h := NewHasher(DefaultParams, 1)
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Fatalf("NewHasher allocated %d KiB: it computed a hash", grew>>10)
+	}
+	hashed := 0
+	h.OnWait = func(time.Duration) { hashed++ }
+	runtime.ReadMemStats(&before)
+	if err := h.Verify(context.Background(), "", "anything"); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("unknown account: %v", err)
+	}
+	runtime.ReadMemStats(&after)
+	if hashed != 1 || after.TotalAlloc-before.TotalAlloc < uint64(DefaultParams.Memory)<<10 {
+		t.Fatalf("an unknown account's check did not compute a hash (%d slots, %d KiB)", hashed, (after.TotalAlloc-before.TotalAlloc)>>10)
 	}
 }
