@@ -423,3 +423,32 @@ func TestAVerifiedDomainBelongsToOneOrganization(t *testing.T) {
 		}
 	})
 }
+
+// TestSQLiteReadersStayOpen: under concurrent reads no reader connection
+// is closed for want of an idle slot (each reopening reads the schema and
+// prepares statements again).
+func TestSQLiteReadersStayOpen(t *testing.T) {
+	s, err := sqlstore.Open(context.Background(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				if err := s.Ping(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if st := s.PoolStats()["reader"]; st.MaxIdleClosed != 0 {
+		t.Fatalf("%d reader connections closed for want of an idle slot (%d open)", st.MaxIdleClosed, st.OpenConnections)
+	}
+}
