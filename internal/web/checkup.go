@@ -57,7 +57,7 @@ func (h *Handler) handleCheckup(w http.ResponseWriter, r *http.Request, cur *htt
 	case err == nil:
 		h.setFlash(w, "ok", "checkup.done")
 		redirect(w, r, orHome(next))
-	case isCode(err, gardien.CodeConflict): // nothing due (answered already)
+	case gardien.ErrorCode(err) == gardien.CodeConflict: // nothing due (answered already)
 		redirect(w, r, orHome(next))
 	default:
 		st, serr := h.Auth.Checkup(r.Context(), cur.User)
@@ -82,15 +82,9 @@ func (h *Handler) handleCheckupLater(w http.ResponseWriter, r *http.Request, cur
 	case err == nil:
 		h.setFlash(w, "info", "checkup.postponed")
 		redirect(w, r, orHome(next))
-	case isCode(err, gardien.CodeConflict):
+	case gardien.ErrorCode(err) == gardien.CodeConflict:
 		h.done(w, r, err, pathCheckup+"?"+url.Values{"next": {next}}.Encode(), "")
 	default:
 		h.fail(w, r, err)
 	}
-}
-
-// isCode tells whether err is a domain error with this code.
-func isCode(err error, code gardien.Code) bool {
-	e, ok := gardien.AsError(err)
-	return ok && e.Code == code
 }
