@@ -21,6 +21,9 @@ func (s *Store) CreateOrganization(ctx context.Context, o *gardien.Organization,
 		if _, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`, o.ID, ownerID, string(gardien.RoleOwner), o.CreatedAt.Unix()); err != nil {
 			return err
 		}
+		if err := s.countMember(ctx, tx, o.ID, ownerID, +1); err != nil {
+			return err
+		}
 		e.OrgID = o.ID
 		return s.insertEvent(ctx, tx, e)
 	})
@@ -85,10 +88,14 @@ func (s *Store) RequiringOrganization(ctx context.Context, userID int64) (string
 // unprotected is the condition of a member (m, u) without 2FA and not SSO.
 const unprotected = `u.sso = ? AND NOT EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = m.user_id AND t.enabled_at IS NOT NULL)`
 
+// memberColumns reads members; the query goes on with its conditions.
+// CROSS JOIN makes SQLite walk the organization's memberships (by their
+// key) and look each person up, never the other way round over all
+// accounts; PostgreSQL plans it as the inner join it is.
 const memberColumns = `u.id, u.email, u.name, u.locale, m.role, u.sso,
 	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL),
 	COALESCE(u.last_login_at, 0), m.last_reminded_at, m.created_at
-	FROM memberships m JOIN users u ON u.id = m.user_id`
+	FROM memberships m CROSS JOIN users u WHERE u.id = m.user_id AND `
 
 func scanMember(row scanner) (*gardien.Member, error) {
 	var m gardien.Member
@@ -118,7 +125,16 @@ func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter
 		args = append(args, string(f.Role))
 	}
 	args = append(args, f.Limit, f.Offset)
-	out, err := queryAll(ctx, s, `SELECT `+memberColumns+` WHERE `+where+` ORDER BY m.user_id LIMIT ? OFFSET ?`, value(scanMember), args...)
+	query := `SELECT ` + memberColumns + where + ` ORDER BY m.user_id LIMIT ? OFFSET ?`
+	if !f.WithoutTwoFactor {
+		// Nothing to know of the people to choose the page: the page of
+		// memberships first (by their key), then only its people. A
+		// planner joining first reads every account (PostgreSQL did, at
+		// 8 ms a page of 100,000 members).
+		query = `SELECT ` + strings.Replace(memberColumns, "FROM memberships m",
+			"FROM (SELECT * FROM memberships m WHERE "+where+" ORDER BY m.user_id LIMIT ? OFFSET ?) m", 1) + `TRUE ORDER BY m.user_id`
+	}
+	out, err := queryAll(ctx, s, query, value(scanMember), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: members: %w", err)
 	}
@@ -139,7 +155,7 @@ func value[T any](scan func(scanner) (*T, error)) func(scanner) (T, error) {
 
 // Member returns one member of an organization, or gardien.ErrNotFound.
 func (s *Store) Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error) {
-	m, err := scanMember(s.queryRow(ctx, s.reader, `SELECT `+memberColumns+` WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID))
+	m, err := scanMember(s.queryRow(ctx, s.reader, `SELECT `+memberColumns+`m.org_id = ? AND m.user_id = ?`, orgID, userID))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: member: %w", err)
 	}
@@ -150,10 +166,10 @@ func (s *Store) Member(ctx context.Context, orgID, userID int64) (*gardien.Membe
 // (2FA on, or SSO), in one pass over the organization's memberships.
 func (s *Store) MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error) {
 	var c gardien.MemberCounts
-	err := s.queryRow(ctx, s.reader, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN u.sso OR t.user_id IS NOT NULL THEN 1 ELSE 0 END), 0)
-		FROM memberships m JOIN users u ON u.id = m.user_id
-		LEFT JOIN two_factor t ON t.user_id = m.user_id AND t.enabled_at IS NOT NULL
-		WHERE m.org_id = ?`, orgID).Scan(&c.Total, &c.Protected)
+	err := s.queryRow(ctx, s.reader, `SELECT members_total, members_protected FROM organizations WHERE id = ?`, orgID).Scan(&c.Total, &c.Protected)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
 	if err != nil {
 		return c, fmt.Errorf("sqlstore: member counts: %w", err)
 	}
@@ -172,6 +188,10 @@ func (s *Store) SetRole(ctx context.Context, orgID, userID int64, role gardien.R
 // refusing (gardien.ErrLastOwner) to leave it without an owner.
 func (s *Store) RemoveMember(ctx context.Context, orgID, userID int64, e *gardien.Event) error {
 	return s.changeMember(ctx, "remove member", orgID, userID, e, func(tx *sql.Tx) (sql.Result, error) {
+		// Counted out first (undone with the rest if no such member).
+		if err := s.countMember(ctx, tx, orgID, userID, -1); err != nil {
+			return nil, err
+		}
 		return s.txExec(ctx, tx, `DELETE FROM memberships WHERE org_id = ? AND user_id = ?`, orgID, userID)
 	})
 }
@@ -351,9 +371,15 @@ func (s *Store) AcceptInvitation(ctx context.Context, invID, userID int64, e *ga
 		if err != nil {
 			return err
 		}
-		if _, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (org_id, user_id) DO NOTHING`, orgID, userID, role, e.Time.Unix()); err != nil {
+		res, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (org_id, user_id) DO NOTHING`, orgID, userID, role, e.Time.Unix())
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if err := s.countMember(ctx, tx, orgID, userID, +1); err != nil {
+				return err
+			}
 		}
 		return s.insertEvent(ctx, tx, e)
 	})

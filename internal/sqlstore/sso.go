@@ -239,6 +239,11 @@ func (s *Store) joinThroughSSO(ctx context.Context, tx *sql.Tx, orgID, userID in
 	if err != nil {
 		return false, err
 	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		if err := s.countMember(ctx, tx, orgID, userID, +1); err != nil {
+			return false, err
+		}
+	}
 	if _, err := s.txExec(ctx, tx, `UPDATE invitations SET accepted_at = ? WHERE org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL
 		AND email_key = (SELECT email_key FROM users WHERE id = ?)`, at.Unix(), orgID, userID); err != nil {
 		return false, err
@@ -300,6 +305,10 @@ func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSes
 		} else if err != nil {
 			return err
 		}
+		before, err := s.protection(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
 		if _, err := s.txExec(ctx, tx, `UPDATE users SET sso = ?, password_hash = '', updated_at = ? WHERE id = ?`, true, now.Unix(), userID); err != nil {
 			return err
 		}
@@ -307,6 +316,9 @@ func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSes
 			if _, err := s.txExec(ctx, tx, q, userID); err != nil {
 				return err
 			}
+		}
+		if err := s.countProtection(ctx, tx, userID, before); err != nil {
+			return err
 		}
 		if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepSession); err != nil {
 			return err

@@ -63,12 +63,19 @@ func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]
 func (s *Store) ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error {
 	at := e.Time.Unix()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		before, err := s.protection(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
 		if err := s.txExec1(ctx, tx, `UPDATE two_factor SET enabled_at = ?, expires_at = NULL, last_step = ?,
 			checkup_due_at = ?, checkup_postponed = 0
 			WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`, at, step, at+int64(gardien.CheckupAfter/time.Second), userID, at); err != nil {
 			return err
 		}
 		if err := s.replaceCodes(ctx, tx, userID, codeHashes); err != nil {
+			return err
+		}
+		if err := s.countProtection(ctx, tx, userID, before); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, e)
@@ -159,7 +166,14 @@ func (s *Store) TwoFactorStatus(ctx context.Context, userID int64) (time.Time, i
 // transaction. gardien.ErrNotFound when 2FA was not enabled.
 func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		before, err := s.protection(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
 		if err := s.txExec1(ctx, tx, `DELETE FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, userID); err != nil {
+			return err
+		}
+		if err := s.countProtection(ctx, tx, userID, before); err != nil {
 			return err
 		}
 		for _, q := range []string{`DELETE FROM recovery_codes WHERE user_id = ?`,

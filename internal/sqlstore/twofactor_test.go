@@ -546,3 +546,72 @@ func TestACheckupAnswerCountsOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestKeptMemberCountersFollowEveryChange: the counters MemberCounts reads
+// stay equal to a count of the memberships through joins, leaves, 2FA
+// turned on and off, and an account deleted, in two organizations at once.
+func TestKeptMemberCountersFollowEveryChange(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		owner := newUser(t, s, "owner@example.com")
+		enable(t, s, owner, 1)
+		acme := newOrg(t, s, owner)
+		beta := &gardien.Organization{Name: "Beta", CreatedAt: t0}
+		if err := s.CreateOrganization(ctx, beta, owner.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
+			t.Fatal(err)
+		}
+		check := func(when string) {
+			t.Helper()
+			for _, o := range []*gardien.Organization{acme, beta} {
+				c, err := s.MemberCounts(ctx, o.ID)
+				total, protected, rerr := s.RecountMembers(ctx, o.ID)
+				if err != nil || rerr != nil || c.Total != total || c.Protected != protected {
+					t.Fatalf("%s, %s: kept %+v (%v), counted %d/%d (%v)", when, o.Name, c, err, total, protected, rerr)
+				}
+			}
+		}
+		join := func(u *gardien.User, o *gardien.Organization) {
+			t.Helper()
+			inv := &gardien.Invitation{OrgID: o.ID, Email: u.Email, Role: gardien.RoleMember, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if err := s.CreateInvitation(ctx, inv, u.Email, hash(u.Email+o.Name), &gardien.Event{Time: t0, Type: "x"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.AcceptInvitation(ctx, inv.ID, u.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check("created")
+		plain := newUser(t, s, "plain@example.com")
+		safe := newUser(t, s, "safe@example.com")
+		enable(t, s, safe, 1)
+		sso := &gardien.User{Email: "sso@example.com", Name: "S", SSO: true, CreatedAt: t0}
+		if err := s.CreateUser(ctx, sso, "sso@example.com", "-"); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []*gardien.User{plain, safe, sso} {
+			join(u, acme)
+			join(u, beta)
+		}
+		check("three joined both")
+		enable(t, s, plain, 1)
+		check("plain turned 2FA on")
+		if err := s.DisableTOTP(ctx, safe.ID, 0, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		check("safe turned 2FA off")
+		if err := s.RemoveMember(ctx, acme.ID, plain.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RemoveMember(ctx, acme.ID, plain.ID, &gardien.Event{Time: t0, Type: "x"}); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("removing twice: %v", err)
+		}
+		check("plain left Acme (and a second removal changed nothing)")
+		if err := s.DeleteUser(ctx, sso.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		check("the SSO person's account deleted")
+		if c, _ := s.MemberCounts(ctx, beta.ID); c.Total != 3 || c.Protected != 2 {
+			t.Fatalf("Beta: %+v, want owner, plain (2FA) and safe (none): 3 members, 2 protected", c)
+		}
+	})
+}

@@ -246,6 +246,9 @@ func (s *Store) DeleteUser(ctx context.Context, userID int64, e *gardien.Event) 
 		if len(names) > 0 {
 			return &gardien.LastOwnerError{Organizations: names}
 		}
+		if err := s.countLeavingAll(ctx, tx, userID); err != nil {
+			return err
+		}
 		if err := s.txExec1(ctx, tx, `DELETE FROM users WHERE id = ?`, userID); err != nil {
 			return err
 		}
