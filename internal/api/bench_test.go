@@ -20,6 +20,7 @@ import (
 type stepper struct {
 	secret []byte
 	token  string
+	userID int64
 }
 
 // steppers makes n people with 2FA on, each with a session waiting for its
@@ -64,7 +65,7 @@ func steppers(b *testing.B, env *apptest.Env, n int) []stepper {
 		if err := env.App.Store.CreateSession(ctx, s, sha256Of(tok)); err != nil {
 			b.Fatal(err)
 		}
-		out[i] = stepper{secret: secret, token: tok}
+		out[i] = stepper{secret: secret, token: tok, userID: u.ID}
 	}
 	return out
 }
@@ -111,6 +112,81 @@ func BenchmarkSecondStep(b *testing.B) {
 				}
 				b.StopTimer()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+			})
+		}
+	}
+}
+
+// bulkAccounts adds n accounts (a third with 2FA, each with a session)
+// straight into the database, as a large installation has them.
+func bulkAccounts(b *testing.B, env *apptest.Env, n int) {
+	b.Helper()
+	ctx := b.Context()
+	for i, q := range []string{
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		 INSERT INTO users (email, email_key, name, password_hash, created_at, updated_at)
+		 SELECT 'a' || i || '@million.example', 'a' || i || '@million.example', 'Account ' || i, '-', 0, 0 FROM n`,
+		`INSERT INTO two_factor (user_id, secret, created_at, enabled_at, last_step)
+		 SELECT id, ?, 0, 0, 0 FROM users WHERE email_key LIKE '%@million.example' AND id % 3 = 0`,
+		`INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent)
+		 SELECT ` + map[bool]string{true: `sha256(('s' || id)::bytea)`, false: `randomblob(32)`}[env.App.Store.Dialect() == "postgres"] + `,
+		 id, 'full', 0, 0, 0, '', '' FROM users WHERE email_key LIKE '%@million.example'`,
+		`ANALYZE`,
+	} {
+		args := [][]any{{n}, {[]byte("sealed")}, nil, nil}[i]
+		if _, err := env.DB.ExecContext(ctx, env.Q(q), args...); err != nil {
+			b.Fatalf("bulk step %d: %v", i, err)
+		}
+	}
+}
+
+// BenchmarkMillionAccounts compares, over HTTP, the second step and
+// GET /me on an empty database and on one of 1,000,000 accounts (each
+// with a session, a third with 2FA): every lookup is by an index, so the
+// figures should stay within 20 % of each other.
+func BenchmarkMillionAccounts(b *testing.B) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		for _, size := range []int{0, 1_000_000} {
+			b.Run(fmt.Sprintf("%s/%d", db, size), func(b *testing.B) {
+				var opts []apptest.Option
+				if db == "postgres" {
+					opts = append(opts, apptest.Postgres(b))
+				}
+				env := apptest.Start(b, opts...)
+				if size > 0 {
+					bulkAccounts(b, env, size)
+				}
+				people := steppers(b, env, 1000)
+				base := mustURL(env.URL)
+				c := env.Client(b)
+				b.Run("second_step", func(b *testing.B) {
+					i := 0
+					for b.Loop() {
+						p := people[i%len(people)]
+						i++
+						if i > len(people) {
+							b.Fatal("more iterations than people with a fresh code: use -benchtime 1000x or less")
+						}
+						c.Jar.SetCookies(base, []*http.Cookie{{Name: "gardien_session", Value: p.token, Path: "/"}})
+						if r := c.API("POST", "/login/two-factor", map[string]any{"code": totp.Code(p.secret, totp.Step(time.Now()), otp.DigitsSix)}); r.StatusCode != 200 {
+							b.Fatalf("%d %s", r.StatusCode, r.Body)
+						}
+					}
+				})
+				b.Run("me", func(b *testing.B) {
+					now := time.Now()
+					// A person with 2FA, as in both sizes alike (no deadline to look up).
+					s := &gardien.Session{UserID: people[0].userID, Level: gardien.LevelFull, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+					if err := env.App.Store.CreateSession(b.Context(), s, sha256Of("me")); err != nil {
+						b.Fatal(err)
+					}
+					c.Jar.SetCookies(base, []*http.Cookie{{Name: "gardien_session", Value: "me", Path: "/"}})
+					for b.Loop() {
+						if r := c.API("GET", "/me", nil); r.StatusCode != 200 {
+							b.Fatalf("%d %s", r.StatusCode, r.Body)
+						}
+					}
+				})
 			})
 		}
 	}
