@@ -281,14 +281,8 @@ func TestOrganizationRequirement(t *testing.T) {
 		s.CreateUser(ctx, sso, "sso@example.com", "-")
 		safe := newUser(t, s, "safe@example.com")
 		enable(t, s, safe, 1)
-		for i, u := range []*gardien.User{plain, sso, safe} {
-			inv := &gardien.Invitation{OrgID: o.ID, Email: u.Email, Role: gardien.RoleMember, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-			if err := s.CreateInvitation(ctx, inv, u.Email, hash(u.Email), &gardien.Event{Time: t0, Type: "x"}); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.AcceptInvitation(ctx, inv.ID, u.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
-				t.Fatalf("accept %d: %v", i, err)
-			}
+		for _, u := range []*gardien.User{plain, sso, safe} {
+			joinOrg(t, s, u, o)
 		}
 		c, _ := s.MemberCounts(ctx, o.ID)
 		if c.Total != 4 || c.Protected != 2 {
@@ -439,13 +433,7 @@ func TestDeadlineRemindersAreClaimedOnce(t *testing.T) {
 		enable(t, s, owner, 1)
 		o := newOrg(t, s, owner)
 		plain := newUser(t, s, "plain@example.com")
-		inv := &gardien.Invitation{OrgID: o.ID, Email: plain.Email, Role: gardien.RoleMember, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-		if err := s.CreateInvitation(ctx, inv, plain.Email, hash(plain.Email), &gardien.Event{Time: t0, Type: "x"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.AcceptInvitation(ctx, inv.ID, plain.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
-			t.Fatal(err)
-		}
+		joinOrg(t, s, plain, o)
 		deadline := t0.Add(5 * 24 * time.Hour)
 		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, deadline, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
@@ -570,16 +558,6 @@ func TestKeptMemberCountersFollowEveryChange(t *testing.T) {
 				}
 			}
 		}
-		join := func(u *gardien.User, o *gardien.Organization) {
-			t.Helper()
-			inv := &gardien.Invitation{OrgID: o.ID, Email: u.Email, Role: gardien.RoleMember, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-			if err := s.CreateInvitation(ctx, inv, u.Email, hash(u.Email+o.Name), &gardien.Event{Time: t0, Type: "x"}); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.AcceptInvitation(ctx, inv.ID, u.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
-				t.Fatal(err)
-			}
-		}
 		check("created")
 		plain := newUser(t, s, "plain@example.com")
 		safe := newUser(t, s, "safe@example.com")
@@ -589,8 +567,8 @@ func TestKeptMemberCountersFollowEveryChange(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, u := range []*gardien.User{plain, safe, sso} {
-			join(u, acme)
-			join(u, beta)
+			joinOrg(t, s, u, acme)
+			joinOrg(t, s, u, beta)
 		}
 		check("three joined both")
 		enable(t, s, plain, 1)
@@ -614,4 +592,17 @@ func TestKeptMemberCountersFollowEveryChange(t *testing.T) {
 			t.Fatalf("Beta: %+v, want owner, plain (2FA) and safe (none): 3 members, 2 protected", c)
 		}
 	})
+}
+
+// joinOrg makes u a member of o, by an invitation accepted.
+func joinOrg(t *testing.T, s *sqlstore.Store, u *gardien.User, o *gardien.Organization) {
+	t.Helper()
+	ctx := context.Background()
+	inv := &gardien.Invitation{OrgID: o.ID, Email: u.Email, Role: gardien.RoleMember, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateInvitation(ctx, inv, u.Email, hash(u.Email+o.Name), &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AcceptInvitation(ctx, inv.ID, u.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		t.Fatalf("%s joins %s: %v", u.Email, o.Name, err)
+	}
 }

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -113,10 +112,7 @@ func newScenery(t *testing.T) *scenery {
 	link := func(to, subject string) string {
 		return strings.TrimPrefix(env.Mail.WaitSubject(t, to, subject).Link(), env.URL)
 	}
-	cookies := func(c *apptest.Client) []*http.Cookie {
-		u, _ := url.Parse(env.URL)
-		return c.Jar.Cookies(u)
-	}
+	cookies := func(c *apptest.Client) []*http.Cookie { return cookiesOf(env, c) }
 	userID := func(email string) string {
 		var id string
 		if err := env.DB.QueryRow(env.Q("SELECT id FROM users WHERE email = ?"), email).Scan(&id); err != nil {
