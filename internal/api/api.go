@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gardien/gardien"
+	contract "github.com/gardien/gardien/api"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
 	"github.com/gardien/gardien/internal/i18n"
@@ -69,6 +70,14 @@ func (h *Handler) noRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.problem(w, r, http.StatusNotFound, gardien.CodeNotFound, "err.not_found", nil)
+}
+
+// handleOpenAPI serves the API's contract, for programs that generate a
+// client or check answers against it.
+func handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(contract.OpenAPI)
 }
 
 // Handlers write their answer and return nil, or return the error to

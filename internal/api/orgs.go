@@ -72,7 +72,7 @@ func (h *Handler) handleCreateOrg(w http.ResponseWriter, r *http.Request, cur *h
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"organization": map[string]any{"id": o.ID, "name": o.Name, "require_two_factor": false, "role": gardien.RoleOwner}})
+	return writeJSON(w, http.StatusCreated, map[string]any{"organization": toOrg(gardien.Membership{Organization: *o, Role: gardien.RoleOwner})})
 }
 
 func (h *Handler) handleListOrgs(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {

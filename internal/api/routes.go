@@ -4,6 +4,7 @@ import "github.com/gardien/gardien/internal/auth"
 
 func (h *Handler) routes() {
 	m := h.mux
+	m.HandleFunc("GET /api/v1/openapi.yaml", handleOpenAPI)
 	m.HandleFunc("POST /api/v1/signup", h.open(h.handleSignup))
 	m.HandleFunc("POST /api/v1/email/verify", h.open(h.handleVerifyEmail))
 	m.HandleFunc("POST /api/v1/email/resend", h.guarded(auth.AreaSetup, h.handleResendVerification))

@@ -227,6 +227,9 @@ func (c *Client) Do(method, path, contentType string, body io.Reader) *Response 
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if strings.HasPrefix(req.URL.Path, "/api/") {
+		CheckContract(c.t, req, resp, b)
+	}
 	return &Response{Response: resp, Body: b}
 }
 

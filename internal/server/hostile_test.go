@@ -27,6 +27,7 @@ var routes = [][2]string{
 	{"POST", "/api/v1/email/resend"},
 	{"POST", "/api/v1/login"},
 	{"POST", "/api/v1/logout"},
+	{"GET", "/api/v1/openapi.yaml"},
 	{"GET", "/api/v1/me"},
 	{"PATCH", "/api/v1/me"},
 	{"DELETE", "/api/v1/me"},
@@ -367,9 +368,12 @@ func hostile(t *testing.T, opts ...apptest.Option) {
 		if err != nil {
 			t.Fatalf("%s %s (%s): %v", method, path, l.name, err)
 		}
-		out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		out, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		requests++
+		if strings.HasPrefix(path, "/api/") {
+			apptest.CheckContract(t, req, resp, out)
+		}
 		if resp.StatusCode >= 500 {
 			t.Errorf("%s %s (%s, %.40q): %d %s", method, path, l.name, b.data, resp.StatusCode, out)
 		}
