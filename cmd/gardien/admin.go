@@ -15,6 +15,7 @@ import (
 
 	"github.com/gardien/gardien/internal/app"
 	"github.com/gardien/gardien/internal/config"
+	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/sqlstore"
 )
 
@@ -184,12 +185,31 @@ func throttle(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// mailCommand lists the mails given up: gardien mail given-up.
+// mailCommand lists the mails given up (gardien mail given-up) and sends
+// them again once the mail settings are fixed (gardien mail retry ID…|all).
 func mailCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) < 1 || args[0] != "given-up" {
-		return fmt.Errorf("usage: gardien mail given-up [flags]")
+	const use = "usage: gardien mail given-up [flags] | gardien mail retry ID...|all [flags]"
+	if len(args) < 1 || (args[0] != "given-up" && args[0] != "retry") {
+		return errors.New(use)
 	}
-	a, done, err := operatorApp(ctx, "gardien mail given-up", args[1:], getenv, stdout, stderr)
+	var ids []int64
+	all, rest := false, args[1:]
+	if args[0] == "retry" {
+		for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			if rest[0] == "all" {
+				all = true
+			} else if id, err := strconv.ParseInt(rest[0], 10, 64); err == nil && id > 0 {
+				ids = append(ids, id)
+			} else {
+				return fmt.Errorf("%q is not a mail id (see gardien mail given-up)\n%s", rest[0], use)
+			}
+			rest = rest[1:]
+		}
+		if len(ids) == 0 && !all {
+			return errors.New(use)
+		}
+	}
+	a, done, err := operatorApp(ctx, "gardien mail "+args[0], rest, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -198,12 +218,44 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tTO\tQUEUED\tTRIES\tLAST ERROR")
-	for _, m := range list {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\n", m.ID, m.To, m.CreatedAt.Format("2006-01-02 15:04"), m.Attempts, m.LastError)
+	if args[0] == "given-up" {
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tTO\tQUEUED\tTRIES\tRETRY UNTIL\tLAST ERROR")
+		for _, m := range list {
+			until := "- (link expired)"
+			if m.RetryUntil.After(a.Auth.Now()) {
+				until = m.RetryUntil.Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.To, m.CreatedAt.Format("2006-01-02 15:04"), m.Attempts, until, m.LastError)
+		}
+		return w.Flush()
 	}
-	return w.Flush()
+	if all {
+		for _, m := range list {
+			if m.RetryUntil.After(a.Auth.Now()) {
+				ids = append(ids, m.ID)
+			}
+		}
+	}
+	var failed error
+	for _, id := range ids {
+		switch err := a.Outbox.Retry(ctx, id); {
+		case err == nil:
+			fmt.Fprintf(stdout, "mail %d queued again\n", id)
+		case errors.Is(err, gardien.ErrNotFound):
+			failed = fmt.Errorf("mail %d: no given-up mail has that id (see gardien mail given-up)", id)
+			fmt.Fprintln(stderr, failed)
+		case errors.Is(err, mail.ErrCannotRetry):
+			failed = fmt.Errorf("mail %d: %w", id, err)
+			fmt.Fprintln(stderr, failed)
+		default:
+			return err
+		}
+	}
+	if all && len(ids) == 0 {
+		fmt.Fprintln(stdout, "no given-up mail can be sent again")
+	}
+	return failed
 }
 
 // backup writes a consistent copy of the SQLite database to PATH while

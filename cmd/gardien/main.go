@@ -82,6 +82,7 @@ const usage = `Usage:
   gardien throttle clear EMAIL [IP]
                                    lift a person's second-factor lock; with IP, forget the wrong passwords from it
   gardien mail given-up            list the mails given up after their tries
+  gardien mail retry ID...|all     send given-up mails again (once the mail settings are fixed), while their link lives
   gardien sso verify-domain ORG_ID DOMAIN
                                    verify a domain an organization claims for SSO (when its DNS cannot hold the TXT record)
   gardien backup PATH [flags]      copy the SQLite database to PATH while serving (PostgreSQL: use pg_dump)

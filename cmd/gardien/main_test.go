@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"github.com/gardien/gardien/internal/mail/mailtest"
 	"github.com/gardien/gardien/internal/testenv"
 	"github.com/gardien/gardien/internal/totp"
 )
@@ -532,5 +534,90 @@ func TestOperatorAccountCommands(t *testing.T) {
 	}
 	if out := op("mail", "given-up"); !strings.HasPrefix(out, "ID") {
 		t.Fatalf("mail given-up:\n%s", out)
+	}
+}
+
+// TestOperatorRetriesGivenUpMails: a mail given up while the mail server
+// was down leaves with `gardien mail retry` once the settings are fixed,
+// once, and its link works.
+func TestOperatorRetriesGivenUpMails(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"GARDIEN_DATA_DIR": dir, "GARDIEN_ADDR": "127.0.0.1:0", "GARDIEN_SMTP_URL": "smtp+insecure://127.0.0.1:1", "USER": "root"}
+	op := func(args ...string) (string, error) {
+		var out, errs bytes.Buffer
+		err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errs)
+		return out.String() + errs.String(), err
+	}
+	r := start(t, env)
+	if code, _ := post(t, r.url+"/api/v1/signup", map[string]string{"email": "ada@example.com", "password": "correct horse battery staple", "name": "Ada"}); code != 201 {
+		t.Fatalf("signup: %d", code)
+	}
+	// Every try fails: the test brings the eighth to now.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "gardien.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, err := op("mail", "given-up")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "ada@example.com") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mail was not given up:\n%s", out)
+		}
+		db.Exec(`UPDATE outbox SET attempts = 7, next_attempt_at = 0 WHERE next_attempt_at < ?`, int64(1)<<40)
+	}
+	r.stop()
+
+	// The operator fixes the mail settings, starts the server again and
+	// sends the mail again.
+	srv := mailtest.Start(t, mailtest.Plain)
+	env["GARDIEN_SMTP_URL"] = srv.URL("smtp+insecure")
+	r = start(t, env)
+	list, _ := op("mail", "given-up")
+	m := regexp.MustCompile(`(?m)^(\d+)\s+ada@example\.com\s+\S+ \S+\s+8\s+(\d{4}-\d\d-\d\d \d\d:\d\d)`).FindStringSubmatch(list)
+	if m == nil {
+		t.Fatalf("given-up list without the mail, its 8 tries and until when it can be sent:\n%s", list)
+	}
+	if out, err := op("mail", "retry", m[1]); err != nil || !strings.Contains(out, "mail "+m[1]+" queued again") {
+		t.Fatalf("mail retry: %v\n%s", err, out)
+	}
+	mail := srv.Wait(t, "ada@example.com")
+	if code, body := post(t, r.url+"/api/v1/email/verify", map[string]string{"token": mail.Token()}); code != 200 {
+		t.Fatalf("the link of the mail sent again: %d %v", code, body)
+	}
+	if out, err := op("mail", "retry", m[1]); err == nil || !strings.Contains(out, "no given-up mail has that id") {
+		t.Fatalf("a second retry of a sent mail: %v\n%s", err, out)
+	}
+	if out, err := op("mail", "retry", "all"); err != nil || !strings.Contains(out, "no given-up mail can be sent again") {
+		t.Fatalf("mail retry all: %v\n%s", err, out)
+	}
+	if _, err := op("mail", "retry", "seven"); err == nil || !strings.Contains(err.Error(), `"seven" is not a mail id`) {
+		t.Fatalf("mail retry seven: %v", err)
+	}
+	srv.None(t, "ada@example.com", 300*time.Millisecond) // sent once: no second copy
+	r.stop()
+}
+
+// The README's list of commands is the usage the program prints.
+func TestTheREADMEListsTheCommands(t *testing.T) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(string(readme), "## Commands\n\n```\n")
+	listed, _, _ := strings.Cut(after, "```")
+	lines, _, _ := strings.Cut(strings.TrimPrefix(usage, "Usage:\n"), "Run \"gardien serve -h\"")
+	want := strings.ReplaceAll("\n"+lines, "\n  ", "\n")[1:]
+	if listed != want {
+		t.Errorf("README.md's commands are not the usage; put there:\n%s", want)
 	}
 }

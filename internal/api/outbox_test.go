@@ -10,7 +10,8 @@ import (
 )
 
 // Mailed links are keys to accounts: the outbox never holds one in clear,
-// drops a mail's body once it is given up, and the mail once its link expired.
+// keeps a given-up mail's sealed body only while its link lives, and its
+// trace 30 days.
 func TestOutboxHoldsNoLinkInClear(t *testing.T) {
 	eachDB(t, func(t *testing.T, opts ...apptest.Option) {
 		clock := apptest.NewClock()
@@ -55,34 +56,51 @@ func TestOutboxHoldsNoLinkInClear(t *testing.T) {
 				}
 			}
 		}
-		// The last try fails: the body goes, the trace stays. (Made due
-		// again until it happens: a try under way may set its own retry.)
-		var left int
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-			if _, err := env.DB.Exec(`UPDATE outbox SET attempts = 7, next_attempt_at = 0 WHERE body IS NOT NULL`); err != nil {
+		// The last try fails: the mail is given up, its trace kept for an
+		// operator, and its body too, sealed, to be sent again while its
+		// link lives. (Made due again until it happens: a try under way
+		// may set its own retry.)
+		givenUp := func() int {
+			var n int
+			env.DB.QueryRow(env.Q(`SELECT COUNT(*) FROM outbox WHERE next_attempt_at >= ?`), int64(1)<<40).Scan(&n)
+			return n
+		}
+		for deadline := time.Now().Add(10 * time.Second); givenUp() < 2 && time.Now().Before(deadline); {
+			if _, err := env.DB.Exec(env.Q(`UPDATE outbox SET attempts = 7, next_attempt_at = 0 WHERE next_attempt_at < ?`), int64(1)<<40); err != nil {
 				t.Fatal(err)
-			}
-			env.DB.QueryRow(`SELECT COUNT(*) FROM outbox WHERE body IS NOT NULL`).Scan(&left)
-			if left == 0 {
-				break
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if left != 0 {
-			t.Fatalf("%d given-up mails keep their body", left)
+		if n := givenUp(); n != 2 {
+			t.Fatalf("%d mails given up, want 2", n)
 		}
-		var traces int
+		var sealed, traces int
+		env.DB.QueryRow(`SELECT COUNT(*) FROM outbox WHERE body IS NOT NULL`).Scan(&sealed)
 		env.DB.QueryRow(`SELECT COUNT(*) FROM outbox WHERE last_error <> ''`).Scan(&traces)
-		if traces != 2 {
-			t.Fatalf("%d traces of given-up mails, want 2 for an operator", traces)
+		if sealed != 2 || traces != 2 {
+			t.Fatalf("given up: %d sealed bodies and %d traces, want 2 and 2", sealed, traces)
 		}
-		// Once the links expired (the validation link lives a day), the mails go.
+		for _, r := range rows() {
+			if bytes.Contains(r, []byte("token=")) {
+				t.Fatalf("a given-up mail holds its link in clear: %q", r)
+			}
+		}
+		// Once the links expired (the validation link lives a day), the
+		// bodies go; the traces stay for the operator, 30 days.
 		clock.Advance(25 * time.Hour)
 		if _, err := env.App.Outbox.Purge(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		env.DB.QueryRow(`SELECT COUNT(*) FROM outbox WHERE body IS NOT NULL`).Scan(&sealed)
+		if n := len(rows()); sealed != 0 || n != 2 {
+			t.Fatalf("links expired: %d bodies kept, %d traces (want 0, 2)", sealed, n)
+		}
+		clock.Advance(30 * 24 * time.Hour)
+		if _, err := env.App.Outbox.Purge(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		if n := len(rows()); n != 0 {
-			t.Fatalf("%d mails whose link expired are still in the outbox", n)
+			t.Fatalf("%d traces older than 30 days are still in the outbox", n)
 		}
 	})
 }

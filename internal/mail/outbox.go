@@ -38,6 +38,7 @@ type OutboxStore interface {
 	MailSent(ctx context.Context, id int64) error
 	MailFailed(ctx context.Context, id int64, next time.Time, reason string) error
 	MailGivenUp(ctx context.Context, id int64, reason string) error
+	RetryMail(ctx context.Context, id int64, now time.Time) error
 	PurgeMail(ctx context.Context, now, givenUpBefore time.Time) (int64, error)
 }
 
@@ -59,7 +60,8 @@ type Outbox struct {
 // 2FA turned on, a password changed) is worth sending.
 const noticeTTL = 7 * 24 * time.Hour
 
-// givenUpKept is how long the trace of a given-up mail stays for operators.
+// givenUpKept is how long the trace of a given-up mail stays for operators
+// (its body goes earlier, when its link expires).
 const givenUpKept = 30 * 24 * time.Hour
 
 func sealContext(to string) []byte { return []byte("outbox:" + to) }
@@ -207,7 +209,26 @@ func (o *Outbox) sendOne(ctx context.Context) bool {
 	return true
 }
 
-// giveUp stops trying a mail: its trace stays for an operator, its body goes.
+// ErrCannotRetry: a given-up mail whose body is gone, its link expired.
+var ErrCannotRetry = errors.New("its link expired: the person must ask for a new mail")
+
+// Retry sends a given-up mail again (an operator fixed the mail server),
+// with its tries counted anew; the workers of any node pick it up.
+// gardien.ErrNotFound when no given-up mail has that id, ErrCannotRetry
+// when its link expired.
+func (o *Outbox) Retry(ctx context.Context, id int64) error {
+	if err := o.Store.RetryMail(ctx, id, o.Now()); err != nil {
+		return err
+	}
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// giveUp stops trying a mail: its trace stays for an operator, and its
+// sealed body until its link expires, to be sent again (Retry).
 func (o *Outbox) giveUp(ctx context.Context, q *Queued, why error) {
 	o.Log.Error("mail given up", "mail_id", q.ID, "attempts", q.Attempts, "err", why)
 	if err := o.Store.MailGivenUp(ctx, q.ID, why.Error()); err != nil {

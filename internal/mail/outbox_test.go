@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/mail/mailtest"
 	"github.com/gardien/gardien/internal/secretbox"
@@ -117,6 +118,92 @@ func TestOutboxSendsEachMailOnce(t *testing.T) {
 			if n != 1 {
 				t.Fatalf("%s got %d copies", to, n)
 			}
+		}
+	})
+}
+
+// switchable refuses mails until it is fixed, then counts them.
+type switchable struct {
+	counting
+	fixed bool
+}
+
+func (s *switchable) Send(ctx context.Context, m mail.Message) error {
+	if !s.fixed {
+		return failing{}.Send(ctx, m)
+	}
+	return s.counting.Send(ctx, m)
+}
+
+// A mail given up after its tries can be sent again once the mail server
+// is fixed, while its link lives; not after, and not twice.
+func TestAGivenUpMailCanBeSentAgainWhileItsLinkLives(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		now := time.Now()
+		sender := &switchable{counting: counting{sent: map[string]int{}}}
+		o := mail.NewOutbox(s, testBox(t), sender, slog.New(slog.DiscardHandler), func() time.Time { return now })
+		send := func(to string, life time.Duration) {
+			m := compose(t, "en")
+			m.To, m.Expires = to, now.Add(life)
+			if err := o.Send(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send("day@example.com", 24*time.Hour)
+		send("short@example.com", 5*time.Hour)
+		for range 9 { // every try fails (waits of 30 s to 32 min); at the eighth, both are given up
+			o.Drain(ctx)
+			now = now.Add(35 * time.Minute)
+		}
+		list, err := s.GivenUpMails(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 2 {
+			t.Fatalf("%d mails given up, want 2", len(list))
+		}
+		ids := map[string]int64{}
+		for _, m := range list {
+			ids[m.To] = m.ID
+			if m.Attempts != 8 {
+				t.Errorf("%s given up after %d tries, want 8", m.To, m.Attempts)
+			}
+		}
+		// 5 h 15 min on: the 5-hour link expired, the day-long one lives.
+		for _, m := range list {
+			if live := m.To == "day@example.com"; live != m.RetryUntil.After(now) {
+				t.Errorf("%s: retry until %v", m.To, m.RetryUntil)
+			}
+		}
+		if err := o.Retry(ctx, ids["short@example.com"]); !errors.Is(err, mail.ErrCannotRetry) {
+			t.Fatalf("retry of a mail whose link expired: %v", err)
+		}
+		if err := o.Retry(ctx, 999999); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("retry of no mail: %v", err)
+		}
+		sender.fixed = true
+		errs := make(chan error, 2)
+		for range 2 { // two operators at once: the mail leaves once
+			go func() { errs <- o.Retry(ctx, ids["day@example.com"]) }()
+		}
+		var ok int
+		for range 2 {
+			if err := <-errs; err == nil {
+				ok++
+			} else if !errors.Is(err, gardien.ErrNotFound) {
+				t.Fatal(err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d retries of one mail accepted, want 1", ok)
+		}
+		o.Drain(ctx)
+		if sender.sent["day@example.com"] != 1 || sender.sent["short@example.com"] != 0 {
+			t.Fatalf("sent: %v", sender.sent)
+		}
+		if err := o.Retry(ctx, ids["day@example.com"]); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("retry of a mail sent already: %v", err)
 		}
 	})
 }

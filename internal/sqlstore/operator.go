@@ -101,17 +101,24 @@ type GivenUpMail struct {
 	CreatedAt time.Time
 	Attempts  int
 	LastError string
+	// RetryUntil is when its link expires: until then it can be sent
+	// again (RetryMail). Zero: its body is gone already.
+	RetryUntil time.Time
 }
 
 // GivenUpMails lists the traces of mails given up, newest first.
 func (s *Store) GivenUpMails(ctx context.Context, limit int) ([]GivenUpMail, error) {
-	out, err := queryAll(ctx, s, `SELECT id, to_addr, created_at, attempts, last_error FROM outbox
+	out, err := queryAll(ctx, s, `SELECT id, to_addr, created_at, attempts, last_error,
+		CASE WHEN body IS NULL THEN 0 ELSE expires_at END FROM outbox
 		WHERE next_attempt_at >= ? ORDER BY id DESC LIMIT ?`,
 		func(row scanner) (GivenUpMail, error) {
 			var m GivenUpMail
-			var created int64
-			err := row.Scan(&m.ID, &m.To, &created, &m.Attempts, &m.LastError)
+			var created, until int64
+			err := row.Scan(&m.ID, &m.To, &created, &m.Attempts, &m.LastError, &until)
 			m.CreatedAt = time.Unix(created, 0).UTC()
+			if until > 0 {
+				m.RetryUntil = time.Unix(until, 0).UTC()
+			}
 			return m, err
 		}, givenUpAt, limit)
 	if err != nil {

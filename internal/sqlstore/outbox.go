@@ -69,26 +69,64 @@ func (s *Store) MailFailed(ctx context.Context, id int64, next time.Time, reason
 	return nil
 }
 
-// MailGivenUp keeps the trace of a mail that will not be tried again (to
-// whom, when, why: for an operator) and drops its body: the link in it
-// must not outlive its use.
+// MailGivenUp stops trying a mail. Its trace stays for an operator (to
+// whom, when, why) and so does its sealed body, for as long as its link
+// lives, so that an operator can send it again (RetryMail) once the mail
+// server is fixed; PurgeMail drops the body when the link expires.
 func (s *Store) MailGivenUp(ctx context.Context, id int64, reason string) error {
-	if _, err := s.exec(ctx, s.writer, `UPDATE outbox SET next_attempt_at = ?, last_error = ?, body = NULL,
-		subject = '', text_body = '', html_body = '' WHERE id = ?`, givenUpAt, gardien.Clip(reason, 500), id); err != nil {
+	// The clear parts are those of a mail queued before bodies were
+	// sealed: they go now, as they always did.
+	if _, err := s.exec(ctx, s.writer, `UPDATE outbox SET next_attempt_at = ?, last_error = ?, subject = '', text_body = '', html_body = ''
+		WHERE id = ?`, givenUpAt, gardien.Clip(reason, 500), id); err != nil {
 		return fmt.Errorf("sqlstore: mail given up: %w", err)
 	}
 	return nil
 }
 
-// PurgeMail deletes mails whose link expired (sending them would help
-// nobody) and traces of given-up mails older than keepUntil.
+// RetryMail makes a given-up mail due again at now, its tries counted
+// anew. gardien.ErrNotFound when no given-up mail has that id;
+// mail.ErrCannotRetry when its body is gone (its link expired, or it was
+// given up before bodies were kept).
+func (s *Store) RetryMail(ctx context.Context, id int64, now time.Time) error {
+	res, err := s.exec(ctx, s.writer, `UPDATE outbox SET next_attempt_at = ?, attempts = 0 WHERE id = ? AND next_attempt_at >= ?
+		AND body IS NOT NULL AND (expires_at = 0 OR expires_at > ?)`, now.Unix(), id, givenUpAt, now.Unix())
+	if err != nil {
+		return fmt.Errorf("sqlstore: retry mail: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	var given int
+	if err := s.queryRow(ctx, s.writer, `SELECT COUNT(*) FROM outbox WHERE id = ? AND next_attempt_at >= ?`, id, givenUpAt).Scan(&given); err != nil {
+		return fmt.Errorf("sqlstore: retry mail: %w", err)
+	}
+	if given == 0 {
+		return gardien.ErrNotFound
+	}
+	return mail.ErrCannotRetry
+}
+
+// PurgeMail deletes waiting mails whose link expired (sending them would
+// help nobody), drops the bodies of given-up mails whose link expired (the
+// trace stays), and deletes the traces given up before givenUpBefore.
 func (s *Store) PurgeMail(ctx context.Context, now, givenUpBefore time.Time) (int64, error) {
-	res, err := s.exec(ctx, s.writer, `DELETE FROM outbox WHERE (expires_at > 0 AND expires_at <= ?) OR (body IS NULL AND text_body = '' AND created_at < ?)`,
-		now.Unix(), givenUpBefore.Unix())
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.txExec(ctx, tx, `UPDATE outbox SET body = NULL, subject = '', text_body = '', html_body = ''
+			WHERE next_attempt_at >= ? AND expires_at > 0 AND expires_at <= ? AND body IS NOT NULL`, givenUpAt, now.Unix()); err != nil {
+			return err
+		}
+		res, err := s.txExec(ctx, tx, `DELETE FROM outbox WHERE (next_attempt_at < ? AND expires_at > 0 AND expires_at <= ?)
+			OR (next_attempt_at >= ? AND created_at < ?)`, givenUpAt, now.Unix(), givenUpAt, givenUpBefore.Unix())
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: purge mail: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return n, nil
 }
 
