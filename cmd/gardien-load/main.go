@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,16 +52,28 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each operation runs")
 	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps)")
 	flood := flag.Int("flood", 500, "password logins sent at once in the flood")
+	ops := flag.String("ops", "me,password,second,full,flood", "the operations to run, in this order (fewer: a quicker run, or a profile of one)")
 	flag.Parse()
+	want := map[string]bool{}
+	for _, op := range strings.Split(*ops, ",") {
+		if !slices.Contains(allOps, op) {
+			fmt.Fprintf(os.Stderr, "gardien-load: unknown operation %q in -ops (known: %s)\n", op, strings.Join(allOps, ","))
+			os.Exit(2)
+		}
+		want[op] = true
+	}
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "gardien-load: -gardien is required (go build -o /tmp/gardien ./cmd/gardien)")
 		os.Exit(2)
 	}
-	if err := run(*bin, *dbURL, *workers, *duration, *people, *flood); err != nil {
+	if err := run(*bin, *dbURL, *workers, *duration, *people, *flood, want); err != nil {
 		fmt.Fprintln(os.Stderr, "gardien-load:", err)
 		os.Exit(1)
 	}
 }
+
+// allOps are the operations the tool drives.
+var allOps = []string{"me", "password", "second", "full", "flood"}
 
 // server is the running gardien and what it printed.
 type server struct {
@@ -343,7 +356,7 @@ func driveSkipping(s *server, name string, workers int, d time.Duration, op func
 	return r
 }
 
-func run(bin, dbURL string, workers int, d time.Duration, n, flood int) error {
+func run(bin, dbURL string, workers int, d time.Duration, n, flood int, want map[string]bool) error {
 	// One argon2id hash here: the bound on password logins.
 	h := password.NewHasher(password.DefaultParams, 1)
 	t0 := time.Now()
@@ -372,96 +385,107 @@ func run(bin, dbURL string, workers int, d time.Duration, n, flood int) error {
 	fmt.Printf("%d people with 2FA made\n\n", len(people))
 	fmt.Printf("%-14s %8s %11s  %13s  %13s  %12s  %s\n", "operation", "requests", "rate", "", "", "", "")
 
-	// GET /me: a full session per worker.
-	sessions := make([]*http.Client, workers)
-	for w := range workers {
-		c := client()
-		p := people[w%len(people)]
-		call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
-		code, _ := p.code()
-		call(c, s.url, "POST", "/login/two-factor", map[string]any{"code": code})
-		sessions[w] = c
+	var i atomic.Int64 // who logs in next
+	if want["me"] {
+		// GET /me: a full session per worker.
+		sessions := make([]*http.Client, workers)
+		for w := range workers {
+			c := client()
+			p := people[w%len(people)]
+			call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			code, _ := p.code()
+			call(c, s.url, "POST", "/login/two-factor", map[string]any{"code": code})
+			sessions[w] = c
+		}
+		drive(s, "GET /me", workers, d, func(w int) (bool, bool) {
+			st, _, err := call(sessions[w], s.url, "GET", "/me", nil)
+			return err == nil && st == 200, true
+		}).print(s)
 	}
-	drive(s, "GET /me", workers, d, func(w int) (bool, bool) {
-		st, _, err := call(sessions[w], s.url, "GET", "/me", nil)
-		return err == nil && st == 200, true
-	}).print(s)
 
-	// The password step alone.
-	var i atomic.Int64
-	drive(s, "password", workers, d, func(int) (bool, bool) {
-		p := people[int(i.Add(1))%len(people)]
-		st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
-		return err == nil && st == 200, true
-	}).print(s)
-
-	// The second step alone: sessions at the second step made first (each
-	// costs a hash, not counted), then one code each.
-	type pending struct {
-		c    *http.Client
-		code string
+	if want["password"] {
+		// The password step alone.
+		drive(s, "password", workers, d, func(int) (bool, bool) {
+			p := people[int(i.Add(1))%len(people)]
+			st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			return err == nil && st == 200, true
+		}).print(s)
 	}
-	queue := make(chan pending, 2*len(people))
-	// Everyone's first code, then everyone's second: a person's later code
-	// is never taken before the earlier one (the server would refuse the
-	// earlier step as used).
-	for range 2 {
-		for _, p := range people {
-			code, ok := p.code()
+
+	if want["second"] {
+		// The second step alone: sessions at the second step made first (each
+		// costs a hash, not counted), then one code each.
+		type pending struct {
+			c    *http.Client
+			code string
+		}
+		queue := make(chan pending, 2*len(people))
+		// Everyone's first code, then everyone's second: a person's later code
+		// is never taken before the earlier one (the server would refuse the
+		// earlier step as used).
+		for range 2 {
+			for _, p := range people {
+				code, ok := p.code()
+				if !ok {
+					continue
+				}
+				c := client()
+				call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+				queue <- pending{c, code}
+			}
+		}
+		close(queue)
+		drive(s, "second step", workers, d, func(int) (bool, bool) {
+			q, ok := <-queue
 			if !ok {
-				continue
+				return false, false
+			}
+			st, _, err := call(q.c, s.url, "POST", "/login/two-factor", map[string]any{"code": q.code})
+			return err == nil && st == 200, true
+		}).print(s)
+	}
+
+	if want["full"] {
+		// Full logins: password then code; people wait for their next step.
+		var pmu sync.Mutex
+		driveSkipping(s, "full login", workers, d, func(int) (bool, bool, bool) {
+			pmu.Lock()
+			var p *person
+			var code string
+			for range len(people) {
+				c := people[int(i.Add(1))%len(people)]
+				if k, ok := c.code(); ok {
+					p, code = c, k
+					break
+				}
+			}
+			pmu.Unlock()
+			if p == nil {
+				time.Sleep(100 * time.Millisecond) // every code of this step used: wait for the next
+				return true, true, true
 			}
 			c := client()
-			call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
-			queue <- pending{c, code}
-		}
-	}
-	close(queue)
-	drive(s, "second step", workers, d, func(int) (bool, bool) {
-		q, ok := <-queue
-		if !ok {
-			return false, false
-		}
-		st, _, err := call(q.c, s.url, "POST", "/login/two-factor", map[string]any{"code": q.code})
-		return err == nil && st == 200, true
-	}).print(s)
-
-	// Full logins: password then code; people wait for their next step.
-	var pmu sync.Mutex
-	driveSkipping(s, "full login", workers, d, func(int) (bool, bool, bool) {
-		pmu.Lock()
-		var p *person
-		var code string
-		for range len(people) {
-			c := people[int(i.Add(1))%len(people)]
-			if k, ok := c.code(); ok {
-				p, code = c, k
-				break
+			if st, _, err := call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw}); err != nil || st != 200 {
+				return false, true, false
 			}
-		}
-		pmu.Unlock()
-		if p == nil {
-			time.Sleep(100 * time.Millisecond) // every code of this step used: wait for the next
-			return true, true, true
-		}
-		c := client()
-		if st, _, err := call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw}); err != nil || st != 200 {
-			return false, true, false
-		}
-		st, _, err := call(c, s.url, "POST", "/login/two-factor", map[string]any{"code": code})
-		return err == nil && st == 200, true, false
-	}).print(s)
+			st, _, err := call(c, s.url, "POST", "/login/two-factor", map[string]any{"code": code})
+			return err == nil && st == 200, true, false
+		}).print(s)
+	}
 
-	// The flood: many password logins at once.
-	var done atomic.Int64
-	r := drive(s, fmt.Sprintf("flood %d", flood), flood, time.Hour, func(int) (bool, bool) {
-		if done.Add(1) > int64(flood) {
-			return false, false
-		}
-		p := people[int(i.Add(1))%len(people)]
-		st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
-		return err == nil && st == 200, true
-	})
-	r.print(s)
+	if want["flood"] {
+		// The flood: many password logins at once.
+		var done atomic.Int64
+		r := drive(s, fmt.Sprintf("flood %d", flood), flood, time.Hour, func(int) (bool, bool) {
+			if done.Add(1) > int64(flood) {
+				return false, false
+			}
+			p := people[int(i.Add(1))%len(people)]
+			st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			return err == nil && st == 200, true
+		})
+		r.print(s)
+	}
+
 	return nil
 }
