@@ -102,6 +102,9 @@ var (
 	// belongs to the organization, or holds a live invitation to it.
 	ErrAlreadyMember  = errors.New("already a member")
 	ErrAlreadyInvited = errors.New("already invited")
+	// ErrCodeUsed: a code of this time step, or of a later one, was
+	// accepted already (the replay guard refused it).
+	ErrCodeUsed = errors.New("code used already")
 	// ErrUnavailable: the database cannot be reached or did not answer in
 	// time. Nothing is known about the request's subject: a session is not
 	// "unknown", a person not "logged out".

@@ -76,6 +76,20 @@ type Session struct {
 	SSOContext string
 }
 
+// SecondStep is what a login's passing second step changes, at once: the
+// code's time step used up, the failed tries cleared, the last login
+// recorded, the session promoted with a new token, the event written.
+type SecondStep struct {
+	UserID, SessionID int64
+	// Step is the code's time step, used up here (the replay guard); 0
+	// for a recovery code, used up before.
+	Step      int64
+	TokenHash []byte
+	Level     SessionLevel
+	Expires   time.Time
+	Event     *Event
+}
+
 // TryLimits bound second-factor guessing on one account. They are counted
 // in the database, so they hold across sessions, nodes and concurrent
 // requests.

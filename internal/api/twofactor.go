@@ -94,7 +94,7 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, c
 	}
 	// The 2FA check-up, when due, is offered, never imposed: a client
 	// shows it (GET /me/two-factor says what it needs).
-	if st, err := h.auth.Checkup(r.Context(), cur.User); err == nil && st.Due {
+	if step.CheckupDue {
 		out["two_factor_checkup"] = true
 	}
 	return writeJSON(w, http.StatusOK, out)

@@ -48,7 +48,7 @@ type Store interface {
 
 	SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error
 	PendingTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
-	TOTPSecret(ctx context.Context, userID int64) ([]byte, error)
+	TOTPSecret(ctx context.Context, userID int64) (sealed []byte, checkupDue time.Time, err error)
 	ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error
 	ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte, e *gardien.Event) error
 	ConsumeTOTPStep(ctx context.Context, userID, step int64) (bool, error)
@@ -56,7 +56,7 @@ type Store interface {
 	TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error)
 	DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error
 	ReserveSecondFactorTry(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (bool, time.Time, error)
-	PassSecondStep(ctx context.Context, userID, sessionID int64, newHash []byte, level gardien.SessionLevel, expires time.Time, e *gardien.Event) error
+	PassSecondStep(ctx context.Context, p gardien.SecondStep) error
 	LockIfExhausted(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (time.Time, error)
 
 	CreateOrganization(ctx context.Context, o *gardien.Organization, ownerID int64, e *gardien.Event) error

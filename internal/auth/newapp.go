@@ -60,9 +60,19 @@ func (s *Service) proveSecondFactor(ctx context.Context, u *gardien.User, code, 
 		return &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
 	}
 	out := &SecondFactorPassed{}
-	v, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
+	v, step, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
 	if err != nil {
 		return err
+	}
+	if v == codeRight && step > 0 {
+		fresh, err := s.Store.ConsumeTOTPStep(ctx, u.ID, step)
+		if err != nil {
+			return fmt.Errorf("auth: second factor: %w", err)
+		}
+		if !fresh {
+			s.Log.InfoContext(ctx, "replayed code refused", "user_id", u.ID)
+			v = codeUsed
+		}
 	}
 	if v != codeRight {
 		if err := s.failedSecondFactor(ctx, u, c, now); err != nil {

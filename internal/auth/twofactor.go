@@ -174,6 +174,9 @@ type SecondFactorPassed struct {
 	// RecoveryCodesLeft is set when a recovery code was used.
 	RecoveryCodesLeft int
 	UsedRecoveryCode  bool
+	// CheckupDue: the 2FA check-up is due, to offer now (read with the
+	// secret: no other query).
+	CheckupDue bool
 }
 
 // VerifySecondFactor checks a code from the app, or a recovery code, for a
@@ -203,9 +206,24 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 		return nil, &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
 	}
 	out := &SecondFactorPassed{}
-	v, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
+	v, step, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
 	if err != nil {
 		return nil, err
+	}
+	// The code's step used up, failures cleared, login recorded, session
+	// promoted with a new token, event written: one transaction.
+	tok, hash := newToken()
+	expires := s.expiryAfter(sess, gardien.LevelFull, now)
+	if v == codeRight {
+		err := s.Store.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, TokenHash: hash,
+			Level: gardien.LevelFull, Expires: expires, Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)})
+		switch {
+		case errors.Is(err, gardien.ErrCodeUsed):
+			s.Log.InfoContext(ctx, "replayed code refused", "user_id", u.ID)
+			v = codeUsed
+		case err != nil:
+			return nil, fmt.Errorf("auth: second factor: %w", err)
+		}
 	}
 	if v != codeRight {
 		if err := s.failedSecondFactor(ctx, u, c, now); err != nil {
@@ -213,14 +231,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 		}
 		return nil, v.refusal()
 	}
-	// Failures cleared, session promoted with a new token, event written: one transaction.
-	tok, hash := newToken()
-	expires := s.expiryAfter(sess, gardien.LevelFull, now)
-	if err := s.Store.PassSecondStep(ctx, u.ID, sess.ID, hash, gardien.LevelFull, expires, s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)); err != nil {
-		return nil, fmt.Errorf("auth: second factor: %w", err)
-	}
 	sess.Level, sess.ExpiresAt, out.Token = gardien.LevelFull, expires, tok
-	s.recordLogin(ctx, u.ID)
 	if out.UsedRecoveryCode {
 		if err := s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, gardien.EventData{"codes_left": strconv.Itoa(out.RecoveryCodesLeft)}); err != nil {
 			return nil, err
@@ -252,41 +263,39 @@ func (v codeVerdict) refusal() *gardien.Error {
 	return &gardien.Error{Code: gardien.CodeInvalidCode, Message: msg}
 }
 
-// checkSecondFactor says whether the code (or recovery code) is right, and
-// uses it up: a recovery code once, a code's time step once.
-func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, recovery string, now time.Time, out *SecondFactorPassed) (codeVerdict, error) {
+// checkSecondFactor says whether the code (or recovery code) is right. A
+// recovery code is used up here; a code's time step is returned for the
+// caller to use up (so that a login does it in the transaction that
+// promotes its session): until then the code is not yet accepted.
+func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, recovery string, now time.Time, out *SecondFactorPassed) (codeVerdict, int64, error) {
 	if strings.TrimSpace(recovery) != "" {
 		left, err := s.Store.ConsumeRecoveryCode(ctx, userID, s.recoveryHash(recovery), now)
 		if errors.Is(err, gardien.ErrNotFound) {
-			return codeWrong, nil
+			return codeWrong, 0, nil
 		}
 		if err != nil {
-			return codeWrong, fmt.Errorf("auth: recovery code: %w", err)
+			return codeWrong, 0, fmt.Errorf("auth: recovery code: %w", err)
 		}
 		out.UsedRecoveryCode, out.RecoveryCodesLeft = true, left
-		return codeRight, nil
+		if cu, err := s.Store.Checkup(ctx, userID); err == nil {
+			out.CheckupDue = s.checkupState(cu).Due
+		}
+		return codeRight, 0, nil
 	}
-	sealed, err := s.Store.TOTPSecret(ctx, userID)
+	sealed, due, err := s.Store.TOTPSecret(ctx, userID)
 	if err != nil {
-		return codeWrong, fmt.Errorf("auth: second factor: %w", err)
+		return codeWrong, 0, fmt.Errorf("auth: second factor: %w", err)
 	}
 	secret, err := s.Box.Open(sealed, s.sealContext(userID))
 	if err != nil {
-		return codeWrong, fmt.Errorf("auth: second factor: %w", err)
+		return codeWrong, 0, fmt.Errorf("auth: second factor: %w", err)
 	}
 	step, match := totp.Verify(secret, code, now)
 	if !match {
-		return codeWrong, nil
+		return codeWrong, 0, nil
 	}
-	fresh, err := s.Store.ConsumeTOTPStep(ctx, userID, step)
-	if err != nil {
-		return codeWrong, fmt.Errorf("auth: second factor: %w", err)
-	}
-	if !fresh {
-		s.Log.InfoContext(ctx, "replayed code refused", "user_id", userID)
-		return codeUsed, nil
-	}
-	return codeRight, nil
+	out.CheckupDue = !due.IsZero() && !now.Before(due)
+	return codeRight, step, nil
 }
 
 // failedSecondFactor records a wrong code and, at the limit, locks the

@@ -40,8 +40,20 @@ func (s *Store) PendingTOTP(ctx context.Context, userID int64, now time.Time) ([
 }
 
 // TOTPSecret returns the sealed secret of an enabled 2FA.
-func (s *Store) TOTPSecret(ctx context.Context, userID int64) ([]byte, error) {
-	return s.secret(ctx, "totp secret", `SELECT secret FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, userID)
+// With it comes when the 2FA check-up is due (zero: none), which a login
+// that passes its second step offers: one read for both.
+func (s *Store) TOTPSecret(ctx context.Context, userID int64) ([]byte, time.Time, error) {
+	var sealed []byte
+	var due int64
+	err := s.queryRow(ctx, s.reader, `SELECT secret, checkup_due_at FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, userID).
+		Scan(&sealed, &due)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("sqlstore: totp secret: %w", err)
+	}
+	return sealed, unixOrZero(due), nil
 }
 
 func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]byte, error) {
@@ -227,25 +239,40 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, lim ga
 	return false, time.Unix(until, 0).UTC(), nil
 }
 
-// PassSecondStep completes a login's second step in one transaction: the
-// count of failed tries is cleared, the session gets its new token, level
-// and expiry, and the event is written.
-func (s *Store) PassSecondStep(ctx context.Context, userID, sessionID int64, newHash []byte, level gardien.SessionLevel, expires time.Time, e *gardien.Event) error {
+// PassSecondStep completes a login's second step in one transaction (one
+// commit, where there were four): the failed tries are cleared (the try was
+// counted before the check: it is given back) and the login recorded, the
+// code's step used up, the session promoted, the event written.
+// gardien.ErrCodeUsed, and nothing changed, when a code of that step or a
+// later one was accepted already: of two requests with one code, on one
+// node or several, exactly one passes.
+func (s *Store) PassSecondStep(ctx context.Context, p gardien.SecondStep) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		// The try was counted as a failure before the check: give it back.
+		// users first, as every transaction that takes both rows.
 		if _, err := s.txExec(ctx, tx, `UPDATE users SET tfa_failures = 0,
-			tfa_day_failures = CASE WHEN tfa_day_failures > 0 THEN tfa_day_failures - 1 ELSE 0 END WHERE id = ?`, userID); err != nil {
+			tfa_day_failures = CASE WHEN tfa_day_failures > 0 THEN tfa_day_failures - 1 ELSE 0 END, last_login_at = ? WHERE id = ?`,
+			p.Event.Time.Unix(), p.UserID); err != nil {
 			return err
 		}
+		if p.Step > 0 {
+			res, err := s.txExec(ctx, tx, `UPDATE two_factor SET last_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND last_step < ?`,
+				p.Step, p.UserID, p.Step)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return gardien.ErrCodeUsed
+			}
+		}
 		res, err := s.txExec(ctx, tx, `UPDATE sessions SET token_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
-			newHash, string(level), expires.Unix(), e.Time.Unix(), sessionID)
+			p.TokenHash, string(p.Level), p.Expires.Unix(), p.Event.Time.Unix(), p.SessionID)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return gardien.ErrNotFound
 		}
-		return s.insertEvent(ctx, tx, e)
+		return s.insertEvent(ctx, tx, p.Event)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: pass second step: %w", err)

@@ -53,8 +53,8 @@ func TestTOTPEnrollment(t *testing.T) {
 		if u2, _ := s.UserByID(ctx, u.ID); !u2.TwoFactorEnabled {
 			t.Fatal("activated secret not shown as enabled")
 		}
-		if got, err := s.TOTPSecret(ctx, u.ID); err != nil || string(got) != "sealed" {
-			t.Fatalf("secret: %q %v", got, err)
+		if got, due, err := s.TOTPSecret(ctx, u.ID); err != nil || string(got) != "sealed" || due.IsZero() {
+			t.Fatalf("secret: %q, check-up due %v, %v", got, due, err)
 		}
 		if err := s.SavePendingTOTP(ctx, u.ID, []byte("x"), t0.Add(time.Hour), t0); !errors.Is(err, gardien.ErrDuplicate) {
 			t.Fatalf("new pending secret over an enabled one: %v", err)
@@ -139,9 +139,60 @@ func passStep(t *testing.T, s *sqlstore.Store, u *gardien.User, at time.Time) {
 	sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
 	tok := at.String()
 	s.CreateSession(ctx, sess, hash(tok))
-	if err := s.PassSecondStep(ctx, u.ID, sess.ID, hash(tok+"full"), gardien.LevelFull, at.Add(12*time.Hour), &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}); err != nil {
+	if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, TokenHash: hash(tok + "full"), Level: gardien.LevelFull,
+		Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Of twenty sessions passing their second step with the code of one time
+// step at once, one passes: its session promoted, the login recorded, one
+// event. The others change nothing.
+func TestASecondStepUsesItsCodeOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		enable(t, s, u, 100)
+		pass := func(i int, step int64) (*gardien.Session, error) {
+			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("second", step, i))); err != nil {
+				t.Error(err)
+			}
+			return sess, s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, TokenHash: hash(fmt.Sprint("full", step, i)),
+				Level: gardien.LevelFull, Expires: t0.Add(12 * time.Hour), Event: &gardien.Event{Time: t0.Add(time.Minute), Type: "two_factor.passed", UserID: u.ID}})
+		}
+		if _, err := pass(0, 100); !errors.Is(err, gardien.ErrCodeUsed) {
+			t.Fatalf("the activation's step passes a login: %v", err)
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				sess, err := pass(i, 101)
+				got, _ := s.SessionByTokenHash(ctx, hash(fmt.Sprint("full", 101, i)))
+				switch {
+				case err == nil && got != nil && got.ID == sess.ID && got.Level == gardien.LevelFull:
+					wins.Add(1)
+				case errors.Is(err, gardien.ErrCodeUsed) && got == nil:
+				default:
+					t.Errorf("pass %d: %v, session %+v", i, err, got)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d of 20 second steps with one code passed, want 1", wins.Load())
+		}
+		if ev, _ := s.UserEvents(ctx, u.ID, 50); len(ev) != 2 || ev[0].Type != "two_factor.passed" {
+			t.Fatalf("events: %+v", ev)
+		}
+		if rows, _ := s.ListUsers(ctx, "ada", 1); len(rows) != 1 || !rows[0].LastLogin.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("last login %+v, want %v", rows, t0.Add(time.Minute))
+		}
+		if _, err := pass(0, 102); err != nil {
+			t.Fatalf("the next step: %v", err)
+		}
+	})
 }
 
 func TestSecondFactorTriesAreLimited(t *testing.T) {
@@ -250,7 +301,7 @@ func TestDisableTOTP(t *testing.T) {
 		if err := s.DisableTOTP(ctx, u.ID, keep.ID, &gardien.Event{Time: t0, Type: "two_factor.disabled", UserID: u.ID}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.TOTPSecret(ctx, u.ID); !errors.Is(err, gardien.ErrNotFound) {
+		if _, _, err := s.TOTPSecret(ctx, u.ID); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("secret after disable: %v", err)
 		}
 		if _, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("a"), t0); !errors.Is(err, gardien.ErrNotFound) {

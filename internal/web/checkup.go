@@ -20,14 +20,9 @@ type checkupPage struct {
 
 // checkupAfterLogin is where a login that just passed its second step goes:
 // the check-up when it is due, else next. The check-up helps; it never
-// stands in the way, so an error reading it is logged and skipped.
-func (h *Handler) checkupAfterLogin(r *http.Request, u *gardien.User, next string) string {
-	st, err := h.Auth.Checkup(r.Context(), u)
-	if err != nil {
-		h.Log.ErrorContext(r.Context(), "checkup", "err", err)
-		return orHome(next)
-	}
-	if !st.Due {
+// stands in the way.
+func checkupAfterLogin(due bool, next string) string {
+	if !due {
 		return orHome(next)
 	}
 	return pathCheckup + "?" + url.Values{"next": {next}}.Encode()

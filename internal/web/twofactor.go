@@ -288,6 +288,6 @@ func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *htt
 		if step.UsedRecoveryCode {
 			h.setFlash(w, "info", "tfa.recovery_used", itoa(step.RecoveryCodesLeft))
 		}
-		redirect(w, r, h.checkupAfterLogin(r, cur.User, p.Next))
+		redirect(w, r, checkupAfterLogin(step.CheckupDue, p.Next))
 	}
 }
