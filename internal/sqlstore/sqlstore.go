@@ -112,6 +112,10 @@ func open(databaseURL, dataDir string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
+	if err := keepNoSamples(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: sqlite statistics: %w", err)
+	}
 	r, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		w.Close()
@@ -125,6 +129,31 @@ func open(databaseURL, dataDir string) (*Store, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	return &Store{dialect: SQLite, writer: w, reader: r, timeout: DefaultTimeout}, nil
+}
+
+// keepNoSamples empties sqlite_stat4 when an ANALYZE (or PRAGMA optimize)
+// filled it. This SQLite is built with STAT4: with samples, every statement
+// whose parameter meets a sampled index is prepared again at each run, so
+// that the plan may follow the value: a request's two lookups (session,
+// memberships) cost 3.6 times as much (BenchmarkSQLiteStatistics). Gardien's queries look
+// rows up by key: the row counts of sqlite_stat1 stay, the samples go. It
+// runs before any other connection reads the schema; "ANALYZE
+// sqlite_schema" makes this one read the statistics again.
+func keepNoSamples(db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_stat4`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM sqlite_stat4`); err != nil {
+		return err
+	}
+	_, err := db.ExecContext(ctx, `ANALYZE sqlite_schema`)
+	return err
 }
 
 // DefaultTimeout bounds a database call unless SetTimeout says otherwise.
