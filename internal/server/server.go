@@ -267,6 +267,9 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		if status >= 500 {
 			level = slog.LevelError
 		}
+		if !log.Enabled(r.Context(), level) {
+			return // (GARDIEN_LOG_LEVEL=warn): not even the line's values
+		}
 		log.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
 			slog.Int("bytes", sw.bytes), slog.Duration("duration", time.Since(start)),
