@@ -49,48 +49,50 @@ type Config struct {
 // Handler serves the pages.
 type Handler struct {
 	Config
-	pages map[string]map[string]*template.Template // lang → page → template
+	pages map[string]*template.Template // page → template, for every language
 	mux   *http.ServeMux
 }
 
-// New parses every template in every language (a broken template fails
-// start-up, not a request) and returns the Handler.
+// New parses every template, once for all languages (a broken template
+// fails start-up, not a request), and returns the Handler.
 func New(c Config) (*Handler, error) {
-	h := &Handler{Config: c, pages: map[string]map[string]*template.Template{}, mux: http.NewServeMux()}
+	h := &Handler{Config: c, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	for _, tag := range i18n.Supported {
-		lang := i18n.Base(tag)
-		funcs := template.FuncMap{
-			"t": func(key string, args ...any) string { return c.Catalog.T(lang, key, args...) },
-			// Dates in the reader's language and time zone: {{when .Time $.Zone}}.
-			"when": func(t time.Time, zone *time.Location) string { return i18n.DateTime(lang, t, zone) },
-			"day":  func(t time.Time, zone *time.Location) string { return i18n.Date(lang, t, zone) },
-			// Whole days until a deadline, a part of a day counting as one.
-			"daysLeft": func(at time.Time) int { return auth.DaysLeft(c.Auth.Now(), at) },
-			// Whether a time is still ahead (a requirement's deadline).
-			"ahead": func(at time.Time) bool { return at.After(c.Auth.Now()) },
-			"sub":   func(a, b int) int { return a - b },
-			// An audit event's data, in words: {{detail .Data $.Zone}}.
-			"detail": func(d gardien.EventData, zone *time.Location) string { return c.Catalog.EventDetail(lang, zone, d) },
-			"field": func(p any, name, typ, label, autocomplete string) fieldData {
-				return fieldData{Page: pageOf(p), Name: name, Type: typ, Label: label, Autocomplete: autocomplete}
-			},
+	// One parse for every language: the functions that speak take the
+	// page ({{t $ "key"}}) and read its language, so that a language more
+	// costs no memory (two sets of trees were 4 MiB of an idle server).
+	lang := func(d paged) string { return d.page().Lang }
+	funcs := template.FuncMap{
+		"t": func(d paged, key string, args ...any) string { return c.Catalog.T(lang(d), key, args...) },
+		// Dates in the reader's language and time zone: {{when $ .Time $.Zone}}.
+		"when": func(d paged, t time.Time, zone *time.Location) string { return i18n.DateTime(lang(d), t, zone) },
+		"day":  func(d paged, t time.Time, zone *time.Location) string { return i18n.Date(lang(d), t, zone) },
+		// Whole days until a deadline, a part of a day counting as one.
+		"daysLeft": func(at time.Time) int { return auth.DaysLeft(c.Auth.Now(), at) },
+		// Whether a time is still ahead (a requirement's deadline).
+		"ahead": func(at time.Time) bool { return at.After(c.Auth.Now()) },
+		"sub":   func(a, b int) int { return a - b },
+		// An audit event's data, in words: {{detail $ .Data $.Zone}}.
+		"detail": func(p paged, d gardien.EventData, zone *time.Location) string {
+			return c.Catalog.EventDetail(lang(p), zone, d)
+		},
+		"field": func(p any, name, typ, label, autocomplete string) fieldData {
+			return fieldData{Page: pageOf(p), Name: name, Type: typ, Label: label, Autocomplete: autocomplete}
+		},
+	}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if strings.HasPrefix(base, "_") {
+			continue
 		}
-		h.pages[lang] = map[string]*template.Template{}
-		for _, n := range names {
-			base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-			if strings.HasPrefix(base, "_") {
-				continue
-			}
-			t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/_*.html", n)
-			if err != nil {
-				return nil, fmt.Errorf("web: template %s: %w", base, err)
-			}
-			h.pages[lang][base] = t
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/_*.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", base, err)
 		}
+		h.pages[base] = t
 	}
 	h.routes()
 	return h, nil
@@ -190,7 +192,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if p.Flash == nil {
 		p.Flash = h.takeFlash(w, r)
 	}
-	t, ok := h.pages[p.Lang][name]
+	t, ok := h.pages[name]
 	if !ok {
 		h.fail(w, r, fmt.Errorf("web: no template %q", name))
 		return

@@ -44,7 +44,7 @@ func TestEveryTemplateKeyIsInTheCatalogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := regexp.MustCompile(`\bt "([a-z0-9_.]+)"`)
+	key := regexp.MustCompile(`\bt \$ "([a-z0-9_.]+)"`)
 	found := 0
 	err = filepath.WalkDir("templates", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
