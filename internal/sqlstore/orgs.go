@@ -54,7 +54,7 @@ func (s *Store) Membership(ctx context.Context, orgID, userID int64) (*gardien.M
 
 // Memberships lists a person's organizations, by name.
 func (s *Store) Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error) {
-	out, err := queryAll(ctx, s, `SELECT o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.created_at, m.role
+	out, err := lookupAll(ctx, s, `SELECT o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.created_at, m.role
 		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name, o.id`,
 		func(row scanner) (gardien.Membership, error) {
 			var m gardien.Membership

@@ -166,6 +166,22 @@ func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, s.timeout)
 }
 
+// lookupContext is the context of a one-row read: on SQLite's readers it
+// cannot be cancelled. Such a read never waits for a lock (WAL: readers do
+// not wait for the writer) and reads a few pages; SQLite could only
+// interrupt it between steps of its program, never inside a stalled read
+// of the disk. The driver's watch over a cancelable context (a goroutine
+// and a progress handler for each statement) cost more than the lookup it
+// watched: a tenth of GET /me (docs/benchmarks.md). Writes, lists and
+// PostgreSQL keep the deadline (a writer waits for the lock; a network
+// database can stop answering).
+func (s *Store) lookupContext(ctx context.Context, db *sql.DB) (context.Context, context.CancelFunc) {
+	if s.dialect == SQLite && db == s.reader {
+		return context.WithoutCancel(ctx), func() {}
+	}
+	return s.deadline(ctx)
+}
+
 // unavailable marks an error that says the database cannot be reached or
 // did not answer in time (gardien.ErrUnavailable): transports answer 503,
 // never "log in first", and try again later. Other errors pass unchanged.
@@ -472,7 +488,7 @@ type row struct {
 }
 
 func (r row) Scan(dest ...any) error {
-	ctx, cancel := r.s.deadline(r.ctx)
+	ctx, cancel := r.s.lookupContext(r.ctx, r.db)
 	defer cancel()
 	st, err := r.s.prepare(ctx, r.db, r.query)
 	if err != nil {
@@ -522,8 +538,22 @@ func queryAll[T any](ctx context.Context, s *Store, query string, scan func(scan
 	return collect(rs, scan)
 }
 
+// lookupAll is queryAll for the few rows of one key (a person's
+// memberships): read as a lookup (lookupContext).
+func lookupAll[T any](ctx context.Context, s *Store, query string, scan func(scanner) (T, error), args ...any) ([]T, error) {
+	rs, err := s.queryIn(ctx, s.lookupContext, s.reader, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rs, scan)
+}
+
 func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any) (*rows, error) {
-	ctx, cancel := s.deadline(ctx)
+	return s.queryIn(ctx, func(ctx context.Context, _ *sql.DB) (context.Context, context.CancelFunc) { return s.deadline(ctx) }, db, query, args...)
+}
+
+func (s *Store) queryIn(ctx context.Context, within func(context.Context, *sql.DB) (context.Context, context.CancelFunc), db *sql.DB, query string, args ...any) (*rows, error) {
+	ctx, cancel := within(ctx, db)
 	st, err := s.prepare(ctx, db, query)
 	if err != nil {
 		cancel()

@@ -123,3 +123,27 @@ func BenchmarkSQLiteStatistics(b *testing.B) {
 	defer s.Close()
 	b.Run("analyze-reopened", func(b *testing.B) { run(b, s) })
 }
+
+// BenchmarkRequestLookups measures the two lookups of a request (its
+// session and person, their memberships) on 20,000 people, under a
+// cancelable context as an HTTP request's is.
+func BenchmarkRequestLookups(b *testing.B) {
+	dir := b.TempDir()
+	s, err := sqlstore.Open(context.Background(), "", dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	bulkMembers(b, openFile(b, dir), 20000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := 0; b.Loop(); i++ {
+		id := i%20000 + 1
+		if _, _, err := s.SessionUser(ctx, hash(fmt.Sprint(id))); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Memberships(ctx, int64(id)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
