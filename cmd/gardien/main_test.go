@@ -396,6 +396,9 @@ func TestMetricsOnTheAdminListener(t *testing.T) {
 	if code, _ := get(admin + "/debug/pprof/"); code != 200 {
 		t.Fatalf("pprof: %d", code)
 	}
+	if code, body := get(admin + "/debug/pprof/mutex?debug=1"); code != 200 || !strings.Contains(body, "sampling period=100") {
+		t.Fatalf("the mutex profile is not recorded: %d\n%.200s", code, body)
+	}
 	for _, p := range []string{"/metrics", "/debug/pprof/"} {
 		if code, _ := get(r.url + p); code != 404 {
 			t.Fatalf("public %s: %d", p, code)

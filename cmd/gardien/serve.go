@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -102,6 +103,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if aln != nil {
+		// Where requests wait on each other (a pool's mutex, SQLite's
+		// locks) is what a machine of many cores must show: one
+		// contention in a hundred is recorded, for /debug/pprof/mutex.
+		runtime.SetMutexProfileFraction(100)
 		admin := &http.Server{Handler: a.Metrics.Admin(), ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		go admin.Serve(aln)
