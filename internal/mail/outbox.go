@@ -121,11 +121,16 @@ func (o *Outbox) Send(ctx context.Context, m Message) error {
 	if err := o.Store.EnqueueMail(ctx, sealed, o.Now()); err != nil {
 		return err
 	}
+	o.wakeOne()
+	return nil
+}
+
+// wakeOne wakes a worker of this node, if one sleeps, for a mail due now.
+func (o *Outbox) wakeOne() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // Run sends mails with n workers until ctx ends; a mail being sent then is
@@ -220,10 +225,7 @@ func (o *Outbox) Retry(ctx context.Context, id int64) error {
 	if err := o.Store.RetryMail(ctx, id, o.Now()); err != nil {
 		return err
 	}
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
+	o.wakeOne()
 	return nil
 }
 

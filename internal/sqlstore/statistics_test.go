@@ -36,15 +36,22 @@ func bulkMembers(tb testing.TB, db *sql.DB, n int) {
 	}
 }
 
-// openFile opens the store's SQLite file beside it (as an operator's
-// sqlite3 shell would).
-func openFile(tb testing.TB, dir string) *sql.DB {
+// withMembers opens a SQLite store in dir with n people written in bulk
+// (bulkMembers), and its file beside it, as an operator's sqlite3 shell
+// would.
+func withMembers(tb testing.TB, dir string, n int) (*sqlstore.Store, *sql.DB) {
+	tb.Helper()
+	s, err := sqlstore.Open(context.Background(), "", dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "gardien.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	return db
+	bulkMembers(tb, db, n)
+	return s, db
 }
 
 // An ANALYZE run on the database (PRAGMA optimize, an operator's shell)
@@ -52,12 +59,8 @@ func openFile(tb testing.TB, dir string) *sql.DB {
 // each run: the store drops them when it opens, and keeps the row counts.
 func TestSQLiteKeepsNoSampleStatistics(t *testing.T) {
 	dir := t.TempDir()
-	s, err := sqlstore.Open(context.Background(), "", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := openFile(t, dir)
-	bulkMembers(t, db, 200)
+	s, db := withMembers(t, dir, 200)
+	var err error
 	if _, err := db.Exec(`ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
@@ -93,24 +96,9 @@ func TestSQLiteKeepsNoSampleStatistics(t *testing.T) {
 // store, and with them once the store opened again (samples dropped).
 func BenchmarkSQLiteStatistics(b *testing.B) {
 	dir := b.TempDir()
-	s, err := sqlstore.Open(context.Background(), "", dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	db := openFile(b, dir)
-	bulkMembers(b, db, 20000)
-	run := func(b *testing.B, s *sqlstore.Store) {
-		ctx := context.Background()
-		for i := 0; b.Loop(); i++ {
-			id := i%20000 + 1
-			if _, _, err := s.SessionUser(ctx, hash(fmt.Sprint(id))); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.Memberships(ctx, int64(id)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	s, db := withMembers(b, dir, 20000)
+	var err error
+	run := func(b *testing.B, s *sqlstore.Store) { lookups(b, s, context.Background(), 20000) }
 	b.Run("none", func(b *testing.B) { run(b, s) })
 	if _, err := db.Exec(`ANALYZE`); err != nil {
 		b.Fatal(err)
@@ -128,17 +116,18 @@ func BenchmarkSQLiteStatistics(b *testing.B) {
 // session and person, their memberships) on 20,000 people, under a
 // cancelable context as an HTTP request's is.
 func BenchmarkRequestLookups(b *testing.B) {
-	dir := b.TempDir()
-	s, err := sqlstore.Open(context.Background(), "", dir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, _ := withMembers(b, b.TempDir(), 20000)
 	defer s.Close()
-	bulkMembers(b, openFile(b, dir), 20000)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	lookups(b, s, ctx, 20000)
+}
+
+// lookups runs a request's two lookups (session and person, memberships)
+// for the n people of withMembers in turn, b.N times.
+func lookups(b *testing.B, s *sqlstore.Store, ctx context.Context, n int) {
 	for i := 0; b.Loop(); i++ {
-		id := i%20000 + 1
+		id := i%n + 1
 		if _, _, err := s.SessionUser(ctx, hash(fmt.Sprint(id))); err != nil {
 			b.Fatal(err)
 		}
