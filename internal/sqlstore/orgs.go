@@ -93,9 +93,12 @@ const unprotected = `u.sso = ? AND NOT EXISTS (SELECT 1 FROM two_factor t WHERE 
 // key) and look each person up, never the other way round over all
 // accounts; PostgreSQL plans it as the inner join it is.
 const memberColumns = `u.id, u.email, u.name, u.locale, m.role, u.sso,
-	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL),
+	` + hasTwoFactor + `,
 	COALESCE(u.last_login_at, 0), m.last_reminded_at, m.created_at
 	FROM memberships m CROSS JOIN users u WHERE u.id = m.user_id AND `
+
+// hasTwoFactor is a member's "2FA on" column.
+const hasTwoFactor = `EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)`
 
 func scanMember(row scanner) (*gardien.Member, error) {
 	var m gardien.Member
@@ -125,7 +128,14 @@ func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter
 		args = append(args, string(f.Role))
 	}
 	args = append(args, f.Limit, f.Offset)
-	query := `SELECT ` + memberColumns + where + ` ORDER BY m.user_id LIMIT ? OFFSET ?`
+	columns := memberColumns
+	if f.WithoutTwoFactor {
+		// Known false for every row of this list. Asked anyway, PostgreSQL
+		// answered it with a hash of every 2FA row (12 ms a page at
+		// 100,000 members; BenchmarkLargeOrganization).
+		columns = strings.Replace(columns, hasTwoFactor, "FALSE", 1)
+	}
+	query := `SELECT ` + columns + where + ` ORDER BY m.user_id LIMIT ? OFFSET ?`
 	if !f.WithoutTwoFactor {
 		// Nothing to know of the people to choose the page: the page of
 		// memberships first (by their key), then only its people. A
