@@ -179,6 +179,9 @@ func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, 
 	now := s.Now().UTC()
 	inv := &gardien.Invitation{OrgID: orgID, OrgName: m.Name, Email: email, Role: role, InvitedBy: actor.ID, CreatedAt: now, ExpiresAt: now.Add(invitationTTL)}
 	if err := s.Store.CreateInvitation(ctx, inv, key, hash, s.orgEvent(gardien.EventOrgInvitationSent, orgID, 0, actor.ID, c, gardien.EventData{"email": email, "role": string(role)})); err != nil {
+		// No mail goes: the tries counted for it are given back.
+		s.mailNotSent(ctx, inviteMailsBySender, strconv.FormatInt(actor.ID, 10))
+		s.mailNotSent(ctx, inviteMailsByRecipient, key)
 		switch {
 		case errors.Is(err, gardien.ErrAlreadyMember):
 			return nil, &gardien.Error{Code: gardien.CodeConflict, Message: "err.already_member", Args: []any{email}}

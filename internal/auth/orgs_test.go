@@ -333,6 +333,31 @@ func TestInvitingAMemberOrAPendingInviteeSendsNothing(t *testing.T) {
 	}
 }
 
+// A refused invitation sends no mail, so it does not count toward the
+// invited address's limit (3 a day): after several "invited already", the
+// invitation revoked can still be sent again.
+func TestARefusedInvitationCountsNoMail(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	if _, err := f.svc.Invite(ctx, owner.User, o.ID, "dan@example.com", gardien.RoleMember, client); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		_, err := f.svc.Invite(ctx, owner.User, o.ID, "dan@example.com", gardien.RoleMember, client)
+		if e, _ := gardien.AsError(err); e == nil || e.Message != "err.already_invited" {
+			t.Fatalf("inviting a pending invitee: %v (want \"invited already\", not a limit)", err)
+		}
+	}
+	invs, _ := f.svc.Invitations(ctx, owner.User, o.ID)
+	if err := f.svc.RevokeInvitation(ctx, owner.User, o.ID, invs[0].ID, client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Invite(ctx, owner.User, o.ID, "dan@example.com", gardien.RoleMember, client); err != nil {
+		t.Fatalf("the second mail of the day to this address: %v", err)
+	}
+}
+
 func TestMembersSeeWhomToContact(t *testing.T) {
 	ctx := context.Background()
 	f := newService(t)

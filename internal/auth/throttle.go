@@ -92,7 +92,7 @@ func (s *Service) reservePasswordTry(ctx context.Context, emailKey string, c gar
 
 func (s *Service) giveBack(ctx context.Context, key []byte) {
 	if err := s.Store.ReleaseTry(ctx, key); err != nil {
-		s.Log.ErrorContext(ctx, "password try not given back", "err", err)
+		s.Log.ErrorContext(ctx, "a counted try not given back", "err", err)
 	}
 }
 
@@ -172,6 +172,12 @@ func (s *Service) allowMail(ctx context.Context, l mailLimit, who string) (bool,
 }
 
 // mailAllowed is allowMail for a request that may say so: rate_limited.
+// mailNotSent gives back a try mailAllowed counted for a mail that was not
+// sent after all (an invitation refused: a member, or invited already).
+func (s *Service) mailNotSent(ctx context.Context, l mailLimit, who string) {
+	s.giveBack(ctx, throttleKey("mail", l.name, who))
+}
+
 func (s *Service) mailAllowed(ctx context.Context, l mailLimit, who string) error {
 	now := s.Now()
 	ok, until, err := s.Store.ReserveTry(ctx, throttleKey("mail", l.name, who), l.max, l.window, now)
