@@ -227,14 +227,30 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor *gardien.User, org
 // PeekInvitation returns a live invitation without using it (the page
 // that shows it), or an invalid_token error.
 func (s *Service) PeekInvitation(ctx context.Context, token string) (*gardien.Invitation, error) {
-	inv, _, err := s.Store.InvitationByToken(ctx, hashToken(token), s.Now())
+	inv, _, err := s.liveInvitation(ctx, token)
+	return inv, err
+}
+
+// liveInvitation is the invitation of a token, and the address it is for,
+// while it holds: pending, and its sender still may give the role it
+// offers (a demoted or departed admin's invitations die with their
+// authority). errInviteInvalid otherwise.
+func (s *Service) liveInvitation(ctx context.Context, token string) (*gardien.Invitation, string, error) {
+	inv, key, err := s.Store.InvitationByToken(ctx, hashToken(token), s.Now())
 	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, errInviteInvalid
+		return nil, "", errInviteInvalid
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auth: invitation: %w", err)
+		return nil, "", fmt.Errorf("auth: invitation: %w", err)
 	}
-	return inv, nil
+	sender, err := s.Store.Membership(ctx, inv.OrgID, inv.InvitedBy)
+	if errors.Is(err, gardien.ErrNotFound) || err == nil && (!sender.Role.Manages() || !canManage(sender.Role, inv.Role)) {
+		return nil, "", errInviteInvalid
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("auth: invitation: %w", err)
+	}
+	return inv, key, nil
 }
 
 // Joined is an accepted invitation.
@@ -257,22 +273,12 @@ func (s *Service) AcceptInvitation(ctx context.Context, sess *gardien.Session, u
 	if token == "" {
 		return nil, gardien.Invalid("token", "err.field_required")
 	}
-	inv, key, err := s.Store.InvitationByToken(ctx, hashToken(token), s.Now())
-	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, errInviteInvalid
-	}
+	inv, key, err := s.liveInvitation(ctx, token)
 	if err != nil {
-		return nil, fmt.Errorf("auth: accept invitation: %w", err)
+		return nil, err
 	}
 	if _, ukey, _ := NormalizeEmail(u.Email); ukey != key {
 		return nil, &gardien.Error{Code: gardien.CodeForbidden, Message: "err.invitation_other_email"}
-	}
-	sender, err := s.Store.Membership(ctx, inv.OrgID, inv.InvitedBy)
-	if errors.Is(err, gardien.ErrNotFound) || err == nil && (!sender.Role.Manages() || !canManage(sender.Role, inv.Role)) {
-		return nil, errInviteInvalid
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: accept invitation: %w", err)
 	}
 	err = s.Store.AcceptInvitation(ctx, inv.ID, u.ID, s.orgEvent(gardien.EventOrgMemberJoined, inv.OrgID, u.ID, u.ID, c, gardien.EventData{"role": string(inv.Role)}))
 	if errors.Is(err, gardien.ErrNotFound) {

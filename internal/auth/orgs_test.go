@@ -69,11 +69,18 @@ func TestInvitationsDieWithTheirSendersAuthority(t *testing.T) {
 			}
 			inv := f.mails.to(invitee.Email)
 			tok := tokenOf(t, inv[len(inv)-1].Text)
+			if _, err := f.svc.PeekInvitation(ctx, tok); err != nil {
+				t.Fatalf("the invitation page before: %v", err)
+			}
 			if err := tc.after(f, owner.User, o.ID, admin.ID); err != nil {
 				t.Fatal(err)
 			}
+			// The invitation's page says it no longer holds, rather than
+			// offering what acceptance refuses.
+			_, err := f.svc.PeekInvitation(ctx, tok)
+			wantCode(t, err, gardien.CodeInvalidToken)
 			l := f.login(t, invitee.Email)
-			_, err := f.svc.AcceptInvitation(ctx, l.Session, invitee, tok, client)
+			_, err = f.svc.AcceptInvitation(ctx, l.Session, invitee, tok, client)
 			wantCode(t, err, gardien.CodeInvalidToken)
 		})
 	}
