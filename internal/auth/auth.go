@@ -96,8 +96,9 @@ type Store interface {
 	CreateSSOLogin(ctx context.Context, l *gardien.SSOLogin, stateHash []byte) error
 	ConsumeSSOLogin(ctx context.Context, stateHash []byte, now time.Time) (*gardien.SSOLogin, error)
 	DeleteStaleSSOLogins(ctx context.Context, now time.Time) error
-	CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, e *gardien.Event) error
-	JoinAsMember(ctx context.Context, orgID, userID int64, at time.Time, e *gardien.Event) error
+	CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, role gardien.Role, e *gardien.Event) error
+	JoinThroughSSO(ctx context.Context, orgID, userID int64, role gardien.Role, at time.Time, e *gardien.Event) error
+	PendingInvitationFor(ctx context.Context, orgID int64, emailKey string, now time.Time) (*gardien.Invitation, error)
 	CreateSSOLink(ctx context.Context, tokenHash []byte, userID, orgID int64, ssoContext string, expires time.Time) error
 	SSOLinkOf(ctx context.Context, tokenHash []byte, userID int64, now time.Time) (int64, error)
 	OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error)

@@ -243,14 +243,26 @@ func (s *Service) liveInvitation(ctx context.Context, token string) (*gardien.In
 	if err != nil {
 		return nil, "", fmt.Errorf("auth: invitation: %w", err)
 	}
-	sender, err := s.Store.Membership(ctx, inv.OrgID, inv.InvitedBy)
-	if errors.Is(err, gardien.ErrNotFound) || err == nil && (!sender.Role.Manages() || !canManage(sender.Role, inv.Role)) {
-		return nil, "", errInviteInvalid
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("auth: invitation: %w", err)
+	if ok, err := s.senderMayOffer(ctx, inv); err != nil || !ok {
+		if err == nil {
+			err = errInviteInvalid
+		}
+		return nil, "", err
 	}
 	return inv, key, nil
+}
+
+// senderMayOffer says whether an invitation's sender may still give the
+// role it offers: a member who manages, and may manage that role.
+func (s *Service) senderMayOffer(ctx context.Context, inv *gardien.Invitation) (bool, error) {
+	sender, err := s.Store.Membership(ctx, inv.OrgID, inv.InvitedBy)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("auth: invitation's sender: %w", err)
+	}
+	return sender.Role.Manages() && canManage(sender.Role, inv.Role), nil
 }
 
 // Joined is an accepted invitation.

@@ -140,7 +140,7 @@ func TestSSOUsersHaveNoPasswordHere(t *testing.T) {
 	f := newService(t)
 	_, o := f.ssoOrg(t)
 	u := &gardien.User{Email: "ada@acme.test", Name: "Ada", CreatedAt: f.clock.Now()}
-	if err := f.store.CreateSSOUser(ctx, u, "ada@acme.test", o.ID, &gardien.Event{Time: f.clock.Now(), Type: gardien.EventSSOUserCreated}); err != nil {
+	if err := f.store.CreateSSOUser(ctx, u, "ada@acme.test", o.ID, gardien.RoleMember, &gardien.Event{Time: f.clock.Now(), Type: gardien.EventSSOUserCreated}); err != nil {
 		t.Fatal(err)
 	}
 	wantCode(t, f.svc.ChangePassword(ctx, &gardien.Session{UserID: u.ID}, u, "anything", "a brand new passphrase", client), gardien.CodeSSOUser)

@@ -281,7 +281,11 @@ func (s *Service) ssoPerson(ctx context.Context, orgID int64, email, key string,
 		}
 		u = &gardien.User{Email: email, Name: name, CreatedAt: s.Now().UTC()}
 		e := s.orgEvent(gardien.EventSSOUserCreated, orgID, 0, 0, c, nil)
-		if err := s.Store.CreateSSOUser(ctx, u, key, orgID, e); err != nil {
+		role, err := s.ssoRole(ctx, orgID, key)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Store.CreateSSOUser(ctx, u, key, orgID, role, e); err != nil {
 			if errors.Is(err, gardien.ErrDuplicate) {
 				return nil, errSSOFailed // made by a login racing this one: start again
 			}
@@ -293,11 +297,32 @@ func (s *Service) ssoPerson(ctx context.Context, orgID int64, email, key string,
 	case !u.SSO:
 		return u, errSSOLinkRequired
 	}
-	e := s.orgEvent(gardien.EventOrgMemberJoined, orgID, u.ID, u.ID, c, gardien.EventData{"role": string(gardien.RoleMember), "sso": ""})
-	if err := s.Store.JoinAsMember(ctx, orgID, u.ID, s.Now(), e); err != nil {
+	role, err := s.ssoRole(ctx, orgID, key)
+	if err != nil {
+		return nil, err
+	}
+	e := s.orgEvent(gardien.EventOrgMemberJoined, orgID, u.ID, u.ID, c, gardien.EventData{"role": string(role), "sso": ""})
+	if err := s.Store.JoinThroughSSO(ctx, orgID, u.ID, role, s.Now(), e); err != nil {
 		return nil, fmt.Errorf("auth: sso user: %w", err)
 	}
 	return u, nil
+}
+
+// ssoRole is the role a person joins an organization with through its
+// SSO: the one their pending invitation offers, while its sender may still
+// give it (as at the link's acceptance); a member's otherwise.
+func (s *Service) ssoRole(ctx context.Context, orgID int64, emailKey string) (gardien.Role, error) {
+	inv, err := s.Store.PendingInvitationFor(ctx, orgID, emailKey, s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return gardien.RoleMember, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("auth: sso role: %w", err)
+	}
+	if ok, err := s.senderMayOffer(ctx, inv); err != nil || !ok {
+		return gardien.RoleMember, err
+	}
+	return inv.Role, nil
 }
 
 // SSOLinkOffer names the organization a pending link would tie the

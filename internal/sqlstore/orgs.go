@@ -331,6 +331,18 @@ func (s *Store) InvitationByToken(ctx context.Context, tokenHash []byte, now tim
 	return inv, emailKey, nil
 }
 
+// PendingInvitationFor is the newest live invitation of an address to an
+// organization; gardien.ErrNotFound when none.
+func (s *Store) PendingInvitationFor(ctx context.Context, orgID int64, emailKey string, now time.Time) (*gardien.Invitation, error) {
+	inv, err := scanInvitation(s.queryRow(ctx, s.reader, `SELECT `+invitationColumns+` FROM invitations i JOIN organizations o ON o.id = i.org_id
+		WHERE i.org_id = ? AND i.email_key = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ? ORDER BY i.id DESC LIMIT 1`,
+		orgID, emailKey, now.Unix()))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: pending invitation: %w", err)
+	}
+	return inv, nil
+}
+
 // rowWith appends destinations to a row's Scan.
 type extraRow struct {
 	row   scanner

@@ -204,14 +204,14 @@ func (s *Store) DeleteStaleSSOLogins(ctx context.Context, now time.Time) error {
 // CreateSSOUser makes the account of a person who arrived through their
 // organization's identity provider — validated email, no password — and
 // their membership, in one transaction with its event.
-func (s *Store) CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, e *gardien.Event) error {
+func (s *Store) CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, role gardien.Role, e *gardien.Event) error {
 	now := u.CreatedAt.Unix()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.txQueryRow(ctx, tx, `INSERT INTO users (email, email_key, name, password_hash, locale, sso, email_verified_at, created_at, updated_at)
 			VALUES (?, ?, ?, '', '', ?, ?, ?, ?) RETURNING id`, u.Email, emailKey, u.Name, true, now, now, now).Scan(&u.ID); err != nil {
 			return err
 		}
-		if _, err := s.joinThroughSSO(ctx, tx, orgID, u.ID, u.CreatedAt); err != nil {
+		if _, err := s.joinThroughSSO(ctx, tx, orgID, u.ID, role, u.CreatedAt); err != nil {
 			return err
 		}
 		e.UserID, e.ActorID = u.ID, u.ID
@@ -228,14 +228,13 @@ func (s *Store) CreateSSOUser(ctx context.Context, u *gardien.User, emailKey str
 }
 
 // joinThroughSSO makes a person who logs in through an organization's SSO
-// one of its members, unless they are one already (joined false), and
-// closes their pending invitations to it: they joined, so it no longer
-// shows as pending and its link no longer works. They join as members:
-// whether an invitation's role still stands (its sender may have lost the
-// authority since) is auth's rule, applied only when the link is accepted.
-func (s *Store) joinThroughSSO(ctx context.Context, tx *sql.Tx, orgID, userID int64, at time.Time) (bool, error) {
+// one of its members with role, unless they are one already (joined
+// false), and closes their pending invitations to it: they joined, so it
+// no longer shows as pending and its link no longer works. Which role
+// (their invitation's, while its sender may still give it) is auth's rule.
+func (s *Store) joinThroughSSO(ctx context.Context, tx *sql.Tx, orgID, userID int64, role gardien.Role, at time.Time) (bool, error) {
 	res, err := s.txExec(ctx, tx, `INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (org_id, user_id) DO NOTHING`,
-		orgID, userID, string(gardien.RoleMember), at.Unix())
+		orgID, userID, string(role), at.Unix())
 	if err != nil {
 		return false, err
 	}
@@ -252,11 +251,12 @@ func (s *Store) joinThroughSSO(ctx context.Context, tx *sql.Tx, orgID, userID in
 	return n > 0, nil
 }
 
-// JoinAsMember makes a person a member of an organization unless they are
-// one already, with its event when they join.
-func (s *Store) JoinAsMember(ctx context.Context, orgID, userID int64, at time.Time, e *gardien.Event) error {
+// JoinThroughSSO makes a person who logged in through an organization's
+// SSO one of its members, with role, unless they are one already; its event
+// when they join.
+func (s *Store) JoinThroughSSO(ctx context.Context, orgID, userID int64, role gardien.Role, at time.Time, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		joined, err := s.joinThroughSSO(ctx, tx, orgID, userID, at)
+		joined, err := s.joinThroughSSO(ctx, tx, orgID, userID, role, at)
 		if err != nil || !joined {
 			return err
 		}
@@ -323,7 +323,7 @@ func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSes
 		if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepSession); err != nil {
 			return err
 		}
-		if _, err := s.joinThroughSSO(ctx, tx, orgID, userID, now); err != nil {
+		if _, err := s.joinThroughSSO(ctx, tx, orgID, userID, gardien.RoleMember, now); err != nil {
 			return err
 		}
 		e.OrgID = orgID

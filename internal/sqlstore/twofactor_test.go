@@ -425,8 +425,8 @@ func TestOneLiveInvitationPerPersonAndNoneToAMember(t *testing.T) {
 	})
 }
 
-// A person with a pending invitation who joins through SSO joins (as a
-// member), and the invitation no longer shows as pending nor works.
+// A person with a pending invitation who joins through SSO joins with the
+// role auth gives, and the invitation no longer shows as pending nor works.
 func TestJoiningThroughSSOClosesThePendingInvitation(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
@@ -438,19 +438,25 @@ func TestJoiningThroughSSOClosesThePendingInvitation(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if inv, err := s.PendingInvitationFor(ctx, o.ID, "dave@acme.test", t0); err != nil || inv.Role != gardien.RoleAdmin {
+			t.Fatalf("dave's pending invitation: %+v %v", inv, err)
+		}
+		if _, err := s.PendingInvitationFor(ctx, o.ID, "erin@acme.test", t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("erin, never invited: %v", err)
+		}
 		carol := &gardien.User{Email: "carol@acme.test", Name: "Carol", CreatedAt: t0}
-		if err := s.CreateSSOUser(ctx, carol, "carol@acme.test", o.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		if err := s.CreateSSOUser(ctx, carol, "carol@acme.test", o.ID, gardien.RoleAdmin, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		dave := newUser(t, s, "dave@acme.test")
-		if err := s.JoinAsMember(ctx, o.ID, dave.ID, t0, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		if err := s.JoinThroughSSO(ctx, o.ID, dave.ID, gardien.RoleMember, t0, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		erin := newUser(t, s, "erin@acme.test")
-		if err := s.JoinAsMember(ctx, o.ID, erin.ID, t0, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		if err := s.JoinThroughSSO(ctx, o.ID, erin.ID, gardien.RoleMember, t0, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
-		for u, want := range map[*gardien.User]gardien.Role{carol: gardien.RoleMember, dave: gardien.RoleMember, erin: gardien.RoleMember} {
+		for u, want := range map[*gardien.User]gardien.Role{carol: gardien.RoleAdmin, dave: gardien.RoleMember, erin: gardien.RoleMember} {
 			if m, err := s.Member(ctx, o.ID, u.ID); err != nil || m.Role != want {
 				t.Errorf("%s: %v %v, want %s", u.Email, m, err, want)
 			}

@@ -92,13 +92,15 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		{Username: "eve", Password: "idp-password", Email: "eve@acme.test", EmailVerified: false, Name: "Eve"},
 		{Username: "mallory", Password: "idp-password", Email: "mallory@globex.test", EmailVerified: true, Name: "Mallory"},
 		{Username: "bob", Password: "idp-password", Email: "bob@acme.test", EmailVerified: true, Name: "Bob"},
+		{Username: "carol", Password: "idp-password", Email: "carol@acme.test", EmailVerified: true, Name: "Carol"},
+		{Username: "dan", Password: "idp-password", Email: "dan@acme.test", EmailVerified: true, Name: "Dan"},
 	}
 	issuer := ssotest.StartOP(t, []ssotest.Client{{ID: "gardien", Secret: "idp-secret", RedirectURI: env.URL + "/sso/oidc/callback"}}, people...)
 
 	// Acme's owner connects the provider and verifies acme.test; Globex
 	// verified globex.test with the same provider.
 	a := env.App.Auth
-	connect := func(owner, domain string) {
+	connect := func(owner, domain string) (*gardien.User, int64) {
 		su, err := a.SignUp(ctx, auth.SignupInput{Email: owner, Password: pw, Name: "Owner"}, "", gardien.Client{})
 		if err != nil {
 			t.Fatal(err)
@@ -117,8 +119,9 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		if err := a.VerifySSODomain(ctx, su.User, o.ID, domain, gardien.Client{}); err != nil {
 			t.Fatal(err)
 		}
+		return su.User, o.ID
 	}
-	connect("owner@acme.test", "acme.test")
+	acmeOwner, acme := connect("owner@acme.test", "acme.test")
 	connect("owner@globex.test", "globex.test")
 
 	t.Run("first arrival creates an SSO member; the next finds them", func(t *testing.T) {
@@ -150,6 +153,57 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 			if r := replay.get(t, b.callback(t)); r.StatusCode != http.StatusBadRequest {
 				t.Fatalf("replayed callback: %d", r.StatusCode)
 			}
+		}
+	})
+
+	t.Run("an invited person arriving through SSO gets the invitation's role while its sender may give it", func(t *testing.T) {
+		// Carol is invited as an admin by the owner; Dan as an admin by an
+		// admin who is a member again by the time Dan arrives.
+		if err := env.App.Store.SetEmailVerified(ctx, acmeOwner.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		acmeOwner.EmailVerified = true
+		if _, err := a.Invite(ctx, acmeOwner, acme, "carol@acme.test", gardien.RoleAdmin, gardien.Client{}); err != nil {
+			t.Fatal(err)
+		}
+		ann := &gardien.User{Email: "ann@acme.test"}
+		su, err := a.SignUp(ctx, auth.SignupInput{Email: ann.Email, Password: pw, Name: "Ann"}, "", gardien.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann = su.User
+		if err := env.App.Store.SetEmailVerified(ctx, ann.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		ann.EmailVerified = true
+		if _, err := a.Invite(ctx, acmeOwner, acme, ann.Email, gardien.RoleAdmin, gardien.Client{}); err != nil {
+			t.Fatal(err)
+		}
+		l, _ := a.LogIn(ctx, ann.Email, pw, "", gardien.Client{})
+		invitation := env.Mail.WaitSubject(t, ann.Email, "You are invited to join an organization on Gardien")
+		if _, err := a.AcceptInvitation(ctx, l.Session, ann, invitation.Token(), gardien.Client{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Invite(ctx, ann, acme, "dan@acme.test", gardien.RoleAdmin, gardien.Client{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.SetRole(ctx, acmeOwner, acme, ann.ID, gardien.RoleMember, gardien.Client{}); err != nil {
+			t.Fatal(err)
+		}
+		for who, want := range map[string]string{"carol": "admin", "dan": "member"} {
+			b := newBrowser()
+			if resp := b.ssoLogin(t, env.URL, who+"@acme.test", who); resp.StatusCode != 200 {
+				t.Fatalf("%s after the provider: %d", who, resp.StatusCode)
+			}
+			c := env.Client(t)
+			c.Client = b.Client
+			orgs := c.API("GET", "/me", nil).JSON()["organizations"].([]any)
+			if len(orgs) != 1 || orgs[0].(map[string]any)["role"] != want {
+				t.Errorf("%s joined as %v, want %s", who, orgs, want)
+			}
+		}
+		if invs, _ := a.Invitations(ctx, acmeOwner, acme); len(invs) != 0 {
+			t.Fatalf("invitations still pending after their people joined: %+v", invs)
 		}
 	})
 
