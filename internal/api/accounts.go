@@ -107,34 +107,55 @@ func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *http
 	return nil
 }
 
+// meJSON is GET /me's answer. A session at its second step gets only its
+// email (a stolen password alone must not read the profile or the
+// organizations): User is then a *secondStepUser and Organizations nil.
+type meJSON struct {
+	User          any             `json:"user"`
+	Organizations *[]orgJSON      `json:"organizations,omitempty"`
+	Session       meSessionJSON   `json:"session"`
+	Deadline      *meDeadlineJSON `json:"two_factor_deadline,omitempty"`
+}
+
+type secondStepUser struct {
+	Email string `json:"email"`
+}
+
+type meSessionJSON struct {
+	Status    auth.Status `json:"status"`
+	ExpiresAt string      `json:"expires_at"`
+	// SSO is what the identity provider says it checked ("" for none).
+	SSO string `json:"sso,omitempty"`
+}
+
+type meDeadlineJSON struct {
+	OrgID    int64  `json:"organization_id"`
+	Org      string `json:"organization"`
+	At       string `json:"at"`
+	DaysLeft int    `json:"days_left"`
+}
+
 func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	session := map[string]any{"status": auth.StatusOf(cur.Session.Level), "expires_at": cur.Session.ExpiresAt.Format(time.RFC3339)}
-	if cur.Session.SSOContext != "" {
-		session["sso"] = cur.Session.SSOContext // what the identity provider says it checked
-	}
+	out := meJSON{Session: meSessionJSON{Status: auth.StatusOf(cur.Session.Level), ExpiresAt: cur.Session.ExpiresAt.Format(time.RFC3339),
+		SSO: cur.Session.SSOContext}}
 	if cur.Session.Level == gardien.LevelSecondFactor {
-		// Only a password so far: what the code step needs, not the
-		// profile or the organizations (a stolen password alone must not
-		// read them).
-		return writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{"email": cur.User.Email}, "session": session})
+		// Only a password so far: what the code step needs.
+		out.User = secondStepUser{cur.User.Email}
+		return writeJSON(w, http.StatusOK, out)
 	}
 	ms, err := h.auth.Memberships(r.Context(), cur.User.ID)
 	if err != nil {
 		return err
 	}
-	out := map[string]any{
-		"user":          toUser(cur.User),
-		"organizations": each(ms, toOrg),
-		"session":       session,
-	}
+	orgs := each(ms, toOrg)
+	out.User, out.Organizations = toUser(cur.User), &orgs
 	// A requirement the person has until a date to meet: the days left.
 	d, err := h.auth.PendingDeadline(r.Context(), cur.User)
 	if err != nil {
 		return err
 	}
 	if d != nil {
-		out["two_factor_deadline"] = map[string]any{"organization_id": d.OrgID, "organization": d.OrgName,
-			"at": d.At.Format(time.RFC3339), "days_left": auth.DaysLeft(h.auth.Now(), d.At)}
+		out.Deadline = &meDeadlineJSON{d.OrgID, d.OrgName, d.At.Format(time.RFC3339), auth.DaysLeft(h.auth.Now(), d.At)}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -189,6 +190,31 @@ func BenchmarkMillionAccounts(b *testing.B) {
 					}
 				})
 			})
+		}
+	}
+}
+
+// BenchmarkMeHandler measures GET /api/v1/me in the server's handler alone
+// (no sockets, no client): every middleware, the session lookup, the
+// memberships and the answer. allocs/op are the server's own.
+func BenchmarkMeHandler(b *testing.B) {
+	env := apptest.Start(b)
+	p := verified(b, env, "ada@example.com")
+	cookies := p.c.Jar.Cookies(mustURL(env.URL))
+	h, err := env.App.Handler()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("GET", "/api/v1/me", nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	}
 }

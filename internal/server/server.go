@@ -187,17 +187,29 @@ func loadSession(a *auth.Service, cookies httpx.Cookies, log *slog.Logger, unava
 
 // securityHeaders sets headers that close whole classes of attack: no
 // inline script or style (XSS), no framing (clickjacking), no sniffing.
+// securityHeaderValues are on every answer. Each value is a slice of its
+// own shared by every request — never changed in place (Set replaces it,
+// Add appends to a full one, which copies) — rather than made anew for
+// each answer.
+var securityHeaderValues = map[string][]string{
+	"Content-Security-Policy":    {"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"},
+	"X-Content-Type-Options":     {"nosniff"},
+	"X-Frame-Options":            {"DENY"},
+	"Referrer-Policy":            {"same-origin"},
+	"Cross-Origin-Opener-Policy": {"same-origin"},
+	"Permissions-Policy":         {"camera=(), microphone=(), geolocation=()"},
+}
+
+var hsts = []string{"max-age=63072000"}
+
 func securityHeaders(https bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		for k, v := range securityHeaderValues {
+			h[k] = v
+		}
 		if https || r.TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=63072000")
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
