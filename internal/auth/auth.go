@@ -102,7 +102,7 @@ type Store interface {
 	CreateSSOLink(ctx context.Context, tokenHash []byte, userID, orgID int64, ssoContext string, expires time.Time) error
 	SSOLinkOf(ctx context.Context, tokenHash []byte, userID int64, now time.Time) (int64, error)
 	OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error)
-	LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, now time.Time, e *gardien.Event) (int64, error)
+	LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, role gardien.Role, now time.Time, e *gardien.Event) (int64, error)
 
 	DeleteUser(ctx context.Context, userID int64, e *gardien.Event) error
 	RenameOrganization(ctx context.Context, orgID int64, name string, e *gardien.Event) error

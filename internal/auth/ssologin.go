@@ -350,8 +350,9 @@ func (s *Service) SSOLinkOffer(ctx context.Context, u *gardien.User, token strin
 // and, when they have one, second factor), the same person the provider
 // vouched for, within ten minutes. From then on it logs in through SSO:
 // no password, no Gardien 2FA (as the seed says), a member of the
-// organization; its other sessions end; a mail tells them. It returns the
-// session's new token.
+// organization (with the role of a pending invitation, as ssoRole says);
+// its other sessions end; a mail tells them. It returns the session's new
+// token.
 func (s *Service) LinkSSO(ctx context.Context, sess *gardien.Session, u *gardien.User, token string, c gardien.Client) (string, error) {
 	if sess.Level != gardien.LevelFull || u.SSO {
 		return "", errSSOFailed
@@ -359,8 +360,21 @@ func (s *Service) LinkSSO(ctx context.Context, sess *gardien.Session, u *gardien
 	if token == "" || len(token) > 100 {
 		return "", errSSOFailed
 	}
+	// The organization the link joins, for the role they join with.
+	orgID, err := s.Store.SSOLinkOf(ctx, hashToken(token), u.ID, s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return "", errSSOFailed
+	}
+	if err != nil {
+		return "", fmt.Errorf("auth: link sso: %w", err)
+	}
+	_, key, _ := NormalizeEmail(u.Email)
+	role, err := s.ssoRole(ctx, orgID, key)
+	if err != nil {
+		return "", err
+	}
 	e := s.newEvent(gardien.EventSSOLinked, u.ID, u.ID, c, nil)
-	if _, err := s.Store.LinkToSSO(ctx, hashToken(token), u.ID, sess.ID, s.Now(), e); err != nil {
+	if _, err := s.Store.LinkToSSO(ctx, hashToken(token), u.ID, sess.ID, role, s.Now(), e); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return "", errSSOFailed
 		}

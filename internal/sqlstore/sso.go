@@ -294,9 +294,9 @@ func (s *Store) SSOLinkOf(ctx context.Context, tokenHash []byte, userID int64, n
 
 // LinkToSSO uses a pending link, once: the account becomes an SSO user —
 // no password, no Gardien second factor (its provider owns both) — and a
-// member of the organization; its other sessions end. One transaction,
+// member of the organization, with role; its other sessions end. One transaction,
 // with its event. gardien.ErrNotFound when the link is gone.
-func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, now time.Time, e *gardien.Event) (int64, error) {
+func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, role gardien.Role, now time.Time, e *gardien.Event) (int64, error) {
 	var orgID int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.txQueryRow(ctx, tx, `DELETE FROM sso_links WHERE token_hash = ? AND user_id = ? AND expires_at > ? RETURNING org_id`,
@@ -323,7 +323,7 @@ func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSes
 		if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keepSession); err != nil {
 			return err
 		}
-		if _, err := s.joinThroughSSO(ctx, tx, orgID, userID, gardien.RoleMember, now); err != nil {
+		if _, err := s.joinThroughSSO(ctx, tx, orgID, userID, role, now); err != nil {
 			return err
 		}
 		e.OrgID = orgID

@@ -300,6 +300,14 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		if _, err := a.SignUp(ctx, auth.SignupInput{Email: "bob@acme.test", Password: pw, Name: "Bob"}, "", gardien.Client{}); err != nil {
 			t.Fatal(err)
 		}
+		// Bob was invited as an admin: linked, he is one.
+		if err := env.App.Store.SetEmailVerified(ctx, acmeOwner.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		acmeOwner.EmailVerified = true
+		if _, err := a.Invite(ctx, acmeOwner, acme, "bob@acme.test", gardien.RoleAdmin, gardien.Client{}); err != nil {
+			t.Fatal(err)
+		}
 		b := newBrowser()
 		resp := b.ssoLogin(t, env.URL, "bob@acme.test", "bob")
 		if resp.StatusCode != 200 || resp.Request.URL.Path != "/login" || resp.Request.URL.Query().Get("next") != "/sso/link" {
@@ -324,7 +332,8 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 			t.Fatalf("confirming: %v at %s", err, r.Request.URL)
 		}
 		me := c.API("GET", "/me", nil).JSON()
-		if me["user"].(map[string]any)["sso"] != true || len(me["organizations"].([]any)) != 1 {
+		if me["user"].(map[string]any)["sso"] != true || len(me["organizations"].([]any)) != 1 ||
+			me["organizations"].([]any)[0].(map[string]any)["role"] != "admin" {
 			t.Fatalf("after linking: %v", me)
 		}
 		if r := env.Client(t).API("POST", "/login", map[string]any{"email": "bob@acme.test", "password": pw}); r.StatusCode != 401 {
