@@ -12,3 +12,13 @@ func (s *Store) RecountMembers(ctx context.Context, orgID int64) (total, protect
 		WHERE m.org_id = ?`), orgID).Scan(&total, &protected)
 	return total, protected, err
 }
+
+// Queries returns the queries the store has prepared, as written (with ?).
+func (s *Store) Queries() []string {
+	var out []string
+	s.stmts.Range(func(k, _ any) bool {
+		out = append(out, k.(stmtKey).query)
+		return true
+	})
+	return out
+}

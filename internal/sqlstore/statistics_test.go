@@ -49,7 +49,7 @@ func withMembers(tb testing.TB, dir string, n int) (*sqlstore.Store, *sql.DB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { keepQueries(s); db.Close() })
 	bulkMembers(tb, db, n)
 	return s, db
 }

@@ -26,7 +26,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { s.Close() })
+		t.Cleanup(func() { keepQueries(s); s.Close() })
 		fn(t, s)
 	})
 	t.Run("postgres", func(t *testing.T) {
@@ -451,4 +451,37 @@ func TestSQLiteReadersStayOpen(t *testing.T) {
 	if st := s.PoolStats()["reader"]; st.MaxIdleClosed != 0 {
 		t.Fatalf("%d reader connections closed for want of an idle slot (%d open)", st.MaxIdleClosed, st.OpenConnections)
 	}
+}
+
+// TestAPersonsOrganizationsComeByName: the request lookups (session and
+// person, memberships) of the first account, whose id is 1, and of the
+// next; the organizations by name, each with the person's role.
+func TestAPersonsOrganizationsComeByName(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		first, second := newUser(t, s, "ada@example.com"), newUser(t, s, "bob@example.com")
+		for _, name := range []string{"Zeta", "Acme"} {
+			o := &gardien.Organization{Name: name, CreatedAt: t0}
+			if err := s.CreateOrganization(ctx, o, first.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, u := range []*gardien.User{first, second, first} {
+			ms, err := s.Memberships(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range ms {
+				got = append(got, m.Name+" "+string(m.Role))
+			}
+			want := "[Acme owner Zeta owner]"
+			if u == second {
+				want = "[]"
+			}
+			if fmt.Sprint(got) != want {
+				t.Fatalf("%s: %v, want %s", u.Email, got, want)
+			}
+		}
+	})
 }
