@@ -419,19 +419,26 @@ func run(bin, dbURL string, workers int, d time.Duration, n, flood int, want map
 			c    *http.Client
 			code string
 		}
-		queue := make(chan pending, 2*len(people))
-		// Everyone's first code, then everyone's second: a person's later code
-		// is never taken before the earlier one (the server would refuse the
-		// earlier step as used).
+		var sessions []pending
 		for range 2 {
-			for _, p := range people {
-				code, ok := p.code()
-				if !ok {
-					continue
-				}
-				c := client()
-				call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
-				queue <- pending{c, code}
+			for range people {
+				sessions = append(sessions, pending{c: client()})
+			}
+		}
+		for i, q := range sessions {
+			p := people[i%len(people)]
+			call(q.c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+		}
+		// The codes once the sessions are made (which takes a hash each: a
+		// minute for a thousand people, longer than a code lives); everyone's
+		// first code, then everyone's second: a person's later code is never
+		// taken before the earlier one (the server would refuse the earlier
+		// step as used).
+		queue := make(chan pending, len(sessions))
+		for i, q := range sessions {
+			var ok bool
+			if q.code, ok = people[i%len(people)].code(); ok {
+				queue <- q
 			}
 		}
 		close(queue)
