@@ -64,13 +64,12 @@ func checkPlans() error {
 		return err
 	}
 	defer libc.Xfree(tls, name)
-	// A handle SQLite writes through a pointer: on the heap, which the
-	// garbage collector never moves.
-	out := new(uintptr)
-	if rc := sqlite3.Xsqlite3_open_v2(tls, name, uintptr(unsafe.Pointer(out)), sqlite3.SQLITE_OPEN_READWRITE, 0); rc != sqlite3.SQLITE_OK {
+	out := tls.Alloc(8)
+	defer tls.Free(8)
+	if rc := sqlite3.Xsqlite3_open_v2(tls, name, out, sqlite3.SQLITE_OPEN_READWRITE, 0); rc != sqlite3.SQLITE_OK {
 		return fmt.Errorf("open: %d", rc)
 	}
-	db := *out
+	db := handle(out)
 	defer sqlite3.Xsqlite3_close_v2(tls, db)
 	var queries, bad []string
 	sqliteQueries.Range(func(q, _ any) bool {
@@ -109,11 +108,12 @@ func reprepares(tls *libc.TLS, db uintptr, query string) (int32, error) {
 		return 0, err
 	}
 	defer libc.Xfree(tls, q)
-	out := new(uintptr)
-	if rc := sqlite3.Xsqlite3_prepare_v2(tls, db, q, -1, uintptr(unsafe.Pointer(out)), 0); rc != sqlite3.SQLITE_OK {
+	out := tls.Alloc(8)
+	defer tls.Free(8)
+	if rc := sqlite3.Xsqlite3_prepare_v2(tls, db, q, -1, out, 0); rc != sqlite3.SQLITE_OK {
 		return 0, fmt.Errorf("prepare: %s", libc.GoString(sqlite3.Xsqlite3_errmsg(tls, db)))
 	}
-	st := *out
+	st := handle(out)
 	defer sqlite3.Xsqlite3_finalize(tls, st)
 	params := sqlite3.Xsqlite3_bind_parameter_count(tls, st)
 	for _, v := range []int64{2, 1, 2, 0, 2} {
@@ -125,4 +125,10 @@ func reprepares(tls *libc.TLS, db uintptr, query string) (int32, error) {
 		sqlite3.Xsqlite3_reset(tls, st)
 	}
 	return sqlite3.Xsqlite3_stmt_status(tls, st, sqlite3.SQLITE_STMTSTATUS_REPREPARE, 0), nil
+}
+
+// handle reads the handle SQLite wrote at p, in the C memory of the
+// transpiled library (tls.Alloc), which Go's collector does not manage.
+func handle(p uintptr) uintptr {
+	return *(*uintptr)(unsafe.Add(unsafe.Pointer(nil), p))
 }
