@@ -50,6 +50,8 @@ type Store struct {
 	// writer at a time anyway, and queueing in Go beats spinning on SQLITE_BUSY.
 	// reader serves reads; on PostgreSQL both are the same pool.
 	writer, reader *sql.DB
+	// queue orders the callers of SQLite's writer (nil on PostgreSQL).
+	queue *writerQueue
 	// timeout bounds each call (a transaction as a whole): a database that
 	// stops answering makes requests fail in that time, not hang.
 	timeout time.Duration
@@ -128,7 +130,7 @@ func open(databaseURL, dataDir string) (*Store, error) {
 	readers := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
-	return &Store{dialect: SQLite, writer: w, reader: r, timeout: DefaultTimeout}, nil
+	return &Store{dialect: SQLite, writer: w, reader: r, queue: &writerQueue{}, timeout: DefaultTimeout}, nil
 }
 
 // keepNoSamples empties sqlite_stat4 when an ANALYZE (or PRAGMA optimize)
@@ -295,8 +297,24 @@ func Rebind(d Dialect, query string) string {
 // tx runs fn in a transaction on the writer, committing if fn returns nil;
 // the whole transaction runs within the store's deadline.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.txIn(ctx, false, fn)
+}
+
+// txEnd is tx for a transaction that ends an operation whose earlier
+// write is done (a login's pass after its try): on SQLite it goes before
+// the writes that begin one (writerQueue).
+func (s *Store) txEnd(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.txIn(ctx, true, fn)
+}
+
+func (s *Store) txIn(ctx context.Context, end bool, fn func(*sql.Tx) error) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
+	release, err := s.turn(ctx, s.writer, end)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer release()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", unavailable(err))
@@ -310,6 +328,20 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", unavailable(err))
 	}
 	return nil
+}
+
+// turn waits for the writer's turn when db is SQLite's writer; release
+// gives it back. A deadline that passes first is gardien.ErrUnavailable,
+// as when the database does not answer.
+func (s *Store) turn(ctx context.Context, db *sql.DB, end bool) (release func(), err error) {
+	if s.queue == nil || db != s.writer {
+		return func() {}, nil
+	}
+	release, err = s.queue.take(ctx, end)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return release, nil
 }
 
 // isUnique reports whether err is a unique-constraint violation.
@@ -483,6 +515,11 @@ func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 func (s *Store) exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
+	release, err := s.turn(ctx, db, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	st, err := s.prepare(ctx, db, query)
 	if err != nil {
 		return nil, unavailable(err)
@@ -503,6 +540,11 @@ type row struct {
 func (r row) Scan(dest ...any) error {
 	ctx, cancel := r.s.lookupContext(r.ctx, r.db)
 	defer cancel()
+	release, err := r.s.turn(ctx, r.db, false)
+	if err != nil {
+		return err
+	}
+	defer release()
 	st, err := r.s.prepare(ctx, r.db, r.query)
 	if err != nil {
 		return unavailable(err)
@@ -567,6 +609,14 @@ func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any
 
 func (s *Store) queryIn(ctx context.Context, within func(context.Context, *sql.DB) (context.Context, context.CancelFunc), db *sql.DB, query string, args ...any) (*rows, error) {
 	ctx, cancel := within(ctx, db)
+	release, err := s.turn(ctx, db, false)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	cancel = func(cancel context.CancelFunc) context.CancelFunc {
+		return func() { release(); cancel() }
+	}(cancel)
 	st, err := s.prepare(ctx, db, query)
 	if err != nil {
 		cancel()

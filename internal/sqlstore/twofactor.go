@@ -247,7 +247,7 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, lim ga
 // later one was accepted already: of two requests with one code, on one
 // node or several, exactly one passes.
 func (s *Store) PassSecondStep(ctx context.Context, p gardien.SecondStep) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txEnd(ctx, func(tx *sql.Tx) error {
 		// users first, as every transaction that takes both rows.
 		if _, err := s.txExec(ctx, tx, `UPDATE users SET tfa_failures = 0,
 			tfa_day_failures = CASE WHEN tfa_day_failures > 0 THEN tfa_day_failures - 1 ELSE 0 END, last_login_at = ? WHERE id = ?`,
