@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/sqlstore"
 )
 
@@ -132,6 +134,92 @@ func lookups(b *testing.B, s *sqlstore.Store, ctx context.Context, n int) {
 			b.Fatal(err)
 		}
 		if _, err := s.Memberships(ctx, int64(id)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestTheOrganizationLogFindsItsMembersEventsByPerson: an organization's
+// audit log shows its own events and its members' 2FA turned on; SQLite
+// finds the latter person by person (events_user), not by walking every
+// event without an organization — the logins and second steps of the
+// whole server.
+func TestTheOrganizationLogFindsItsMembersEventsByPerson(t *testing.T) {
+	dir := t.TempDir()
+	s, db := withMembers(t, dir, 40) // people 1-10 in organization 1
+	defer s.Close()
+	ctx := context.Background()
+	for i := 1; i <= 2000; i++ { // second steps of the whole server
+		if err := s.AddEvent(ctx, &gardien.Event{Time: t0, Type: gardien.EventTwoFactorPassed, UserID: int64(i%40 + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range []*gardien.Event{
+		{Time: t0, Type: gardien.EventTwoFactorEnabled, UserID: 3},  // a member's: shown
+		{Time: t0, Type: gardien.EventTwoFactorEnabled, UserID: 33}, // another organization's member's
+		{Time: t0, Type: "org.created", OrgID: 1},
+	} {
+		if err := s.AddEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.OrgEvents(ctx, 1, gardien.EventFilter{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Type != "org.created" || got[1].Type != gardien.EventTwoFactorEnabled || got[1].UserID != 3 {
+		t.Fatalf("log %+v, want the organization's event and its member's 2FA", got)
+	}
+	var query string
+	for _, q := range s.Queries() {
+		if strings.Contains(q, "FROM events e LEFT JOIN") {
+			query = sqlstore.Rebind(sqlstore.SQLite, q)
+		}
+	}
+	args := make([]any, strings.Count(query, "?"))
+	for i := range args {
+		args[i] = 1
+	}
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	text := strings.Join(plan, "\n")
+	if strings.Count(text, "events_org") != 1 || !strings.Contains(text, "USING INDEX events_user") {
+		t.Fatalf("plan:\n%s\nwant the organization's events by events_org, its members' by events_user", text)
+	}
+}
+
+// BenchmarkOrganizationLog: a page of an organization's audit log on a
+// server whose other events (logins, second steps) number 100,000.
+func BenchmarkOrganizationLog(b *testing.B) {
+	s, db := withMembers(b, b.TempDir(), 1000)
+	defer s.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 100_000 {
+		if _, err := tx.Exec(`INSERT INTO events (at, type, user_id, ip, user_agent, detail) VALUES (0, ?, ?, '', '', '')`, gardien.EventTwoFactorPassed, i%1000+1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := s.OrgEvents(ctx, 1, gardien.EventFilter{Limit: 50}); err != nil {
 			b.Fatal(err)
 		}
 	}
