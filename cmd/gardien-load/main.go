@@ -50,7 +50,7 @@ func main() {
 	dbURL := flag.String("database-url", "", "PostgreSQL URL (empty: SQLite in a temporary directory)")
 	workers := flag.Int("workers", 8, "concurrent clients per operation")
 	duration := flag.Duration("duration", 10*time.Second, "how long each operation runs")
-	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps)")
+	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps; half of them when full logins run too)")
 	flood := flag.Int("flood", 500, "password logins sent at once in the flood")
 	ops := flag.String("ops", "me,password,second,full,flood", "the operations to run, in this order (fewer: a quicker run, or a profile of one)")
 	flag.Parse()
@@ -419,14 +419,20 @@ func run(bin, dbURL string, workers int, d time.Duration, n, flood int, want map
 			c    *http.Client
 			code string
 		}
+		// With full logins to run after, half the people keep their codes
+		// for them: this takes each one's codes of this step and the next.
+		steppers := people
+		if want["full"] && len(people) > 1 {
+			steppers = people[:len(people)/2]
+		}
 		var sessions []pending
 		for range 2 {
-			for range people {
+			for range steppers {
 				sessions = append(sessions, pending{c: client()})
 			}
 		}
 		for i, q := range sessions {
-			p := people[i%len(people)]
+			p := steppers[i%len(steppers)]
 			call(q.c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
 		}
 		// The codes once the sessions are made (which takes a hash each: a
@@ -437,7 +443,7 @@ func run(bin, dbURL string, workers int, d time.Duration, n, flood int, want map
 		queue := make(chan pending, len(sessions))
 		for i, q := range sessions {
 			var ok bool
-			if q.code, ok = people[i%len(people)].code(); ok {
+			if q.code, ok = steppers[i%len(steppers)].code(); ok {
 				queue <- q
 			}
 		}
@@ -454,13 +460,17 @@ func run(bin, dbURL string, workers int, d time.Duration, n, flood int, want map
 
 	if want["full"] {
 		// Full logins: password then code; people wait for their next step.
+		loggers := people
+		if want["second"] && len(people) > 1 {
+			loggers = people[len(people)/2:] // the other half's codes are used
+		}
 		var pmu sync.Mutex
 		driveSkipping(s, "full login", workers, d, func(int) (bool, bool, bool) {
 			pmu.Lock()
 			var p *person
 			var code string
-			for range len(people) {
-				c := people[int(i.Add(1))%len(people)]
+			for range len(loggers) {
+				c := loggers[int(i.Add(1))%len(loggers)]
 				if k, ok := c.code(); ok {
 					p, code = c, k
 					break
