@@ -85,8 +85,14 @@ func TestWrongCodesLockTheSecondStepEvenForARightCode(t *testing.T) {
 	right, _ := totp.GenerateCode(secret, f.clock.Now())
 	_, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, right, "", client)
 	wantCode(t, err, gardien.CodeRateLimited)
-	if e, _ := gardien.AsError(err); e.RetryAfter <= 0 || e.RetryAfter > time.Minute {
+	e, _ := gardien.AsError(err)
+	if e.RetryAfter <= 0 || e.RetryAfter > time.Minute {
 		t.Fatalf("first lock: retry after %v, want at most a minute", e.RetryAfter)
+	}
+	// A wrong code while locked: the same answer, nothing more counted.
+	_, err = f.svc.VerifySecondFactor(ctx, second.Session, second.User, "000000", "", client)
+	if w, _ := gardien.AsError(err); w == nil || w.Code != e.Code || w.RetryAfter != e.RetryAfter {
+		t.Fatalf("a wrong code while locked: %v, want the right code's answer %v", err, e)
 	}
 	if got := f.mails.to("ada@example.com"); got[len(got)-1].Subject != "Someone failed your authentication code" {
 		t.Fatalf("last mail %q, want the lock's", got[len(got)-1].Subject)

@@ -198,12 +198,14 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 		return nil, gardien.Invalid("code", "err.field_required")
 	}
 	now := s.Now()
-	ok, until, err := s.Store.ReserveSecondFactorTry(ctx, u.ID, tryLimits, now)
-	if err != nil {
-		return nil, fmt.Errorf("auth: second factor: %w", err)
-	}
-	if !ok {
-		return nil, &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
+	// A recovery code is used up by its check: its try is counted first.
+	// A code is checked first, and its try counted with the step's pass
+	// in one transaction (TrySecondStep): one commit.
+	byRecovery := strings.TrimSpace(recovery) != ""
+	if byRecovery {
+		if err := s.reserveTry(ctx, u.ID, now); err != nil {
+			return nil, err
+		}
 	}
 	out := &SecondFactorPassed{}
 	v, step, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
@@ -211,19 +213,29 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 		return nil, err
 	}
 	// The code's step used up, failures cleared, login recorded, session
-	// promoted with a new token, event written: one transaction.
+	// promoted with a new token, event written: one transaction. The same
+	// work for a wrong code until the store has counted its try: a refused
+	// try must not tell one from the other by its time.
 	tok, hash := newToken()
 	expires := s.expiryAfter(sess, gardien.LevelFull, now)
-	if v == codeRight {
-		err := s.Store.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, TokenHash: hash,
-			Level: gardien.LevelFull, Expires: expires, Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)})
-		switch {
-		case errors.Is(err, gardien.ErrCodeUsed):
-			s.Log.InfoContext(ctx, "replayed code refused", "user_id", u.ID)
-			v = codeUsed
-		case err != nil:
-			return nil, fmt.Errorf("auth: second factor: %w", err)
+	p := gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, TokenHash: hash,
+		Level: gardien.LevelFull, Expires: expires, Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
+	if byRecovery {
+		if v == codeRight {
+			err = s.Store.PassSecondStep(ctx, p)
 		}
+	} else {
+		err = s.Store.TrySecondStep(ctx, p, tryLimits, now, v == codeRight)
+	}
+	var exhausted *gardien.TriesExhaustedError
+	switch {
+	case errors.As(err, &exhausted):
+		return nil, rateLimited(exhausted.Until, now)
+	case errors.Is(err, gardien.ErrCodeUsed):
+		s.Log.InfoContext(ctx, "replayed code refused", "user_id", u.ID)
+		v = codeUsed
+	case err != nil:
+		return nil, fmt.Errorf("auth: second factor: %w", err)
 	}
 	if v != codeRight {
 		if err := s.failedSecondFactor(ctx, u, c, now); err != nil {
@@ -240,6 +252,22 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 			Link: s.Links.TwoFactorSettings(), Args: []any{out.RecoveryCodesLeft}})
 	}
 	return out, nil
+}
+
+// reserveTry counts a second-factor try before its check (ReserveSecondFactorTry).
+func (s *Service) reserveTry(ctx context.Context, userID int64, now time.Time) error {
+	ok, until, err := s.Store.ReserveSecondFactorTry(ctx, userID, tryLimits, now)
+	if err != nil {
+		return fmt.Errorf("auth: second factor: %w", err)
+	}
+	if !ok {
+		return rateLimited(until, now)
+	}
+	return nil
+}
+
+func rateLimited(until, now time.Time) *gardien.Error {
+	return &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
 }
 
 // codeVerdict is what a second-factor check found.

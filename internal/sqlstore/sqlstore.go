@@ -301,8 +301,8 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 // txEnd is tx for a transaction that ends an operation whose earlier
-// write is done (a login's pass after its try): on SQLite it goes before
-// the writes that begin one (writerQueue).
+// write is done (a pass by recovery code after its try): on SQLite it goes
+// before the writes that begin one (writerQueue).
 func (s *Store) txEnd(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.txIn(ctx, true, fn)
 }

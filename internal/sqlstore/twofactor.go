@@ -211,17 +211,7 @@ func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.
 // limits. A right code gives its try back (PassSecondStep). When refused,
 // it returns until when the account is locked.
 func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (bool, time.Time, error) {
-	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
-	res, err := s.exec(ctx, s.writer, `UPDATE users SET
-		tfa_lock_level = CASE WHEN tfa_last_failure < ? THEN 0 ELSE tfa_lock_level END,
-		tfa_failures = CASE WHEN tfa_last_failure < ? THEN 1 ELSE tfa_failures + 1 END,
-		tfa_day_failures = CASE WHEN tfa_day_start <= ? THEN 1 ELSE tfa_day_failures + 1 END,
-		tfa_day_start = CASE WHEN tfa_day_start <= ? THEN ? ELSE tfa_day_start END,
-		tfa_last_failure = ?
-		WHERE id = ? AND tfa_locked_until <= ?
-		AND (tfa_failures < ? OR tfa_last_failure < ?)
-		AND (tfa_day_failures < ? OR tfa_day_start <= ?)`,
-		dayAgo, dayAgo, dayAgo, dayAgo, n, n, userID, n, lim.Consecutive, dayAgo, lim.Daily, dayAgo)
+	res, err := s.exec(ctx, s.writer, reserveTry, reserveTryArgs(userID, lim, now)...)
 	if err != nil {
 		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
 	}
@@ -229,14 +219,81 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, lim ga
 		return true, time.Time{}, nil
 	}
 	var until int64
-	if err := s.queryRow(ctx, s.writer, `SELECT tfa_locked_until FROM users WHERE id = ?`, userID).Scan(&until); err != nil {
+	if err := s.queryRow(ctx, s.writer, lockedUntil, userID).Scan(&until); err != nil {
 		return false, time.Time{}, fmt.Errorf("sqlstore: reserve try: %w", err)
 	}
-	if until <= n {
+	return false, openAgain(until, now), nil
+}
+
+// reserveTry counts a try when the account is not locked and both counts
+// are under their limits (reserveTryArgs); it changes no row otherwise.
+const reserveTry = `UPDATE users SET
+		tfa_lock_level = CASE WHEN tfa_last_failure < ? THEN 0 ELSE tfa_lock_level END,
+		tfa_failures = CASE WHEN tfa_last_failure < ? THEN 1 ELSE tfa_failures + 1 END,
+		tfa_day_failures = CASE WHEN tfa_day_start <= ? THEN 1 ELSE tfa_day_failures + 1 END,
+		tfa_day_start = CASE WHEN tfa_day_start <= ? THEN ? ELSE tfa_day_start END,
+		tfa_last_failure = ?
+		WHERE id = ? AND tfa_locked_until <= ?
+		AND (tfa_failures < ? OR tfa_last_failure < ?)
+		AND (tfa_day_failures < ? OR tfa_day_start <= ?)`
+
+func reserveTryArgs(userID int64, lim gardien.TryLimits, now time.Time) []any {
+	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
+	return []any{dayAgo, dayAgo, dayAgo, dayAgo, n, n, userID, n, lim.Consecutive, dayAgo, lim.Daily, dayAgo}
+}
+
+const lockedUntil = `SELECT tfa_locked_until FROM users WHERE id = ?`
+
+// openAgain is when a refused try may be made again.
+func openAgain(lockedUntil int64, now time.Time) time.Time {
+	if lockedUntil <= now.Unix() {
 		// Tries up to a limit are under way and not yet judged: a moment.
-		until = n + 1
+		lockedUntil = now.Unix() + 1
 	}
-	return false, time.Unix(until, 0).UTC(), nil
+	return time.Unix(lockedUntil, 0).UTC()
+}
+
+// TrySecondStep counts a login's second-step try, its code checked
+// already, and passes the step when the code was right (as PassSecondStep
+// does), in one transaction: one commit where a try counted before the
+// check and a pass took two. When the try is refused it returns a
+// *gardien.TriesExhaustedError and changes nothing, doing the same work
+// whatever the code was: attempts refused are not counted, and must not
+// tell a right code from a wrong one, even by their time. A right code of
+// a step used already returns gardien.ErrCodeUsed with its try counted.
+func (s *Store) TrySecondStep(ctx context.Context, p gardien.SecondStep, lim gardien.TryLimits, now time.Time, right bool) error {
+	used := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, reserveTry, reserveTryArgs(p.UserID, lim, now)...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			var until int64
+			if err := s.txQueryRow(ctx, tx, lockedUntil, p.UserID).Scan(&until); err != nil {
+				return err
+			}
+			return &gardien.TriesExhaustedError{Until: openAgain(until, now)}
+		}
+		if !right {
+			return nil
+		}
+		// The step before the tries are cleared: a used one keeps its try
+		// counted (committed), as a wrong code's.
+		fresh, err := s.useStep(ctx, tx, p)
+		if err != nil || !fresh {
+			used = err == nil
+			return err
+		}
+		return s.promote(ctx, tx, p)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: try second step: %w", err)
+	}
+	if used {
+		return fmt.Errorf("sqlstore: try second step: %w", gardien.ErrCodeUsed)
+	}
+	return nil
 }
 
 // PassSecondStep completes a login's second step in one transaction (one
@@ -249,35 +306,69 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, lim ga
 func (s *Store) PassSecondStep(ctx context.Context, p gardien.SecondStep) error {
 	err := s.txEnd(ctx, func(tx *sql.Tx) error {
 		// users first, as every transaction that takes both rows.
-		if _, err := s.txExec(ctx, tx, `UPDATE users SET tfa_failures = 0,
-			tfa_day_failures = CASE WHEN tfa_day_failures > 0 THEN tfa_day_failures - 1 ELSE 0 END, last_login_at = ? WHERE id = ?`,
-			p.Event.Time.Unix(), p.UserID); err != nil {
+		if err := s.clearTries(ctx, tx, p); err != nil {
 			return err
 		}
-		if p.Step > 0 {
-			res, err := s.txExec(ctx, tx, `UPDATE two_factor SET last_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND last_step < ?`,
-				p.Step, p.UserID, p.Step)
-			if err != nil {
-				return err
+		if fresh, err := s.useStep(ctx, tx, p); err != nil || !fresh {
+			if err == nil {
+				err = gardien.ErrCodeUsed
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return gardien.ErrCodeUsed
-			}
-		}
-		res, err := s.txExec(ctx, tx, `UPDATE sessions SET token_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
-			p.TokenHash, string(p.Level), p.Expires.Unix(), p.Event.Time.Unix(), p.SessionID)
-		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return gardien.ErrNotFound
-		}
-		return s.insertEvent(ctx, tx, p.Event)
+		return s.promoteSession(ctx, tx, p)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: pass second step: %w", err)
 	}
 	return nil
+}
+
+// promote is a pass once the code's step is used up: tries cleared, login
+// recorded, session promoted, event written.
+func (s *Store) promote(ctx context.Context, tx *sql.Tx, p gardien.SecondStep) error {
+	if err := s.clearTries(ctx, tx, p); err != nil {
+		return err
+	}
+	return s.promoteSession(ctx, tx, p)
+}
+
+// clearTries clears the failed tries (the step's own try, counted before,
+// is given back) and records the login.
+func (s *Store) clearTries(ctx context.Context, tx *sql.Tx, p gardien.SecondStep) error {
+	_, err := s.txExec(ctx, tx, `UPDATE users SET tfa_failures = 0,
+		tfa_day_failures = CASE WHEN tfa_day_failures > 0 THEN tfa_day_failures - 1 ELSE 0 END, last_login_at = ? WHERE id = ?`,
+		p.Event.Time.Unix(), p.UserID)
+	return err
+}
+
+// useStep uses up the code's time step, the replay guard: false when a code
+// of that step or a later one was accepted already. A recovery code (step
+// 0) was used up before.
+func (s *Store) useStep(ctx context.Context, tx *sql.Tx, p gardien.SecondStep) (bool, error) {
+	if p.Step == 0 {
+		return true, nil
+	}
+	res, err := s.txExec(ctx, tx, `UPDATE two_factor SET last_step = ? WHERE user_id = ? AND enabled_at IS NOT NULL AND last_step < ?`,
+		p.Step, p.UserID, p.Step)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// promoteSession gives the session its new token and level, and writes the
+// event.
+func (s *Store) promoteSession(ctx context.Context, tx *sql.Tx, p gardien.SecondStep) error {
+	res, err := s.txExec(ctx, tx, `UPDATE sessions SET token_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
+		p.TokenHash, string(p.Level), p.Expires.Unix(), p.Event.Time.Unix(), p.SessionID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return gardien.ErrNotFound
+	}
+	return s.insertEvent(ctx, tx, p.Event)
 }
 
 // LockIfExhausted locks the second step once a limit is reached: for

@@ -663,3 +663,86 @@ func joinOrg(t *testing.T, s *sqlstore.Store, u *gardien.User, o *gardien.Organi
 		t.Fatalf("%s joins %s: %v", u.Email, o.Name, err)
 	}
 }
+
+// TestATryAndItsPassAreOneTransaction: a login's second step, its code
+// checked first, counts its try and passes in one transaction. A refused
+// try changes nothing and
+// is refused the same whether its code was right or wrong; a right code of
+// a used step keeps its try counted, as a wrong one; twenty wrong ones at
+// once count no more than the limit.
+func TestATryAndItsPassAreOneTransaction(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		enable(t, s, u, 100)
+		n := 0
+		try := func(step int64, right bool, at time.Time) (*gardien.Session, error) {
+			n++
+			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("second", n))); err != nil {
+				t.Fatal(err)
+			}
+			return sess, s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, TokenHash: hash(fmt.Sprint("full", n)),
+				Level: gardien.LevelFull, Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}, limits, at, right)
+		}
+		// Right: passes, the try given back.
+		sess, err := try(101, true, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.SessionByTokenHash(ctx, hash(fmt.Sprint("full", n))); got == nil || got.ID != sess.ID || got.Level != gardien.LevelFull {
+			t.Fatalf("right code: session %+v not promoted", got)
+		}
+		// Wrong four times, then a right code of the used step: five tries
+		// counted, none passed; the sixth is refused, right or wrong, with
+		// the time it opens again, and changes nothing.
+		for range 4 {
+			if _, err := try(102, false, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := try(101, true, t0); !errors.Is(err, gardien.ErrCodeUsed) {
+			t.Fatalf("a used step: %v, want ErrCodeUsed", err)
+		}
+		for _, right := range []bool{true, false} {
+			_, err := try(102, right, t0)
+			var exhausted *gardien.TriesExhaustedError
+			if !errors.As(err, &exhausted) || !exhausted.Until.After(t0) {
+				t.Fatalf("sixth try (right %v): %v, want refused with a time", right, err)
+			}
+			if got, _ := s.SessionByTokenHash(ctx, hash(fmt.Sprint("full", n))); got != nil {
+				t.Fatalf("a refused right code promoted its session")
+			}
+		}
+		if ev, _ := s.UserEvents(ctx, u.ID, 50); len(ev) != 2 {
+			t.Fatalf("events %+v, want the activation and one pass", ev)
+		}
+		// Later, twenty wrong at once: five counted, fifteen refused.
+		later := t0.Add(48 * time.Hour)
+		var counted, refused atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: later, LastSeenAt: later, ExpiresAt: later.Add(time.Hour)}
+			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("burst", i))); err != nil {
+				t.Fatal(err)
+			}
+			wg.Go(func() {
+				err := s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: 200, TokenHash: hash(fmt.Sprint("burst full", i)),
+					Level: gardien.LevelFull, Expires: later.Add(12 * time.Hour), Event: &gardien.Event{Time: later, Type: "two_factor.passed", UserID: u.ID}}, limits, later, false)
+				var exhausted *gardien.TriesExhaustedError
+				switch {
+				case err == nil:
+					counted.Add(1)
+				case errors.As(err, &exhausted):
+					refused.Add(1)
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if counted.Load() != int32(limits.Consecutive) || refused.Load() != 20-int32(limits.Consecutive) {
+			t.Fatalf("%d counted, %d refused of 20 at once, want %d counted", counted.Load(), refused.Load(), limits.Consecutive)
+		}
+	})
+}

@@ -10,11 +10,12 @@ import (
 //
 // database/sql gives a freed connection to a waiter picked at random, so
 // under load a few calls wait far longer than the rest. A plain queue was
-// tried and made the tail worse (docs/benchmarks.md): a login's second
-// step takes the writer twice — its try counted, then its pass — and went
-// to the back of the queue between the two. Here the pass, which ends an
-// operation already under way, goes before calls that begin one, so a
-// step waits for the queue once.
+// tried and made the tail worse (docs/benchmarks.md) while a login's second
+// step took the writer twice — its try counted, then its pass — and went
+// to the back of the queue between the two. A step by code now takes it
+// once (TrySecondStep); one by recovery code still takes it twice, and its
+// pass, which ends an operation already under way, goes before calls that
+// begin one.
 type writerQueue struct {
 	mu    sync.Mutex
 	held  bool
