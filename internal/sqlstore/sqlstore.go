@@ -608,15 +608,13 @@ func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any
 }
 
 func (s *Store) queryIn(ctx context.Context, within func(context.Context, *sql.DB) (context.Context, context.CancelFunc), db *sql.DB, query string, args ...any) (*rows, error) {
-	ctx, cancel := within(ctx, db)
+	ctx, end := within(ctx, db)
 	release, err := s.turn(ctx, db, false)
 	if err != nil {
-		cancel()
+		end()
 		return nil, err
 	}
-	cancel = func(cancel context.CancelFunc) context.CancelFunc {
-		return func() { release(); cancel() }
-	}(cancel)
+	cancel := func() { release(); end() } // when the rows are closed
 	st, err := s.prepare(ctx, db, query)
 	if err != nil {
 		cancel()
