@@ -78,6 +78,7 @@ var allOps = []string{"me", "password", "second", "full", "flood"}
 // server is the running gardien and what it printed.
 type server struct {
 	cmd    *exec.Cmd
+	dir    string // its data (SQLite), removed by stop
 	url    string
 	ready  time.Duration // from the process's start to its "serving on" line
 	mu     sync.Mutex
@@ -98,24 +99,33 @@ func start(bin, dbURL string) (*server, error) {
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	cmd.Stderr = os.Stderr
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &server{cmd: cmd, tokens: map[string]chan string{}}
+	s := &server{cmd: cmd, dir: dir, tokens: map[string]chan string{}}
 	ready := make(chan string, 1)
 	go s.read(out, ready)
 	select {
 	case s.url = <-ready:
 		s.ready = time.Since(began)
 	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
+		s.stop()
 		return nil, errors.New("the server did not say where it serves within 30 s")
 	}
 	return s, nil
+}
+
+// stop ends the server and removes its data.
+func (s *server) stop() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	os.RemoveAll(s.dir)
 }
 
 var (
@@ -370,7 +380,7 @@ func run(bin, dbURL string, workers int, d time.Duration, n, flood int, want map
 	if err != nil {
 		return err
 	}
-	defer s.cmd.Process.Kill()
+	defer s.stop()
 	time.Sleep(time.Second)
 	idle, _ := s.memory()
 	fmt.Printf("gardien-load: %s, %d cores, %d workers, %s per operation\n", s.url, runtime.NumCPU(), workers, d)
