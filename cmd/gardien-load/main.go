@@ -10,6 +10,10 @@
 //	go build -o /tmp/gardien ./cmd/gardien
 //	go run ./cmd/gardien-load -gardien /tmp/gardien -workers 8 -duration 10s
 //
+// With -profile DIR it also saves the server's CPU profile of each
+// operation (DIR/second.pprof …), taken through its admin listener's
+// net/http/pprof: go tool pprof -top DIR/second.pprof.
+//
 // Results, with the machine and the command: docs/benchmarks.md.
 package main
 
@@ -23,10 +27,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -53,6 +59,7 @@ func main() {
 	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps; half of them when full logins run too)")
 	flood := flag.Int("flood", 500, "password logins sent at once in the flood")
 	ops := flag.String("ops", "me,password,second,full,flood", "the operations to run, in this order (fewer: a quicker run, or a profile of one)")
+	profile := flag.String("profile", "", "a directory where to save the server's CPU profile of each operation (OP.pprof)")
 	flag.Parse()
 	want := map[string]bool{}
 	for _, op := range strings.Split(*ops, ",") {
@@ -66,7 +73,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gardien-load: -gardien is required (go build -o /tmp/gardien ./cmd/gardien)")
 		os.Exit(2)
 	}
-	if err := run(*bin, *dbURL, *workers, *duration, *people, *flood, want); err != nil {
+	if *profile != "" {
+		if err := os.MkdirAll(*profile, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "gardien-load:", err)
+			os.Exit(1)
+		}
+	}
+	if err := run(*bin, *dbURL, *profile, *workers, *duration, *people, *flood, want); err != nil {
 		fmt.Fprintln(os.Stderr, "gardien-load:", err)
 		os.Exit(1)
 	}
@@ -77,15 +90,17 @@ var allOps = []string{"me", "password", "second", "full", "flood"}
 
 // server is the running gardien and what it printed.
 type server struct {
-	cmd    *exec.Cmd
-	dir    string // its data (SQLite), removed by stop
-	url    string
-	ready  time.Duration // from the process's start to its "serving on" line
-	mu     sync.Mutex
-	tokens map[string]chan string // email → its validation token
+	cmd      *exec.Cmd
+	dir      string // its data (SQLite), removed by stop
+	url      string
+	admin    string        // its admin listener, when profiles are taken
+	profiles string        // where they go
+	ready    time.Duration // from the process's start to its "serving on" line
+	mu       sync.Mutex
+	tokens   map[string]chan string // email → its validation token
 }
 
-func start(bin, dbURL string) (*server, error) {
+func start(bin, dbURL, profiles string) (*server, error) {
 	dir, err := os.MkdirTemp("", "gardien-load")
 	if err != nil {
 		return nil, err
@@ -94,6 +109,14 @@ func start(bin, dbURL string) (*server, error) {
 	cmd.Env = append(os.Environ(), "GARDIEN_ADDR=127.0.0.1:0", "GARDIEN_DATA_DIR="+dir, "GARDIEN_LOG_LEVEL=warn",
 		// Every client is 127.0.0.1: the guessing limits would stop the test.
 		"GARDIEN_PASSWORD_TRIES_PER_ADDRESS=1000000", "GARDIEN_PASSWORD_TRIES_PER_ACCOUNT=1000000")
+	admin := ""
+	if profiles != "" {
+		if admin, err = freeAddr(); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, "GARDIEN_ADMIN_ADDR="+admin)
+	}
 	if dbURL != "" {
 		cmd.Env = append(cmd.Env, "GARDIEN_DATABASE_URL="+dbURL, "GARDIEN_SECRET_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
 	}
@@ -108,7 +131,7 @@ func start(bin, dbURL string) (*server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &server{cmd: cmd, dir: dir, tokens: map[string]chan string{}}
+	s := &server{cmd: cmd, dir: dir, admin: admin, profiles: profiles, tokens: map[string]chan string{}}
 	ready := make(chan string, 1)
 	go s.read(out, ready)
 	select {
@@ -119,6 +142,55 @@ func start(bin, dbURL string) (*server, error) {
 		return nil, errors.New("the server did not say where it serves within 30 s")
 	}
 	return s, nil
+}
+
+// freeAddr is a loopback address free a moment ago, for the admin listener
+// (which the server does not print).
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// profile saves the server's CPU profile of the next d (at least a second)
+// as the file named; the returned function waits for it and says how it
+// went.
+func (s *server) profile(name string, d time.Duration) func() {
+	if s.admin == "" {
+		return func() {}
+	}
+	done := make(chan error, 1)
+	go func() {
+		sec := max(1, int((d+time.Second-1)/time.Second))
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.admin, sec))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("profile: %s", resp.Status)
+			return
+		}
+		f, err := os.Create(filepath.Join(s.profiles, name+".pprof"))
+		if err != nil {
+			done <- err
+			return
+		}
+		_, err = io.Copy(f, resp.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	return func() {
+		if err := <-done; err != nil {
+			fmt.Fprintf(os.Stderr, "gardien-load: profile of %s: %v\n", name, err)
+		}
+	}
 }
 
 // stop ends the server and removes its data.
@@ -334,6 +406,7 @@ func drive(s *server, name string, workers int, d time.Duration, op func(w int) 
 func driveSkipping(s *server, name string, workers int, d time.Duration, op func(w int) (ok, more, skip bool)) result {
 	var mu sync.Mutex
 	r := result{name: name}
+	profiled := s.profile(strings.ReplaceAll(strings.Join(strings.Fields(strings.ToLower(name)), "-"), "/", ""), min(d, 30*time.Second))
 	cpu0, start := s.cpu(), time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -363,10 +436,11 @@ func driveSkipping(s *server, name string, workers int, d time.Duration, op func
 	}
 	wg.Wait()
 	r.elapsed, r.cpu = time.Since(start), s.cpu()-cpu0
+	profiled()
 	return r
 }
 
-func run(bin, dbURL string, workers int, d time.Duration, n, flood int, want map[string]bool) error {
+func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood int, want map[string]bool) error {
 	// One argon2id hash here: the bound on password logins.
 	h := password.NewHasher(password.DefaultParams, 1)
 	t0 := time.Now()
@@ -376,7 +450,7 @@ func run(bin, dbURL string, workers int, d time.Duration, n, flood int, want map
 	}
 	hash := time.Since(t0) / hashes
 
-	s, err := start(bin, dbURL)
+	s, err := start(bin, dbURL, profiles)
 	if err != nil {
 		return err
 	}
