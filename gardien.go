@@ -61,7 +61,8 @@ const (
 	LevelSetup SessionLevel = "setup"
 )
 
-// Session is a server-side login. Only the hash of its token is stored.
+// Session is a server-side login. Its cookie names it by ID and carries a
+// secret, of which only the hash is stored (SessionKey).
 type Session struct {
 	ID         int64
 	UserID     int64
@@ -76,18 +77,33 @@ type Session struct {
 	SSOContext string
 }
 
+// SessionKey is what a session cookie gives to find its session: the
+// session's ID and the hash of the cookie's secret. A session opened
+// before cookies named their session (ID 0) is found by the hash of its
+// whole token, until its next rotation gives it a secret.
+//
+// Why the ID: a lookup by primary key reads one B-tree where a token's
+// hash read an index and then the table, and a rotation (each login's
+// second step, each change of privilege) writes the secret's hash in an
+// unindexed column instead of moving an entry of the unique index
+// (docs/benchmarks.md). IDs are not secret: the secret is, 256 random bits.
+type SessionKey struct {
+	ID   int64
+	Hash []byte
+}
+
 // SecondStep is what a login's passing second step changes, at once: the
 // code's time step used up, the failed tries cleared, the last login
-// recorded, the session promoted with a new token, the event written.
+// recorded, the session promoted with a new secret, the event written.
 type SecondStep struct {
 	UserID, SessionID int64
 	// Step is the code's time step, used up here (the replay guard); 0
 	// for a recovery code, used up before.
-	Step      int64
-	TokenHash []byte
-	Level     SessionLevel
-	Expires   time.Time
-	Event     *Event
+	Step       int64
+	SecretHash []byte // the session's new secret's
+	Level      SessionLevel
+	Expires    time.Time
+	Event      *Event
 }
 
 // TryLimits bound second-factor guessing on one account. They are counted

@@ -66,7 +66,7 @@ func steppers(b *testing.B, env *apptest.Env, n int) []stepper {
 		if err := env.App.Store.CreateSession(ctx, s, sha256Of(tok)); err != nil {
 			b.Fatal(err)
 		}
-		out[i] = stepper{secret: secret, token: tok, userID: u.ID}
+		out[i] = stepper{secret: secret, token: fmt.Sprint(s.ID, ".", tok), userID: u.ID}
 	}
 	return out
 }
@@ -182,7 +182,7 @@ func BenchmarkMillionAccounts(b *testing.B) {
 					if err := env.App.Store.CreateSession(b.Context(), s, sha256Of("me")); err != nil {
 						b.Fatal(err)
 					}
-					c.Jar.SetCookies(base, []*http.Cookie{{Name: "gardien_session", Value: "me", Path: "/"}})
+					c.Jar.SetCookies(base, []*http.Cookie{{Name: "gardien_session", Value: fmt.Sprint(s.ID, ".me"), Path: "/"}})
 					for b.Loop() {
 						if r := c.API("GET", "/me", nil); r.StatusCode != 200 {
 							b.Fatalf("%d %s", r.StatusCode, r.Body)

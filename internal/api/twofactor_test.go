@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/base32"
+	"fmt"
 	_ "image/png"
 	"net/http"
 	"strconv"
@@ -143,9 +144,11 @@ func TestSSOUsersCannotEnableTwoFactor(t *testing.T) {
 	}
 	env.App.Store.SetEmailVerified(t.Context(), u.ID, time.Now())
 	sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelFull, CreatedAt: time.Now(), LastSeenAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := env.App.Store.CreateSession(t.Context(), sess, sha256Of("sso-session-secret")); err != nil {
+		t.Fatal(err)
+	}
 	c := env.Client(t)
-	c.Jar.SetCookies(mustURL(env.URL), []*http.Cookie{{Name: "gardien_session", Value: "sso-session-token", Path: "/"}})
-	env.App.Store.CreateSession(t.Context(), sess, sha256Of("sso-session-token"))
+	c.Jar.SetCookies(mustURL(env.URL), []*http.Cookie{{Name: "gardien_session", Value: fmt.Sprint(sess.ID, ".sso-session-secret"), Path: "/"}})
 	wantProblem(t, c.API("POST", "/me/two-factor/setup", nil), 403, "sso_user")
 }
 

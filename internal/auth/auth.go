@@ -11,6 +11,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -33,10 +35,10 @@ type Store interface {
 	ConsumeToken(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error)
 	TokenUser(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error)
 
-	CreateSession(ctx context.Context, s *gardien.Session, tokenHash []byte) error
-	SessionByTokenHash(ctx context.Context, tokenHash []byte) (*gardien.Session, error)
-	SessionUser(ctx context.Context, tokenHash []byte) (*gardien.Session, *gardien.User, error)
-	RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, expires, at time.Time) error
+	CreateSession(ctx context.Context, s *gardien.Session, secretHash []byte) error
+	SessionByKey(ctx context.Context, key gardien.SessionKey) (*gardien.Session, error)
+	SessionUser(ctx context.Context, key gardien.SessionKey) (*gardien.Session, *gardien.User, error)
+	RotateSession(ctx context.Context, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error
 	TouchSession(ctx context.Context, id int64, at time.Time) error
 	DeleteSession(ctx context.Context, id int64) error
 	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
@@ -261,6 +263,34 @@ func newToken() (string, []byte) {
 func hashToken(tok string) []byte {
 	h := sha256.Sum256([]byte(tok))
 	return h[:]
+}
+
+// sessionToken is a session cookie's value: the session's ID, a dot, and
+// its secret (newToken's).
+func sessionToken(id int64, secret string) string {
+	return strconv.FormatInt(id, 10) + "." + secret
+}
+
+// sessionKey reads a session cookie's value; false when it cannot be one.
+// A token without a dot was made before cookies named their session: its
+// whole hash finds it.
+func sessionKey(tok string) (gardien.SessionKey, bool) {
+	if tok == "" || len(tok) > 100 {
+		return gardien.SessionKey{}, false
+	}
+	idPart, secret, split := strings.Cut(tok, ".")
+	if !split {
+		return gardien.SessionKey{Hash: hashToken(tok)}, true
+	}
+	// Digits only, no sign or leading zero: one spelling for one session.
+	if idPart == "" || len(idPart) > 18 || idPart[0] == '0' || secret == "" || strings.Trim(idPart, "0123456789") != "" {
+		return gardien.SessionKey{}, false
+	}
+	id, err := strconv.ParseInt(idPart, 10, 64)
+	if err != nil {
+		return gardien.SessionKey{}, false
+	}
+	return gardien.SessionKey{ID: id, Hash: hashToken(secret)}, true
 }
 
 // Links are the absolute links of mails, to the pages they lead to; the

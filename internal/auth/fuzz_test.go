@@ -40,7 +40,8 @@ func FuzzNormalizeEmail(f *testing.F) {
 // FuzzTokens: any string offered as a session, reset, validation or
 // invitation token is refused with a clear code, never an error of ours.
 func FuzzTokens(f *testing.F) {
-	for _, s := range []string{"", "x", strings.Repeat("A", 43), strings.Repeat("A", 500), "\x00", "\xff\xfe", "%00", "a b"} {
+	for _, s := range []string{"", "x", strings.Repeat("A", 43), strings.Repeat("A", 500), "\x00", "\xff\xfe", "%00", "a b",
+		"1." + strings.Repeat("A", 43), "1.", ".x", "01.x", "-1.x", "99999999999999999999.x", "1.\xff", "1.x.y"} {
 		f.Add(s)
 	}
 	fx := newService(f)

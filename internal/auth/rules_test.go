@@ -284,3 +284,48 @@ func TestAReusedCodeIsRefusedAndSaidToBeUsed(t *testing.T) {
 		t.Fatalf("a wrong code: %v", err)
 	}
 }
+
+// A session's cookie names its session and carries its secret: it opens
+// that session only, another session's ID with it opens nothing, and each
+// rotation (here the second step's) ends the cookie before it.
+func TestASessionCookieOpensItsOwnSessionOnly(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.signup(t, "ada@example.com", true)
+	f.signup(t, "bea@example.com", true)
+	secret := f.enableTwoFactor(t, f.login(t, "ada@example.com"))
+	ada, bea := f.login(t, "ada@example.com"), f.login(t, "bea@example.com")
+	for _, l := range []*auth.Login{ada, bea} {
+		id, _, _ := strings.Cut(l.Token, ".")
+		if id != fmt.Sprint(l.Session.ID) {
+			t.Fatalf("token %q, want session %d's ID before its secret", l.Token, l.Session.ID)
+		}
+		sess, u, err := f.svc.Authenticate(ctx, l.Token)
+		if err != nil || sess.ID != l.Session.ID || u.ID != l.User.ID {
+			t.Fatalf("%s's own token: %+v %v", l.User.Email, sess, err)
+		}
+	}
+	_, adaSecret, _ := strings.Cut(ada.Token, ".")
+	_, beaSecret, _ := strings.Cut(bea.Token, ".")
+	for name, tok := range map[string]string{
+		"bea's ID, ada's secret": fmt.Sprint(bea.Session.ID, ".", adaSecret),
+		"ada's ID, bea's secret": fmt.Sprint(ada.Session.ID, ".", beaSecret),
+		"ada's secret alone":     adaSecret,
+		"ada's ID spelt 0…":      "0" + ada.Token,
+	} {
+		if _, _, err := f.svc.Authenticate(ctx, tok); gardien.ErrorCode(err) != gardien.CodeUnauthorized {
+			t.Errorf("%s: %v, want unauthorized", name, err)
+		}
+	}
+	f.clock.Advance(30 * time.Second)
+	code, _ := totp.GenerateCode(secret, f.clock.Now())
+	passed, err := f.svc.VerifySecondFactor(ctx, ada.Session, ada.User, code, "", client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = f.svc.Authenticate(ctx, ada.Token)
+	wantCode(t, err, gardien.CodeUnauthorized)
+	if sess, _, err := f.svc.Authenticate(ctx, passed.Token); err != nil || sess.ID != ada.Session.ID || sess.Level != gardien.LevelFull {
+		t.Fatalf("the token after the second step: %+v %v", sess, err)
+	}
+}

@@ -178,27 +178,27 @@ func (s *Service) lifetime(level gardien.SessionLevel) time.Duration {
 // an identity provider, what it checked ("" otherwise).
 func (s *Service) openSession(ctx context.Context, userID int64, level gardien.SessionLevel, c gardien.Client, ssoContext string) (*gardien.Session, string, error) {
 	now := s.Now().UTC()
-	tok, hash := newToken()
+	secret, hash := newToken()
 	sess := &gardien.Session{UserID: userID, Level: level, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.lifetime(level)), IP: c.IP, UserAgent: gardien.Clip(c.UserAgent, maxUserAgent),
 		SSOContext: gardien.Clip(ssoContext, 200)}
 	if err := s.Store.CreateSession(ctx, sess, hash); err != nil {
 		return nil, "", fmt.Errorf("auth: open session: %w", err)
 	}
-	return sess, tok, nil
+	return sess, sessionToken(sess.ID, secret), nil
 }
 
 // Rotate gives a session a new token at a new level (after each step of a
 // login, and at any change of privilege) and returns the token.
 func (s *Service) Rotate(ctx context.Context, sess *gardien.Session, level gardien.SessionLevel) (string, error) {
-	tok, hash := newToken()
+	secret, hash := newToken()
 	now := s.Now().UTC()
 	expires := s.expiryAfter(sess, level, now)
 	if err := s.Store.RotateSession(ctx, sess.ID, hash, level, expires, now); err != nil {
 		return "", fmt.Errorf("auth: rotate session: %w", err)
 	}
 	sess.Level, sess.ExpiresAt = level, expires
-	return tok, nil
+	return sessionToken(sess.ID, secret), nil
 }
 
 // expiryAfter is a session's end once it moves to level: a login that just
@@ -216,10 +216,11 @@ const touchEvery = 60
 // Authenticate returns the live session of a cookie token and its person.
 // An unknown, expired or idle session answers CodeUnauthorized.
 func (s *Service) Authenticate(ctx context.Context, token string) (*gardien.Session, *gardien.User, error) {
-	if token == "" || len(token) > 100 {
+	key, ok := sessionKey(token)
+	if !ok {
 		return nil, nil, errUnauthorized
 	}
-	sess, u, err := s.Store.SessionUser(ctx, hashToken(token))
+	sess, u, err := s.Store.SessionUser(ctx, key)
 	if errors.Is(err, gardien.ErrNotFound) {
 		return nil, nil, errUnauthorized
 	}
@@ -251,10 +252,11 @@ func (s *Service) LogOut(ctx context.Context, sess *gardien.Session, c gardien.C
 
 // endToken ends the session of a token, if it is one.
 func (s *Service) endToken(ctx context.Context, token string) {
-	if token == "" || len(token) > 100 {
+	key, ok := sessionKey(token)
+	if !ok {
 		return
 	}
-	if sess, err := s.Store.SessionByTokenHash(ctx, hashToken(token)); err == nil {
+	if sess, err := s.Store.SessionByKey(ctx, key); err == nil {
 		s.Store.DeleteSession(ctx, sess.ID)
 	}
 }

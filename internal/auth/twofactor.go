@@ -216,9 +216,9 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 	// promoted with a new token, event written: one transaction. The same
 	// work for a wrong code until the store has counted its try: a refused
 	// try must not tell one from the other by its time.
-	tok, hash := newToken()
+	secret, hash := newToken()
 	expires := s.expiryAfter(sess, gardien.LevelFull, now)
-	p := gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, TokenHash: hash,
+	p := gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, SecretHash: hash,
 		Level: gardien.LevelFull, Expires: expires, Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
 	if byRecovery {
 		if v == codeRight {
@@ -243,7 +243,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 		}
 		return nil, v.refusal()
 	}
-	sess.Level, sess.ExpiresAt, out.Token = gardien.LevelFull, expires, tok
+	sess.Level, sess.ExpiresAt, out.Token = gardien.LevelFull, expires, sessionToken(sess.ID, secret)
 	if out.UsedRecoveryCode {
 		if err := s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, gardien.EventData{"codes_left": strconv.Itoa(out.RecoveryCodesLeft)}); err != nil {
 			return nil, err

@@ -1,6 +1,10 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+
+	"github.com/gardien/gardien"
+)
 
 // RecountMembers counts an organization's members and protected members
 // by scanning them, as MemberCounts did before the kept counters: the
@@ -21,4 +25,13 @@ func (s *Store) Queries() []string {
 		return true
 	})
 	return out
+}
+
+// CreateOldSession stores a session as the versions before session secrets
+// did (and nodes still on them during an upgrade do): under the hash of its
+// whole token, without a secret.
+func (s *Store) CreateOldSession(ctx context.Context, sess *gardien.Session, tokenHash []byte) error {
+	return s.writer.QueryRowContext(ctx, s.q(`INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		tokenHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent).Scan(&sess.ID)
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -10,59 +12,131 @@ import (
 	"github.com/gardien/gardien"
 )
 
-// CreateSession stores a session under the hash of its token and sets its ID.
-func (s *Store) CreateSession(ctx context.Context, sess *gardien.Session, tokenHash []byte) error {
-	err := s.queryRow(ctx, s.writer, `INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent, sso_context)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		tokenHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent, sess.SSOContext).Scan(&sess.ID)
+// CreateSession stores a session under the hash of its secret and sets its
+// ID. Its token_hash, which only sessions opened before secrets find by, is
+// random: no cookie hashes to it.
+func (s *Store) CreateSession(ctx context.Context, sess *gardien.Session, secretHash []byte) error {
+	err := s.queryRow(ctx, s.writer, `INSERT INTO sessions (token_hash, secret_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent, sso_context)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		unusedTokenHash(), secretHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent, sess.SSOContext).Scan(&sess.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session: %w", err)
 	}
 	return nil
 }
 
-// SessionByTokenHash returns the session stored under a token hash.
-func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte) (*gardien.Session, error) {
+// unusedTokenHash fills token_hash (unique, not null) for a session that
+// is found by its ID and secret: 32 random bytes, the hash of no token.
+func unusedTokenHash() []byte {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand since Go 1.24)
+	return b
+}
+
+const sessionColumns = `s.id, s.user_id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.sso_context, s.secret_hash`
+
+// sessionWhere is how a key finds its session: by ID (its secret checked
+// after, in constant time), or by the hash of a whole token for a session
+// opened before secrets.
+func sessionWhere(key gardien.SessionKey) (string, any) {
+	if key.ID != 0 {
+		return `s.id = ?`, key.ID
+	}
+	return `s.token_hash = ? AND s.secret_hash IS NULL`, key.Hash
+}
+
+// scanSession reads sessionColumns, and says gardien.ErrNotFound when the
+// key's secret is not the session's.
+func scanSession(key gardien.SessionKey, sc func(dest ...any) error) (*gardien.Session, error) {
 	var sess gardien.Session
 	var level string
 	var created, seen, expires int64
-	err := s.queryRow(ctx, s.reader, `SELECT id, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent
-		FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&sess.ID, &sess.UserID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent)
+	var secretHash []byte
+	err := sc(&sess.ID, &sess.UserID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent, &sess.SSOContext, &secretHash)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = gardien.ErrNotFound
+		return nil, gardien.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: session: %w", err)
+		return nil, err
+	}
+	if key.ID != 0 && subtle.ConstantTimeCompare(secretHash, key.Hash) != 1 {
+		return nil, gardien.ErrNotFound
 	}
 	sess.Level = gardien.SessionLevel(level)
 	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(seen, 0).UTC(), time.Unix(expires, 0).UTC()
 	return &sess, nil
 }
 
-// SessionUser returns the session stored under a token hash and its
-// person, in one query: it runs on every request.
-func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (*gardien.Session, *gardien.User, error) {
-	var sess gardien.Session
-	var level string
-	var created, seen, expires int64
-	u, err := scanUser(s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, s.id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.sso_context
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, tokenHash),
-		&sess.ID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent, &sess.SSOContext)
+// scanFunc is a scanner made of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// SessionByKey returns the session a cookie's key names.
+func (s *Store) SessionByKey(ctx context.Context, key gardien.SessionKey) (*gardien.Session, error) {
+	where, arg := sessionWhere(key)
+	sess, err := scanSession(key, s.queryRow(ctx, s.reader, `SELECT `+sessionColumns+` FROM sessions s WHERE `+where, arg).Scan)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: session: %w", err)
+	}
+	return sess, nil
+}
+
+// SessionUser returns the session a cookie's key names and its person, in
+// one query: it runs on every request.
+func (s *Store) SessionUser(ctx context.Context, key gardien.SessionKey) (*gardien.Session, *gardien.User, error) {
+	where, arg := sessionWhere(key)
+	row := s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, `+sessionColumns+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE `+where, arg)
+	var sess *gardien.Session
+	u, err := scanUser(scanFunc(func(userDest ...any) (err error) {
+		sess, err = scanSession(key, func(sessDest ...any) error { return row.Scan(append(userDest, sessDest...)...) })
+		return err
+	}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: session: %w", err)
 	}
-	sess.UserID = u.ID
-	sess.Level = gardien.SessionLevel(level)
-	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(seen, 0).UTC(), time.Unix(expires, 0).UTC()
-	return &sess, u, nil
+	return sess, u, nil
 }
 
-// RotateSession gives a session a new token and level: the old token stops
-// working at once. gardien.ErrNotFound if the session is gone.
-func (s *Store) RotateSession(ctx context.Context, id int64, newHash []byte, level gardien.SessionLevel, expires, at time.Time) error {
-	return s.exec1(ctx, "rotate session", `UPDATE sessions SET token_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
-		newHash, string(level), expires.Unix(), at.Unix(), id)
+// RotateSession gives a session a new secret and level: the old cookie
+// stops working at once. gardien.ErrNotFound if the session is gone.
+func (s *Store) RotateSession(ctx context.Context, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error {
+	if err := s.rotate(ctx, nil, id, secretHash, level, expires, at); err != nil {
+		return fmt.Errorf("sqlstore: rotate session: %w", err)
+	}
+	return nil
+}
+
+// rotate gives a session its new secret, level, end and last use, inside
+// tx or on its own when tx is nil. A session opened before secrets has its
+// token_hash replaced as well (a second statement, once in its life): the
+// token it was found by must stop working too.
+func (s *Store) rotate(ctx context.Context, tx *sql.Tx, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error {
+	exec := func(q string, args ...any) (int64, error) {
+		var res sql.Result
+		var err error
+		if tx == nil {
+			res, err = s.exec(ctx, s.writer, q, args...)
+		} else {
+			res, err = s.txExec(ctx, tx, q, args...)
+		}
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
+	n, err := exec(`UPDATE sessions SET secret_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ? AND secret_hash IS NOT NULL`,
+		secretHash, string(level), expires.Unix(), at.Unix(), id)
+	if err != nil || n == 1 {
+		return err
+	}
+	n, err = exec(`UPDATE sessions SET token_hash = ?, secret_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
+		unusedTokenHash(), secretHash, string(level), expires.Unix(), at.Unix(), id)
+	if err == nil && n != 1 {
+		err = gardien.ErrNotFound
+	}
+	return err
 }
 
 // TouchSession records that a session was used.

@@ -12,8 +12,8 @@ import (
 	"github.com/gardien/gardien/internal/sqlstore"
 )
 
-// bulkMembers writes n people, each with a session and a membership (ten
-// a organization), straight into the database, in one transaction.
+// bulkMembers writes n people, each with a session (person i's is session
+// i, its secret's hash hash(i)) and a membership (ten an organization), straight into the database, in one transaction.
 func bulkMembers(tb testing.TB, db *sql.DB, n int) {
 	tb.Helper()
 	tx, err := db.Begin()
@@ -24,7 +24,7 @@ func bulkMembers(tb testing.TB, db *sql.DB, n int) {
 	for i := 1; i <= n; i++ {
 		for _, q := range [][]any{
 			{`INSERT INTO users (id, email, email_key, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, 'P', '-', 0, 0)`, i, fmt.Sprint("p", i, "@example.com"), fmt.Sprint("p", i, "@example.com")},
-			{`INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at, expires_at) VALUES (?, ?, 'full', 0, 0, 0)`, hash(fmt.Sprint(i)), i},
+			{`INSERT INTO sessions (id, token_hash, secret_hash, user_id, level, created_at, last_seen_at, expires_at) VALUES (?, randomblob(32), ?, ?, 'full', 0, 0, 0)`, i, hash(fmt.Sprint(i)), i},
 			{`INSERT OR IGNORE INTO organizations (id, name, created_at) VALUES (?, 'O', 0)`, (i-1)/10 + 1},
 			{`INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, 'member', 0)`, (i-1)/10 + 1, i},
 		} {
@@ -130,7 +130,7 @@ func BenchmarkRequestLookups(b *testing.B) {
 func lookups(b *testing.B, s *sqlstore.Store, ctx context.Context, n int) {
 	for i := 0; b.Loop(); i++ {
 		id := i%n + 1
-		if _, _, err := s.SessionUser(ctx, hash(fmt.Sprint(id))); err != nil {
+		if _, _, err := s.SessionUser(ctx, gardien.SessionKey{ID: int64(id), Hash: hash(fmt.Sprint(id))}); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := s.Memberships(ctx, int64(id)); err != nil {

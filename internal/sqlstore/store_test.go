@@ -177,28 +177,47 @@ func TestSessions(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		u := newUser(t, s, "ada@example.com")
-		mk := func(tok string) *gardien.Session {
+		mk := func(secret string) *gardien.Session {
 			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelFull, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(12 * time.Hour), IP: "127.0.0.1", UserAgent: "test"}
-			if err := s.CreateSession(ctx, sess, hash(tok)); err != nil {
+			if err := s.CreateSession(ctx, sess, hash(secret)); err != nil {
 				t.Fatal(err)
 			}
 			return sess
 		}
+		key := func(sess *gardien.Session, secret string) gardien.SessionKey {
+			return gardien.SessionKey{ID: sess.ID, Hash: hash(secret)}
+		}
 		a, b := mk("a"), mk("b")
-		mk("c")
-		got, err := s.SessionByTokenHash(ctx, hash("a"))
+		c := mk("c")
+		got, err := s.SessionByKey(ctx, key(a, "a"))
 		if err != nil || got.ID != a.ID || got.UserID != u.ID || got.Level != gardien.LevelFull || !got.ExpiresAt.Equal(t0.Add(12*time.Hour)) || got.IP != "127.0.0.1" {
 			t.Fatalf("session a: %+v %v", got, err)
+		}
+		for name, k := range map[string]gardien.SessionKey{
+			"a's ID with b's secret":    key(a, "b"),
+			"a's ID with no secret":     {ID: a.ID},
+			"an ID of no session":       key(&gardien.Session{ID: c.ID + 1000}, "a"),
+			"a's secret as a old token": {Hash: hash("a")},
+		} {
+			if _, err := s.SessionByKey(ctx, k); !errors.Is(err, gardien.ErrNotFound) {
+				t.Errorf("%s: %v, want not found", name, err)
+			}
+			if _, _, err := s.SessionUser(ctx, k); !errors.Is(err, gardien.ErrNotFound) {
+				t.Errorf("%s, with its person: %v, want not found", name, err)
+			}
 		}
 		if err := s.RotateSession(ctx, a.ID, hash("a2"), gardien.LevelSecondFactor, t0.Add(time.Hour), t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SessionByTokenHash(ctx, hash("a")); !errors.Is(err, gardien.ErrNotFound) {
-			t.Fatalf("old token after rotation: %v", err)
+		if _, err := s.SessionByKey(ctx, key(a, "a")); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("old secret after rotation: %v", err)
 		}
-		got, err = s.SessionByTokenHash(ctx, hash("a2"))
+		got, err = s.SessionByKey(ctx, key(a, "a2"))
 		if err != nil || got.ID != a.ID || got.Level != gardien.LevelSecondFactor || !got.LastSeenAt.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("rotated session: %+v %v", got, err)
+		}
+		if err := s.RotateSession(ctx, c.ID+1000, hash("x"), gardien.LevelFull, t0, t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("rotating no session: %v, want not found", err)
 		}
 		if err := s.SetPassword(ctx, u.ID, "new-hash", b.ID, t0); err != nil {
 			t.Fatal(err)
@@ -206,16 +225,20 @@ func TestSessions(t *testing.T) {
 		if h, _ := s.PasswordHash(ctx, u.ID); h != "new-hash" {
 			t.Fatalf("password hash after change: %q", h)
 		}
-		for tok, want := range map[string]bool{"a2": false, "b": true, "c": false} {
-			_, err := s.SessionByTokenHash(ctx, hash(tok))
-			if (err == nil) != want {
-				t.Errorf("after password change, session %s alive=%v, want %v", tok, err == nil, want)
+		for _, k := range []struct {
+			name string
+			key  gardien.SessionKey
+			want bool
+		}{{"a2", key(a, "a2"), false}, {"b", key(b, "b"), true}, {"c", key(c, "c"), false}} {
+			_, err := s.SessionByKey(ctx, k.key)
+			if (err == nil) != k.want {
+				t.Errorf("after password change, session %s alive=%v, want %v", k.name, err == nil, k.want)
 			}
 		}
 		if err := s.DeleteSession(ctx, b.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SessionByTokenHash(ctx, hash("b")); !errors.Is(err, gardien.ErrNotFound) {
+		if _, err := s.SessionByKey(ctx, key(b, "b")); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("deleted session: %v", err)
 		}
 		d := mk("d")
@@ -225,12 +248,61 @@ func TestSessions(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("idle sessions removed: %d %v, want 1", n, err)
 		}
-		if _, err := s.SessionByTokenHash(ctx, hash("d")); err != nil {
+		if _, err := s.SessionByKey(ctx, key(d, "d")); err != nil {
 			t.Fatalf("recently used session removed: %v", err)
 		}
 		n, _ = s.DeleteExpiredSessions(ctx, t0.Add(12*time.Hour), t0)
 		if n != 1 {
 			t.Fatalf("expired sessions removed: %d, want 1", n)
+		}
+	})
+}
+
+// A session opened before sessions had secrets (or by a node still on that
+// version during an upgrade) is found by its whole token's hash; its first
+// rotation gives it a secret, and the token it was found by stops working —
+// also inside a second step's transaction.
+func TestASessionOpenedBeforeSecretsIsFoundUntilItsRotation(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		enable(t, s, u, 1)
+		old := func(tok string) *gardien.Session {
+			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if err := s.CreateOldSession(ctx, sess, hash(tok)); err != nil {
+				t.Fatal(err)
+			}
+			return sess
+		}
+		a, b := old("token a"), old("token b")
+		for _, sess := range []*gardien.Session{a, b} {
+			tok := map[int64]string{a.ID: "token a", b.ID: "token b"}[sess.ID]
+			got, gotUser, err := s.SessionUser(ctx, gardien.SessionKey{Hash: hash(tok)})
+			if err != nil || got.ID != sess.ID || gotUser.ID != u.ID {
+				t.Fatalf("old session by its token: %+v %v", got, err)
+			}
+			if _, err := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(tok)}); !errors.Is(err, gardien.ErrNotFound) {
+				t.Fatalf("old session by its ID, without a secret: %v, want not found", err)
+			}
+		}
+		if err := s.RotateSession(ctx, a.ID, hash("secret a"), gardien.LevelFull, t0.Add(time.Hour), t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: b.ID, Step: 5, SecretHash: hash("secret b"), Level: gardien.LevelFull,
+			Expires: t0.Add(time.Hour), Event: &gardien.Event{Time: t0, Type: gardien.EventTwoFactorPassed, UserID: u.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			sess        *gardien.Session
+			tok, secret string
+		}{{a, "token a", "secret a"}, {b, "token b", "secret b"}} {
+			if _, err := s.SessionByKey(ctx, gardien.SessionKey{Hash: hash(c.tok)}); !errors.Is(err, gardien.ErrNotFound) {
+				t.Errorf("session %d by its old token after its rotation: %v, want not found", c.sess.ID, err)
+			}
+			got, err := s.SessionByKey(ctx, gardien.SessionKey{ID: c.sess.ID, Hash: hash(c.secret)})
+			if err != nil || got.Level != gardien.LevelFull {
+				t.Errorf("session %d by its ID and new secret: %+v %v", c.sess.ID, got, err)
+			}
 		}
 	})
 }

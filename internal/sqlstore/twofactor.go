@@ -357,16 +357,11 @@ func (s *Store) useStep(ctx context.Context, tx *sql.Tx, p gardien.SecondStep) (
 	return n == 1, nil
 }
 
-// promoteSession gives the session its new token and level, and writes the
+// promoteSession gives the session its new secret and level, and writes the
 // event.
 func (s *Store) promoteSession(ctx context.Context, tx *sql.Tx, p gardien.SecondStep) error {
-	res, err := s.txExec(ctx, tx, `UPDATE sessions SET token_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
-		p.TokenHash, string(p.Level), p.Expires.Unix(), p.Event.Time.Unix(), p.SessionID)
-	if err != nil {
+	if err := s.rotate(ctx, tx, p.SessionID, p.SecretHash, p.Level, p.Expires, p.Event.Time); err != nil {
 		return err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return gardien.ErrNotFound
 	}
 	return s.insertEvent(ctx, tx, p.Event)
 }

@@ -139,7 +139,7 @@ func passStep(t *testing.T, s *sqlstore.Store, u *gardien.User, at time.Time) {
 	sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
 	tok := at.String()
 	s.CreateSession(ctx, sess, hash(tok))
-	if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, TokenHash: hash(tok + "full"), Level: gardien.LevelFull,
+	if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, SecretHash: hash(tok + "full"), Level: gardien.LevelFull,
 		Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestASecondStepUsesItsCodeOnce(t *testing.T) {
 			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("second", step, i))); err != nil {
 				t.Error(err)
 			}
-			return sess, s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, TokenHash: hash(fmt.Sprint("full", step, i)),
+			return sess, s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, SecretHash: hash(fmt.Sprint("full", step, i)),
 				Level: gardien.LevelFull, Expires: t0.Add(12 * time.Hour), Event: &gardien.Event{Time: t0.Add(time.Minute), Type: "two_factor.passed", UserID: u.ID}})
 		}
 		if _, err := pass(0, 100); !errors.Is(err, gardien.ErrCodeUsed) {
@@ -169,7 +169,7 @@ func TestASecondStepUsesItsCodeOnce(t *testing.T) {
 		for i := range 20 {
 			wg.Go(func() {
 				sess, err := pass(i, 101)
-				got, _ := s.SessionByTokenHash(ctx, hash(fmt.Sprint("full", 101, i)))
+				got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("full", 101, i))})
 				switch {
 				case err == nil && got != nil && got.ID == sess.ID && got.Level == gardien.LevelFull:
 					wins.Add(1)
@@ -307,10 +307,10 @@ func TestDisableTOTP(t *testing.T) {
 		if _, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("a"), t0); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("recovery code after disable: %v", err)
 		}
-		if _, err := s.SessionByTokenHash(ctx, hash("other")); !errors.Is(err, gardien.ErrNotFound) {
+		if _, err := s.SessionByKey(ctx, gardien.SessionKey{ID: other.ID, Hash: hash("other")}); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatal("other session survived")
 		}
-		if _, err := s.SessionByTokenHash(ctx, hash("keep")); err != nil {
+		if _, err := s.SessionByKey(ctx, gardien.SessionKey{ID: keep.ID, Hash: hash("keep")}); err != nil {
 			t.Fatal("kept session ended")
 		}
 		if err := s.DisableTOTP(ctx, u.ID, 0, &gardien.Event{Time: t0, Type: "x"}); !errors.Is(err, gardien.ErrNotFound) {
@@ -682,7 +682,7 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("second", n))); err != nil {
 				t.Fatal(err)
 			}
-			return sess, s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, TokenHash: hash(fmt.Sprint("full", n)),
+			return sess, s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, SecretHash: hash(fmt.Sprint("full", n)),
 				Level: gardien.LevelFull, Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}, limits, at, right)
 		}
 		// Right: passes, the try given back.
@@ -690,7 +690,7 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.SessionByTokenHash(ctx, hash(fmt.Sprint("full", n))); got == nil || got.ID != sess.ID || got.Level != gardien.LevelFull {
+		if got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("full", n))}); got == nil || got.ID != sess.ID || got.Level != gardien.LevelFull {
 			t.Fatalf("right code: session %+v not promoted", got)
 		}
 		// Wrong four times, then a right code of the used step: five tries
@@ -705,12 +705,12 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 			t.Fatalf("a used step: %v, want ErrCodeUsed", err)
 		}
 		for _, right := range []bool{true, false} {
-			_, err := try(102, right, t0)
+			sess, err := try(102, right, t0)
 			var exhausted *gardien.TriesExhaustedError
 			if !errors.As(err, &exhausted) || !exhausted.Until.After(t0) {
 				t.Fatalf("sixth try (right %v): %v, want refused with a time", right, err)
 			}
-			if got, _ := s.SessionByTokenHash(ctx, hash(fmt.Sprint("full", n))); got != nil {
+			if got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("full", n))}); got != nil {
 				t.Fatalf("a refused right code promoted its session")
 			}
 		}
@@ -727,7 +727,7 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 				t.Fatal(err)
 			}
 			wg.Go(func() {
-				err := s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: 200, TokenHash: hash(fmt.Sprint("burst full", i)),
+				err := s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: 200, SecretHash: hash(fmt.Sprint("burst full", i)),
 					Level: gardien.LevelFull, Expires: later.Add(12 * time.Hour), Event: &gardien.Event{Time: later, Type: "two_factor.passed", UserID: u.ID}}, limits, later, false)
 				var exhausted *gardien.TriesExhaustedError
 				switch {
