@@ -198,34 +198,39 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 		return nil, gardien.Invalid("code", "err.field_required")
 	}
 	now := s.Now()
-	// A recovery code is used up by its check: its try is counted first.
-	// A code is checked first, and its try counted with the step's pass
-	// in one transaction (TrySecondStep): one commit.
-	byRecovery := strings.TrimSpace(recovery) != ""
-	if byRecovery {
+	out := &SecondFactorPassed{}
+	secret, hash := newToken()
+	expires := s.expiryAfter(sess, gardien.LevelFull, now)
+	p := gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, SecretHash: hash,
+		Level: gardien.LevelFull, Expires: expires, Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
+	// A recovery code is used up by its check: its try is counted first,
+	// then it is checked, then the step passed (the failures cleared, the
+	// login recorded, the session promoted with a new secret, the event
+	// written: one transaction). A code is checked inside the transaction
+	// that counts its try and, when right, passes the step (TrySecondStep):
+	// one commit, and no read of its own for the secret. Either way, a try
+	// refused does the same work for a right code as for a wrong one: it
+	// must not tell one from the other by its time.
+	v := codeWrong
+	var err error
+	if strings.TrimSpace(recovery) != "" {
 		if err := s.reserveTry(ctx, u.ID, now); err != nil {
 			return nil, err
 		}
-	}
-	out := &SecondFactorPassed{}
-	v, step, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
-	if err != nil {
-		return nil, err
-	}
-	// The code's step used up, failures cleared, login recorded, session
-	// promoted with a new token, event written: one transaction. The same
-	// work for a wrong code until the store has counted its try: a refused
-	// try must not tell one from the other by its time.
-	secret, hash := newToken()
-	expires := s.expiryAfter(sess, gardien.LevelFull, now)
-	p := gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, SecretHash: hash,
-		Level: gardien.LevelFull, Expires: expires, Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
-	if byRecovery {
+		if v, err = s.checkRecoveryCode(ctx, u.ID, recovery, now, out); err != nil {
+			return nil, err
+		}
 		if v == codeRight {
 			err = s.Store.PassSecondStep(ctx, p)
 		}
 	} else {
-		err = s.Store.TrySecondStep(ctx, p, tryLimits, now, v == codeRight)
+		err = s.Store.TrySecondStep(ctx, p, tryLimits, now, func(sealed []byte, checkupDue time.Time) (int64, bool, error) {
+			step, right, err := s.checkCode(u.ID, sealed, code, now)
+			if right {
+				v, out.CheckupDue = codeRight, !checkupDue.IsZero() && !now.Before(checkupDue)
+			}
+			return step, right, err
+		})
 	}
 	var exhausted *gardien.TriesExhaustedError
 	switch {
@@ -291,39 +296,51 @@ func (v codeVerdict) refusal() *gardien.Error {
 	return &gardien.Error{Code: gardien.CodeInvalidCode, Message: msg}
 }
 
-// checkSecondFactor says whether the code (or recovery code) is right. A
-// recovery code is used up here; a code's time step is returned for the
-// caller to use up (so that a login does it in the transaction that
-// promotes its session): until then the code is not yet accepted.
+// checkSecondFactor says, outside a login, whether the code (or recovery
+// code) is right. A recovery code is used up here; a code's time step is
+// returned for the caller to use up: until then the code is not yet
+// accepted.
 func (s *Service) checkSecondFactor(ctx context.Context, userID int64, code, recovery string, now time.Time, out *SecondFactorPassed) (codeVerdict, int64, error) {
 	if strings.TrimSpace(recovery) != "" {
-		left, err := s.Store.ConsumeRecoveryCode(ctx, userID, s.recoveryHash(recovery), now)
-		if errors.Is(err, gardien.ErrNotFound) {
-			return codeWrong, 0, nil
-		}
-		if err != nil {
-			return codeWrong, 0, fmt.Errorf("auth: recovery code: %w", err)
-		}
-		out.UsedRecoveryCode, out.RecoveryCodesLeft = true, left
-		if cu, err := s.Store.Checkup(ctx, userID); err == nil {
-			out.CheckupDue = s.checkupState(cu).Due
-		}
-		return codeRight, 0, nil
+		v, err := s.checkRecoveryCode(ctx, userID, recovery, now, out)
+		return v, 0, err
 	}
-	sealed, due, err := s.Store.TOTPSecret(ctx, userID)
+	sealed, _, err := s.Store.TOTPSecret(ctx, userID)
 	if err != nil {
 		return codeWrong, 0, fmt.Errorf("auth: second factor: %w", err)
 	}
+	step, right, err := s.checkCode(userID, sealed, code, now)
+	if err != nil || !right {
+		return codeWrong, 0, err
+	}
+	return codeRight, step, nil
+}
+
+// checkRecoveryCode uses up a recovery code of the person's, if it is one.
+func (s *Service) checkRecoveryCode(ctx context.Context, userID int64, recovery string, now time.Time, out *SecondFactorPassed) (codeVerdict, error) {
+	left, err := s.Store.ConsumeRecoveryCode(ctx, userID, s.recoveryHash(recovery), now)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return codeWrong, nil
+	}
+	if err != nil {
+		return codeWrong, fmt.Errorf("auth: recovery code: %w", err)
+	}
+	out.UsedRecoveryCode, out.RecoveryCodesLeft = true, left
+	if cu, err := s.Store.Checkup(ctx, userID); err == nil {
+		out.CheckupDue = s.checkupState(cu).Due
+	}
+	return codeRight, nil
+}
+
+// checkCode checks a code against the person's sealed secret: the time step
+// it matched, if it did.
+func (s *Service) checkCode(userID int64, sealed []byte, code string, now time.Time) (int64, bool, error) {
 	secret, err := s.Box.Open(sealed, s.sealContext(userID))
 	if err != nil {
-		return codeWrong, 0, fmt.Errorf("auth: second factor: %w", err)
+		return 0, false, fmt.Errorf("auth: second factor: %w", err)
 	}
 	step, match := totp.Verify(secret, code, now)
-	if !match {
-		return codeWrong, 0, nil
-	}
-	out.CheckupDue = !due.IsZero() && !now.Before(due)
-	return codeRight, step, nil
+	return step, match, nil
 }
 
 // failedSecondFactor records a wrong code and, at the limit, locks the

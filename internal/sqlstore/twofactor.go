@@ -226,20 +226,44 @@ func (s *Store) ReserveSecondFactorTry(ctx context.Context, userID int64, lim ga
 }
 
 // reserveTry counts a try when the account is not locked and both counts
-// are under their limits (reserveTryArgs); it changes no row otherwise.
+// are under their limits (tryAllowed); it changes no row otherwise.
 const reserveTry = `UPDATE users SET
 		tfa_lock_level = CASE WHEN tfa_last_failure < ? THEN 0 ELSE tfa_lock_level END,
 		tfa_failures = CASE WHEN tfa_last_failure < ? THEN 1 ELSE tfa_failures + 1 END,
 		tfa_day_failures = CASE WHEN tfa_day_start <= ? THEN 1 ELSE tfa_day_failures + 1 END,
 		tfa_day_start = CASE WHEN tfa_day_start <= ? THEN ? ELSE tfa_day_start END,
-		tfa_last_failure = ?
+		tfa_last_failure = ?` + tryAllowed
+
+// passTry is reserveTry and clearTries in one statement, for a right code:
+// under the same conditions, the try counted and given back (the failures
+// cleared, the day's count as it was or begun anew), the login recorded.
+const passTry = `UPDATE users SET
+		tfa_lock_level = CASE WHEN tfa_last_failure < ? THEN 0 ELSE tfa_lock_level END,
+		tfa_failures = 0,
+		tfa_day_failures = CASE WHEN tfa_day_start <= ? THEN 0 ELSE tfa_day_failures END,
+		tfa_day_start = CASE WHEN tfa_day_start <= ? THEN ? ELSE tfa_day_start END,
+		tfa_last_failure = ?, last_login_at = ?` + tryAllowed
+
+// tryAllowed is when a try may be made: not locked, both counts under their
+// limits (or their window over).
+const tryAllowed = `
 		WHERE id = ? AND tfa_locked_until <= ?
 		AND (tfa_failures < ? OR tfa_last_failure < ?)
 		AND (tfa_day_failures < ? OR tfa_day_start <= ?)`
 
 func reserveTryArgs(userID int64, lim gardien.TryLimits, now time.Time) []any {
 	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
-	return []any{dayAgo, dayAgo, dayAgo, dayAgo, n, n, userID, n, lim.Consecutive, dayAgo, lim.Daily, dayAgo}
+	return append([]any{dayAgo, dayAgo, dayAgo, dayAgo, n, n}, tryAllowedArgs(userID, lim, now)...)
+}
+
+func passTryArgs(userID int64, lim gardien.TryLimits, now, loginAt time.Time) []any {
+	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
+	return append([]any{dayAgo, dayAgo, dayAgo, n, n, loginAt.Unix()}, tryAllowedArgs(userID, lim, now)...)
+}
+
+func tryAllowedArgs(userID int64, lim gardien.TryLimits, now time.Time) []any {
+	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
+	return []any{userID, n, lim.Consecutive, dayAgo, lim.Daily, dayAgo}
 }
 
 const lockedUntil = `SELECT tfa_locked_until FROM users WHERE id = ?`
@@ -253,18 +277,40 @@ func openAgain(lockedUntil int64, now time.Time) time.Time {
 	return time.Unix(lockedUntil, 0).UTC()
 }
 
-// TrySecondStep counts a login's second-step try, its code checked
-// already, and passes the step when the code was right (as PassSecondStep
-// does), in one transaction: one commit where a try counted before the
-// check and a pass took two. When the try is refused it returns a
-// *gardien.TriesExhaustedError and changes nothing, doing the same work
-// whatever the code was: attempts refused are not counted, and must not
-// tell a right code from a wrong one, even by their time. A right code of
-// a step used already returns gardien.ErrCodeUsed with its try counted.
-func (s *Store) TrySecondStep(ctx context.Context, p gardien.SecondStep, lim gardien.TryLimits, now time.Time, right bool) error {
-	used := false
+// errStepUsed rolls back a pass whose code's step was used already.
+var errStepUsed = errors.New("step used")
+
+// TrySecondStep is a login's second step by code, in one transaction (one
+// commit, and the writer's own reads): the sealed secret read and the code
+// checked (check: the code's time step and whether it is right), the try
+// counted, and when the code is right the step passed as PassSecondStep
+// does, the try given back in the same statement. When the try is refused
+// it returns a *gardien.TriesExhaustedError and changes nothing, doing the
+// same work whatever the code was: attempts refused are not counted, and
+// must not tell a right code from a wrong one, even by their time. A right
+// code of a step used already returns gardien.ErrCodeUsed with its try
+// counted, as a wrong code's; gardien.ErrNotFound when 2FA is off.
+func (s *Store) TrySecondStep(ctx context.Context, p gardien.SecondStep, lim gardien.TryLimits, now time.Time,
+	check func(sealed []byte, checkupDue time.Time) (step int64, right bool, err error)) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, reserveTry, reserveTryArgs(p.UserID, lim, now)...)
+		var sealed []byte
+		var due int64
+		err := s.txQueryRow(ctx, tx, `SELECT secret, checkup_due_at FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, p.UserID).Scan(&sealed, &due)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = gardien.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		step, right, err := check(sealed, unixOrZero(due))
+		if err != nil {
+			return err
+		}
+		q, args := reserveTry, reserveTryArgs(p.UserID, lim, now)
+		if right {
+			q, args = passTry, passTryArgs(p.UserID, lim, now, p.Event.Time)
+		}
+		res, err := s.txExec(ctx, tx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -278,20 +324,30 @@ func (s *Store) TrySecondStep(ctx context.Context, p gardien.SecondStep, lim gar
 		if !right {
 			return nil
 		}
-		// The step before the tries are cleared: a used one keeps its try
-		// counted (committed), as a wrong code's.
-		fresh, err := s.useStep(ctx, tx, p)
-		if err != nil || !fresh {
-			used = err == nil
+		p.Step = step
+		if fresh, err := s.useStep(ctx, tx, p); err != nil || !fresh {
+			if err == nil {
+				err = errStepUsed
+			}
 			return err
 		}
-		return s.promote(ctx, tx, p)
+		return s.promoteSession(ctx, tx, p)
 	})
+	if errors.Is(err, errStepUsed) {
+		// Rare (a replay, or two requests with one code): the pass is
+		// rolled back and the try counted on its own, as a wrong code's.
+		ok, until, rerr := s.ReserveSecondFactorTry(ctx, p.UserID, lim, now)
+		switch {
+		case rerr != nil:
+			err = rerr
+		case !ok:
+			err = &gardien.TriesExhaustedError{Until: until}
+		default:
+			err = gardien.ErrCodeUsed
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: try second step: %w", err)
-	}
-	if used {
-		return fmt.Errorf("sqlstore: try second step: %w", gardien.ErrCodeUsed)
 	}
 	return nil
 }
@@ -321,15 +377,6 @@ func (s *Store) PassSecondStep(ctx context.Context, p gardien.SecondStep) error 
 		return fmt.Errorf("sqlstore: pass second step: %w", err)
 	}
 	return nil
-}
-
-// promote is a pass once the code's step is used up: tries cleared, login
-// recorded, session promoted, event written.
-func (s *Store) promote(ctx context.Context, tx *sql.Tx, p gardien.SecondStep) error {
-	if err := s.clearTries(ctx, tx, p); err != nil {
-		return err
-	}
-	return s.promoteSession(ctx, tx, p)
 }
 
 // clearTries clears the failed tries (the step's own try, counted before,

@@ -683,7 +683,7 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 				t.Fatal(err)
 			}
 			return sess, s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, SecretHash: hash(fmt.Sprint("full", n)),
-				Level: gardien.LevelFull, Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}, limits, at, right)
+				Level: gardien.LevelFull, Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}, limits, at, checked(t, step, right))
 		}
 		// Right: passes, the try given back.
 		sess, err := try(101, true, t0)
@@ -728,7 +728,7 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 			}
 			wg.Go(func() {
 				err := s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: 200, SecretHash: hash(fmt.Sprint("burst full", i)),
-					Level: gardien.LevelFull, Expires: later.Add(12 * time.Hour), Event: &gardien.Event{Time: later, Type: "two_factor.passed", UserID: u.ID}}, limits, later, false)
+					Level: gardien.LevelFull, Expires: later.Add(12 * time.Hour), Event: &gardien.Event{Time: later, Type: "two_factor.passed", UserID: u.ID}}, limits, later, checked(t, 200, false))
 				var exhausted *gardien.TriesExhaustedError
 				switch {
 				case err == nil:
@@ -744,5 +744,27 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 		if counted.Load() != int32(limits.Consecutive) || refused.Load() != 20-int32(limits.Consecutive) {
 			t.Fatalf("%d counted, %d refused of 20 at once, want %d counted", counted.Load(), refused.Load(), limits.Consecutive)
 		}
+		// Without 2FA: not found, nothing checked, nothing counted.
+		bea := newUser(t, s, "bea@example.com")
+		err = s.TrySecondStep(ctx, gardien.SecondStep{UserID: bea.ID, SessionID: 1, Step: 5, SecretHash: hash("x"), Level: gardien.LevelFull,
+			Event: &gardien.Event{Time: t0, Type: "two_factor.passed", UserID: bea.ID}}, limits, t0,
+			func([]byte, time.Time) (int64, bool, error) {
+				t.Error("checked a code of a person without 2FA")
+				return 0, true, nil
+			})
+		if !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("a person without 2FA: %v, want not found", err)
+		}
 	})
+}
+
+// checked is TrySecondStep's check of a code: it sees the secret enable
+// stored, and says the code's step and whether it was right.
+func checked(t *testing.T, step int64, right bool) func([]byte, time.Time) (int64, bool, error) {
+	return func(sealed []byte, _ time.Time) (int64, bool, error) {
+		if string(sealed) != "sealed" {
+			t.Errorf("checked against %q, want the stored secret", sealed)
+		}
+		return step, right, nil
+	}
 }
