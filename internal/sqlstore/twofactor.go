@@ -253,17 +253,14 @@ const tryAllowed = `
 
 func reserveTryArgs(userID int64, lim gardien.TryLimits, now time.Time) []any {
 	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
-	return append([]any{dayAgo, dayAgo, dayAgo, dayAgo, n, n}, tryAllowedArgs(userID, lim, now)...)
+	return []any{dayAgo, dayAgo, dayAgo, dayAgo, n, n, // SET
+		userID, n, lim.Consecutive, dayAgo, lim.Daily, dayAgo} // tryAllowed
 }
 
 func passTryArgs(userID int64, lim gardien.TryLimits, now, loginAt time.Time) []any {
 	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
-	return append([]any{dayAgo, dayAgo, dayAgo, n, n, loginAt.Unix()}, tryAllowedArgs(userID, lim, now)...)
-}
-
-func tryAllowedArgs(userID int64, lim gardien.TryLimits, now time.Time) []any {
-	n, dayAgo := now.Unix(), now.Add(-lim.Day).Unix()
-	return []any{userID, n, lim.Consecutive, dayAgo, lim.Daily, dayAgo}
+	return []any{dayAgo, dayAgo, dayAgo, n, n, loginAt.Unix(), // SET
+		userID, n, lim.Consecutive, dayAgo, lim.Daily, dayAgo} // tryAllowed
 }
 
 const lockedUntil = `SELECT tfa_locked_until FROM users WHERE id = ?`
