@@ -30,6 +30,7 @@ type Handler struct {
 	cookies httpx.Cookies
 	log     *slog.Logger
 	mux     *http.ServeMux
+	own     httpx.Routes // routes that read their session themselves
 }
 
 // New returns the API handler, to be mounted at /api/v1/.
@@ -44,6 +45,10 @@ func (h *Handler) Pattern(r *http.Request) string {
 	_, p := h.mux.Handler(r)
 	return p
 }
+
+// OwnsSession says r's route reads the session itself (ownSession): the
+// server's middleware leaves it.
+func (h *Handler) OwnsSession(r *http.Request) bool { return h.own.Has(r) }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.mux.Handler(r); pattern == "" {
@@ -94,6 +99,26 @@ func (h *Handler) open(fn openHandler) http.HandlerFunc {
 			h.error(w, r, err)
 		}
 	}
+}
+
+// ownSession serves, at pattern, a handler that reads the session of the
+// cookie's token itself, through auth: a login's second step, which reads
+// it inside the transaction of its try. It answers as the middleware and a
+// guard would: 401 without a token, and the cookie cleared when auth finds
+// no live session for it.
+func (h *Handler) ownSession(pattern string, fn func(w http.ResponseWriter, r *http.Request, token string) error) {
+	h.own.Add(pattern)
+	h.mux.HandleFunc(pattern, h.open(func(w http.ResponseWriter, r *http.Request) error {
+		tok := h.cookies.Token(r)
+		if tok == "" {
+			return gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
+		}
+		err := fn(w, r, tok)
+		if gardien.ErrorCode(err) == gardien.CodeUnauthorized {
+			h.cookies.Clear(w)
+		}
+		return err
+	}))
 }
 
 // guarded serves a handler that needs a session allowed in area.

@@ -24,7 +24,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/password/reset", h.open(h.handleResetPassword))
 	m.HandleFunc("POST /api/v1/sso/start", h.open(h.handleSSOStart))
 
-	m.HandleFunc("POST /api/v1/login/two-factor", h.guarded(auth.AreaSecondStep, h.handleLoginTwoFactor))
+	h.ownSession("POST /api/v1/login/two-factor", h.handleLoginTwoFactor)
 	m.HandleFunc("GET /api/v1/me/two-factor", h.guarded(auth.AreaFull, h.handleTwoFactorStatus))
 	m.HandleFunc("POST /api/v1/me/two-factor/setup", h.guarded(auth.AreaSetup, h.handleTwoFactorSetup))
 	m.HandleFunc("POST /api/v1/me/two-factor/activate", h.guarded(auth.AreaSetup, h.handleTwoFactorActivate))

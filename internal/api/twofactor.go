@@ -77,17 +77,20 @@ func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cu
 	return writeJSON(w, http.StatusOK, map[string]any{"recovery_codes": codes})
 }
 
-func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, token string) error {
 	var in secondFactor
 	if err := h.body(w, r, &in, nil); err != nil {
+		if serr := h.auth.SecondStepSession(r.Context(), token); serr != nil {
+			return serr
+		}
 		return err
 	}
 	code, recovery := in.values()
-	step, err := h.auth.VerifySecondFactor(r.Context(), cur.Session, cur.User, code, recovery, httpx.Client(r))
+	step, err := h.auth.VerifySecondFactor(r.Context(), token, code, recovery, httpx.Client(r))
 	if err != nil {
 		return err
 	}
-	h.cookies.Set(w, step.Token, cur.Session.ExpiresAt)
+	h.cookies.Set(w, step.Token, step.Expires)
 	out := map[string]any{"status": "ok"}
 	if step.UsedRecoveryCode {
 		out["recovery_codes_remaining"] = step.RecoveryCodesLeft

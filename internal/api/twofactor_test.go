@@ -191,6 +191,10 @@ func TestLoginAsksForTheCodeAndAcceptsItOnce(t *testing.T) {
 		wantProblem(t, c.API(call.method, call.path, map[string]any{}), 403, "two_factor_required")
 	}
 	wantProblem(t, p.c.API("POST", "/login/two-factor", map[string]any{"code": p.code(clock)}), 409, "conflict")
+	// The route reads its session itself: a body it cannot read is still
+	// answered after the session's state, as on every route.
+	wantProblem(t, p.c.API("POST", "/login/two-factor", `{"code":`), 409, "conflict")
+	wantProblem(t, c.API("POST", "/login/two-factor", `{"code":`), 422, "validation_failed")
 
 	code := p.code(clock)
 	if r := c.API("POST", "/login/two-factor", map[string]any{"code": code}); r.StatusCode != 200 || r.JSON()["status"] != "ok" {
@@ -227,7 +231,32 @@ func TestLoginAsksForTheCodeAndAcceptsItOnce(t *testing.T) {
 	c4 := env.Client(t)
 	login(t, c4, p.email, pw)
 	clock.Advance(10*time.Minute + time.Second)
-	wantProblem(t, c4.API("POST", "/login/two-factor", map[string]any{"code": p.code(clock)}), 401, "unauthorized")
+	base := mustURL(env.URL)
+	stale := c4.Jar.Cookies(base)
+	r = c4.API("POST", "/login/two-factor", map[string]any{"code": p.code(clock)})
+	wantProblem(t, r, 401, "unauthorized")
+	if !cookieCleared(r.Response) {
+		t.Fatal("the ended session's cookie is kept")
+	}
+	// Without a cookie, or with one of no session, even with a body it
+	// cannot read: 401.
+	wantProblem(t, env.Client(t).API("POST", "/login/two-factor", map[string]any{"code": p.code(clock)}), 401, "unauthorized")
+	c4.Jar.SetCookies(base, stale)
+	r = c4.API("POST", "/login/two-factor", `{"code":`)
+	wantProblem(t, r, 401, "unauthorized")
+	if !cookieCleared(r.Response) {
+		t.Fatal("a cookie of no session is kept")
+	}
+}
+
+// cookieCleared says whether an answer removes the session cookie.
+func cookieCleared(r *http.Response) bool {
+	for _, ck := range r.Cookies() {
+		if ck.Name == "gardien_session" && ck.MaxAge < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func TestConcurrentSubmissionsOfOneCodeSucceedOnce(t *testing.T) {

@@ -59,8 +59,8 @@ type Store interface {
 	DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error
 	ReserveSecondFactorTry(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (bool, time.Time, error)
 	PassSecondStep(ctx context.Context, p gardien.SecondStep) error
-	TrySecondStep(ctx context.Context, p gardien.SecondStep, lim gardien.TryLimits, now time.Time,
-		check func(sealed []byte, checkupDue time.Time) (step int64, right bool, err error)) error
+	TrySecondStep(ctx context.Context, key gardien.SessionKey, lim gardien.TryLimits, now time.Time,
+		check func(sess *gardien.Session, u *gardien.User, sealed []byte, checkupDue time.Time) (p gardien.SecondStep, right bool, err error)) error
 	LockIfExhausted(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (time.Time, error)
 
 	CreateOrganization(ctx context.Context, o *gardien.Organization, ownerID int64, e *gardien.Event) error

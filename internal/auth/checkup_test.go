@@ -16,7 +16,7 @@ import (
 func (f *fixture) secondStep(t *testing.T, email, code, recovery string) *auth.Login {
 	t.Helper()
 	l := f.login(t, email)
-	if _, err := f.svc.VerifySecondFactor(context.Background(), l.Session, l.User, code, recovery, client); err != nil {
+	if _, err := f.svc.VerifySecondFactor(context.Background(), l.Token, code, recovery, client); err != nil {
 		t.Fatalf("second step: %v", err)
 	}
 	return l

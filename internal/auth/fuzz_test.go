@@ -79,7 +79,7 @@ func FuzzSecondFactor(f *testing.F) {
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, code, recovery string) {
 		second := fx.login(t, "ada@example.com")
-		_, err := fx.svc.VerifySecondFactor(ctx, second.Session, second.User, code, recovery, client)
+		_, err := fx.svc.VerifySecondFactor(ctx, second.Token, code, recovery, client)
 		if _, ok := gardien.AsError(err); err != nil && !ok {
 			t.Fatalf("code %q, recovery %q: %v, want a domain error", code, recovery, err)
 		}

@@ -79,18 +79,18 @@ func TestWrongCodesLockTheSecondStepEvenForARightCode(t *testing.T) {
 	f.clock.Advance(30 * time.Second)
 	second := f.login(t, "ada@example.com")
 	for range 5 {
-		_, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, "000000", "", client)
+		_, err := f.svc.VerifySecondFactor(ctx, second.Token, "000000", "", client)
 		wantCode(t, err, gardien.CodeInvalidCode)
 	}
 	right, _ := totp.GenerateCode(secret, f.clock.Now())
-	_, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, right, "", client)
+	_, err := f.svc.VerifySecondFactor(ctx, second.Token, right, "", client)
 	wantCode(t, err, gardien.CodeRateLimited)
 	e, _ := gardien.AsError(err)
 	if e.RetryAfter <= 0 || e.RetryAfter > time.Minute {
 		t.Fatalf("first lock: retry after %v, want at most a minute", e.RetryAfter)
 	}
 	// A wrong code while locked: the same answer, nothing more counted.
-	_, err = f.svc.VerifySecondFactor(ctx, second.Session, second.User, "000000", "", client)
+	_, err = f.svc.VerifySecondFactor(ctx, second.Token, "000000", "", client)
 	if w, _ := gardien.AsError(err); w == nil || w.Code != e.Code || w.RetryAfter != e.RetryAfter {
 		t.Fatalf("a wrong code while locked: %v, want the right code's answer %v", err, e)
 	}
@@ -99,7 +99,7 @@ func TestWrongCodesLockTheSecondStepEvenForARightCode(t *testing.T) {
 	}
 	f.clock.Advance(time.Minute + time.Second)
 	right, _ = totp.GenerateCode(secret, f.clock.Now())
-	if _, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, right, "", client); err != nil {
+	if _, err := f.svc.VerifySecondFactor(ctx, second.Token, right, "", client); err != nil {
 		t.Fatalf("a right code once the lock ended: %v", err)
 	}
 }
@@ -147,9 +147,9 @@ func TestMovingToANewAuthenticatorApp(t *testing.T) {
 	// At the next login, the old app's codes are refused and the new one's work.
 	f.clock.Advance(30 * time.Second)
 	second := f.login(t, "ada@example.com")
-	_, err = f.svc.VerifySecondFactor(ctx, second.Session, second.User, codeOf(old), "", client)
+	_, err = f.svc.VerifySecondFactor(ctx, second.Token, codeOf(old), "", client)
 	wantCode(t, err, gardien.CodeInvalidCode)
-	if _, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, codeOf(e.Secret), "", client); err != nil {
+	if _, err := f.svc.VerifySecondFactor(ctx, second.Token, codeOf(e.Secret), "", client); err != nil {
 		t.Fatalf("the new app's code: %v", err)
 	}
 	got := f.mails.to("ada@example.com")
@@ -270,16 +270,16 @@ func TestAReusedCodeIsRefusedAndSaidToBeUsed(t *testing.T) {
 	f.clock.Advance(30 * time.Second)
 	code, _ := totp.GenerateCode(secret, f.clock.Now())
 	first := f.login(t, "ada@example.com")
-	if _, err := f.svc.VerifySecondFactor(ctx, first.Session, first.User, code, "", client); err != nil {
+	if _, err := f.svc.VerifySecondFactor(ctx, first.Token, code, "", client); err != nil {
 		t.Fatal(err)
 	}
 	second := f.login(t, "ada@example.com")
-	_, err := f.svc.VerifySecondFactor(ctx, second.Session, second.User, code, "", client)
+	_, err := f.svc.VerifySecondFactor(ctx, second.Token, code, "", client)
 	wantCode(t, err, gardien.CodeInvalidCode)
 	if e, _ := gardien.AsError(err); e.Message != "err.code_used" {
 		t.Fatalf("a reused code: %v, want it said to be used", err)
 	}
-	_, err = f.svc.VerifySecondFactor(ctx, second.Session, second.User, "000000", "", client)
+	_, err = f.svc.VerifySecondFactor(ctx, second.Token, "000000", "", client)
 	if e, _ := gardien.AsError(err); e == nil || e.Message != "err.invalid_code" {
 		t.Fatalf("a wrong code: %v", err)
 	}
@@ -319,7 +319,7 @@ func TestASessionCookieOpensItsOwnSessionOnly(t *testing.T) {
 	}
 	f.clock.Advance(30 * time.Second)
 	code, _ := totp.GenerateCode(secret, f.clock.Now())
-	passed, err := f.svc.VerifySecondFactor(ctx, ada.Session, ada.User, code, "", client)
+	passed, err := f.svc.VerifySecondFactor(ctx, ada.Token, code, "", client)
 	if err != nil {
 		t.Fatal(err)
 	}

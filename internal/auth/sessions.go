@@ -228,10 +228,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*gardien.Sess
 		return nil, nil, fmt.Errorf("auth: session: %w", err)
 	}
 	now := s.Now()
-	if u.Disabled || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > s.SessionIdle {
-		if err := s.Store.DeleteSession(ctx, sess.ID); err != nil {
-			s.Log.ErrorContext(ctx, "expired session not deleted", "err", err)
-		}
+	if !s.live(sess, u, now) {
+		s.endDead(ctx, sess)
 		return nil, nil, errUnauthorized
 	}
 	if now.Unix()-sess.LastSeenAt.Unix() >= touchEvery {
@@ -240,6 +238,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*gardien.Sess
 		}
 	}
 	return sess, u, nil
+}
+
+// live says whether a session found by its cookie still serves: not past
+// its end, not idle too long, its person not disabled.
+func (s *Service) live(sess *gardien.Session, u *gardien.User, now time.Time) bool {
+	return !u.Disabled && now.Before(sess.ExpiresAt) && now.Sub(sess.LastSeenAt) <= s.SessionIdle
+}
+
+// endDead deletes a session that no longer serves (live).
+func (s *Service) endDead(ctx context.Context, sess *gardien.Session) {
+	if err := s.Store.DeleteSession(ctx, sess.ID); err != nil {
+		s.Log.ErrorContext(ctx, "expired session not deleted", "err", err)
+	}
 }
 
 // LogOut ends a session.

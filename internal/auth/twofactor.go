@@ -170,7 +170,8 @@ func (s *Service) recoveryHash(code string) []byte {
 
 // SecondFactorPassed is a login's second step passed.
 type SecondFactorPassed struct {
-	Token string // the session's new token, at level full
+	Token   string    // the session's new token, at level full
+	Expires time.Time // the session's end, for the cookie
 	// RecoveryCodesLeft is set when a recovery code was used.
 	RecoveryCodesLeft int
 	UsedRecoveryCode  bool
@@ -179,41 +180,50 @@ type SecondFactorPassed struct {
 	CheckupDue bool
 }
 
-// VerifySecondFactor checks a code from the app, or a recovery code, for a
-// session at its second step. Every try is counted in the database before
-// it is checked, so guesses are limited per account across sessions,
-// nodes and concurrent requests; while locked, even a right code is
-// refused. A code's time step is accepted once (the replay guard).
-func (s *Service) VerifySecondFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code, recovery string, c gardien.Client) (*SecondFactorPassed, error) {
-	out, err := s.verifySecondFactor(ctx, sess, u, code, recovery, c)
+// VerifySecondFactor checks a code from the app, or a recovery code, for
+// the session of a cookie's token, at its second step. Every try is
+// counted in the database before it is checked, so guesses are limited per
+// account across sessions, nodes and concurrent requests; while locked,
+// even a right code is refused. A code's time step is accepted once (the
+// replay guard). The session is read here, not by the server's middleware:
+// a code's step reads it inside its own transaction (see
+// verifySecondFactor), and it answers as the middleware and the guard would
+// — CodeUnauthorized for a token of no live session, Allows' refusal for a
+// session not at its second step.
+func (s *Service) VerifySecondFactor(ctx context.Context, token, code, recovery string, c gardien.Client) (*SecondFactorPassed, error) {
+	out, err := s.verifySecondFactor(ctx, token, code, recovery, c)
 	s.Observer.SecondStep(codeOutcome(err))
 	return out, err
 }
 
-func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code, recovery string, c gardien.Client) (*SecondFactorPassed, error) {
-	if sess.Level != gardien.LevelSecondFactor {
-		return nil, errNoSecondStep
-	}
-	if strings.TrimSpace(code) == "" && strings.TrimSpace(recovery) == "" {
-		return nil, gardien.Invalid("code", "err.field_required")
+func (s *Service) verifySecondFactor(ctx context.Context, token, code, recovery string, c gardien.Client) (*SecondFactorPassed, error) {
+	key, ok := sessionKey(token)
+	if !ok {
+		return nil, errUnauthorized
 	}
 	now := s.Now()
 	out := &SecondFactorPassed{}
 	secret, hash := newToken()
-	expires := s.expiryAfter(sess, gardien.LevelFull, now)
-	p := gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, SecretHash: hash,
-		Level: gardien.LevelFull, Expires: expires, Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
-	// A recovery code is used up by its check: its try is counted first,
-	// then it is checked, then the step passed (the failures cleared, the
-	// login recorded, the session promoted with a new secret, the event
-	// written: one transaction). A code is checked inside the transaction
-	// that counts its try and, when right, passes the step (TrySecondStep):
-	// one commit, and no read of its own for the secret. Either way, a try
-	// refused does the same work for a right code as for a wrong one: it
-	// must not tell one from the other by its time.
+	// A code is checked inside the transaction that reads the session,
+	// counts the try and, when right, passes the step (TrySecondStep): one
+	// commit, on SQLite all of it on the writer, whose pages are warm (a
+	// reader's are dropped whenever anyone writes). A recovery code, or
+	// nothing typed, reads the session first, as any request's.
+	var sess *gardien.Session
+	var u *gardien.User
 	v := codeWrong
 	var err error
-	if strings.TrimSpace(recovery) != "" {
+	if strings.TrimSpace(code) == "" || strings.TrimSpace(recovery) != "" {
+		if sess, u, err = s.secondStepSession(ctx, token); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(recovery) == "" {
+			return nil, gardien.Invalid("code", "err.field_required")
+		}
+		// A recovery code is used up by its check: its try is counted
+		// first, then it is checked, then the step passed (the failures
+		// cleared, the login recorded, the session promoted with a new
+		// secret, the event written: one transaction).
 		if err := s.reserveTry(ctx, u.ID, now); err != nil {
 			return nil, err
 		}
@@ -221,16 +231,39 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 			return nil, err
 		}
 		if v == codeRight {
-			err = s.Store.PassSecondStep(ctx, p)
+			err = s.Store.PassSecondStep(ctx, s.secondStep(sess, u, hash, 0, now, c))
 		}
 	} else {
-		err = s.Store.TrySecondStep(ctx, p, tryLimits, now, func(sealed []byte, checkupDue time.Time) (int64, bool, error) {
-			step, right, err := s.checkCode(u.ID, sealed, code, now)
+		// A try refused does the same work for a right code as for a wrong
+		// one: it must not tell one from the other by its time.
+		dead := false
+		err = s.Store.TrySecondStep(ctx, key, tryLimits, now, func(ss *gardien.Session, uu *gardien.User, sealed []byte, checkupDue time.Time) (gardien.SecondStep, bool, error) {
+			sess, u = ss, uu
+			if !s.live(ss, uu, now) {
+				dead = true
+				return gardien.SecondStep{}, false, errUnauthorized
+			}
+			if err := Allows(ss.Level, AreaSecondStep); err != nil {
+				return gardien.SecondStep{}, false, err
+			}
+			if sealed == nil {
+				return gardien.SecondStep{}, false, gardien.ErrNotFound // 2FA turned off since the password step
+			}
+			step, right, err := s.checkCode(uu.ID, sealed, code, now)
 			if right {
 				v, out.CheckupDue = codeRight, !checkupDue.IsZero() && !now.Before(checkupDue)
 			}
-			return step, right, err
+			return s.secondStep(ss, uu, hash, step, now, c), right, err
 		})
+		switch {
+		case sess == nil && errors.Is(err, gardien.ErrNotFound):
+			return nil, errUnauthorized // no session of that key
+		case dead:
+			s.endDead(ctx, sess)
+		}
+		if e, ok := gardien.AsError(err); ok {
+			return nil, e // the session's refusal, as the guard's: no try counted
+		}
 	}
 	var exhausted *gardien.TriesExhaustedError
 	switch {
@@ -248,7 +281,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 		}
 		return nil, v.refusal()
 	}
-	sess.Level, sess.ExpiresAt, out.Token = gardien.LevelFull, expires, sessionToken(sess.ID, secret)
+	out.Expires, out.Token = s.expiryAfter(sess, gardien.LevelFull, now), sessionToken(sess.ID, secret)
 	if out.UsedRecoveryCode {
 		if err := s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, gardien.EventData{"codes_left": strconv.Itoa(out.RecoveryCodesLeft)}); err != nil {
 			return nil, err
@@ -257,6 +290,35 @@ func (s *Service) verifySecondFactor(ctx context.Context, sess *gardien.Session,
 			Link: s.Links.TwoFactorSettings(), Args: []any{out.RecoveryCodesLeft}})
 	}
 	return out, nil
+}
+
+// SecondStepSession says whether a token's session may take its second
+// step: nil, or the refusal a guarded route gives (CodeUnauthorized,
+// auth.Allows'). A transport asks it when it refuses the request for
+// another reason (a body it cannot read): the session's state is said
+// first, as on every route.
+func (s *Service) SecondStepSession(ctx context.Context, token string) error {
+	_, _, err := s.secondStepSession(ctx, token)
+	return err
+}
+
+func (s *Service) secondStepSession(ctx context.Context, token string) (*gardien.Session, *gardien.User, error) {
+	sess, u, err := s.Authenticate(ctx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := Allows(sess.Level, AreaSecondStep); err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
+}
+
+// secondStep is what a passed second step makes of sess: level full, a new
+// secret (its hash), a new end, the event; step is the code's time step, to
+// use up (0 for a recovery code, used up by its check).
+func (s *Service) secondStep(sess *gardien.Session, u *gardien.User, secretHash []byte, step int64, now time.Time, c gardien.Client) gardien.SecondStep {
+	return gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, SecretHash: secretHash,
+		Level: gardien.LevelFull, Expires: s.expiryAfter(sess, gardien.LevelFull, now), Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
 }
 
 // reserveTry counts a second-factor try before its check (ReserveSecondFactorTry).

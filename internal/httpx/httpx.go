@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -146,3 +147,29 @@ func PathID(r *http.Request, name string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	return id, err == nil && id > 0
 }
+
+// Routes is a set of routes of literal paths ("POST /login/two-factor"),
+// matched by method and path as they come: a transport names with it the
+// routes whose handlers read the request's session themselves (through
+// auth, inside the transaction of their work), which the server's
+// middleware then does not look up first. A request that reaches one by
+// another spelling of its path is looked up as any other: the handler does
+// not depend on it.
+type Routes struct{ set map[route]bool }
+
+type route struct{ method, path string }
+
+// Add adds a route given as "METHOD /path".
+func (rs *Routes) Add(pattern string) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok || strings.ContainsAny(path, "{ ") {
+		panic("httpx: not a literal route: " + pattern)
+	}
+	if rs.set == nil {
+		rs.set = map[route]bool{}
+	}
+	rs.set[route{method, path}] = true
+}
+
+// Has says whether r is for one of the routes.
+func (rs Routes) Has(r *http.Request) bool { return rs.set[route{r.Method, r.URL.Path}] }

@@ -50,6 +50,10 @@ type Transport interface {
 	// Pattern is the route pattern that serves r ("" for none), to name
 	// it in metrics without an unbounded label.
 	Pattern(r *http.Request) string
+	// OwnsSession says r's route reads the session itself, through auth
+	// (a login's second step reads it in the transaction of its try):
+	// loadSession does not look it up first.
+	OwnsSession(r *http.Request) bool
 }
 
 // New returns the root handler.
@@ -93,7 +97,12 @@ func New(c Config) http.Handler {
 	}))
 
 	var h http.Handler = mux
-	h = loadSession(c.Auth, c.Cookies, c.Log, func(w http.ResponseWriter, r *http.Request) {
+	h = loadSession(c.Auth, c.Cookies, c.Log, func(r *http.Request) bool {
+		if isAPI(r) {
+			return c.API.OwnsSession(r)
+		}
+		return c.Web.OwnsSession(r)
+	}, func(w http.ResponseWriter, r *http.Request) {
 		if isAPI(r) {
 			c.API.Unavailable(w, r)
 			return
@@ -162,11 +171,15 @@ func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/")
 // loadSession puts the request's session, if any, in its context. A cookie
 // naming no live session is cleared. When the session cannot be looked up
 // (the database is down or slow) the request is answered 503 and the
-// cookie kept: the person is not logged out by an outage.
-func loadSession(a *auth.Service, cookies httpx.Cookies, log *slog.Logger, unavailable http.HandlerFunc, next http.Handler) http.Handler {
+// cookie kept: the person is not logged out by an outage. Routes that read
+// their session themselves (owned: a login's second step, which reads it
+// inside the transaction of its try) are left to do so: a lookup here
+// would be a second read of the same rows, on SQLite a reader's, whose
+// pages are dropped whenever anyone writes.
+func loadSession(a *auth.Service, cookies httpx.Cookies, log *slog.Logger, owned func(*http.Request) bool, unavailable http.HandlerFunc, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := cookies.Token(r)
-		if tok == "" || strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if tok == "" || strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || owned(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

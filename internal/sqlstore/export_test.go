@@ -35,3 +35,11 @@ func (s *Store) CreateOldSession(ctx context.Context, sess *gardien.Session, tok
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		tokenHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent).Scan(&sess.ID)
 }
+
+// SecondFactorFailures is the count of a person's second-factor tries
+// counted today and not given back.
+func (s *Store) SecondFactorFailures(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := s.reader.QueryRowContext(ctx, s.q(`SELECT tfa_day_failures FROM users WHERE id = ?`), userID).Scan(&n)
+	return n, err
+}

@@ -86,17 +86,23 @@ func (s *Store) SessionByKey(ctx context.Context, key gardien.SessionKey) (*gard
 // one query: it runs on every request.
 func (s *Store) SessionUser(ctx context.Context, key gardien.SessionKey) (*gardien.Session, *gardien.User, error) {
 	where, arg := sessionWhere(key)
-	row := s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, `+sessionColumns+`
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE `+where, arg)
-	var sess *gardien.Session
-	u, err := scanUser(scanFunc(func(userDest ...any) (err error) {
-		sess, err = scanSession(key, func(sessDest ...any) error { return row.Scan(append(userDest, sessDest...)...) })
-		return err
-	}))
+	sess, u, err := scanSessionUser(key, s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, `+sessionColumns+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE `+where, arg))
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: session: %w", err)
 	}
 	return sess, u, nil
+}
+
+// scanSessionUser reads userColumns, then sessionColumns, then extra;
+// gardien.ErrNotFound when the key's secret is not the session's.
+func scanSessionUser(key gardien.SessionKey, row scanner, extra ...any) (*gardien.Session, *gardien.User, error) {
+	var sess *gardien.Session
+	u, err := scanUser(scanFunc(func(userDest ...any) (err error) {
+		sess, err = scanSession(key, func(sessDest ...any) error { return row.Scan(append(append(userDest, sessDest...), extra...)...) })
+		return err
+	}))
+	return sess, u, err
 }
 
 // RotateSession gives a session a new secret and level: the old cookie

@@ -277,32 +277,39 @@ func openAgain(lockedUntil int64, now time.Time) time.Time {
 // errStepUsed rolls back a pass whose code's step was used already.
 var errStepUsed = errors.New("step used")
 
-// TrySecondStep is a login's second step by code, in one transaction (one
-// commit, and the writer's own reads): the sealed secret read and the code
-// checked (check: the code's time step and whether it is right), the try
-// counted, and when the code is right the step passed as PassSecondStep
-// does, the try given back in the same statement. When the try is refused
-// it returns a *gardien.TriesExhaustedError and changes nothing, doing the
-// same work whatever the code was: attempts refused are not counted, and
-// must not tell a right code from a wrong one, even by their time. A right
-// code of a step used already returns gardien.ErrCodeUsed with its try
-// counted, as a wrong code's; gardien.ErrNotFound when 2FA is off.
-func (s *Store) TrySecondStep(ctx context.Context, p gardien.SecondStep, lim gardien.TryLimits, now time.Time,
-	check func(sealed []byte, checkupDue time.Time) (step int64, right bool, err error)) error {
+// TrySecondStep is a login's second step by code, in one transaction on
+// the writer (one commit, and no read of its own on a reader): the session
+// the cookie's key names, its person and their sealed secret are read in
+// one query (sealed is nil when 2FA is off), and check decides — the
+// session may take its step, the code's time step and whether it is right,
+// what the step makes of the session. Then the try is counted and, when the
+// code is right, the step passed as PassSecondStep does, the try given back
+// in the same statement. gardien.ErrNotFound, and check not called, when
+// the key names no session; check's error rolls back and is returned as it
+// is. When the try is refused it returns a *gardien.TriesExhaustedError and
+// changes nothing, doing the same work whatever the code was: attempts
+// refused are not counted, and must not tell a right code from a wrong one,
+// even by their time. A right code of a step used already returns
+// gardien.ErrCodeUsed with its try counted, as a wrong code's.
+func (s *Store) TrySecondStep(ctx context.Context, key gardien.SessionKey, lim gardien.TryLimits, now time.Time,
+	check func(sess *gardien.Session, u *gardien.User, sealed []byte, checkupDue time.Time) (p gardien.SecondStep, right bool, err error)) error {
+	var userID int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		where, arg := sessionWhere(key)
+		row := s.txQueryRow(ctx, tx, `SELECT `+userColumns+`, `+sessionColumns+`, t.secret, COALESCE(t.checkup_due_at, 0)
+			FROM sessions s JOIN users u ON u.id = s.user_id
+			LEFT JOIN two_factor t ON t.user_id = u.id AND t.enabled_at IS NOT NULL WHERE `+where, arg)
 		var sealed []byte
 		var due int64
-		err := s.txQueryRow(ctx, tx, `SELECT secret, checkup_due_at FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, p.UserID).Scan(&sealed, &due)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = gardien.ErrNotFound
-		}
+		sess, u, err := scanSessionUser(key, row, &sealed, &due)
 		if err != nil {
 			return err
 		}
-		step, right, err := check(sealed, unixOrZero(due))
+		p, right, err := check(sess, u, sealed, unixOrZero(due))
 		if err != nil {
 			return err
 		}
+		userID, p.UserID, p.SessionID = u.ID, u.ID, sess.ID
 		q, args := reserveTry, reserveTryArgs(p.UserID, lim, now)
 		if right {
 			q, args = passTry, passTryArgs(p.UserID, lim, now, p.Event.Time)
@@ -321,7 +328,6 @@ func (s *Store) TrySecondStep(ctx context.Context, p gardien.SecondStep, lim gar
 		if !right {
 			return nil
 		}
-		p.Step = step
 		if fresh, err := s.useStep(ctx, tx, p); err != nil || !fresh {
 			if err == nil {
 				err = errStepUsed
@@ -333,7 +339,7 @@ func (s *Store) TrySecondStep(ctx context.Context, p gardien.SecondStep, lim gar
 	if errors.Is(err, errStepUsed) {
 		// Rare (a replay, or two requests with one code): the pass is
 		// rolled back and the try counted on its own, as a wrong code's.
-		ok, until, rerr := s.ReserveSecondFactorTry(ctx, p.UserID, lim, now)
+		ok, until, rerr := s.ReserveSecondFactorTry(ctx, userID, lim, now)
 		switch {
 		case rerr != nil:
 			err = rerr

@@ -682,8 +682,9 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("second", n))); err != nil {
 				t.Fatal(err)
 			}
-			return sess, s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, SecretHash: hash(fmt.Sprint("full", n)),
-				Level: gardien.LevelFull, Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}, limits, at, checked(t, step, right))
+			return sess, s.TrySecondStep(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("second", n))}, limits, at,
+				checked(t, sess, gardien.SecondStep{Step: step, SecretHash: hash(fmt.Sprint("full", n)), Level: gardien.LevelFull,
+					Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}, right))
 		}
 		// Right: passes, the try given back.
 		sess, err := try(101, true, t0)
@@ -727,8 +728,9 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 				t.Fatal(err)
 			}
 			wg.Go(func() {
-				err := s.TrySecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: 200, SecretHash: hash(fmt.Sprint("burst full", i)),
-					Level: gardien.LevelFull, Expires: later.Add(12 * time.Hour), Event: &gardien.Event{Time: later, Type: "two_factor.passed", UserID: u.ID}}, limits, later, checked(t, 200, false))
+				err := s.TrySecondStep(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("burst", i))}, limits, later,
+					checked(t, sess, gardien.SecondStep{Step: 200, SecretHash: hash(fmt.Sprint("burst full", i)), Level: gardien.LevelFull,
+						Expires: later.Add(12 * time.Hour), Event: &gardien.Event{Time: later, Type: "two_factor.passed", UserID: u.ID}}, false))
 				var exhausted *gardien.TriesExhaustedError
 				switch {
 				case err == nil:
@@ -744,27 +746,51 @@ func TestATryAndItsPassAreOneTransaction(t *testing.T) {
 		if counted.Load() != int32(limits.Consecutive) || refused.Load() != 20-int32(limits.Consecutive) {
 			t.Fatalf("%d counted, %d refused of 20 at once, want %d counted", counted.Load(), refused.Load(), limits.Consecutive)
 		}
-		// Without 2FA: not found, nothing checked, nothing counted.
+		// Without 2FA: the check sees no secret; what it says is returned,
+		// nothing counted. A key of no session: not found, nothing checked.
 		bea := newUser(t, s, "bea@example.com")
-		err = s.TrySecondStep(ctx, gardien.SecondStep{UserID: bea.ID, SessionID: 1, Step: 5, SecretHash: hash("x"), Level: gardien.LevelFull,
-			Event: &gardien.Event{Time: t0, Type: "two_factor.passed", UserID: bea.ID}}, limits, t0,
-			func([]byte, time.Time) (int64, bool, error) {
-				t.Error("checked a code of a person without 2FA")
-				return 0, true, nil
+		beas := &gardien.Session{UserID: bea.ID, Level: gardien.LevelSecondFactor, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if err := s.CreateSession(ctx, beas, hash("bea")); err != nil {
+			t.Fatal(err)
+		}
+		refusal := errors.New("no 2FA")
+		err = s.TrySecondStep(ctx, gardien.SessionKey{ID: beas.ID, Hash: hash("bea")}, limits, t0,
+			func(sess *gardien.Session, u *gardien.User, sealed []byte, _ time.Time) (gardien.SecondStep, bool, error) {
+				if sess.ID != beas.ID || u.ID != bea.ID || sealed != nil {
+					t.Errorf("checked session %d of %d with secret %q, want %d of %d without", sess.ID, u.ID, sealed, beas.ID, bea.ID)
+				}
+				return gardien.SecondStep{}, false, refusal
 			})
-		if !errors.Is(err, gardien.ErrNotFound) {
-			t.Fatalf("a person without 2FA: %v, want not found", err)
+		if !errors.Is(err, refusal) {
+			t.Fatalf("a person without 2FA: %v, want the check's refusal", err)
+		}
+		for _, key := range []gardien.SessionKey{{ID: beas.ID, Hash: hash("another")}, {ID: beas.ID + 1000, Hash: hash("bea")}} {
+			err = s.TrySecondStep(ctx, key, limits, t0, func(*gardien.Session, *gardien.User, []byte, time.Time) (gardien.SecondStep, bool, error) {
+				t.Errorf("checked a code for key %+v, which opens no session", key)
+				return gardien.SecondStep{}, true, nil
+			})
+			if !errors.Is(err, gardien.ErrNotFound) {
+				t.Fatalf("key %+v: %v, want not found", key, err)
+			}
+		}
+		if n, err := s.SecondFactorFailures(ctx, bea.ID); err != nil || n != 0 {
+			t.Fatalf("%d tries counted for Bea (%v), want none", n, err)
 		}
 	})
 }
 
-// checked is TrySecondStep's check of a code: it sees the secret enable
-// stored, and says the code's step and whether it was right.
-func checked(t *testing.T, step int64, right bool) func([]byte, time.Time) (int64, bool, error) {
-	return func(sealed []byte, _ time.Time) (int64, bool, error) {
+// checked is TrySecondStep's check of a code for sess: it sees the session
+// the key names, its person and the secret enable stored, and says p (the
+// code's step and what the pass makes of the session) and whether the
+// code was right.
+func checked(t *testing.T, sess *gardien.Session, p gardien.SecondStep, right bool) func(*gardien.Session, *gardien.User, []byte, time.Time) (gardien.SecondStep, bool, error) {
+	return func(got *gardien.Session, u *gardien.User, sealed []byte, _ time.Time) (gardien.SecondStep, bool, error) {
+		if got.ID != sess.ID || got.Level != sess.Level || u.ID != sess.UserID {
+			t.Errorf("checked session %+v of person %d, want %+v", got, u.ID, sess)
+		}
 		if string(sealed) != "sealed" {
 			t.Errorf("checked against %q, want the stored secret", sealed)
 		}
-		return step, right, nil
+		return p, right, nil
 	}
 }

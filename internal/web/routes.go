@@ -94,9 +94,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+pathCheckup, h.guard(auth.AreaFull, h.handleCheckup))
 	m.HandleFunc("POST /two-factor/checkup/later", h.guard(auth.AreaFull, h.handleCheckupLater))
 	m.HandleFunc("GET /login/two-factor", h.guard(auth.AreaSecondStep, h.handleSecondStepPage(false)))
-	m.HandleFunc("POST /login/two-factor", h.guard(auth.AreaSecondStep, h.handleSecondStep(false)))
+	h.ownSession("POST /login/two-factor", h.handleSecondStep(false))
 	m.HandleFunc("GET /login/recovery", h.guard(auth.AreaSecondStep, h.handleSecondStepPage(true)))
-	m.HandleFunc("POST /login/recovery", h.guard(auth.AreaSecondStep, h.handleSecondStep(true)))
+	h.ownSession("POST /login/recovery", h.handleSecondStep(true))
 
 	m.HandleFunc("/", h.handleNotFound)
 }

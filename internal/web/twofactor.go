@@ -248,8 +248,8 @@ func (h *Handler) handleSecondStepPage(recovery bool) func(http.ResponseWriter, 
 	}
 }
 
-func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *http.Request, *httpx.Current) {
-	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, token string) {
 		if !h.form(w, r) {
 			return
 		}
@@ -258,7 +258,16 @@ func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *htt
 		if recovery {
 			code, rc = "", r.PostForm.Get("recovery_code")
 		}
-		step, err := h.Auth.VerifySecondFactor(r.Context(), cur.Session, cur.User, code, rc, httpx.Client(r))
+		step, err := h.Auth.VerifySecondFactor(r.Context(), token, code, rc, httpx.Client(r))
+		switch gardien.ErrorCode(err) {
+		case gardien.CodeUnauthorized:
+			h.Cookies.Clear(w)
+			h.toLogin(w, r)
+			return
+		case gardien.CodeTwoFactorSetupRequired, gardien.CodeConflict:
+			h.elsewhere(w, r, err) // not at its second step (auth.Allows)
+			return
+		}
 		if err != nil {
 			field := "code"
 			if recovery {
@@ -284,7 +293,7 @@ func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *htt
 			h.render(w, r, statusOf(err), "login_two_factor", &p)
 			return
 		}
-		h.Cookies.Set(w, step.Token, cur.Session.ExpiresAt)
+		h.Cookies.Set(w, step.Token, step.Expires)
 		if step.UsedRecoveryCode {
 			h.setFlash(w, "info", "tfa.recovery_used", itoa(step.RecoveryCodesLeft))
 		}

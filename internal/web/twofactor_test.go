@@ -101,8 +101,23 @@ func TestTwoFactorPages(t *testing.T) {
 	has(t, r, `id="f-code-error">This code is not right.`)
 	wantRedirect(t, c.Form("/login/two-factor", map[string]string{"code": code(), "next": "/settings/password"}), "/settings/password")
 	wantRedirect(t, c.Get("/login/two-factor"), "/")
-	// The same code on the next login: refused, and the page says why.
+	// The forms read their session themselves (in the step's transaction)
+	// and send it where the pages' guard would: a full session home, no
+	// session or an ended one to the login page, its cookie cleared.
+	wantRedirect(t, c.Form("/login/two-factor", map[string]string{"code": "000000"}), "/")
+	wantRedirect(t, c.Form("/login/recovery", map[string]string{"recovery_code": "nope-nope-nope"}), "/")
+	wantRedirect(t, env.Client(t).Form("/login/two-factor", map[string]string{"code": "000000"}), "/login")
+	base := mustURL(env.URL)
+	ended := c.Jar.Cookies(base)
 	c.Form("/logout", nil)
+	other := env.Client(t)
+	other.Jar.SetCookies(base, ended)
+	r = other.Form("/login/two-factor", map[string]string{"code": "000000"})
+	wantRedirect(t, r, "/login")
+	if !sessionCookieCleared(r) {
+		t.Fatal("an ended session's cookie is kept by the second step's form")
+	}
+	// The same code on the next login: refused, and the page says why.
 	c.Form("/login", map[string]string{"email": "ada@example.com", "password": pw})
 	has(t, c.Form("/login/two-factor", map[string]string{"code": code()}), `id="f-code-error">This code was used already`)
 
@@ -269,4 +284,14 @@ func TestTheCheckupComesAtALogin28DaysLater(t *testing.T) {
 	if _, to := logIn(""); to != "/" {
 		t.Fatalf("after the check-up, a login went to %q", to)
 	}
+}
+
+// sessionCookieCleared says whether an answer removes the session cookie.
+func sessionCookieCleared(r *apptest.Response) bool {
+	for _, ck := range r.Cookies() {
+		if ck.Name == "gardien_session" && ck.MaxAge < 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -51,6 +51,7 @@ type Handler struct {
 	Config
 	pages map[string]*template.Template // page → template, for every language
 	mux   *http.ServeMux
+	own   httpx.Routes // routes that read their session themselves
 }
 
 // New parses every template, once for all languages (a broken template
@@ -403,25 +404,56 @@ func (h *Handler) guard(area auth.Area, fn func(http.ResponseWriter, *http.Reque
 		}
 		cur := httpx.CurrentOf(r)
 		if cur == nil {
-			to := "/login"
-			if r.Method == http.MethodGet && r.URL.Path != "/" {
-				to += "?" + url.Values{"next": {r.URL.RequestURI()}}.Encode()
-			}
-			redirect(w, r, to)
+			h.toLogin(w, r)
 			return
 		}
-		err := auth.Allows(cur.Session.Level, area)
-		if err == nil {
-			fn(w, r, cur)
+		if err := auth.Allows(cur.Session.Level, area); err != nil {
+			h.elsewhere(w, r, err)
 			return
 		}
-		switch gardien.ErrorCode(err) {
-		case gardien.CodeTwoFactorRequired:
-			redirect(w, r, "/login/two-factor")
-		case gardien.CodeTwoFactorSetupRequired:
-			redirect(w, r, "/two-factor/setup")
-		default:
-			redirect(w, r, "/")
-		}
+		fn(w, r, cur)
 	}
 }
+
+// toLogin sends a request without a session to the login page (a page
+// asked for comes back after it).
+func (h *Handler) toLogin(w http.ResponseWriter, r *http.Request) {
+	to := "/login"
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		to += "?" + url.Values{"next": {r.URL.RequestURI()}}.Encode()
+	}
+	redirect(w, r, to)
+}
+
+// elsewhere sends a session where its level allows it to go, for err, the
+// refusal of auth.Allows.
+func (h *Handler) elsewhere(w http.ResponseWriter, r *http.Request, err error) {
+	switch gardien.ErrorCode(err) {
+	case gardien.CodeTwoFactorRequired:
+		redirect(w, r, "/login/two-factor")
+	case gardien.CodeTwoFactorSetupRequired:
+		redirect(w, r, "/two-factor/setup")
+	default:
+		redirect(w, r, "/")
+	}
+}
+
+// ownSession serves, at pattern, a handler that reads the session of the
+// cookie's token itself, through auth: a login's second step, which reads
+// it inside the transaction of its try. Without a token, it is the login
+// page, as for a guarded page.
+func (h *Handler) ownSession(pattern string, fn func(w http.ResponseWriter, r *http.Request, token string)) {
+	h.own.Add(pattern)
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		tok := h.Cookies.Token(r)
+		if tok == "" {
+			h.toLogin(w, r)
+			return
+		}
+		fn(w, r, tok)
+	})
+}
+
+// OwnsSession says r's route reads the session itself (ownSession): the
+// server's middleware leaves it.
+func (h *Handler) OwnsSession(r *http.Request) bool { return h.own.Has(r) }
