@@ -26,15 +26,22 @@ func wantUnavailable(t *testing.T, what string, r *apptest.Response) {
 func TestDatabaseOutageKeepsPeopleLoggedIn(t *testing.T) {
 	t.Parallel()
 	url, db := testenv.PostgresProxy(t)
-	env := apptest.Start(t, apptest.Setting("GARDIEN_DATABASE_URL", url), apptest.Setting("GARDIEN_DATABASE_TIMEOUT", "1s"))
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.Setting("GARDIEN_DATABASE_URL", url), apptest.Setting("GARDIEN_DATABASE_TIMEOUT", "1s"), apptest.WithClock(clock))
 	c := env.Client(t)
 	signup(t, env, c, "ada@example.com")
 	login(t, c, "ada@example.com", pw)
 	if r := c.API("GET", "/me", nil); r.StatusCode != 200 {
 		t.Fatalf("me: %d %s", r.StatusCode, r.Body)
 	}
+	// Bea is at her second step, whose route reads its session itself.
+	bea := enabled(t, env, clock, "bea@example.com")
+	second := env.Client(t)
+	login(t, second, bea.email, pw)
 	for name, outage := range map[string]func(){"stopped": db.Cut, "frozen": db.Freeze} {
 		outage()
+		wantUnavailable(t, name+": a code", second.API("POST", "/login/two-factor", map[string]any{"code": bea.code(clock)}))
+		wantUnavailable(t, name+": the code page's form", second.Form("/login/two-factor", map[string]string{"code": bea.code(clock)}))
 		r := c.API("GET", "/me", nil)
 		wantUnavailable(t, name+": GET /api/v1/me", r)
 		wantProblem(t, r, 503, "unavailable")
@@ -49,5 +56,8 @@ func TestDatabaseOutageKeepsPeopleLoggedIn(t *testing.T) {
 		if r := c.API("GET", "/me", nil); r.StatusCode != 200 {
 			t.Fatalf("%s: after the database came back: %d %s (the person was logged out)", name, r.StatusCode, r.Body)
 		}
+	}
+	if r := second.API("POST", "/login/two-factor", map[string]any{"code": bea.code(clock)}); r.StatusCode != 200 {
+		t.Fatalf("the second step after the outages: %d %s", r.StatusCode, r.Body)
 	}
 }

@@ -215,6 +215,10 @@ func isUnavailable(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, sql.ErrConnDone) ||
+		// A connection the driver found closed under it (the server went
+		// away between two uses of a pooled connection): pgx says so
+		// without a network error.
+		errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.As(err, &ne) || errors.As(err, &ce) || pgconn.Timeout(err)
 }
 
