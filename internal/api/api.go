@@ -101,6 +101,9 @@ func (h *Handler) open(fn openHandler) http.HandlerFunc {
 	}
 }
 
+// errNoSession answers a request that needs a session and has none.
+var errNoSession = gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
+
 // ownSession serves, at pattern, a handler that reads the session of the
 // cookie's token itself, through auth: a login's second step, which reads
 // it inside the transaction of its try. It answers as the middleware and a
@@ -111,7 +114,7 @@ func (h *Handler) ownSession(pattern string, fn func(w http.ResponseWriter, r *h
 	h.mux.HandleFunc(pattern, h.open(func(w http.ResponseWriter, r *http.Request) error {
 		tok := h.cookies.Token(r)
 		if tok == "" {
-			return gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
+			return errNoSession
 		}
 		err := fn(w, r, tok)
 		if gardien.ErrorCode(err) == gardien.CodeUnauthorized {
@@ -126,7 +129,7 @@ func (h *Handler) guarded(area auth.Area, fn guardedHandler) http.HandlerFunc {
 	return h.open(func(w http.ResponseWriter, r *http.Request) error {
 		cur := httpx.CurrentOf(r)
 		if cur == nil {
-			return gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
+			return errNoSession
 		}
 		if err := auth.Allows(cur.Session.Level, area); err != nil {
 			return err
