@@ -97,6 +97,10 @@ type SessionKey struct {
 // recorded, the session promoted with a new secret, the event written.
 type SecondStep struct {
 	UserID, SessionID int64
+	// Key is the cookie's key the step was made with: the session is
+	// promoted only while it still opens it (two requests of one cookie
+	// that pass at once promote it once).
+	Key SessionKey
 	// Step is the code's time step, used up here (the replay guard); 0
 	// for a recovery code, used up before.
 	Step       int64

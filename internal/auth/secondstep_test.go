@@ -118,3 +118,37 @@ func TestADisabledPersonsSessionTakesNoSecondStep(t *testing.T) {
 		t.Fatal("the disabled person's session still opens")
 	}
 }
+
+// promotedMeanwhile is a store in which another request of the same cookie
+// (with another of the person's codes) promotes the session just before
+// this step's pass does.
+type promotedMeanwhile struct{ auth.Store }
+
+func (p promotedMeanwhile) PassSecondStep(ctx context.Context, step gardien.SecondStep) error {
+	if err := p.Store.RotateSession(ctx, step.SessionID, []byte("another request's secret hash...."), gardien.LevelFull, step.Expires, step.Event.Time); err != nil {
+		return err
+	}
+	return p.Store.PassSecondStep(ctx, step)
+}
+
+// TestASecondStepBeatenByAnotherOfItsCookieIsUnauthorized: when another
+// request of the same cookie passed the step first, this one's cookie opens
+// nothing any more: 401, as for any cookie of no session — not a 500.
+func TestASecondStepBeatenByAnotherOfItsCookieIsUnauthorized(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t, func(s auth.Store) auth.Store { return promotedMeanwhile{s} })
+	f.signup(t, "ada@example.com", true)
+	l := f.login(t, "ada@example.com")
+	e, err := f.svc.BeginTwoFactor(ctx, l.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := totp.GenerateCode(e.Secret, f.clock.Now())
+	act, err := f.svc.ActivateTwoFactor(ctx, l.Session, l.User, c, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := f.login(t, "ada@example.com")
+	_, err = f.svc.VerifySecondFactor(ctx, second.Token, "", act.RecoveryCodes[0], client)
+	wantCode(t, err, gardien.CodeUnauthorized)
+}

@@ -231,7 +231,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, token, code, recovery 
 			return nil, err
 		}
 		if v == codeRight {
-			err = s.Store.PassSecondStep(ctx, s.secondStep(sess, u, hash, 0, now, c))
+			err = s.Store.PassSecondStep(ctx, s.secondStep(key, sess, u, hash, 0, now, c))
 		}
 	} else {
 		// A try refused does the same work for a right code as for a wrong
@@ -247,18 +247,15 @@ func (s *Service) verifySecondFactor(ctx context.Context, token, code, recovery 
 				return gardien.SecondStep{}, false, err
 			}
 			if sealed == nil {
-				return gardien.SecondStep{}, false, gardien.ErrNotFound // 2FA turned off since the password step
+				return gardien.SecondStep{}, false, errNoSecondStep // 2FA turned off since the password step
 			}
 			step, right, err := s.checkCode(uu.ID, sealed, code, now)
 			if right {
 				v, out.CheckupDue = codeRight, !checkupDue.IsZero() && !now.Before(checkupDue)
 			}
-			return s.secondStep(ss, uu, hash, step, now, c), right, err
+			return s.secondStep(key, ss, uu, hash, step, now, c), right, err
 		})
-		switch {
-		case sess == nil && errors.Is(err, gardien.ErrNotFound):
-			return nil, errUnauthorized // no session of that key
-		case dead:
+		if dead {
 			s.endDead(ctx, sess)
 		}
 		if e, ok := gardien.AsError(err); ok {
@@ -267,6 +264,11 @@ func (s *Service) verifySecondFactor(ctx context.Context, token, code, recovery 
 	}
 	var exhausted *gardien.TriesExhaustedError
 	switch {
+	case errors.Is(err, gardien.ErrNotFound):
+		// No session of that key, or one another request of the same
+		// cookie promoted first (with another of the person's codes):
+		// this cookie opens nothing now.
+		return nil, errUnauthorized
 	case errors.As(err, &exhausted):
 		return nil, rateLimited(exhausted.Until, now)
 	case errors.Is(err, gardien.ErrCodeUsed):
@@ -313,11 +315,11 @@ func (s *Service) secondStepSession(ctx context.Context, token string) (*gardien
 	return sess, u, nil
 }
 
-// secondStep is what a passed second step makes of sess: level full, a new
-// secret (its hash), a new end, the event; step is the code's time step, to
-// use up (0 for a recovery code, used up by its check).
-func (s *Service) secondStep(sess *gardien.Session, u *gardien.User, secretHash []byte, step int64, now time.Time, c gardien.Client) gardien.SecondStep {
-	return gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, SecretHash: secretHash,
+// secondStep is what a passed second step makes of sess, opened by key:
+// level full, a new secret (its hash), a new end, the event; step is the
+// code's time step, to use up (0 for a recovery code, used up by its check).
+func (s *Service) secondStep(key gardien.SessionKey, sess *gardien.Session, u *gardien.User, secretHash []byte, step int64, now time.Time, c gardien.Client) gardien.SecondStep {
+	return gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Key: key, Step: step, SecretHash: secretHash,
 		Level: gardien.LevelFull, Expires: s.expiryAfter(sess, gardien.LevelFull, now), Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
 }
 

@@ -108,17 +108,19 @@ func scanSessionUser(key gardien.SessionKey, row scanner, extra ...any) (*gardie
 // RotateSession gives a session a new secret and level: the old cookie
 // stops working at once. gardien.ErrNotFound if the session is gone.
 func (s *Store) RotateSession(ctx context.Context, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error {
-	if err := s.rotate(ctx, nil, id, secretHash, level, expires, at); err != nil {
+	if err := s.rotate(ctx, nil, id, nil, secretHash, level, expires, at); err != nil {
 		return fmt.Errorf("sqlstore: rotate session: %w", err)
 	}
 	return nil
 }
 
 // rotate gives a session its new secret, level, end and last use, inside
-// tx or on its own when tx is nil. A session opened before secrets has its
-// token_hash replaced as well (a second statement, once in its life): the
-// token it was found by must stop working too.
-func (s *Store) rotate(ctx context.Context, tx *sql.Tx, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error {
+// tx or on its own when tx is nil; when key is given, only while the key
+// still opens the session (else gardien.ErrNotFound: another request
+// rotated it first). A session opened before secrets has its token_hash
+// replaced as well (a second statement, once in its life): the token it
+// was found by must stop working too.
+func (s *Store) rotate(ctx context.Context, tx *sql.Tx, id int64, key *gardien.SessionKey, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error {
 	exec := func(q string, args ...any) (int64, error) {
 		var res sql.Result
 		var err error
@@ -132,13 +134,27 @@ func (s *Store) rotate(ctx context.Context, tx *sql.Tx, id int64, secretHash []b
 		}
 		return res.RowsAffected()
 	}
-	n, err := exec(`UPDATE sessions SET secret_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ? AND secret_hash IS NOT NULL`,
-		secretHash, string(level), expires.Unix(), at.Unix(), id)
-	if err != nil || n == 1 {
-		return err
+	set := []any{secretHash, string(level), expires.Unix(), at.Unix(), id}
+	if key == nil || key.ID != 0 {
+		q := `UPDATE sessions SET secret_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ? AND secret_hash IS NOT NULL`
+		args := set
+		if key != nil {
+			q, args = q+` AND secret_hash = ?`, append(set, key.Hash)
+		}
+		n, err := exec(q, args...)
+		if err != nil || n == 1 {
+			return err
+		}
+		if key != nil {
+			return gardien.ErrNotFound
+		}
 	}
-	n, err = exec(`UPDATE sessions SET token_hash = ?, secret_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`,
-		unusedTokenHash(), secretHash, string(level), expires.Unix(), at.Unix(), id)
+	q := `UPDATE sessions SET token_hash = ?, secret_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ?`
+	args := append([]any{unusedTokenHash()}, set...)
+	if key != nil {
+		q, args = q+` AND secret_hash IS NULL AND token_hash = ?`, append(args, key.Hash)
+	}
+	n, err := exec(q, args...)
 	if err == nil && n != 1 {
 		err = gardien.ErrNotFound
 	}

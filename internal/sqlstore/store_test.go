@@ -288,7 +288,7 @@ func TestASessionOpenedBeforeSecretsIsFoundUntilItsRotation(t *testing.T) {
 		if err := s.RotateSession(ctx, a.ID, hash("secret a"), gardien.LevelFull, t0.Add(time.Hour), t0); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: b.ID, Step: 5, SecretHash: hash("secret b"), Level: gardien.LevelFull,
+		if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: b.ID, Key: gardien.SessionKey{Hash: hash("token b")}, Step: 5, SecretHash: hash("secret b"), Level: gardien.LevelFull,
 			Expires: t0.Add(time.Hour), Event: &gardien.Event{Time: t0, Type: gardien.EventTwoFactorPassed, UserID: u.ID}}); err != nil {
 			t.Fatal(err)
 		}

@@ -309,7 +309,7 @@ func (s *Store) TrySecondStep(ctx context.Context, key gardien.SessionKey, lim g
 		if err != nil {
 			return err
 		}
-		userID, p.UserID, p.SessionID = u.ID, u.ID, sess.ID
+		userID, p.UserID, p.SessionID, p.Key = u.ID, u.ID, sess.ID, key
 		q, args := reserveTry, reserveTryArgs(p.UserID, lim, now)
 		if right {
 			q, args = passTry, passTryArgs(p.UserID, lim, now, p.Event.Time)
@@ -407,10 +407,13 @@ func (s *Store) useStep(ctx context.Context, tx *sql.Tx, p gardien.SecondStep) (
 	return n == 1, nil
 }
 
-// promoteSession gives the session its new secret and level, and writes the
-// event.
+// promoteSession gives the session its new secret and level while the
+// step's key still opens it, and writes the event. gardien.ErrNotFound when
+// another request promoted it first (two codes of the person's sent at once
+// with one cookie; on PostgreSQL both may have read the session before
+// either committed): the step rolls back.
 func (s *Store) promoteSession(ctx context.Context, tx *sql.Tx, p gardien.SecondStep) error {
-	if err := s.rotate(ctx, tx, p.SessionID, p.SecretHash, p.Level, p.Expires, p.Event.Time); err != nil {
+	if err := s.rotate(ctx, tx, p.SessionID, &p.Key, p.SecretHash, p.Level, p.Expires, p.Event.Time); err != nil {
 		return err
 	}
 	return s.insertEvent(ctx, tx, p.Event)

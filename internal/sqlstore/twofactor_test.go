@@ -139,7 +139,7 @@ func passStep(t *testing.T, s *sqlstore.Store, u *gardien.User, at time.Time) {
 	sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
 	tok := at.String()
 	s.CreateSession(ctx, sess, hash(tok))
-	if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, SecretHash: hash(tok + "full"), Level: gardien.LevelFull,
+	if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Key: gardien.SessionKey{ID: sess.ID, Hash: hash(tok)}, SecretHash: hash(tok + "full"), Level: gardien.LevelFull,
 		Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,8 @@ func TestASecondStepUsesItsCodeOnce(t *testing.T) {
 			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("second", step, i))); err != nil {
 				t.Error(err)
 			}
-			return sess, s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Step: step, SecretHash: hash(fmt.Sprint("full", step, i)),
+			return sess, s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Key: gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("second", step, i))},
+				Step: step, SecretHash: hash(fmt.Sprint("full", step, i)),
 				Level: gardien.LevelFull, Expires: t0.Add(12 * time.Hour), Event: &gardien.Event{Time: t0.Add(time.Minute), Type: "two_factor.passed", UserID: u.ID}})
 		}
 		if _, err := pass(0, 100); !errors.Is(err, gardien.ErrCodeUsed) {
@@ -793,4 +794,91 @@ func checked(t *testing.T, sess *gardien.Session, p gardien.SecondStep, right bo
 		}
 		return p, right, nil
 	}
+}
+
+// TestASessionIsPromotedOnlyWhileItsCookieOpensIt: a second step promotes
+// its session only while the cookie's key it was made with still opens it.
+// Two requests of one cookie with two of the person's codes (the step
+// before and the current one) can both pass their checks; the one whose
+// session another promoted first is rolled back whole — no step used, no
+// try moved, no event — and says not found: its cookie opens nothing now.
+func TestASessionIsPromotedOnlyWhileItsCookieOpensIt(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		enable(t, s, u, 100)
+		at := t0.Add(time.Hour)
+		open := func(name string) (*gardien.Session, gardien.SessionKey) {
+			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+			if err := s.CreateSession(ctx, sess, hash(name)); err != nil {
+				t.Fatal(err)
+			}
+			return sess, gardien.SessionKey{ID: sess.ID, Hash: hash(name)}
+		}
+		step := func(key gardien.SessionKey, id, code int64) gardien.SecondStep {
+			return gardien.SecondStep{UserID: u.ID, SessionID: id, Key: key, Step: code, SecretHash: hash(fmt.Sprint("full ", id, code)),
+				Level: gardien.LevelFull, Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}
+		}
+		events := func() int {
+			ev, err := s.UserEvents(ctx, u.ID, 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(ev)
+		}
+		before := events()
+
+		// By recovery code (PassSecondStep, after its own read): another
+		// request promoted the session in between.
+		sess, key := open("a")
+		if err := s.RotateSession(ctx, sess.ID, hash("promoted by another"), gardien.LevelFull, at.Add(12*time.Hour), at); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PassSecondStep(ctx, step(key, sess.ID, 101)); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("a pass of a session promoted meanwhile: %v, want not found", err)
+		}
+		if got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash("promoted by another")}); got == nil {
+			t.Fatal("the other request's promotion was undone")
+		}
+		// By code (TrySecondStep): on PostgreSQL two transactions may read
+		// the session before either commits; the other's promotion lands
+		// between this one's read and its own. (On SQLite the one writer
+		// runs them in turn: the second reads the promoted session, which
+		// its key no longer opens — the case after this one.)
+		if s.Dialect() == sqlstore.Postgres {
+			sess, key := open("b")
+			err := s.TrySecondStep(ctx, key, limits, at, func(got *gardien.Session, _ *gardien.User, _ []byte, _ time.Time) (gardien.SecondStep, bool, error) {
+				if err := s.RotateSession(ctx, got.ID, hash("b promoted by another"), gardien.LevelFull, at.Add(12*time.Hour), at); err != nil {
+					t.Error(err)
+				}
+				return step(key, got.ID, 101), true, nil
+			})
+			if !errors.Is(err, gardien.ErrNotFound) {
+				t.Fatalf("a step whose session was promoted meanwhile: %v, want not found", err)
+			}
+			if got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash("b promoted by another")}); got == nil {
+				t.Fatal("the other request's promotion was undone")
+			}
+		}
+		// The cookie of a promoted session: not found, nothing checked.
+		err := s.TrySecondStep(ctx, key, limits, at, func(*gardien.Session, *gardien.User, []byte, time.Time) (gardien.SecondStep, bool, error) {
+			t.Error("checked a code for a cookie its session no longer has")
+			return gardien.SecondStep{}, true, nil
+		})
+		if !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("a promoted session's old cookie: %v, want not found", err)
+		}
+		// Nothing of the refused passes stayed: step 101 is still free, no
+		// try was left counted, no event written.
+		if n, err := s.SecondFactorFailures(ctx, u.ID); err != nil || n != 0 {
+			t.Fatalf("%d tries counted (%v), want none", n, err)
+		}
+		if n := events(); n != before {
+			t.Fatalf("%d events written by refused passes", n-before)
+		}
+		sess, key = open("c")
+		if err := s.TrySecondStep(ctx, key, limits, at, checked(t, sess, step(key, sess.ID, 101), true)); err != nil {
+			t.Fatalf("step 101 after the refused passes: %v", err)
+		}
+	})
 }
