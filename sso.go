@@ -54,5 +54,32 @@ type SSOLogin struct {
 	Nonce          string
 	VerifierSealed []byte // the PKCE verifier, sealed
 	ReturnTo       string // the page the person wanted
-	ExpiresAt      time.Time
+	// BrowserHash is the hash of the value the starting browser keeps in
+	// a cookie: the answer counts only in that browser.
+	BrowserHash []byte
+	ExpiresAt   time.Time
+}
+
+// SSOAnswer is an identity provider's answer, checked, waiting for the
+// browser that started its login to come back for it (a SAML answer
+// arrives by a cross-site POST, which carries no SameSite=Lax cookie).
+type SSOAnswer struct {
+	OrgID int64
+	// BrowserHash is the starting browser's (empty: a login the identity
+	// provider started, bound to no browser).
+	BrowserHash []byte
+	Identity    SSOIdentity
+	ReturnTo    string
+	ExpiresAt   time.Time
+}
+
+// SSOIdentity is what an identity provider vouched for.
+type SSOIdentity struct {
+	Subject       string
+	Email         string
+	EmailVerified bool
+	Name          string
+	// Context is what the provider says it checked (OIDC amr and acr,
+	// SAML's authentication context).
+	Context string
 }

@@ -246,11 +246,12 @@ func (h *Handler) handleSSOStart(w http.ResponseWriter, r *http.Request) error {
 	if err := h.body(w, r, &in, func() error { return required("email", in.Email) }); err != nil {
 		return err
 	}
-	to, err := h.auth.StartSSO(r.Context(), *in.Email, "")
+	start, err := h.auth.StartSSO(r.Context(), *in.Email, "", h.cookies.SSOBrowser(r))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"redirect_url": to})
+	h.cookies.SetSSOBrowser(w, start.Browser, start.Expires)
+	return writeJSON(w, http.StatusOK, map[string]any{"redirect_url": start.URL})
 }
 
 func (h *Handler) handleMySessions(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {

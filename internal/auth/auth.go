@@ -100,6 +100,8 @@ type Store interface {
 	CreateSSOLogin(ctx context.Context, l *gardien.SSOLogin, stateHash []byte) error
 	ConsumeSSOLogin(ctx context.Context, stateHash []byte, now time.Time) (*gardien.SSOLogin, error)
 	DeleteStaleSSOLogins(ctx context.Context, now time.Time) error
+	CreateSSOAnswer(ctx context.Context, tokenHash []byte, a *gardien.SSOAnswer) error
+	ConsumeSSOAnswer(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.SSOAnswer, error)
 	CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, role gardien.Role, e *gardien.Event) error
 	JoinThroughSSO(ctx context.Context, orgID, userID int64, role gardien.Role, at time.Time, e *gardien.Event) error
 	PendingInvitationFor(ctx context.Context, orgID int64, emailKey string, now time.Time) (*gardien.Invitation, error)

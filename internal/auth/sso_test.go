@@ -67,7 +67,7 @@ func TestConnectingAnIdentityProvider(t *testing.T) {
 	}
 
 	t.Run("nobody logs in through a claimed domain not yet verified", func(t *testing.T) {
-		_, err := f.svc.StartSSO(ctx, "ada@example.com", "")
+		_, err := f.svc.StartSSO(ctx, "ada@example.com", "", "")
 		wantCode(t, err, gardien.CodeSSONotConfigured)
 	})
 

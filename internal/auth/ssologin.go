@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strconv"
@@ -54,24 +55,57 @@ func (s *Service) oidcClient(conn *gardien.SSOConnection) (sso.OIDCClient, error
 	return sso.OIDCClient{Issuer: conn.Issuer, ClientID: conn.ClientID, ClientSecret: string(secret), RedirectURL: s.Links.OIDCCallback()}, nil
 }
 
+// SSOStart is where to send a person to log in through their identity
+// provider, and the value their browser keeps (in a cookie) to show, when
+// the answer comes back, that it is the browser that started the login.
+type SSOStart struct {
+	URL     string
+	Browser string
+	Expires time.Time // when the login's wait ends, and the cookie with it
+}
+
+// browserValue is the value a browser keeps for its SSO logins: the one it
+// has (so that two logins started in two tabs both hold), or a new one.
+func browserValue(had string) string {
+	if len(had) == 43 && strings.Trim(had, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == "" {
+		return had
+	}
+	v, _ := newToken()
+	return v
+}
+
 // StartSSO begins a login through the identity provider of the
 // organization that verified the email's domain, and returns where to send
-// the person. returnTo is the page they wanted (already checked local).
-func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo string) (string, error) {
+// the person. returnTo is the page they wanted (already checked local);
+// browser is the value the browser kept from an earlier start, if any.
+func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo, browser string) (*SSOStart, error) {
 	email, _, ok := NormalizeEmail(rawEmail)
 	if !ok {
-		return "", gardien.Invalid("email", "err.email_invalid")
+		return nil, gardien.Invalid("email", "err.email_invalid")
 	}
 	conn, err := s.Store.SSOForDomain(ctx, emailDomain(email))
 	if errors.Is(err, gardien.ErrNotFound) {
-		return "", errNoSSOForDomain
+		return nil, errNoSSOForDomain
 	}
 	if err != nil {
-		return "", fmt.Errorf("auth: sso start: %w", err)
+		return nil, fmt.Errorf("auth: sso start: %w", err)
 	}
+	start := &SSOStart{Browser: browserValue(browser), Expires: s.Now().Add(ssoLoginTTL)}
+	l := &gardien.SSOLogin{OrgID: conn.OrgID, ReturnTo: returnTo, BrowserHash: hashToken(start.Browser), ExpiresAt: start.Expires}
 	if conn.Protocol == gardien.ProtocolSAML {
-		return s.startSAML(ctx, conn, returnTo)
+		start.URL, err = s.startSAML(ctx, conn, l)
+	} else {
+		start.URL, err = s.startOIDC(ctx, conn, l, email)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return start, nil
+}
+
+// startOIDC sends the person to an OpenID Provider (code flow, PKCE);
+// the login waits under its state.
+func (s *Service) startOIDC(ctx context.Context, conn *gardien.SSOConnection, l *gardien.SSOLogin, email string) (string, error) {
 	client, err := s.oidcClient(conn)
 	if err != nil {
 		return "", err
@@ -83,7 +117,7 @@ func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo string) (stri
 	if err != nil {
 		return "", fmt.Errorf("auth: sso start: %w", err)
 	}
-	l := &gardien.SSOLogin{OrgID: conn.OrgID, Nonce: nonce, VerifierSealed: sealed, ReturnTo: returnTo, ExpiresAt: s.Now().Add(ssoLoginTTL)}
+	l.Nonce, l.VerifierSealed = nonce, sealed
 	if err := s.Store.CreateSSOLogin(ctx, l, stateHash); err != nil {
 		return "", fmt.Errorf("auth: sso start: %w", err)
 	}
@@ -98,7 +132,7 @@ func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo string) (stri
 // startSAML sends the person to a SAML identity provider with an
 // AuthnRequest; the login waits under its RelayState, and the answer must
 // be InResponseTo the request's ID.
-func (s *Service) startSAML(ctx context.Context, conn *gardien.SSOConnection, returnTo string) (string, error) {
+func (s *Service) startSAML(ctx context.Context, conn *gardien.SSOConnection, l *gardien.SSOLogin) (string, error) {
 	client, err := s.samlClient(conn)
 	if err != nil {
 		return "", err
@@ -109,34 +143,73 @@ func (s *Service) startSAML(ctx context.Context, conn *gardien.SSOConnection, re
 		s.Log.WarnContext(ctx, "saml request not made", "org_id", conn.OrgID, "err", err)
 		return "", errSSOFailed
 	}
-	l := &gardien.SSOLogin{OrgID: conn.OrgID, Nonce: requestID, VerifierSealed: []byte{0}, ReturnTo: returnTo, ExpiresAt: s.Now().Add(ssoLoginTTL)}
+	l.Nonce, l.VerifierSealed = requestID, []byte{0}
 	if err := s.Store.CreateSSOLogin(ctx, l, stateHash); err != nil {
 		return "", fmt.Errorf("auth: sso start: %w", err)
 	}
 	return to, nil
 }
 
-// FinishSAML takes a SAML identity provider's answer at the ACS of
-// organization orgID: the RelayState names a login Gardien started for
-// that organization; the response must be signed, for Gardien's audience
-// and ACS, in its time window, InResponseTo the login's request.
-func (s *Service) FinishSAML(ctx context.Context, orgID int64, relayState, samlResponse, oldToken string, c gardien.Client) (*SSOLogin, error) {
+// ssoAnswerTTL is how long a checked SAML answer waits for its browser to
+// come back for it (a redirect away).
+const ssoAnswerTTL = 2 * time.Minute
+
+// AcceptSAML takes a SAML identity provider's answer at the ACS of
+// organization orgID (a cross-site POST): the RelayState names a login
+// Gardien started for that organization; the response must be signed, for
+// Gardien's audience and ACS, in its time window, InResponseTo the login's
+// request. The identity it vouches for waits under the token returned, for
+// the browser that started the login (FinishSAML).
+func (s *Service) AcceptSAML(ctx context.Context, orgID int64, relayState, samlResponse string, c gardien.Client) (string, error) {
 	a, err := s.answer(ctx, relayState, gardien.ProtocolSAML, c)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if a.login.OrgID != orgID {
-		return nil, a.refuse(gardien.EventData{"reason": "wrong_acs"}, nil)
+	if a.orgID != orgID {
+		return "", a.refuse(gardien.EventData{"reason": "wrong_acs"}, nil)
 	}
 	client, err := s.samlClient(a.conn)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	id, err := s.Providers.SAMLIdentity(client, samlResponse, a.login.Nonce)
 	if err != nil {
-		return nil, a.refuse(gardien.EventData{"reason": "unchecked_answer"}, err)
+		return "", a.refuse(gardien.EventData{"reason": "unchecked_answer"}, err)
 	}
-	return a.logIn(id, oldToken)
+	tok, hash := newToken()
+	if err := s.Store.CreateSSOAnswer(ctx, hash, &gardien.SSOAnswer{OrgID: orgID, BrowserHash: a.login.BrowserHash, Identity: *id,
+		ReturnTo: a.returnTo, ExpiresAt: s.Now().Add(ssoAnswerTTL)}); err != nil {
+		return "", fmt.Errorf("auth: saml answer: %w", err)
+	}
+	return tok, nil
+}
+
+// FinishSAML logs in, in the browser that started the login (browser: the
+// value it kept), the person a checked SAML answer vouches for.
+func (s *Service) FinishSAML(ctx context.Context, token, browser, oldToken string, c gardien.Client) (*SSOLogin, error) {
+	if token == "" || len(token) > 100 {
+		return nil, errSSOFailed
+	}
+	ans, err := s.Store.ConsumeSSOAnswer(ctx, hashToken(token), s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errSSOFailed
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: saml answer: %w", err)
+	}
+	a := &ssoAnswer{s: s, ctx: ctx, orgID: ans.OrgID, returnTo: ans.ReturnTo, c: c}
+	if !sameBrowser(ans.BrowserHash, browser) {
+		return nil, a.refuse(gardien.EventData{"reason": "other_browser"}, nil)
+	}
+	if err := a.connection(gardien.ProtocolSAML); err != nil {
+		return nil, err
+	}
+	return a.logIn(&ans.Identity, oldToken)
+}
+
+// sameBrowser says whether browser is the value whose hash a login kept.
+func sameBrowser(kept []byte, browser string) bool {
+	return len(kept) > 0 && browser != "" && subtle.ConstantTimeCompare(kept, hashToken(browser)) == 1
 }
 
 // SSOLogin is a login completed through an identity provider — or, when
@@ -153,11 +226,13 @@ type SSOLogin struct {
 // ssoAnswer is an identity provider's answer to a login Gardien started:
 // the login, found by its state (or RelayState) once, within ten minutes.
 type ssoAnswer struct {
-	s     *Service
-	ctx   context.Context
-	login *gardien.SSOLogin
-	conn  *gardien.SSOConnection
-	c     gardien.Client
+	s        *Service
+	ctx      context.Context
+	login    *gardien.SSOLogin
+	orgID    int64
+	returnTo string
+	conn     *gardien.SSOConnection
+	c        gardien.Client
 }
 
 // answer takes the login of a state and its organization's connection,
@@ -173,35 +248,48 @@ func (s *Service) answer(ctx context.Context, state, protocol string, c gardien.
 	if err != nil {
 		return nil, fmt.Errorf("auth: sso: %w", err)
 	}
-	a := &ssoAnswer{s: s, ctx: ctx, login: l, c: c}
-	conn, err := s.Store.SSOConnection(ctx, l.OrgID)
+	a := &ssoAnswer{s: s, ctx: ctx, login: l, orgID: l.OrgID, returnTo: l.ReturnTo, c: c}
+	if err := a.connection(protocol); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// connection reads the organization's connection, which must still be on
+// and speak protocol.
+func (a *ssoAnswer) connection(protocol string) error {
+	conn, err := a.s.Store.SSOConnection(a.ctx, a.orgID)
 	if errors.Is(err, gardien.ErrNotFound) || err == nil && (!conn.Enabled || conn.Protocol != protocol) {
-		return nil, a.refuse(gardien.EventData{"reason": "sso_off"}, nil)
+		return a.refuse(gardien.EventData{"reason": "sso_off"}, nil)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auth: sso: %w", err)
+		return fmt.Errorf("auth: sso: %w", err)
 	}
 	a.conn = conn
-	return a, nil
+	return nil
 }
 
 // refuse records why an answer was refused (its "reason"), in the
 // organization's audit log, and returns the error to show.
 func (a *ssoAnswer) refuse(why gardien.EventData, err error) error {
-	a.s.Log.InfoContext(a.ctx, "sso login refused", "org_id", a.login.OrgID, "why", why["reason"], "err", err)
-	if err := a.s.Store.AddEvent(a.ctx, a.s.orgEvent(gardien.EventSSOLoginFailed, a.login.OrgID, 0, 0, a.c, why)); err != nil {
+	a.s.Log.InfoContext(a.ctx, "sso login refused", "org_id", a.orgID, "why", why["reason"], "err", err)
+	if err := a.s.Store.AddEvent(a.ctx, a.s.orgEvent(gardien.EventSSOLoginFailed, a.orgID, 0, 0, a.c, why)); err != nil {
 		return fmt.Errorf("auth: sso: %w", err)
 	}
 	return errSSOFailed
 }
 
 // FinishSSO takes an OpenID Provider's answer (the state and code of the
-// callback, or the error it sent): the code is exchanged with the login's
+// callback, or the error it sent), in the browser that started the login
+// (browser: the value it kept): the code is exchanged with the login's
 // PKCE verifier and the ID token checked (logIn does the rest).
-func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, oldToken string, c gardien.Client) (*SSOLogin, error) {
+func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, browser, oldToken string, c gardien.Client) (*SSOLogin, error) {
 	a, err := s.answer(ctx, state, gardien.ProtocolOIDC, c)
 	if err != nil {
 		return nil, err
+	}
+	if !sameBrowser(a.login.BrowserHash, browser) {
+		return nil, a.refuse(gardien.EventData{"reason": "other_browser"}, nil)
 	}
 	if providerError != "" {
 		return nil, a.refuse(gardien.EventData{"reason": "provider_error", "text": providerError}, nil)
@@ -210,7 +298,7 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, old
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := s.Box.Open(a.login.VerifierSealed, s.verifierContext(a.login.OrgID))
+	verifier, err := s.Box.Open(a.login.VerifierSealed, s.verifierContext(a.orgID))
 	if err != nil {
 		return nil, fmt.Errorf("auth: sso verifier: %w", err)
 	}
@@ -227,8 +315,8 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, old
 // a password account of the same email is never taken over without its
 // owner (a link to confirm: SSOLogin.LinkToken). Every refusal is in the
 // organization's audit log.
-func (a *ssoAnswer) logIn(id *sso.Identity, oldToken string) (*SSOLogin, error) {
-	s, ctx, l, c := a.s, a.ctx, a.login, a.c
+func (a *ssoAnswer) logIn(id *gardien.SSOIdentity, oldToken string) (*SSOLogin, error) {
+	s, ctx, c := a.s, a.ctx, a.c
 	email, key, ok := NormalizeEmail(id.Email)
 	switch {
 	case !ok:
@@ -236,19 +324,19 @@ func (a *ssoAnswer) logIn(id *sso.Identity, oldToken string) (*SSOLogin, error) 
 	case !id.EmailVerified:
 		return nil, a.refuse(gardien.EventData{"reason": "email_not_verified", "email": email}, nil)
 	}
-	if owner, err := s.Store.SSOForDomain(ctx, emailDomain(email)); err != nil || owner.OrgID != l.OrgID {
+	if owner, err := s.Store.SSOForDomain(ctx, emailDomain(email)); err != nil || owner.OrgID != a.orgID {
 		if err != nil && !errors.Is(err, gardien.ErrNotFound) {
 			return nil, fmt.Errorf("auth: sso: %w", err)
 		}
 		return nil, a.refuse(gardien.EventData{"reason": "domain_not_verified", "email": email}, nil)
 	}
-	u, err := s.ssoPerson(ctx, l.OrgID, email, key, id, c)
+	u, err := s.ssoPerson(ctx, a.orgID, email, key, id, c)
 	if errors.Is(err, errSSOLinkRequired) {
 		tok, hash := newToken()
-		if err := s.Store.CreateSSOLink(ctx, hash, u.ID, l.OrgID, id.Context, s.Now().Add(ssoLoginTTL)); err != nil {
+		if err := s.Store.CreateSSOLink(ctx, hash, u.ID, a.orgID, id.Context, s.Now().Add(ssoLoginTTL)); err != nil {
 			return nil, fmt.Errorf("auth: sso link: %w", err)
 		}
-		return &SSOLogin{LinkToken: tok, ReturnTo: l.ReturnTo}, nil
+		return &SSOLogin{LinkToken: tok, ReturnTo: a.returnTo}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -265,13 +353,13 @@ func (a *ssoAnswer) logIn(id *sso.Identity, oldToken string) (*SSOLogin, error) 
 		return nil, err
 	}
 	s.recordLogin(ctx, u.ID)
-	return &SSOLogin{Login: &Login{User: u, Session: sess, Token: tok, Status: StatusOK}, ReturnTo: l.ReturnTo}, nil
+	return &SSOLogin{Login: &Login{User: u, Session: sess, Token: tok, Status: StatusOK}, ReturnTo: a.returnTo}, nil
 }
 
 // ssoPerson is the account of a person the provider vouched for: made at
 // their first arrival (an SSO user and a member), found later; a password
 // account of the same email is not theirs to take.
-func (s *Service) ssoPerson(ctx context.Context, orgID int64, email, key string, id *sso.Identity, c gardien.Client) (*gardien.User, error) {
+func (s *Service) ssoPerson(ctx context.Context, orgID int64, email, key string, id *gardien.SSOIdentity, c gardien.Client) (*gardien.User, error) {
 	u, _, err := s.Store.UserByEmail(ctx, key)
 	switch {
 	case errors.Is(err, gardien.ErrNotFound):

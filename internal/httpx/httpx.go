@@ -66,6 +66,25 @@ func (c Cookies) Remove(w http.ResponseWriter, name string) {
 		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
 }
 
+// ssoBrowserCookie holds the value that binds a login through an identity
+// provider to the browser that started it.
+const ssoBrowserCookie = "gardien_sso"
+
+// SSOBrowser returns the browser's SSO binding value, or "".
+func (c Cookies) SSOBrowser(r *http.Request) string {
+	ck, err := r.Cookie(ssoBrowserCookie)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// SetSSOBrowser keeps the browser's SSO binding value until its logins
+// end.
+func (c Cookies) SetSSOBrowser(w http.ResponseWriter, value string, expires time.Time) {
+	c.Write(w, ssoBrowserCookie, value, expires)
+}
+
 // Current is the logged-in person of a request, if any.
 type Current struct {
 	Session *gardien.Session

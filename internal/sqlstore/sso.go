@@ -169,8 +169,8 @@ func (s *Store) SSOForDomain(ctx context.Context, domain string) (*gardien.SSOCo
 
 // CreateSSOLogin stores a login sent to an identity provider.
 func (s *Store) CreateSSOLogin(ctx context.Context, l *gardien.SSOLogin, stateHash []byte) error {
-	if _, err := s.exec(ctx, s.writer, `INSERT INTO sso_logins (state_hash, org_id, nonce, verifier, return_to, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		stateHash, l.OrgID, l.Nonce, l.VerifierSealed, l.ReturnTo, l.ExpiresAt.Unix()); err != nil {
+	if _, err := s.exec(ctx, s.writer, `INSERT INTO sso_logins (state_hash, org_id, nonce, verifier, return_to, browser_hash, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		stateHash, l.OrgID, l.Nonce, l.VerifierSealed, l.ReturnTo, nonNil(l.BrowserHash), l.ExpiresAt.Unix()); err != nil {
 		return fmt.Errorf("sqlstore: sso login: %w", err)
 	}
 	return nil
@@ -181,8 +181,8 @@ func (s *Store) CreateSSOLogin(ctx context.Context, l *gardien.SSOLogin, stateHa
 func (s *Store) ConsumeSSOLogin(ctx context.Context, stateHash []byte, now time.Time) (*gardien.SSOLogin, error) {
 	var l gardien.SSOLogin
 	var expires int64
-	err := s.queryRow(ctx, s.writer, `DELETE FROM sso_logins WHERE state_hash = ? RETURNING org_id, nonce, verifier, return_to, expires_at`, stateHash).
-		Scan(&l.OrgID, &l.Nonce, &l.VerifierSealed, &l.ReturnTo, &expires)
+	err := s.queryRow(ctx, s.writer, `DELETE FROM sso_logins WHERE state_hash = ? RETURNING org_id, nonce, verifier, return_to, browser_hash, expires_at`, stateHash).
+		Scan(&l.OrgID, &l.Nonce, &l.VerifierSealed, &l.ReturnTo, &l.BrowserHash, &expires)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && expires <= now.Unix() {
 		return nil, gardien.ErrNotFound
 	}
@@ -193,12 +193,55 @@ func (s *Store) ConsumeSSOLogin(ctx context.Context, stateHash []byte, now time.
 	return &l, nil
 }
 
-// DeleteStaleSSOLogins removes logins whose answer never came.
+// DeleteStaleSSOLogins removes logins whose answer never came, and
+// answers whose browser never came back for them.
 func (s *Store) DeleteStaleSSOLogins(ctx context.Context, now time.Time) error {
-	if _, err := s.exec(ctx, s.writer, `DELETE FROM sso_logins WHERE expires_at <= ?`, now.Unix()); err != nil {
-		return fmt.Errorf("sqlstore: stale sso logins: %w", err)
+	for _, table := range []string{"sso_logins", "sso_answers"} {
+		if _, err := s.exec(ctx, s.writer, `DELETE FROM `+table+` WHERE expires_at <= ?`, now.Unix()); err != nil {
+			return fmt.Errorf("sqlstore: stale %s: %w", table, err)
+		}
 	}
 	return nil
+}
+
+// CreateSSOAnswer keeps a checked answer under the hash of a one-time
+// token.
+func (s *Store) CreateSSOAnswer(ctx context.Context, tokenHash []byte, a *gardien.SSOAnswer) error {
+	id := a.Identity
+	if _, err := s.exec(ctx, s.writer, `INSERT INTO sso_answers (token_hash, org_id, browser_hash, subject, email, email_verified, name, sso_context, return_to, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, tokenHash, a.OrgID, nonNil(a.BrowserHash), id.Subject, id.Email, id.EmailVerified, id.Name, id.Context,
+		a.ReturnTo, a.ExpiresAt.Unix()); err != nil {
+		return fmt.Errorf("sqlstore: sso answer: %w", err)
+	}
+	return nil
+}
+
+// ConsumeSSOAnswer takes the answer of a token, once: a used or late one
+// is gardien.ErrNotFound.
+func (s *Store) ConsumeSSOAnswer(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.SSOAnswer, error) {
+	var a gardien.SSOAnswer
+	var expires int64
+	id := &a.Identity
+	err := s.queryRow(ctx, s.writer, `DELETE FROM sso_answers WHERE token_hash = ?
+		RETURNING org_id, browser_hash, subject, email, email_verified, name, sso_context, return_to, expires_at`, tokenHash).
+		Scan(&a.OrgID, &a.BrowserHash, &id.Subject, &id.Email, &id.EmailVerified, &id.Name, &id.Context, &a.ReturnTo, &expires)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && expires <= now.Unix() {
+		return nil, gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: sso answer: %w", err)
+	}
+	a.ExpiresAt = time.Unix(expires, 0).UTC()
+	return &a, nil
+}
+
+// nonNil keeps a NOT NULL byte column from receiving NULL for an empty
+// value.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // CreateSSOUser makes the account of a person who arrived through their

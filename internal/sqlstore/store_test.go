@@ -557,3 +557,51 @@ func TestAPersonsOrganizationsComeByName(t *testing.T) {
 		}
 	})
 }
+
+func TestSSOLoginsAndAnswersKeepTheirBrowserAndAreTakenOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "owner@example.com")
+		o := &gardien.Organization{Name: "Org", CreatedAt: t0}
+		if err := s.CreateOrganization(ctx, o, u.ID, &gardien.Event{Time: t0, Type: "org.created"}); err != nil {
+			t.Fatal(err)
+		}
+		l := &gardien.SSOLogin{OrgID: o.ID, Nonce: "n", VerifierSealed: []byte{1}, ReturnTo: "/x", BrowserHash: hash("browser"), ExpiresAt: t0.Add(time.Minute)}
+		if err := s.CreateSSOLogin(ctx, l, hash("state")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ConsumeSSOLogin(ctx, hash("state"), t0)
+		if err != nil || string(got.BrowserHash) != string(hash("browser")) || got.ReturnTo != "/x" {
+			t.Fatalf("login read back: %+v %v", got, err)
+		}
+		if _, err := s.ConsumeSSOLogin(ctx, hash("state"), t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("a login taken twice: %v", err)
+		}
+		id := gardien.SSOIdentity{Subject: "s", Email: "ada@example.com", EmailVerified: true, Name: "Ada", Context: "saml"}
+		for i, b := range [][]byte{hash("browser"), nil} { // nil: a login the provider started
+			tok := hash(fmt.Sprint("answer", i))
+			if err := s.CreateSSOAnswer(ctx, tok, &gardien.SSOAnswer{OrgID: o.ID, BrowserHash: b, Identity: id, ReturnTo: "/y", ExpiresAt: t0.Add(time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			a, err := s.ConsumeSSOAnswer(ctx, tok, t0)
+			if err != nil || a.Identity != id || a.OrgID != o.ID || a.ReturnTo != "/y" || string(a.BrowserHash) != string(b) {
+				t.Fatalf("answer read back: %+v %v", a, err)
+			}
+			if _, err := s.ConsumeSSOAnswer(ctx, tok, t0); !errors.Is(err, gardien.ErrNotFound) {
+				t.Fatalf("an answer taken twice: %v", err)
+			}
+		}
+		late := &gardien.SSOAnswer{OrgID: o.ID, Identity: id, ExpiresAt: t0.Add(time.Minute)}
+		s.CreateSSOAnswer(ctx, hash("late"), late)
+		if _, err := s.ConsumeSSOAnswer(ctx, hash("late"), t0.Add(time.Minute)); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("a late answer: %v", err)
+		}
+		s.CreateSSOAnswer(ctx, hash("stale"), late)
+		if err := s.DeleteStaleSSOLogins(ctx, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ConsumeSSOAnswer(ctx, hash("stale"), t0); !errors.Is(err, gardien.ErrNotFound) {
+			t.Fatalf("a stale answer left: %v", err)
+		}
+	})
+}

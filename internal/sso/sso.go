@@ -16,6 +16,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/gardien/gardien"
 )
 
 // Protocols reaches identity providers and DNS.
@@ -109,14 +111,7 @@ type OIDCClient struct {
 }
 
 // Identity is what an identity provider vouches for.
-type Identity struct {
-	Subject       string
-	Email         string
-	EmailVerified bool
-	Name          string
-	// Context is what the provider says it checked: OIDC amr and acr.
-	Context string
-}
+type Identity = gardien.SSOIdentity
 
 func (p Protocols) oauth(ctx context.Context, c OIDCClient) (context.Context, *oidc.Provider, *oauth2.Config, error) {
 	ctx = oidc.ClientContext(ctx, p.client())

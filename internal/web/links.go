@@ -19,6 +19,7 @@ const (
 	pathOIDCCallback      = "/sso/oidc/callback"
 	pathSSOStart          = "/sso/start"
 	pathSSOLink           = "/sso/link"
+	pathSAMLFinish        = "/sso/saml/finish"
 	pathConfirmEmail      = "/email/confirm"
 	pathCheckup           = "/two-factor/checkup"
 	// PathSAMLACS is the route of SAML answers: identity providers post it

@@ -31,6 +31,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+pathOIDCCallback, h.handleOIDCCallback)
 	m.HandleFunc("GET /sso/saml/{id}/metadata", h.handleSAMLMetadata)
 	m.HandleFunc("POST "+PathSAMLACS, h.handleSAMLACS)
+	m.HandleFunc("GET "+pathSAMLFinish, h.handleSAMLFinish)
 	m.HandleFunc("GET "+pathSSOLink, h.guard(auth.AreaFull, h.handleSSOLinkPage))
 	m.HandleFunc("POST "+pathSSOLink, h.guard(auth.AreaFull, h.handleSSOLink))
 

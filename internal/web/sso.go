@@ -31,7 +31,7 @@ func (h *Handler) startSSO(w http.ResponseWriter, r *http.Request, viaPage bool)
 	if email == "" {
 		email = q.Get("sso_email")
 	}
-	to, err := h.Auth.StartSSO(r.Context(), email, next)
+	start, err := h.Auth.StartSSO(r.Context(), email, next, h.Cookies.SSOBrowser(r))
 	if err != nil {
 		p := loginPage{Page: h.newPage(r, "login.title"), Next: next}
 		p.Form = url.Values{"sso_email": {email}}
@@ -41,6 +41,8 @@ func (h *Handler) startSSO(w http.ResponseWriter, r *http.Request, viaPage bool)
 		h.renderError(w, r, err, "login", &p)
 		return
 	}
+	h.Cookies.SetSSOBrowser(w, start.Browser, start.Expires)
+	to := start.URL
 	if !viaPage {
 		http.Redirect(w, r, to, http.StatusFound)
 		return
@@ -55,7 +57,7 @@ func (h *Handler) startSSO(w http.ResponseWriter, r *http.Request, viaPage bool)
 // logged in, they go on to the page they wanted.
 func (h *Handler) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	l, err := h.Auth.FinishSSO(r.Context(), q.Get("state"), q.Get("code"), q.Get("error"), h.Cookies.Token(r), httpx.Client(r))
+	l, err := h.Auth.FinishSSO(r.Context(), q.Get("state"), q.Get("code"), q.Get("error"), h.Cookies.SSOBrowser(r), h.Cookies.Token(r), httpx.Client(r))
 	h.ssoDone(w, r, l, err)
 }
 
@@ -209,11 +211,24 @@ func (h *Handler) handleSAMLMetadata(w http.ResponseWriter, r *http.Request) {
 // handleSAMLACS takes a SAML identity provider's answer (HTTP-POST
 // binding): a cross-site POST by design, let through CrossOriginProtection
 // for this route only, since the signed response and its RelayState are
-// what is checked.
+// what is checked. Such a POST carries no SameSite=Lax cookie, so the
+// checked answer waits for the browser to come back on a same-site GET
+// (handleSAMLFinish), where its cookie shows it started the login.
 func (h *Handler) handleSAMLACS(w http.ResponseWriter, r *http.Request) {
 	if !h.form(w, r) {
 		return
 	}
-	l, err := h.Auth.FinishSAML(r.Context(), pathID(r, "id"), r.PostForm.Get("RelayState"), r.PostForm.Get("SAMLResponse"), h.Cookies.Token(r), httpx.Client(r))
+	tok, err := h.Auth.AcceptSAML(r.Context(), pathID(r, "id"), r.PostForm.Get("RelayState"), r.PostForm.Get("SAMLResponse"), httpx.Client(r))
+	if err != nil {
+		h.ssoDone(w, r, nil, err)
+		return
+	}
+	redirect(w, r, pathSAMLFinish+"?"+url.Values{"answer": {tok}}.Encode())
+}
+
+// handleSAMLFinish logs in the person a SAML answer vouched for, in the
+// browser that started the login.
+func (h *Handler) handleSAMLFinish(w http.ResponseWriter, r *http.Request) {
+	l, err := h.Auth.FinishSAML(r.Context(), r.URL.Query().Get("answer"), h.Cookies.SSOBrowser(r), h.Cookies.Token(r), httpx.Client(r))
 	h.ssoDone(w, r, l, err)
 }

@@ -262,6 +262,35 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		}
 	})
 
+	t.Run("an answer counts only in the browser that started its login (login CSRF)", func(t *testing.T) {
+		// Mallory starts a login as herself and holds the provider's answer;
+		// a victim, logged in with a password account, opens it (a link, an
+		// <img>): nobody is logged in, the victim stays who they are.
+		if _, err := a.SignUp(ctx, auth.SignupInput{Email: "victim@elsewhere.test", Password: pw, Name: "Victim"}, "", gardien.Client{}); err != nil {
+			t.Fatal(err)
+		}
+		victim := newBrowser()
+		if r, err := victim.PostForm(env.URL+"/login", url.Values{"email": {"victim@elsewhere.test"}, "password": {pw}}); err != nil || r.Request.URL.Path != "/" {
+			t.Fatalf("the victim's login: %v", err)
+		}
+		attacker := newBrowser()
+		attacker.holdAnswer = true
+		attacker.ssoLogin(t, env.URL, "ada@acme.test", "ada")
+		if r := victim.get(t, attacker.callback(t)); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("another browser's answer: %d at %s", r.StatusCode, r.Request.URL)
+		}
+		c := env.Client(t)
+		c.Client = victim.Client
+		if me := c.API("GET", "/me", nil).JSON(); me["user"] == nil || me["user"].(map[string]any)["email"] != "victim@elsewhere.test" {
+			t.Fatalf("the victim's session after the attacker's answer: %v", me)
+		}
+		var reason string
+		env.DB.QueryRow(`SELECT detail FROM events WHERE type = 'sso.login_failed' ORDER BY id DESC LIMIT 1`).Scan(&reason)
+		if !strings.Contains(reason, "other_browser") {
+			t.Errorf("the refusal's audit line: %s", reason)
+		}
+	})
+
 	t.Run("refusals", func(t *testing.T) {
 		var before int
 		env.DB.QueryRow(`SELECT COUNT(*) FROM events WHERE type = 'sso.login_failed'`).Scan(&before)
@@ -473,6 +502,24 @@ func TestLoggingInThroughSAML(t *testing.T) {
 			if me["user"].(map[string]any)["sso"] != true || !strings.HasPrefix(me["session"].(map[string]any)["sso"].(string), "saml") {
 				t.Fatalf("me after SAML: %v", me)
 			}
+		}
+	})
+
+	t.Run("an answer counts only in the browser that started its login (login CSRF)", func(t *testing.T) {
+		// The attacker's own answer, posted cross-site by a victim's
+		// browser to the ACS: checked, but the victim's browser did not
+		// start the login, so nobody is logged in there.
+		_, idpPage, body := answer(t)
+		victim := newBrowser()
+		r := victim.postForm(t, idpPage, body, nil)
+		r.Body.Close()
+		if r.StatusCode != http.StatusBadRequest {
+			t.Errorf("another browser's answer: %d at %s", r.StatusCode, r.Request.URL)
+		}
+		c := env.Client(t)
+		c.Client = victim.Client
+		if r := c.API("GET", "/me", nil); r.StatusCode != 401 {
+			t.Errorf("the attacker's answer logged the victim's browser in: %d", r.StatusCode)
 		}
 	})
 
