@@ -66,3 +66,27 @@ func TestSSOConnectionCalls(t *testing.T) {
 	}
 	wantProblem(t, owner.c.API("GET", base, nil), 404, "not_found")
 }
+
+// By default an owner cannot make the server fetch its own network: the
+// issuer and the metadata URL must be https to a public address.
+func TestSSOProvidersOnInternalAddressesAreRefused(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Setting("GARDIEN_SSO_ALLOW_PRIVATE", "false"))
+	issuer := ssotest.StartOP(t, nil)
+	idp := ssotest.StartSAMLIdP(t)
+	owner := verified(t, env, "owner@example.com")
+	org := owner.c.API("POST", "/organizations", map[string]any{"name": "Acme"}).JSON()["organization"].(map[string]any)
+	base := fmt.Sprintf("/organizations/%v/sso", org["id"])
+	for field, body := range map[string]map[string]any{
+		"issuer": {"protocol": "oidc", "enabled": true, "domains": []string{"acme.test"}, "issuer": issuer, "client_id": "gardien", "client_secret": "s"},
+		"idp_metadata_url": {"protocol": "saml", "enabled": true, "domains": []string{"acme.test"}, "idp_metadata_url": idp.MetadataURL},
+	} {
+		p := wantProblem(t, owner.c.API("PUT", base, body), 422, "validation_failed")
+		if f := fieldsOf(p); len(f) != 1 || f[0] != field {
+			t.Errorf("a provider on loopback: fields %v, want %s", f, field)
+		}
+		if !strings.Contains(fmt.Sprint(p), "public addresses") {
+			t.Errorf("a provider on loopback: the problem does not say why: %v", p)
+		}
+	}
+}

@@ -170,7 +170,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		SessionMax:  cfg.SessionMax,
 		SessionIdle: cfg.SessionIdle,
 		Now:         o.Now,
-		Providers:   sso.Protocols{Resolver: sso.NewResolver(cfg.DNSResolver)},
+		Providers:   sso.New(sso.Options{Resolver: sso.NewResolver(cfg.DNSResolver), AllowPrivate: cfg.SSOAllowPrivate, Now: now}),
 		PasswordLimits: auth.PasswordLimits{PerAccount: cfg.PasswordTriesPerAccount,
 			PerAddress: cfg.PasswordTriesPerAddress, Window: cfg.PasswordTriesWindow},
 	})

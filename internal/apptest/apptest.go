@@ -124,6 +124,8 @@ func Start(t testing.TB, opts ...Option) *Env {
 		"GARDIEN_SMTP_URL":   mail.URL("smtp"),
 		"GARDIEN_BASE_URL":   "http://" + srv.Listener.Addr().String(),
 		"GARDIEN_SECRET_KEY": base64.StdEncoding.EncodeToString(key[:]),
+		// The tests' identity providers are on loopback.
+		"GARDIEN_SSO_ALLOW_PRIVATE": "true",
 	}}
 	for _, opt := range opts {
 		opt(o)

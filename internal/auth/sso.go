@@ -153,7 +153,7 @@ func (s *Service) SaveSSO(ctx context.Context, actor *gardien.User, orgID int64,
 			// Discovery costs a round trip: only once the rest is right.
 			if err := s.Providers.CheckIssuer(ctx, conn.Issuer); err != nil {
 				s.Log.InfoContext(ctx, "sso issuer not discovered", "org_id", orgID, "err", err)
-				invalid("issuer", "err.sso_issuer")
+				invalid("issuer", providerProblem(err, "err.sso_issuer"))
 			}
 		}
 	}
@@ -197,6 +197,15 @@ func (s *Service) claimedDomains(raw []string, prev *gardien.SSOConnection) (_ [
 		out = append(out, nd)
 	}
 	return out, ""
+}
+
+// providerProblem is the words for a provider Gardien could not use: its
+// address refused, or otherwise.
+func providerProblem(err error, otherwise string) string {
+	if errors.Is(err, sso.ErrAddressRefused) {
+		return "err.sso_address"
+	}
+	return otherwise
 }
 
 // DeleteSSO removes an organization's single sign-on: owners only.
@@ -337,7 +346,7 @@ func (s *Service) samlSettings(ctx context.Context, conn *gardien.SSOConnection,
 		xml, err := s.Providers.IDPMetadata(ctx, conn.IDPMetadataURL, in.IDPMetadataXML)
 		if err != nil {
 			s.Log.InfoContext(ctx, "sso metadata refused", "org_id", conn.OrgID, "err", err)
-			invalid("idp_metadata_url", "err.sso_metadata")
+			invalid("idp_metadata_url", providerProblem(err, "err.sso_metadata"))
 			return nil
 		}
 		conn.IDPMetadataXML = xml

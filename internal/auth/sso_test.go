@@ -18,7 +18,7 @@ func TestConnectingAnIdentityProvider(t *testing.T) {
 	f := newService(t)
 	dns := ssotest.StartDNS(t)
 	issuer := ssotest.StartOP(t, nil)
-	f.withProviders(sso.Protocols{Resolver: sso.NewResolver(dns.Addr)})
+	f.withProviders(sso.New(sso.Options{Resolver: sso.NewResolver(dns.Addr), AllowPrivate: true}))
 	owner, o := f.org(t, "owner@example.com")
 	admin := f.signup(t, "admin@example.com", true)
 	f.join(t, owner.User, admin, o.ID, gardien.RoleAdmin)
@@ -123,7 +123,7 @@ func TestConnectingAnIdentityProvider(t *testing.T) {
 func (f *fixture) ssoOrg(t *testing.T) (*auth.Login, *gardien.Organization) {
 	t.Helper()
 	ctx := context.Background()
-	f.withProviders(sso.Protocols{})
+	f.withProviders(sso.New(sso.Options{AllowPrivate: true}))
 	owner, o := f.org(t, "owner@acme.test")
 	if _, err := f.svc.SaveSSO(ctx, owner.User, o.ID, auth.SSOInput{Protocol: "oidc", Enabled: true,
 		Domains: []string{"acme.test"}, Issuer: ssotest.StartOP(t, nil), ClientID: "gardien", ClientSecret: ptr("s")}, client); err != nil {

@@ -49,6 +49,10 @@ type Config struct {
 	// DNSResolver is the DNS server asked for domains' TXT records
 	// (host:port; "" = the system's).
 	DNSResolver string
+	// SSOAllowPrivate lets identity providers be on this machine or a
+	// private network (on-premises); off, Gardien fetches only https URLs
+	// of public addresses for SSO (no SSRF through an owner's settings).
+	SSOAllowPrivate bool
 	// AdminAddr is where metrics and pprof are served ("" = nowhere): a
 	// listener of its own, never the public one.
 	AdminAddr string
@@ -169,6 +173,14 @@ var settings = []setting{
 			}
 		}
 		c.DNSResolver = v
+		return nil
+	}},
+	{"sso-allow-private", "GARDIEN_SSO_ALLOW_PRIVATE", "false", "let identity providers be on this machine or a private network (on-premises IdPs; plain http to loopback too); off, SSO fetches only https URLs of public addresses", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		c.SSOAllowPrivate = b
 		return nil
 	}},
 	{"admin-addr", "GARDIEN_ADMIN_ADDR", "", "address (host:port) of the admin listener serving /metrics (Prometheus) and /debug/pprof/; empty: none. Keep it private", func(c *Config, v string) error {

@@ -90,6 +90,7 @@ var routes = [][2]string{
 	{"GET", "/login/sso"},
 	{"GET", "/sso/saml/{id}/metadata"},
 	{"POST", "/sso/saml/{id}/acs"},
+	{"GET", "/sso/saml/finish"},
 	{"GET", "/sso/link"},
 	{"POST", "/sso/link"},
 	{"GET", "/settings"},

@@ -37,26 +37,26 @@ const maxMetadata = 1 << 20
 // IDPMetadata returns an identity provider's metadata XML, fetched from
 // metadataURL or given as xmlText, once it parses and names a single
 // sign-on service.
-func (p Protocols) IDPMetadata(ctx context.Context, metadataURL, xmlText string) (string, error) {
+func (p *Protocols) IDPMetadata(ctx context.Context, metadataURL, xmlText string) (string, error) {
 	data := []byte(xmlText)
 	if metadataURL != "" {
-		u, err := url.Parse(metadataURL)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
-			return "", fmt.Errorf("sso: %q is not an https:// URL", metadataURL)
+		u, err := parseURL(metadataURL, p.allowPrivate)
+		if err != nil {
+			return "", err
 		}
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		resp, err := p.client().Do(req)
+		resp, err := p.metadataHTTP.Do(req)
 		if err != nil {
-			return "", fmt.Errorf("sso: metadata at %s: %w", metadataURL, err)
+			return "", cut(fmt.Errorf("sso: metadata at %s: %w", metadataURL, err))
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			return "", fmt.Errorf("sso: metadata at %s: %s", metadataURL, resp.Status)
 		}
 		if data, err = io.ReadAll(io.LimitReader(resp.Body, maxMetadata+1)); err != nil {
-			return "", fmt.Errorf("sso: metadata at %s: %w", metadataURL, err)
+			return "", cut(fmt.Errorf("sso: metadata at %s: %w", metadataURL, err))
 		}
 	}
 	if len(data) == 0 || len(data) > maxMetadata {
@@ -64,7 +64,7 @@ func (p Protocols) IDPMetadata(ctx context.Context, metadataURL, xmlText string)
 	}
 	md, err := samlsp.ParseMetadata(data)
 	if err != nil {
-		return "", fmt.Errorf("sso: metadata: %w", err)
+		return "", cut(fmt.Errorf("sso: metadata: %w", err))
 	}
 	sp := saml.ServiceProvider{IDPMetadata: md}
 	if sp.GetSSOBindingLocation(saml.HTTPRedirectBinding) == "" {
@@ -167,7 +167,7 @@ func (c SAMLClient) provider() (*saml.ServiceProvider, error) {
 }
 
 // SPMetadata is Gardien's metadata as the organization's service provider.
-func (p Protocols) SPMetadata(c SAMLClient) ([]byte, error) {
+func (p *Protocols) SPMetadata(c SAMLClient) ([]byte, error) {
 	sp, err := c.provider()
 	if err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ func (p Protocols) SPMetadata(c SAMLClient) ([]byte, error) {
 // SAMLAuthURL is where to send the person: the identity provider's single
 // sign-on service with an AuthnRequest (HTTP-Redirect binding). It returns
 // the request's ID, which the answer must be InResponseTo.
-func (p Protocols) SAMLAuthURL(c SAMLClient, relayState string) (string, string, error) {
+func (p *Protocols) SAMLAuthURL(c SAMLClient, relayState string) (string, string, error) {
 	sp, err := c.provider()
 	if err != nil {
 		return "", "", err
@@ -198,7 +198,7 @@ func (p Protocols) SAMLAuthURL(c SAMLClient, relayState string) (string, string,
 // the HTTP-POST binding): signed by the provider, for this audience and
 // destination, in its time window, InResponseTo requestID. The email comes
 // from an emailAddress NameID or an email attribute.
-func (p Protocols) SAMLIdentity(c SAMLClient, samlResponse, requestID string) (*Identity, error) {
+func (p *Protocols) SAMLIdentity(c SAMLClient, samlResponse, requestID string) (*Identity, error) {
 	sp, err := c.provider()
 	if err != nil {
 		return nil, err

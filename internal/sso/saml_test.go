@@ -19,11 +19,11 @@ import (
 func TestIdentityProviderMetadataIsChecked(t *testing.T) {
 	ctx := context.Background()
 	idp := ssotest.StartSAMLIdP(t)
-	xml, err := sso.Protocols{}.IDPMetadata(ctx, idp.MetadataURL, "")
+	xml, err := sso.New(sso.Options{AllowPrivate: true}).IDPMetadata(ctx, idp.MetadataURL, "")
 	if err != nil || !strings.Contains(xml, "SingleSignOnService") {
 		t.Fatalf("a live IdP's metadata: %v", err)
 	}
-	if _, err := (sso.Protocols{}).IDPMetadata(ctx, "", xml); err != nil {
+	if _, err := sso.New(sso.Options{AllowPrivate: true}).IDPMetadata(ctx, "", xml); err != nil {
 		t.Fatalf("the same, pasted: %v", err)
 	}
 	for name, bad := range map[string]string{
@@ -31,13 +31,13 @@ func TestIdentityProviderMetadataIsChecked(t *testing.T) {
 		"no SSO service":       `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"></IDPSSODescriptor></EntityDescriptor>`,
 		"expired signing cert": strings.ReplaceAll(xml, xmlCertOf(t, xml), expiredCert(t)),
 	} {
-		if _, err := (sso.Protocols{}).IDPMetadata(ctx, "", bad); err == nil {
+		if _, err := sso.New(sso.Options{AllowPrivate: true}).IDPMetadata(ctx, "", bad); err == nil {
 			t.Errorf("%s: accepted", name)
 		} else if name == "expired signing cert" && !errors.Is(err, sso.ErrCertificateExpired) {
 			t.Errorf("expired certificate: %v, want ErrCertificateExpired", err)
 		}
 	}
-	if _, err := (sso.Protocols{}).IDPMetadata(ctx, "ftp://example.com/md", ""); err == nil {
+	if _, err := sso.New(sso.Options{AllowPrivate: true}).IDPMetadata(ctx, "ftp://example.com/md", ""); err == nil {
 		t.Error("a metadata URL that is not https:// was fetched")
 	}
 }

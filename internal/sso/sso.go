@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -22,11 +21,48 @@ import (
 
 // Protocols reaches identity providers and DNS.
 type Protocols struct {
+	resolver     *net.Resolver
+	http         *http.Client
+	metadataHTTP *http.Client
+	allowPrivate bool
+	discovery    *discoveryCache
+}
+
+// Options say how Gardien reaches identity providers.
+type Options struct {
 	// Resolver answers DNS questions (nil: the system's).
 	Resolver *net.Resolver
-	// HTTP fetches discovery documents and metadata (nil: a client with a
-	// 10 s timeout).
-	HTTP *http.Client
+	// AllowPrivate lets providers be on this machine or a private network
+	// (an on-premises identity provider; plain http to loopback too). Off,
+	// only https to public addresses is fetched.
+	AllowPrivate bool
+	// Timeout bounds each fetch (zero: 10 s).
+	Timeout time.Duration
+	// DiscoveryTTL is how long a provider's discovery document is kept
+	// (zero: an hour).
+	DiscoveryTTL time.Duration
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// New returns what reaches identity providers and DNS.
+func New(o Options) *Protocols {
+	if o.Resolver == nil {
+		o.Resolver = net.DefaultResolver
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.DiscoveryTTL == 0 {
+		o.DiscoveryTTL = time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Protocols{resolver: o.Resolver, allowPrivate: o.AllowPrivate,
+		http:         newClient(o.AllowPrivate, o.Timeout, maxAnswer),
+		metadataHTTP: newClient(o.AllowPrivate, o.Timeout, maxMetadata+1),
+		discovery:    newDiscoveryCache(o.DiscoveryTTL, o.Now)}
 }
 
 // NewResolver returns a resolver that asks the DNS server at addr
@@ -41,29 +77,15 @@ func NewResolver(addr string) *net.Resolver {
 	}}
 }
 
-func (p Protocols) resolver() *net.Resolver {
-	if p.Resolver == nil {
-		return net.DefaultResolver
-	}
-	return p.Resolver
-}
-
-func (p Protocols) client() *http.Client {
-	if p.HTTP == nil {
-		return &http.Client{Timeout: 10 * time.Second}
-	}
-	return p.HTTP
-}
-
 // ErrNoRecord is a DNS answer without the record looked for.
 var ErrNoRecord = errors.New("sso: no such DNS record")
 
 // HasTXT says whether domain holds a TXT record of exactly want. The error
 // says what DNS answered when it does not (for the person to fix it).
-func (p Protocols) HasTXT(ctx context.Context, domain, want string) error {
+func (p *Protocols) HasTXT(ctx context.Context, domain, want string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	records, err := p.resolver().LookupTXT(ctx, domain)
+	records, err := p.resolver.LookupTXT(ctx, domain)
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 		return fmt.Errorf("%w: %s has no TXT record", ErrNoRecord, domain)
@@ -79,29 +101,26 @@ func (p Protocols) HasTXT(ctx context.Context, domain, want string) error {
 	return fmt.Errorf("%w: %s has %d TXT record(s), none is %q", ErrNoRecord, domain, len(records), want)
 }
 
-// CheckIssuer discovers an OpenID Provider: its discovery document must be
-// served at issuer/.well-known/openid-configuration and name issuer itself.
-func (p Protocols) CheckIssuer(ctx context.Context, issuer string) error {
-	u, err := url.Parse(issuer)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
-		return fmt.Errorf("sso: %q is not an https:// URL", issuer)
-	}
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, p.client()), 15*time.Second)
-	defer cancel()
-	if _, err := oidc.NewProvider(ctx, issuer); err != nil {
-		return fmt.Errorf("sso: discovery at %s: %w", issuer, err)
-	}
-	return nil
+// CheckIssuer discovers an OpenID Provider anew: its discovery document
+// must be served at issuer/.well-known/openid-configuration and name issuer
+// itself, exactly as given.
+func (p *Protocols) CheckIssuer(ctx context.Context, issuer string) error {
+	_, err := p.discovery.refresh(ctx, p, issuer)
+	return err
 }
 
-// loopback says whether host is this machine (plain http is allowed there
-// only: a provider on the same host, or a test's).
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
+// discover fetches an issuer's discovery document.
+func (p *Protocols) discover(ctx context.Context, issuer string) (*oidc.Provider, error) {
+	if _, err := parseURL(issuer, p.allowPrivate); err != nil {
+		return nil, err
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, p.http), 15*time.Second)
+	defer cancel()
+	prov, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		return nil, cut(fmt.Errorf("sso: discovery at %s: %w", issuer, err))
+	}
+	return prov, nil
 }
 
 // OIDCClient is an organization's registration at its OpenID Provider.
@@ -113,20 +132,19 @@ type OIDCClient struct {
 // Identity is what an identity provider vouches for.
 type Identity = gardien.SSOIdentity
 
-func (p Protocols) oauth(ctx context.Context, c OIDCClient) (context.Context, *oidc.Provider, *oauth2.Config, error) {
-	ctx = oidc.ClientContext(ctx, p.client())
-	prov, err := oidc.NewProvider(ctx, c.Issuer)
+func (p *Protocols) oauth(ctx context.Context, c OIDCClient) (context.Context, *oidc.Provider, *oauth2.Config, error) {
+	prov, err := p.discovery.get(ctx, p, c.Issuer)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("sso: discovery at %s: %w", c.Issuer, err)
+		return nil, nil, nil, err
 	}
-	return ctx, prov, &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: prov.Endpoint(),
+	return oidc.ClientContext(ctx, p.http), prov, &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: prov.Endpoint(),
 		RedirectURL: c.RedirectURL, Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}, nil
 }
 
 // AuthURL is where to send the person: the provider's authorization
 // endpoint, for the code flow with state, nonce and PKCE (S256), and the
 // email they typed as login_hint.
-func (p Protocols) AuthURL(ctx context.Context, c OIDCClient, state, nonce, verifier, loginHint string) (string, error) {
+func (p *Protocols) AuthURL(ctx context.Context, c OIDCClient, state, nonce, verifier, loginHint string) (string, error) {
 	_, _, conf, err := p.oauth(ctx, c)
 	if err != nil {
 		return "", err
@@ -140,14 +158,14 @@ func (p Protocols) AuthURL(ctx context.Context, c OIDCClient, state, nonce, veri
 // audience, expiry and nonce are checked, and the email comes from the
 // token or, when it holds none, from the userinfo endpoint for the same
 // subject.
-func (p Protocols) Exchange(ctx context.Context, c OIDCClient, code, verifier, nonce string) (*Identity, error) {
+func (p *Protocols) Exchange(ctx context.Context, c OIDCClient, code, verifier, nonce string) (*Identity, error) {
 	ctx, prov, conf, err := p.oauth(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return nil, fmt.Errorf("sso: code exchange: %w", err)
+		return nil, cut(fmt.Errorf("sso: code exchange: %w", err))
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
@@ -155,7 +173,7 @@ func (p Protocols) Exchange(ctx context.Context, c OIDCClient, code, verifier, n
 	}
 	idt, err := prov.Verifier(&oidc.Config{ClientID: c.ClientID}).Verify(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("sso: ID token: %w", err)
+		return nil, cut(fmt.Errorf("sso: ID token: %w", err))
 	}
 	if idt.Nonce != nonce {
 		return nil, errors.New("sso: ID token: nonce does not match the login's")
@@ -177,7 +195,7 @@ func (p Protocols) Exchange(ctx context.Context, c OIDCClient, code, verifier, n
 	if id.Email == "" {
 		ui, err := prov.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 		if err != nil {
-			return nil, fmt.Errorf("sso: userinfo: %w", err)
+			return nil, cut(fmt.Errorf("sso: userinfo: %w", err))
 		}
 		if ui.Subject != idt.Subject {
 			return nil, errors.New("sso: userinfo is about another subject than the ID token")

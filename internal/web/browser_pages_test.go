@@ -173,6 +173,7 @@ func newScenery(t *testing.T) *scenery {
 		{verify, nobody},
 		{invitation, nobody},
 		{"/sso/oidc/callback?state=x&code=y", nobody},
+		{"/sso/saml/finish?answer=x", nobody},
 		{"/nowhere", nobody},
 		{"/login/two-factor", cookies(second)},
 		{"/login/recovery", cookies(second)},
