@@ -95,7 +95,9 @@ func TestOperatorDeletesAnAccount(t *testing.T) {
 func freshApp(t *testing.T) (cfg *config.Config, env func(string) string, a *app.App) {
 	t.Helper()
 	dir := t.TempDir()
-	env = func(k string) string { return map[string]string{"GARDIEN_DATA_DIR": dir, "USER": "alice", "GARDIEN_SSO_ALLOW_PRIVATE": "true"}[k] }
+	env = func(k string) string {
+		return map[string]string{"GARDIEN_DATA_DIR": dir, "USER": "alice", "GARDIEN_SSO_ALLOW_PRIVATE": "true"}[k]
+	}
 	cfg, _, err := config.Load("test", nil, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -78,7 +78,7 @@ func TestSSOProvidersOnInternalAddressesAreRefused(t *testing.T) {
 	org := owner.c.API("POST", "/organizations", map[string]any{"name": "Acme"}).JSON()["organization"].(map[string]any)
 	base := fmt.Sprintf("/organizations/%v/sso", org["id"])
 	for field, body := range map[string]map[string]any{
-		"issuer": {"protocol": "oidc", "enabled": true, "domains": []string{"acme.test"}, "issuer": issuer, "client_id": "gardien", "client_secret": "s"},
+		"issuer":           {"protocol": "oidc", "enabled": true, "domains": []string{"acme.test"}, "issuer": issuer, "client_id": "gardien", "client_secret": "s"},
 		"idp_metadata_url": {"protocol": "saml", "enabled": true, "domains": []string{"acme.test"}, "idp_metadata_url": idp.MetadataURL},
 	} {
 		p := wantProblem(t, owner.c.API("PUT", base, body), 422, "validation_failed")
