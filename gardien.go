@@ -59,6 +59,14 @@ const (
 	LevelSecondFactor SessionLevel = "password"
 	// LevelSetup is a session that must set 2FA up before anything else.
 	LevelSetup SessionLevel = "setup"
+	// LevelLinkSecondFactor is LevelSecondFactor for a login that, its
+	// second factor passed, may only confirm a pending link of the account
+	// to its organization's SSO (LevelSSOLink): the organization requires
+	// SSO, and the browser came back from its provider.
+	LevelLinkSecondFactor SessionLevel = "link_password"
+	// LevelSSOLink is a session that may only confirm the link of its
+	// account to its organization's SSO.
+	LevelSSOLink SessionLevel = "sso_link"
 )
 
 // Session is a server-side login. Its cookie names it by ID and carries a

@@ -31,6 +31,7 @@ var (
 	errSSOFailed          = gardien.Errorf(gardien.CodeSSOFailed, "err.sso_failed")
 	errSSOLinkRequired    = gardien.Errorf(gardien.CodeConflict, "err.sso_link_required")
 	errSSORequired        = gardien.Errorf(gardien.CodeSSORequired, "err.sso_required")
+	errSSOLinkOnly        = gardien.Errorf(gardien.CodeSSORequired, "err.sso_link_only")
 	// errAccountDisabled is said only after the right password (or the
 	// provider's word): it tells nothing to someone guessing.
 	errAccountDisabled       = gardien.Errorf(gardien.CodeForbidden, "err.account_disabled")

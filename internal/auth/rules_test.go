@@ -58,6 +58,17 @@ func TestWhatEachSessionLevelReaches(t *testing.T) {
 		{gardien.LevelFull, auth.AreaFull, ""},
 		{gardien.LevelFull, auth.AreaSetup, ""},
 		{gardien.LevelFull, auth.AreaSecondStep, gardien.CodeConflict},
+		{gardien.LevelFull, auth.AreaSSOLink, ""},
+		{gardien.LevelSecondFactor, auth.AreaSSOLink, gardien.CodeTwoFactorRequired},
+		{gardien.LevelSetup, auth.AreaSSOLink, gardien.CodeTwoFactorSetupRequired},
+		{gardien.LevelLinkSecondFactor, auth.AreaSecondStep, ""},
+		{gardien.LevelLinkSecondFactor, auth.AreaSSOLink, gardien.CodeTwoFactorRequired},
+		{gardien.LevelLinkSecondFactor, auth.AreaFull, gardien.CodeTwoFactorRequired},
+		{gardien.LevelSSOLink, auth.AreaAny, ""},
+		{gardien.LevelSSOLink, auth.AreaSSOLink, ""},
+		{gardien.LevelSSOLink, auth.AreaFull, gardien.CodeSSORequired},
+		{gardien.LevelSSOLink, auth.AreaSetup, gardien.CodeSSORequired},
+		{gardien.LevelSSOLink, auth.AreaSecondStep, gardien.CodeSSORequired},
 	} {
 		err := auth.Allows(tc.level, tc.area)
 		if got := gardien.Code(""); err != nil {

@@ -19,15 +19,20 @@ const (
 	StatusOK                Status = "ok"
 	StatusTwoFactorRequired Status = "two_factor_required"
 	StatusSetupRequired     Status = "two_factor_setup_required"
+	// StatusSSOLinkRequired: the session may only confirm the pending link
+	// of its account to its organization's SSO.
+	StatusSSOLinkRequired Status = "sso_link_required"
 )
 
 // StatusOf says where a session at this level stands.
 func StatusOf(l gardien.SessionLevel) Status {
 	switch l {
-	case gardien.LevelSecondFactor:
+	case gardien.LevelSecondFactor, gardien.LevelLinkSecondFactor:
 		return StatusTwoFactorRequired
 	case gardien.LevelSetup:
 		return StatusSetupRequired
+	case gardien.LevelSSOLink:
+		return StatusSSOLinkRequired
 	}
 	return StatusOK
 }
@@ -46,12 +51,20 @@ type Login struct {
 // Unknown emails cost a hash like known ones, and answer the same; every
 // try is counted before its hash (PasswordLimits).
 func (s *Service) LogIn(ctx context.Context, rawEmail, pw, oldToken string, c gardien.Client) (*Login, error) {
-	l, err := s.logIn(ctx, rawEmail, pw, oldToken, c)
+	return s.LogInToLink(ctx, rawEmail, pw, "", oldToken, c)
+}
+
+// LogInToLink is LogIn in a browser that holds a pending link of the
+// account to its organization's SSO (linkToken, "" when none): where the
+// organization requires SSO, the password (and second factor) open a
+// session that may only confirm that link.
+func (s *Service) LogInToLink(ctx context.Context, rawEmail, pw, linkToken, oldToken string, c gardien.Client) (*Login, error) {
+	l, err := s.logIn(ctx, rawEmail, pw, linkToken, oldToken, c)
 	s.Observer.Login(loginOutcome(l, err))
 	return l, err
 }
 
-func (s *Service) logIn(ctx context.Context, rawEmail, pw, oldToken string, c gardien.Client) (*Login, error) {
+func (s *Service) logIn(ctx context.Context, rawEmail, pw, linkToken, oldToken string, c gardien.Client) (*Login, error) {
 	s.endToken(ctx, oldToken)
 	_, key, ok := NormalizeEmail(rawEmail)
 	var u *gardien.User
@@ -67,11 +80,14 @@ func (s *Service) logIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 	if err != nil {
 		return nil, err
 	}
+	linkOnly := false
 	if sso != nil && sso.RequireSSO {
 		// The organization requires SSO for its domain: no password is
 		// checked (no oracle for it), whoever the address is — owners
 		// aside, who keep their password and second factor as the way back
-		// in when the provider is down.
+		// in when the provider is down, and the owner of a password account
+		// the provider just vouched for in this browser, who proves it is
+		// theirs to link it.
 		owner := false
 		if u != nil {
 			m, err := s.Store.Membership(ctx, sso.OrgID, u.ID)
@@ -81,7 +97,12 @@ func (s *Service) logIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 			owner = err == nil && m.Role == gardien.RoleOwner
 		}
 		if !owner {
-			return nil, errSSORequired
+			if linkOnly, err = s.pendingLink(ctx, u, linkToken, sso.OrgID); err != nil {
+				return nil, err
+			}
+			if !linkOnly {
+				return nil, errSSORequired
+			}
 		}
 	}
 	if err := s.verifyPassword(ctx, key, hash, pw, c); err != nil {
@@ -108,6 +129,12 @@ func (s *Service) logIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 	if err != nil {
 		return nil, err
 	}
+	if linkOnly {
+		level = gardien.LevelSSOLink
+		if u.TwoFactorEnabled {
+			level = gardien.LevelLinkSecondFactor
+		}
+	}
 	sess, tok, err := s.openSession(ctx, u.ID, level, c, "")
 	if err != nil {
 		return nil, err
@@ -119,6 +146,22 @@ func (s *Service) logIn(ctx context.Context, rawEmail, pw, oldToken string, c ga
 		s.recordLogin(ctx, u.ID)
 	}
 	return &Login{User: u, Session: sess, Token: tok, Status: StatusOf(level)}, nil
+}
+
+// pendingLink says whether linkToken is a live link of u's account to
+// organization orgID's SSO.
+func (s *Service) pendingLink(ctx context.Context, u *gardien.User, linkToken string, orgID int64) (bool, error) {
+	if u == nil || linkToken == "" || len(linkToken) > 100 {
+		return false, nil
+	}
+	linkOrg, err := s.Store.SSOLinkOf(ctx, hashToken(linkToken), u.ID, s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("auth: login: %w", err)
+	}
+	return linkOrg == orgID, nil
 }
 
 // levelAfterPassword is the one place that decides what a person must do
@@ -168,10 +211,19 @@ const secondStepTTL = 10 * time.Minute
 
 // lifetime is how long a session at level lives from now.
 func (s *Service) lifetime(level gardien.SessionLevel) time.Duration {
-	if level == gardien.LevelSecondFactor {
+	switch level {
+	case gardien.LevelSecondFactor, gardien.LevelLinkSecondFactor, gardien.LevelSSOLink:
 		return secondStepTTL
 	}
 	return s.SessionMax
+}
+
+// afterSecondStep is the level a session reaches by its second step.
+func afterSecondStep(from gardien.SessionLevel) gardien.SessionLevel {
+	if from == gardien.LevelLinkSecondFactor {
+		return gardien.LevelSSOLink
+	}
+	return gardien.LevelFull
 }
 
 // openSession opens a session at level; ssoContext is, for a login through
@@ -204,7 +256,8 @@ func (s *Service) Rotate(ctx context.Context, sess *gardien.Session, level gardi
 // expiryAfter is a session's end once it moves to level: a login that just
 // completed starts the session's life now; otherwise it keeps its end.
 func (s *Service) expiryAfter(sess *gardien.Session, level gardien.SessionLevel, now time.Time) time.Time {
-	if sess.Level == gardien.LevelSecondFactor || sess.Level == gardien.LevelSetup {
+	switch sess.Level {
+	case gardien.LevelSecondFactor, gardien.LevelSetup, gardien.LevelLinkSecondFactor, gardien.LevelSSOLink:
 		return now.Add(s.lifetime(level))
 	}
 	return sess.ExpiresAt
@@ -316,6 +369,9 @@ const (
 	AreaSetup
 	// AreaFull is everything else.
 	AreaFull
+	// AreaSSOLink is the confirmation of a pending link to SSO: a full
+	// session reaches it, and a session that may do nothing else.
+	AreaSSOLink
 )
 
 // Allows decides whether a session at level may reach area: a session that
@@ -325,12 +381,16 @@ func Allows(level gardien.SessionLevel, area Area) error {
 	switch {
 	case area == AreaAny:
 		return nil
-	case level == gardien.LevelSecondFactor && area != AreaSecondStep:
+	case (level == gardien.LevelSecondFactor || level == gardien.LevelLinkSecondFactor) && area != AreaSecondStep:
 		return errTwoFactorRequired
 	case level == gardien.LevelSetup && area != AreaSetup:
 		return errSetupRequired
+	case level == gardien.LevelSSOLink && area != AreaSSOLink:
+		return errSSOLinkOnly
 	case level == gardien.LevelFull && area == AreaSecondStep:
 		return errNoSecondStep
+	case level != gardien.LevelFull && level != gardien.LevelSSOLink && area == AreaSSOLink:
+		return errForbidden
 	}
 	return nil
 }

@@ -2,8 +2,11 @@ package auth_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
@@ -183,5 +186,57 @@ func TestRequireSSOKeepsTheOwnersWayBackIn(t *testing.T) {
 	f.signup(t, "carol@example.com", true)
 	if _, err := f.svc.LogIn(ctx, "carol@example.com", pw, "", client); err != nil {
 		t.Fatalf("another domain: %v", err)
+	}
+}
+
+// Where an organization requires SSO, a password account the provider just
+// vouched for is linked by its owner: the password, in the browser that
+// holds the link, opens a session that may only confirm it.
+func TestWhereSSOIsRequiredAPendingLinkLetsThePasswordConfirmIt(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.ssoOrg(t)
+	c, _ := f.svc.SSO(ctx, owner.User, o.ID)
+	if _, err := f.svc.SaveSSO(ctx, owner.User, o.ID, auth.SSOInput{Protocol: "oidc", Enabled: true, RequireSSO: true,
+		Domains: []string{"acme.test"}, Issuer: c.Issuer, ClientID: "gardien"}, client); err != nil {
+		t.Fatal(err)
+	}
+	erin := f.signup(t, "erin@acme.test", true)
+	other := f.signup(t, "other@acme.test", true)
+	link := func(u *gardien.User, orgID int64) string {
+		tok := fmt.Sprint("link-of-", u.ID, "-", orgID)
+		h := sha256.Sum256([]byte(tok))
+		if err := f.store.CreateSSOLink(ctx, h[:], u.ID, orgID, "oidc", f.clock.Now().Add(10*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	_, elsewhere := f.org(t, "owner@elsewhere.test")
+	for name, tok := range map[string]string{
+		"no link":                     "",
+		"another person's link":       link(other, o.ID),
+		"a link to another org's SSO": link(erin, elsewhere.ID),
+		"a link that is not one":      "forged",
+	} {
+		_, err := f.svc.LogInToLink(ctx, "erin@acme.test", pw, tok, "", client)
+		if gardien.ErrorCode(err) != gardien.CodeSSORequired {
+			t.Errorf("%s: %v, want sso_required", name, err)
+		}
+	}
+	tok := link(erin, o.ID)
+	_, err := f.svc.LogInToLink(ctx, "erin@acme.test", "a wrong password", tok, "", client)
+	wantCode(t, err, gardien.CodeInvalidCredentials)
+	l, err := f.svc.LogInToLink(ctx, "erin@acme.test", pw, tok, "", client)
+	if err != nil || l.Session.Level != gardien.LevelSSOLink || l.Status != auth.StatusSSOLinkRequired {
+		t.Fatalf("the password with the link: %+v %v", l, err)
+	}
+	if l.Session.ExpiresAt.After(f.clock.Now().Add(10 * time.Minute)) {
+		t.Errorf("a link-only session lasts until %s", l.Session.ExpiresAt)
+	}
+	if _, err := f.svc.LinkSSO(ctx, l.Session, erin, tok, client); err != nil {
+		t.Fatalf("confirming from the link-only session: %v", err)
+	}
+	if l.Session.Level != gardien.LevelFull || !l.Session.ExpiresAt.After(f.clock.Now().Add(time.Hour)) {
+		t.Fatalf("after the link: %s until %s", l.Session.Level, l.Session.ExpiresAt)
 	}
 }

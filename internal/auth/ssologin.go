@@ -442,7 +442,7 @@ func (s *Service) SSOLinkOffer(ctx context.Context, u *gardien.User, token strin
 // its other sessions end; a mail tells them. It returns the session's new
 // token.
 func (s *Service) LinkSSO(ctx context.Context, sess *gardien.Session, u *gardien.User, token string, c gardien.Client) (string, error) {
-	if sess.Level != gardien.LevelFull || u.SSO {
+	if (sess.Level != gardien.LevelFull && sess.Level != gardien.LevelSSOLink) || u.SSO {
 		return "", errSSOFailed
 	}
 	if token == "" || len(token) > 100 {

@@ -283,7 +283,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, token, code, recovery 
 		}
 		return nil, v.refusal()
 	}
-	out.Expires, out.Token = s.expiryAfter(sess, gardien.LevelFull, now), sessionToken(sess.ID, secret)
+	out.Expires, out.Token = s.expiryAfter(sess, afterSecondStep(sess.Level), now), sessionToken(sess.ID, secret)
 	if out.UsedRecoveryCode {
 		if err := s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, gardien.EventData{"codes_left": strconv.Itoa(out.RecoveryCodesLeft)}); err != nil {
 			return nil, err
@@ -319,8 +319,9 @@ func (s *Service) secondStepSession(ctx context.Context, token string) (*gardien
 // level full, a new secret (its hash), a new end, the event; step is the
 // code's time step, to use up (0 for a recovery code, used up by its check).
 func (s *Service) secondStep(key gardien.SessionKey, sess *gardien.Session, u *gardien.User, secretHash []byte, step int64, now time.Time, c gardien.Client) gardien.SecondStep {
+	level := afterSecondStep(sess.Level)
 	return gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Key: key, Step: step, SecretHash: secretHash,
-		Level: gardien.LevelFull, Expires: s.expiryAfter(sess, gardien.LevelFull, now), Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
+		Level: level, Expires: s.expiryAfter(sess, level, now), Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
 }
 
 // reserveTry counts a second-factor try before its check (ReserveSecondFactorTry).

@@ -93,7 +93,14 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Next = localPath(r.PostForm.Get("next"))
 	p.Form = url.Values{"email": {r.PostForm.Get("email")}}
-	login, err := h.Auth.LogIn(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), h.Cookies.Token(r), httpx.Client(r))
+	// A browser back from its SSO provider with a pending link: where the
+	// organization requires SSO, the password opens a session that may
+	// only confirm the link.
+	link := ""
+	if ck, err := r.Cookie(ssoLinkCookie); err == nil {
+		link = ck.Value
+	}
+	login, err := h.Auth.LogInToLink(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), link, h.Cookies.Token(r), httpx.Client(r))
 	if err != nil {
 		h.renderError(w, r, err, "login", &p)
 		return
@@ -104,6 +111,8 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/login/two-factor"+nextQuery(p.Next))
 	case auth.StatusSetupRequired:
 		redirect(w, r, "/two-factor/setup")
+	case auth.StatusSSOLinkRequired:
+		redirect(w, r, pathSSOLink)
 	default:
 		redirect(w, r, orHome(p.Next))
 	}

@@ -32,8 +32,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /sso/saml/{id}/metadata", h.handleSAMLMetadata)
 	m.HandleFunc("POST "+PathSAMLACS, h.handleSAMLACS)
 	m.HandleFunc("GET "+pathSAMLFinish, h.handleSAMLFinish)
-	m.HandleFunc("GET "+pathSSOLink, h.guard(auth.AreaFull, h.handleSSOLinkPage))
-	m.HandleFunc("POST "+pathSSOLink, h.guard(auth.AreaFull, h.handleSSOLink))
+	m.HandleFunc("GET "+pathSSOLink, h.guard(auth.AreaSSOLink, h.handleSSOLinkPage))
+	m.HandleFunc("POST "+pathSSOLink, h.guard(auth.AreaSSOLink, h.handleSSOLink))
 
 	m.HandleFunc("GET /settings", func(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/settings/profile") })
 	m.HandleFunc("GET /settings/profile", h.guard(auth.AreaFull, h.handleProfilePage))

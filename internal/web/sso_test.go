@@ -14,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
+
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/sso/ssotest"
+	"github.com/gardien/gardien/internal/totp"
 )
 
 // browser follows redirects across Gardien and the provider, as a
@@ -94,6 +97,7 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		{Username: "bob", Password: "idp-password", Email: "bob@acme.test", EmailVerified: true, Name: "Bob"},
 		{Username: "carol", Password: "idp-password", Email: "carol@acme.test", EmailVerified: true, Name: "Carol"},
 		{Username: "dan", Password: "idp-password", Email: "dan@acme.test", EmailVerified: true, Name: "Dan"},
+		{Username: "erin", Password: "idp-password", Email: "erin@acme.test", EmailVerified: true, Name: "Erin"},
 	}
 	issuer := ssotest.StartOP(t, []ssotest.Client{{ID: "gardien", Secret: "idp-secret", RedirectURI: env.URL + "/sso/oidc/callback"}}, people...)
 
@@ -372,6 +376,51 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		// And the provider now logs him in.
 		if resp := newBrowser().ssoLogin(t, env.URL, "bob@acme.test", "bob"); resp.Request.URL.Path != "/" {
 			t.Fatalf("SSO after linking: %d at %s", resp.StatusCode, resp.Request.URL)
+		}
+	})
+
+	t.Run("where SSO is required, a password account is linked in the browser back from the provider", func(t *testing.T) {
+		// Erin had a password account with 2FA before Acme required SSO.
+		erin := verifiedClient(t, env, "erin@acme.test")
+		secret := withTwoFactor(t, erin, clock)
+		if _, err := env.DB.Exec(env.Q(`UPDATE sso_connections SET require_sso = ? WHERE org_id = ?`), true, acme); err != nil {
+			t.Fatal(err)
+		}
+		defer env.DB.Exec(env.Q(`UPDATE sso_connections SET require_sso = ? WHERE org_id = ?`), false, acme)
+		// Elsewhere her password opens nothing.
+		if r, _ := newBrowser().PostForm(env.URL+"/login", url.Values{"email": {"erin@acme.test"}, "password": {pw}}); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("a password login where SSO is required: %d at %s", r.StatusCode, r.Request.URL)
+		}
+		b := newBrowser()
+		if r := b.ssoLogin(t, env.URL, "erin@acme.test", "erin"); r.Request.URL.Path != "/login" {
+			t.Fatalf("SSO onto a password account: %d at %s", r.StatusCode, r.Request.URL)
+		}
+		r, err := b.PostForm(env.URL+"/login", url.Values{"email": {"erin@acme.test"}, "password": {pw}, "next": {"/sso/link"}})
+		if err != nil || r.Request.URL.Path != "/login/two-factor" {
+			t.Fatalf("her password in the browser back from the provider: %v at %s", err, r.Request.URL)
+		}
+		clock.Advance(31 * time.Second) // the activation used the current code
+		code := totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix)
+		if r, err = b.PostForm(env.URL+"/login/two-factor", url.Values{"code": {code}, "next": {"/sso/link"}}); err != nil || r.Request.URL.Path != "/sso/link" || r.StatusCode != 200 {
+			t.Fatalf("after her code: %v %d at %s", err, r.StatusCode, r.Request.URL)
+		}
+		// That session may only confirm the link.
+		if r := b.get(t, env.URL+"/settings/profile"); r.Request.URL.Path != "/sso/link" {
+			t.Errorf("a link-only session reached %s", r.Request.URL)
+		}
+		c := env.Client(t)
+		c.Client = b.Client
+		if r := c.API("GET", "/organizations", nil); r.StatusCode != http.StatusForbidden {
+			t.Errorf("a link-only session in the API: %d", r.StatusCode)
+		}
+		if st := c.API("GET", "/me", nil).JSON()["session"].(map[string]any)["status"]; st != "sso_link_required" {
+			t.Errorf("a link-only session's status: %v", st)
+		}
+		if r, err = b.PostForm(env.URL+"/sso/link", nil); err != nil || r.Request.URL.Path != "/" {
+			t.Fatalf("confirming: %v at %s", err, r.Request.URL)
+		}
+		if me := c.API("GET", "/me", nil).JSON(); me["user"].(map[string]any)["sso"] != true || me["session"].(map[string]any)["status"] != "ok" {
+			t.Fatalf("after linking: %v", me)
 		}
 	})
 }

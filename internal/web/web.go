@@ -433,6 +433,8 @@ func (h *Handler) elsewhere(w http.ResponseWriter, r *http.Request, err error) {
 		redirect(w, r, "/login/two-factor")
 	case gardien.CodeTwoFactorSetupRequired:
 		redirect(w, r, "/two-factor/setup")
+	case gardien.CodeSSORequired: // a session that may only confirm its link to SSO
+		redirect(w, r, pathSSOLink)
 	default:
 		redirect(w, r, "/")
 	}
