@@ -246,7 +246,7 @@ func (h *Handler) handleSSOStart(w http.ResponseWriter, r *http.Request) error {
 	if err := h.body(w, r, &in, func() error { return required("email", in.Email) }); err != nil {
 		return err
 	}
-	start, err := h.auth.StartSSO(r.Context(), *in.Email, "", h.cookies.SSOBrowser(r))
+	start, err := h.auth.StartSSO(r.Context(), *in.Email, "", h.cookies.SSOBrowser(r), httpx.Client(r))
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func TestConnectingAnIdentityProvider(t *testing.T) {
 	}
 
 	t.Run("nobody logs in through a claimed domain not yet verified", func(t *testing.T) {
-		_, err := f.svc.StartSSO(ctx, "ada@example.com", "", "")
+		_, err := f.svc.StartSSO(ctx, "ada@example.com", "", "", client)
 		wantCode(t, err, gardien.CodeSSONotConfigured)
 	})
 
@@ -239,4 +239,42 @@ func TestWhereSSOIsRequiredAPendingLinkLetsThePasswordConfirmIt(t *testing.T) {
 	if l.Session.Level != gardien.LevelFull || !l.Session.ExpiresAt.After(f.clock.Now().Add(time.Hour)) {
 		t.Fatalf("after the link: %s until %s", l.Session.Level, l.Session.ExpiresAt)
 	}
+}
+
+// Anyone may start an SSO login: starts are counted per address and per
+// domain, wide enough for an office logging in at nine.
+func TestSSOStartsAreCountedPerAddressAndPerDomain(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	office := gardien.Client{IP: "198.51.100.7"}
+	for i := range 300 {
+		_, err := f.svc.StartSSO(ctx, fmt.Sprintf("p%d@nowhere.test", i), "", "", office)
+		wantCode(t, err, gardien.CodeSSONotConfigured)
+	}
+	_, err := f.svc.StartSSO(ctx, "one-more@elsewhere.test", "", "", office)
+	e, _ := gardien.AsError(err)
+	if e == nil || e.Code != gardien.CodeRateLimited || e.RetryAfter <= 0 || e.RetryAfter > 10*time.Minute {
+		t.Fatalf("the 301st start from one address: %v", err)
+	}
+	// Another address is not held back by the first; an IPv6 client's
+	// whole /64 counts as one.
+	_, err = f.svc.StartSSO(ctx, "ada@elsewhere.test", "", "", gardien.Client{IP: "2001:db8:1:2::1"})
+	wantCode(t, err, gardien.CodeSSONotConfigured)
+	f.clock.Advance(10 * time.Minute)
+	_, err = f.svc.StartSSO(ctx, "ada@nowhere.test", "", "", office)
+	wantCode(t, err, gardien.CodeSSONotConfigured)
+
+	// One domain, from many addresses.
+	for i := range 3000 {
+		_, err := f.svc.StartSSO(ctx, "p@busy.test", "", "", gardien.Client{IP: fmt.Sprintf("203.0.%d.%d", i/250, i%250)})
+		wantCode(t, err, gardien.CodeSSONotConfigured)
+	}
+	_, err = f.svc.StartSSO(ctx, "p@busy.test", "", "", gardien.Client{IP: "192.0.2.99"})
+	wantCode(t, err, gardien.CodeRateLimited)
+	// The refused start did not count against its address.
+	for range 299 {
+		f.svc.StartSSO(ctx, "q@quiet.test", "", "", gardien.Client{IP: "192.0.2.99"})
+	}
+	_, err = f.svc.StartSSO(ctx, "q@quiet.test", "", "", gardien.Client{IP: "192.0.2.99"})
+	wantCode(t, err, gardien.CodeSSONotConfigured)
 }

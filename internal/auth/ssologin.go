@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,10 +79,13 @@ func browserValue(had string) string {
 // organization that verified the email's domain, and returns where to send
 // the person. returnTo is the page they wanted (already checked local);
 // browser is the value the browser kept from an earlier start, if any.
-func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo, browser string) (*SSOStart, error) {
+func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo, browser string, c gardien.Client) (*SSOStart, error) {
 	email, _, ok := NormalizeEmail(rawEmail)
 	if !ok {
 		return nil, gardien.Invalid("email", "err.email_invalid")
+	}
+	if err := s.ssoStartAllowed(ctx, emailDomain(email), c); err != nil {
+		return nil, err
 	}
 	conn, err := s.Store.SSOForDomain(ctx, emailDomain(email))
 	if errors.Is(err, gardien.ErrNotFound) {
@@ -101,6 +105,29 @@ func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo, browser stri
 		return nil, err
 	}
 	return start, nil
+}
+
+// Starts of SSO logins, counted per address (an IPv6 client's /64) and
+// per email domain: anyone may start one, and each costs a pending login
+// and, answered with an error, an audit line. Wide enough for an office
+// behind one address logging in at nine.
+var (
+	ssoStartsPerAddress = countLimit{"sso-start-address", 300, 10 * time.Minute}
+	ssoStartsPerDomain  = countLimit{"sso-start-domain", 3000, 10 * time.Minute}
+)
+
+// ssoStartAllowed counts a start from c's address for domain, or refuses
+// it (rate_limited) when either count is full.
+func (s *Service) ssoStartAllowed(ctx context.Context, domain string, c gardien.Client) error {
+	address := addressBucket(c.IP)
+	if err := s.limitAllowed(ctx, ssoStartsPerAddress, address); err != nil {
+		return err
+	}
+	if err := s.limitAllowed(ctx, ssoStartsPerDomain, domain); err != nil {
+		s.notUsed(ctx, ssoStartsPerAddress, address)
+		return err
+	}
+	return nil
 }
 
 // startOIDC sends the person to an OpenID Provider (code flow, PKCE);
@@ -292,7 +319,9 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, bro
 		return nil, a.refuse(gardien.EventData{"reason": "other_browser"}, nil)
 	}
 	if providerError != "" {
-		return nil, a.refuse(gardien.EventData{"reason": "provider_error", "text": providerError}, nil)
+		// Anyone who started a login can send any text here: only a code
+		// of the protocol's own list reaches the audit log.
+		return nil, a.refuse(gardien.EventData{"reason": "provider_error", "error": providerErrorCode(providerError)}, nil)
 	}
 	client, err := s.oidcClient(a.conn)
 	if err != nil {
@@ -307,6 +336,22 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, bro
 		return nil, a.refuse(gardien.EventData{"reason": "unchecked_answer"}, err)
 	}
 	return a.logIn(id, oldToken)
+}
+
+// providerErrorCodes are the error codes an authorization endpoint may
+// answer (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6).
+var providerErrorCodes = []string{"invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type",
+	"invalid_scope", "server_error", "temporarily_unavailable", "interaction_required", "login_required",
+	"account_selection_required", "consent_required", "invalid_request_uri", "invalid_request_object",
+	"request_not_supported", "request_uri_not_supported", "registration_not_supported"}
+
+// providerErrorCode is a provider's error as one of the protocol's codes,
+// or "other".
+func providerErrorCode(text string) string {
+	if slices.Contains(providerErrorCodes, text) {
+		return text
+	}
+	return "other"
 }
 
 // logIn lets the person the provider vouched for in: the email must be

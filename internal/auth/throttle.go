@@ -144,26 +144,28 @@ func (s *Service) checkPassword(ctx context.Context, u *gardien.User, pw, field 
 	return nil
 }
 
-// mailLimit bounds the mails of one kind that requests can make Gardien
-// send, per recipient or per sender: without it anyone could flood a
-// mailbox through the reset form, or use Gardien to spam.
-type mailLimit struct {
+// countLimit bounds what requests can make Gardien do, per someone: the
+// mails of one kind, per recipient or per sender (without it anyone could
+// flood a mailbox through the reset form, or use Gardien to spam), or the
+// SSO logins started, per address and per domain. (Counts are kept under
+// "mail" for all: the name they had when only mails were counted.)
+type countLimit struct {
 	name   string
 	max    int
 	window time.Duration
 }
 
 var (
-	resetMails             = mailLimit{"reset", 3, time.Hour}                // per account
-	verifyMails            = mailLimit{"verify", 5, time.Hour}               // resends, per account
-	inviteMailsBySender    = mailLimit{"invite-sender", 200, 24 * time.Hour} // per inviting account
-	inviteMailsByRecipient = mailLimit{"invite-to", 3, 24 * time.Hour}       // per invited address
-	reminderMails          = mailLimit{"reminder", 1, time.Hour}             // per organization
+	resetMails             = countLimit{"reset", 3, time.Hour}                // per account
+	verifyMails            = countLimit{"verify", 5, time.Hour}               // resends, per account
+	inviteMailsBySender    = countLimit{"invite-sender", 200, 24 * time.Hour} // per inviting account
+	inviteMailsByRecipient = countLimit{"invite-to", 3, 24 * time.Hour}       // per invited address
+	reminderMails          = countLimit{"reminder", 1, time.Hour}             // per organization
 )
 
 // allowMail counts a mail of kind l for who; false when the limit is
 // reached (the mail is not to be sent).
-func (s *Service) allowMail(ctx context.Context, l mailLimit, who string) (bool, error) {
+func (s *Service) allowMail(ctx context.Context, l countLimit, who string) (bool, error) {
 	ok, _, err := s.Store.ReserveTry(ctx, throttleKey("mail", l.name, who), l.max, l.window, s.Now())
 	if err != nil {
 		return false, fmt.Errorf("auth: mail limit: %w", err)
@@ -174,11 +176,19 @@ func (s *Service) allowMail(ctx context.Context, l mailLimit, who string) (bool,
 // mailAllowed is allowMail for a request that may say so: rate_limited.
 // mailNotSent gives back a try mailAllowed counted for a mail that was not
 // sent after all (an invitation refused: a member, or invited already).
-func (s *Service) mailNotSent(ctx context.Context, l mailLimit, who string) {
+func (s *Service) mailNotSent(ctx context.Context, l countLimit, who string) { s.notUsed(ctx, l, who) }
+
+// notUsed gives back one of l counted for who, for what was not done.
+func (s *Service) notUsed(ctx context.Context, l countLimit, who string) {
 	s.giveBack(ctx, throttleKey("mail", l.name, who))
 }
 
-func (s *Service) mailAllowed(ctx context.Context, l mailLimit, who string) error {
+func (s *Service) mailAllowed(ctx context.Context, l countLimit, who string) error {
+	return s.limitAllowed(ctx, l, who)
+}
+
+// limitAllowed counts one of l for who, or refuses it with rate_limited.
+func (s *Service) limitAllowed(ctx context.Context, l countLimit, who string) error {
 	now := s.Now()
 	ok, until, err := s.Store.ReserveTry(ctx, throttleKey("mail", l.name, who), l.max, l.window, now)
 	if err != nil {

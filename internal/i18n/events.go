@@ -10,7 +10,7 @@ import (
 // (gardien.EventData), in the order their words are written.
 var detailKeys = []string{"email", "name", "old_name", "role", "from_role", "level", "sso", "reason",
 	"codes_left", "reminded", "sessions", "session", "notified", "invitation", "protocol", "provider",
-	"domain", "verified_by", "deadline", "until", "operator", "text"}
+	"domain", "verified_by", "deadline", "until", "operator", "error", "cause", "text"}
 
 // EventDetail writes an audit event's data in lang, dates in zone: the
 // words are the reader's, the values (addresses, names) as recorded.
@@ -59,6 +59,10 @@ func (c *Catalog) EventDetail(lang string, zone *time.Location, d map[string]str
 			}
 		case "reason":
 			s = word("detail.reason.", v)
+		case "error":
+			s = c.T(lang, "detail.error", v)
+		case "cause":
+			s = word("detail.cause.", v)
 		case "codes_left":
 			s = count("detail.codes_left", v)
 		case "reminded":

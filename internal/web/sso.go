@@ -31,7 +31,7 @@ func (h *Handler) startSSO(w http.ResponseWriter, r *http.Request, viaPage bool)
 	if email == "" {
 		email = q.Get("sso_email")
 	}
-	start, err := h.Auth.StartSSO(r.Context(), email, next, h.Cookies.SSOBrowser(r))
+	start, err := h.Auth.StartSSO(r.Context(), email, next, h.Cookies.SSOBrowser(r), httpx.Client(r))
 	if err != nil {
 		p := loginPage{Page: h.newPage(r, "login.title"), Next: next}
 		p.Form = url.Values{"sso_email": {email}}

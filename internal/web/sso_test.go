@@ -295,6 +295,31 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		}
 	})
 
+	t.Run("a provider's error reaches the audit log as one of the protocol's codes", func(t *testing.T) {
+		for sent, want := range map[string]string{
+			"access_denied": `"error":"access_denied"`,
+			"Your account is locked. Call +1 555 0100 to unlock it: https://evil.example/": `"error":"other"`,
+		} {
+			b := newBrowser()
+			b.get(t, env.URL+"/sso/start?email=ada%40acme.test")
+			var state string
+			for _, v := range b.visited {
+				if u, _ := url.Parse(v); u.Query().Get("state") != "" {
+					state = u.Query().Get("state")
+				}
+			}
+			q := url.Values{"state": {state}, "error": {sent}, "error_description": {sent}}
+			if r := b.get(t, env.URL+"/sso/oidc/callback?"+q.Encode()); r.StatusCode != http.StatusBadRequest {
+				t.Errorf("an error from the provider: %d", r.StatusCode)
+			}
+			var detail string
+			env.DB.QueryRow(`SELECT detail FROM events WHERE type = 'sso.login_failed' ORDER BY id DESC LIMIT 1`).Scan(&detail)
+			if !strings.Contains(detail, want) || strings.Contains(detail, "555") {
+				t.Errorf("the audit line of %q: %s", sent, detail)
+			}
+		}
+	})
+
 	t.Run("refusals", func(t *testing.T) {
 		var before int
 		env.DB.QueryRow(`SELECT COUNT(*) FROM events WHERE type = 'sso.login_failed'`).Scan(&before)
