@@ -87,5 +87,10 @@ func (h *Handler) handleTestSSO(w http.ResponseWriter, r *http.Request, cur *htt
 		return err
 	}
 	lang := h.lang(r)
-	return writeJSON(w, http.StatusOK, map[string]any{"ok": len(problems) == 0, "problems": each(problems, func(k string) string { return h.cat.T(lang, k) })})
+	return writeJSON(w, http.StatusOK, map[string]any{"ok": len(problems) == 0, "problems": each(problems, func(p auth.SSOProblem) string {
+		if p.Cause == "" {
+			return h.cat.T(lang, p.Key)
+		}
+		return h.cat.T(lang, p.Key, h.cat.T(lang, "detail.cause."+p.Cause))
+	})})
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/net/idna"
 
@@ -202,8 +203,11 @@ func (s *Service) claimedDomains(raw []string, prev *gardien.SSOConnection) (_ [
 // providerProblem is the words for a provider Gardien could not use: its
 // address refused, or otherwise.
 func providerProblem(err error, otherwise string) string {
-	if errors.Is(err, sso.ErrAddressRefused) {
+	switch {
+	case errors.Is(err, sso.ErrAddressRefused):
 		return "err.sso_address"
+	case errors.Is(err, sso.ErrWeakKey):
+		return "err.sso_weak_key"
 	}
 	return otherwise
 }
@@ -290,42 +294,74 @@ func (s *Service) SAMLACS(orgID int64) string      { return s.Links.SAMLACS(orgI
 // OIDCRedirectURI is the redirect URI to register at OpenID Providers.
 func (s *Service) OIDCRedirectURI() string { return s.Links.OIDCCallback() }
 
-// SSOProblems says in words (catalog keys) what stands between an
-// organization's connection and its people logging in; none when all is
-// well. The issuer is asked again (the "Test connection" button).
-func (s *Service) SSOProblems(ctx context.Context, actor *gardien.User, orgID int64) ([]string, error) {
+// SSOProblem is something that stands between a connection and its
+// people logging in: a catalog key, and for the last refused login, why
+// (an sso.Cause… word, said by the key's %s as detail.cause.<Cause>).
+type SSOProblem struct {
+	Key   string
+	Cause string
+}
+
+// SSOProblems says what stands between an organization's connection and
+// its people logging in; none when all is well. The issuer is asked again
+// (the "Test connection" button).
+func (s *Service) SSOProblems(ctx context.Context, actor *gardien.User, orgID int64) ([]SSOProblem, error) {
 	conn, err := s.SSO(ctx, actor, orgID)
 	if err != nil {
 		return nil, err
 	}
-	var problems []string
+	var problems []SSOProblem
+	add := func(key string) { problems = append(problems, SSOProblem{Key: key}) }
 	if !conn.Enabled {
-		problems = append(problems, "sso.problem_disabled")
+		add("sso.problem_disabled")
 	}
 	if !slices.ContainsFunc(conn.Domains, gardien.SSODomain.Verified) {
-		problems = append(problems, "sso.problem_no_verified_domain")
+		add("sso.problem_no_verified_domain")
 	}
 	if conn.Protocol == gardien.ProtocolSAML {
 		if _, err := s.Providers.IDPMetadata(ctx, "", conn.IDPMetadataXML); errors.Is(err, sso.ErrCertificateExpired) {
-			problems = append(problems, "sso.problem_certificate")
+			add("sso.problem_certificate")
+		} else if errors.Is(err, sso.ErrWeakKey) {
+			add("sso.problem_weak_key")
 		} else if err != nil {
 			s.Log.InfoContext(ctx, "sso test: metadata", "org_id", orgID, "err", err)
-			problems = append(problems, "sso.problem_metadata")
+			add("sso.problem_metadata")
 		}
 		if _, err := s.Box.Open(conn.SPKeySealed, s.spKeyContext(orgID)); err != nil {
-			problems = append(problems, "sso.problem_secret")
+			add("sso.problem_secret")
 		}
 	}
 	if conn.Protocol == gardien.ProtocolOIDC {
 		if err := s.Providers.CheckIssuer(ctx, conn.Issuer); err != nil {
 			s.Log.InfoContext(ctx, "sso test: issuer", "org_id", orgID, "err", err)
-			problems = append(problems, "sso.problem_issuer")
+			add("sso.problem_issuer")
 		}
 		if _, err := s.Box.Open(conn.ClientSecretSealed, s.ssoSealContext(orgID)); err != nil {
-			problems = append(problems, "sso.problem_secret")
+			add("sso.problem_secret")
 		}
 	}
+	cause, err := s.lastRefusal(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if cause != "" {
+		problems = append(problems, SSOProblem{Key: "sso.problem_last_refusal", Cause: cause})
+	}
 	return problems, nil
+}
+
+// lastRefusal is, when the last login through the connection, since it was
+// saved and within a day, was refused for its answer, why ("" otherwise):
+// the test cannot log anyone in, but it can say what the last try met.
+func (s *Service) lastRefusal(ctx context.Context, conn *gardien.SSOConnection) (string, error) {
+	events, err := s.Store.OrgEvents(ctx, conn.OrgID, gardien.EventFilter{Type: gardien.EventSSOLoginFailed, Limit: 1})
+	if err != nil {
+		return "", fmt.Errorf("auth: sso test: %w", err)
+	}
+	if len(events) == 0 || events[0].Time.Before(conn.UpdatedAt) || events[0].Time.Before(s.Now().Add(-24*time.Hour)) {
+		return "", nil
+	}
+	return events[0].Data["cause"], nil
 }
 
 // samlSettings fills a SAML connection: the identity provider's metadata

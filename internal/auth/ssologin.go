@@ -201,7 +201,7 @@ func (s *Service) AcceptSAML(ctx context.Context, orgID int64, relayState, samlR
 	}
 	id, err := s.Providers.SAMLIdentity(client, samlResponse, a.login.Nonce)
 	if err != nil {
-		return "", a.refuse(gardien.EventData{"reason": "unchecked_answer"}, err)
+		return "", a.refuse(gardien.EventData{"reason": "unchecked_answer", "cause": sso.Cause(err)}, err)
 	}
 	tok, hash := newToken()
 	if err := s.Store.CreateSSOAnswer(ctx, hash, &gardien.SSOAnswer{OrgID: orgID, BrowserHash: a.login.BrowserHash, Identity: *id,
@@ -299,7 +299,7 @@ func (a *ssoAnswer) connection(protocol string) error {
 // refuse records why an answer was refused (its "reason"), in the
 // organization's audit log, and returns the error to show.
 func (a *ssoAnswer) refuse(why gardien.EventData, err error) error {
-	a.s.Log.InfoContext(a.ctx, "sso login refused", "org_id", a.orgID, "why", why["reason"], "err", err)
+	a.s.Log.InfoContext(a.ctx, "sso login refused", "org_id", a.orgID, "why", why["reason"], "cause", why["cause"], "err", err)
 	if err := a.s.Store.AddEvent(a.ctx, a.s.orgEvent(gardien.EventSSOLoginFailed, a.orgID, 0, 0, a.c, why)); err != nil {
 		return fmt.Errorf("auth: sso: %w", err)
 	}
@@ -333,7 +333,7 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, bro
 	}
 	id, err := s.Providers.Exchange(ctx, client, code, string(verifier), a.login.Nonce)
 	if err != nil {
-		return nil, a.refuse(gardien.EventData{"reason": "unchecked_answer"}, err)
+		return nil, a.refuse(gardien.EventData{"reason": "unchecked_answer", "cause": sso.Cause(err)}, err)
 	}
 	return a.logIn(id, oldToken)
 }

@@ -2,6 +2,8 @@ package sso
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -15,12 +17,33 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
+	"github.com/jonboulle/clockwork"
+	dsig "github.com/russellhaering/goxmldsig"
 )
+
+// clockOf is Gardien's clock as crewjam/saml takes one (a clockwork.Clock
+// of which it asks only the time).
+type clockOf struct {
+	clockwork.Clock
+	now func() time.Time
+}
+
+func (c clockOf) Now() time.Time { return c.now() }
+
+func init() {
+	// crewjam/saml accepts an answer dated up to MaxClockSkew (3 minutes)
+	// ahead, but only MaxIssueDelay (90 s) behind: an IdP whose clock is
+	// 100 s slow was refused. Behind counts the clock and the trip through
+	// the browser, so it gets the skew plus the delay. (A setting of the
+	// library's, for the whole process: Gardien is its only user here.)
+	saml.MaxIssueDelay = saml.MaxClockSkew + 90*time.Second
+}
 
 // SAMLClient is Gardien as an organization's SAML service provider.
 type SAMLClient struct {
@@ -70,7 +93,7 @@ func (p *Protocols) IDPMetadata(ctx context.Context, metadataURL, xmlText string
 	if sp.GetSSOBindingLocation(saml.HTTPRedirectBinding) == "" {
 		return "", errors.New("sso: the metadata names no single sign-on service (HTTP-Redirect binding)")
 	}
-	if err := signingCertsValid(md, time.Now()); err != nil {
+	if err := signingCertsValid(md, p.now()); err != nil {
 		return "", err
 	}
 	return string(data), nil
@@ -81,33 +104,95 @@ func (p *Protocols) IDPMetadata(ctx context.Context, metadataURL, xmlText string
 // trusted until it publishes a current one.
 var ErrCertificateExpired = errors.New("sso: the identity provider's signing certificate has expired")
 
+// ErrWeakKey: every signing key the identity provider publishes is too
+// weak to trust (RSA under 2048 bits, elliptic curves under 256).
+var ErrWeakKey = errors.New("sso: the identity provider's signing key is too weak (RSA needs 2048 bits or more)")
+
 func signingCertsValid(md *saml.EntityDescriptor, now time.Time) error {
-	seen := 0
+	seen, strong := 0, 0
+	for _, cert := range signingCerts(md) {
+		seen++
+		if !strongKey(cert) {
+			continue
+		}
+		strong++
+		if now.After(cert.NotBefore) && now.Before(cert.NotAfter) {
+			return nil
+		}
+	}
+	switch {
+	case seen == 0:
+		return errors.New("sso: the metadata publishes no signing certificate")
+	case strong == 0:
+		return ErrWeakKey
+	}
+	return ErrCertificateExpired
+}
+
+// signingCerts are the certificates an identity provider's metadata
+// publishes for signing (those that parse).
+func signingCerts(md *saml.EntityDescriptor) []*x509.Certificate {
+	var out []*x509.Certificate
 	for _, d := range md.IDPSSODescriptors {
 		for _, k := range d.KeyDescriptors {
 			if k.Use != "" && k.Use != "signing" {
 				continue
 			}
 			for _, c := range k.KeyInfo.X509Data.X509Certificates {
-				der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
-				if err != nil {
-					continue
-				}
-				cert, err := x509.ParseCertificate(der)
-				if err != nil {
-					continue
-				}
-				seen++
-				if now.After(cert.NotBefore) && now.Before(cert.NotAfter) {
-					return nil
+				if cert, err := parseCert(c.Data); err == nil {
+					out = append(out, cert)
 				}
 			}
 		}
 	}
-	if seen == 0 {
-		return errors.New("sso: the metadata publishes no signing certificate")
+	return out
+}
+
+func parseCert(b64 string) (*x509.Certificate, error) {
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(b64), ""))
+	if err != nil {
+		return nil, err
 	}
-	return ErrCertificateExpired
+	return x509.ParseCertificate(der)
+}
+
+// strongKey says whether a certificate's key is strong enough to trust
+// its signatures.
+func strongKey(cert *x509.Certificate) bool {
+	switch k := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return k.N.BitLen() >= 2048
+	case *ecdsa.PublicKey:
+		return k.Curve.Params().BitSize >= 256
+	case ed25519.PublicKey:
+		return true
+	}
+	return false
+}
+
+// withoutWeakKeys removes from the identity provider's metadata the
+// signing keys Gardien does not trust, so that no answer signed with one
+// checks out.
+func withoutWeakKeys(md *saml.EntityDescriptor) {
+	for i := range md.IDPSSODescriptors {
+		d := &md.IDPSSODescriptors[i]
+		kept := d.KeyDescriptors[:0]
+		for _, k := range d.KeyDescriptors {
+			var certs []saml.X509Certificate
+			for _, c := range k.KeyInfo.X509Data.X509Certificates {
+				if cert, err := parseCert(c.Data); err == nil && strongKey(cert) {
+					certs = append(certs, c)
+				}
+			}
+			if len(certs) > 0 || (k.Use != "" && k.Use != "signing") {
+				if k.Use == "" || k.Use == "signing" {
+					k.KeyInfo.X509Data.X509Certificates = certs
+				}
+				kept = append(kept, k)
+			}
+		}
+		d.KeyDescriptors = kept
+	}
 }
 
 // NewSAMLKeyPair makes a service provider's key and self-signed
@@ -133,7 +218,7 @@ func NewSAMLKeyPair(commonName string) ([]byte, string, error) {
 	return keyDER, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
 }
 
-func (c SAMLClient) provider() (*saml.ServiceProvider, error) {
+func (c SAMLClient) provider(now func() time.Time) (*saml.ServiceProvider, error) {
 	key, err := x509.ParsePKCS8PrivateKey(c.KeyDER)
 	if err != nil {
 		return nil, fmt.Errorf("sso: service provider key: %w", err)
@@ -154,6 +239,10 @@ func (c SAMLClient) provider() (*saml.ServiceProvider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sso: identity provider metadata: %w", err)
 	}
+	withoutWeakKeys(md)
+	if len(signingCerts(md)) == 0 {
+		return nil, ErrWeakKey
+	}
 	entity, err := url.Parse(c.EntityID)
 	if err != nil {
 		return nil, err
@@ -163,12 +252,21 @@ func (c SAMLClient) provider() (*saml.ServiceProvider, error) {
 		return nil, err
 	}
 	return &saml.ServiceProvider{EntityID: c.EntityID, Key: rsaKey, Certificate: cert, MetadataURL: *entity, AcsURL: *acs,
-		IDPMetadata: md, AuthnNameIDFormat: saml.EmailAddressNameIDFormat}, nil
+		IDPMetadata: md,
+		// No particular NameID format: the email may come as an attribute,
+		// and IdPs log an error when asked for a format they do not give.
+		AuthnNameIDFormat:    saml.UnspecifiedNameIDFormat,
+		Clock:                dsig.NewFakeClock(clockOf{Clock: clockwork.NewRealClock(), now: now}),
+		RejectSHA1Signatures: true,
+		// A copy pasted into an IdP's console must not stop working.
+		MetadataOmitValidUntil: true,
+		// Gardien serves HTTP-POST answers only: no Artifact endpoint.
+		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding}}, nil
 }
 
 // SPMetadata is Gardien's metadata as the organization's service provider.
 func (p *Protocols) SPMetadata(c SAMLClient) ([]byte, error) {
-	sp, err := c.provider()
+	sp, err := c.provider(p.now)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +277,7 @@ func (p *Protocols) SPMetadata(c SAMLClient) ([]byte, error) {
 // sign-on service with an AuthnRequest (HTTP-Redirect binding). It returns
 // the request's ID, which the answer must be InResponseTo.
 func (p *Protocols) SAMLAuthURL(c SAMLClient, relayState string) (string, string, error) {
-	sp, err := c.provider()
+	sp, err := c.provider(p.now)
 	if err != nil {
 		return "", "", err
 	}
@@ -199,13 +297,13 @@ func (p *Protocols) SAMLAuthURL(c SAMLClient, relayState string) (string, string
 // destination, in its time window, InResponseTo requestID. The email comes
 // from an emailAddress NameID or an email attribute.
 func (p *Protocols) SAMLIdentity(c SAMLClient, samlResponse, requestID string) (*Identity, error) {
-	sp, err := c.provider()
+	sp, err := c.provider(p.now)
 	if err != nil {
 		return nil, err
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(samlResponse))
 	if err != nil {
-		return nil, fmt.Errorf("sso: SAMLResponse is not base64: %w", err)
+		return nil, fmt.Errorf("%w: %w", errNotBase64, err)
 	}
 	a, err := sp.ParseXMLResponse(raw, []string{requestID}, sp.AcsURL)
 	if err != nil {
@@ -213,8 +311,26 @@ func (p *Protocols) SAMLIdentity(c SAMLClient, samlResponse, requestID string) (
 		if errors.As(err, &ie) {
 			err = fmt.Errorf("%w: %v", err, ie.PrivateErr)
 		}
-		return nil, fmt.Errorf("sso: SAML response: %w", err)
+		return nil, cut(fmt.Errorf("sso: SAML response: %w", err))
 	}
+	return identityOf(a)
+}
+
+// emailAttributes and nameAttributes are the attribute names (or
+// FriendlyNames) identity providers give an email and a display name
+// under, lower case: LDAP's and eduPerson's, their OIDs, PKCS #9's, and
+// Microsoft's claim URIs.
+var (
+	emailAttributes = []string{"mail", "email", "emailaddress", "urn:oid:0.9.2342.19200300.100.1.3",
+		"urn:oid:1.2.840.113549.1.9.1", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"}
+	nameAttributes = []string{"displayname", "cn", "urn:oid:2.16.840.1.113730.3.1.241", "urn:oid:2.5.4.3",
+		"http://schemas.microsoft.com/identity/claims/displayname"}
+)
+
+// identityOf is who a checked assertion vouches for: the email from an
+// emailAddress NameID or an email attribute, the name from a display-name
+// attribute, and the authentication context the provider reports.
+func identityOf(a *saml.Assertion) (*Identity, error) {
 	id := &Identity{Context: "saml", EmailVerified: true} // a signed assertion vouches for what it says
 	if a.Subject != nil && a.Subject.NameID != nil {
 		id.Subject = a.Subject.NameID.Value
@@ -222,18 +338,22 @@ func (p *Protocols) SAMLIdentity(c SAMLClient, samlResponse, requestID string) (
 			id.Email = a.Subject.NameID.Value
 		}
 	}
+	// The first attribute of each list's order wins, whatever the order
+	// the assertion gives them in.
+	emailRank, nameRank := len(emailAttributes), len(nameAttributes)
 	for _, st := range a.AttributeStatements {
 		for _, at := range st.Attributes {
-			if len(at.Values) == 0 {
+			if len(at.Values) == 0 || strings.TrimSpace(at.Values[0].Value) == "" {
 				continue
 			}
-			switch strings.ToLower(at.Name) {
-			case "email", "mail", "urn:oid:0.9.2342.19200300.100.1.3", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress":
-				if id.Email == "" {
-					id.Email = at.Values[0].Value
+			v := strings.TrimSpace(at.Values[0].Value)
+			for _, name := range []string{strings.ToLower(at.Name), strings.ToLower(at.FriendlyName)} {
+				if i := slices.Index(emailAttributes, name); i >= 0 && i < emailRank && (id.Email == "" || emailRank < len(emailAttributes)) {
+					id.Email, emailRank = v, i
 				}
-			case "cn", "displayname", "urn:oid:2.5.4.3":
-				id.Name = at.Values[0].Value
+				if i := slices.Index(nameAttributes, name); i >= 0 && i < nameRank {
+					id.Name, nameRank = v, i
+				}
 			}
 		}
 	}
@@ -243,7 +363,7 @@ func (p *Protocols) SAMLIdentity(c SAMLClient, samlResponse, requestID string) (
 		}
 	}
 	if id.Email == "" {
-		return nil, errors.New("sso: the assertion carries no email (NameID emailAddress or an email attribute)")
+		return nil, fmt.Errorf("%w (NameID emailAddress or an email attribute)", errNoEmail)
 	}
 	return id, nil
 }

@@ -1,13 +1,18 @@
 package sso_test
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"io"
 	"math/big"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -62,4 +67,43 @@ func xmlCertOf(t *testing.T, xml string) string {
 	start := open + strings.Index(xml[open:], ">") + 1
 	end := strings.Index(xml[start:], "<")
 	return xml[start : start+end]
+}
+
+func TestGardiensSAMLRequestsAndMetadataAskForNothingItCannotUse(t *testing.T) {
+	key, cert, err := sso.NewSAMLKeyPair("Gardien")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := ssotest.StartSAMLIdP(t)
+	p := sso.New(sso.Options{AllowPrivate: true})
+	md, err := p.IDPMetadata(context.Background(), idp.MetadataURL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sso.SAMLClient{EntityID: "https://gardien.example/sso/saml/1/metadata", AcsURL: "https://gardien.example/sso/saml/1/acs",
+		KeyDER: key, CertPEM: cert, IDPMetadata: md}
+	sp, err := p.SPMetadata(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A copy pasted into an IdP's console lasts; no Artifact endpoint that
+	// Gardien does not serve.
+	for _, bad := range []string{"validUntil", "HTTP-Artifact"} {
+		if strings.Contains(string(sp), bad) {
+			t.Errorf("the SP metadata holds %s:\n%s", bad, sp)
+		}
+	}
+	to, _, err := p.SAMLAuthURL(c, "relay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(to)
+	z, _ := base64.StdEncoding.DecodeString(u.Query().Get("SAMLRequest"))
+	xml, err := io.ReadAll(flate.NewReader(bytes.NewReader(z)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if regexp.MustCompile(`NameIDPolicy[^>]*Format=`).Match(xml) || strings.Contains(string(xml), "emailAddress") {
+		t.Errorf("the AuthnRequest asks for a NameID format: %s", xml)
+	}
 }

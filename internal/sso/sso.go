@@ -26,6 +26,7 @@ type Protocols struct {
 	metadataHTTP *http.Client
 	allowPrivate bool
 	discovery    *discoveryCache
+	now          func() time.Time
 }
 
 // Options say how Gardien reaches identity providers.
@@ -59,7 +60,7 @@ func New(o Options) *Protocols {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Protocols{resolver: o.Resolver, allowPrivate: o.AllowPrivate,
+	return &Protocols{resolver: o.Resolver, allowPrivate: o.AllowPrivate, now: o.Now,
 		http:         newClient(o.AllowPrivate, o.Timeout, maxAnswer),
 		metadataHTTP: newClient(o.AllowPrivate, o.Timeout, maxMetadata+1),
 		discovery:    newDiscoveryCache(o.DiscoveryTTL, o.Now)}
@@ -165,18 +166,18 @@ func (p *Protocols) Exchange(ctx context.Context, c OIDCClient, code, verifier, 
 	}
 	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return nil, cut(fmt.Errorf("sso: code exchange: %w", err))
+		return nil, cut(fmt.Errorf("%w: %w", errCodeExchange, err))
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return nil, errors.New("sso: the provider sent no ID token")
+		return nil, errNoIDToken
 	}
 	idt, err := prov.Verifier(&oidc.Config{ClientID: c.ClientID}).Verify(ctx, raw)
 	if err != nil {
 		return nil, cut(fmt.Errorf("sso: ID token: %w", err))
 	}
 	if idt.Nonce != nonce {
-		return nil, errors.New("sso: ID token: nonce does not match the login's")
+		return nil, errNonce
 	}
 	var claims struct {
 		Email         string   `json:"email"`

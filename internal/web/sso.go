@@ -169,8 +169,11 @@ func (h *Handler) handleTestSSO(w http.ResponseWriter, r *http.Request, cur *htt
 	}
 	lang := h.lang(r)
 	words := make([]string, len(problems))
-	for i, k := range problems {
-		words[i] = h.Catalog.T(lang, k)
+	for i, p := range problems {
+		words[i] = h.Catalog.T(lang, p.Key)
+		if p.Cause != "" {
+			words[i] = h.Catalog.T(lang, p.Key, h.Catalog.T(lang, "detail.cause."+p.Cause))
+		}
 	}
 	h.setFlash(w, "error", "sso.test_problems", strings.Join(words, " "))
 	redirect(w, r, securityURL(r))

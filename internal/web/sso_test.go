@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pquerna/otp"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/apptest"
@@ -704,6 +705,138 @@ func TestTamperedIDTokensAreRefused(t *testing.T) {
 			if resp.StatusCode != want {
 				t.Fatalf("an ID token with a wrong %s: %d at %s, want %d", name, resp.StatusCode, resp.Request.URL, want)
 			}
+			if tamper != nil {
+				cause := map[string]string{"signature": "signature", "audience": "audience", "issuer": "issuer", "expiry": "expired", "nonce": "nonce"}[name]
+				var detail string
+				env.DB.QueryRow(`SELECT detail FROM events WHERE type = 'sso.login_failed' ORDER BY id DESC LIMIT 1`).Scan(&detail)
+				if !strings.Contains(detail, `"cause":"`+cause+`"`) {
+					t.Errorf("the audit line: %s, want cause %s", detail, cause)
+				}
+			}
 		})
+	}
+}
+
+// samlOrg connects a new organization to idp (acme.test, verified by the
+// operator) and registers Gardien at the IdP; it returns the owner's
+// account and the organization's ID.
+func samlOrg(t *testing.T, env *apptest.Env, idp *ssotest.SAMLIdP) (*gardien.User, int64) {
+	t.Helper()
+	ctx := context.Background()
+	a := env.App.Auth
+	su, err := a.SignUp(ctx, auth.SignupInput{Email: "owner@acme.test", Password: pw, Name: "Owner"}, "", gardien.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.CreateOrganization(ctx, su.User, "Acme", gardien.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "saml", Enabled: true, Domains: []string{"acme.test"},
+		IDPMetadataURL: idp.MetadataURL}, gardien.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.OperatorVerifySSODomain(ctx, o.ID, "acme.test", "root"); err != nil {
+		t.Fatal(err)
+	}
+	md := env.Client(t).Get(fmt.Sprintf("/sso/saml/%d/metadata", o.ID))
+	idp.Trust(t, "gardien", md.Body)
+	return su.User, o.ID
+}
+
+// samlLogin logs ada in through the IdP, in a new browser, and returns the
+// browser and Gardien's last answer; hold runs before the browser posts
+// the IdP's answer to Gardien.
+func samlLogin(t *testing.T, env *apptest.Env, hold func()) (*browser, *http.Response) {
+	t.Helper()
+	b := newBrowser()
+	page := b.get(t, env.URL+"/sso/start?email=ada%40acme.test")
+	resp, err := b.Get(page.Request.URL.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := readBody(t, resp)
+	resp = b.postForm(t, resp, login, url.Values{"user": {"ada"}, "password": {"idp-password"}})
+	answer := readBody(t, resp)
+	hold()
+	last := b.postForm(t, resp, answer, nil)
+	last.Body.Close()
+	return b, last
+}
+
+func TestSAMLAnswersAreCheckedWithTheProvidersClockAndCrypto(t *testing.T) {
+	t.Parallel()
+	ada := ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", Name: "Ada Lovelace"}
+	for name, tc := range map[string]struct {
+		idp   ssotest.SAMLIdPOptions
+		held  time.Duration // how long the browser holds the answer
+		cause string        // "" = logged in
+	}{
+		// ±3 minutes either way (the IdP checks Gardien's request with
+		// the same tolerances, so its clock cannot be off by more).
+		"an IdP 170 s behind":                  {ssotest.SAMLIdPOptions{ClockOffset: -170 * time.Second}, 0, ""},
+		"an IdP 170 s ahead":                   {ssotest.SAMLIdPOptions{ClockOffset: 170 * time.Second}, 0, ""},
+		"an IdP 4 minutes ahead":               {ssotest.SAMLIdPOptions{ClockOffset: 4 * time.Minute}, 0, "not_yet_valid"},
+		"an answer held back for 5 minutes":    {ssotest.SAMLIdPOptions{}, 5 * time.Minute, "expired"},
+		"an answer signed in SHA-1":            {ssotest.SAMLIdPOptions{SignatureMethod: dsig.RSASHA1SignatureMethod}, 0, "weak_crypto"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clock := apptest.NewClock()
+			env := apptest.Start(t, apptest.WithClock(clock))
+			idp := ssotest.StartSAMLIdPWith(t, tc.idp, ada)
+			owner, org := samlOrg(t, env, idp)
+			b, resp := samlLogin(t, env, func() { clock.Advance(tc.held) })
+			c := env.Client(t)
+			c.Client = b.Client
+			loggedIn := c.API("GET", "/me", nil).StatusCode == 200
+			if tc.cause == "" {
+				if resp.StatusCode != 200 || !loggedIn {
+					t.Fatalf("refused: %d at %s", resp.StatusCode, resp.Request.URL)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusBadRequest || loggedIn {
+				t.Fatalf("accepted: %d at %s", resp.StatusCode, resp.Request.URL)
+			}
+			var detail string
+			env.DB.QueryRow(`SELECT detail FROM events WHERE type = 'sso.login_failed' ORDER BY id DESC LIMIT 1`).Scan(&detail)
+			if !strings.Contains(detail, `"cause":"`+tc.cause+`"`) {
+				t.Errorf("the audit line: %s, want cause %s", detail, tc.cause)
+			}
+			// The connection test tells the owner what the last login met.
+			problems, err := env.App.Auth.SSOProblems(context.Background(), owner, org)
+			if err != nil || len(problems) != 1 || problems[0].Cause != tc.cause {
+				t.Errorf("the connection test: %+v %v", problems, err)
+			}
+		})
+	}
+}
+
+// A provider whose only signing key is RSA-1024 is refused when saved, at
+// the connection test and at login (metadata saved before this check).
+func TestASAMLProviderWithAWeakKeyIsNotTrusted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := apptest.Start(t)
+	strong := ssotest.StartSAMLIdP(t, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test"})
+	weak := ssotest.StartSAMLIdPWith(t, ssotest.SAMLIdPOptions{KeyBits: 1024}, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test"})
+	owner, org := samlOrg(t, env, strong)
+	_, err := env.App.Auth.SaveSSO(ctx, owner, org, auth.SSOInput{Protocol: "saml", Enabled: true, Domains: []string{"acme.test"},
+		IDPMetadataURL: weak.MetadataURL}, gardien.Client{})
+	if e, _ := gardien.AsError(err); e == nil || len(e.Fields) != 1 || e.Fields[0].Message != "err.sso_weak_key" {
+		t.Fatalf("saving a provider with a 1024-bit key: %v", err)
+	}
+	resp, _ := http.Get(weak.MetadataURL)
+	md := readBody(t, resp)
+	if _, err := env.DB.Exec(env.Q(`UPDATE sso_connections SET idp_metadata_xml = ? WHERE org_id = ?`), md, org); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := env.App.Auth.SSOProblems(ctx, owner, org)
+	if err != nil || len(problems) != 1 || problems[0].Key != "sso.problem_weak_key" {
+		t.Fatalf("the connection test: %+v %v", problems, err)
+	}
+	if r := newBrowser().get(t, env.URL+"/sso/start?email=ada%40acme.test"); r.Request.URL.Host != strings.TrimPrefix(env.URL, "http://") || r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a login through it: %d at %s", r.StatusCode, r.Request.URL)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crewjam/saml/samlidp"
+	dsig "github.com/russellhaering/goxmldsig"
 )
 
 // SAMLIdP is a SAML 2.0 identity provider on loopback (crewjam/saml's
@@ -24,11 +25,28 @@ type SAMLIdP struct {
 	MetadataURL string
 }
 
+// SAMLIdPOptions make an identity provider misbehave in one way, for the
+// tests of what Gardien refuses.
+type SAMLIdPOptions struct {
+	KeyBits         int           // its RSA key's size (0: 2048)
+	SignatureMethod string        // e.g. dsig.RSASHA1SignatureMethod ("": its default, RSA-SHA256)
+	ClockOffset     time.Duration // how far its clock is ahead (negative: behind)
+}
+
 // StartSAMLIdP runs an identity provider knowing people (Username logs in
 // with Password; Email is the NameID it asserts) until the test ends.
 func StartSAMLIdP(t testing.TB, people ...OPUser) *SAMLIdP {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	return StartSAMLIdPWith(t, SAMLIdPOptions{}, people...)
+}
+
+// StartSAMLIdPWith is StartSAMLIdP with options.
+func StartSAMLIdPWith(t testing.TB, o SAMLIdPOptions, people ...OPUser) *SAMLIdP {
+	t.Helper()
+	if o.KeyBits == 0 {
+		o.KeyBits = 2048
+	}
+	key, err := rsa.GenerateKey(rand.Reader, o.KeyBits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,10 +59,15 @@ func StartSAMLIdP(t testing.TB, people ...OPUser) *SAMLIdP {
 	cert, _ := x509.ParseCertificate(der)
 	srv := httptest.NewUnstartedServer(nil)
 	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
-	idp, err := samlidp.New(samlidp.Options{URL: *base, Key: key, Signer: key, Certificate: cert, Store: &samlidp.MemoryStore{}})
+	opts := samlidp.Options{URL: *base, Key: key, Signer: key, Certificate: cert, Store: &samlidp.MemoryStore{}}
+	if o.ClockOffset != 0 {
+		opts.Clock = dsig.NewFakeClockAt(time.Now().Add(o.ClockOffset))
+	}
+	idp, err := samlidp.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	idp.IDP.SignatureMethod = o.SignatureMethod
 	srv.Config.Handler = idp
 	srv.Start()
 	t.Cleanup(srv.Close)
