@@ -10,12 +10,15 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
+
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/password"
 )
 
-// NormalizeEmail trims an address and lower-cases its domain; it returns the
+// NormalizeEmail trims an address and maps its domain (IDNA: lower case,
+// fullwidth letters narrowed …); it returns the
 // address to show and the key that makes it unique (all lower case: nobody
 // wants two accounts that differ by the case of one letter).
 func NormalizeEmail(raw string) (email, key string, ok bool) {
@@ -27,7 +30,18 @@ func NormalizeEmail(raw string) (email, key string, ok bool) {
 	if at <= 0 || at == len(email)-1 || len(email) > 254 {
 		return "", "", false
 	}
-	email = email[:at] + "@" + strings.ToLower(email[at+1:])
+	// The domain as IDNA maps it, in its Unicode form: the spellings that
+	// name the same domain (fullwidth letters, capitals, ß …) give one
+	// address, as NormalizeDomain gives one domain for SSO, so one person
+	// has one account.
+	domain, err := idna.Lookup.ToASCII(email[at+1:])
+	if err == nil {
+		domain, err = idna.Lookup.ToUnicode(domain)
+	}
+	if err != nil {
+		return "", "", false
+	}
+	email = email[:at] + "@" + domain
 	a, err := netmail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" || !hostname(email[at+1:]) ||
 		strings.ContainsFunc(email, unicode.IsSpace) {

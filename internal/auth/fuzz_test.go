@@ -17,7 +17,7 @@ import (
 // normalizing it again changes nothing.
 func FuzzNormalizeEmail(f *testing.F) {
 	for _, s := range []string{"ada@example.com", " Ada@Example.COM ", "x@[127.0.0.1]", "a@b", "zoé@exämple.fr", "\"a b\"@example.com",
-		"a@example.com\r\nBcc: x@evil.example", "a@@example.com", "\xff@example.com", "@example.com", "a@.com"} {
+		"a@example.com\r\nBcc: x@evil.example", "ada@ａｃｍｅ.test", "a@xn--exmple-cua.fr", "a@@example.com", "\xff@example.com", "@example.com", "a@.com"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {

@@ -278,3 +278,30 @@ func TestSSOStartsAreCountedPerAddressAndPerDomain(t *testing.T) {
 	_, err = f.svc.StartSSO(ctx, "q@quiet.test", "", "", gardien.Client{IP: "192.0.2.99"})
 	wantCode(t, err, gardien.CodeSSONotConfigured)
 }
+
+// One person, one account: every spelling of a domain that SSO's domain
+// check takes for the organization's is the same address.
+func TestSpellingsOfADomainAreOneAddress(t *testing.T) {
+	ctx := context.Background()
+	for raw, want := range map[string]string{
+		"ada@acme.test":         "ada@acme.test",
+		"Ada@ACME.Test":         "ada@acme.test",
+		"ada@ａｃｍｅ.ｔｅｓｔ":         "ada@acme.test", // fullwidth
+		"zoé@EXÄMPLE.fr":        "zoé@exämple.fr",
+		"zoé@xn--exmple-cua.fr": "zoé@exämple.fr",
+	} {
+		_, key, ok := auth.NormalizeEmail(raw)
+		if !ok || key != want {
+			t.Errorf("NormalizeEmail(%q): key %q %v, want %q", raw, key, ok, want)
+		}
+		if d, _ := auth.NormalizeDomain(raw[strings.LastIndexByte(raw, '@')+1:]); d == "" {
+			t.Errorf("%q: no domain", raw)
+		}
+	}
+	f := newService(t)
+	ada := f.signup(t, "ada@acme.test", true)
+	l, err := f.svc.LogIn(ctx, "ada@ａｃｍｅ.test", pw, "", client)
+	if err != nil || l.User.ID != ada.ID {
+		t.Fatalf("the fullwidth spelling: %+v %v", l, err)
+	}
+}
