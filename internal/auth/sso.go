@@ -120,7 +120,9 @@ func (s *Service) SaveSSO(ctx context.Context, actor *gardien.User, orgID int64,
 		return nil, fmt.Errorf("auth: sso: %w", err)
 	}
 	conn := &gardien.SSOConnection{OrgID: orgID, Protocol: in.Protocol, Enabled: in.Enabled, RequireSSO: in.RequireSSO,
-		Issuer: strings.TrimRight(strings.TrimSpace(in.Issuer), "/"), ClientID: strings.TrimSpace(in.ClientID), UpdatedAt: s.Now().UTC()}
+		// The issuer exactly as entered: it must equal the provider's own
+		// (Auth0's ends with a slash, most others' do not).
+		Issuer: strings.TrimSpace(in.Issuer), ClientID: strings.TrimSpace(in.ClientID), UpdatedAt: s.Now().UTC()}
 	verr := &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.validation_failed"}
 	invalid := func(field, msg string) {
 		verr.Fields = append(verr.Fields, gardien.FieldError{Field: field, Message: msg})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +27,7 @@ func TestConnectingAnIdentityProvider(t *testing.T) {
 	owner, o := f.org(t, "owner@example.com")
 	admin := f.signup(t, "admin@example.com", true)
 	f.join(t, owner.User, admin, o.ID, gardien.RoleAdmin)
-	in := auth.SSOInput{Protocol: "oidc", Enabled: true, Domains: []string{"Example.COM", "exämple.fr"}, Issuer: issuer + "/",
+	in := auth.SSOInput{Protocol: "oidc", Enabled: true, Domains: []string{"Example.COM", "exämple.fr"}, Issuer: " " + issuer + " ",
 		ClientID: "gardien", ClientSecret: ptr("s3cret")}
 
 	_, err := f.svc.SSO(ctx, owner.User, o.ID)
@@ -304,4 +306,28 @@ func TestSpellingsOfADomainAreOneAddress(t *testing.T) {
 	if err != nil || l.User.ID != ada.ID {
 		t.Fatalf("the fullwidth spelling: %+v %v", l, err)
 	}
+}
+
+// An issuer is kept exactly as the provider names itself: Auth0's ends
+// with a slash.
+func TestAnIssuerIsKeptAsEntered(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.withProviders(sso.New(sso.Options{AllowPrivate: true}))
+	owner, o := f.org(t, "owner@example.com")
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":%q,"token_endpoint":%q,"jwks_uri":%q}`,
+			srv.URL+"/", srv.URL+"/authorize", srv.URL+"/oauth/token", srv.URL+"/.well-known/jwks.json")
+	}))
+	t.Cleanup(srv.Close)
+	in := auth.SSOInput{Protocol: "oidc", Enabled: true, Domains: []string{"example.com"}, Issuer: srv.URL + "/", ClientID: "gardien", ClientSecret: ptr("s")}
+	c, err := f.svc.SaveSSO(ctx, owner.User, o.ID, in, client)
+	if err != nil || c.Issuer != srv.URL+"/" {
+		t.Fatalf("an issuer with a trailing slash: %+v %v", c, err)
+	}
+	in.Issuer = srv.URL // not the provider's name for itself
+	_, err = f.svc.SaveSSO(ctx, owner.User, o.ID, in, client)
+	wantCode(t, err, gardien.CodeValidationFailed)
 }

@@ -774,11 +774,11 @@ func TestSAMLAnswersAreCheckedWithTheProvidersClockAndCrypto(t *testing.T) {
 	}{
 		// ±3 minutes either way (the IdP checks Gardien's request with
 		// the same tolerances, so its clock cannot be off by more).
-		"an IdP 170 s behind":                  {ssotest.SAMLIdPOptions{ClockOffset: -170 * time.Second}, 0, ""},
-		"an IdP 170 s ahead":                   {ssotest.SAMLIdPOptions{ClockOffset: 170 * time.Second}, 0, ""},
-		"an IdP 4 minutes ahead":               {ssotest.SAMLIdPOptions{ClockOffset: 4 * time.Minute}, 0, "not_yet_valid"},
-		"an answer held back for 5 minutes":    {ssotest.SAMLIdPOptions{}, 5 * time.Minute, "expired"},
-		"an answer signed in SHA-1":            {ssotest.SAMLIdPOptions{SignatureMethod: dsig.RSASHA1SignatureMethod}, 0, "weak_crypto"},
+		"an IdP 170 s behind":               {ssotest.SAMLIdPOptions{ClockOffset: -170 * time.Second}, 0, ""},
+		"an IdP 170 s ahead":                {ssotest.SAMLIdPOptions{ClockOffset: 170 * time.Second}, 0, ""},
+		"an IdP 4 minutes ahead":            {ssotest.SAMLIdPOptions{ClockOffset: 4 * time.Minute}, 0, "not_yet_valid"},
+		"an answer held back for 5 minutes": {ssotest.SAMLIdPOptions{}, 5 * time.Minute, "expired"},
+		"an answer signed in SHA-1":         {ssotest.SAMLIdPOptions{SignatureMethod: dsig.RSASHA1SignatureMethod}, 0, "weak_crypto"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
