@@ -24,6 +24,10 @@ type SSOConnection struct {
 	// SAML 2.0: the identity provider's metadata, by URL or pasted.
 	IDPMetadataURL string
 	IDPMetadataXML string
+	// IdPInitiated accepts SAML logins the identity provider starts (a
+	// dashboard tile), which no browser of Gardien's started: off by
+	// default, as they are open to login CSRF.
+	IdPInitiated bool
 	// Gardien as the organization's SAML service provider: its key, sealed,
 	// and certificate.
 	SPKeySealed []byte

@@ -20,7 +20,7 @@ func (h *Handler) ssoJSON(c *gardien.SSOConnection) map[string]any {
 		"domains": each(c.Domains, func(d gardien.SSODomain) ssoDomainJSON {
 			return ssoDomainJSON{d.Domain, d.Verified(), d.TXTRecord()}
 		}),
-		"issuer": c.Issuer, "client_id": c.ClientID, "client_secret_set": len(c.ClientSecretSealed) > 0,
+		"issuer": c.Issuer, "client_id": c.ClientID, "client_secret_set": len(c.ClientSecretSealed) > 0, "idp_initiated": c.IdPInitiated,
 		"redirect_uri": h.auth.OIDCRedirectURI(), "idp_metadata_url": c.IDPMetadataURL,
 		"sp_entity_id": h.auth.SAMLEntityID(c.OrgID), "sp_metadata_url": h.auth.SAMLEntityID(c.OrgID), "acs_url": h.auth.SAMLACS(c.OrgID),
 	}}
@@ -45,6 +45,7 @@ func (h *Handler) handlePutSSO(w http.ResponseWriter, r *http.Request, cur *http
 		ClientSecret *string  `json:"client_secret"`
 		MetadataURL  *string  `json:"idp_metadata_url"`
 		MetadataXML  *string  `json:"idp_metadata_xml"`
+		IdPInitiated *bool    `json:"idp_initiated"`
 	}
 	if err := h.body(w, r, &in, func() error { return required("protocol", in.Protocol, "enabled", in.Enabled) }); err != nil {
 		return err
@@ -57,7 +58,8 @@ func (h *Handler) handlePutSSO(w http.ResponseWriter, r *http.Request, cur *http
 	}
 	c, err := h.auth.SaveSSO(r.Context(), cur.User, orgID, auth.SSOInput{Protocol: *in.Protocol, Enabled: *in.Enabled,
 		RequireSSO: in.RequireSSO != nil && *in.RequireSSO, Domains: in.Domains, Issuer: val(in.Issuer), ClientID: val(in.ClientID),
-		ClientSecret: in.ClientSecret, IDPMetadataURL: val(in.MetadataURL), IDPMetadataXML: val(in.MetadataXML)}, httpx.Client(r))
+		ClientSecret: in.ClientSecret, IDPMetadataURL: val(in.MetadataURL), IDPMetadataXML: val(in.MetadataXML),
+		IdPInitiated: in.IdPInitiated != nil && *in.IdPInitiated}, httpx.Client(r))
 	if err != nil {
 		return err
 	}

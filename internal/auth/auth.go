@@ -102,6 +102,7 @@ type Store interface {
 	DeleteStaleSSOLogins(ctx context.Context, now time.Time) error
 	CreateSSOAnswer(ctx context.Context, tokenHash []byte, a *gardien.SSOAnswer) error
 	ConsumeSSOAnswer(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.SSOAnswer, error)
+	UseSAMLAssertion(ctx context.Context, orgID int64, assertionID string, expires time.Time) error
 	CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, role gardien.Role, e *gardien.Event) error
 	JoinThroughSSO(ctx context.Context, orgID, userID int64, role gardien.Role, at time.Time, e *gardien.Event) error
 	PendingInvitationFor(ctx context.Context, orgID int64, emailKey string, now time.Time) (*gardien.Invitation, error)

@@ -32,6 +32,11 @@ var (
 	errSSOLinkRequired    = gardien.Errorf(gardien.CodeConflict, "err.sso_link_required")
 	errSSORequired        = gardien.Errorf(gardien.CodeSSORequired, "err.sso_required")
 	errSSOLinkOnly        = gardien.Errorf(gardien.CodeSSORequired, "err.sso_link_only")
+	// errNoSuchLogin: an answer to no pending login (unknown, used or late).
+	errNoSuchLogin = gardien.Errorf(gardien.CodeSSOFailed, "err.sso_failed")
+	// errIdPInitiatedOff: an answer to a login the identity provider
+	// started, which the connection does not accept.
+	errIdPInitiatedOff = gardien.Errorf(gardien.CodeSSOFailed, "err.sso_idp_initiated")
 	// errAccountDisabled is said only after the right password (or the
 	// provider's word): it tells nothing to someone guessing.
 	errAccountDisabled       = gardien.Errorf(gardien.CodeForbidden, "err.account_disabled")

@@ -52,6 +52,8 @@ type SSOInput struct {
 	ClientSecret *string
 	// SAML: the identity provider's metadata, by URL or pasted.
 	IDPMetadataURL, IDPMetadataXML string
+	// IdPInitiated accepts SAML logins the identity provider starts.
+	IdPInitiated bool
 }
 
 // maxSSODomains bounds the domains one organization claims.
@@ -371,6 +373,7 @@ func (s *Service) lastRefusal(ctx context.Context, conn *gardien.SSOConnection) 
 // certificate as its service provider (kept, or made at the first save).
 func (s *Service) samlSettings(ctx context.Context, conn *gardien.SSOConnection, in SSOInput, prev *gardien.SSOConnection, invalid func(field, msg string), check bool) error {
 	conn.Issuer, conn.ClientID, conn.ClientSecretSealed = "", "", nil
+	conn.IdPInitiated = in.IdPInitiated
 	conn.IDPMetadataURL = strings.TrimSpace(in.IDPMetadataURL)
 	switch {
 	case conn.IDPMetadataURL == "" && strings.TrimSpace(in.IDPMetadataXML) == "":

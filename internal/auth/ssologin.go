@@ -189,6 +189,9 @@ const ssoAnswerTTL = 2 * time.Minute
 // the browser that started the login (FinishSAML).
 func (s *Service) AcceptSAML(ctx context.Context, orgID int64, relayState, samlResponse string, c gardien.Client) (string, error) {
 	a, err := s.answer(ctx, relayState, gardien.ProtocolSAML, c)
+	if errors.Is(err, errNoSuchLogin) {
+		return s.acceptUnsolicited(ctx, orgID, samlResponse, c)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -211,8 +214,53 @@ func (s *Service) AcceptSAML(ctx context.Context, orgID int64, relayState, samlR
 	return tok, nil
 }
 
+// acceptUnsolicited takes a SAML answer to no login of Gardien's: one the
+// identity provider started (a dashboard tile). Only a connection that
+// accepts those takes it — fresh, for its own ACS, each assertion once;
+// it then waits for no particular browser. Refusals are logged, not
+// audited: anyone can post to an ACS.
+func (s *Service) acceptUnsolicited(ctx context.Context, orgID int64, samlResponse string, c gardien.Client) (string, error) {
+	conn, err := s.Store.SSOConnection(ctx, orgID)
+	if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+		return "", fmt.Errorf("auth: saml answer: %w", err)
+	}
+	switch {
+	case err != nil || !conn.Enabled || conn.Protocol != gardien.ProtocolSAML:
+		s.Log.InfoContext(ctx, "saml answer to no login refused", "org_id", orgID, "why", "no SAML connection on")
+		return "", errSSOFailed
+	case !conn.IdPInitiated:
+		s.Log.InfoContext(ctx, "saml answer to no login refused", "org_id", orgID,
+			"why", "an IdP-initiated login, or a login started more than ten minutes ago; the connection accepts no IdP-initiated login")
+		return "", errIdPInitiatedOff
+	}
+	client, err := s.samlClient(conn)
+	if err != nil {
+		return "", err
+	}
+	client.UseAssertion = func(assertionID string, expires time.Time) error {
+		err := s.Store.UseSAMLAssertion(ctx, orgID, assertionID, expires)
+		if errors.Is(err, gardien.ErrDuplicate) {
+			return sso.ErrAssertionUsed
+		}
+		return err
+	}
+	id, err := s.Providers.SAMLIdentity(client, samlResponse, "")
+	if err != nil {
+		s.Log.InfoContext(ctx, "saml answer to no login refused", "org_id", orgID, "why", "IdP-initiated answer did not check out",
+			"cause", sso.Cause(err), "err", err)
+		return "", errSSOFailed
+	}
+	tok, hash := newToken()
+	if err := s.Store.CreateSSOAnswer(ctx, hash, &gardien.SSOAnswer{OrgID: orgID, Identity: *id, ExpiresAt: s.Now().Add(ssoAnswerTTL)}); err != nil {
+		return "", fmt.Errorf("auth: saml answer: %w", err)
+	}
+	return tok, nil
+}
+
 // FinishSAML logs in, in the browser that started the login (browser: the
-// value it kept), the person a checked SAML answer vouches for.
+// value it kept), the person a checked SAML answer vouches for; an answer
+// to a login the provider started waits for no browser, while its
+// connection still accepts those.
 func (s *Service) FinishSAML(ctx context.Context, token, browser, oldToken string, c gardien.Client) (*SSOLogin, error) {
 	if token == "" || len(token) > 100 {
 		return nil, errSSOFailed
@@ -225,11 +273,12 @@ func (s *Service) FinishSAML(ctx context.Context, token, browser, oldToken strin
 		return nil, fmt.Errorf("auth: saml answer: %w", err)
 	}
 	a := &ssoAnswer{s: s, ctx: ctx, orgID: ans.OrgID, returnTo: ans.ReturnTo, c: c}
-	if !sameBrowser(ans.BrowserHash, browser) {
-		return nil, a.refuse(gardien.EventData{"reason": "other_browser"}, nil)
-	}
 	if err := a.connection(gardien.ProtocolSAML); err != nil {
 		return nil, err
+	}
+	unsolicited := len(ans.BrowserHash) == 0
+	if unsolicited && !a.conn.IdPInitiated || !unsolicited && !sameBrowser(ans.BrowserHash, browser) {
+		return nil, a.refuse(gardien.EventData{"reason": "other_browser"}, nil)
 	}
 	return a.logIn(&ans.Identity, oldToken)
 }
@@ -266,11 +315,11 @@ type ssoAnswer struct {
 // which must still be on and speak protocol.
 func (s *Service) answer(ctx context.Context, state, protocol string, c gardien.Client) (*ssoAnswer, error) {
 	if state == "" || len(state) > 100 {
-		return nil, errSSOFailed
+		return nil, errNoSuchLogin
 	}
 	l, err := s.Store.ConsumeSSOLogin(ctx, hashToken(state), s.Now())
 	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, errSSOFailed // unknown, used, or expired: nobody to tell
+		return nil, errNoSuchLogin // unknown, used, or expired: nobody to tell
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: sso: %w", err)

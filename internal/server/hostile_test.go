@@ -181,7 +181,7 @@ func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
 // fields are every body field a route reads: each variant sets them all.
 var fields = []string{"email", "password", "name", "token", "code", "recovery_code", "current_password",
 	"new_password", "role", "require_two_factor", "end_sessions", "language", "lang", "next", "require",
-	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret"}
+	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret", "idp_initiated"}
 
 func jsonWithAll(value string) string {
 	parts := make([]string, len(fields))

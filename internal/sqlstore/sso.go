@@ -16,9 +16,9 @@ func (s *Store) SSOConnection(ctx context.Context, orgID int64) (*gardien.SSOCon
 	c := gardien.SSOConnection{OrgID: orgID}
 	var updated int64
 	err := s.queryRow(ctx, s.reader, `SELECT protocol, enabled, require_sso, issuer, client_id, COALESCE(client_secret, ?), idp_metadata_url, idp_metadata_xml,
-		COALESCE(sp_key, ?), sp_cert, updated_at FROM sso_connections WHERE org_id = ?`, []byte{}, []byte{}, orgID).
+		idp_initiated, COALESCE(sp_key, ?), sp_cert, updated_at FROM sso_connections WHERE org_id = ?`, []byte{}, []byte{}, orgID).
 		Scan(&c.Protocol, &c.Enabled, &c.RequireSSO, &c.Issuer, &c.ClientID, &c.ClientSecretSealed, &c.IDPMetadataURL, &c.IDPMetadataXML,
-			&c.SPKeySealed, &c.SPCertPEM, &updated)
+			&c.IdPInitiated, &c.SPKeySealed, &c.SPCertPEM, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gardien.ErrNotFound
 	}
@@ -56,14 +56,14 @@ func (s *Store) ssoDomains(ctx context.Context, orgID int64) ([]gardien.SSODomai
 func (s *Store) SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := s.txExec(ctx, tx, `INSERT INTO sso_connections (org_id, protocol, enabled, require_sso, issuer, client_id, client_secret,
-			idp_metadata_url, idp_metadata_xml, sp_key, sp_cert, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			idp_metadata_url, idp_metadata_xml, idp_initiated, sp_key, sp_cert, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET protocol = excluded.protocol, enabled = excluded.enabled, require_sso = excluded.require_sso,
 			issuer = excluded.issuer, client_id = excluded.client_id, client_secret = excluded.client_secret,
-			idp_metadata_url = excluded.idp_metadata_url, idp_metadata_xml = excluded.idp_metadata_xml,
+			idp_metadata_url = excluded.idp_metadata_url, idp_metadata_xml = excluded.idp_metadata_xml, idp_initiated = excluded.idp_initiated,
 			sp_key = excluded.sp_key, sp_cert = excluded.sp_cert, updated_at = excluded.updated_at`,
 			c.OrgID, c.Protocol, c.Enabled, c.RequireSSO, c.Issuer, c.ClientID, nullBytes(c.ClientSecretSealed),
-			c.IDPMetadataURL, c.IDPMetadataXML, nullBytes(c.SPKeySealed), c.SPCertPEM, c.UpdatedAt.Unix())
+			c.IDPMetadataURL, c.IDPMetadataXML, c.IdPInitiated, nullBytes(c.SPKeySealed), c.SPCertPEM, c.UpdatedAt.Unix())
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func (s *Store) ConsumeSSOLogin(ctx context.Context, stateHash []byte, now time.
 // DeleteStaleSSOLogins removes logins whose answer never came, and
 // answers whose browser never came back for them.
 func (s *Store) DeleteStaleSSOLogins(ctx context.Context, now time.Time) error {
-	for _, table := range []string{"sso_logins", "sso_answers"} {
+	for _, table := range []string{"sso_logins", "sso_answers", "saml_assertions"} {
 		if _, err := s.exec(ctx, s.writer, `DELETE FROM `+table+` WHERE expires_at <= ?`, now.Unix()); err != nil {
 			return fmt.Errorf("sqlstore: stale %s: %w", table, err)
 		}
@@ -233,6 +233,20 @@ func (s *Store) ConsumeSSOAnswer(ctx context.Context, tokenHash []byte, now time
 	}
 	a.ExpiresAt = time.Unix(expires, 0).UTC()
 	return &a, nil
+}
+
+// UseSAMLAssertion records that an assertion of an organization's IdP was
+// accepted, until it expires: gardien.ErrDuplicate when it was already.
+func (s *Store) UseSAMLAssertion(ctx context.Context, orgID int64, assertionID string, expires time.Time) error {
+	_, err := s.exec(ctx, s.writer, `INSERT INTO saml_assertions (org_id, assertion_id, expires_at) VALUES (?, ?, ?)`,
+		orgID, assertionID, expires.Unix())
+	if isUnique(err) {
+		return gardien.ErrDuplicate
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: saml assertion: %w", err)
+	}
+	return nil
 }
 
 // nonNil keeps a NOT NULL byte column from receiving NULL for an empty

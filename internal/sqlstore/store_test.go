@@ -597,8 +597,18 @@ func TestSSOLoginsAndAnswersKeepTheirBrowserAndAreTakenOnce(t *testing.T) {
 			t.Fatalf("a late answer: %v", err)
 		}
 		s.CreateSSOAnswer(ctx, hash("stale"), late)
+		// An IdP-initiated assertion is taken once, per organization.
+		if err := s.UseSAMLAssertion(ctx, o.ID, "id-1", t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UseSAMLAssertion(ctx, o.ID, "id-1", t0.Add(time.Minute)); !errors.Is(err, gardien.ErrDuplicate) {
+			t.Fatalf("an assertion used twice: %v", err)
+		}
 		if err := s.DeleteStaleSSOLogins(ctx, t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
+		}
+		if err := s.UseSAMLAssertion(ctx, o.ID, "id-1", t0.Add(2*time.Hour)); err != nil {
+			t.Fatalf("an expired assertion's ID is let go: %v", err)
 		}
 		if _, err := s.ConsumeSSOAnswer(ctx, hash("stale"), t0); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("a stale answer left: %v", err)

@@ -52,6 +52,26 @@ type SAMLClient struct {
 	KeyDER      []byte // PKCS #8 private key (sealed at rest by the caller)
 	CertPEM     string
 	IDPMetadata string // the identity provider's metadata XML
+	// UseAssertion records an assertion of a login the identity provider
+	// started, until it expires, and returns ErrAssertionUsed when it was
+	// recorded already (nil: such logins are refused).
+	UseAssertion func(assertionID string, expires time.Time) error
+}
+
+// ErrAssertionUsed is an assertion accepted once already.
+var ErrAssertionUsed = errors.New("sso: the assertion was used already")
+
+// assertionCache is crewjam's replay cache over SAMLClient.UseAssertion.
+type assertionCache func(assertionID string, expires time.Time) error
+
+func (c assertionCache) Consume(assertionID string, expires time.Time) error {
+	if err := c(assertionID, expires); err != nil {
+		if errors.Is(err, ErrAssertionUsed) {
+			return saml.ErrAssertionReplayed
+		}
+		return err
+	}
+	return nil
 }
 
 // maxMetadata bounds an identity provider's metadata.
@@ -294,18 +314,28 @@ func (p *Protocols) SAMLAuthURL(c SAMLClient, relayState string) (string, string
 
 // SAMLIdentity checks the identity provider's answer (the SAMLResponse of
 // the HTTP-POST binding): signed by the provider, for this audience and
-// destination, in its time window, InResponseTo requestID. The email comes
-// from an emailAddress NameID or an email attribute.
+// destination, in its time window, InResponseTo requestID — or, when
+// requestID is "", an answer to no request (a login the provider started),
+// accepted once (c.UseAssertion). The email comes from an emailAddress
+// NameID or an email attribute.
 func (p *Protocols) SAMLIdentity(c SAMLClient, samlResponse, requestID string) (*Identity, error) {
 	sp, err := c.provider(p.now)
 	if err != nil {
 		return nil, err
 	}
+	var requestIDs []string
+	if requestID != "" {
+		requestIDs = []string{requestID}
+	} else if c.UseAssertion != nil {
+		sp.AllowIDPInitiated, sp.ReplayCache = true, assertionCache(c.UseAssertion)
+	} else {
+		return nil, fmt.Errorf("%w: an answer to no request", saml.ErrRequestIDMismatch)
+	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(samlResponse))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNotBase64, err)
 	}
-	a, err := sp.ParseXMLResponse(raw, []string{requestID}, sp.AcsURL)
+	a, err := sp.ParseXMLResponse(raw, requestIDs, sp.AcsURL)
 	if err != nil {
 		var ie *saml.InvalidResponseError
 		if errors.As(err, &ie) {

@@ -322,6 +322,9 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 		if c.RequireSSO {
 			p.Form.Set("require_sso", "on")
 		}
+		if c.IdPInitiated {
+			p.Form.Set("idp_initiated", "on")
+		}
 	}
 	if !withLog {
 		return p

@@ -139,7 +139,8 @@ func (h *Handler) handleSaveSSO(w http.ResponseWriter, r *http.Request, cur *htt
 	f := r.PostForm
 	in := auth.SSOInput{Protocol: f.Get("protocol"), Enabled: f.Get("enabled") == "on", RequireSSO: f.Get("require_sso") == "on",
 		Domains: strings.FieldsFunc(f.Get("domains"), func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ' ' }),
-		Issuer:  f.Get("issuer"), ClientID: f.Get("client_id"), IDPMetadataURL: f.Get("idp_metadata_url"), IDPMetadataXML: f.Get("idp_metadata_xml")}
+		Issuer:  f.Get("issuer"), ClientID: f.Get("client_id"), IDPMetadataURL: f.Get("idp_metadata_url"), IDPMetadataXML: f.Get("idp_metadata_xml"),
+		IdPInitiated: f.Get("idp_initiated") == "on"}
 	if secret := f.Get("client_secret"); secret != "" {
 		in.ClientSecret = &secret // empty: keep the one set
 	}

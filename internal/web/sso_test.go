@@ -840,3 +840,57 @@ func TestASAMLProviderWithAWeakKeyIsNotTrusted(t *testing.T) {
 		t.Fatalf("a login through it: %d at %s", r.StatusCode, r.Request.URL)
 	}
 }
+
+// An IdP-initiated login (a dashboard tile) is refused unless the
+// connection accepts them; then it logs in, each answer once.
+func TestSAMLLoginsTheIdentityProviderStarts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := apptest.Start(t)
+	idp := ssotest.StartSAMLIdP(t, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", Name: "Ada"})
+	owner, org := samlOrg(t, env, idp)
+	idp.Shortcut(t, "gardien", fmt.Sprintf("%s/sso/saml/%d/metadata", env.URL, org))
+	// tile logs in at the IdP from its dashboard's tile and returns the
+	// page that posts its answer to Gardien.
+	tile := func(b *browser) (*http.Response, string) {
+		resp, err := b.Get(idp.URL + "/login/gardien")
+		if err != nil {
+			t.Fatal(err)
+		}
+		login := readBody(t, resp)
+		// Logged in at the IdP, the tile again: the IdP posts its answer.
+		readBody(t, b.postForm(t, resp, login, url.Values{"user": {"ada"}, "password": {"idp-password"}}))
+		if resp, err = b.Get(idp.URL + "/login/gardien"); err != nil {
+			t.Fatal(err)
+		}
+		return resp, readBody(t, resp)
+	}
+	b := newBrowser()
+	page, answer := tile(b)
+	r := b.postForm(t, page, answer, nil)
+	if body := readBody(t, r); r.StatusCode != http.StatusBadRequest || !strings.Contains(body, "started from its identity provider") {
+		t.Fatalf("a tile's login while the connection does not accept them: %d at %s", r.StatusCode, r.Request.URL)
+	}
+	c, err := env.App.Auth.SSO(ctx, owner, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Auth.SaveSSO(ctx, owner, org, auth.SSOInput{Protocol: "saml", Enabled: true, Domains: []string{"acme.test"},
+		IDPMetadataXML: c.IDPMetadataXML, IdPInitiated: true}, gardien.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	b = newBrowser()
+	page, answer = tile(b)
+	if r := b.postForm(t, page, answer, nil); r.StatusCode != 200 || r.Request.URL.Path != "/" {
+		t.Fatalf("a tile's login: %d at %s", r.StatusCode, r.Request.URL)
+	}
+	me := env.Client(t)
+	me.Client = b.Client
+	if got := me.API("GET", "/me", nil).JSON()["user"].(map[string]any)["email"]; got != "ada@acme.test" {
+		t.Fatalf("logged in as %v", got)
+	}
+	// The same answer, posted again (another browser, an attacker's replay).
+	if r := newBrowser().postForm(t, page, answer, nil); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a replayed tile answer: %d at %s", r.StatusCode, r.Request.URL)
+	}
+}

@@ -99,3 +99,11 @@ func (s *SAMLIdP) Trust(t testing.TB, id string, spMetadata []byte) {
 	t.Helper()
 	s.put(t, "/services/"+id, spMetadata)
 }
+
+// Shortcut makes /login/{name} start a login at the IdP for the service
+// provider of entityID (an IdP-initiated login: a dashboard's tile).
+func (s *SAMLIdP) Shortcut(t testing.TB, name, entityID string) {
+	t.Helper()
+	body, _ := json.Marshal(samlidp.Shortcut{Name: name, ServiceProviderID: entityID})
+	s.put(t, "/shortcuts/"+name, body)
+}
