@@ -566,7 +566,7 @@ func (s *Service) LinkSSO(ctx context.Context, sess *gardien.Session, u *gardien
 	if err != nil {
 		return "", err
 	}
-	u.SSO, u.TwoFactorEnabled = true, false
+	u.SSO, u.TwoFactorEnabled, u.EmailVerified = true, false, true
 	s.send(ctx, mail.Letter{Kind: "sso_linked", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login()})
 	return tok, nil
 }

@@ -350,7 +350,8 @@ func (s *Store) SSOLinkOf(ctx context.Context, tokenHash []byte, userID int64, n
 }
 
 // LinkToSSO uses a pending link, once: the account becomes an SSO user —
-// no password, no Gardien second factor (its provider owns both) — and a
+// no password, no Gardien second factor (its provider owns both), its
+// email validated (the provider vouched for it) — and a
 // member of the organization, with role; its other sessions end. One transaction,
 // with its event. gardien.ErrNotFound when the link is gone.
 func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, role gardien.Role, now time.Time, e *gardien.Event) (int64, error) {
@@ -366,7 +367,9 @@ func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSes
 		if err != nil {
 			return err
 		}
-		if _, err := s.txExec(ctx, tx, `UPDATE users SET sso = ?, password_hash = '', updated_at = ? WHERE id = ?`, true, now.Unix(), userID); err != nil {
+		// The provider vouched for the email: it is validated.
+		if _, err := s.txExec(ctx, tx, `UPDATE users SET sso = ?, password_hash = '', email_verified_at = COALESCE(email_verified_at, ?), updated_at = ?
+			WHERE id = ?`, true, now.Unix(), now.Unix(), userID); err != nil {
 			return err
 		}
 		for _, q := range []string{`DELETE FROM two_factor WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {

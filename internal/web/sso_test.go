@@ -147,7 +147,16 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 			if s, _ := me["session"].(map[string]any)["sso"].(string); !strings.HasPrefix(s, "oidc") {
 				t.Fatalf("the session does not say it came through the provider: %v", me["session"])
 			}
-			// Their provider handles the second factor: no Enable 2FA.
+			// Their provider handles the second factor: no Enable 2FA, and
+			// the home page does not offer it.
+			home := c.Get("/")
+			has(t, home, "your identity provider keeps your password and your second factor")
+			if strings.Contains(string(home.Body), "Protect your account with two-factor authentication") {
+				t.Fatal("an SSO user's home page offers 2FA")
+			}
+			if pwPage := c.Get("/settings/password"); strings.Contains(string(pwPage.Body), `name="new_password"`) {
+				t.Fatal("an SSO user is offered a password change")
+			}
 			tfa := c.Get("/settings/two-factor")
 			has(t, tfa, "it handles your second factor")
 			if strings.Contains(string(tfa.Body), `action="/settings/two-factor/enable"`) {
@@ -391,6 +400,9 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 			t.Fatalf("confirming: %v at %s", err, r.Request.URL)
 		}
 		me := c.API("GET", "/me", nil).JSON()
+		if me["user"].(map[string]any)["email_verified"] != true {
+			t.Fatalf("the provider vouched for Bob's email, still not validated: %v", me)
+		}
 		if me["user"].(map[string]any)["sso"] != true || len(me["organizations"].([]any)) != 1 ||
 			me["organizations"].([]any)[0].(map[string]any)["role"] != "admin" {
 			t.Fatalf("after linking: %v", me)
