@@ -290,7 +290,14 @@ func (p *Protocols) SPMetadata(c SAMLClient) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return xml.MarshalIndent(sp.Metadata(), "", "  ")
+	md := sp.Metadata()
+	// No NameIDFormat either: an IdP that reads one it cannot make
+	// (SimpleSAMLphp, given "unspecified" without a userid.attribute) logs
+	// an error at every login; without, it sends a transient one.
+	for i := range md.SPSSODescriptors {
+		md.SPSSODescriptors[i].NameIDFormats = nil
+	}
+	return xml.MarshalIndent(md, "", "  ")
 }
 
 // SAMLAuthURL is where to send the person: the identity provider's single

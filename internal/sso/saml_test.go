@@ -88,7 +88,7 @@ func TestGardiensSAMLRequestsAndMetadataAskForNothingItCannotUse(t *testing.T) {
 	}
 	// A copy pasted into an IdP's console lasts; no Artifact endpoint that
 	// Gardien does not serve.
-	for _, bad := range []string{"validUntil", "HTTP-Artifact"} {
+	for _, bad := range []string{"validUntil", "HTTP-Artifact", "NameIDFormat"} {
 		if strings.Contains(string(sp), bad) {
 			t.Errorf("the SP metadata holds %s:\n%s", bad, sp)
 		}

@@ -137,3 +137,17 @@ func Nginx(t testing.TB) string {
 	missing(t, "nginx at /usr/sbin/nginx (Debian package nginx)")
 	return ""
 }
+
+// SimpleSAMLphp returns the paths of PHP and of SimpleSAMLphp's www
+// directory (Debian's simplesamlphp), for the tests against a SAML identity
+// provider not written with Gardien's libraries.
+func SimpleSAMLphp(t testing.TB) (php, www string) {
+	t.Helper()
+	const dir = "/usr/share/simplesamlphp/www"
+	php, err := exec.LookPath("php")
+	if _, serr := os.Stat(filepath.Join(dir, "saml2", "idp", "SSOService.php")); err != nil || serr != nil {
+		missing(t, "SimpleSAMLphp and PHP (Debian packages simplesamlphp, php-cli)")
+		return "", ""
+	}
+	return php, dir
+}

@@ -34,10 +34,15 @@ var txtRecord = regexp.MustCompile(`gardien-verification=[a-z0-9]+`)
 // TestBrowserSSO walks, in both languages, the owner's path to connect an
 // identity provider — profile picture → Organization settings → Security &
 // SSO → Single sign-on — then a person's "Log in with SSO", once with
-// OpenID Connect and once with SAML 2.0.
+// OpenID Connect and once with SAML 2.0 (crewjam's IdP; and, in English,
+// Debian's SimpleSAMLphp).
 func TestBrowserSSO(t *testing.T) {
 	for lang, w := range ssoLanguages {
-		for _, protocol := range []string{"oidc", "saml"} {
+		protocols := []string{"oidc", "saml"}
+		if lang == "en" {
+			protocols = append(protocols, "simplesamlphp")
+		}
+		for _, protocol := range protocols {
 			t.Run(lang+"/"+protocol, func(t *testing.T) {
 				dns := ssotest.StartDNS(t)
 				env := apptest.Start(t, apptest.Setting("GARDIEN_DNS_RESOLVER", dns.Addr))
@@ -54,14 +59,21 @@ func TestBrowserSSO(t *testing.T) {
 				b.Click("button", w.accountMenu)
 				b.Go("link", w.orgSettings)
 				b.Go("link", w.security)
-				var idp *ssotest.SAMLIdP
-				if protocol == "oidc" {
+				var trust func(spMetadata []byte)
+				switch protocol {
+				case "oidc":
 					issuer := ssotest.StartOP(t, []ssotest.Client{{ID: "gardien", Secret: "idp-secret", RedirectURI: env.URL + "/sso/oidc/callback"}}, person)
 					b.Fill(w.issuer, issuer)
 					b.Fill(w.clientID, "gardien")
 					b.Fill(w.clientSecret, "idp-secret")
-				} else {
-					idp = ssotest.StartSAMLIdP(t, person)
+				case "saml":
+					idp := ssotest.StartSAMLIdP(t, person)
+					trust = func(md []byte) { idp.Trust(t, "gardien", md) }
+					b.Click("radio", w.saml)
+					b.Fill(w.metadataURL, idp.MetadataURL)
+				case "simplesamlphp":
+					idp := ssotest.StartSimpleSAMLphp(t, person)
+					trust = func(md []byte) { idp.Trust(t, md) }
 					b.Click("radio", w.saml)
 					b.Fill(w.metadataURL, idp.MetadataURL)
 				}
@@ -73,10 +85,10 @@ func TestBrowserSSO(t *testing.T) {
 				dns.SetTXT("acme.test", txtRecord.FindString(b.Text()))
 				b.Go("button", w.verify)
 				b.Shot("sso-verified-" + protocol)
-				if idp != nil {
+				if trust != nil {
 					orgPath := strings.TrimSuffix(b.Location(), "/security#sso")
 					orgID := orgPath[strings.LastIndex(orgPath, "/")+1:]
-					idp.Trust(t, "gardien", env.Client(t).Get("/sso/saml/"+orgID+"/metadata").Body)
+					trust(env.Client(t).Get("/sso/saml/" + orgID + "/metadata").Body)
 				}
 				b.Click("button", w.accountMenu)
 				b.Go("button", w.logOut)
@@ -85,14 +97,19 @@ func TestBrowserSSO(t *testing.T) {
 				b.Fill(w.workEmail, "ada@acme.test")
 				b.Go("button", w.continueSSO)
 				b.Shot("provider-" + protocol)
-				if protocol == "oidc" {
+				switch protocol {
+				case "oidc":
 					b.Fill("Username:", "ada")
 					b.Fill("Password:", "idp-password")
 					b.Go("button", "Login")
-				} else {
+				case "saml":
 					b.Run("log in at the IdP", chromedp.SendKeys(chromedp.CSS(`input[name="user"]`), "ada"),
 						chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "idp-password"))
 					b.Go("button", "Log In")
+				case "simplesamlphp":
+					// Its answer page posts itself to Gardien's ACS (JavaScript).
+					b.Run("log in at SimpleSAMLphp", chromedp.SendKeys(chromedp.CSS(`#username`), "ada"),
+						chromedp.SendKeys(chromedp.CSS(`#password`), "idp-password"), chromedp.Click(`#submit_button`))
 				}
 				b.See(w.welcome + "Ada Lovelace")
 				b.Has("button", w.accountMenu)

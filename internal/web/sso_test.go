@@ -906,3 +906,107 @@ func TestSAMLLoginsTheIdentityProviderStarts(t *testing.T) {
 		t.Fatalf("a replayed tile answer: %d at %s", r.StatusCode, r.Request.URL)
 	}
 }
+
+var forms = regexp.MustCompile(`(?s)<form.*?</form>`)
+
+// postFormWith posts the form of page that has a field named field.
+func (b *browser) postFormWith(t *testing.T, page *http.Response, body, field string, extra url.Values) *http.Response {
+	t.Helper()
+	for _, f := range forms.FindAllString(body, -1) {
+		if strings.Contains(f, `name="`+field+`"`) {
+			return b.postForm(t, page, f, extra)
+		}
+	}
+	t.Fatalf("no form with %s at %s:\n%s", field, page.Request.URL, body)
+	return nil
+}
+
+// Debian's SimpleSAMLphp, a SAML IdP not written with Gardien's libraries:
+// a login through it (its assertions encrypted for Gardien), and what is
+// refused.
+func TestLoggingInThroughSimpleSAMLphp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := apptest.Start(t)
+	idp := ssotest.StartSimpleSAMLphp(t, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", Name: "Ada Lovelace"})
+	a := env.App.Auth
+	su, err := a.SignUp(ctx, auth.SignupInput{Email: "owner@acme.test", Password: pw, Name: "Owner"}, "", gardien.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.CreateOrganization(ctx, su.User, "Acme", gardien.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "saml", Enabled: true, Domains: []string{"acme.test"},
+		IDPMetadataURL: idp.MetadataURL}, gardien.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.OperatorVerifySSODomain(ctx, o.ID, "acme.test", "root"); err != nil {
+		t.Fatal(err)
+	}
+	idp.Trust(t, env.Client(t).Get(fmt.Sprintf("/sso/saml/%d/metadata", o.ID)).Body)
+
+	// answer logs ada in at SimpleSAMLphp; it returns the page that posts
+	// its answer to Gardien, and the answer.
+	answer := func(t *testing.T, b *browser) (*http.Response, string, string) {
+		t.Helper()
+		resp, err := b.Get(env.URL + "/sso/start?email=ada%40acme.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		login := readBody(t, resp)
+		resp = b.postFormWith(t, resp, login, "password", url.Values{"username": {"ada"}, "password": {"idp-password"}})
+		page := readBody(t, resp)
+		var samlResponse string
+		for _, in := range formInput.FindAllStringSubmatch(page, -1) {
+			if in[1] == "SAMLResponse" {
+				samlResponse = html.UnescapeString(in[2])
+			}
+		}
+		if samlResponse == "" {
+			t.Fatalf("no SAMLResponse at %s:\n%s", resp.Request.URL, page)
+		}
+		return resp, page, samlResponse
+	}
+
+	b := newBrowser()
+	page, body, samlResponse := answer(t, b)
+	raw, _ := base64.StdEncoding.DecodeString(samlResponse)
+	if !strings.Contains(string(raw), "EncryptedAssertion") {
+		t.Errorf("the assertion is not encrypted for Gardien:\n%s", raw)
+	}
+	r := b.postFormWith(t, page, body, "SAMLResponse", nil)
+	r.Body.Close()
+	if r.StatusCode != 200 || r.Request.URL.Path != "/" {
+		t.Fatalf("after SimpleSAMLphp: %d at %s", r.StatusCode, r.Request.URL)
+	}
+	c := env.Client(t)
+	c.Client = b.Client
+	me := c.API("GET", "/me", nil).JSON()
+	if u := me["user"].(map[string]any); u["email"] != "ada@acme.test" || u["name"] != "Ada Lovelace" || u["sso"] != true {
+		t.Fatalf("me after SimpleSAMLphp: %v", me)
+	}
+	// Replayed, from another browser: refused.
+	if r := newBrowser().postFormWith(t, page, body, "SAMLResponse", nil); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("a replayed answer: %d at %s", r.StatusCode, r.Request.URL)
+	}
+	// Tampered: refused, its cause in the audit log.
+	b = newBrowser()
+	page, body, samlResponse = answer(t, b)
+	raw, _ = base64.StdEncoding.DecodeString(samlResponse)
+	forged := strings.Replace(string(raw), `Destination="`, `Destination="https://elsewhere.example/`, 1)
+	if r := b.postFormWith(t, page, body, "SAMLResponse", url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString([]byte(forged))}}); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("a tampered answer: %d at %s", r.StatusCode, r.Request.URL)
+	}
+	var detail string
+	env.DB.QueryRow(`SELECT detail FROM events WHERE type = 'sso.login_failed' ORDER BY id DESC LIMIT 1`).Scan(&detail)
+	if !strings.Contains(detail, `"cause":"signature"`) && !strings.Contains(detail, `"cause":"recipient"`) {
+		t.Errorf("the tampered answer's audit line: %s", detail)
+	}
+	// SimpleSAMLphp found nothing to complain of (it logs an error for a
+	// NameID format it was asked for and does not give).
+	if log := idp.Log(); strings.Contains(log, "ERROR") || strings.Contains(log, "Error") {
+		t.Errorf("SimpleSAMLphp logged errors:\n%s", log)
+	}
+}
