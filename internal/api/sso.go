@@ -84,15 +84,17 @@ func (h *Handler) handleVerifySSODomain(w http.ResponseWriter, r *http.Request, 
 }
 
 func (h *Handler) handleTestSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
-	problems, err := h.auth.SSOProblems(r.Context(), cur.User, orgID)
+	test, err := h.auth.TestSSO(r.Context(), cur.User, orgID)
 	if err != nil {
 		return err
 	}
 	lang := h.lang(r)
-	return writeJSON(w, http.StatusOK, map[string]any{"ok": len(problems) == 0, "problems": each(problems, func(p auth.SSOProblem) string {
-		if p.Cause == "" {
-			return h.cat.T(lang, p.Key)
-		}
-		return h.cat.T(lang, p.Key, h.cat.T(lang, "detail.cause."+p.Cause))
-	})})
+	return writeJSON(w, http.StatusOK, map[string]any{"ok": len(test.Problems) == 0,
+		"problems": each(test.Problems, func(p auth.SSOProblem) string {
+			if p.Cause == "" {
+				return h.cat.T(lang, p.Key)
+			}
+			return h.cat.T(lang, p.Key, h.cat.T(lang, "detail.cause."+p.Cause))
+		}),
+		"steps": each(test.Steps, func(k string) string { return h.cat.T(lang, k) })})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/sso"
 )
 
 // invitationTTL is how long an invitation link works.
@@ -456,6 +457,8 @@ type Security struct {
 	// SAMLEntityID and SAMLACS are what a SAML identity provider needs of
 	// Gardien for this organization.
 	SAMLEntityID, SAMLACS string
+	// IDP is what the saved SAML metadata says (nil when none).
+	IDP *sso.IDPInfo
 }
 
 // OrgSecurity returns what the Security & SSO page shows.
@@ -472,9 +475,13 @@ func (s *Service) OrgSecurity(ctx context.Context, actor *gardien.User, orgID in
 	if err != nil && !errors.Is(err, gardien.ErrNotFound) {
 		return nil, fmt.Errorf("auth: security: %w", err)
 	}
-	return &Security{Membership: m, Counts: counts, CanChange: actor.TwoFactorEnabled || actor.SSO, NeedOwnTwoFactor: !actor.TwoFactorEnabled && !actor.SSO,
+	sec := &Security{Membership: m, Counts: counts, CanChange: actor.TwoFactorEnabled || actor.SSO, NeedOwnTwoFactor: !actor.TwoFactorEnabled && !actor.SSO,
 		WithoutTwoFactor: counts.Total - counts.Protected, SSO: conn, CanChangeSSO: m.Role == gardien.RoleOwner, OIDCRedirectURI: s.OIDCRedirectURI(),
-		SAMLEntityID: s.Links.SAMLMetadata(orgID), SAMLACS: s.Links.SAMLACS(orgID)}, nil
+		SAMLEntityID: s.Links.SAMLMetadata(orgID), SAMLACS: s.Links.SAMLACS(orgID)}
+	if conn != nil && conn.Protocol == gardien.ProtocolSAML && conn.IDPMetadataXML != "" {
+		sec.IDP, _ = sso.MetadataInfo(conn.IDPMetadataXML) // unreadable: the test says so
+	}
+	return sec, nil
 }
 
 // SetRequireTwoFactor turns the organization's requirement on or off: one

@@ -306,22 +306,31 @@ type SSOProblem struct {
 	Cause string
 }
 
-// SSOProblems says what stands between an organization's connection and
-// its people logging in; none when all is well. The issuer is asked again
-// (the "Test connection" button).
-func (s *Service) SSOProblems(ctx context.Context, actor *gardien.User, orgID int64) ([]SSOProblem, error) {
+// SSOTest is what the "Test" button finds: Problems with the identity
+// provider (none: it answers as it should), and the Steps of the set-up
+// still to take (catalog keys) before people log in through it.
+type SSOTest struct {
+	Problems []SSOProblem
+	Steps    []string
+}
+
+// TestSSO tests an organization's identity provider — the issuer asked
+// again, the metadata checked — and says what is left to set up. It works
+// before any domain is verified or SSO is on: it tests the provider.
+func (s *Service) TestSSO(ctx context.Context, actor *gardien.User, orgID int64) (*SSOTest, error) {
 	conn, err := s.SSO(ctx, actor, orgID)
 	if err != nil {
 		return nil, err
 	}
+	out := &SSOTest{}
+	if !slices.ContainsFunc(conn.Domains, gardien.SSODomain.Verified) {
+		out.Steps = append(out.Steps, "sso.step_verify_domain")
+	}
+	if !conn.Enabled {
+		out.Steps = append(out.Steps, "sso.step_turn_on")
+	}
 	var problems []SSOProblem
 	add := func(key string) { problems = append(problems, SSOProblem{Key: key}) }
-	if !conn.Enabled {
-		add("sso.problem_disabled")
-	}
-	if !slices.ContainsFunc(conn.Domains, gardien.SSODomain.Verified) {
-		add("sso.problem_no_verified_domain")
-	}
 	if conn.Protocol == gardien.ProtocolSAML {
 		if _, err := s.Providers.IDPMetadata(ctx, "", conn.IDPMetadataXML); errors.Is(err, sso.ErrCertificateExpired) {
 			add("sso.problem_certificate")
@@ -351,7 +360,8 @@ func (s *Service) SSOProblems(ctx context.Context, actor *gardien.User, orgID in
 	if cause != "" {
 		problems = append(problems, SSOProblem{Key: "sso.problem_last_refusal", Cause: cause})
 	}
-	return problems, nil
+	out.Problems = problems
+	return out, nil
 }
 
 // lastRefusal is, when the last login through the connection, since it was
@@ -375,8 +385,13 @@ func (s *Service) samlSettings(ctx context.Context, conn *gardien.SSOConnection,
 	conn.Issuer, conn.ClientID, conn.ClientSecretSealed = "", "", nil
 	conn.IdPInitiated = in.IdPInitiated
 	conn.IDPMetadataURL = strings.TrimSpace(in.IDPMetadataURL)
+	xmlText := in.IDPMetadataXML
 	switch {
-	case conn.IDPMetadataURL == "" && strings.TrimSpace(in.IDPMetadataXML) == "":
+	case conn.IDPMetadataURL == "" && strings.TrimSpace(xmlText) == "" && prev != nil && prev.Protocol == gardien.ProtocolSAML && prev.IDPMetadataXML != "":
+		// Saved again without new metadata: the metadata saved stays
+		// (checked again all the same: its certificate may have expired).
+		xmlText = prev.IDPMetadataXML
+	case conn.IDPMetadataURL == "" && strings.TrimSpace(xmlText) == "":
 		invalid("idp_metadata_url", "err.sso_metadata")
 		return nil
 	case len(conn.IDPMetadataURL) > 500:
@@ -384,7 +399,7 @@ func (s *Service) samlSettings(ctx context.Context, conn *gardien.SSOConnection,
 		return nil
 	}
 	if check {
-		xml, err := s.Providers.IDPMetadata(ctx, conn.IDPMetadataURL, in.IDPMetadataXML)
+		xml, err := s.Providers.IDPMetadata(ctx, conn.IDPMetadataURL, xmlText)
 		if err != nil {
 			s.Log.InfoContext(ctx, "sso metadata refused", "org_id", conn.OrgID, "err", err)
 			invalid("idp_metadata_url", providerProblem(err, "err.sso_metadata"))

@@ -331,3 +331,32 @@ func TestAnIssuerIsKeptAsEntered(t *testing.T) {
 	_, err = f.svc.SaveSSO(ctx, owner.User, o.ID, in, client)
 	wantCode(t, err, gardien.CodeValidationFailed)
 }
+
+// Saved SAML metadata stays when the connection is saved again without
+// new metadata; the test tests the provider before any domain is verified,
+// and says what is left.
+func TestASAMLConnectionKeepsItsMetadataAndIsTestedBeforeItsDomain(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.withProviders(sso.New(sso.Options{AllowPrivate: true}))
+	owner, o := f.org(t, "owner@acme.test")
+	idp := ssotest.StartSAMLIdP(t)
+	in := auth.SSOInput{Protocol: "saml", Domains: []string{"acme.test"}, IDPMetadataURL: idp.MetadataURL}
+	first, err := f.svc.SaveSSO(ctx, owner.User, o.ID, in, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.IDPMetadataURL = ""
+	again, err := f.svc.SaveSSO(ctx, owner.User, o.ID, in, client)
+	if err != nil || again.IDPMetadataXML != first.IDPMetadataXML {
+		t.Fatalf("saved again without metadata: %v", err)
+	}
+	sec, err := f.svc.OrgSecurity(ctx, owner.User, o.ID)
+	if err != nil || sec.IDP == nil || sec.IDP.EntityID != idp.MetadataURL || !sec.IDP.SignedUntil.After(time.Now()) {
+		t.Fatalf("what the page shows of the metadata: %+v %v", sec.IDP, err)
+	}
+	test, err := f.svc.TestSSO(ctx, owner.User, o.ID)
+	if err != nil || len(test.Problems) != 0 || len(test.Steps) != 2 {
+		t.Fatalf("the test before a domain is verified and SSO is on: %+v %v", test, err)
+	}
+}

@@ -119,6 +119,29 @@ func (p *Protocols) IDPMetadata(ctx context.Context, metadataURL, xmlText string
 	return string(data), nil
 }
 
+// IDPInfo is what a saved identity provider's metadata says, for its
+// owner to recognize it.
+type IDPInfo struct {
+	EntityID string
+	// SignedUntil is when its last trusted signing certificate ends.
+	SignedUntil time.Time
+}
+
+// MetadataInfo reads an identity provider's metadata XML.
+func MetadataInfo(xmlText string) (*IDPInfo, error) {
+	md, err := samlsp.ParseMetadata([]byte(xmlText))
+	if err != nil {
+		return nil, fmt.Errorf("sso: metadata: %w", err)
+	}
+	info := &IDPInfo{EntityID: md.EntityID}
+	for _, cert := range signingCerts(md) {
+		if strongKey(cert) && cert.NotAfter.After(info.SignedUntil) {
+			info.SignedUntil = cert.NotAfter
+		}
+	}
+	return info, nil
+}
+
 // ErrCertificateExpired: every signing certificate the identity provider
 // publishes is past its end (or not yet valid): its answers cannot be
 // trusted until it publishes a current one.

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -59,6 +60,18 @@ func TestBrowserSSO(t *testing.T) {
 				b.Click("button", w.accountMenu)
 				b.Go("link", w.orgSettings)
 				b.Go("link", w.security)
+				// Only the chosen protocol's fields show.
+				shown := func(css string) bool {
+					t.Helper()
+					v, err := chromedp.Run(b.Context(), chromedp.Evaluate[bool](`document.querySelector(`+strconv.Quote(css)+`).offsetParent !== null`))
+					if err != nil {
+						t.Fatal(err)
+					}
+					return v
+				}
+				if !shown("#f-issuer") || shown("#f-idp_metadata_url") {
+					t.Error("OpenID Connect chosen: the SAML fields show, or the OIDC ones do not")
+				}
 				var trust func(spMetadata []byte)
 				switch protocol {
 				case "oidc":
@@ -70,6 +83,9 @@ func TestBrowserSSO(t *testing.T) {
 					idp := ssotest.StartSAMLIdP(t, person)
 					trust = func(md []byte) { idp.Trust(t, "gardien", md) }
 					b.Click("radio", w.saml)
+					if shown("#f-issuer") || !shown("#f-idp_metadata_url") {
+						t.Error("SAML chosen: the OIDC fields show, or the SAML ones do not")
+					}
 					b.Fill(w.metadataURL, idp.MetadataURL)
 				case "simplesamlphp":
 					idp := ssotest.StartSimpleSAMLphp(t, person)

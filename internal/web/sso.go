@@ -9,6 +9,7 @@ import (
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/i18n"
 )
 
 // handleSSOStart sends a person to their organization's identity provider
@@ -162,22 +163,40 @@ func (h *Handler) handleVerifySSODomain(w http.ResponseWriter, r *http.Request, 
 	h.done(w, r, err, securityURL(r), "sso.domain_verified", r.PathValue("domain"))
 }
 
+// handleTestSSO tests the identity provider and says what is left to set
+// up (it works before a domain is verified or SSO is on).
 func (h *Handler) handleTestSSO(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	problems, err := h.Auth.SSOProblems(r.Context(), cur.User, pathID(r, "id"))
-	if err != nil || len(problems) == 0 {
-		h.done(w, r, err, securityURL(r), "sso.test_ok")
+	test, err := h.Auth.TestSSO(r.Context(), cur.User, pathID(r, "id"))
+	if err != nil {
+		h.done(w, r, err, securityURL(r), "")
 		return
 	}
 	lang := h.lang(r)
-	words := make([]string, len(problems))
-	for i, p := range problems {
-		words[i] = h.Catalog.T(lang, p.Key)
-		if p.Cause != "" {
-			words[i] = h.Catalog.T(lang, p.Key, h.Catalog.T(lang, "detail.cause."+p.Cause))
+	switch {
+	case len(test.Problems) > 0:
+		words := make([]string, len(test.Problems))
+		for i, p := range test.Problems {
+			words[i] = problemWords(h.Catalog, lang, p)
 		}
+		h.setFlash(w, "error", "sso.test_problems", strings.Join(words, " "))
+	case len(test.Steps) > 0:
+		words := make([]string, len(test.Steps))
+		for i, k := range test.Steps {
+			words[i] = h.Catalog.T(lang, k)
+		}
+		h.setFlash(w, "ok", "sso.test_provider_ok", strings.Join(words, " "))
+	default:
+		h.setFlash(w, "ok", "sso.test_ok")
 	}
-	h.setFlash(w, "error", "sso.test_problems", strings.Join(words, " "))
 	redirect(w, r, securityURL(r))
+}
+
+// problemWords says a connection's problem in lang.
+func problemWords(cat *i18n.Catalog, lang string, p auth.SSOProblem) string {
+	if p.Cause == "" {
+		return cat.T(lang, p.Key)
+	}
+	return cat.T(lang, p.Key, cat.T(lang, "detail.cause."+p.Cause))
 }
 
 type ssoDeletePage struct{ Page }

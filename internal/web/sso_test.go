@@ -474,7 +474,8 @@ func TestConnectingSSOThroughThePages(t *testing.T) {
 	if r.StatusCode != 422 {
 		t.Fatalf("an issuer that cannot be discovered: %d", r.StatusCode)
 	}
-	has(t, r, `id="f-issuer-error"`, `value="gardien"`)
+	// The rest of the form stays as typed.
+	has(t, r, `id="f-issuer-error"`, `value="gardien"`, `value="http://127.0.0.1:1"`, ">acme.test</textarea>", `name="enabled" value="on" checked`)
 	wantRedirect(t, owner.Form(org+"/sso", map[string]string{"protocol": "oidc", "issuer": issuer, "client_id": "gardien", "client_secret": "s",
 		"domains": "acme.test\nExample.ORG", "enabled": "on"}), sec+"#sso")
 	page := owner.Get(sec)
@@ -653,7 +654,24 @@ func TestConnectingSAMLThroughThePages(t *testing.T) {
 	if r.StatusCode != 303 {
 		t.Fatalf("saving SAML: %d\n%s", r.StatusCode, r.Body)
 	}
-	has(t, owner.Get(org+"/security"), "Single sign-on saved.", env.URL+"/sso/saml/")
+	page := owner.Get(org + "/security")
+	has(t, page, "Single sign-on saved.", env.URL+"/sso/saml/", "1. Your email domains", "2. Your identity provider", "3. Test", "4. Turn it on",
+		// Where each TXT record goes, and each value in the consoles.
+		"as a TXT record on acme.test itself", "Audience URI (SP Entity ID)", "Reply URL (Assertion Consumer Service URL)",
+		// What is stored of the provider's metadata.
+		"The identity provider&#39;s metadata is saved:", "its signing certificate is valid until")
+	// The test is allowed before the domain is verified: it tests the
+	// provider, and says what is left.
+	wantRedirect(t, owner.Form(org+"/sso/test", nil), org+"/security#sso")
+	has(t, owner.Get(org+"/security"), "The identity provider answers as it should. Left to do: verify an email domain")
+	// Saved again unchanged, without giving the metadata again: it stays.
+	if r := owner.Form(org+"/sso", map[string]string{"protocol": "saml", "idp_metadata_url": "", "idp_metadata_xml": "", "domains": "acme.test", "enabled": "on"}); r.StatusCode != 303 {
+		t.Fatalf("saving SAML again without its metadata: %d\n%s", r.StatusCode, r.Body)
+	}
+	has(t, owner.Get(org+"/security"), "The identity provider&#39;s metadata is saved:")
+	// Pasted metadata that is refused comes back in its field.
+	r = owner.Form(org+"/sso", map[string]string{"protocol": "saml", "idp_metadata_url": "", "idp_metadata_xml": "<EntityDescriptor>not metadata</EntityDescriptor>", "domains": "acme.test"})
+	has(t, r, "&lt;EntityDescriptor&gt;not metadata&lt;/EntityDescriptor&gt;</textarea>")
 }
 
 // What Gardien checks of an ID token, each against a provider whose token
@@ -817,9 +835,9 @@ func TestSAMLAnswersAreCheckedWithTheProvidersClockAndCrypto(t *testing.T) {
 				t.Errorf("the audit line: %s, want cause %s", detail, tc.cause)
 			}
 			// The connection test tells the owner what the last login met.
-			problems, err := env.App.Auth.SSOProblems(context.Background(), owner, org)
-			if err != nil || len(problems) != 1 || problems[0].Cause != tc.cause {
-				t.Errorf("the connection test: %+v %v", problems, err)
+			test, err := env.App.Auth.TestSSO(context.Background(), owner, org)
+			if err != nil || len(test.Problems) != 1 || test.Problems[0].Cause != tc.cause {
+				t.Errorf("the connection test: %+v %v", test, err)
 			}
 		})
 	}
@@ -844,9 +862,9 @@ func TestASAMLProviderWithAWeakKeyIsNotTrusted(t *testing.T) {
 	if _, err := env.DB.Exec(env.Q(`UPDATE sso_connections SET idp_metadata_xml = ? WHERE org_id = ?`), md, org); err != nil {
 		t.Fatal(err)
 	}
-	problems, err := env.App.Auth.SSOProblems(ctx, owner, org)
-	if err != nil || len(problems) != 1 || problems[0].Key != "sso.problem_weak_key" {
-		t.Fatalf("the connection test: %+v %v", problems, err)
+	test, err := env.App.Auth.TestSSO(ctx, owner, org)
+	if err != nil || len(test.Problems) != 1 || test.Problems[0].Key != "sso.problem_weak_key" {
+		t.Fatalf("the connection test: %+v %v", test, err)
 	}
 	if r := newBrowser().get(t, env.URL+"/sso/start?email=ada%40acme.test"); r.Request.URL.Host != strings.TrimPrefix(env.URL, "http://") || r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("a login through it: %d at %s", r.StatusCode, r.Request.URL)
