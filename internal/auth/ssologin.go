@@ -68,7 +68,7 @@ type SSOStart struct {
 // browserValue is the value a browser keeps for its SSO logins: the one it
 // has (so that two logins started in two tabs both hold), or a new one.
 func browserValue(had string) string {
-	if len(had) == 43 && strings.Trim(had, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == "" {
+	if tokenShaped(had) {
 		return had
 	}
 	v, _ := newToken()
@@ -262,7 +262,7 @@ func (s *Service) acceptUnsolicited(ctx context.Context, orgID int64, samlRespon
 // to a login the provider started waits for no browser, while its
 // connection still accepts those.
 func (s *Service) FinishSAML(ctx context.Context, token, browser, oldToken string, c gardien.Client) (*SSOLogin, error) {
-	if token == "" || len(token) > 100 {
+	if !tokenShaped(token) { // no write for what cannot be one
 		return nil, errSSOFailed
 	}
 	ans, err := s.Store.ConsumeSSOAnswer(ctx, hashToken(token), s.Now())
@@ -281,6 +281,12 @@ func (s *Service) FinishSAML(ctx context.Context, token, browser, oldToken strin
 		return nil, a.refuse(gardien.EventData{"reason": "other_browser"}, nil)
 	}
 	return a.logIn(&ans.Identity, oldToken)
+}
+
+// tokenShaped says whether s could be a token of newToken's (43 characters
+// of base64url): anything else is refused before the database.
+func tokenShaped(s string) bool {
+	return len(s) == 43 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == ""
 }
 
 // sameBrowser says whether browser is the value whose hash a login kept.
@@ -314,7 +320,7 @@ type ssoAnswer struct {
 // answer takes the login of a state and its organization's connection,
 // which must still be on and speak protocol.
 func (s *Service) answer(ctx context.Context, state, protocol string, c gardien.Client) (*ssoAnswer, error) {
-	if state == "" || len(state) > 100 {
+	if !tokenShaped(state) { // no write for what cannot be one
 		return nil, errNoSuchLogin
 	}
 	l, err := s.Store.ConsumeSSOLogin(ctx, hashToken(state), s.Now())
