@@ -534,30 +534,9 @@ func readBody(t *testing.T, r *http.Response) string {
 
 func TestLoggingInThroughSAML(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	env := apptest.Start(t)
 	idp := ssotest.StartSAMLIdP(t, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", Name: "Ada Lovelace"})
-	a := env.App.Auth
-	su, err := a.SignUp(ctx, auth.SignupInput{Email: "owner@acme.test", Password: pw, Name: "Owner"}, "", gardien.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := a.CreateOrganization(ctx, su.User, "Acme", gardien.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "saml", Enabled: true, Domains: []string{"acme.test"},
-		IDPMetadataURL: idp.MetadataURL}, gardien.Client{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.OperatorVerifySSODomain(ctx, o.ID, "acme.test", "root"); err != nil {
-		t.Fatal(err)
-	}
-	md := env.Client(t).Get(fmt.Sprintf("/sso/saml/%d/metadata", o.ID))
-	if md.StatusCode != 200 || !strings.Contains(string(md.Body), "AssertionConsumerService") {
-		t.Fatalf("SP metadata: %d %s", md.StatusCode, md.Body)
-	}
-	idp.Trust(t, "gardien", md.Body)
+	_, orgID := samlOrg(t, env, idp.MetadataURL, crewjamTrust(t, idp))
 
 	// login follows the whole SAML path; it returns the IdP's answer page
 	// (to post to Gardien's ACS) and the browser.
@@ -638,7 +617,7 @@ func TestLoggingInThroughSAML(t *testing.T) {
 			t.Errorf("tampered: %d", r.StatusCode)
 		}
 		b, idpPage, body = answer(t)
-		acs := strings.Replace(formAction.FindStringSubmatch(body)[1], fmt.Sprintf("/sso/saml/%d/", o.ID), "/sso/saml/999999/", 1)
+		acs := strings.Replace(formAction.FindStringSubmatch(body)[1], fmt.Sprintf("/sso/saml/%d/", orgID), "/sso/saml/999999/", 1)
 		misdirected := strings.Replace(body, formAction.FindStringSubmatch(body)[1], acs, 1)
 		if r := b.postForm(t, idpPage, misdirected, nil); r.StatusCode != http.StatusBadRequest {
 			t.Errorf("at another organization's ACS: %d", r.StatusCode)
@@ -682,8 +661,14 @@ func TestTamperedIDTokensAreRefused(t *testing.T) {
 	ctx := context.Background()
 	for name, tamper := range map[string]ssotest.TamperIDToken{
 		"signature": func(raw string, _ func(map[string]any) string) string {
+			// Another base64url character: the signature's bytes change, the
+			// token stays well-formed.
 			b := []byte(raw)
-			b[len(b)-5] ^= 0x01
+			if b[len(b)-5] == 'A' {
+				b[len(b)-5] = 'B'
+			} else {
+				b[len(b)-5] = 'A'
+			}
 			return string(b)
 		},
 		"audience": func(raw string, sign func(map[string]any) string) string {
@@ -747,10 +732,10 @@ func TestTamperedIDTokensAreRefused(t *testing.T) {
 	}
 }
 
-// samlOrg connects a new organization to idp (acme.test, verified by the
-// operator) and registers Gardien at the IdP; it returns the owner's
-// account and the organization's ID.
-func samlOrg(t *testing.T, env *apptest.Env, idp *ssotest.SAMLIdP) (*gardien.User, int64) {
+// samlOrg connects a new organization to the IdP of metadataURL
+// (acme.test, verified by the operator) and gives Gardien's SP metadata to
+// trust; it returns the owner's account and the organization's ID.
+func samlOrg(t *testing.T, env *apptest.Env, metadataURL string, trust func(spMetadata []byte)) (*gardien.User, int64) {
 	t.Helper()
 	ctx := context.Background()
 	a := env.App.Auth
@@ -763,15 +748,23 @@ func samlOrg(t *testing.T, env *apptest.Env, idp *ssotest.SAMLIdP) (*gardien.Use
 		t.Fatal(err)
 	}
 	if _, err := a.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "saml", Enabled: true, Domains: []string{"acme.test"},
-		IDPMetadataURL: idp.MetadataURL}, gardien.Client{}); err != nil {
+		IDPMetadataURL: metadataURL}, gardien.Client{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.OperatorVerifySSODomain(ctx, o.ID, "acme.test", "root"); err != nil {
 		t.Fatal(err)
 	}
 	md := env.Client(t).Get(fmt.Sprintf("/sso/saml/%d/metadata", o.ID))
-	idp.Trust(t, "gardien", md.Body)
+	if md.StatusCode != 200 || !strings.Contains(string(md.Body), "AssertionConsumerService") {
+		t.Fatalf("SP metadata: %d %s", md.StatusCode, md.Body)
+	}
+	trust(md.Body)
 	return su.User, o.ID
+}
+
+// crewjamTrust is trust for crewjam's IdP.
+func crewjamTrust(t *testing.T, idp *ssotest.SAMLIdP) func([]byte) {
+	return func(md []byte) { idp.Trust(t, "gardien", md) }
 }
 
 // samlLogin logs ada in through the IdP, in a new browser, and returns the
@@ -815,7 +808,7 @@ func TestSAMLAnswersAreCheckedWithTheProvidersClockAndCrypto(t *testing.T) {
 			clock := apptest.NewClock()
 			env := apptest.Start(t, apptest.WithClock(clock))
 			idp := ssotest.StartSAMLIdPWith(t, tc.idp, ada)
-			owner, org := samlOrg(t, env, idp)
+			owner, org := samlOrg(t, env, idp.MetadataURL, crewjamTrust(t, idp))
 			b, resp := samlLogin(t, env, func() { clock.Advance(tc.held) })
 			c := env.Client(t)
 			c.Client = b.Client
@@ -851,7 +844,7 @@ func TestASAMLProviderWithAWeakKeyIsNotTrusted(t *testing.T) {
 	env := apptest.Start(t)
 	strong := ssotest.StartSAMLIdP(t, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test"})
 	weak := ssotest.StartSAMLIdPWith(t, ssotest.SAMLIdPOptions{KeyBits: 1024}, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test"})
-	owner, org := samlOrg(t, env, strong)
+	owner, org := samlOrg(t, env, strong.MetadataURL, crewjamTrust(t, strong))
 	_, err := env.App.Auth.SaveSSO(ctx, owner, org, auth.SSOInput{Protocol: "saml", Enabled: true, Domains: []string{"acme.test"},
 		IDPMetadataURL: weak.MetadataURL}, gardien.Client{})
 	if e, _ := gardien.AsError(err); e == nil || len(e.Fields) != 1 || e.Fields[0].Message != "err.sso_weak_key" {
@@ -878,7 +871,7 @@ func TestSAMLLoginsTheIdentityProviderStarts(t *testing.T) {
 	ctx := context.Background()
 	env := apptest.Start(t)
 	idp := ssotest.StartSAMLIdP(t, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", Name: "Ada"})
-	owner, org := samlOrg(t, env, idp)
+	owner, org := samlOrg(t, env, idp.MetadataURL, crewjamTrust(t, idp))
 	idp.Shortcut(t, "gardien", fmt.Sprintf("%s/sso/saml/%d/metadata", env.URL, org))
 	// tile logs in at the IdP from its dashboard's tile and returns the
 	// page that posts its answer to Gardien.
@@ -944,26 +937,9 @@ func (b *browser) postFormWith(t *testing.T, page *http.Response, body, field st
 // refused.
 func TestLoggingInThroughSimpleSAMLphp(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	env := apptest.Start(t)
 	idp := ssotest.StartSimpleSAMLphp(t, ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", Name: "Ada Lovelace"})
-	a := env.App.Auth
-	su, err := a.SignUp(ctx, auth.SignupInput{Email: "owner@acme.test", Password: pw, Name: "Owner"}, "", gardien.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := a.CreateOrganization(ctx, su.User, "Acme", gardien.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.SaveSSO(ctx, su.User, o.ID, auth.SSOInput{Protocol: "saml", Enabled: true, Domains: []string{"acme.test"},
-		IDPMetadataURL: idp.MetadataURL}, gardien.Client{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.OperatorVerifySSODomain(ctx, o.ID, "acme.test", "root"); err != nil {
-		t.Fatal(err)
-	}
-	idp.Trust(t, env.Client(t).Get(fmt.Sprintf("/sso/saml/%d/metadata", o.ID)).Body)
+	samlOrg(t, env, idp.MetadataURL, func(md []byte) { idp.Trust(t, md) })
 
 	// answer logs ada in at SimpleSAMLphp; it returns the page that posts
 	// its answer to Gardien, and the answer.
