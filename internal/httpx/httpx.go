@@ -67,12 +67,18 @@ func (c Cookies) Remove(w http.ResponseWriter, name string) {
 }
 
 // ssoBrowserCookie holds the value that binds a login through an identity
-// provider to the browser that started it.
-const ssoBrowserCookie = "gardien_sso"
+// provider to the browser that started it; over HTTPS with the __Host-
+// prefix, so that a sibling subdomain cannot plant its own value.
+func (c Cookies) ssoBrowserCookie() string {
+	if c.Secure {
+		return "__Host-gardien_sso"
+	}
+	return "gardien_sso"
+}
 
 // SSOBrowser returns the browser's SSO binding value, or "".
 func (c Cookies) SSOBrowser(r *http.Request) string {
-	ck, err := r.Cookie(ssoBrowserCookie)
+	ck, err := r.Cookie(c.ssoBrowserCookie())
 	if err != nil {
 		return ""
 	}
@@ -82,7 +88,7 @@ func (c Cookies) SSOBrowser(r *http.Request) string {
 // SetSSOBrowser keeps the browser's SSO binding value until its logins
 // end.
 func (c Cookies) SetSSOBrowser(w http.ResponseWriter, value string, expires time.Time) {
-	c.Write(w, ssoBrowserCookie, value, expires)
+	c.Write(w, c.ssoBrowserCookie(), value, expires)
 }
 
 // Current is the logged-in person of a request, if any.

@@ -41,3 +41,27 @@ func TestPathIDsArePositiveNumbers(t *testing.T) {
 		}
 	}
 }
+
+// Over HTTPS the SSO binding cookie is __Host- (no sibling subdomain can
+// plant a value of its own), Secure, HttpOnly and SameSite=Lax.
+func TestTheSSOBrowserCookie(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		rec := httptest.NewRecorder()
+		c := Cookies{Secure: secure}
+		c.SetSSOBrowser(rec, "value", time.Now().Add(time.Minute))
+		resp := rec.Result()
+		ck := resp.Cookies()[0]
+		wantName := "gardien_sso"
+		if secure {
+			wantName = "__Host-gardien_sso"
+		}
+		if ck.Name != wantName || ck.Secure != secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
+			t.Errorf("secure %v: %+v", secure, ck)
+		}
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(&http.Cookie{Name: wantName, Value: "value"})
+		if got := c.SSOBrowser(req); got != "value" {
+			t.Errorf("secure %v: read back %q", secure, got)
+		}
+	}
+}
