@@ -985,6 +985,13 @@ func TestLoggingInThroughSimpleSAMLphp(t *testing.T) {
 	if r := newBrowser().postFormWith(t, page, body, "SAMLResponse", nil); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("a replayed answer: %d at %s", r.StatusCode, r.Request.URL)
 	}
+	// A fresh answer posted by a victim's browser (login CSRF): nobody is
+	// logged in there.
+	_, body, _ = answer(t, newBrowser())
+	victim := newBrowser()
+	if r := victim.postFormWith(t, page, body, "SAMLResponse", nil); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("an answer posted by another browser: %d at %s", r.StatusCode, r.Request.URL)
+	}
 	// Tampered: refused, its cause in the audit log.
 	b = newBrowser()
 	page, body, samlResponse = answer(t, b)
@@ -1002,5 +1009,28 @@ func TestLoggingInThroughSimpleSAMLphp(t *testing.T) {
 	// NameID format it was asked for and does not give).
 	if log := idp.Log(); strings.Contains(log, "ERROR") || strings.Contains(log, "Error") {
 		t.Errorf("SimpleSAMLphp logged errors:\n%s", log)
+	}
+}
+
+// SimpleSAMLphp made to sign in SHA-1: its answers are refused, and say so.
+func TestSimpleSAMLphpSigningInSHA1IsRefused(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	idp := ssotest.StartSimpleSAMLphpSigning(t, "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+		ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", Name: "Ada Lovelace"})
+	samlOrg(t, env, idp.MetadataURL, func(md []byte) { idp.Trust(t, md) })
+	b := newBrowser()
+	resp, err := b.Get(env.URL + "/sso/start?email=ada%40acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = b.postFormWith(t, resp, readBody(t, resp), "password", url.Values{"username": {"ada"}, "password": {"idp-password"}})
+	if r := b.postFormWith(t, resp, readBody(t, resp), "SAMLResponse", nil); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("an answer signed in SHA-1: %d at %s", r.StatusCode, r.Request.URL)
+	}
+	var detail string
+	env.DB.QueryRow(`SELECT detail FROM events WHERE type = 'sso.login_failed' ORDER BY id DESC LIMIT 1`).Scan(&detail)
+	if !strings.Contains(detail, `"cause":"weak_crypto"`) {
+		t.Errorf("the audit line: %s", detail)
 	}
 }

@@ -35,7 +35,15 @@ type SimpleSAMLphp struct {
 // given as the mail attribute, Name as displayName) until the test ends.
 func StartSimpleSAMLphp(t testing.TB, people ...OPUser) *SimpleSAMLphp {
 	t.Helper()
-	php, www := testenv.SimpleSAMLphp(t)
+	return StartSimpleSAMLphpSigning(t, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", people...)
+}
+
+// StartSimpleSAMLphpSigning is StartSimpleSAMLphp signing with algorithm
+// (an XML Signature algorithm URI, such as RSA-SHA1's, for the tests of
+// what Gardien refuses).
+func StartSimpleSAMLphpSigning(t testing.TB, algorithm string, people ...OPUser) *SimpleSAMLphp {
+	t.Helper()
+	phpBin, www := testenv.SimpleSAMLphp(t)
 	dir := t.TempDir()
 	for _, d := range []string{"config", "metadata", "cert", "log", "data", "tmp", "sessions"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
@@ -88,10 +96,10 @@ $metadata['%[1]s'] = [
 	'privatekey' => 'idp.key',
 	'certificate' => 'idp.crt',
 	'auth' => 'example-userpass',
-	'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+	'signature.algorithm' => '%[2]s',
 	'assertion.encryption' => true,
 ];
-`, s.MetadataURL),
+`, s.MetadataURL, php(algorithm)),
 		"metadata/sp.xml": `<?xml version="1.0"?><EntitiesDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata"/>`,
 	}
 	for name, text := range files {
@@ -99,7 +107,7 @@ $metadata['%[1]s'] = [
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(php, "-S", addr, "-t", www)
+	cmd := exec.Command(phpBin, "-S", addr, "-t", www)
 	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+filepath.Join(dir, "config"))
 	out, err := os.Create(filepath.Join(dir, "log", "php-server.log"))
 	if err != nil {
