@@ -470,7 +470,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`
 
+// fkOffMarker, the first line of a SQLite migration, runs it with foreign
+// keys off and checks them after: SQLite's documented way to rebuild a
+// table that others refer to (a DROP TABLE would otherwise cascade).
+const fkOffMarker = "-- sqlite: foreign keys off\n"
+
 func (s *Store) migrateOne(ctx context.Context, conn *sql.Conn, m Migration, body string) error {
+	if s.dialect == SQLite && strings.HasPrefix(body, fkOffMarker) {
+		// Outside the transaction: the pragma is a no-op inside one.
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -489,7 +501,33 @@ func (s *Store) migrateOne(ctx context.Context, conn *sql.Conn, m Migration, bod
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), m.Version, time.Now().Unix()); err != nil {
 		return err
 	}
+	if s.dialect == SQLite && strings.HasPrefix(body, fkOffMarker) {
+		if err := foreignKeysHold(ctx, tx); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
+}
+
+// foreignKeysHold says, after a migration with foreign keys off, whether
+// every reference still finds its row.
+func foreignKeysHold(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table string
+		var rowid sql.NullInt64
+		var parent string
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("a row of %s refers to no row of %s", table, parent)
+	}
+	return rows.Err()
 }
 
 // Prepared statements, kept per database handle and query: preparing costs

@@ -615,3 +615,49 @@ func TestSSOLoginsAndAnswersKeepTheirBrowserAndAreTakenOnce(t *testing.T) {
 		}
 	})
 }
+
+// No id a URL, a foreign key or an audit line names is handed out again:
+// the newest organization, person or session deleted, the next one gets
+// another id.
+func TestIdsAreNeverHandedOutAgain(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		owner := newUser(t, s, "owner@example.com")
+		ev := func(typ string) *gardien.Event { return &gardien.Event{Time: t0, Type: typ} }
+		first := &gardien.Organization{Name: "First", CreatedAt: t0}
+		if err := s.CreateOrganization(ctx, first, owner.ID, ev("org.created")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteOrganization(ctx, first.ID, ev("org.deleted")); err != nil {
+			t.Fatal(err)
+		}
+		next := &gardien.Organization{Name: "Next", CreatedAt: t0}
+		if err := s.CreateOrganization(ctx, next, owner.ID, ev("org.created")); err != nil {
+			t.Fatal(err)
+		}
+		if next.ID == first.ID {
+			t.Errorf("a deleted organization's id %d was given to the next one", first.ID)
+		}
+		gone := newUser(t, s, "gone@example.com")
+		if err := s.DeleteUser(ctx, gone.ID, ev("account.deleted")); err != nil {
+			t.Fatal(err)
+		}
+		if again := newUser(t, s, "again@example.com"); again.ID == gone.ID {
+			t.Errorf("a deleted person's id %d was given to the next one", gone.ID)
+		}
+		sess := &gardien.Session{UserID: owner.ID, Level: gardien.LevelFull, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if err := s.CreateSession(ctx, sess, hash("s1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSession(ctx, sess.ID); err != nil {
+			t.Fatal(err)
+		}
+		sess2 := &gardien.Session{UserID: owner.ID, Level: gardien.LevelFull, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if err := s.CreateSession(ctx, sess2, hash("s2")); err != nil {
+			t.Fatal(err)
+		}
+		if sess2.ID == sess.ID {
+			t.Errorf("an ended session's id %d was given to the next one", sess.ID)
+		}
+	})
+}
