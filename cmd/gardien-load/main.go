@@ -58,7 +58,8 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each operation runs")
 	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps; half of them when full logins run too)")
 	flood := flag.Int("flood", 500, "password logins sent at once in the flood")
-	ops := flag.String("ops", "me,password,second,full,flood", "the operations to run, in this order (fewer: a quicker run, or a profile of one)")
+	office := flag.Int("office", 500, "people of one office (one address) logging in at once, against a server with the default guessing limits")
+	ops := flag.String("ops", "me,password,second,full,flood,office", "the operations to run, in this order (fewer: a quicker run, or a profile of one)")
 	profile := flag.String("profile", "", "a directory where to save the server's CPU profile of each operation (OP.pprof)")
 	flag.Parse()
 	want := map[string]bool{}
@@ -79,14 +80,14 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if err := run(*bin, *dbURL, *profile, *workers, *duration, *people, *flood, want); err != nil {
+	if err := run(*bin, *dbURL, *profile, *workers, *duration, *people, *flood, *office, want); err != nil {
 		fmt.Fprintln(os.Stderr, "gardien-load:", err)
 		os.Exit(1)
 	}
 }
 
 // allOps are the operations the tool drives.
-var allOps = []string{"me", "password", "second", "full", "flood"}
+var allOps = []string{"me", "password", "second", "full", "flood", "office"}
 
 // server is the running gardien and what it printed.
 type server struct {
@@ -100,15 +101,19 @@ type server struct {
 	tokens   map[string]chan string // email → its validation token
 }
 
-func start(bin, dbURL, profiles string) (*server, error) {
+// start runs a server; limits keeps the default guessing limits (every
+// client is 127.0.0.1: otherwise they are lifted, or they would stop the
+// other operations).
+func start(bin, dbURL, profiles string, limits bool) (*server, error) {
 	dir, err := os.MkdirTemp("", "gardien-load")
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "GARDIEN_ADDR=127.0.0.1:0", "GARDIEN_DATA_DIR="+dir, "GARDIEN_LOG_LEVEL=warn",
-		// Every client is 127.0.0.1: the guessing limits would stop the test.
-		"GARDIEN_PASSWORD_TRIES_PER_ADDRESS=1000000", "GARDIEN_PASSWORD_TRIES_PER_ACCOUNT=1000000")
+	cmd.Env = append(os.Environ(), "GARDIEN_ADDR=127.0.0.1:0", "GARDIEN_DATA_DIR="+dir, "GARDIEN_LOG_LEVEL=warn")
+	if !limits {
+		cmd.Env = append(cmd.Env, "GARDIEN_PASSWORD_TRIES_PER_ADDRESS=1000000", "GARDIEN_PASSWORD_TRIES_PER_ACCOUNT=1000000")
+	}
 	admin := ""
 	if profiles != "" {
 		if admin, err = freeAddr(); err != nil {
@@ -440,7 +445,7 @@ func driveSkipping(s *server, name string, workers int, d time.Duration, op func
 	return r
 }
 
-func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood int, want map[string]bool) error {
+func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood, office int, want map[string]bool) error {
 	// One argon2id hash here: the bound on password logins.
 	h := password.NewHasher(password.DefaultParams, 1)
 	t0 := time.Now()
@@ -450,7 +455,7 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood int
 	}
 	hash := time.Since(t0) / hashes
 
-	s, err := start(bin, dbURL, profiles)
+	s, err := start(bin, dbURL, profiles, false)
 	if err != nil {
 		return err
 	}
@@ -588,5 +593,55 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood int
 		r.print(s)
 	}
 
+	if want["office"] {
+		if err := officeBurst(bin, dbURL, profiles, office); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// officeBurst has n people of one office (all from 127.0.0.1) log in at
+// once with their right passwords, against a server of its own with the
+// default guessing limits: none may be refused (errors counts the 429s).
+func officeBurst(bin, dbURL, profiles string, n int) error {
+	s, err := start(bin, dbURL, profiles, true)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	emails := make([]string, n)
+	for range runtime.NumCPU() * 2 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				emails[i] = fmt.Sprintf("office-%d-%d@example.com", time.Now().UnixNano(), i)
+				if st, m, err := call(client(), s.url, "POST", "/signup", map[string]any{"email": emails[i], "password": pw, "name": "Office"}); err != nil || st != 201 {
+					once.Do(func() { firstErr = fmt.Errorf("signup: %d %v %v", st, m, err) })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	var done atomic.Int64
+	drive(s, fmt.Sprintf("office %d", n), n, time.Hour, func(int) (bool, bool) {
+		i := int(done.Add(1)) - 1
+		if i >= n {
+			return false, false
+		}
+		st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": emails[i], "password": pw})
+		return err == nil && st == 200, true
+	}).print(s)
 	return nil
 }

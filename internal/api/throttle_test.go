@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,7 +9,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/auth"
 )
 
 // eachDB runs fn against a server on SQLite and one on PostgreSQL.
@@ -41,6 +44,29 @@ func TestConcurrentPasswordGuessesStopAtTheLimit(t *testing.T) {
 		}
 		// The right password, coming after the burst, waits too.
 		wantProblem(t, login(t, env.Client(t), "ada@example.com", pw), 429, "rate_limited")
+
+		// An office at nine: more people than the address's limit (100) log
+		// in at once from that same address with their right passwords —
+		// none is refused for the others in flight.
+		const people = 120
+		for i := range people {
+			if _, err := env.App.Auth.SignUp(context.Background(), auth.SignupInput{Email: fmt.Sprintf("p%d@office.example", i), Password: pw, Name: "P"}, "", gardien.Client{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		status = map[int]int{}
+		for i := range people {
+			wg.Go(func() {
+				r := login(t, env.Client(t), fmt.Sprintf("p%d@office.example", i), pw)
+				mu.Lock()
+				status[r.StatusCode]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if status[http.StatusOK] != people {
+			t.Fatalf("%d concurrent right passwords from one address answered %v, want all 200", people, status)
+		}
 	})
 }
 

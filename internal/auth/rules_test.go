@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -338,5 +339,53 @@ func TestASessionCookieOpensItsOwnSessionOnly(t *testing.T) {
 	wantCode(t, err, gardien.CodeUnauthorized)
 	if sess, _, err := f.svc.Authenticate(ctx, passed.Token); err != nil || sess.ID != ada.Session.ID || sess.Level != gardien.LevelFull {
 		t.Fatalf("the token after the second step: %+v %v", sess, err)
+	}
+}
+
+// Concurrent wrong passwords are bounded per account and per address,
+// whatever their number; a burst of right passwords from one address (an
+// office behind one NAT at nine) is never refused for the tries in flight
+// beside it.
+func TestAnOfficeBurstLogsInWhileGuessesStopAtTheLimit(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	office := gardien.Client{IP: "198.51.100.20"}
+	f.signup(t, "ada@example.com", true)
+	var mu sync.Mutex
+	codes := map[gardien.Code]int{}
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Go(func() {
+			_, err := f.svc.LogIn(ctx, "ada@example.com", fmt.Sprintf("wrong guess %d", i), "", office)
+			mu.Lock()
+			codes[gardien.ErrorCode(err)]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if codes[gardien.CodeInvalidCredentials] != 10 || codes[gardien.CodeRateLimited] != 50 {
+		t.Fatalf("60 concurrent wrong passwords: %v, want 10 heard and 50 rate_limited", codes)
+	}
+
+	const people = 300
+	for i := range people {
+		f.signup(t, fmt.Sprintf("p%d@office.example", i), true)
+	}
+	codes = map[gardien.Code]int{}
+	for i := range people {
+		wg.Go(func() {
+			_, err := f.svc.LogIn(ctx, fmt.Sprintf("p%d@office.example", i), pw, "", office)
+			mu.Lock()
+			if err == nil {
+				codes["ok"]++
+			} else {
+				codes[gardien.ErrorCode(err)]++
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if codes["ok"] != people {
+		t.Fatalf("%d concurrent right passwords from one address: %v, want all %d logged in", people, codes, people)
 	}
 }

@@ -64,16 +64,38 @@ func addressBucket(ip string) string {
 // passwordTry is a try counted before its password is checked.
 type passwordTry struct{ account, address []byte }
 
+func newPasswordTry(emailKey string, c gardien.Client) passwordTry {
+	bucket := addressBucket(c.IP)
+	return passwordTry{account: throttleKey("account", emailKey, bucket), address: throttleKey("address", bucket)}
+}
+
+// passwordTriesLeft refuses, without counting, a try whose limits are
+// already reached (rate_limited), before it waits for a hashing slot.
+func (s *Service) passwordTriesLeft(ctx context.Context, t passwordTry) error {
+	lim, now := s.PasswordLimits, s.Now()
+	for _, c := range []struct {
+		key []byte
+		max int
+	}{{t.address, lim.PerAddress}, {t.account, lim.PerAccount}} {
+		ok, until, err := s.Store.TriesLeft(ctx, c.key, c.max, lim.Window, now)
+		if err != nil {
+			return fmt.Errorf("auth: password try: %w", err)
+		}
+		if !ok {
+			return &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
+		}
+	}
+	return nil
+}
+
 // reservePasswordTry counts a try for the account (emailKey, "" for an
 // unknown or malformed email: counted all the same) from the client's
 // address, or refuses it with rate_limited when a limit is reached.
-func (s *Service) reservePasswordTry(ctx context.Context, emailKey string, c gardien.Client) (passwordTry, error) {
-	bucket := addressBucket(c.IP)
-	t := passwordTry{account: throttleKey("account", emailKey, bucket), address: throttleKey("address", bucket)}
+func (s *Service) reservePasswordTry(ctx context.Context, t passwordTry) error {
 	lim, now := s.PasswordLimits, s.Now()
 	ok, until, err := s.Store.ReserveTry(ctx, t.address, lim.PerAddress, lim.Window, now)
 	if err != nil {
-		return t, fmt.Errorf("auth: password try: %w", err)
+		return fmt.Errorf("auth: password try: %w", err)
 	}
 	if ok {
 		ok, until, err = s.Store.ReserveTry(ctx, t.account, lim.PerAccount, lim.Window, now)
@@ -81,13 +103,13 @@ func (s *Service) reservePasswordTry(ctx context.Context, emailKey string, c gar
 			s.giveBack(ctx, t.address)
 		}
 		if err != nil {
-			return t, fmt.Errorf("auth: password try: %w", err)
+			return fmt.Errorf("auth: password try: %w", err)
 		}
 	}
 	if !ok {
-		return t, &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
+		return &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
 	}
-	return t, nil
+	return nil
 }
 
 func (s *Service) giveBack(ctx context.Context, key []byte) {
@@ -105,17 +127,25 @@ func (s *Service) passed(ctx context.Context, t passwordTry) {
 	}
 }
 
-// verifyPassword checks pw against hash under the limits: the try is
-// counted first, given back when the password is right. It returns
+// verifyPassword checks pw against hash under the limits. A try already
+// over a limit is refused at once; otherwise it is counted once it holds a
+// hashing slot, just before its hash, and given back when the password is
+// right. So concurrent wrong passwords are bounded per account and per
+// address whatever their number (each is counted before its hash), while
+// right ones waiting for a slot count nothing: an office logging in at once
+// from one address is not refused for its own burst. It returns
 // password.ErrMismatch for a wrong password.
 func (s *Service) verifyPassword(ctx context.Context, emailKey, hash, pw string, c gardien.Client) error {
-	t, err := s.reservePasswordTry(ctx, emailKey, c)
-	if err != nil {
+	t := newPasswordTry(emailKey, c)
+	if err := s.passwordTriesLeft(ctx, t); err != nil {
 		return err
 	}
-	if err := s.Hasher.Verify(ctx, hash, pw); err != nil {
+	if err := s.Hasher.VerifyCounted(ctx, hash, pw, func() error { return s.reservePasswordTry(ctx, t) }); err != nil {
 		if errors.Is(err, password.ErrMismatch) {
 			return err
+		}
+		if _, ok := gardien.AsError(err); ok {
+			return err // rate_limited
 		}
 		return fmt.Errorf("auth: password: %w", err)
 	}

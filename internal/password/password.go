@@ -109,6 +109,15 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 // a dummy hash, so that the answer takes as long as for a real account,
 // and is a mismatch.
 func (h *Hasher) Verify(ctx context.Context, encoded, pw string) error {
+	return h.VerifyCounted(ctx, encoded, pw, nil)
+}
+
+// VerifyCounted is Verify that runs count (when not nil) once it holds a
+// hashing slot, just before the hash, and returns count's error without
+// hashing. A limit counted there sees at most as many tries in flight as
+// there are slots: tries waiting in the queue count nothing yet, so a
+// burst of right passwords is not refused for the ones ahead of it.
+func (h *Hasher) VerifyCounted(ctx context.Context, encoded, pw string, count func() error) error {
 	p, salt, want, err := decode(encoded)
 	dummy := err != nil
 	if dummy {
@@ -116,6 +125,12 @@ func (h *Hasher) Verify(ctx context.Context, encoded, pw string) error {
 	}
 	if err := h.acquire(ctx); err != nil {
 		return err
+	}
+	if count != nil {
+		if err := count(); err != nil {
+			h.release()
+			return err
+		}
 	}
 	got := h.key(pw, salt, p)
 	h.release()

@@ -157,3 +157,32 @@ func TestANewHasherComputesNoHash(t *testing.T) {
 		t.Fatalf("an unknown account's check did not compute a hash (%d slots, %d KiB)", hashed, (after.TotalAlloc-before.TotalAlloc)>>10)
 	}
 }
+
+// VerifyCounted counts a try only once it holds a slot: with the slots
+// taken, a try waits uncounted; a count that refuses stops the hash.
+func TestVerifyCountsOnlyInItsSlot(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(testParams, 1)
+	enc, err := h.Hash(ctx, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := errors.New("over the limit")
+	if err := h.VerifyCounted(ctx, enc, "pw", func() error { return refused }); !errors.Is(err, refused) {
+		t.Fatalf("a refused count: %v", err)
+	}
+	if err := h.acquire(ctx); err != nil { // the one slot, taken
+		t.Fatal(err)
+	}
+	var counted atomic.Int32
+	done := make(chan error)
+	go func() { done <- h.VerifyCounted(ctx, enc, "pw", func() error { counted.Add(1); return nil }) }()
+	time.Sleep(50 * time.Millisecond)
+	if counted.Load() != 0 {
+		t.Fatal("a try waiting for its slot was counted")
+	}
+	h.release()
+	if err := <-done; err != nil || counted.Load() != 1 {
+		t.Fatalf("once in its slot: %v, counted %d", err, counted.Load())
+	}
+}

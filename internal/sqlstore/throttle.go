@@ -43,6 +43,26 @@ func (s *Store) ReserveTry(ctx context.Context, key []byte, max int, window time
 	return false, time.Unix(start, 0).Add(window), nil
 }
 
+// TriesLeft says, without counting one, whether a try under key would be
+// allowed now; until is when its window ends when it would not. Refusing
+// early spares a try over its limit the wait for a hashing slot; the count
+// that decides is ReserveTry's.
+func (s *Store) TriesLeft(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error) {
+	var failures int
+	var start int64
+	err := s.queryRow(ctx, s.reader, `SELECT failures, window_start FROM login_throttle WHERE key = ?`, key).Scan(&failures, &start)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, time.Time{}, nil
+	}
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("sqlstore: tries left: %w", err)
+	}
+	if start <= now.Add(-window).Unix() || failures < max {
+		return true, time.Time{}, nil
+	}
+	return false, time.Unix(start, 0).Add(window), nil
+}
+
 // ReleaseTry gives back one try counted under key.
 func (s *Store) ReleaseTry(ctx context.Context, key []byte) error {
 	if _, err := s.exec(ctx, s.writer, `UPDATE login_throttle SET failures = failures - 1 WHERE key = ? AND failures > 0`, key); err != nil {
