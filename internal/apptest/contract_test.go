@@ -63,3 +63,25 @@ func TestTheContractCatchesDrift(t *testing.T) {
 		})
 	}
 }
+
+// A path answers 405 with Allow for a method it does not take: every
+// operation declares it, so that a client generated from the document sees it.
+func TestEveryOperationDeclaresTheSharedMethodNotAllowed(t *testing.T) {
+	doc, _, err := Contract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			n++
+			ref := op.Responses.Status(405)
+			if ref == nil || ref.Ref != "#/components/responses/MethodNotAllowed" || ref.Value.Headers["Allow"] == nil {
+				t.Errorf("%s %s declares no shared 405 with Allow", method, path)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no operations in the document")
+	}
+}

@@ -52,8 +52,27 @@ func New() *Metrics {
 	}
 	m.Registry.MustRegister(m.logins, m.secondSteps, m.lockouts, m.throttled, m.requests, m.hashWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every series of a counter exists from the start, at zero, as
+	// Prometheus recommends: a rate or an alert on one never sees it appear
+	// from nothing at its first event.
+	for vec, values := range map[*prometheus.CounterVec][]string{
+		m.logins:      LoginOutcomes,
+		m.secondSteps: SecondStepOutcomes,
+		m.throttled:   {"password", "second_factor"},
+	} {
+		for _, v := range values {
+			vec.WithLabelValues(v)
+		}
+	}
 	return m
 }
+
+// LoginOutcomes and SecondStepOutcomes are the outcomes auth reports
+// (auth.Observer), each a series of its counter.
+var (
+	LoginOutcomes      = []string{"ok", "second_step", "setup", "wrong_password", "throttled", "refused", "error"}
+	SecondStepOutcomes = []string{"ok", "wrong", "used", "throttled", "refused", "error"}
+)
 
 // Login counts a password step (auth.Observer).
 func (m *Metrics) Login(outcome string) {
