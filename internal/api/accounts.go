@@ -138,7 +138,7 @@ type meDeadlineJSON struct {
 func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	out := meJSON{Session: meSessionJSON{Status: auth.StatusOf(cur.Session.Level), ExpiresAt: cur.Session.ExpiresAt.Format(time.RFC3339),
 		SSO: cur.Session.SSOContext}}
-	if cur.Session.Level == gardien.LevelSecondFactor {
+	if cur.Session.Level == gardien.LevelSecondFactor || cur.Session.Level == gardien.LevelLinkSecondFactor {
 		// Only a password so far: what the code step needs.
 		out.User = secondStepUser{cur.User.Email}
 		return writeJSON(w, http.StatusOK, out)

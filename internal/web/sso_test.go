@@ -437,6 +437,12 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 		if err != nil || r.Request.URL.Path != "/login/two-factor" {
 			t.Fatalf("her password in the browser back from the provider: %v at %s", err, r.Request.URL)
 		}
+		// Before her code, the session tells only what the code step needs.
+		pending := env.Client(t)
+		pending.Client = b.Client
+		if me := pending.API("GET", "/me", nil).JSON(); me["session"].(map[string]any)["status"] != "two_factor_required" || len(me["user"].(map[string]any)) != 1 {
+			t.Fatalf("GET /me before her code: %v", me)
+		}
 		clock.Advance(31 * time.Second) // the activation used the current code
 		code := totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix)
 		if r, err = b.PostForm(env.URL+"/login/two-factor", url.Values{"code": {code}, "next": {"/sso/link"}}); err != nil || r.Request.URL.Path != "/sso/link" || r.StatusCode != 200 {
