@@ -198,23 +198,31 @@ func BenchmarkMillionAccounts(b *testing.B) {
 // (no sockets, no client): every middleware, the session lookup, the
 // memberships and the answer. allocs/op are the server's own.
 func BenchmarkMeHandler(b *testing.B) {
-	env := apptest.Start(b)
-	p := verified(b, env, "ada@example.com")
-	cookies := p.c.Jar.Cookies(mustURL(env.URL))
-	h, err := env.App.Handler()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest("GET", "/api/v1/me", nil)
-		for _, c := range cookies {
-			req.AddCookie(c)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatalf("%d %s", rec.Code, rec.Body)
-		}
+	for _, db := range []string{"sqlite", "postgres"} {
+		b.Run(db, func(b *testing.B) {
+			var opts []apptest.Option
+			if db == "postgres" {
+				opts = append(opts, apptest.Postgres(b))
+			}
+			env := apptest.Start(b, opts...)
+			p := verified(b, env, "ada@example.com")
+			cookies := p.c.Jar.Cookies(mustURL(env.URL))
+			h, err := env.App.Handler()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("GET", "/api/v1/me", nil)
+				for _, c := range cookies {
+					req.AddCookie(c)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
 	}
 }
