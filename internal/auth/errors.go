@@ -42,5 +42,5 @@ var (
 	errAccountDisabled       = gardien.Errorf(gardien.CodeForbidden, "err.account_disabled")
 	errInvalidCredentialsSSO = gardien.Errorf(gardien.CodeInvalidCredentials, "err.invalid_credentials_sso")
 	errSSONoPassword         = gardien.Errorf(gardien.CodeSSOUser, "err.sso_user_password")
-	errNoSSOForDomain        = gardien.Errorf(gardien.CodeSSONotConfigured, "err.sso_not_configured")
+	errNoSSOForDomain        = gardien.Errorf(gardien.CodeSSONotConfigured, "err.sso_not_configured_domain")
 )

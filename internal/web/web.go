@@ -259,7 +259,12 @@ func (h *Handler) formError(p *Page, err error) bool {
 	// Above the form only what no field says already: a wrong code is
 	// reported once, next to the code.
 	if len(e.Fields) == 0 || e.Code != gardien.CodeValidationFailed {
-		if msg := h.Catalog.T(p.Lang, e.Message, e.Args...); !shown[msg] {
+		msg := h.Catalog.T(p.Lang, e.Message, e.Args...)
+		if e.Code == gardien.CodeRateLimited && e.Message == "err.rate_limited" && e.RetryAfter > 0 {
+			// How long, not "a moment": the limit's window says it.
+			msg = h.Catalog.T(p.Lang, "err.rate_limited_for", int((e.RetryAfter+time.Minute-1)/time.Minute))
+		}
+		if !shown[msg] {
 			p.FormError = msg
 		}
 	}
@@ -272,6 +277,9 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, err error,
 	if !h.formError(data.page(), err) {
 		h.fail(w, r, err)
 		return
+	}
+	if e, _ := gardien.AsError(err); e != nil && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", httpx.RetryAfter(e.RetryAfter))
 	}
 	h.render(w, r, statusOf(err), name, data)
 }

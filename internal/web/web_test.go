@@ -136,6 +136,18 @@ func TestLoginPage(t *testing.T) {
 		c.Form("/logout", nil)
 	}
 	has(t, c.Get("/login?next=//evil.example"), `name="next" value=""`)
+
+	// Too many wrong passwords: the page says how long to wait.
+	var r429 *apptest.Response
+	for range 11 {
+		r429 = c.Form("/login", map[string]string{"email": "ada@example.com", "password": "still not the password"})
+	}
+	if r429.StatusCode != http.StatusTooManyRequests || r429.Header.Get("Retry-After") == "" {
+		t.Fatalf("the 11th wrong password: %d, Retry-After %q", r429.StatusCode, r429.Header.Get("Retry-After"))
+	}
+	has(t, r429, "Too many tries. Try again in 15 minutes.")
+	// A domain no organization uses single sign-on for: said so.
+	has(t, c.Get("/login/sso?sso_email=someone%40gmail.com"), "No organization uses single sign-on for this email&#39;s domain")
 }
 
 func TestFrenchFromTheBrowserAndThePicker(t *testing.T) {
