@@ -394,5 +394,15 @@ func (s *Service) ResetPassword(ctx context.Context, token, next string, c gardi
 	if err := s.Store.SetEmailVerified(ctx, userID, now); err != nil {
 		return fmt.Errorf("auth: reset password: %w", err)
 	}
-	return s.event(ctx, gardien.EventPasswordReset, userID, userID, c, nil)
+	if err := s.event(ctx, gardien.EventPasswordReset, userID, userID, c, nil); err != nil {
+		return err
+	}
+	// Told afterwards too: when someone else holds the mailbox, this mail
+	// is how the owner learns their password was reset.
+	if u, err := s.Store.UserByID(ctx, userID); err == nil {
+		s.send(ctx, mail.Letter{Kind: "password_reset_done", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.ForgotPassword()})
+	} else {
+		s.Log.ErrorContext(ctx, "password reset: mail not sent", "user_id", userID, "err", err)
+	}
+	return nil
 }

@@ -194,6 +194,11 @@ func TestPasswordPages(t *testing.T) {
 	has(t, anon.Form("/password/reset", map[string]string{"token": tok, "password": "1234567890"}), "among the most common")
 	wantRedirect(t, anon.Form("/password/reset", map[string]string{"token": tok, "password": "the newest secret"}), "/login")
 	has(t, anon.Get("/login"), "Your password is changed. Log in with it.")
+	// Told by mail afterwards: it matters most when someone else holds the
+	// mailbox.
+	if m := env.Mail.WaitSubject(t, "ada@example.com", "Your password was reset"); !strings.Contains(m.Text, "someone can read your mail") {
+		t.Fatalf("the mail after a reset: %s", m.Text)
+	}
 	if r := anon.Get(link); r.StatusCode != 400 || !strings.Contains(string(r.Body), "reset link is not valid") {
 		t.Fatalf("used reset link: %d", r.StatusCode)
 	}
