@@ -70,7 +70,8 @@ func (h *Handler) renderNewAppScan(w http.ResponseWriter, r *http.Request, cur *
 		return
 	}
 	p := activatePage{Page: h.newPage(r, "tfa.title"), QR: template.URL(totp.DataURL(e.QRPNG)), Secret: totp.Group(e.Secret),
-		CodeLabel: "tfa.code_from_app", Action: pathNewApp + "/scan", Heading: "tfa.new_app", Intro: "tfa.new_app_scan", Button: "tfa.new_app_confirm"}
+		CodeLabel: "tfa.code_from_app", Action: pathNewApp + "/scan", Heading: "tfa.new_app", Intro: "tfa.new_app_scan", Button: "tfa.new_app_confirm",
+		Expires: "tfa.new_app_expires"}
 	p.Section = "two-factor"
 	if err != nil {
 		h.renderError(w, r, err, "two_factor_activate", &p)

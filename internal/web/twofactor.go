@@ -79,9 +79,9 @@ type activatePage struct {
 	Secret    string
 	CodeLabel string
 	Action    string
-	// Heading, Intro and Button change the words of the page for a move
-	// to a new app ("" keeps those of the first set-up).
-	Heading, Intro, Button string
+	// Heading, Intro, Button and Expires change the words of the page for
+	// a move to a new app ("" keeps those of the first set-up).
+	Heading, Intro, Button, Expires string
 }
 
 func (h *Handler) handleTwoFactorActivatePage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {

@@ -199,7 +199,10 @@ func TestMovingToANewPhoneThroughThePages(t *testing.T) {
 	has(t, r, `id="f-code-error"`)
 	wantRedirect(t, c.Form("/settings/two-factor/new-app", map[string]string{"password": pw, "code": code(old)}), "/settings/two-factor/new-app/scan")
 	page := c.Get("/settings/two-factor/new-app/scan")
-	has(t, page, "Scan this QR code with your new app")
+	has(t, page, "Scan this QR code with your new app", "start again from “Move to a new authenticator app”")
+	if strings.Contains(string(page.Body), "Enable 2FA") {
+		t.Error("the new app's page says to click “Enable 2FA”, which it does not have")
+	}
 	m := secretText.FindStringSubmatch(string(page.Body))
 	if m == nil {
 		t.Fatal("no secret on the scan page")
