@@ -53,7 +53,7 @@ func operatorApp(ctx context.Context, name string, args []string, getenv func(st
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := app.New(ctx, cfg, app.Options{Stdout: stdout, Log: newLogger(cfg, stderr)})
+	a, err := app.New(ctx, cfg, app.Options{Stdout: stdout, Log: newLogger(cfg, stderr), Existing: true})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -21,7 +21,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/i18n"
 )
 
 func main() {
@@ -38,6 +42,41 @@ func main() {
 // run is the whole program, with its outside world passed in so that tests
 // can run it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return inWords(command(ctx, args, getenv, stdout, stderr))
+}
+
+// inWords is err as an operator reads it: a rule's refusal in English
+// words (the catalog's), not its key.
+func inWords(err error) error {
+	e, ok := gardien.AsError(err)
+	if !ok {
+		return err
+	}
+	cat, cerr := i18n.Load()
+	if cerr != nil {
+		return err
+	}
+	msg := cat.T("en", e.Message, e.Args...)
+	for _, f := range e.Fields {
+		msg += " " + cat.T("en", f.Message)
+	}
+	// What the command says around it (which person, which step) stays.
+	if whole := err.Error(); strings.Contains(whole, e.Error()) {
+		msg = strings.Replace(whole, e.Error(), msg, 1)
+	}
+	return &worded{msg: msg, err: err}
+}
+
+// worded is an error said in words, still wrapping the rule's.
+type worded struct {
+	msg string
+	err error
+}
+
+func (w *worded) Error() string { return w.msg }
+func (w *worded) Unwrap() error { return w.err }
+
+func command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]

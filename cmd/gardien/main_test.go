@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -318,8 +319,10 @@ func TestOperatorResetsTwoFactor(t *testing.T) {
 	// The mail goes out from whichever claims it first from the outbox: the
 	// command as it ends, or the server beside it.
 	waitFor(t, outputs{&out, r.stdout}, "Your two-factor authentication was reset")
-	if err := run(context.Background(), []string{"user", "reset-2fa", "ada@example.com", "-data-dir", dir}, env, io.Discard, io.Discard); err == nil {
-		t.Fatal("second reset-2fa succeeded")
+	// A second one is refused in words, not a catalog key.
+	if err := run(context.Background(), []string{"user", "reset-2fa", "ada@example.com", "-data-dir", dir}, env, io.Discard, io.Discard); err == nil ||
+		strings.Contains(err.Error(), "err.") || !strings.Contains(strings.ToLower(err.Error()), "two-factor") {
+		t.Fatalf("second reset-2fa: %v", err)
 	}
 	// The session ended; a password alone logs in now.
 	req, _ := http.NewRequest("GET", r.url+"/api/v1/me", nil)
@@ -636,5 +639,25 @@ func TestTheREADMEListsTheCommands(t *testing.T) {
 	want := strings.ReplaceAll("\n"+lines, "\n  ", "\n")[1:]
 	if listed != want {
 		t.Errorf("README.md's commands are not the usage; put there:\n%s", want)
+	}
+}
+
+// An operator's command run where no deployment is refuses, naming where
+// it looked, and creates nothing (only serve and migrate make one).
+func TestOperatorCommandsCreateNoDeployment(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nothing-here")
+	env := func(k string) string { return map[string]string{"USER": "alice"}[k] }
+	for _, args := range [][]string{
+		{"user", "list", "-data-dir", dir},
+		{"user", "reset-2fa", "ada@example.com", "-data-dir", dir},
+		{"sso", "verify-domain", "1", "example.com", "-data-dir", dir},
+	} {
+		err := run(context.Background(), args, env, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "gardien.db")) {
+			t.Errorf("%v: %v, want a refusal naming the database's path", args, err)
+		}
+		if _, serr := os.Stat(dir); !errors.Is(serr, os.ErrNotExist) {
+			t.Fatalf("%v created %s", args, dir)
+		}
 	}
 }

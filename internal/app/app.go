@@ -51,6 +51,27 @@ type App struct {
 	key     []byte
 }
 
+// deploymentExists says why an operator's command has nothing to work on:
+// no SQLite database, or no secret key, where the configuration points.
+func deploymentExists(cfg *config.Config) error {
+	if cfg.DatabaseURL == "" || strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
+		path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
+		if path == "" {
+			path = filepath.Join(cfg.DataDir, "gardien.db")
+		}
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no database at %s: run this where Gardien keeps its data (GARDIEN_DATA_DIR, or GARDIEN_DATABASE_URL); nothing was created", path)
+		}
+	}
+	if cfg.SecretKey == nil {
+		path := filepath.Join(cfg.DataDir, "secret.key")
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no secret key at %s (nor GARDIEN_SECRET_KEY): run this where Gardien keeps its data; nothing was created", path)
+		}
+	}
+	return nil
+}
+
 // secretKey returns the configured key, or the one kept in the data dir,
 // generating it (mode 0600) at first start.
 func secretKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
@@ -102,6 +123,11 @@ type Options struct {
 	SMTPTLS *tls.Config
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Existing works on a deployment that exists already (an operator's
+	// command): a missing SQLite database or secret key is an error that
+	// names where they were looked for; nothing is created. Only serve and
+	// migrate make a new deployment.
+	Existing bool
 }
 
 // New wires the program: data directory, secret key, database (migrated),
@@ -115,6 +141,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	log = slog.New(httpx.RequestIDs(log.Handler()))
 	if stdout == nil {
 		stdout = io.Discard
+	}
+	if o.Existing {
+		if err := deploymentExists(cfg); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("GARDIEN_DATA_DIR: %w", err)
