@@ -24,10 +24,15 @@ func (s *Service) Sessions(ctx context.Context, current *gardien.Session) ([]Ope
 	if err != nil {
 		return nil, fmt.Errorf("auth: sessions: %w", err)
 	}
-	out := make([]OpenSession, len(list))
-	for i, sess := range list {
+	out := make([]OpenSession, 0, len(list))
+	for _, sess := range list {
 		b, sys := gardien.DescribeUserAgent(sess.UserAgent)
-		out[i] = OpenSession{Session: sess, Browser: b, System: sys, Current: sess.ID == current.ID}
+		o := OpenSession{Session: sess, Browser: b, System: sys, Current: sess.ID == current.ID}
+		if o.Current { // the one in use first: "this browser"
+			out = append([]OpenSession{o}, out...)
+		} else {
+			out = append(out, o)
+		}
 	}
 	return out, nil
 }

@@ -389,3 +389,24 @@ func TestAnOfficeBurstLogsInWhileGuessesStopAtTheLimit(t *testing.T) {
 		t.Fatalf("%d concurrent right passwords from one address: %v, want all %d logged in", people, codes, people)
 	}
 }
+
+// The session in use comes first in the person's list ("this browser").
+func TestTheCurrentSessionIsListedFirst(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.signup(t, "ada@example.com", true)
+	var logins []*auth.Login
+	for range 3 {
+		l, err := f.svc.LogIn(ctx, "ada@example.com", pw, "", client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logins = append(logins, l)
+	}
+	for _, l := range logins {
+		list, err := f.svc.Sessions(ctx, l.Session)
+		if err != nil || len(list) < 3 || !list[0].Current || list[0].ID != l.Session.ID {
+			t.Fatalf("sessions seen from %d: %+v %v", l.Session.ID, list, err)
+		}
+	}
+}

@@ -298,3 +298,18 @@ func sessionCookieCleared(r *apptest.Response) bool {
 	}
 	return false
 }
+
+// Recent security events name the browser as the Sessions page does, not
+// by its raw User-Agent.
+func TestRecentEventsNameTheBrowser(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := env.Client(t)
+	c.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+	c.Form("/signup", map[string]string{"name": "Ada", "email": "ada@example.com", "password": pw})
+	page := c.Get("/settings/two-factor")
+	has(t, page, "Chrome on Linux")
+	if strings.Contains(string(page.Body), "AppleWebKit") {
+		t.Error("the raw User-Agent is shown")
+	}
+}

@@ -80,6 +80,18 @@ func New(c Config) (*Handler, error) {
 		"detail": func(p paged, d gardien.EventData, zone *time.Location) string {
 			return c.Catalog.EventDetail(lang(p), zone, d)
 		},
+		// A User-Agent in words ("Chrome on Linux"), as the Sessions page
+		// says it.
+		"browser": func(d paged, userAgent string) string {
+			b, sys := gardien.DescribeUserAgent(userAgent)
+			switch {
+			case b == "":
+				return c.Catalog.T(lang(d), "sessions.unknown_browser")
+			case sys == "":
+				return b
+			}
+			return c.Catalog.T(lang(d), "sessions.on", b, sys)
+		},
 		"field": func(p any, name, typ, label, autocomplete string) fieldData {
 			return fieldData{Page: pageOf(p), Name: name, Type: typ, Label: label, Autocomplete: autocomplete}
 		},
