@@ -44,6 +44,7 @@ type Store interface {
 	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
 	DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error)
 	ReserveTry(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error)
+	OwnerCount(ctx context.Context, orgID int64) (int, error)
 	TriesLeft(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error)
 	ReleaseTry(ctx context.Context, key []byte) error
 	ClearTries(ctx context.Context, key []byte) error

@@ -442,6 +442,27 @@ func (s *Service) RemoveMember(ctx context.Context, actor *gardien.User, orgID, 
 	return s.memberChange(s.Store.RemoveMember(ctx, orgID, userID, s.orgEvent(gardien.EventOrgMemberRemoved, orgID, userID, actor.ID, c, nil)))
 }
 
+// MayLeave says, before the person asks, whether they may leave the
+// organization: errLastOwner when they are its only owner (another must
+// be made owner first, or the organization deleted).
+func (s *Service) MayLeave(ctx context.Context, actor *gardien.User, orgID int64) error {
+	m, err := s.member(ctx, orgID, actor.ID)
+	if err != nil {
+		return err
+	}
+	if m.Role != gardien.RoleOwner {
+		return nil
+	}
+	n, err := s.Store.OwnerCount(ctx, orgID)
+	if err != nil {
+		return fmt.Errorf("auth: may leave: %w", err)
+	}
+	if n <= 1 {
+		return errLastOwner
+	}
+	return nil
+}
+
 // Security is an organization's Security & SSO settings as its managers see them.
 type Security struct {
 	Membership       *gardien.Membership

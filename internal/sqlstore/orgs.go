@@ -186,6 +186,15 @@ func (s *Store) MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCo
 	return c, nil
 }
 
+// OwnerCount is how many owners an organization has.
+func (s *Store) OwnerCount(ctx context.Context, orgID int64) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, s.reader, `SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = ?`, orgID, string(gardien.RoleOwner)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: owners: %w", err)
+	}
+	return n, nil
+}
+
 // SetRole changes a member's role, with the event, refusing (gardien.ErrLastOwner)
 // to leave the organization without an owner.
 func (s *Store) SetRole(ctx context.Context, orgID, userID int64, role gardien.Role, e *gardien.Event) error {

@@ -165,12 +165,24 @@ type overviewPage struct {
 
 // handleLeaveConfirm asks before a person leaves an organization (a page,
 // so it works without JavaScript).
+type leavePage struct {
+	Page
+	// SoleOwner: the person is its only owner, and cannot leave until
+	// another is made owner (said first, with no Yes to press).
+	SoleOwner bool
+}
+
 func (h *Handler) handleLeaveConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	p := h.orgPage(w, r, cur, "org.leave", "overview")
 	if p == nil {
 		return
 	}
-	h.render(w, r, http.StatusOK, "org_leave", p)
+	err := h.Auth.MayLeave(r.Context(), cur.User, p.Org.ID)
+	if err != nil && gardien.ErrorCode(err) != gardien.CodeConflict {
+		h.orgError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "org_leave", &leavePage{Page: *p, SoleOwner: err != nil})
 }
 
 func (h *Handler) handleLeave(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {

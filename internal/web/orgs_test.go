@@ -291,6 +291,13 @@ func TestRemovingAMemberAndLeavingAskFirst(t *testing.T) {
 	}
 	wantRedirect(t, carol.Form(org+"/leave", nil), "/organization")
 	has(t, carol.Get("/organization"), "You left the organization.")
+	// The sole owner is told first that the organization needs an owner,
+	// and offered no "Yes, leave" to press in vain.
+	leave := owner.Get(org + "/leave")
+	has(t, leave, "You are the only owner of Acme", "Go to Members")
+	if strings.Contains(string(leave.Body), "Yes, leave") {
+		t.Error("the sole owner is offered to leave")
+	}
 }
 
 func TestAuditDetailsAreWrittenInTheReadersLanguage(t *testing.T) {
