@@ -232,7 +232,10 @@ type Terminal struct {
 func (t *Terminal) Send(_ context.Context, m Message) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	rule := strings.Repeat("─", 72)
-	_, err := fmt.Fprintf(t.W, "%s\nMail to: %s\nSubject: %s\n\n%s\n%s\n", rule, m.To, m.Subject, strings.TrimRight(m.Text, "\n"), rule)
+	// Framed and spaced apart, so that it stands out among the request log
+	// lines of the same terminal.
+	top := "══ A mail (printed here: no SMTP server is set, GARDIEN_SMTP_URL) " + strings.Repeat("═", 8)
+	bottom := strings.Repeat("═", utf8.RuneCountInString(top))
+	_, err := fmt.Fprintf(t.W, "\n%s\nMail to: %s\nSubject: %s\n\n%s\n%s\n\n", top, m.To, m.Subject, strings.TrimRight(m.Text, "\n"), bottom)
 	return err
 }

@@ -126,6 +126,10 @@ func TestTerminalPrintsTheWholeMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
+	// It stands out among log lines: framed, with a blank line around it.
+	if !strings.HasPrefix(out, "\n══ A mail") || !strings.HasSuffix(out, "═\n\n") {
+		t.Errorf("the mail is not set apart:\n%s", out)
+	}
 	for _, want := range []string{"Mail to: zoé@example.com", "Subject: Validate your email", "Hello Zoé <b>,", "http://127.0.0.1:8080/verify-email?token=" + strings.Repeat("A", 43)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("terminal output lacks %q:\n%s", want, out)

@@ -85,3 +85,22 @@ func TestEveryRequestHasAnID(t *testing.T) {
 		t.Fatalf("log lines of the request (want the refusal and the request line):\n%s\nall:\n%s", strings.Join(lines, "\n"), logs.String())
 	}
 }
+
+// A page's assets are logged at debug: at info, the terminal of a first run
+// shows the requests that matter (and the validation mail), not every
+// stylesheet and favicon.
+func TestAssetsAreNotLoggedAtInfo(t *testing.T) {
+	var logs lockedBuffer
+	env := apptest.Start(t, apptest.WithLogs(&logs))
+	c := env.Client(t)
+	c.Get("/static/style.css")
+	c.Get("/favicon.ico")
+	c.Get("/login")
+	out := logs.String()
+	if strings.Contains(out, "path=/static/") || strings.Contains(out, "path=/favicon.ico") {
+		t.Errorf("assets logged at info:\n%s", out)
+	}
+	if !strings.Contains(out, "path=/login") {
+		t.Errorf("the page's request not logged:\n%s", out)
+	}
+}

@@ -289,8 +289,13 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		level := slog.LevelInfo
-		if status >= 500 {
+		switch {
+		case status >= 500:
 			level = slog.LevelError
+		case strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/favicon.ico":
+			// A page's assets: at info they bury what matters in the
+			// terminal (a first run's validation mail among them).
+			level = slog.LevelDebug
 		}
 		if !log.Enabled(r.Context(), level) {
 			return // (GARDIEN_LOG_LEVEL=warn): not even the line's values
