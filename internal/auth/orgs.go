@@ -191,9 +191,11 @@ func (s *Service) Invite(ctx context.Context, actor *gardien.User, orgID int64, 
 		}
 		return nil, fmt.Errorf("auth: invite: %w", err)
 	}
-	lang := s.DefaultLang
+	// The invitee's language when they have an account; the inviter's
+	// otherwise (the invitee has none yet, and the inviter knows them).
+	lang := s.langOf(actor, "")
 	if u, _, err := s.Store.UserByEmail(ctx, key); err == nil {
-		lang = s.langOf(u, "")
+		lang = s.langOf(u, lang)
 	}
 	s.send(ctx, mail.Letter{Kind: "invitation", To: email, Lang: lang, Link: s.Links.AcceptInvitation(tok), Args: []any{actor.Name, m.Name}, Expires: inv.ExpiresAt})
 	return inv, nil

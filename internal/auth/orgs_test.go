@@ -390,3 +390,34 @@ func TestMembersSeeWhomToContact(t *testing.T) {
 	_, err = f.svc.Owners(ctx, stranger, o.ID)
 	wantCode(t, err, gardien.CodeNotFound)
 }
+
+// An invitation to someone without an account is written in the
+// inviter's language (the invitee has none yet), and names the
+// organization in its subject; someone with an account reads their own.
+func TestAnInvitationSpeaksItsReadersLanguageAndNamesTheOrganization(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	if _, err := f.svc.UpdateProfile(ctx, owner.User.ID, owner.User.Name, "fr", func(string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	owner.User.Locale = "fr"
+	english := f.signup(t, "bea@example.com", true)
+	if _, err := f.svc.UpdateProfile(ctx, english.ID, english.Name, "en", func(string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{"new@example.com", "bea@example.com"} {
+		if _, err := f.svc.Invite(ctx, owner.User, o.ID, to, gardien.RoleMember, client); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.svc.Wait(ctx)
+	fr := f.mails.to("new@example.com")
+	if len(fr) != 1 || !strings.Contains(fr[0].Subject, "vous invite à rejoindre "+o.Name) {
+		t.Fatalf("to a new address from a French inviter: %+v", fr)
+	}
+	en := f.mails.to("bea@example.com")
+	if last := en[len(en)-1]; !strings.Contains(last.Subject, "invites you to join "+o.Name) {
+		t.Fatalf("to an English reader: %q", last.Subject)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	htmltemplate "html/template"
+	"strings"
 	texttemplate "text/template"
 	"time"
 
@@ -61,9 +62,15 @@ func (c *Composer) Compose(l Letter) (Message, error) {
 	if l.Name != "" {
 		greeting = t("mail.greeting", l.Name)
 	}
+	// A subject that names something (the organization of an invitation)
+	// takes the body's arguments; one that does not, none.
+	subject := t("mail." + l.Kind + ".subject")
+	if strings.Contains(subject, "%") {
+		subject = t("mail."+l.Kind+".subject", args...)
+	}
 	data := struct {
 		Lang, Subject, Greeting, Body, Action, Link, Footer string
-	}{l.Lang, t("mail." + l.Kind + ".subject"), greeting, t("mail."+l.Kind+".body", args...),
+	}{l.Lang, subject, greeting, t("mail."+l.Kind+".body", args...),
 		t("mail." + l.Kind + ".action"), l.Link, t("mail.footer")}
 	var text, html bytes.Buffer
 	if err := c.text.Execute(&text, data); err != nil {

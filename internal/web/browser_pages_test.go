@@ -126,7 +126,7 @@ func newScenery(t *testing.T) *scenery {
 	org := strings.TrimSuffix(owner.Form("/organizations", map[string]string{"name": "Acme Corporation"}).Header.Get("Location"), "/members")
 	member := invited(t, env, owner, org, "member@example.com", "Grace Hopper")
 	owner.Form(org+"/invitations", map[string]string{"email": "pending@example.com", "role": "admin"})
-	invitation := link("pending@example.com", "You are invited to join an organization on Gardien")
+	invitation := link("pending@example.com", "Ada Lovelace invites you to join Acme Corporation on Gardien")
 	invited(t, env, owner, org, "late@example.com", "Alan Turing")
 	owner.Form(org+"/security", map[string]string{"require": "on"})
 	owner.Form(org+"/reminders", nil)

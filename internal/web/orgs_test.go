@@ -136,7 +136,11 @@ func TestOrganizationPages(t *testing.T) {
 func invited(t *testing.T, env *apptest.Env, owner *apptest.Client, org, email, name string) *apptest.Client {
 	t.Helper()
 	owner.Form(org+"/invitations", map[string]string{"email": email, "role": "member"})
-	tok := strings.TrimPrefix(env.Mail.WaitSubject(t, email, "You are invited to join an organization on Gardien").Link(), env.URL+"/invitations/accept?token=")
+	m := env.Mail.Wait(t, email) // their first mail: they have no account yet
+	if !strings.HasPrefix(m.Link(), env.URL+"/invitations/accept?token=") || !strings.Contains(m.Subject, " invites you to join ") {
+		t.Fatalf("the invitation to %s: %q %s", email, m.Subject, m.Link())
+	}
+	tok := strings.TrimPrefix(m.Link(), env.URL+"/invitations/accept?token=")
 	c := env.Client(t)
 	c.Form("/signup", map[string]string{"name": name, "email": email, "password": pw, "invitation": tok})
 	return c

@@ -194,7 +194,7 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 			t.Fatal(err)
 		}
 		l, _ := a.LogIn(ctx, ann.Email, pw, "", gardien.Client{})
-		invitation := env.Mail.WaitSubject(t, ann.Email, "You are invited to join an organization on Gardien")
+		invitation := env.Mail.WaitSubject(t, ann.Email, "Owner invites you to join Org of acme.test on Gardien")
 		if _, err := a.AcceptInvitation(ctx, l.Session, ann, invitation.Token(), gardien.Client{}); err != nil {
 			t.Fatal(err)
 		}
