@@ -327,7 +327,7 @@ func TestWrongCodesLockTheSecondStep(t *testing.T) {
 		t.Fatalf("Retry-After %q, want 60", r.Header.Get("Retry-After"))
 	}
 	m := env.Mail.Wait(t, p.email)
-	if m.Subject != "Someone failed your authentication code" || !strings.Contains(m.Text, "127.0.0.1") {
+	if m.Subject != "Too many wrong codes for your account" || !strings.Contains(m.Text, "127.0.0.1") {
 		t.Fatalf("lockout mail %q:\n%s", m.Subject, m.Text)
 	}
 	// Another session of the same account is locked too: the count is the account's.

@@ -203,7 +203,7 @@ func TestRemindersGoInEachMembersLanguage(t *testing.T) {
 	}
 	f.svc.Wait(ctx)
 	got := f.mails.to("zoe@example.com")
-	if last := got[len(got)-1]; last.Subject != "Merci de protéger votre compte avec l'authentification à deux facteurs" {
+	if last := got[len(got)-1]; last.Subject != "Merci de protéger votre compte avec l’authentification à deux facteurs" {
 		t.Fatalf("reminder to a French-speaking member: subject %q", last.Subject)
 	}
 }

@@ -106,7 +106,7 @@ func TestWrongCodesLockTheSecondStepEvenForARightCode(t *testing.T) {
 	if w, _ := gardien.AsError(err); w == nil || w.Code != e.Code || w.RetryAfter != e.RetryAfter {
 		t.Fatalf("a wrong code while locked: %v, want the right code's answer %v", err, e)
 	}
-	if got := f.mails.to("ada@example.com"); got[len(got)-1].Subject != "Someone failed your authentication code" {
+	if got := f.mails.to("ada@example.com"); got[len(got)-1].Subject != "Too many wrong codes for your account" {
 		t.Fatalf("last mail %q, want the lock's", got[len(got)-1].Subject)
 	}
 	f.clock.Advance(time.Minute + time.Second)

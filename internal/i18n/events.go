@@ -46,7 +46,13 @@ func (c *Catalog) EventDetail(lang string, zone *time.Location, d map[string]str
 				s = old + " → " + v
 			}
 		case "role":
-			s = c.T(lang, "detail.as", word("role.", v))
+			// Mid-sentence, a role is a common noun, with French elision:
+			// "as admin", "en tant qu’administrateur".
+			if c.Has("detail.as_role." + v) {
+				s = c.T(lang, "detail.as_role."+v)
+			} else {
+				s = c.T(lang, "detail.as", strings.ToLower(word("role.", v)))
+			}
 			if from, ok := d["from_role"]; ok {
 				s = word("role.", from) + " → " + word("role.", v)
 			}

@@ -3,6 +3,7 @@ package i18n
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestCatalogsHaveTheSameKeys(t *testing.T) {
 	for key, want := range map[string][2]string{
 		"nav.account_menu":          {"Account menu", "Menu du compte"},
 		"nav.personal_settings":     {"Personal settings", "Paramètres personnels"},
-		"nav.organization_settings": {"Organization settings", "Paramètres de l'organisation"},
+		"nav.organization_settings": {"Organization settings", "Paramètres de l’organisation"},
 		"nav.logout":                {"Log out", "Se déconnecter"},
 		"field.email":               {"Email", "E-mail"},
 		"field.password":            {"Password", "Mot de passe"},
@@ -35,7 +36,7 @@ func TestCatalogsHaveTheSameKeys(t *testing.T) {
 	if got := c.T("en", "no.such.key"); got != "[no.such.key]" {
 		t.Fatalf("unknown key shows as %q", got)
 	}
-	if got := c.T("fr", "signup.done", "a@b.fr"); got != "Compte créé. Nous avons envoyé un lien à a@b.fr : ouvrez-le pour valider votre e-mail." {
+	if got := c.T("fr", "signup.done", "a@b.fr"); got != "Compte créé. Nous avons envoyé un lien à a@b.fr : ouvrez-le pour valider votre e-mail." {
 		t.Fatalf("formatted: %q", got)
 	}
 }
@@ -136,17 +137,17 @@ func TestAuditDetailsInTheReadersLanguage(t *testing.T) {
 		data   map[string]string
 		en, fr string
 	}{
-		{map[string]string{"email": "bob@example.com", "role": "member"}, "bob@example.com · as Member", "bob@example.com · comme Membre"},
+		{map[string]string{"email": "bob@example.com", "role": "member"}, "bob@example.com · as member", "bob@example.com · en tant que membre"},
 		{map[string]string{"from_role": "member", "role": "admin"}, "Member → Admin", "Membre → Administrateur"},
 		{map[string]string{"reminded": "1"}, "1 member reminded", "1 membre relancé"},
 		{map[string]string{"reminded": "3"}, "3 members reminded", "3 membres relancés"},
 		{map[string]string{"codes_left": "0"}, "0 recovery codes left", "0 code de récupération restant"},
 		{map[string]string{"sessions": "kept", "notified": "without_two_factor"}, "open sessions kept · members without 2FA emailed", "sessions ouvertes conservées · membres sans 2FA prévenus par e-mail"},
 		{map[string]string{"old_name": "Acme", "name": "Acme Corp"}, "Acme → Acme Corp", "Acme → Acme Corp"},
-		{map[string]string{"until": until}, "until Nov 25, 2026, 13:05 UTC", "jusqu'au 25 nov. 2026, 13:05 UTC"},
-		{map[string]string{"role": "member", "sso": ""}, "as Member · through single sign-on", "comme Membre · par l'authentification unique"},
+		{map[string]string{"until": until}, "until Nov 25, 2026, 13:05 UTC", "jusqu’au 25 nov. 2026, 13:05 UTC"},
+		{map[string]string{"role": "member", "sso": ""}, "as member · through single sign-on", "en tant que membre · par l’authentification unique"},
 		{map[string]string{"text": "as member"}, "as member", "as member"}, // a line written before events kept data
-		{map[string]string{"role": "superhero"}, "as superhero", "comme superhero"},
+		{map[string]string{"role": "superhero"}, "as superhero", "en tant que superhero"},
 	} {
 		if got := c.EventDetail("en", time.UTC, tc.data); got != tc.en {
 			t.Errorf("en %v: %q, want %q", tc.data, got, tc.en)
@@ -184,6 +185,41 @@ func TestNoKeyIsWrittenTwice(t *testing.T) {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
 				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// French typography: the typographic apostrophe (’), a narrow no-break
+// space (U+202F) before : ; ? ! and inside « ».
+func TestFrenchTypography(t *testing.T) {
+	b, err := files.ReadFile("catalog/fr.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cat map[string]any
+	if err := json.Unmarshal(b, &cat); err != nil {
+		t.Fatal(err)
+	}
+	badSpace := regexp.MustCompile(`[ \x{00a0}][:;?!]`)     // a plain or wide no-break space before them
+	noSpace := regexp.MustCompile(`[\p{L}\p{N}%»)”’][?!;]`) // none at all
+	check := func(key, s string) {
+		switch {
+		case strings.Contains(s, "'"):
+			t.Errorf("%s: a straight apostrophe (’ in French): %q", key, s)
+		case badSpace.MatchString(s) || noSpace.MatchString(s):
+			t.Errorf("%s: a narrow no-break space (U+202F) goes before : ; ? !: %q", key, s)
+		case strings.Contains(s, "«") && !strings.Contains(s, "«\u202f"), strings.Contains(s, "»") && !strings.Contains(s, "\u202f»"):
+			t.Errorf("%s: narrow no-break spaces go inside « »: %q", key, s)
+		}
+	}
+	for key, v := range cat {
+		switch v := v.(type) {
+		case string:
+			check(key, v)
+		case map[string]any:
+			for form, s := range v {
+				check(key+"."+form, s.(string))
 			}
 		}
 	}

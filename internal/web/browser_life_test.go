@@ -25,9 +25,9 @@ var lifeLanguages = map[string]lifeWords{
 	"en": {"en-US", "Password", "Move to a new authenticator app", "Code from the app you use now, or a recovery code", "Continue",
 		"6-digit code from your app", "Use this app", "Your account now uses the new app; the old one's codes no longer work.",
 		"End this session", "Session ended.", "Log in", "Acme requires two-factor authentication from", "Set it up now", "Two-factor authentication"},
-	"fr": {"fr-FR", "Mot de passe", "Passer à une nouvelle application d'authentification", "Code de l'application utilisée, ou code de récupération", "Continuer",
-		"Code à 6 chiffres de votre application", "Utiliser cette application", "Votre compte utilise maintenant la nouvelle application ; les codes de l'ancienne ne fonctionnent plus.",
-		"Fermer cette session", "Session fermée.", "Se connecter", "Acme exige l'authentification à deux facteurs à partir du", "La configurer maintenant", "Authentification à deux facteurs"},
+	"fr": {"fr-FR", "Mot de passe", "Passer à une nouvelle application d’authentification", "Code de l’application utilisée, ou code de récupération", "Continuer",
+		"Code à 6 chiffres de votre application", "Utiliser cette application", "Votre compte utilise maintenant la nouvelle application ; les codes de l’ancienne ne fonctionnent plus.",
+		"Fermer cette session", "Session fermée.", "Se connecter", "Acme exige l’authentification à deux facteurs à partir du", "La configurer maintenant", "Authentification à deux facteurs"},
 }
 
 // cookiesOf are an HTTP client's cookies for the server, to hand its
@@ -71,7 +71,7 @@ func TestBrowserNewPhoneAndSessions(t *testing.T) {
 			b.See(w.newAppDone)
 			b.Shot("new-app-done")
 			if m := env.Mail.WaitSubject(t, email, map[string]string{"en": "Your account uses a new authenticator app",
-				"fr": "Votre compte utilise une nouvelle application d'authentification"}[lang]); !strings.Contains(m.Text, "Gardien") {
+				"fr": "Votre compte utilise une nouvelle application d’authentification"}[lang]); !strings.Contains(m.Text, "Gardien") {
 				t.Fatalf("new-app mail:\n%s", m.Text)
 			}
 

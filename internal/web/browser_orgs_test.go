@@ -25,10 +25,10 @@ var orgLanguages = map[string]orgWords{
 		"Organization settings", "Security & SSO", "Require two-factor authentication", "Yes",
 		"1 member does not have two-factor authentication yet", "Two-factor authentication is now required",
 		"Acme requires two-factor authentication", "Enable 2FA", "6-digit code from your app", "Activate", "I have saved them", "Two-factor authentication is on."},
-	"fr": {"fr-FR", "E-mail", "Mot de passe", "Se connecter", "Se déconnecter", "Menu du compte", "Code d'authentification", "Vérifier",
-		"Paramètres de l'organisation", "Sécurité & SSO", "Exiger l'authentification à deux facteurs", "Oui",
-		"1 membre n'a pas encore l'authentification à deux facteurs", "L'authentification à deux facteurs est désormais exigée",
-		"Acme impose l'authentification à deux facteurs", "Activer la 2FA", "Code à 6 chiffres de votre application", "Activer", "Je les ai enregistrés", "L'authentification à deux facteurs est activée."},
+	"fr": {"fr-FR", "E-mail", "Mot de passe", "Se connecter", "Se déconnecter", "Menu du compte", "Code d’authentification", "Vérifier",
+		"Paramètres de l’organisation", "Sécurité & SSO", "Exiger l’authentification à deux facteurs", "Oui",
+		"1 membre n’a pas encore l’authentification à deux facteurs", "L’authentification à deux facteurs est désormais exigée",
+		"Acme impose l’authentification à deux facteurs", "Activer la 2FA", "Code à 6 chiffres de votre application", "Activer", "Je les ai enregistrés", "L’authentification à deux facteurs est activée."},
 }
 
 // TestBrowserRequireTwoFactor walks the seed's second path by its visible

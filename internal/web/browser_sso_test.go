@@ -24,9 +24,9 @@ var ssoLanguages = map[string]ssoWords{
 		"Issuer URL", "Client ID", "Client secret", "Identity provider's metadata URL",
 		"On: people of the verified domains can log in through the identity provider", "Save single sign-on", "Single sign-on saved.", "Verify",
 		"Work email", "Continue with SSO", "Welcome, ", "SAML 2.0"},
-	"fr": {"fr-FR", "E-mail", "Mot de passe", "Se connecter", "Se déconnecter", "Menu du compte", "Paramètres de l'organisation", "Sécurité & SSO",
-		"URL de l'émetteur", "Identifiant client", "Secret client", "URL des métadonnées du fournisseur d'identité",
-		"Activée : les personnes des domaines vérifiés peuvent se connecter par le fournisseur d'identité", "Enregistrer l'authentification unique",
+	"fr": {"fr-FR", "E-mail", "Mot de passe", "Se connecter", "Se déconnecter", "Menu du compte", "Paramètres de l’organisation", "Sécurité & SSO",
+		"URL de l’émetteur", "Identifiant client", "Secret client", "URL des métadonnées du fournisseur d’identité",
+		"Activée : les personnes des domaines vérifiés peuvent se connecter par le fournisseur d’identité", "Enregistrer l’authentification unique",
 		"Authentification unique enregistrée.", "Vérifier", "E-mail professionnel", "Continuer avec le SSO", "Bienvenue, ", "SAML 2.0"},
 }
 

@@ -21,7 +21,7 @@ var languages = map[string]words{
 	"en": {"en-US", "Name", "Email", "Password", "Sign up", "Log in", "Account menu", "Log out",
 		"Personal settings", "Organization settings", "is not validated yet", "is validated", "Welcome, ", "Profile"},
 	"fr": {"fr-FR", "Nom", "E-mail", "Mot de passe", "Créer un compte", "Se connecter", "Menu du compte", "Se déconnecter",
-		"Paramètres personnels", "Paramètres de l'organisation", "n'est pas encore validé", "est validé", "Bienvenue, ", "Profil"},
+		"Paramètres personnels", "Paramètres de l’organisation", "n’est pas encore validé", "est validé", "Bienvenue, ", "Profil"},
 }
 
 // TestBrowserSignupValidateLoginSettings walks the foundation's path in

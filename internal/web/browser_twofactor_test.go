@@ -28,7 +28,7 @@ var tfaLanguages = map[string]tfaWords{
 		"Authentication code", "Verify", "Disable 2FA", "Two-factor authentication is on.", "Two-factor authentication is off."},
 	"fr": {"fr-FR", "E-mail", "Mot de passe", "Se connecter", "Menu du compte", "Se déconnecter", "Paramètres personnels",
 		"Authentification à deux facteurs", "Activer la 2FA", "Code à 6 chiffres de votre application", "Activer", "Je les ai enregistrés",
-		"Code d'authentification", "Vérifier", "Désactiver la 2FA", "L'authentification à deux facteurs est activée.", "L'authentification à deux facteurs est désactivée."},
+		"Code d’authentification", "Vérifier", "Désactiver la 2FA", "L’authentification à deux facteurs est activée.", "L’authentification à deux facteurs est désactivée."},
 }
 
 // TestBrowserTwoFactor walks the seed's path by its visible names: profile

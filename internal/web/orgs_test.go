@@ -50,7 +50,7 @@ func TestOrganizationPages(t *testing.T) {
 	link := strings.TrimPrefix(env.Mail.Wait(t, "new@example.com").Link(), env.URL)
 	newbie := env.Client(t)
 	r = newbie.Get(link)
-	has(t, r, "Acme invites new@example.com to join as Member.", "/signup?invitation=")
+	has(t, r, "Acme invites new@example.com to join as member.", "/signup?invitation=")
 	tok := strings.TrimPrefix(link, "/invitations/accept?token=")
 	has(t, newbie.Get("/signup?invitation="+tok), `value="new@example.com"`, `name="invitation" value="`+tok+`"`)
 	r = newbie.Form("/signup", map[string]string{"name": "New Person", "email": "new@example.com", "password": pw, "invitation": tok})
@@ -309,9 +309,9 @@ func TestAuditDetailsAreWrittenInTheReadersLanguage(t *testing.T) {
 	_, owner, org := ownerWithOrg(t)
 	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "admin"})
 	owner.Form(org+"/security", map[string]string{"require": "on", "sessions": "end"})
-	has(t, owner.Get(org+"/security"), "bob@example.com · as Admin", "open sessions of members without 2FA ended")
+	has(t, owner.Get(org+"/security"), "bob@example.com · as admin", "open sessions of members without 2FA ended")
 	owner.Form("/language", map[string]string{"lang": "fr", "next": org + "/security"})
-	has(t, owner.Get(org+"/security"), "bob@example.com · comme Administrateur", "sessions ouvertes des membres sans 2FA fermées")
+	has(t, owner.Get(org+"/security"), "bob@example.com · en tant qu’administrateur", "sessions ouvertes des membres sans 2FA fermées")
 }
 
 // TestARequirementWithADeadline: the pop-up takes a date; until it,
@@ -346,7 +346,7 @@ func TestARequirementWithADeadline(t *testing.T) {
 	banner := fmt.Sprintf("Acme requires two-factor authentication from %s: %d days left.", deadline.Format("Jan 2, 2006"), days)
 	has(t, bob.Get("/settings/profile"), banner, `href="/settings/two-factor">Set it up now</a>`)
 	bob.Form("/language", map[string]string{"lang": "fr", "next": "/"})
-	has(t, bob.Get("/settings/profile"), fmt.Sprintf("Acme exige l&#39;authentification à deux facteurs à partir du %d ", deadline.Day()), fmt.Sprintf("il reste %d jours.", days))
+	has(t, bob.Get("/settings/profile"), fmt.Sprintf("Acme exige l’authentification à deux facteurs à partir du %d ", deadline.Day()), fmt.Sprintf("il reste %d jours.", days))
 	if strings.Contains(string(owner.Get("/settings/profile").Body), `class="notice deadline"`) {
 		t.Fatal("the owner, who has 2FA, sees the banner")
 	}

@@ -20,9 +20,6 @@ type twoFactorPage struct {
 	RequiredBy string // an organization that requires 2FA: it cannot be turned off
 }
 
-// Since is when 2FA was turned on, for people.
-func (p *twoFactorPage) Since() string { return p.Status.Since.Format("2006-01-02") }
-
 func (h *Handler) handleTwoFactorPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	h.renderTwoFactor(w, r, cur, http.StatusOK, nil)
 }

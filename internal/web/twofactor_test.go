@@ -313,3 +313,17 @@ func TestRecentEventsNameTheBrowser(t *testing.T) {
 		t.Error("the raw User-Agent is shown")
 	}
 }
+
+// Dates in prose are written as every other date is, in the reader's
+// language: "Since 6 Dec 2026", not "Since 2026-12-06".
+func TestTheTwoFactorPageWritesItsDateInWords(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	c := verifiedClient(t, env, "ada@example.com")
+	withTwoFactor(t, c, clock)
+	page := string(c.Get("/settings/two-factor").Body)
+	if regexp.MustCompile(`Since \d{4}-\d{2}-\d{2}`).MatchString(page) || !strings.Contains(page, "Since ") {
+		t.Fatalf("the date 2FA was turned on: %s", regexp.MustCompile(`Since [^<]*`).FindString(page))
+	}
+}
