@@ -189,6 +189,7 @@ const (
 	EventOrgRequireTwoFactorOn    = "org.two_factor_required"
 	EventOrgRequireTwoFactorOff   = "org.two_factor_optional"
 	EventOrgMemberTwoFactorReset  = "org.member_two_factor_reset"
+	EventOrgMemberSignedOut       = "org.member_signed_out"
 	EventOrgReminderSent          = "org.reminder_sent"
 	EventSSOChanged               = "sso.changed"
 	EventSSODeleted               = "sso.deleted"
@@ -233,4 +234,5 @@ var EventTypes = []string{
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
 	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp, EventEmailChanged, EventAccountDeleted, EventOrgRenamed, EventOrgDeleted,
 	EventTwoFactorCheckup, EventTwoFactorCheckupLater, EventAccountDisabled, EventAccountEnabled, EventThrottleCleared,
+	EventOrgMemberSignedOut,
 }

@@ -483,3 +483,41 @@ func TestADeletedOrganizationsHistoryGoesToNobody(t *testing.T) {
 		})
 	}
 }
+
+// An owner or admin signs a member out everywhere: their sessions end, a
+// mail tells them, the organization's log keeps it; an admin cannot sign
+// an owner out, nor anyone themselves.
+func TestSigningAMemberOutEverywhere(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	owner := verified(t, env, "owner@example.com")
+	org := owner.c.API("POST", "/organizations", map[string]any{"name": "Acme"}).JSON()["organization"].(map[string]any)
+	base := fmt.Sprintf("/organizations/%v", org["id"])
+	join := func(email, role string) *person {
+		p := verified(t, env, email)
+		owner.c.API("POST", base+"/invitations", map[string]any{"email": email, "role": role})
+		if r := p.c.API("POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, email).Token()}); r.StatusCode != 200 {
+			t.Fatalf("accept: %d %s", r.StatusCode, r.Body)
+		}
+		return p
+	}
+	admin := join("admin@example.com", "admin")
+	bob := join("bob@example.com", "member")
+	idOf := func(p *person) string {
+		return fmt.Sprint(p.c.API("GET", "/me", nil).JSON()["user"].(map[string]any)["id"])
+	}
+	bobID, ownerID, adminID := idOf(bob), idOf(owner), idOf(admin)
+	wantProblem(t, admin.c.API("DELETE", base+"/members/"+ownerID+"/sessions", nil), 403, "forbidden")
+	wantProblem(t, admin.c.API("DELETE", base+"/members/"+adminID+"/sessions", nil), 409, "conflict")
+	if r := admin.c.API("DELETE", base+"/members/"+bobID+"/sessions", nil); r.StatusCode != 204 {
+		t.Fatalf("an admin signing a member out: %d %s", r.StatusCode, r.Body)
+	}
+	if r := bob.c.API("GET", "/me", nil); r.StatusCode != 401 {
+		t.Fatalf("Bob's session after: %d", r.StatusCode)
+	}
+	env.Mail.WaitSubject(t, "bob@example.com", "You were signed out everywhere")
+	log := owner.c.API("GET", base+"/events?type=org.member_signed_out", nil).JSON()["events"].([]any)
+	if len(log) != 1 || log[0].(map[string]any)["actor_email"] != "admin@example.com" || log[0].(map[string]any)["user_email"] != "bob@example.com" {
+		t.Fatalf("the log: %v", log)
+	}
+}

@@ -47,6 +47,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("PUT /api/v1/organizations/{id}/members/{user}", h.guarded(auth.AreaFull, inOrg(h.handleSetRole)))
 	m.HandleFunc("DELETE /api/v1/organizations/{id}/members/{user}", h.guarded(auth.AreaFull, h.memberAction(h.auth.RemoveMember)))
 	m.HandleFunc("DELETE /api/v1/organizations/{id}/members/{user}/two-factor", h.guarded(auth.AreaFull, h.memberAction(h.auth.ResetMemberTwoFactor)))
+	m.HandleFunc("DELETE /api/v1/organizations/{id}/members/{user}/sessions", h.guarded(auth.AreaFull, h.memberAction(h.auth.SignOutMember)))
 	m.HandleFunc("POST /api/v1/organizations/{id}/reminders", h.guarded(auth.AreaFull, inOrg(h.handleRemind)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/security", h.guarded(auth.AreaFull, inOrg(h.handleGetSecurity)))
 	m.HandleFunc("PUT /api/v1/organizations/{id}/security", h.guarded(auth.AreaFull, inOrg(h.handleSetSecurity)))

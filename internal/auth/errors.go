@@ -32,6 +32,7 @@ var (
 	errSSOLinkRequired    = gardien.Errorf(gardien.CodeConflict, "err.sso_link_required")
 	errSSORequired        = gardien.Errorf(gardien.CodeSSORequired, "err.sso_required")
 	errSSOLinkOnly        = gardien.Errorf(gardien.CodeSSORequired, "err.sso_link_only")
+	errSignOutSelf        = gardien.Errorf(gardien.CodeConflict, "err.sign_out_self")
 	// errNoSuchLogin: an answer to no pending login (unknown, used or late).
 	errNoSuchLogin = gardien.Errorf(gardien.CodeSSOFailed, "err.sso_failed")
 	// errIdPInitiatedOff: an answer to a login the identity provider

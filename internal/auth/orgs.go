@@ -614,6 +614,33 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 	return nil
 }
 
+// SignOutMember ends every session of a member, on every device: owners
+// for anyone, admins for members (as a 2FA reset). Audited in the
+// organization's log, and the member told by mail. One's own sessions are
+// ended in Personal settings → Sessions.
+func (s *Service) SignOutMember(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error {
+	if userID == actor.ID {
+		return errSignOutSelf
+	}
+	am, tm, err := s.target(ctx, actor, orgID, userID)
+	if err != nil {
+		return err
+	}
+	if !canReset(am.Role, tm.Role) {
+		return errForbidden
+	}
+	u, err := s.Store.UserByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("auth: sign member out: %w", err)
+	}
+	e := s.orgEvent(gardien.EventOrgMemberSignedOut, orgID, userID, actor.ID, c, nil)
+	if _, err := s.Store.EndAllSessions(ctx, userID, e); err != nil {
+		return fmt.Errorf("auth: sign member out: %w", err)
+	}
+	s.send(ctx, mail.Letter{Kind: "signed_out_by_admin", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login(), Args: []any{actor.Name, am.Name}})
+	return nil
+}
+
 // Remind mails every member without 2FA (SSO members aside) a link to the
 // set-up, each in their language, and says how many; once an hour per
 // organization at most. The mails are queued in the background (tracked:

@@ -421,3 +421,30 @@ func TestAnInvitationSpeaksItsReadersLanguageAndNamesTheOrganization(t *testing.
 		t.Fatalf("to an English reader: %q", last.Subject)
 	}
 }
+
+// Who may sign whom out everywhere: as who may reset whose 2FA.
+func TestWhoMaySignAMemberOut(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	admin := f.signup(t, "admin@example.com", true)
+	bob := f.signup(t, "bob@example.com", true)
+	f.join(t, owner.User, admin, o.ID, gardien.RoleAdmin)
+	f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
+	if _, err := f.svc.LogIn(ctx, "bob@example.com", pw, "", client); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, f.svc.SignOutMember(ctx, bob, o.ID, admin.ID, client), gardien.CodeForbidden)
+	wantCode(t, f.svc.SignOutMember(ctx, admin, o.ID, owner.User.ID, client), gardien.CodeForbidden)
+	wantCode(t, f.svc.SignOutMember(ctx, admin, o.ID, admin.ID, client), gardien.CodeConflict)
+	if err := f.svc.SignOutMember(ctx, admin, o.ID, bob.ID, client); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SignOutMember(ctx, owner.User, o.ID, admin.ID, client); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Wait(ctx)
+	if got := f.mails.to("bob@example.com"); got[len(got)-1].Subject != "You were signed out everywhere" {
+		t.Fatalf("Bob's last mail: %q", got[len(got)-1].Subject)
+	}
+}

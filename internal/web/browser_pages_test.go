@@ -192,6 +192,7 @@ func newScenery(t *testing.T) *scenery {
 		{org + "/members", o},
 		{org + "/members/" + userID("member@example.com") + "/remove", o},
 		{org + "/members/" + userID("member@example.com") + "/reset-two-factor", o},
+		{org + "/members/" + userID("member@example.com") + "/sign-out", o},
 		{org + "/security", o},
 		{org + "/security/confirm?require=off", o},
 		{org + "/sso/delete", o},

@@ -291,6 +291,15 @@ func (h *Handler) memberConfirm(w http.ResponseWriter, r *http.Request, cur *htt
 	h.render(w, r, http.StatusOK, page, &resetPageData{Page: *p, Member: *m})
 }
 
+// handleSignOutConfirm asks before a member is signed out everywhere.
+func (h *Handler) handleSignOutConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	h.memberConfirm(w, r, cur, "org.sign_out", "org_sign_out")
+}
+
+func (h *Handler) handleSignOutMember(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	h.done(w, r, h.Auth.SignOutMember(r.Context(), cur.User, pathID(r, "id"), pathID(r, "user"), httpx.Client(r)), membersURL(r), "org.sign_out_done")
+}
+
 func (h *Handler) handleResetMember(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	h.done(w, r, h.Auth.ResetMemberTwoFactor(r.Context(), cur.User, pathID(r, "id"), pathID(r, "user"), httpx.Client(r)), membersURL(r), "org.reset_done")
 }

@@ -356,3 +356,23 @@ func TestARequirementWithADeadline(t *testing.T) {
 	late := env.Client(t)
 	wantRedirect(t, late.Form("/login", map[string]string{"email": "bob@example.com", "password": pw}), "/two-factor/setup")
 }
+
+// Members → Sign out everywhere: a question first, then the member's
+// sessions end.
+func TestSigningAMemberOutFromTheMembersPage(t *testing.T) {
+	t.Parallel()
+	env, owner, org := ownerWithOrg(t)
+	bob := invited(t, env, owner, org, "bob@example.com", "Bob")
+	if r := bob.Get("/settings/profile"); r.StatusCode != 200 {
+		t.Fatalf("Bob's session: %d", r.StatusCode)
+	}
+	page := owner.Get(org + "/members")
+	link := regexp.MustCompile(`href="(` + org + `/members/\d+/sign-out)"`).FindStringSubmatch(string(page.Body))
+	if link == nil {
+		t.Fatalf("no Sign out everywhere on the Members page:\n%s", page.Body)
+	}
+	has(t, owner.Get(link[1]), "Sign Bob (bob@example.com) out on every device?", ">Yes, sign out everywhere</button>")
+	wantRedirect(t, owner.Form(link[1], nil), org+"/members")
+	has(t, owner.Get(org+"/members"), "Signed out everywhere.")
+	wantRedirect(t, bob.Get("/settings/profile"), "/login?next=%2Fsettings%2Fprofile")
+}

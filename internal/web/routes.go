@@ -60,6 +60,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /organizations/{id}/members/{user}/remove", h.guard(auth.AreaFull, h.handleRemove))
 	m.HandleFunc("GET /organizations/{id}/members/{user}/reset-two-factor", h.guard(auth.AreaFull, h.handleResetConfirm))
 	m.HandleFunc("POST /organizations/{id}/members/{user}/reset-two-factor", h.guard(auth.AreaFull, h.handleResetMember))
+	m.HandleFunc("GET /organizations/{id}/members/{user}/sign-out", h.guard(auth.AreaFull, h.handleSignOutConfirm))
+	m.HandleFunc("POST /organizations/{id}/members/{user}/sign-out", h.guard(auth.AreaFull, h.handleSignOutMember))
 	m.HandleFunc("POST /organizations/{id}/reminders", h.guard(auth.AreaFull, h.handleRemind))
 	m.HandleFunc("GET /organizations/{id}/security", h.guard(auth.AreaFull, h.handleSecurity))
 	m.HandleFunc("GET /organizations/{id}/security/confirm", h.guard(auth.AreaFull, h.handleSecurityConfirm))
