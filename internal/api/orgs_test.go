@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strings"
@@ -520,4 +522,41 @@ func TestSigningAMemberOutEverywhere(t *testing.T) {
 	if len(log) != 1 || log[0].(map[string]any)["actor_email"] != "admin@example.com" || log[0].(map[string]any)["user_email"] != "bob@example.com" {
 		t.Fatalf("the log: %v", log)
 	}
+}
+
+// Members as CSV: each member's 2FA, SSO, last login and last reminder; a
+// name a spreadsheet would run as a formula stays text.
+func TestMembersAsCSV(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	owner := verified(t, env, "owner@example.com")
+	org := owner.c.API("POST", "/organizations", map[string]any{"name": "Acme"}).JSON()["organization"].(map[string]any)
+	base := fmt.Sprintf("/organizations/%v", org["id"])
+	p := env.Client(t)
+	p.API("POST", "/signup", map[string]any{"email": "eve@example.com", "password": pw, "name": `=HYPERLINK("https://evil.example")`})
+	p.API("POST", "/email/verify", map[string]any{"token": env.Mail.Wait(t, "eve@example.com").Token()})
+	owner.c.API("POST", base+"/invitations", map[string]any{"email": "eve@example.com", "role": "member"})
+	p.API("POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, "eve@example.com").Token()})
+	r := owner.c.Do("GET", "/api/v1"+base+"/members.csv", "", nil)
+	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("export: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("rows: %v %v", rows, err)
+	}
+	if strings.Join(rows[0], ",") != "email,name,role,two_factor,sso,last_login_at,last_reminded_at,joined_at" {
+		t.Fatalf("header: %v", rows[0])
+	}
+	byEmail := map[string][]string{}
+	for _, row := range rows[1:] {
+		byEmail[row[0]] = row
+	}
+	if o := byEmail["owner@example.com"]; o[2] != "owner" || o[3] != "not_set_up" || o[5] == "" {
+		t.Errorf("the owner's row: %v", o)
+	}
+	if e := byEmail["eve@example.com"]; !strings.HasPrefix(e[1], "'=") || e[2] != "member" {
+		t.Errorf("a formula-looking name: %v", e)
+	}
+	wantProblem(t, p.API("GET", base+"/members.csv", nil), 403, "forbidden")
 }

@@ -58,4 +58,5 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/organizations/{id}/sso/test", h.guarded(auth.AreaFull, inOrg(h.handleTestSSO)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/events", h.guarded(auth.AreaFull, inOrg(h.handleAuditLog)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/events.jsonl", h.guarded(auth.AreaFull, inOrg(h.handleAuditExport)))
+	m.HandleFunc("GET /api/v1/organizations/{id}/members.csv", h.guarded(auth.AreaFull, inOrg(h.handleMembersExport)))
 }

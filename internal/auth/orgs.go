@@ -614,6 +614,30 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 	return nil
 }
 
+// EachMember calls fn with every member of an organization, in pages, for
+// its owners and admins (an export).
+func (s *Service) EachMember(ctx context.Context, actor *gardien.User, orgID int64, fn func(gardien.Member) error) error {
+	if _, err := s.manager(ctx, orgID, actor.ID); err != nil {
+		return err
+	}
+	const pageSize = 500
+	for after := int64(0); ; {
+		page, err := s.Store.Members(ctx, orgID, gardien.MemberFilter{After: after, Limit: pageSize})
+		if err != nil {
+			return fmt.Errorf("auth: members: %w", err)
+		}
+		for _, m := range page {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		after = page[len(page)-1].UserID
+	}
+}
+
 // SignOutMember ends every session of a member, on every device: owners
 // for anyone, admins for members (as a 2FA reset). Audited in the
 // organization's log, and the member told by mail. One's own sessions are

@@ -94,6 +94,7 @@ var routes = [][2]string{
 	{"GET", "/organizations/{id}/members/{user}/sign-out"},
 	{"POST", "/organizations/{id}/members/{user}/sign-out"},
 	{"DELETE", "/api/v1/organizations/{id}/members/{user}/sessions"},
+	{"GET", "/api/v1/organizations/{id}/members.csv"},
 	{"GET", "/sso/link"},
 	{"POST", "/sso/link"},
 	{"GET", "/settings"},

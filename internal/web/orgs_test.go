@@ -367,6 +367,7 @@ func TestSigningAMemberOutFromTheMembersPage(t *testing.T) {
 		t.Fatalf("Bob's session: %d", r.StatusCode)
 	}
 	page := owner.Get(org + "/members")
+	has(t, page, `/members.csv" download>Export as CSV</a>`)
 	link := regexp.MustCompile(`href="(` + org + `/members/\d+/sign-out)"`).FindStringSubmatch(string(page.Body))
 	if link == nil {
 		t.Fatalf("no Sign out everywhere on the Members page:\n%s", page.Body)
