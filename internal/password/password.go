@@ -8,7 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	_ "embed"
+	"embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -164,20 +164,34 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
-//go:embed common.txt
-var commonList string
+//go:generate go run ./gencommon
 
+//go:embed breached.txt common.txt
+var lists embed.FS
+
+// common are the passwords refused as common or breached (NIST SP 800-63B
+// §5.1.1.2): zxcvbn's list of the 30,000 most common passwords of breaches,
+// as github.com/trustelem/zxcvbn ships it (breached.txt, generated from the
+// module: no outside service is asked), and common.txt's additions. Only
+// those of MinLength or more could be chosen at all.
 var common = func() map[string]struct{} {
 	m := map[string]struct{}{}
-	sc := bufio.NewScanner(strings.NewReader(commonList))
+	for _, name := range []string{"breached.txt", "common.txt"} {
+		b, _ := lists.ReadFile(name)
+		addLines(m, string(b))
+	}
+	return m
+}()
+
+func addLines(m map[string]struct{}, list string) {
+	sc := bufio.NewScanner(strings.NewReader(list))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line != "" && !strings.HasPrefix(line, "#") {
 			m[strings.ToLower(line)] = struct{}{}
 		}
 	}
-	return m
-}()
+}
 
 // Check says what is wrong with a new password, as a catalog key, or "".
 func Check(pw string) string {

@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/trustelem/zxcvbn/frequency"
 )
 
 // Cheap parameters keep these tests fast; DefaultParams is checked apart.
@@ -184,5 +187,37 @@ func TestVerifyCountsOnlyInItsSlot(t *testing.T) {
 	h.release()
 	if err := <-done; err != nil || counted.Load() != 1 {
 		t.Fatalf("once in its slot: %v, counted %d", err, counted.Load())
+	}
+}
+
+// breached.txt is zxcvbn's list as the module in go.mod ships it: bumping
+// the module and running go generate keep it current.
+func TestTheBreachedListIsTheLibrarys(t *testing.T) {
+	b, err := lists.ReadFile("breached.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			got = append(got, l)
+		}
+	}
+	var want []string
+	for _, pw := range frequency.FrequencyLists["passwords"] {
+		if utf8.RuneCountInString(pw) >= MinLength {
+			want = append(want, pw)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("breached.txt (%d) is not zxcvbn's list (%d): run go generate ./internal/password", len(got), len(want))
+	}
+	for _, pw := range []string{"qwertyuiop", "1234567890", "PassWord12345", "motdepasse123", "iloveyou123"} {
+		if Check(pw) != "err.password_common" {
+			t.Errorf("%q is not refused as common", pw)
+		}
+	}
+	if Check("correct horse battery staple") != "" {
+		t.Error("a passphrase is refused")
 	}
 }
