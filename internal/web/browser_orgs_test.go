@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp"
 
 	"github.com/gardien/gardien/internal/apptest"
@@ -73,6 +74,14 @@ func TestBrowserRequireTwoFactor(t *testing.T) {
 			b.Shot("dialog")
 			if lang == "en" {
 				b.Doc("require-popup")
+				// A deadline without its date: the pop-up stays open, the
+				// error next to the date; then back to "at next login".
+				b.Run("choose a deadline, no date", chromedp.Click(`#require-dialog input[value="deadline"]`), chromedp.Click(`#require-dialog .actions button`))
+				b.See("Choose the date of the deadline.")
+				if open, err := chromedp.Run(b.Context(), chromedp.Evaluate[bool](`document.getElementById("require-dialog").open`)); err != nil || !open {
+					t.Fatalf("the pop-up closed on a deadline without its date (%v)", err)
+				}
+				b.Run("back to next login", chromedp.Click(`#require-dialog input[value="next_login"]`))
 			}
 			b.Go("button", w.yes)
 			b.See(w.nowRequired)

@@ -421,12 +421,32 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		// The date, from its first minute in the reader's time zone.
 		day, err := time.ParseInLocation("2006-01-02", r.PostForm.Get("deadline"), zoneOf(r))
 		if err != nil {
-			h.done(w, r, gardien.Invalid("deadline", "err.deadline_invalid"), orgURL(r, "security"), "")
+			msg := "err.deadline_invalid"
+			if r.PostForm.Get("deadline") == "" {
+				msg = "err.deadline_missing"
+			}
+			h.requireAgain(w, r, cur, gardien.Invalid("deadline", msg))
 			return
 		}
 		opt.Deadline = day
 	}
-	h.done(w, r, h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, opt, httpx.Client(r)), orgURL(r, "security"), key)
+	err := h.Auth.SetRequireTwoFactor(r.Context(), cur.User, pathID(r, "id"), on, opt, httpx.Client(r))
+	if e, ok := gardien.AsError(err); ok && len(e.Fields) > 0 && e.Fields[0].Field == "deadline" {
+		h.requireAgain(w, r, cur, err)
+		return
+	}
+	h.done(w, r, err, orgURL(r, "security"), key)
+}
+
+// requireAgain asks the requirement's question again, as typed, with what
+// is wrong next to its field (the date): not a flash above another page.
+func (h *Handler) requireAgain(w http.ResponseWriter, r *http.Request, cur *httpx.Current, err error) {
+	p := h.securityData(w, r, cur, false)
+	if p == nil {
+		return
+	}
+	p.Form = r.PostForm
+	h.renderError(w, r, err, "org_security_confirm", p)
 }
 
 type invitationPage struct {

@@ -328,8 +328,15 @@ func TestARequirementWithADeadline(t *testing.T) {
 	bob := invited(t, env, owner, org, "bob@example.com", "Bob")
 	has(t, owner.Get(org+"/security"), `name="when" value="next_login" checked`, `name="when" value="deadline"`, `id="f-deadline" name="deadline" type="date"`)
 
-	for _, bad := range []string{"", "tomorrow", clock.Now().UTC().Format("2006-01-02")} {
-		wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on", "when": "deadline", "deadline": bad}), org+"/security")
+	// A date missing, unreadable or past: the question again, as typed,
+	// with what is wrong next to the date; nothing changed.
+	for bad, says := range map[string]string{"": "Choose the date of the deadline.", "tomorrow": "Type the date as YYYY-MM-DD.",
+		clock.Now().UTC().Format("2006-01-02"): `id="f-deadline-error">`} {
+		r := owner.Form(org+"/security", map[string]string{"require": "on", "when": "deadline", "deadline": bad})
+		if r.StatusCode != 422 {
+			t.Fatalf("deadline %q: %d", bad, r.StatusCode)
+		}
+		has(t, r, `name="when" value="deadline" checked`, `aria-describedby="f-deadline-error"`, says)
 		has(t, owner.Get(org+"/security"), `aria-checked="false"`)
 	}
 	deadline := clock.Now().UTC().Add(10 * 24 * time.Hour)

@@ -26,6 +26,23 @@ for (const btn of document.querySelectorAll("button[data-copy]")) {
     } catch (_) { /* clipboard refused: the download link remains */ }
   });
 }
+// The requirement's pop-up: a deadline chosen without its date keeps the
+// pop-up open, the error next to the date (the server says the same
+// without JavaScript, on the confirmation page).
+const requireForm = document.getElementById("require-form");
+if (requireForm) {
+  requireForm.addEventListener("submit", (e) => {
+    const byDeadline = requireForm.querySelector("input[name=when][value=deadline]");
+    const date = requireForm.querySelector("#f-deadline");
+    const error = requireForm.querySelector("#f-deadline-error");
+    if (!byDeadline || !byDeadline.checked || !date || date.value !== "") return;
+    e.preventDefault();
+    error.hidden = false;
+    date.setAttribute("aria-invalid", "true");
+    date.setAttribute("aria-describedby", "f-deadline-error");
+    date.focus();
+  });
+}
 // Confirmation pop-ups: a form with data-dialog="ID" opens <dialog id=ID>
 // instead of loading the confirmation page it would load without JavaScript.
 for (const form of document.querySelectorAll("form[data-dialog]")) {
