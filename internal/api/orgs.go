@@ -319,6 +319,28 @@ func (h *Handler) handleAuditLog(w http.ResponseWriter, r *http.Request, cur *ht
 
 // handleAuditExport streams the whole audit log as JSON lines, newest first.
 func (h *Handler) handleAuditExport(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	enc := json.NewEncoder(w)
+	return h.exportAudit(w, r, cur, orgID, "application/x-ndjson", "jsonl", func(e orgEventJSON) error { return enc.Encode(e) }, func() {})
+}
+
+// handleAuditCSV is the audit log as CSV, the same filters: one event a
+// line, its detail in the request's language and its data as JSON.
+func (h *Handler) handleAuditCSV(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	out := csv.NewWriter(w)
+	// Buffered: it reaches the body only with the events (done), not before
+	// a refusal.
+	out.Write([]string{"id", "time", "type", "actor_email", "user_email", "ip", "user_agent", "detail", "data"})
+	return h.exportAudit(w, r, cur, orgID, "text/csv; charset=utf-8", "csv", func(e orgEventJSON) error {
+		data, _ := json.Marshal(e.Data)
+		return out.Write([]string{strconv.FormatInt(e.ID, 10), e.Time, e.Type, cell(e.ActorEmail), cell(e.UserEmail), e.IP,
+			cell(e.UserAgent), cell(e.Detail), cell(string(data))})
+	}, out.Flush)
+}
+
+// exportAudit writes the whole audit log the filters select, newest first,
+// event by event (write), in pages; done ends the body.
+func (h *Handler) exportAudit(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64, contentType, ext string,
+	write func(orgEventJSON) error, done func()) error {
 	f, err := eventFilter(r)
 	if err != nil {
 		return err
@@ -328,13 +350,15 @@ func (h *Handler) handleAuditExport(w http.ResponseWriter, r *http.Request, cur 
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("Content-Disposition", `attachment; filename="gardien-audit-`+strconv.FormatInt(orgID, 10)+`.jsonl"`)
-	enc := json.NewEncoder(w)
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="gardien-audit-`+strconv.FormatInt(orgID, 10)+"."+ext+`"`)
+	defer done()
 	toJSON := h.orgEvents(r)
 	for len(events) > 0 {
 		for _, e := range events {
-			enc.Encode(toJSON(e))
+			if err := write(toJSON(e)); err != nil {
+				return nil // the client went away
+			}
 		}
 		if len(events) < f.Limit {
 			break

@@ -321,6 +321,19 @@ func TestAuditLogPagingAndExport(t *testing.T) {
 	if exp.Header.Get("Content-Type") != "application/x-ndjson" || len(lines) != 6 || !strings.Contains(lines[5], `"type":"org.created"`) {
 		t.Fatalf("export %s:\n%s", exp.Header.Get("Content-Type"), exp.Body)
 	}
+	// The same log as CSV, for a spreadsheet: a header, one line an event,
+	// the filters applied, and an address that starts like a formula
+	// (invited above as an ordinary email) written as text.
+	owner.c.API("POST", org+"/invitations", map[string]any{"email": "=cmd@example.com", "role": "member"})
+	c := owner.c.API("GET", org+"/events.csv?type=org.invitation_sent", nil)
+	rows, err := csv.NewReader(bytes.NewReader(c.Body)).ReadAll()
+	if err != nil || c.Header.Get("Content-Type") != "text/csv; charset=utf-8" || len(rows) != 7 || rows[0][2] != "type" {
+		t.Fatalf("csv %s (%v):\n%s", c.Header.Get("Content-Type"), err, c.Body)
+	}
+	if rows[1][2] != "org.invitation_sent" || !strings.Contains(rows[1][7], "'=cmd@example.com") {
+		t.Fatalf("newest line %q", rows[1])
+	}
+	wantProblem(t, owner.c.API("GET", org+"/events.csv?person=not-an-address", nil), 422, "validation_failed")
 }
 
 func TestSeveralOrganizations(t *testing.T) {

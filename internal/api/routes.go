@@ -59,4 +59,5 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/organizations/{id}/events", h.guarded(auth.AreaFull, inOrg(h.handleAuditLog)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/events.jsonl", h.guarded(auth.AreaFull, inOrg(h.handleAuditExport)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/members.csv", h.guarded(auth.AreaFull, inOrg(h.handleMembersExport)))
+	m.HandleFunc("GET /api/v1/organizations/{id}/events.csv", h.guarded(auth.AreaFull, inOrg(h.handleAuditCSV)))
 }

@@ -15,7 +15,7 @@ import (
 
 // Widths are the viewport widths a checked page is tried at: a phone and a
 // laptop.
-var Widths = []int64{375, 1280}
+var Widths = []int64{375, 768, 1280}
 
 // overflowJS lists what sticks out: the page or any element wider than the
 // room it has (a sideways scroll, or content cut off). Form controls scroll

@@ -193,6 +193,8 @@ func newScenery(t *testing.T) *scenery {
 		{org + "/members/" + userID("member@example.com") + "/remove", o},
 		{org + "/members/" + userID("member@example.com") + "/reset-two-factor", o},
 		{org + "/members/" + userID("member@example.com") + "/sign-out", o},
+		{org + "/general", o},
+		{org + "/audit", o},
 		{org + "/security", o},
 		{org + "/security/confirm?require=off", o},
 		{org + "/sso/delete", o},

@@ -307,15 +307,9 @@ func (h *Handler) handleResetMember(w http.ResponseWriter, r *http.Request, cur 
 type securityPage struct {
 	Page
 	*auth.Security
-	Events      []gardien.Event
-	EventTypes  []string
-	Filter      gardien.EventFilter
-	Person      string
-	ExportQuery string
-	Older       string
 }
 
-func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *httpx.Current, withLog bool) *securityPage {
+func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *httpx.Current) *securityPage {
 	base := h.orgPage(w, r, cur, "org.security", "security")
 	if base == nil {
 		return nil
@@ -329,7 +323,7 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 		h.orgError(w, r, err)
 		return nil
 	}
-	p := &securityPage{Page: *base, Security: sec, EventTypes: gardien.EventTypes}
+	p := &securityPage{Page: *base, Security: sec}
 	if c := sec.SSO; c != nil {
 		domains := make([]string, len(c.Domains))
 		for i, d := range c.Domains {
@@ -347,31 +341,47 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 			p.Form.Set("idp_initiated", "on")
 		}
 	}
-	if !withLog {
-		return p
+	return p
+}
+
+// auditPage is an organization's audit log: its filters, a page of events,
+// and the exports of what the filters show.
+type auditPage struct {
+	Page
+	Events     []gardien.Event
+	EventTypes []string
+	Filter     gardien.EventFilter
+	Person     string
+	Older      string
+}
+
+func (h *Handler) handleAudit(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	base := h.orgPage(w, r, cur, "org.audit_title", "audit")
+	if base == nil {
+		return
 	}
+	if !base.Org.Role.Manages() {
+		redirect(w, r, orgHome(*base.Org))
+		return
+	}
+	p := &auditPage{Page: *base, EventTypes: gardien.EventTypes}
 	q := r.URL.Query()
 	p.Filter = gardien.EventFilter{Type: q.Get("type"), Limit: 50}
 	if !slices.Contains(gardien.EventTypes, p.Filter.Type) {
 		p.Filter.Type = "" // an unknown type filters nothing
 	}
 	p.Filter.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
-	export := url.Values{}
-	if p.Filter.Type != "" {
-		export.Set("type", p.Filter.Type)
-	}
-	if p.Person = q.Get("person"); p.Person != "" {
-		p.Filter.Person = p.Person
-		export.Set("person", p.Person)
-	}
-	p.ExportQuery = export.Encode()
+	p.Person = q.Get("person")
+	p.Filter.Person = p.Person
+	var err error
 	if p.Events, err = h.Auth.AuditLog(r.Context(), cur.User, p.Org.ID, p.Filter); err != nil {
 		if gardien.ErrorCode(err) == gardien.CodeValidationFailed {
 			p.Events, p.FormError = nil, h.Catalog.T(p.Lang, "err.email_invalid")
-			return p
+			h.render(w, r, http.StatusUnprocessableEntity, "org_audit", p)
+			return
 		}
 		h.orgError(w, r, err)
-		return nil
+		return
 	}
 	if len(p.Events) == p.Filter.Limit {
 		older := url.Values{"before": {strconv.FormatInt(p.Events[len(p.Events)-1].ID, 10)}}
@@ -382,11 +392,30 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 		}
 		p.Older = older.Encode()
 	}
-	return p
+	h.render(w, r, http.StatusOK, "org_audit", p)
+}
+
+// handleGeneral is the organization's name and its deletion.
+func (h *Handler) handleGeneral(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.orgPage(w, r, cur, "org.general", "general")
+	if p == nil {
+		return
+	}
+	if !p.Org.Role.Manages() {
+		redirect(w, r, orgHome(*p.Org))
+		return
+	}
+	h.render(w, r, http.StatusOK, "org_general", p)
 }
 
 func (h *Handler) handleSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if p := h.securityData(w, r, cur, true); p != nil {
+	// The audit log had this address before it had its own page: a
+	// bookmarked filter still opens it.
+	if q := r.URL.Query(); q.Has("type") || q.Has("person") || q.Has("before") {
+		redirect(w, r, orgURL(r, "audit")+"?"+q.Encode())
+		return
+	}
+	if p := h.securityData(w, r, cur); p != nil {
 		h.render(w, r, http.StatusOK, "org_security", p)
 	}
 }
@@ -394,7 +423,7 @@ func (h *Handler) handleSecurity(w http.ResponseWriter, r *http.Request, cur *ht
 // handleSecurityConfirm is the switch's confirmation without JavaScript:
 // the same question as the pop-up, as a page.
 func (h *Handler) handleSecurityConfirm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	p := h.securityData(w, r, cur, false)
+	p := h.securityData(w, r, cur)
 	if p == nil {
 		return
 	}
@@ -441,7 +470,7 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 // requireAgain asks the requirement's question again, as typed, with what
 // is wrong next to its field (the date): not a flash above another page.
 func (h *Handler) requireAgain(w http.ResponseWriter, r *http.Request, cur *httpx.Current, err error) {
-	p := h.securityData(w, r, cur, false)
+	p := h.securityData(w, r, cur)
 	if p == nil {
 		return
 	}
@@ -534,7 +563,7 @@ func (h *Handler) handleRenameOrg(w http.ResponseWriter, r *http.Request, cur *h
 		return
 	}
 	name, err := h.Auth.RenameOrganization(r.Context(), cur.User, pathID(r, "id"), r.PostForm.Get("name"), httpx.Client(r))
-	h.done(w, r, err, orgURL(r, "security")+"#general", "org.renamed", name)
+	h.done(w, r, err, orgURL(r, "general"), "org.renamed", name)
 }
 
 type orgDeletePage struct{ Page }
@@ -542,19 +571,19 @@ type orgDeletePage struct{ Page }
 // handleDeleteOrgPage asks, before deleting the organization, for its name
 // typed again (a page, so it works without JavaScript).
 func (h *Handler) handleDeleteOrgPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	p := h.orgPage(w, r, cur, "org.delete", "security")
+	p := h.orgPage(w, r, cur, "org.delete", "general")
 	if p == nil {
 		return
 	}
 	if p.Org.Role != gardien.RoleOwner {
-		redirect(w, r, orgURL(r, "security"))
+		redirect(w, r, orgURL(r, "general"))
 		return
 	}
 	h.render(w, r, http.StatusOK, "org_delete", &orgDeletePage{Page: *p})
 }
 
 func (h *Handler) handleDeleteOrg(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	p := h.orgPage(w, r, cur, "org.delete", "security")
+	p := h.orgPage(w, r, cur, "org.delete", "general")
 	if p == nil {
 		return
 	}

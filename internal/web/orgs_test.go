@@ -84,7 +84,8 @@ func TestOrganizationPages(t *testing.T) {
 	// Without JavaScript, the switch leads to the same question as a page.
 	has(t, owner.Get(org+"/security/confirm?require=on"), `role="dialog"`, "Require two-factor authentication for every member?", ">Yes</button>", ">Cancel</a>")
 	wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on"}), org+"/security")
-	has(t, owner.Get(org+"/security"), `aria-checked="true"`, "Two-factor authentication is now required", "Two-factor authentication required")
+	has(t, owner.Get(org+"/security"), `aria-checked="true"`, "Two-factor authentication is now required")
+	has(t, owner.Get(org+"/audit"), "Two-factor authentication required")
 
 	// The member's next login lands on the set-up, and nothing else opens.
 	m := env.Client(t)
@@ -114,14 +115,19 @@ func TestOrganizationPages(t *testing.T) {
 	wantRedirect(t, m.Get("/"), "/login")
 
 	// The audit log, filtered by event and by person.
-	r = owner.Get(org + "/security?type=org.member_two_factor_reset")
+	r = owner.Get(org + "/audit?type=org.member_two_factor_reset")
 	has(t, r, "Member&#39;s two-factor authentication reset", "new@example.com", "owner@example.com")
 	if strings.Contains(string(r.Body), "Invitation sent</td>") {
 		t.Fatal("filter by event shows other events")
 	}
-	has(t, owner.Get(org+"/security?person=new%40example.com"), "Member joined")
+	r = owner.Get(org + "/audit?person=new%40example.com&type=org.member_joined")
+	// The exports carry both filters (a person's address once broke them).
+	has(t, r, "Member joined", `href="/api/v1/organizations/`+strings.TrimPrefix(org, "/organizations/")+`/events.csv?type=org.member_joined&amp;person=new%40example.com"`,
+		`/events.jsonl?type=org.member_joined&amp;person=new%40example.com"`)
 	// No account, and an account never in this organization, look the same.
-	has(t, owner.Get(org+"/security?person=nobody%40example.com"), "No events yet.")
+	has(t, owner.Get(org+"/audit?person=nobody%40example.com"), "No events yet.")
+	// A filter bookmarked when the log was on the security page still opens it.
+	wantRedirect(t, owner.Get(org+"/security?person=new%40example.com"), org+"/audit?person=new%40example.com")
 
 	// Several organizations: a switcher, and Organization settings opens the last one.
 	second := owner.Form("/organizations", map[string]string{"name": "Beta"}).Header.Get("Location")
@@ -168,7 +174,7 @@ func TestSigningUpIntoAnOrganizationThatRequires2FALandsOnTheSetUp(t *testing.T)
 	env, owner, org := ownerWithOrg(t)
 	// The owner turns the requirement on, choosing to end open sessions.
 	wantRedirect(t, owner.Form(org+"/security", map[string]string{"require": "on", "sessions": "end"}), org+"/security")
-	has(t, owner.Get(org+"/security"), "open sessions of members without 2FA ended")
+	has(t, owner.Get(org+"/audit"), "open sessions of members without 2FA ended")
 	owner.Form(org+"/invitations", map[string]string{"email": "new@example.com", "role": "member"})
 	tok := strings.TrimPrefix(env.Mail.Wait(t, "new@example.com").Link(), env.URL+"/invitations/accept?token=")
 	newbie := env.Client(t)
@@ -205,12 +211,31 @@ func TestForcedSetUpNeedsAValidatedEmailToo(t *testing.T) {
 	}
 }
 
+// A plain member reaches neither the audit log nor the general settings,
+// nor their exports; an admin reads the log but only an owner renames.
+func TestOrganizationSettingsAreasByRole(t *testing.T) {
+	t.Parallel()
+	env, owner, org := ownerWithOrg(t)
+	bob := invited(t, env, owner, org, "bob@example.com", "Bob")
+	for _, p := range []string{"/audit", "/general", "/security"} {
+		wantRedirect(t, bob.Get(org+p), org+"/overview")
+	}
+	// What the member sees instead says whom to ask.
+	has(t, bob.Get(org+"/overview"), "Contact an owner", `href="mailto:owner@example.com"`)
+	id := strings.TrimPrefix(org, "/organizations/")
+	if r := bob.Get("/api/v1/organizations/" + id + "/events.csv"); r.StatusCode != 403 {
+		t.Fatalf("a member exporting the audit log: %d", r.StatusCode)
+	}
+	has(t, owner.Get(org+"/general"), `action="`+org+`/rename"`, `href="`+org+`/delete"`)
+	has(t, owner.Get(org+"/audit"), "Member joined", "bob@example.com")
+}
+
 func TestRenamingAndDeletingAnOrganization(t *testing.T) {
 	t.Parallel()
 	env, owner, org := ownerWithOrg(t)
 	invited(t, env, owner, org, "bob@example.com", "Bob")
-	wantRedirect(t, owner.Form(org+"/rename", map[string]string{"name": "Acme Corp"}), org+"/security#general")
-	has(t, owner.Get(org+"/security"), "The organization is now called Acme Corp.")
+	wantRedirect(t, owner.Form(org+"/rename", map[string]string{"name": "Acme Corp"}), org+"/general")
+	has(t, owner.Get(org+"/general"), "The organization is now called Acme Corp.", `value="Acme Corp"`)
 	has(t, owner.Get(org+"/delete"), "Delete Acme Corp?", "Download")
 	r := owner.Form(org+"/delete", map[string]string{"name": "Acme"})
 	if r.StatusCode != 422 {
@@ -309,9 +334,9 @@ func TestAuditDetailsAreWrittenInTheReadersLanguage(t *testing.T) {
 	_, owner, org := ownerWithOrg(t)
 	owner.Form(org+"/invitations", map[string]string{"email": "bob@example.com", "role": "admin"})
 	owner.Form(org+"/security", map[string]string{"require": "on", "sessions": "end"})
-	has(t, owner.Get(org+"/security"), "bob@example.com · as admin", "open sessions of members without 2FA ended")
-	owner.Form("/language", map[string]string{"lang": "fr", "next": org + "/security"})
-	has(t, owner.Get(org+"/security"), "bob@example.com · en tant qu’administrateur", "sessions ouvertes des membres sans 2FA fermées")
+	has(t, owner.Get(org+"/audit"), "bob@example.com · as admin", "open sessions of members without 2FA ended")
+	owner.Form("/language", map[string]string{"lang": "fr", "next": org + "/audit"})
+	has(t, owner.Get(org+"/audit"), "bob@example.com · en tant qu’administrateur", "sessions ouvertes des membres sans 2FA fermées")
 }
 
 // TestARequirementWithADeadline: the pop-up takes a date; until it,

@@ -63,6 +63,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /organizations/{id}/members/{user}/sign-out", h.guard(auth.AreaFull, h.handleSignOutConfirm))
 	m.HandleFunc("POST /organizations/{id}/members/{user}/sign-out", h.guard(auth.AreaFull, h.handleSignOutMember))
 	m.HandleFunc("POST /organizations/{id}/reminders", h.guard(auth.AreaFull, h.handleRemind))
+	m.HandleFunc("GET /organizations/{id}/general", h.guard(auth.AreaFull, h.handleGeneral))
+	m.HandleFunc("GET /organizations/{id}/audit", h.guard(auth.AreaFull, h.handleAudit))
 	m.HandleFunc("GET /organizations/{id}/security", h.guard(auth.AreaFull, h.handleSecurity))
 	m.HandleFunc("GET /organizations/{id}/security/confirm", h.guard(auth.AreaFull, h.handleSecurityConfirm))
 	m.HandleFunc("POST /organizations/{id}/security", h.guard(auth.AreaFull, h.handleSetSecurity))

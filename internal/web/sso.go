@@ -146,7 +146,7 @@ func (h *Handler) handleSaveSSO(w http.ResponseWriter, r *http.Request, cur *htt
 		in.ClientSecret = &secret // empty: keep the one set
 	}
 	if _, err := h.Auth.SaveSSO(r.Context(), cur.User, pathID(r, "id"), in, httpx.Client(r)); err != nil {
-		p := h.securityData(w, r, cur, true)
+		p := h.securityData(w, r, cur)
 		if p == nil {
 			return
 		}
