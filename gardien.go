@@ -159,6 +159,9 @@ type Event struct {
 type Client struct {
 	IP        string
 	UserAgent string
+	// Browser is the random value a browser's cookie keeps across sessions,
+	// so that a login from one not seen before can be told ("" for none).
+	Browser string
 }
 
 // The types of audit events. Pages name each one from the catalog key
@@ -208,6 +211,8 @@ const (
 	EventAccountDisabled          = "user.disabled"
 	EventAccountEnabled           = "user.enabled"
 	EventThrottleCleared          = "user.throttle_cleared"
+	EventSignInAlertsOn           = "user.sign_in_alerts_on"
+	EventSignInAlertsOff          = "user.sign_in_alerts_off"
 )
 
 // CheckupAfter is when, after 2FA is turned on, a login asks for the
@@ -234,5 +239,5 @@ var EventTypes = []string{
 	EventOrgRequireTwoFactorOn, EventOrgRequireTwoFactorOff, EventOrgMemberTwoFactorReset, EventOrgReminderSent,
 	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp, EventEmailChanged, EventAccountDeleted, EventOrgRenamed, EventOrgDeleted,
 	EventTwoFactorCheckup, EventTwoFactorCheckupLater, EventAccountDisabled, EventAccountEnabled, EventThrottleCleared,
-	EventOrgMemberSignedOut,
+	EventOrgMemberSignedOut, EventSignInAlertsOn, EventSignInAlertsOff,
 }

@@ -30,6 +30,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,12 +277,31 @@ type person struct {
 	email    string
 	secret   []byte
 	lastStep int64
+	browser  []*http.Cookie // the cookies of the browser they signed up in
+	base     *url.URL
 }
 
 // client is one browser: its own cookies.
 func client() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Timeout: 60 * time.Second}
+}
+
+// desk is a new session in the person's own browser: its cookies but the
+// session's, so Gardien knows the browser (no new sign-in alert: people
+// log in where they always do).
+func (p *person) desk() *http.Client {
+	c := client()
+	var keep []*http.Cookie
+	for _, ck := range p.browser {
+		if !strings.Contains(ck.Name, "gardien_session") {
+			keep = append(keep, ck)
+		}
+	}
+	if p.base != nil {
+		c.Jar.SetCookies(p.base, keep)
+	}
+	return c
 }
 
 func call(c *http.Client, base, method, path string, body any) (int, map[string]any, error) {
@@ -374,7 +394,8 @@ func makePerson(s *server, i int) (*person, error) {
 		return nil, fmt.Errorf("2FA setup: %d %v %v", st, m, err)
 	}
 	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m["secret"].(string))
-	p := &person{email: email, secret: secret}
+	base, _ := url.Parse(s.url)
+	p := &person{email: email, secret: secret, base: base, browser: c.Jar.Cookies(base)}
 	code, _ := p.code()
 	if st, m, err := call(c, s.url, "POST", "/me/two-factor/activate", map[string]any{"code": code}); err != nil || st != 200 {
 		return nil, fmt.Errorf("2FA activate: %d %v %v", st, m, err)
@@ -487,8 +508,8 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood, of
 		// GET /me: a full session per worker.
 		sessions := make([]*http.Client, workers)
 		for w := range workers {
-			c := client()
 			p := people[w%len(people)]
+			c := p.desk()
 			call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
 			code, _ := p.code()
 			call(c, s.url, "POST", "/login/two-factor", map[string]any{"code": code})
@@ -504,7 +525,7 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood, of
 		// The password step alone.
 		drive(s, "password", workers, d, func(int) (bool, bool) {
 			p := people[int(i.Add(1))%len(people)]
-			st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			st, _, err := call(p.desk(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
 			return err == nil && st == 200, true
 		}).print(s)
 	}
@@ -524,8 +545,8 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood, of
 		}
 		var sessions []pending
 		for range 2 {
-			for range steppers {
-				sessions = append(sessions, pending{c: client()})
+			for _, p := range steppers {
+				sessions = append(sessions, pending{c: p.desk()})
 			}
 		}
 		for i, q := range sessions {
@@ -578,7 +599,7 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood, of
 				time.Sleep(100 * time.Millisecond) // every code of this step used: wait for the next
 				return true, true, true
 			}
-			c := client()
+			c := p.desk()
 			if st, _, err := call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw}); err != nil || st != 200 {
 				return false, true, false
 			}
@@ -595,7 +616,7 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood, of
 				return false, false
 			}
 			p := people[int(i.Add(1))%len(people)]
-			st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			st, _, err := call(p.desk(), s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
 			return err == nil && st == 200, true
 		})
 		r.print(s)
@@ -623,6 +644,9 @@ func officeBurst(bin, dbURL, profiles string, n int) error {
 	var once sync.Once
 	var wg sync.WaitGroup
 	emails := make([]string, n)
+	// Each person logs in at their own desk: the browser they signed up
+	// in, which Gardien knows (no new sign-in alert).
+	browsers := make([]*http.Client, n)
 	for range runtime.NumCPU() * 2 {
 		wg.Go(func() {
 			for {
@@ -631,7 +655,8 @@ func officeBurst(bin, dbURL, profiles string, n int) error {
 					return
 				}
 				emails[i] = fmt.Sprintf("office-%d-%d@example.com", time.Now().UnixNano(), i)
-				if st, m, err := call(client(), s.url, "POST", "/signup", map[string]any{"email": emails[i], "password": pw, "name": "Office"}); err != nil || st != 201 {
+				browsers[i] = client()
+				if st, m, err := call(browsers[i], s.url, "POST", "/signup", map[string]any{"email": emails[i], "password": pw, "name": "Office"}); err != nil || st != 201 {
 					once.Do(func() { firstErr = fmt.Errorf("signup: %d %v %v", st, m, err) })
 					return
 				}
@@ -648,7 +673,7 @@ func officeBurst(bin, dbURL, profiles string, n int) error {
 		if i >= n {
 			return false, false
 		}
-		st, _, err := call(client(), s.url, "POST", "/login", map[string]any{"email": emails[i], "password": pw})
+		st, _, err := call(browsers[i], s.url, "POST", "/login", map[string]any{"email": emails[i], "password": pw})
 		return err == nil && st == 200, true
 	}).print(s)
 	return nil

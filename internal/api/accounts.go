@@ -49,7 +49,7 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) error {
 		inv = *in.Invitation
 	}
 	su, err := h.auth.SignUp(r.Context(), auth.SignupInput{Email: *in.Email, Password: *in.Password, Name: *in.Name, Lang: h.lang(r), Invitation: inv},
-		h.cookies.Token(r), httpx.Client(r))
+		h.cookies.Token(r), h.cookies.LoginClient(w, r))
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password) }); err != nil {
 		return err
 	}
-	login, err := h.auth.LogIn(r.Context(), *in.Email, *in.Password, h.cookies.Token(r), httpx.Client(r))
+	login, err := h.auth.LogIn(r.Context(), *in.Email, *in.Password, h.cookies.Token(r), h.cookies.LoginClient(w, r))
 	if err != nil {
 		return err
 	}
@@ -180,6 +180,29 @@ func (h *Handler) handleUpdateMe(w http.ResponseWriter, r *http.Request, cur *ht
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u)})
+}
+
+// handleSignInAlerts says whether the person is mailed when their account
+// signs in from a browser it has not used before.
+func (h *Handler) handleSignInAlerts(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	on, err := h.auth.SignInAlerts(r.Context(), cur.User.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"enabled": on})
+}
+
+func (h *Handler) handleSetSignInAlerts(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
+	var in struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if err := h.body(w, r, &in, func() error { return required("enabled", in.Enabled) }); err != nil {
+		return err
+	}
+	if err := h.auth.SetSignInAlerts(r.Context(), cur.User.ID, *in.Enabled, httpx.Client(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"enabled": *in.Enabled})
 }
 
 func (h *Handler) handleChangePassword(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {

@@ -255,9 +255,7 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 		t.Fatal("the session that changed the password ended")
 	}
 	wantProblem(t, other.API("GET", "/me", nil), 401, "unauthorized")
-	if m := env.Mail.Wait(t, "ada@example.com"); m.Subject != "Your password was changed" {
-		t.Fatalf("mail after change: %q", m.Subject)
-	}
+	env.Mail.WaitSubject(t, "ada@example.com", "Your password was changed")
 	wantProblem(t, login(t, other, "ada@example.com", pw), 401, "invalid_credentials")
 	if r := login(t, other, "ada@example.com", "another long secret"); r.StatusCode != 200 {
 		t.Fatalf("login with new password: %d", r.StatusCode)
@@ -277,7 +275,7 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatalf("forgot answers differ: %d %s / %d %s", unknown.StatusCode, unknown.Body, known.StatusCode, known.Body)
 	}
 	env.Mail.None(t, "nobody@example.com", 200*time.Millisecond)
-	m := env.Mail.Wait(t, "ada@example.com")
+	m := env.Mail.WaitSubject(t, "ada@example.com", "Reset your password")
 	if !strings.HasPrefix(m.Link(), env.URL+"/password/reset?token=") {
 		t.Fatalf("reset link %q", m.Link())
 	}
@@ -366,10 +364,18 @@ func TestCookieIsSecureOverHTTPS(t *testing.T) {
 	c := env.Client(t)
 	c.API("POST", "/signup", map[string]any{"email": "ada@example.com", "password": pw, "name": "Ada"})
 	r := login(t, c, "ada@example.com", pw)
-	set := r.Header.Get("Set-Cookie")
-	for _, want := range []string{"__Host-gardien_session=", "Path=/", "HttpOnly", "Secure", "SameSite=Lax"} {
-		if !strings.Contains(set, want) {
-			t.Errorf("Set-Cookie %q lacks %q", set, want)
+	// The session's cookie and the browser's, both pinned to this host.
+	for _, name := range []string{"__Host-gardien_session=", "__Host-gardien_browser="} {
+		set := ""
+		for _, v := range r.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(v, name) {
+				set = v
+			}
+		}
+		for _, want := range []string{name, "Path=/", "HttpOnly", "Secure", "SameSite=Lax"} {
+			if !strings.Contains(set, want) {
+				t.Errorf("Set-Cookie %q lacks %q", set, want)
+			}
 		}
 	}
 	if m := env.Mail.Wait(t, "ada@example.com"); !strings.HasPrefix(m.Link(), "https://id.example.com/verify-email?token=") {
@@ -416,4 +422,30 @@ func TestPasswordGuessingIsSlowed(t *testing.T) {
 	if r := login(t, c, "ada@example.com", pw); r.StatusCode != 200 {
 		t.Fatalf("after a success and 9 failures: %d %s", r.StatusCode, r.Body)
 	}
+}
+
+// New sign-in alerts through the API: on by default, turned off with a
+// PUT (audited), a body without the field refused; a client that keeps
+// its cookies is known at its next login.
+func TestSignInAlertsThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	p := verified(t, env, "ada@example.com")
+	if r := p.c.API("GET", "/me/sign-in-alerts", nil).JSON(); r["enabled"] != true {
+		t.Fatalf("default: %v", r)
+	}
+	login(t, p.c, "ada@example.com", pw) // the same cookie jar: known
+	other := env.Client(t)
+	login(t, other, "ada@example.com", pw)
+	env.Mail.WaitSubject(t, "ada@example.com", "New sign-in to your account")
+	wantProblem(t, p.c.API("PUT", "/me/sign-in-alerts", map[string]any{}), 422, "validation_failed")
+	wantProblem(t, p.c.API("PUT", "/me/sign-in-alerts", map[string]any{"enabled": "no"}), 422, "validation_failed")
+	if r := p.c.API("PUT", "/me/sign-in-alerts", map[string]any{"enabled": false}).JSON(); r["enabled"] != false {
+		t.Fatalf("turned off: %v", r)
+	}
+	if r := p.c.API("GET", "/me/events", nil); !strings.Contains(string(r.Body), `"user.sign_in_alerts_off"`) {
+		t.Fatalf("events: %s", r.Body)
+	}
+	login(t, env.Client(t), "ada@example.com", pw)
+	env.Mail.None(t, "ada@example.com", 300*time.Millisecond)
 }

@@ -20,6 +20,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("DELETE /api/v1/me/sessions/{session}", h.guarded(auth.AreaFull, h.handleEndSession))
 	m.HandleFunc("DELETE /api/v1/me/sessions", h.guarded(auth.AreaFull, h.handleEndOtherSessions))
 	m.HandleFunc("GET /api/v1/me/events", h.guarded(auth.AreaFull, h.handleMyEvents))
+	m.HandleFunc("GET /api/v1/me/sign-in-alerts", h.guarded(auth.AreaFull, h.handleSignInAlerts))
+	m.HandleFunc("PUT /api/v1/me/sign-in-alerts", h.guarded(auth.AreaFull, h.handleSetSignInAlerts))
 	m.HandleFunc("POST /api/v1/password/forgot", h.open(h.handleForgotPassword))
 	m.HandleFunc("POST /api/v1/password/reset", h.open(h.handleResetPassword))
 	m.HandleFunc("POST /api/v1/sso/start", h.open(h.handleSSOStart))

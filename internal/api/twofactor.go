@@ -86,7 +86,7 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, t
 		return err
 	}
 	code, recovery := in.values()
-	step, err := h.auth.VerifySecondFactor(r.Context(), token, code, recovery, httpx.Client(r))
+	step, err := h.auth.VerifySecondFactor(r.Context(), token, code, recovery, h.cookies.LoginClient(w, r))
 	if err != nil {
 		return err
 	}

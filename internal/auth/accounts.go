@@ -123,6 +123,7 @@ func (s *Service) SignUp(ctx context.Context, in SignupInput, oldToken string, c
 		return nil, err
 	}
 	s.recordLogin(ctx, u.ID)
+	s.noticeBrowser(ctx, u, c) // the account's first browser
 	out := &SignedUp{Login: &Login{User: u, Session: sess, Token: tok, Status: StatusOK}}
 	if in.Invitation != "" {
 		j, err := s.AcceptInvitation(ctx, sess, u, in.Invitation, c)

@@ -93,6 +93,9 @@ type Store interface {
 	AcceptInvitation(ctx context.Context, invID, userID int64, e *gardien.Event) error
 	OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilter) ([]gardien.Event, error)
 	RecordLogin(ctx context.Context, userID int64, at time.Time) error
+	SeeBrowser(ctx context.Context, userID int64, hash []byte, at time.Time) (bool, error)
+	SignInAlerts(ctx context.Context, userID int64) (bool, error)
+	SetSignInAlerts(ctx context.Context, userID int64, on bool) error
 
 	SSOConnection(ctx context.Context, orgID int64) (*gardien.SSOConnection, error)
 	SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection, e *gardien.Event) error
@@ -309,6 +312,8 @@ type Links interface {
 	Login() string
 	PasswordSettings() string
 	TwoFactorSettings() string
+	// Sessions is the page of a person's open sessions.
+	Sessions() string
 	// ConfirmEmail is the link of a change of email.
 	ConfirmEmail(token string) string
 	// OIDCCallback is where identity providers send people back.

@@ -2,11 +2,13 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/password"
 )
 
@@ -144,6 +146,11 @@ func (s *Service) logIn(ctx context.Context, rawEmail, pw, linkToken, oldToken s
 	}
 	if level == gardien.LevelFull {
 		s.recordLogin(ctx, u.ID)
+	}
+	if level == gardien.LevelFull || level == gardien.LevelSetup {
+		// In, or setting up a second factor the organization requires:
+		// either way the account is open in this browser.
+		s.noticeBrowser(ctx, u, c)
 	}
 	return &Login{User: u, Session: sess, Token: tok, Status: StatusOf(level)}, nil
 }
@@ -350,6 +357,51 @@ func (s *Service) recordLogin(ctx context.Context, userID int64) {
 	if err := s.Store.RecordLogin(ctx, userID, s.Now()); err != nil {
 		s.Log.ErrorContext(ctx, "last login not recorded", "user_id", userID, "err", err)
 	}
+}
+
+// noticeBrowser records the browser a login completed in and, when it is
+// new to an account that has used others, mails the person (GitHub's "new
+// sign-in"): the browser, its address, the time, and their sessions. A
+// failure is logged, not the login's: the person is in either way.
+func (s *Service) noticeBrowser(ctx context.Context, u *gardien.User, c gardien.Client) {
+	if c.Browser == "" {
+		return
+	}
+	h := sha256.Sum256([]byte(c.Browser))
+	now := s.Now()
+	tell, err := s.Store.SeeBrowser(ctx, u.ID, h[:], now)
+	if err != nil {
+		s.Log.ErrorContext(ctx, "browser of a login not recorded", "user_id", u.ID, "err", err)
+		return
+	}
+	if tell {
+		s.send(ctx, mail.Letter{Kind: "new_sign_in", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Sessions(),
+			Args: []any{mail.Browser(c.UserAgent), c.IP, now}})
+	}
+}
+
+// SignInAlerts says whether a person is mailed when their account signs
+// in from a new browser.
+func (s *Service) SignInAlerts(ctx context.Context, userID int64) (bool, error) {
+	on, err := s.Store.SignInAlerts(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("auth: sign-in alerts: %w", err)
+	}
+	return on, nil
+}
+
+// SetSignInAlerts turns a person's sign-in alerts on or off, in the audit
+// trail: turning them off is what someone who took an account would do
+// first.
+func (s *Service) SetSignInAlerts(ctx context.Context, userID int64, on bool, c gardien.Client) error {
+	if err := s.Store.SetSignInAlerts(ctx, userID, on); err != nil {
+		return fmt.Errorf("auth: sign-in alerts: %w", err)
+	}
+	typ := gardien.EventSignInAlertsOff
+	if on {
+		typ = gardien.EventSignInAlertsOn
+	}
+	return s.event(ctx, typ, userID, userID, c, nil)
 }
 
 // UserEvents returns a person's recent security events.

@@ -453,6 +453,7 @@ func (a *ssoAnswer) logIn(id *gardien.SSOIdentity, oldToken string) (*SSOLogin, 
 		return nil, err
 	}
 	s.recordLogin(ctx, u.ID)
+	s.noticeBrowser(ctx, u, a.c)
 	return &SSOLogin{Login: &Login{User: u, Session: sess, Token: tok, Status: StatusOK}, ReturnTo: a.returnTo}, nil
 }
 

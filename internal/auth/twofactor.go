@@ -284,6 +284,9 @@ func (s *Service) verifySecondFactor(ctx context.Context, token, code, recovery 
 		return nil, v.refusal()
 	}
 	out.Expires, out.Token = s.expiryAfter(sess, afterSecondStep(sess.Level), now), sessionToken(sess.ID, secret)
+	if afterSecondStep(sess.Level) == gardien.LevelFull {
+		s.noticeBrowser(ctx, u, c)
+	}
 	if out.UsedRecoveryCode {
 		if err := s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, gardien.EventData{"codes_left": strconv.Itoa(out.RecoveryCodesLeft)}); err != nil {
 			return nil, err

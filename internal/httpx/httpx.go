@@ -6,6 +6,8 @@ package httpx
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"net"
 	"net/http"
 	"strconv"
@@ -89,6 +91,48 @@ func (c Cookies) SSOBrowser(r *http.Request) string {
 // end.
 func (c Cookies) SetSSOBrowser(w http.ResponseWriter, value string, expires time.Time) {
 	c.Write(w, c.ssoBrowserCookie(), value, expires)
+}
+
+// browserCookie keeps a random value of the browser's across its sessions
+// and logouts: what tells a login from a browser the account has used
+// before from one it has not.
+func (c Cookies) browserCookie() string {
+	if c.Secure {
+		return "__Host-gardien_browser"
+	}
+	return "gardien_browser"
+}
+
+// browserLifetime is the longest a browser keeps a cookie (Chrome's cap).
+const browserLifetime = 400 * 24 * time.Hour
+
+// LoginClient is Client for a request that may complete a login: it
+// carries the browser's value, a new one (and its cookie) when the browser
+// has none or one that is not Gardien's shape; each login makes it last
+// again.
+func (c Cookies) LoginClient(w http.ResponseWriter, r *http.Request) gardien.Client {
+	cl := Client(r)
+	if ck, err := r.Cookie(c.browserCookie()); err == nil && browserShaped(ck.Value) {
+		cl.Browser = ck.Value
+	} else {
+		b := make([]byte, 32)
+		rand.Read(b) // never fails (crypto/rand)
+		cl.Browser = base64.RawURLEncoding.EncodeToString(b)
+	}
+	c.Write(w, c.browserCookie(), cl.Browser, time.Now().Add(browserLifetime))
+	return cl
+}
+
+func browserShaped(v string) bool {
+	if len(v) != 43 {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // Current is the logged-in person of a request, if any.

@@ -8,6 +8,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/i18n"
 )
 
@@ -25,6 +26,10 @@ type Letter struct {
 	// Expires is when Link stops working (zero: the mail is a notice).
 	Expires time.Time
 }
+
+// Browser is a User-Agent among a letter's arguments, written in the
+// letter's language as the Sessions page says it ("Chrome on Linux").
+type Browser string
 
 // Composer turns letters into messages in the person's language.
 type Composer struct {
@@ -53,8 +58,18 @@ func (c *Composer) Compose(l Letter) (Message, error) {
 	// said so: a mail does not know its reader's time zone).
 	args := make([]any, len(l.Args))
 	for i, a := range l.Args {
-		if at, ok := a.(time.Time); ok {
-			a = i18n.DateTime(l.Lang, at, time.UTC)
+		switch v := a.(type) {
+		case time.Time:
+			a = i18n.DateTime(l.Lang, v, time.UTC)
+		case Browser:
+			switch b, sys := gardien.DescribeUserAgent(string(v)); {
+			case b == "":
+				a = t("sessions.unknown_browser")
+			case sys == "":
+				a = b
+			default:
+				a = t("sessions.on", b, sys)
+			}
 		}
 		args[i] = a
 	}

@@ -661,3 +661,53 @@ func TestIdsAreNeverHandedOutAgain(t *testing.T) {
 		}
 	})
 }
+
+// Known browsers: a new one after a first tells once, even from requests
+// at once; a person who turned alerts off is not told; an account keeps
+// its most recent browsers, so one long unused is new again.
+func TestKnownBrowsers(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser(t, s, "ada@example.com")
+		if tell, err := s.SeeBrowser(ctx, u.ID, hash("first"), t0); err != nil || tell {
+			t.Fatalf("the first browser: tell %v, %v", tell, err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		tells := 0
+		for range 10 {
+			wg.Go(func() {
+				tell, err := s.SeeBrowser(ctx, u.ID, hash("second"), t0)
+				if err != nil {
+					t.Error(err)
+				}
+				if tell {
+					mu.Lock()
+					tells++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if tells != 1 {
+			t.Fatalf("%d of 10 concurrent logins of a new browser told, want 1", tells)
+		}
+		for i := range 25 {
+			if _, err := s.SeeBrowser(ctx, u.ID, hash(fmt.Sprint("b", i)), t0.Add(time.Duration(i+1)*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tell, _ := s.SeeBrowser(ctx, u.ID, hash("first"), t0.Add(30*time.Hour)); !tell {
+			t.Fatal("a browser pushed out by 25 newer ones is still known")
+		}
+		if err := s.SetSignInAlerts(ctx, u.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if tell, _ := s.SeeBrowser(ctx, u.ID, hash("third"), t0.Add(31*time.Hour)); tell {
+			t.Fatal("told with the alerts off")
+		}
+		if on, err := s.SignInAlerts(ctx, u.ID); err != nil || on {
+			t.Fatalf("alerts %v, %v", on, err)
+		}
+	})
+}

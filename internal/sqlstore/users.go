@@ -263,3 +263,85 @@ func (s *Store) DeleteUser(ctx context.Context, userID int64, e *gardien.Event) 
 	}
 	return nil
 }
+
+// keptBrowsers is how many browsers an account remembers: enough for a
+// person's devices, few enough that a script logging in without cookies
+// does not grow the table.
+const keptBrowsers = 20
+
+// SeeBrowser records that a login of userID completed in the browser whose
+// cookie value hashes to hash, and says whether to tell the person: the
+// browser is new to the account, the account had used others before (a
+// first login, or the first since this record began, is not news), and
+// the person has not turned the alerts off. Of two requests of one new
+// browser at once, one tells.
+func (s *Store) SeeBrowser(ctx context.Context, userID int64, hash []byte, at time.Time) (tell bool, err error) {
+	// A browser seen today needs no write: a login stays one write.
+	var last int64
+	err = s.queryRow(ctx, s.reader, `SELECT last_seen FROM known_browsers WHERE user_id = ? AND browser_hash = ?`, userID, hash).Scan(&last)
+	if err == nil && at.Unix()-last < 24*60*60 {
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("sqlstore: see browser: %w", err)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `UPDATE known_browsers SET last_seen = ? WHERE user_id = ? AND browser_hash = ?`, at.Unix(), userID, hash)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		var others int64
+		var alerts bool
+		if err := s.txQueryRow(ctx, tx, `SELECT (SELECT COUNT(*) FROM known_browsers WHERE user_id = ?), sign_in_alerts FROM users WHERE id = ?`,
+			userID, userID).Scan(&others, &alerts); err != nil {
+			return err
+		}
+		res, err = s.txExec(ctx, tx, `INSERT INTO known_browsers (user_id, browser_hash, first_seen, last_seen) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id, browser_hash) DO NOTHING`, userID, hash, at.Unix(), at.Unix())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if others >= keptBrowsers {
+			if _, err := s.txExec(ctx, tx, `DELETE FROM known_browsers WHERE user_id = ? AND browser_hash NOT IN
+				(SELECT browser_hash FROM known_browsers WHERE user_id = ? ORDER BY last_seen DESC, first_seen DESC LIMIT ?)`,
+				userID, userID, keptBrowsers); err != nil {
+				return err
+			}
+		}
+		tell = n == 1 && others > 0 && alerts
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: see browser: %w", err)
+	}
+	return tell, nil
+}
+
+// SignInAlerts says whether a person is mailed about sign-ins from new
+// browsers.
+func (s *Store) SignInAlerts(ctx context.Context, userID int64) (bool, error) {
+	var on bool
+	err := s.queryRow(ctx, s.reader, `SELECT sign_in_alerts FROM users WHERE id = ?`, userID).Scan(&on)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gardien.ErrNotFound
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: sign-in alerts: %w", err)
+	}
+	return on, nil
+}
+
+// SetSignInAlerts turns a person's sign-in alerts on or off.
+func (s *Store) SetSignInAlerts(ctx context.Context, userID int64, on bool) error {
+	if _, err := s.exec(ctx, s.writer, `UPDATE users SET sign_in_alerts = ? WHERE id = ?`, on, userID); err != nil {
+		return fmt.Errorf("sqlstore: set sign-in alerts: %w", err)
+	}
+	return nil
+}

@@ -57,7 +57,7 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	p.Form = r.PostForm
 	p.Invitation = r.PostForm.Get("invitation")
 	su, err := h.Auth.SignUp(r.Context(), auth.SignupInput{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
-		Name: r.PostForm.Get("name"), Lang: p.Lang, Invitation: p.Invitation}, h.Cookies.Token(r), httpx.Client(r))
+		Name: r.PostForm.Get("name"), Lang: p.Lang, Invitation: p.Invitation}, h.Cookies.Token(r), h.Cookies.LoginClient(w, r))
 	if err != nil {
 		h.renderError(w, r, err, "signup", &p)
 		return
@@ -100,7 +100,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(ssoLinkCookie); err == nil {
 		link = ck.Value
 	}
-	login, err := h.Auth.LogInToLink(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), link, h.Cookies.Token(r), httpx.Client(r))
+	login, err := h.Auth.LogInToLink(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), link, h.Cookies.Token(r), h.Cookies.LoginClient(w, r))
 	if err != nil {
 		h.renderError(w, r, err, "login", &p)
 		return

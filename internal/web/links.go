@@ -16,6 +16,7 @@ const (
 	pathLogin             = "/login"
 	pathPasswordSettings  = "/settings/password"
 	pathTwoFactorSettings = "/settings/two-factor"
+	pathSessions          = "/settings/sessions"
 	pathOIDCCallback      = "/sso/oidc/callback"
 	pathSSOStart          = "/sso/start"
 	pathSSOLink           = "/sso/link"
@@ -50,6 +51,7 @@ func (l Links) ForgotPassword() string               { return l.at(pathForgotPas
 func (l Links) Login() string                        { return l.at(pathLogin, "") }
 func (l Links) PasswordSettings() string             { return l.at(pathPasswordSettings, "") }
 func (l Links) TwoFactorSettings() string            { return l.at(pathTwoFactorSettings, "") }
+func (l Links) Sessions() string                     { return l.at(pathSessions, "") }
 func (l Links) OIDCCallback() string                 { return l.at(pathOIDCCallback, "") }
 func (l Links) SAMLMetadata(orgID int64) string      { return l.at(samlPath(orgID, "metadata"), "") }
 func (l Links) SAMLACS(orgID int64) string           { return l.at(samlPath(orgID, "acs"), "") }

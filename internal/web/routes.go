@@ -45,6 +45,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /settings/sessions", h.guard(auth.AreaFull, h.handleSessionsPage))
 	m.HandleFunc("POST /settings/sessions/{session}/end", h.guard(auth.AreaFull, h.handleEndSession))
 	m.HandleFunc("POST /settings/sessions/end-others", h.guard(auth.AreaFull, h.handleEndOtherSessions))
+	m.HandleFunc("POST /settings/sessions/alerts", h.guard(auth.AreaFull, h.handleSignInAlerts))
 	m.HandleFunc("GET "+pathPasswordSettings, h.guard(auth.AreaFull, h.handlePasswordPage))
 	m.HandleFunc("POST "+pathPasswordSettings, h.guard(auth.AreaFull, h.handlePassword))
 	m.HandleFunc("GET /organization", h.guard(auth.AreaFull, h.handleOrganization))

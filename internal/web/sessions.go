@@ -11,6 +11,7 @@ import (
 type sessionsPage struct {
 	Page
 	Sessions []auth.OpenSession
+	Alerts   bool // new sign-in alerts on
 }
 
 // handleSessionsPage is Personal settings → Sessions: where the person is
@@ -22,6 +23,10 @@ func (h *Handler) handleSessionsPage(w http.ResponseWriter, r *http.Request, cur
 		return
 	}
 	p := sessionsPage{Page: h.newPage(r, "settings.title"), Sessions: list}
+	if p.Alerts, err = h.Auth.SignInAlerts(r.Context(), cur.User.ID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	p.Section = "sessions"
 	h.render(w, r, http.StatusOK, "settings_sessions", &p)
 }
@@ -40,4 +45,18 @@ func (h *Handler) handleEndSession(w http.ResponseWriter, r *http.Request, cur *
 func (h *Handler) handleEndOtherSessions(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	n, err := h.Auth.EndOtherSessions(r.Context(), cur.Session, httpx.Client(r))
 	h.done(w, r, err, "/settings/sessions", "sessions.others_ended", strconv.FormatInt(n, 10))
+}
+
+// handleSignInAlerts turns the mail about sign-ins from new browsers on or
+// off (a checkbox: absent is off).
+func (h *Handler) handleSignInAlerts(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if !h.form(w, r) {
+		return
+	}
+	on := r.PostForm.Get("alerts") == "on"
+	said := "sessions.alerts_off"
+	if on {
+		said = "sessions.alerts_on"
+	}
+	h.done(w, r, h.Auth.SetSignInAlerts(r.Context(), cur.User.ID, on, httpx.Client(r)), "/settings/sessions#alerts", said)
 }

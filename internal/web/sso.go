@@ -58,7 +58,7 @@ func (h *Handler) startSSO(w http.ResponseWriter, r *http.Request, viaPage bool)
 // logged in, they go on to the page they wanted.
 func (h *Handler) handleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	l, err := h.Auth.FinishSSO(r.Context(), q.Get("state"), q.Get("code"), q.Get("error"), h.Cookies.SSOBrowser(r), h.Cookies.Token(r), httpx.Client(r))
+	l, err := h.Auth.FinishSSO(r.Context(), q.Get("state"), q.Get("code"), q.Get("error"), h.Cookies.SSOBrowser(r), h.Cookies.Token(r), h.Cookies.LoginClient(w, r))
 	h.ssoDone(w, r, l, err)
 }
 
@@ -252,6 +252,6 @@ func (h *Handler) handleSAMLACS(w http.ResponseWriter, r *http.Request) {
 // handleSAMLFinish logs in the person a SAML answer vouched for, in the
 // browser that started the login.
 func (h *Handler) handleSAMLFinish(w http.ResponseWriter, r *http.Request) {
-	l, err := h.Auth.FinishSAML(r.Context(), r.URL.Query().Get("answer"), h.Cookies.SSOBrowser(r), h.Cookies.Token(r), httpx.Client(r))
+	l, err := h.Auth.FinishSAML(r.Context(), r.URL.Query().Get("answer"), h.Cookies.SSOBrowser(r), h.Cookies.Token(r), h.Cookies.LoginClient(w, r))
 	h.ssoDone(w, r, l, err)
 }

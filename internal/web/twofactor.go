@@ -255,7 +255,7 @@ func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *htt
 		if recovery {
 			code, rc = "", r.PostForm.Get("recovery_code")
 		}
-		step, err := h.Auth.VerifySecondFactor(r.Context(), token, code, rc, httpx.Client(r))
+		step, err := h.Auth.VerifySecondFactor(r.Context(), token, code, rc, h.Cookies.LoginClient(w, r))
 		switch gardien.ErrorCode(err) {
 		case gardien.CodeUnauthorized:
 			h.Cookies.Clear(w)

@@ -291,6 +291,36 @@ func TestSessionsPage(t *testing.T) {
 	wantRedirect(t, other.Get("/settings/profile"), "/login?next=%2Fsettings%2Fprofile")
 }
 
+// A login from a browser the account has not used mails the person, in
+// their language; the browser keeps its cookie across logouts, so the
+// next login there is known; the Sessions page turns the alerts off.
+func TestNewSignInAlerts(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	c := verifiedClient(t, env, "ada@example.com")
+	c.Form("/settings/profile", map[string]string{"name": "Ada", "language": "fr"})
+	other := env.Client(t)
+	other.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0")
+	other.Form("/login", map[string]string{"email": "ada@example.com", "password": pw})
+	m := env.Mail.WaitSubject(t, "ada@example.com", "Nouvelle connexion à votre compte")
+	for _, want := range []string{"Firefox sur Linux", "127.0.0.1", env.URL + "/settings/sessions"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the alert lacks %q:\n%s", want, m.Text)
+		}
+	}
+	// Logged out and in again in that browser: known.
+	other.Form("/logout", nil)
+	wantRedirect(t, other.Form("/login", map[string]string{"email": "ada@example.com", "password": pw}), "/")
+	has(t, c.Get("/settings/sessions"), `name="alerts" value="on" checked`)
+	wantRedirect(t, c.Form("/settings/sessions/alerts", nil), "/settings/sessions#alerts")
+	has(t, c.Get("/settings/sessions"), "Les alertes de nouvelle connexion sont désactivées.")
+	if strings.Contains(string(c.Get("/settings/sessions").Body), `value="on" checked`) {
+		t.Fatal("the box is still ticked")
+	}
+	env.Client(t).Form("/login", map[string]string{"email": "ada@example.com", "password": pw})
+	env.Mail.None(t, "ada@example.com", 300*time.Millisecond)
+}
+
 func TestChangingEmailThroughThePages(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
