@@ -162,8 +162,8 @@ func TestNoMailSaysBothActAtOnceAndIgnoreIt(t *testing.T) {
 	}
 	n := 0
 	for k := range keys {
-		kind, ok := strings.CutPrefix(k, "mail.")
-		if kind, ok = strings.CutSuffix(kind, ".body"); !ok {
+		kind, ok := strings.CutSuffix(strings.TrimPrefix(k, "mail."), ".body")
+		if !ok || !strings.HasPrefix(k, "mail.") {
 			continue
 		}
 		n++

@@ -196,7 +196,7 @@ func TestForcedSetUpNeedsAValidatedEmailToo(t *testing.T) {
 	if _, err := env.DB.Exec(`UPDATE users SET email_verified_at = NULL WHERE email_key = 'bob@example.com'`); err != nil {
 		t.Fatal(err)
 	}
-	bob = env.Client(t)
+	// In the same browser: the login replaces its session.
 	wantRedirect(t, bob.Form("/login", map[string]string{"email": "bob@example.com", "password": pw}), "/two-factor/setup")
 	has(t, bob.Get("/two-factor/setup"), "Send the link again", `action="/verify-email/resend"`)
 	r := bob.Form("/two-factor/setup/enable", nil)
