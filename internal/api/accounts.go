@@ -150,11 +150,7 @@ func (h *Handler) handleMe(w http.ResponseWriter, r *http.Request, cur *httpx.Cu
 	orgs := each(ms, toOrg)
 	out.User, out.Organizations = toUser(cur.User), &orgs
 	// A requirement the person has until a date to meet: the days left.
-	d, err := h.auth.PendingDeadline(r.Context(), cur.User)
-	if err != nil {
-		return err
-	}
-	if d != nil {
+	if d := h.auth.DeadlineAmong(cur.User, ms); d != nil {
 		out.Deadline = &meDeadlineJSON{d.OrgID, d.OrgName, d.At.Format(time.RFC3339), auth.DaysLeft(h.auth.Now(), d.At)}
 	}
 	return writeJSON(w, http.StatusOK, out)

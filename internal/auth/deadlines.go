@@ -59,6 +59,27 @@ func (s *Service) PendingDeadline(ctx context.Context, u *gardien.User) (*gardie
 	return d, nil
 }
 
+// DeadlineAmong is PendingDeadline from the person's memberships already
+// read (GET /me reads them anyway): the same answer without a query of its
+// own, a tenth of that call's cost on PostgreSQL.
+func (s *Service) DeadlineAmong(u *gardien.User, ms []gardien.Membership) *gardien.Deadline {
+	if u.TwoFactorEnabled || u.SSO {
+		return nil
+	}
+	now := s.Now().Unix() // the store compares whole seconds too
+	var best *gardien.Deadline
+	for _, m := range ms {
+		at := m.TwoFactorDeadline
+		if !m.RequireTwoFactor || at.IsZero() || at.Unix() <= now {
+			continue
+		}
+		if best == nil || at.Before(best.At) || at.Equal(best.At) && m.ID < best.OrgID {
+			best = &gardien.Deadline{OrgID: m.ID, OrgName: m.Name, At: at}
+		}
+	}
+	return best
+}
+
 // SendDeadlineReminders mails the members without 2FA of organizations
 // whose deadline is 7, 3 and 1 days away, each reminder once per member
 // (claimed in the database, so two nodes or two sweeps send it once), in

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -125,4 +126,59 @@ func TestRemindersGoOut7And3And1DaysBeforeTheDeadlineOnce(t *testing.T) {
 	if err != nil || len(m.Members) != 2 || m.Members[0].LastRemindedAt.IsZero() {
 		t.Fatalf("last reminded: %+v %v", m, err)
 	}
+}
+
+// GET /me finds the pending deadline among the memberships it has read:
+// the same answer as the store's query, as deadlines pass, for a person
+// in organizations with a far deadline, a near one and none; none for a
+// person with 2FA.
+func TestTheDeadlineAmongMembershipsIsThePendingOne(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, far := f.org(t, "owner@example.com")
+	bob := f.signup(t, "bob@example.com", true)
+	now := f.clock.Now()
+	orgs := []struct {
+		name     string
+		deadline time.Duration // 0: required without one
+	}{{"Acme", 20 * 24 * time.Hour}, {"Near", 5 * 24 * time.Hour}, {"Now", 0}}
+	for i, o := range orgs {
+		id := far.ID
+		if i > 0 {
+			created, err := f.svc.CreateOrganization(ctx, owner.User, o.name, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = created.ID
+		}
+		f.join(t, owner.User, bob, id, gardien.RoleMember)
+		opts := auth.RequireOptions{}
+		if o.deadline > 0 {
+			opts.Deadline = now.Add(o.deadline)
+		}
+		if err := f.svc.SetRequireTwoFactor(ctx, owner.User, id, true, opts, client); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(who *gardien.User, want string) {
+		t.Helper()
+		ms, err := f.svc.Memberships(ctx, who.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queried, err := f.svc.PendingDeadline(ctx, who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		among := f.svc.DeadlineAmong(who, ms)
+		if fmt.Sprint(among) != fmt.Sprint(queried) || (among == nil) != (want == "") || among != nil && among.OrgName != want {
+			t.Fatalf("among the memberships %+v, queried %+v, want %q", among, queried, want)
+		}
+	}
+	check(bob, "Near")
+	check(owner.User, "")
+	f.clock.Advance(6 * 24 * time.Hour)
+	check(bob, "Acme")
+	f.clock.Advance(20 * 24 * time.Hour)
+	check(bob, "")
 }
