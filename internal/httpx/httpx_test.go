@@ -3,6 +3,7 @@ package httpx
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,41 @@ func TestTheSSOBrowserCookie(t *testing.T) {
 		req.AddCookie(&http.Cookie{Name: wantName, Value: "value"})
 		if got := c.SSOBrowser(req); got != "value" {
 			t.Errorf("secure %v: read back %q", secure, got)
+		}
+	}
+}
+
+// A login's browser value: kept when it is one of Gardien's, replaced when
+// it is absent, huge or not its shape (a cookie is anyone's to write), and
+// its cookie set again either way, __Host- over HTTPS.
+func TestLoginClientKeepsOrGivesTheBrowsersValue(t *testing.T) {
+	good := strings.Repeat("Ab9-_", 9)[:43]
+	for _, tc := range []struct {
+		secure bool
+		sent   string
+		keep   bool
+	}{
+		{false, "", false}, {false, good, true}, {true, good, true},
+		{false, good + "x", false}, {false, string(make([]byte, 4096)), false}, {false, "<script>alert(1)</script>aaaaaaaaaaaaaaaaa", false},
+	} {
+		c := Cookies{Secure: tc.secure}
+		r := httptest.NewRequest("POST", "/login", nil)
+		if tc.sent != "" {
+			r.AddCookie(&http.Cookie{Name: c.browserCookie(), Value: tc.sent})
+		}
+		w := httptest.NewRecorder()
+		got := c.LoginClient(w, r).Browser
+		if tc.keep != (got == tc.sent) || !browserShaped(got) {
+			t.Errorf("sent %.20q (secure %v): got %q", tc.sent, tc.secure, got)
+		}
+		set := w.Result().Cookies()
+		want := "gardien_browser"
+		if tc.secure {
+			want = "__Host-gardien_browser"
+		}
+		if len(set) != 1 || set[0].Name != want || set[0].Value != got || !set[0].HttpOnly || set[0].Secure != tc.secure ||
+			time.Until(set[0].Expires) < 399*24*time.Hour {
+			t.Errorf("sent %.20q: cookie %+v", tc.sent, set)
 		}
 	}
 }
