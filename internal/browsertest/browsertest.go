@@ -287,13 +287,18 @@ func (b *Browser) TimeZone(id string) {
 	}
 }
 
+// UpdateDocs is the variable that lets the browser tests remake the
+// README's pictures: a test run leaves the work tree as it found it, as
+// golden files do.
+const UpdateDocs = "GARDIEN_UPDATE_SCREENSHOTS"
+
 // Doc saves a screenshot of the viewport as docs/screenshots/name.png, the
-// pictures the README shows: the tests remake them at every run, so they
-// show the pages as they are. A picture is rewritten only when the page
-// looks different: its fingerprint (the page's elements, its text with
-// numbers and the secret key masked, and its style rules) is kept in the
-// PNG, so that random keys, dates and ports do not change the file at
-// every run.
+// pictures the README shows, when UpdateDocs is set; otherwise it says in
+// the test's log which picture no longer shows its page. A picture is
+// remade only when the page looks different: its fingerprint (the page's
+// elements, its text with numbers and the secret key masked, and its style
+// rules) is kept in the PNG, so that random keys, dates and ports do not
+// change the file.
 func (b *Browser) Doc(name string) {
 	b.t.Helper()
 	root, err := testenv.ModuleRoot()
@@ -311,6 +316,11 @@ func (b *Browser) Doc(name string) {
 	path := filepath.Join(root, "docs", "screenshots", name+".png")
 	if old, err := os.ReadFile(path); err == nil && pngText(old, fingerprintKey) == fingerprint {
 		return // the page looks as pictured
+	}
+	if os.Getenv(UpdateDocs) == "" {
+		b.t.Logf("docs/screenshots/%s.png no longer shows its page: %s=1 scripts/test -run '%s' ./internal/web remakes it",
+			name, UpdateDocs, b.t.Name())
+		return
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.scrollTo(0, 0)`)); err != nil { // from the top, as a reader arrives
 		b.t.Fatalf("scroll %s: %v", name, err)
