@@ -404,6 +404,28 @@ func (s *Service) target(ctx context.Context, actor *gardien.User, orgID, userID
 	return am, tm, nil
 }
 
+// actOnMember checks what an action on a member's account (a 2FA reset, a
+// sign-out) needs: another person (self: the refusal when it is the
+// actor), owners for anyone, admins for members. It returns the actor's
+// membership and the member's account, for the mail that tells them.
+func (s *Service) actOnMember(ctx context.Context, actor *gardien.User, orgID, userID int64, self error) (*gardien.Membership, *gardien.User, error) {
+	if userID == actor.ID {
+		return nil, nil, self
+	}
+	am, tm, err := s.target(ctx, actor, orgID, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !canReset(am.Role, tm.Role) {
+		return nil, nil, errForbidden
+	}
+	u, err := s.Store.UserByID(ctx, userID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth: member's account: %w", err)
+	}
+	return am, u, nil
+}
+
 // SetRole changes a member's role. The last owner keeps theirs.
 func (s *Service) SetRole(ctx context.Context, actor *gardien.User, orgID, userID int64, role gardien.Role, c gardien.Client) error {
 	if !role.Valid() {
@@ -587,21 +609,11 @@ type RequireOptions struct {
 // end; they are told by mail; where a requirement applies, they set 2FA up
 // again at their next login.
 func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error {
-	if userID == actor.ID {
-		// One's own 2FA is turned off in Personal settings, with the
-		// password, and not while an organization requires it.
-		return errResetOwnTwoFactor
-	}
-	am, tm, err := s.target(ctx, actor, orgID, userID)
+	// One's own 2FA is turned off in Personal settings, with the password,
+	// and not while an organization requires it.
+	am, u, err := s.actOnMember(ctx, actor, orgID, userID, errResetOwnTwoFactor)
 	if err != nil {
 		return err
-	}
-	if !canReset(am.Role, tm.Role) {
-		return errForbidden
-	}
-	u, err := s.Store.UserByID(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("auth: reset member 2fa: %w", err)
 	}
 	e := s.orgEvent(gardien.EventOrgMemberTwoFactorReset, orgID, userID, actor.ID, c, nil)
 	if err := s.Store.DisableTOTP(ctx, userID, 0, e); err != nil {
@@ -643,19 +655,9 @@ func (s *Service) EachMember(ctx context.Context, actor *gardien.User, orgID int
 // organization's log, and the member told by mail. One's own sessions are
 // ended in Personal settings → Sessions.
 func (s *Service) SignOutMember(ctx context.Context, actor *gardien.User, orgID, userID int64, c gardien.Client) error {
-	if userID == actor.ID {
-		return errSignOutSelf
-	}
-	am, tm, err := s.target(ctx, actor, orgID, userID)
+	am, u, err := s.actOnMember(ctx, actor, orgID, userID, errSignOutSelf)
 	if err != nil {
 		return err
-	}
-	if !canReset(am.Role, tm.Role) {
-		return errForbidden
-	}
-	u, err := s.Store.UserByID(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("auth: sign member out: %w", err)
 	}
 	e := s.orgEvent(gardien.EventOrgMemberSignedOut, orgID, userID, actor.ID, c, nil)
 	if _, err := s.Store.EndAllSessions(ctx, userID, e); err != nil {

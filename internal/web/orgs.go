@@ -61,6 +61,18 @@ func (h *Handler) orgPage(w http.ResponseWriter, r *http.Request, cur *httpx.Cur
 	return &p
 }
 
+// managedPage is orgPage for the pages of owners and admins: a plain member
+// is sent to the organization's overview (which names whom to ask), and nil
+// returned.
+func (h *Handler) managedPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current, title, section string) *Page {
+	p := h.orgPage(w, r, cur, title, section)
+	if p != nil && !p.Org.Role.Manages() {
+		redirect(w, r, orgHome(*p.Org))
+		return nil
+	}
+	return p
+}
+
 // orgError shows an organization's refusal: not found, forbidden.
 func (h *Handler) orgError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := gardien.AsError(err)
@@ -206,12 +218,8 @@ func (p *membersPage) Prev() int { return p.MembersPage.Page - 1 }
 func (p *membersPage) Next() int { return p.MembersPage.Page + 1 }
 
 func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	base := h.orgPage(w, r, cur, "org.members", "members")
+	base := h.managedPage(w, r, cur, "org.members", "members")
 	if base == nil {
-		return
-	}
-	if !base.Org.Role.Manages() {
-		redirect(w, r, orgHome(*base.Org))
 		return
 	}
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
@@ -310,12 +318,8 @@ type securityPage struct {
 }
 
 func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *httpx.Current) *securityPage {
-	base := h.orgPage(w, r, cur, "org.security", "security")
+	base := h.managedPage(w, r, cur, "org.security", "security")
 	if base == nil {
-		return nil
-	}
-	if !base.Org.Role.Manages() {
-		redirect(w, r, orgHome(*base.Org))
 		return nil
 	}
 	sec, err := h.Auth.OrgSecurity(r.Context(), cur.User, base.Org.ID)
@@ -356,12 +360,8 @@ type auditPage struct {
 }
 
 func (h *Handler) handleAudit(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	base := h.orgPage(w, r, cur, "org.audit_title", "audit")
+	base := h.managedPage(w, r, cur, "org.audit_title", "audit")
 	if base == nil {
-		return
-	}
-	if !base.Org.Role.Manages() {
-		redirect(w, r, orgHome(*base.Org))
 		return
 	}
 	p := &auditPage{Page: *base, EventTypes: gardien.EventTypes}
@@ -397,12 +397,8 @@ func (h *Handler) handleAudit(w http.ResponseWriter, r *http.Request, cur *httpx
 
 // handleGeneral is the organization's name and its deletion.
 func (h *Handler) handleGeneral(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	p := h.orgPage(w, r, cur, "org.general", "general")
+	p := h.managedPage(w, r, cur, "org.general", "general")
 	if p == nil {
-		return
-	}
-	if !p.Org.Role.Manages() {
-		redirect(w, r, orgHome(*p.Org))
 		return
 	}
 	h.render(w, r, http.StatusOK, "org_general", p)
