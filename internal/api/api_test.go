@@ -52,72 +52,66 @@ func fieldsOf(p map[string]any) []string {
 }
 
 func TestSignupValidateLoginLogout(t *testing.T) {
-	for name, opts := range map[string]func(t *testing.T) []apptest.Option{
-		"sqlite":   func(*testing.T) []apptest.Option { return nil },
-		"postgres": func(t *testing.T) []apptest.Option { return []apptest.Option{apptest.Postgres(t)} },
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			env := apptest.Start(t, opts(t)...)
-			c := env.Client(t)
-			r := c.API("POST", "/signup", map[string]any{"email": "  Ada@Example.COM ", "password": pw, "name": " Ada  Lovelace "})
-			if r.StatusCode != http.StatusCreated {
-				t.Fatalf("signup: %d %s", r.StatusCode, r.Body)
-			}
-			u := r.JSON()["user"].(map[string]any)
-			if u["email"] != "Ada@example.com" || u["name"] != "Ada Lovelace" || u["email_verified"] != false || u["sso"] != false || u["two_factor_enabled"] != false {
-				t.Fatalf("signup user: %v", u)
-			}
-			m := env.Mail.Wait(t, "Ada@example.com")
-			if !m.TLS {
-				t.Error("validation mail did not go over STARTTLS although the server offers it")
-			}
-			if !strings.HasPrefix(m.Link(), env.URL+"/verify-email?token=") || m.Token() == "" {
-				t.Fatalf("validation mail link %q in:\n%s", m.Link(), m.Text)
-			}
-			if m.Subject != "Validate your email" || !strings.Contains(m.HTML, m.Link()) {
-				t.Fatalf("validation mail: subject %q, html has link: %v", m.Subject, strings.Contains(m.HTML, m.Link()))
-			}
+	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
+		env := apptest.Start(t, db...)
+		c := env.Client(t)
+		r := c.API("POST", "/signup", map[string]any{"email": "  Ada@Example.COM ", "password": pw, "name": " Ada  Lovelace "})
+		if r.StatusCode != http.StatusCreated {
+			t.Fatalf("signup: %d %s", r.StatusCode, r.Body)
+		}
+		u := r.JSON()["user"].(map[string]any)
+		if u["email"] != "Ada@example.com" || u["name"] != "Ada Lovelace" || u["email_verified"] != false || u["sso"] != false || u["two_factor_enabled"] != false {
+			t.Fatalf("signup user: %v", u)
+		}
+		m := env.Mail.Wait(t, "Ada@example.com")
+		if !m.TLS {
+			t.Error("validation mail did not go over STARTTLS although the server offers it")
+		}
+		if !strings.HasPrefix(m.Link(), env.URL+"/verify-email?token=") || m.Token() == "" {
+			t.Fatalf("validation mail link %q in:\n%s", m.Link(), m.Text)
+		}
+		if m.Subject != "Validate your email" || !strings.Contains(m.HTML, m.Link()) {
+			t.Fatalf("validation mail: subject %q, html has link: %v", m.Subject, strings.Contains(m.HTML, m.Link()))
+		}
 
-			// Login works before validation.
-			r = login(t, c, "ada@example.com", pw)
-			if r.StatusCode != 200 || r.JSON()["status"] != "ok" {
-				t.Fatalf("login: %d %s", r.StatusCode, r.Body)
+		// Login works before validation.
+		r = login(t, c, "ada@example.com", pw)
+		if r.StatusCode != 200 || r.JSON()["status"] != "ok" {
+			t.Fatalf("login: %d %s", r.StatusCode, r.Body)
+		}
+		var ck *http.Cookie
+		for _, x := range r.Cookies() {
+			if x.Name == "gardien_session" {
+				ck = x
 			}
-			var ck *http.Cookie
-			for _, x := range r.Cookies() {
-				if x.Name == "gardien_session" {
-					ck = x
-				}
-			}
-			if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure || ck.Path != "/" {
-				t.Fatalf("session cookie: %+v", ck)
-			}
-			me := c.API("GET", "/me", nil)
-			if me.StatusCode != 200 {
-				t.Fatalf("me: %d %s", me.StatusCode, me.Body)
-			}
-			orgs, ok := me.JSON()["organizations"].([]any)
-			if !ok || len(orgs) != 0 || me.JSON()["user"].(map[string]any)["email_verified"] != false {
-				t.Fatalf("me: %s", me.Body)
-			}
+		}
+		if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure || ck.Path != "/" {
+			t.Fatalf("session cookie: %+v", ck)
+		}
+		me := c.API("GET", "/me", nil)
+		if me.StatusCode != 200 {
+			t.Fatalf("me: %d %s", me.StatusCode, me.Body)
+		}
+		orgs, ok := me.JSON()["organizations"].([]any)
+		if !ok || len(orgs) != 0 || me.JSON()["user"].(map[string]any)["email_verified"] != false {
+			t.Fatalf("me: %s", me.Body)
+		}
 
-			r = c.API("POST", "/email/verify", map[string]any{"token": m.Token()})
-			if r.StatusCode != 200 || r.JSON()["user"].(map[string]any)["email_verified"] != true {
-				t.Fatalf("verify: %d %s", r.StatusCode, r.Body)
-			}
-			wantProblem(t, c.API("POST", "/email/verify", map[string]any{"token": m.Token()}), 400, "invalid_token")
-			if c.API("GET", "/me", nil).JSON()["user"].(map[string]any)["email_verified"] != true {
-				t.Fatal("me does not show the validated email")
-			}
+		r = c.API("POST", "/email/verify", map[string]any{"token": m.Token()})
+		if r.StatusCode != 200 || r.JSON()["user"].(map[string]any)["email_verified"] != true {
+			t.Fatalf("verify: %d %s", r.StatusCode, r.Body)
+		}
+		wantProblem(t, c.API("POST", "/email/verify", map[string]any{"token": m.Token()}), 400, "invalid_token")
+		if c.API("GET", "/me", nil).JSON()["user"].(map[string]any)["email_verified"] != true {
+			t.Fatal("me does not show the validated email")
+		}
 
-			r = c.API("POST", "/logout", nil)
-			if r.StatusCode != http.StatusNoContent {
-				t.Fatalf("logout: %d %s", r.StatusCode, r.Body)
-			}
-			wantProblem(t, c.API("GET", "/me", nil), 401, "unauthorized")
-		})
-	}
+		r = c.API("POST", "/logout", nil)
+		if r.StatusCode != http.StatusNoContent {
+			t.Fatalf("logout: %d %s", r.StatusCode, r.Body)
+		}
+		wantProblem(t, c.API("GET", "/me", nil), 401, "unauthorized")
+	})
 }
 
 func TestSignupRefusesBadInput(t *testing.T) {

@@ -52,54 +52,48 @@ func bulkOrg(t testing.TB, env *apptest.Env, clock *apptest.Clock, n int) (*pers
 // TestOrganizationOf100000Members checks the switch and the Members pages
 // on an organization of 100,000 members (BenchmarkLargeOrganization times them).
 func TestOrganizationOf100000Members(t *testing.T) {
-	for name, opts := range map[string]func(t *testing.T) []apptest.Option{
-		"sqlite":   func(*testing.T) []apptest.Option { return nil },
-		"postgres": func(t *testing.T) []apptest.Option { return []apptest.Option{apptest.Postgres(t)} },
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			clock := apptest.NewClock()
-			env := apptest.Start(t, append(opts(t), apptest.WithClock(clock))...)
-			owner, org, orgID := bulkOrg(t, env, clock, bulkMembers)
-			var before int
-			env.DB.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM events`).Scan(&before)
+	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
+		clock := apptest.NewClock()
+		env := apptest.Start(t, append(db, apptest.WithClock(clock))...)
+		owner, org, orgID := bulkOrg(t, env, clock, bulkMembers)
+		var before int
+		env.DB.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM events`).Scan(&before)
 
-			if r := owner.c.API("PUT", org+"/security", map[string]any{"require_two_factor": true}); r.StatusCode != 200 {
-				t.Fatalf("switch on: %d %s", r.StatusCode, r.Body)
+		if r := owner.c.API("PUT", org+"/security", map[string]any{"require_two_factor": true}); r.StatusCode != 200 {
+			t.Fatalf("switch on: %d %s", r.StatusCode, r.Body)
+		}
+		// One write, whatever the size: one event, and no member row touched.
+		var after, touched int
+		env.DB.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM events`).Scan(&after)
+		env.DB.QueryRowContext(t.Context(), env.Q(`SELECT COUNT(*) FROM memberships WHERE org_id = ? AND created_at <> 0`), orgID).Scan(&touched)
+		if after != before+1 || touched != 1 {
+			t.Fatalf("switching wrote %d events and touched %d memberships, want 1 and only the owner's", after-before, touched)
+		}
+		r := owner.c.API("GET", org+"/members", nil).JSON()
+		protected := bulkMembers/3 + 1
+		if r["total"] != float64(bulkMembers+1) || r["protected"] != float64(protected) || r["pages"] != float64((bulkMembers+1+49)/50) || len(r["members"].([]any)) != 50 {
+			t.Fatalf("members page 1: total %v protected %v pages %v, %d rows", r["total"], r["protected"], r["pages"], len(r["members"].([]any)))
+		}
+		last := owner.c.API("GET", fmt.Sprintf("%s/members?page=%d", org, (bulkMembers+1+49)/50), nil).JSON()
+		if n := len(last["members"].([]any)); n != (bulkMembers+1)%50 {
+			t.Fatalf("last page: %d rows", n)
+		}
+		without := owner.c.API("GET", org+"/members?filter=without_two_factor&page=2", nil).JSON()
+		listed, _ := without["members"].([]any)
+		if len(listed) != 50 {
+			t.Fatalf("filter without 2FA, page 2: %d members", len(listed))
+		}
+		for _, m := range listed {
+			// bulkOrg turned 2FA on for the ids that are multiples of 3.
+			if id := int64(m.(map[string]any)["user_id"].(float64)); id%3 == 0 || m.(map[string]any)["two_factor_enabled"] != false {
+				t.Fatalf("filter without 2FA lists %v", m)
 			}
-			// One write, whatever the size: one event, and no member row touched.
-			var after, touched int
-			env.DB.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM events`).Scan(&after)
-			env.DB.QueryRowContext(t.Context(), env.Q(`SELECT COUNT(*) FROM memberships WHERE org_id = ? AND created_at <> 0`), orgID).Scan(&touched)
-			if after != before+1 || touched != 1 {
-				t.Fatalf("switching wrote %d events and touched %d memberships, want 1 and only the owner's", after-before, touched)
-			}
-			r := owner.c.API("GET", org+"/members", nil).JSON()
-			protected := bulkMembers/3 + 1
-			if r["total"] != float64(bulkMembers+1) || r["protected"] != float64(protected) || r["pages"] != float64((bulkMembers+1+49)/50) || len(r["members"].([]any)) != 50 {
-				t.Fatalf("members page 1: total %v protected %v pages %v, %d rows", r["total"], r["protected"], r["pages"], len(r["members"].([]any)))
-			}
-			last := owner.c.API("GET", fmt.Sprintf("%s/members?page=%d", org, (bulkMembers+1+49)/50), nil).JSON()
-			if n := len(last["members"].([]any)); n != (bulkMembers+1)%50 {
-				t.Fatalf("last page: %d rows", n)
-			}
-			without := owner.c.API("GET", org+"/members?filter=without_two_factor&page=2", nil).JSON()
-			listed, _ := without["members"].([]any)
-			if len(listed) != 50 {
-				t.Fatalf("filter without 2FA, page 2: %d members", len(listed))
-			}
-			for _, m := range listed {
-				// bulkOrg turned 2FA on for the ids that are multiples of 3.
-				if id := int64(m.(map[string]any)["user_id"].(float64)); id%3 == 0 || m.(map[string]any)["two_factor_enabled"] != false {
-					t.Fatalf("filter without 2FA lists %v", m)
-				}
-			}
-			if s := owner.c.API("GET", org+"/security", nil).JSON(); s["members_without_two_factor"] != float64(bulkMembers+1-protected) {
-				t.Fatalf("security: %v", s)
-			}
-			clock.Advance(time.Second)
-		})
-	}
+		}
+		if s := owner.c.API("GET", org+"/security", nil).JSON(); s["members_without_two_factor"] != float64(bulkMembers+1-protected) {
+			t.Fatalf("security: %v", s)
+		}
+		clock.Advance(time.Second)
+	})
 }
 
 // BenchmarkLargeOrganization times, over HTTP, what an admin of a

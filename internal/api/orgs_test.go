@@ -469,34 +469,28 @@ func acme(t *testing.T) (*apptest.Env, *apptest.Clock, *person, *person, string)
 // created — by anyone, even with an unvalidated email — gets another id,
 // and its audit log starts empty of the deleted one's lines.
 func TestADeletedOrganizationsHistoryGoesToNobody(t *testing.T) {
-	for name, opts := range map[string]func(t *testing.T) []apptest.Option{
-		"sqlite":   func(*testing.T) []apptest.Option { return nil },
-		"postgres": func(t *testing.T) []apptest.Option { return []apptest.Option{apptest.Postgres(t)} },
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			env := apptest.Start(t, opts(t)...)
-			owner := verified(t, env, "owner@example.com")
-			org := owner.c.API("POST", "/organizations", map[string]any{"name": "Old"}).JSON()["organization"].(map[string]any)
-			owner.c.API("POST", fmt.Sprintf("/organizations/%v/invitations", org["id"]), map[string]any{"email": "secret-member@example.com", "role": "member"})
-			if r := owner.c.API("DELETE", fmt.Sprintf("/organizations/%v", org["id"]), map[string]any{"name": "Old"}); r.StatusCode != 204 {
-				t.Fatalf("delete: %d %s", r.StatusCode, r.Body)
-			}
-			stranger := env.Client(t)
-			signup(t, env, stranger, "stranger@example.com")
-			if r := login(t, stranger, "stranger@example.com", pw); r.StatusCode != 200 {
-				t.Fatalf("login: %d", r.StatusCode)
-			}
-			next := stranger.API("POST", "/organizations", map[string]any{"name": "New"}).JSON()["organization"].(map[string]any)
-			if next["id"] == org["id"] {
-				t.Errorf("the deleted organization's id %v was given to the next one", org["id"])
-			}
-			log := stranger.API("GET", fmt.Sprintf("/organizations/%v/events", next["id"]), nil)
-			if log.StatusCode != 200 || strings.Contains(string(log.Body), "secret-member@example.com") || strings.Contains(string(log.Body), "owner@example.com") {
-				t.Fatalf("the new organization's log: %d %s", log.StatusCode, log.Body)
-			}
-		})
-	}
+	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
+		env := apptest.Start(t, db...)
+		owner := verified(t, env, "owner@example.com")
+		org := owner.c.API("POST", "/organizations", map[string]any{"name": "Old"}).JSON()["organization"].(map[string]any)
+		owner.c.API("POST", fmt.Sprintf("/organizations/%v/invitations", org["id"]), map[string]any{"email": "secret-member@example.com", "role": "member"})
+		if r := owner.c.API("DELETE", fmt.Sprintf("/organizations/%v", org["id"]), map[string]any{"name": "Old"}); r.StatusCode != 204 {
+			t.Fatalf("delete: %d %s", r.StatusCode, r.Body)
+		}
+		stranger := env.Client(t)
+		signup(t, env, stranger, "stranger@example.com")
+		if r := login(t, stranger, "stranger@example.com", pw); r.StatusCode != 200 {
+			t.Fatalf("login: %d", r.StatusCode)
+		}
+		next := stranger.API("POST", "/organizations", map[string]any{"name": "New"}).JSON()["organization"].(map[string]any)
+		if next["id"] == org["id"] {
+			t.Errorf("the deleted organization's id %v was given to the next one", org["id"])
+		}
+		log := stranger.API("GET", fmt.Sprintf("/organizations/%v/events", next["id"]), nil)
+		if log.StatusCode != 200 || strings.Contains(string(log.Body), "secret-member@example.com") || strings.Contains(string(log.Body), "owner@example.com") {
+			t.Fatalf("the new organization's log: %d %s", log.StatusCode, log.Body)
+		}
+	})
 }
 
 // An owner or admin signs a member out everywhere: their sessions end, a

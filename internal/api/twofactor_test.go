@@ -260,47 +260,41 @@ func cookieCleared(r *http.Response) bool {
 }
 
 func TestConcurrentSubmissionsOfOneCodeSucceedOnce(t *testing.T) {
-	for name, opts := range map[string]func(t *testing.T) []apptest.Option{
-		"sqlite":   func(*testing.T) []apptest.Option { return nil },
-		"postgres": func(t *testing.T) []apptest.Option { return []apptest.Option{apptest.Postgres(t)} },
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			clock := apptest.NewClock()
-			env := apptest.Start(t, append(opts(t), apptest.WithClock(clock))...)
-			p := enabled(t, env, clock, "ada@example.com")
-			clients := make([]*apptest.Client, 20)
-			for i := range clients {
-				clients[i] = env.Client(t)
-				if r := login(t, clients[i], p.email, pw); r.JSON()["status"] != "two_factor_required" {
-					t.Fatalf("login %d: %s", i, r.Body)
+	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
+		clock := apptest.NewClock()
+		env := apptest.Start(t, append(db, apptest.WithClock(clock))...)
+		p := enabled(t, env, clock, "ada@example.com")
+		clients := make([]*apptest.Client, 20)
+		for i := range clients {
+			clients[i] = env.Client(t)
+			if r := login(t, clients[i], p.email, pw); r.JSON()["status"] != "two_factor_required" {
+				t.Fatalf("login %d: %s", i, r.Body)
+			}
+		}
+		code := p.code(clock)
+		var ok, refused atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, c := range clients {
+			wg.Go(func() {
+				<-start
+				r := c.API("POST", "/login/two-factor", map[string]any{"code": code})
+				switch {
+				case r.StatusCode == 200:
+					ok.Add(1)
+				case r.StatusCode == 401 || r.StatusCode == 429:
+					refused.Add(1)
+				default:
+					t.Errorf("unexpected %d %s", r.StatusCode, r.Body)
 				}
-			}
-			code := p.code(clock)
-			var ok, refused atomic.Int32
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for _, c := range clients {
-				wg.Go(func() {
-					<-start
-					r := c.API("POST", "/login/two-factor", map[string]any{"code": code})
-					switch {
-					case r.StatusCode == 200:
-						ok.Add(1)
-					case r.StatusCode == 401 || r.StatusCode == 429:
-						refused.Add(1)
-					default:
-						t.Errorf("unexpected %d %s", r.StatusCode, r.Body)
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
-			if ok.Load() != 1 || refused.Load() != 19 {
-				t.Fatalf("%d of 20 concurrent submissions of one code succeeded (%d refused), want exactly 1", ok.Load(), refused.Load())
-			}
-		})
-	}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if ok.Load() != 1 || refused.Load() != 19 {
+			t.Fatalf("%d of 20 concurrent submissions of one code succeeded (%d refused), want exactly 1", ok.Load(), refused.Load())
+		}
+	})
 }
 
 func TestWrongCodesLockTheSecondStep(t *testing.T) {

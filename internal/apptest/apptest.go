@@ -74,6 +74,20 @@ func Postgres(t testing.TB) Option {
 	return func(o *options) { o.env["GARDIEN_DATABASE_URL"] = url }
 }
 
+// OnEachDatabase runs fn as a parallel subtest on SQLite and on
+// PostgreSQL; db are the options that pick the database, for Start.
+func OnEachDatabase(t *testing.T, fn func(t *testing.T, db []Option)) {
+	for name, db := range map[string]func(*testing.T) []Option{
+		"sqlite":   func(*testing.T) []Option { return nil },
+		"postgres": func(t *testing.T) []Option { return []Option{Postgres(t)} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, db(t))
+		})
+	}
+}
+
 // Setting sets one GARDIEN_* variable.
 func Setting(key, value string) Option {
 	return func(o *options) { o.env[key] = value }

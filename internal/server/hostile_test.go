@@ -264,15 +264,9 @@ type level struct {
 }
 
 func TestEveryRouteFacesHostileInput(t *testing.T) {
-	for name, opts := range map[string]func(t *testing.T) []apptest.Option{
-		"sqlite":   func(*testing.T) []apptest.Option { return nil },
-		"postgres": func(t *testing.T) []apptest.Option { return []apptest.Option{apptest.Postgres(t)} },
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			hostile(t, opts(t)...)
-		})
-	}
+	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
+		hostile(t, db...)
+	})
 }
 
 const pw = "correct horse battery staple"
