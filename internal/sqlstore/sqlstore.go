@@ -22,12 +22,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/gardien/gardien"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -54,9 +54,9 @@ type Store struct {
 	queue *writerQueue
 	// timeout bounds each call (a transaction as a whole): a database that
 	// stops answering makes requests fail in that time, not hang.
-	timeout time.Duration
-	stmts   sync.Map // stmtKey → *sql.Stmt
-	missed  sync.Map // queries a transaction ran before they were prepared
+	timeout atomic.Int64 // a time.Duration; read by the pool's own goroutines
+	stmts   sync.Map     // stmtKey → *sql.Stmt
+	missed  sync.Map     // queries a transaction ran before they were prepared
 }
 
 // Open connects to the database named by databaseURL ("" = SQLite file
@@ -78,14 +78,14 @@ func OpenNoMigrate(databaseURL, dataDir string) (*Store, error) { return open(da
 
 func open(databaseURL, dataDir string) (*Store, error) {
 	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
-		db, err := sql.Open("pgx", databaseURL)
+		s := &Store{dialect: Postgres}
+		s.SetTimeout(DefaultTimeout)
+		db, err := openPostgres(s, databaseURL)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
+			return nil, err
 		}
-		db.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
-		db.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
-		db.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{dialect: Postgres, writer: db, reader: db, timeout: DefaultTimeout}, nil
+		s.writer, s.reader = db, db
+		return s, nil
 	}
 	path := strings.TrimPrefix(databaseURL, "sqlite:")
 	if path == "" {
@@ -130,7 +130,9 @@ func open(databaseURL, dataDir string) (*Store, error) {
 	readers := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
-	return &Store{dialect: SQLite, writer: w, reader: r, queue: &writerQueue{}, timeout: DefaultTimeout}, nil
+	s := &Store{dialect: SQLite, writer: w, reader: r, queue: &writerQueue{}}
+	s.SetTimeout(DefaultTimeout)
+	return s, nil
 }
 
 // keepNoSamples empties sqlite_stat4 when an ANALYZE (or PRAGMA optimize)
@@ -162,24 +164,29 @@ func keepNoSamples(db *sql.DB) error {
 const DefaultTimeout = 5 * time.Second
 
 // SetTimeout bounds each database call (a transaction as a whole) to d.
-func (s *Store) SetTimeout(d time.Duration) { s.timeout = d }
+func (s *Store) SetTimeout(d time.Duration) { s.timeout.Store(int64(d)) }
+
+func (s *Store) callTimeout() time.Duration { return time.Duration(s.timeout.Load()) }
 
 func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
+	return context.WithTimeout(ctx, s.callTimeout())
 }
 
-// lookupContext is the context of a one-row read: on SQLite's readers it
-// cannot be cancelled. Such a read never waits for a lock (WAL: readers do
-// not wait for the writer) and reads a few pages; SQLite could only
-// interrupt it between steps of its program, never inside a stalled read
-// of the disk. The driver's watch over a cancelable context (a goroutine
-// and a progress handler for each statement) cost more than the lookup it
-// watched: a tenth of GET /me (docs/benchmarks.md). Writes, lists and
-// PostgreSQL keep the deadline (a writer waits for the lock; a network
-// database can stop answering).
+// lookupContext is the context of a one-row statement (queryRow) or of a
+// read of one key's few rows (lookupAll): one that cannot be cancelled,
+// because watching a cancelable context costs more than such a statement
+// (a goroutine in database/sql for each, and a progress handler in SQLite
+// or a watch and a timer in pgx: a fifth of GET /me). On SQLite's readers
+// a read never waits for a lock (WAL) and reads a few pages; SQLite could
+// only interrupt it between steps of its program anyway; its writer keeps
+// the deadline (a writer waits for the lock). On PostgreSQL the pool
+// bounds the statement on its connection (openPostgres).
 func (s *Store) lookupContext(ctx context.Context, db *sql.DB) (context.Context, context.CancelFunc) {
-	if s.dialect == SQLite && db == s.reader {
+	switch {
+	case s.dialect == SQLite && db == s.reader:
 		return context.WithoutCancel(ctx), func() {}
+	case s.dialect == Postgres:
+		return asLookup(ctx), func() {}
 	}
 	return s.deadline(ctx)
 }
