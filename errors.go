@@ -39,8 +39,8 @@ const (
 )
 
 // Error is a domain error: a stable Code for programs, and a message id
-// (looked up in the i18n catalog) for people. Transports turn it into a
-// status in exactly one place each (internal/api, internal/web).
+// (looked up in the i18n catalog) for people. Its Code becomes an HTTP
+// status in one table, httpx.Status, for the pages and the API alike.
 type Error struct {
 	Code    Code
 	Message string       // catalog key, e.g. "err.invalid_credentials"
