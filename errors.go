@@ -102,20 +102,11 @@ var (
 	// belongs to the organization, or holds a live invitation to it.
 	ErrAlreadyMember  = errors.New("already a member")
 	ErrAlreadyInvited = errors.New("already invited")
-	// ErrCodeUsed: a code of this time step, or of a later one, was
-	// accepted already (the replay guard refused it).
-	ErrCodeUsed = errors.New("code used already")
 	// ErrUnavailable: the database cannot be reached or did not answer in
 	// time. Nothing is known about the request's subject: a session is not
 	// "unknown", a person not "logged out".
 	ErrUnavailable = errors.New("storage unavailable")
 )
-
-// TriesExhaustedError: a second step's try was refused (the step locked,
-// or its tries all used or under way) until Until.
-type TriesExhaustedError struct{ Until time.Time }
-
-func (e *TriesExhaustedError) Error() string { return "second-factor tries exhausted" }
 
 // LastOwnerError names the organizations a person is the last owner of
 // (they cannot leave them ownerless); it is an ErrLastOwner.

@@ -85,55 +85,6 @@ type Session struct {
 	SSOContext string
 }
 
-// SessionKey is what a session cookie gives to find its session: the
-// session's ID and the hash of the cookie's secret. A session opened
-// before cookies named their session (ID 0) is found by the hash of its
-// whole token, until its next rotation gives it a secret.
-//
-// Why the ID: a lookup by primary key reads one B-tree where a token's
-// hash read an index and then the table, and a rotation (each login's
-// second step, each change of privilege) writes the secret's hash in an
-// unindexed column instead of moving an entry of the unique index
-// (docs/benchmarks.md). IDs are not secret: the secret is, 256 random bits.
-type SessionKey struct {
-	ID   int64
-	Hash []byte
-}
-
-// SecondStep is what a login's passing second step changes, at once: the
-// code's time step used up, the failed tries cleared, the last login
-// recorded, the session promoted with a new secret, the event written.
-type SecondStep struct {
-	UserID, SessionID int64
-	// Key is the cookie's key the step was made with: the session is
-	// promoted only while it still opens it (two requests of one cookie
-	// that pass at once promote it once).
-	Key SessionKey
-	// Step is the code's time step, used up here (the replay guard); 0
-	// for a recovery code, used up before.
-	Step       int64
-	SecretHash []byte // the session's new secret's
-	Level      SessionLevel
-	Expires    time.Time
-	Event      *Event
-}
-
-// TryLimits bound second-factor guessing on one account. They are counted
-// in the database, so they hold across sessions, nodes and concurrent
-// requests.
-type TryLimits struct {
-	// Consecutive wrong codes lock the second step for LockFor(level),
-	// level counting the locks in a row.
-	Consecutive int
-	// Daily wrong codes within Day, however spread and whatever right codes
-	// came between, lock it until the Day is over.
-	Daily int
-	// Day is the window of Daily; counts and lock levels older than a Day
-	// are forgotten.
-	Day     time.Duration
-	LockFor func(level int) time.Duration
-}
-
 // EventData is what an audit event records beyond its type: values, not
 // sentences ("role": "admin", "reminded": "8"), so that each reader's page
 // writes them in its own language (i18n.Catalog.EventDetail). Keys are

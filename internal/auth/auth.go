@@ -36,8 +36,8 @@ type Store interface {
 	TokenUser(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error)
 
 	CreateSession(ctx context.Context, s *gardien.Session, secretHash []byte) error
-	SessionByKey(ctx context.Context, key gardien.SessionKey) (*gardien.Session, error)
-	SessionUser(ctx context.Context, key gardien.SessionKey) (*gardien.Session, *gardien.User, error)
+	SessionByKey(ctx context.Context, key SessionKey) (*gardien.Session, error)
+	SessionUser(ctx context.Context, key SessionKey) (*gardien.Session, *gardien.User, error)
 	RotateSession(ctx context.Context, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error
 	TouchSession(ctx context.Context, id int64, at time.Time) error
 	DeleteSession(ctx context.Context, id int64) error
@@ -52,18 +52,11 @@ type Store interface {
 
 	SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error
 	PendingTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
-	TOTPSecret(ctx context.Context, userID int64) (sealed []byte, checkupDue time.Time, err error)
 	ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error
 	ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte, e *gardien.Event) error
-	ConsumeTOTPStep(ctx context.Context, userID, step int64) (bool, error)
-	ConsumeRecoveryCode(ctx context.Context, userID int64, codeHash []byte, at time.Time) (int, error)
 	TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error)
+	SecondFactorStore
 	DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error
-	ReserveSecondFactorTry(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (bool, time.Time, error)
-	PassSecondStep(ctx context.Context, p gardien.SecondStep) error
-	TrySecondStep(ctx context.Context, key gardien.SessionKey, lim gardien.TryLimits, now time.Time,
-		check func(sess *gardien.Session, u *gardien.User, sealed []byte, checkupDue time.Time) (p gardien.SecondStep, right bool, err error)) error
-	LockIfExhausted(ctx context.Context, userID int64, lim gardien.TryLimits, now time.Time) (time.Time, error)
 
 	CreateOrganization(ctx context.Context, o *gardien.Organization, ownerID int64, e *gardien.Event) error
 	Membership(ctx context.Context, orgID, userID int64) (*gardien.Membership, error)
@@ -124,7 +117,6 @@ type Store interface {
 	SaveNextTOTP(ctx context.Context, userID int64, sealed []byte, expires time.Time) error
 	NextTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
 	SwapTOTP(ctx context.Context, userID, step int64, e *gardien.Event) error
-	GiveBackSecondFactorTry(ctx context.Context, userID int64) error
 	UserSessions(ctx context.Context, userID int64) ([]gardien.Session, error)
 	EndUserSession(ctx context.Context, userID, sessionID int64, e *gardien.Event) error
 	EndOtherSessions(ctx context.Context, userID, keep int64, e *gardien.Event) (int64, error)
@@ -283,23 +275,23 @@ func sessionToken(id int64, secret string) string {
 // sessionKey reads a session cookie's value; false when it cannot be one.
 // A token without a dot was made before cookies named their session: its
 // whole hash finds it.
-func sessionKey(tok string) (gardien.SessionKey, bool) {
+func sessionKey(tok string) (SessionKey, bool) {
 	if tok == "" || len(tok) > 100 {
-		return gardien.SessionKey{}, false
+		return SessionKey{}, false
 	}
 	idPart, secret, split := strings.Cut(tok, ".")
 	if !split {
-		return gardien.SessionKey{Hash: hashToken(tok)}, true
+		return SessionKey{Hash: hashToken(tok)}, true
 	}
 	// Digits only, no sign or leading zero: one spelling for one session.
 	if idPart == "" || len(idPart) > 18 || idPart[0] == '0' || secret == "" || strings.Trim(idPart, "0123456789") != "" {
-		return gardien.SessionKey{}, false
+		return SessionKey{}, false
 	}
 	id, err := strconv.ParseInt(idPart, 10, 64)
 	if err != nil {
-		return gardien.SessionKey{}, false
+		return SessionKey{}, false
 	}
-	return gardien.SessionKey{ID: id, Hash: hashToken(secret)}, true
+	return SessionKey{ID: id, Hash: hashToken(secret)}, true
 }
 
 // Links are the absolute links of mails, to the pages they lead to; the

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/mail"
@@ -41,54 +39,6 @@ func (s *Service) BeginNewApp(ctx context.Context, u *gardien.User, pw, code, re
 		return nil, fmt.Errorf("auth: new app: %w", err)
 	}
 	return totp.Enroll(secret, s.Issuer, u.Email)
-}
-
-// proveSecondFactor checks, outside a login, a code of the app in use or a
-// recovery code, under the same limits as the second step of a login: the
-// try is counted first and given back when right; a recovery code is used
-// up.
-func (s *Service) proveSecondFactor(ctx context.Context, u *gardien.User, code, recovery string, c gardien.Client) error {
-	if strings.TrimSpace(code) == "" && strings.TrimSpace(recovery) == "" {
-		return gardien.Invalid("code", "err.field_required")
-	}
-	now := s.Now()
-	ok, until, err := s.Store.ReserveSecondFactorTry(ctx, u.ID, tryLimits, now)
-	if err != nil {
-		return fmt.Errorf("auth: second factor: %w", err)
-	}
-	if !ok {
-		return &gardien.Error{Code: gardien.CodeRateLimited, Message: "err.rate_limited", RetryAfter: until.Sub(now)}
-	}
-	out := &SecondFactorPassed{}
-	v, step, err := s.checkSecondFactor(ctx, u.ID, code, recovery, now, out)
-	if err != nil {
-		return err
-	}
-	if v == codeRight && step > 0 {
-		fresh, err := s.Store.ConsumeTOTPStep(ctx, u.ID, step)
-		if err != nil {
-			return fmt.Errorf("auth: second factor: %w", err)
-		}
-		if !fresh {
-			s.Log.InfoContext(ctx, "replayed code refused", "user_id", u.ID)
-			v = codeUsed
-		}
-	}
-	if v != codeRight {
-		if err := s.failedSecondFactor(ctx, u, c, now); err != nil {
-			return err
-		}
-		e := v.refusal()
-		e.Fields = []gardien.FieldError{{Field: "code", Message: e.Message}}
-		return e
-	}
-	if err := s.Store.GiveBackSecondFactorTry(ctx, u.ID); err != nil {
-		return fmt.Errorf("auth: second factor: %w", err)
-	}
-	if out.UsedRecoveryCode {
-		return s.event(ctx, gardien.EventRecoveryCodeUsed, u.ID, u.ID, c, gardien.EventData{"codes_left": strconv.Itoa(out.RecoveryCodesLeft)})
-	}
-	return nil
 }
 
 // NextApp shows again the new app's secret awaiting its first code.

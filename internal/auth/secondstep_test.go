@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,12 +18,18 @@ import (
 // session had been left behind.
 type disabledDuringStep struct{ auth.Store }
 
-func (d disabledDuringStep) TrySecondStep(ctx context.Context, key gardien.SessionKey, lim gardien.TryLimits, now time.Time,
-	check func(*gardien.Session, *gardien.User, []byte, time.Time) (gardien.SecondStep, bool, error)) error {
-	return d.Store.TrySecondStep(ctx, key, lim, now, func(s *gardien.Session, u *gardien.User, sealed []byte, due time.Time) (gardien.SecondStep, bool, error) {
+func (d disabledDuringStep) SecondFactor(ctx context.Context, fn func(auth.SecondFactorTx) error) error {
+	return d.Store.SecondFactor(ctx, func(tx auth.SecondFactorTx) error { return fn(disablingTx{tx}) })
+}
+
+type disablingTx struct{ auth.SecondFactorTx }
+
+func (d disablingTx) StepOf(ctx context.Context, key auth.SessionKey) (*gardien.Session, *gardien.User, *auth.Factor, error) {
+	s, u, f, err := d.SecondFactorTx.StepOf(ctx, key)
+	if u != nil {
 		u.Disabled = true
-		return check(s, u, sealed, due)
-	})
+	}
+	return s, u, f, err
 }
 
 // TestTheSecondStepReadsItsOwnSession: the second step reads the session
@@ -121,14 +129,19 @@ func TestADisabledPersonsSessionTakesNoSecondStep(t *testing.T) {
 
 // promotedMeanwhile is a store in which another request of the same cookie
 // (with another of the person's codes) promotes the session just before
-// this step's pass does.
+// this step's pass does: the key the step read the session with opens it
+// no more.
 type promotedMeanwhile struct{ auth.Store }
 
-func (p promotedMeanwhile) PassSecondStep(ctx context.Context, step gardien.SecondStep) error {
-	if err := p.Store.RotateSession(ctx, step.SessionID, []byte("another request's secret hash...."), gardien.LevelFull, step.Expires, step.Event.Time); err != nil {
-		return err
-	}
-	return p.Store.PassSecondStep(ctx, step)
+func (p promotedMeanwhile) SecondFactor(ctx context.Context, fn func(auth.SecondFactorTx) error) error {
+	return p.Store.SecondFactor(ctx, func(tx auth.SecondFactorTx) error { return fn(promotingTx{tx}) })
+}
+
+type promotingTx struct{ auth.SecondFactorTx }
+
+func (p promotingTx) Promote(ctx context.Context, pr auth.Promotion) error {
+	pr.Key.Hash = []byte("another request's secret hash....")
+	return p.SecondFactorTx.Promote(ctx, pr)
 }
 
 // TestASecondStepBeatenByAnotherOfItsCookieIsUnauthorized: when another
@@ -151,4 +164,57 @@ func TestASecondStepBeatenByAnotherOfItsCookieIsUnauthorized(t *testing.T) {
 	second := f.login(t, "ada@example.com")
 	_, err = f.svc.VerifySecondFactor(ctx, second.Token, "", act.RecoveryCodes[0], client)
 	wantCode(t, err, gardien.CodeUnauthorized)
+}
+
+// TestConcurrentGuessesStopAtTheLimit: twenty wrong codes sent at once, by
+// code and by recovery code, from sessions of one person: five are judged
+// (the person's proofs are judged one after the other), the rest refused
+// without being looked at; one lock, one mail. Then a proof asked again
+// before a sensitive change is under the same lock.
+func TestConcurrentGuessesStopAtTheLimit(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.signup(t, "ada@example.com", true)
+	l := f.login(t, "ada@example.com")
+	f.enableTwoFactor(t, l)
+	f.clock.Advance(30 * time.Second)
+	var wrong, limited atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 20 {
+		second := f.login(t, "ada@example.com")
+		wg.Go(func() {
+			code, recovery := "000000", ""
+			if i%2 == 1 {
+				code, recovery = "", "aaaa-bbbb-cccc"
+			}
+			_, err := f.svc.VerifySecondFactor(ctx, second.Token, code, recovery, client)
+			switch gardien.ErrorCode(err) {
+			case gardien.CodeInvalidCode:
+				wrong.Add(1)
+			case gardien.CodeRateLimited:
+				limited.Add(1)
+			default:
+				t.Errorf("a wrong code: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wrong.Load() != 5 || limited.Load() != 15 {
+		t.Fatalf("%d judged wrong, %d refused of 20 at once, want 5 and 15", wrong.Load(), limited.Load())
+	}
+	n := 0
+	for _, m := range f.mails.to("ada@example.com") {
+		if m.Subject == "Too many wrong codes for your account" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d lock mails, want 1", n)
+	}
+	u, err := f.store.UserByID(ctx, l.User.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.BeginNewApp(ctx, u, pw, "000000", "", client)
+	wantCode(t, err, gardien.CodeRateLimited)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
 )
 
 // CreateSession stores a session under the hash of its secret and sets its
@@ -38,7 +39,7 @@ const sessionColumns = `s.id, s.user_id, s.level, s.created_at, s.last_seen_at, 
 // sessionWhere is how a key finds its session: by ID (its secret checked
 // after, in constant time), or by the hash of a whole token for a session
 // opened before secrets.
-func sessionWhere(key gardien.SessionKey) (string, any) {
+func sessionWhere(key auth.SessionKey) (string, any) {
 	if key.ID != 0 {
 		return `s.id = ?`, key.ID
 	}
@@ -47,7 +48,7 @@ func sessionWhere(key gardien.SessionKey) (string, any) {
 
 // scanSession reads sessionColumns, and says gardien.ErrNotFound when the
 // key's secret is not the session's.
-func scanSession(key gardien.SessionKey, sc func(dest ...any) error) (*gardien.Session, error) {
+func scanSession(key auth.SessionKey, sc func(dest ...any) error) (*gardien.Session, error) {
 	var sess gardien.Session
 	var level string
 	var created, seen, expires int64
@@ -73,7 +74,7 @@ type scanFunc func(dest ...any) error
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // SessionByKey returns the session a cookie's key names.
-func (s *Store) SessionByKey(ctx context.Context, key gardien.SessionKey) (*gardien.Session, error) {
+func (s *Store) SessionByKey(ctx context.Context, key auth.SessionKey) (*gardien.Session, error) {
 	where, arg := sessionWhere(key)
 	sess, err := scanSession(key, s.queryRow(ctx, s.reader, `SELECT `+sessionColumns+` FROM sessions s WHERE `+where, arg).Scan)
 	if err != nil {
@@ -84,7 +85,7 @@ func (s *Store) SessionByKey(ctx context.Context, key gardien.SessionKey) (*gard
 
 // SessionUser returns the session a cookie's key names and its person, in
 // one query: it runs on every request.
-func (s *Store) SessionUser(ctx context.Context, key gardien.SessionKey) (*gardien.Session, *gardien.User, error) {
+func (s *Store) SessionUser(ctx context.Context, key auth.SessionKey) (*gardien.Session, *gardien.User, error) {
 	where, arg := sessionWhere(key)
 	sess, u, err := scanSessionUser(key, s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, `+sessionColumns+`
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE `+where, arg))
@@ -96,7 +97,7 @@ func (s *Store) SessionUser(ctx context.Context, key gardien.SessionKey) (*gardi
 
 // scanSessionUser reads userColumns, then sessionColumns, then extra;
 // gardien.ErrNotFound when the key's secret is not the session's.
-func scanSessionUser(key gardien.SessionKey, row scanner, extra ...any) (*gardien.Session, *gardien.User, error) {
+func scanSessionUser(key auth.SessionKey, row scanner, extra ...any) (*gardien.Session, *gardien.User, error) {
 	var sess *gardien.Session
 	u, err := scanUser(scanFunc(func(userDest ...any) (err error) {
 		sess, err = scanSession(key, func(sessDest ...any) error { return row.Scan(append(append(userDest, sessDest...), extra...)...) })
@@ -120,7 +121,7 @@ func (s *Store) RotateSession(ctx context.Context, id int64, secretHash []byte, 
 // rotated it first). A session opened before secrets has its token_hash
 // replaced as well (a second statement, once in its life): the token it
 // was found by must stop working too.
-func (s *Store) rotate(ctx context.Context, tx *sql.Tx, id int64, key *gardien.SessionKey, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error {
+func (s *Store) rotate(ctx context.Context, tx *sql.Tx, id int64, key *auth.SessionKey, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error {
 	exec := func(q string, args ...any) (int64, error) {
 		var res sql.Result
 		var err error

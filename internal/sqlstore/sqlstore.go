@@ -308,20 +308,9 @@ func Rebind(d Dialect, query string) string {
 // tx runs fn in a transaction on the writer, committing if fn returns nil;
 // the whole transaction runs within the store's deadline.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.txIn(ctx, false, fn)
-}
-
-// txEnd is tx for a transaction that ends an operation whose earlier
-// write is done (a pass by recovery code after its try): on SQLite it goes
-// before the writes that begin one (writerQueue).
-func (s *Store) txEnd(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.txIn(ctx, true, fn)
-}
-
-func (s *Store) txIn(ctx context.Context, end bool, fn func(*sql.Tx) error) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	release, err := s.turn(ctx, s.writer, end)
+	release, err := s.turn(ctx, s.writer)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -344,11 +333,11 @@ func (s *Store) txIn(ctx context.Context, end bool, fn func(*sql.Tx) error) erro
 // turn waits for the writer's turn when db is SQLite's writer; release
 // gives it back. A deadline that passes first is gardien.ErrUnavailable,
 // as when the database does not answer.
-func (s *Store) turn(ctx context.Context, db *sql.DB, end bool) (release func(), err error) {
+func (s *Store) turn(ctx context.Context, db *sql.DB) (release func(), err error) {
 	if s.queue == nil || db != s.writer {
 		return func() {}, nil
 	}
-	release, err = s.queue.take(ctx, end)
+	release, err = s.queue.take(ctx)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -564,7 +553,7 @@ func (s *Store) prepare(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 func (s *Store) exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	release, err := s.turn(ctx, db, false)
+	release, err := s.turn(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -589,7 +578,7 @@ type row struct {
 func (r row) Scan(dest ...any) error {
 	ctx, cancel := r.s.lookupContext(r.ctx, r.db)
 	defer cancel()
-	release, err := r.s.turn(ctx, r.db, false)
+	release, err := r.s.turn(ctx, r.db)
 	if err != nil {
 		return err
 	}
@@ -658,7 +647,7 @@ func (s *Store) query(ctx context.Context, db *sql.DB, query string, args ...any
 
 func (s *Store) queryIn(ctx context.Context, within func(context.Context, *sql.DB) (context.Context, context.CancelFunc), db *sql.DB, query string, args ...any) (*rows, error) {
 	ctx, end := within(ctx, db)
-	release, err := s.turn(ctx, db, false)
+	release, err := s.turn(ctx, db)
 	if err != nil {
 		end()
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/sqlstore"
 )
 
@@ -130,7 +131,7 @@ func BenchmarkRequestLookups(b *testing.B) {
 func lookups(b *testing.B, s *sqlstore.Store, ctx context.Context, n int) {
 	for i := 0; b.Loop(); i++ {
 		id := i%n + 1
-		if _, _, err := s.SessionUser(ctx, gardien.SessionKey{ID: int64(id), Hash: hash(fmt.Sprint(id))}); err != nil {
+		if _, _, err := s.SessionUser(ctx, auth.SessionKey{ID: int64(id), Hash: hash(fmt.Sprint(id))}); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := s.Memberships(ctx, int64(id)); err != nil {

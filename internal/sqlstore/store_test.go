@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/sqlstore"
 	"github.com/gardien/gardien/internal/testenv"
 )
@@ -184,8 +185,8 @@ func TestSessions(t *testing.T) {
 			}
 			return sess
 		}
-		key := func(sess *gardien.Session, secret string) gardien.SessionKey {
-			return gardien.SessionKey{ID: sess.ID, Hash: hash(secret)}
+		key := func(sess *gardien.Session, secret string) auth.SessionKey {
+			return auth.SessionKey{ID: sess.ID, Hash: hash(secret)}
 		}
 		a, b := mk("a"), mk("b")
 		c := mk("c")
@@ -193,7 +194,7 @@ func TestSessions(t *testing.T) {
 		if err != nil || got.ID != a.ID || got.UserID != u.ID || got.Level != gardien.LevelFull || !got.ExpiresAt.Equal(t0.Add(12*time.Hour)) || got.IP != "127.0.0.1" {
 			t.Fatalf("session a: %+v %v", got, err)
 		}
-		for name, k := range map[string]gardien.SessionKey{
+		for name, k := range map[string]auth.SessionKey{
 			"a's ID with b's secret":    key(a, "b"),
 			"a's ID with no secret":     {ID: a.ID},
 			"an ID of no session":       key(&gardien.Session{ID: c.ID + 1000}, "a"),
@@ -227,7 +228,7 @@ func TestSessions(t *testing.T) {
 		}
 		for _, k := range []struct {
 			name string
-			key  gardien.SessionKey
+			key  auth.SessionKey
 			want bool
 		}{{"a2", key(a, "a2"), false}, {"b", key(b, "b"), true}, {"c", key(c, "c"), false}} {
 			_, err := s.SessionByKey(ctx, k.key)
@@ -277,29 +278,28 @@ func TestASessionOpenedBeforeSecretsIsFoundUntilItsRotation(t *testing.T) {
 		a, b := old("token a"), old("token b")
 		for _, sess := range []*gardien.Session{a, b} {
 			tok := map[int64]string{a.ID: "token a", b.ID: "token b"}[sess.ID]
-			got, gotUser, err := s.SessionUser(ctx, gardien.SessionKey{Hash: hash(tok)})
+			got, gotUser, err := s.SessionUser(ctx, auth.SessionKey{Hash: hash(tok)})
 			if err != nil || got.ID != sess.ID || gotUser.ID != u.ID {
 				t.Fatalf("old session by its token: %+v %v", got, err)
 			}
-			if _, err := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(tok)}); !errors.Is(err, gardien.ErrNotFound) {
+			if _, err := s.SessionByKey(ctx, auth.SessionKey{ID: sess.ID, Hash: hash(tok)}); !errors.Is(err, gardien.ErrNotFound) {
 				t.Fatalf("old session by its ID, without a secret: %v, want not found", err)
 			}
 		}
 		if err := s.RotateSession(ctx, a.ID, hash("secret a"), gardien.LevelFull, t0.Add(time.Hour), t0); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: b.ID, Key: gardien.SessionKey{Hash: hash("token b")}, Step: 5, SecretHash: hash("secret b"), Level: gardien.LevelFull,
-			Expires: t0.Add(time.Hour), Event: &gardien.Event{Time: t0, Type: gardien.EventTwoFactorPassed, UserID: u.ID}}); err != nil {
+		if err := pass(s, auth.SessionKey{Hash: hash("token b")}, 5, hash("secret b"), t0); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []struct {
 			sess        *gardien.Session
 			tok, secret string
 		}{{a, "token a", "secret a"}, {b, "token b", "secret b"}} {
-			if _, err := s.SessionByKey(ctx, gardien.SessionKey{Hash: hash(c.tok)}); !errors.Is(err, gardien.ErrNotFound) {
+			if _, err := s.SessionByKey(ctx, auth.SessionKey{Hash: hash(c.tok)}); !errors.Is(err, gardien.ErrNotFound) {
 				t.Errorf("session %d by its old token after its rotation: %v, want not found", c.sess.ID, err)
 			}
-			got, err := s.SessionByKey(ctx, gardien.SessionKey{ID: c.sess.ID, Hash: hash(c.secret)})
+			got, err := s.SessionByKey(ctx, auth.SessionKey{ID: c.sess.ID, Hash: hash(c.secret)})
 			if err != nil || got.Level != gardien.LevelFull {
 				t.Errorf("session %d by its ID and new secret: %+v %v", c.sess.ID, got, err)
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/sqlstore"
 )
 
@@ -53,8 +54,8 @@ func TestTOTPEnrollment(t *testing.T) {
 		if u2, _ := s.UserByID(ctx, u.ID); !u2.TwoFactorEnabled {
 			t.Fatal("activated secret not shown as enabled")
 		}
-		if got, due, err := s.TOTPSecret(ctx, u.ID); err != nil || string(got) != "sealed" || due.IsZero() {
-			t.Fatalf("secret: %q, check-up due %v, %v", got, due, err)
+		if f := factorOf(t, s, u.ID); string(f.Sealed) != "sealed" || f.CheckupDue.IsZero() {
+			t.Fatalf("secret: %q, check-up due %v", f.Sealed, f.CheckupDue)
 		}
 		if err := s.SavePendingTOTP(ctx, u.ID, []byte("x"), t0.Add(time.Hour), t0); !errors.Is(err, gardien.ErrDuplicate) {
 			t.Fatalf("new pending secret over an enabled one: %v", err)
@@ -69,223 +70,29 @@ func TestTOTPEnrollment(t *testing.T) {
 	})
 }
 
-func TestTOTPStepIsAcceptedOnce(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
-		ctx := context.Background()
-		u := newUser(t, s, "ada@example.com")
-		enable(t, s, u, 100)
-		if ok, _ := s.ConsumeTOTPStep(ctx, u.ID, 100); ok {
-			t.Fatal("the activation's step accepted again")
-		}
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for range 20 {
-			wg.Go(func() {
-				ok, err := s.ConsumeTOTPStep(ctx, u.ID, 101)
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					wins.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		if wins.Load() != 1 {
-			t.Fatalf("%d of 20 concurrent uses of one step accepted, want 1", wins.Load())
-		}
-		if ok, _ := s.ConsumeTOTPStep(ctx, u.ID, 100); ok {
-			t.Fatal("an older step accepted after a newer one")
-		}
-		if ok, _ := s.ConsumeTOTPStep(ctx, u.ID, 102); !ok {
-			t.Fatal("the next step refused")
-		}
-	})
-}
-
 func TestRecoveryCodes(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		u := newUser(t, s, "ada@example.com")
 		other := newUser(t, s, "bob@example.com")
 		enable(t, s, u, 1, "a", "b", "c")
-		if _, err := s.ConsumeRecoveryCode(ctx, other.ID, hash("a"), t0); !errors.Is(err, gardien.ErrNotFound) {
+		if _, err := useRecoveryCode(s, other.ID, "a"); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("another person's code: %v", err)
 		}
-		if n, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("b"), t0); err != nil || n != 2 {
+		if n, err := useRecoveryCode(s, u.ID, "b"); err != nil || n != 2 {
 			t.Fatalf("use: %d %v", n, err)
 		}
-		if _, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("b"), t0); !errors.Is(err, gardien.ErrNotFound) {
+		if _, err := useRecoveryCode(s, u.ID, "b"); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("second use: %v", err)
 		}
 		if err := s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{hash("x")}, &gardien.Event{Time: t0, Type: "r", UserID: u.ID}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("a"), t0); !errors.Is(err, gardien.ErrNotFound) {
+		if _, err := useRecoveryCode(s, u.ID, "a"); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("replaced code still works: %v", err)
 		}
 		if _, n, _ := s.TwoFactorStatus(ctx, u.ID); n != 1 {
 			t.Fatalf("remaining %d", n)
-		}
-	})
-}
-
-var limits = gardien.TryLimits{Consecutive: 5, Daily: 10, Day: 24 * time.Hour, LockFor: func(level int) time.Duration { return time.Minute << level }}
-
-// passStep is a right code: the try given back, the session promoted.
-func passStep(t *testing.T, s *sqlstore.Store, u *gardien.User, at time.Time) {
-	t.Helper()
-	ctx := context.Background()
-	sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
-	tok := at.String()
-	s.CreateSession(ctx, sess, hash(tok))
-	if err := s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Key: gardien.SessionKey{ID: sess.ID, Hash: hash(tok)}, SecretHash: hash(tok + "full"), Level: gardien.LevelFull,
-		Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Of twenty sessions passing their second step with the code of one time
-// step at once, one passes: its session promoted, the login recorded, one
-// event. The others change nothing.
-func TestASecondStepUsesItsCodeOnce(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
-		ctx := context.Background()
-		u := newUser(t, s, "ada@example.com")
-		enable(t, s, u, 100)
-		pass := func(i int, step int64) (*gardien.Session, error) {
-			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
-			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("second", step, i))); err != nil {
-				t.Error(err)
-			}
-			return sess, s.PassSecondStep(ctx, gardien.SecondStep{UserID: u.ID, SessionID: sess.ID, Key: gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("second", step, i))},
-				Step: step, SecretHash: hash(fmt.Sprint("full", step, i)),
-				Level: gardien.LevelFull, Expires: t0.Add(12 * time.Hour), Event: &gardien.Event{Time: t0.Add(time.Minute), Type: "two_factor.passed", UserID: u.ID}})
-		}
-		if _, err := pass(0, 100); !errors.Is(err, gardien.ErrCodeUsed) {
-			t.Fatalf("the activation's step passes a login: %v", err)
-		}
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 20 {
-			wg.Go(func() {
-				sess, err := pass(i, 101)
-				got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("full", 101, i))})
-				switch {
-				case err == nil && got != nil && got.ID == sess.ID && got.Level == gardien.LevelFull:
-					wins.Add(1)
-				case errors.Is(err, gardien.ErrCodeUsed) && got == nil:
-				default:
-					t.Errorf("pass %d: %v, session %+v", i, err, got)
-				}
-			})
-		}
-		wg.Wait()
-		if wins.Load() != 1 {
-			t.Fatalf("%d of 20 second steps with one code passed, want 1", wins.Load())
-		}
-		if ev, _ := s.UserEvents(ctx, u.ID, 50); len(ev) != 2 || ev[0].Type != "two_factor.passed" {
-			t.Fatalf("events: %+v", ev)
-		}
-		if rows, _ := s.ListUsers(ctx, "ada", 1); len(rows) != 1 || !rows[0].LastLogin.Equal(t0.Add(time.Minute)) {
-			t.Fatalf("last login %+v, want %v", rows, t0.Add(time.Minute))
-		}
-		if _, err := pass(0, 102); err != nil {
-			t.Fatalf("the next step: %v", err)
-		}
-	})
-}
-
-func TestSecondFactorTriesAreLimited(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
-		ctx := context.Background()
-		u := newUser(t, s, "ada@example.com")
-		var allowed atomic.Int32
-		var wg sync.WaitGroup
-		for range 20 {
-			wg.Go(func() {
-				ok, _, err := s.ReserveSecondFactorTry(ctx, u.ID, limits, t0)
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					allowed.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		if allowed.Load() != 5 {
-			t.Fatalf("%d of 20 concurrent tries allowed, want 5", allowed.Load())
-		}
-		until, err := s.LockIfExhausted(ctx, u.ID, limits, t0)
-		if err != nil || !until.Equal(t0.Add(time.Minute)) {
-			t.Fatalf("first lock until %v (%v), want +1m", until, err)
-		}
-		if again, _ := s.LockIfExhausted(ctx, u.ID, limits, t0); !again.IsZero() {
-			t.Fatal("locked twice for one set of failures")
-		}
-		ok, lockedUntil, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, t0.Add(30*time.Second))
-		if ok || !lockedUntil.Equal(t0.Add(time.Minute)) {
-			t.Fatalf("try while locked: %v until %v", ok, lockedUntil)
-		}
-		// After the lock, five more tries; that makes ten in the day: locked
-		// until the day is over, not just for the next lock's two minutes.
-		t1 := t0.Add(time.Minute)
-		for i := range 5 {
-			if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, t1); !ok {
-				t.Fatalf("try %d after the lock refused", i+1)
-			}
-		}
-		if until, _ := s.LockIfExhausted(ctx, u.ID, limits, t1); !until.Equal(t0.Add(24 * time.Hour)) {
-			t.Fatalf("lock after ten failures in a day until %v, want the day's end %v", until, t0.Add(24*time.Hour))
-		}
-		// A day after the last try, the counts and the lock level start again.
-		t3 := t1.Add(24*time.Hour + time.Second)
-		for i := range 5 {
-			if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, t3); !ok {
-				t.Fatalf("try %d a day later refused", i+1)
-			}
-		}
-		if until, _ := s.LockIfExhausted(ctx, u.ID, limits, t3); !until.Equal(t3.Add(time.Minute)) {
-			t.Fatalf("lock a day later until %v, want +1m", until)
-		}
-	})
-}
-
-func TestRightCodesDoNotReopenTheDailyLimit(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
-		ctx := context.Background()
-		u := newUser(t, s, "ada@example.com")
-		at := t0
-		// Four wrong, one right, three times over: twelve wrong codes in the
-		// day although never five in a row. The tenth locks.
-		wrong := 0
-		for round := range 3 {
-			for range 4 {
-				ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, at)
-				if !ok {
-					if wrong != 10 {
-						t.Fatalf("refused after %d wrong codes", wrong)
-					}
-					return
-				}
-				wrong++
-				if until, _ := s.LockIfExhausted(ctx, u.ID, limits, at); !until.IsZero() {
-					if wrong != 10 || !until.Equal(t0.Add(24*time.Hour)) {
-						t.Fatalf("lock after %d wrong codes until %v", wrong, until)
-					}
-				}
-				at = at.Add(time.Second)
-			}
-			if round < 2 {
-				if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, at); !ok {
-					t.Fatalf("right code's try refused after %d wrong", wrong)
-				}
-				passStep(t, s, u, at)
-			}
-		}
-		if ok, _, _ := s.ReserveSecondFactorTry(ctx, u.ID, limits, at); ok {
-			t.Fatal("try allowed after ten wrong codes in a day")
 		}
 	})
 }
@@ -302,16 +109,16 @@ func TestDisableTOTP(t *testing.T) {
 		if err := s.DisableTOTP(ctx, u.ID, keep.ID, &gardien.Event{Time: t0, Type: "two_factor.disabled", UserID: u.ID}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.TOTPSecret(ctx, u.ID); !errors.Is(err, gardien.ErrNotFound) {
-			t.Fatalf("secret after disable: %v", err)
+		if f := factorOf(t, s, u.ID); f.Sealed != nil {
+			t.Fatalf("secret after disable: %q", f.Sealed)
 		}
-		if _, err := s.ConsumeRecoveryCode(ctx, u.ID, hash("a"), t0); !errors.Is(err, gardien.ErrNotFound) {
+		if _, err := useRecoveryCode(s, u.ID, "a"); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("recovery code after disable: %v", err)
 		}
-		if _, err := s.SessionByKey(ctx, gardien.SessionKey{ID: other.ID, Hash: hash("other")}); !errors.Is(err, gardien.ErrNotFound) {
+		if _, err := s.SessionByKey(ctx, auth.SessionKey{ID: other.ID, Hash: hash("other")}); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatal("other session survived")
 		}
-		if _, err := s.SessionByKey(ctx, gardien.SessionKey{ID: keep.ID, Hash: hash("keep")}); err != nil {
+		if _, err := s.SessionByKey(ctx, auth.SessionKey{ID: keep.ID, Hash: hash("keep")}); err != nil {
 			t.Fatal("kept session ended")
 		}
 		if err := s.DisableTOTP(ctx, u.ID, 0, &gardien.Event{Time: t0, Type: "x"}); !errors.Is(err, gardien.ErrNotFound) {
@@ -663,222 +470,4 @@ func joinOrg(t *testing.T, s *sqlstore.Store, u *gardien.User, o *gardien.Organi
 	if err := s.AcceptInvitation(ctx, inv.ID, u.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 		t.Fatalf("%s joins %s: %v", u.Email, o.Name, err)
 	}
-}
-
-// TestATryAndItsPassAreOneTransaction: a login's second step, its code
-// checked first, counts its try and passes in one transaction. A refused
-// try changes nothing and
-// is refused the same whether its code was right or wrong; a right code of
-// a used step keeps its try counted, as a wrong one; twenty wrong ones at
-// once count no more than the limit.
-func TestATryAndItsPassAreOneTransaction(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
-		ctx := context.Background()
-		u := newUser(t, s, "ada@example.com")
-		enable(t, s, u, 100)
-		n := 0
-		try := func(step int64, right bool, at time.Time) (*gardien.Session, error) {
-			n++
-			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
-			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("second", n))); err != nil {
-				t.Fatal(err)
-			}
-			return sess, s.TrySecondStep(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("second", n))}, limits, at,
-				checked(t, sess, gardien.SecondStep{Step: step, SecretHash: hash(fmt.Sprint("full", n)), Level: gardien.LevelFull,
-					Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}, right))
-		}
-		// Right: passes, the try given back.
-		sess, err := try(101, true, t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("full", n))}); got == nil || got.ID != sess.ID || got.Level != gardien.LevelFull {
-			t.Fatalf("right code: session %+v not promoted", got)
-		}
-		// Wrong four times, then a right code of the used step: five tries
-		// counted, none passed; the sixth is refused, right or wrong, with
-		// the time it opens again, and changes nothing.
-		for range 4 {
-			if _, err := try(102, false, t0); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := try(101, true, t0); !errors.Is(err, gardien.ErrCodeUsed) {
-			t.Fatalf("a used step: %v, want ErrCodeUsed", err)
-		}
-		for _, right := range []bool{true, false} {
-			sess, err := try(102, right, t0)
-			var exhausted *gardien.TriesExhaustedError
-			if !errors.As(err, &exhausted) || !exhausted.Until.After(t0) {
-				t.Fatalf("sixth try (right %v): %v, want refused with a time", right, err)
-			}
-			if got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("full", n))}); got != nil {
-				t.Fatalf("a refused right code promoted its session")
-			}
-		}
-		if ev, _ := s.UserEvents(ctx, u.ID, 50); len(ev) != 2 {
-			t.Fatalf("events %+v, want the activation and one pass", ev)
-		}
-		// Later, twenty wrong at once: five counted, fifteen refused.
-		later := t0.Add(48 * time.Hour)
-		var counted, refused atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 20 {
-			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: later, LastSeenAt: later, ExpiresAt: later.Add(time.Hour)}
-			if err := s.CreateSession(ctx, sess, hash(fmt.Sprint("burst", i))); err != nil {
-				t.Fatal(err)
-			}
-			wg.Go(func() {
-				err := s.TrySecondStep(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash(fmt.Sprint("burst", i))}, limits, later,
-					checked(t, sess, gardien.SecondStep{Step: 200, SecretHash: hash(fmt.Sprint("burst full", i)), Level: gardien.LevelFull,
-						Expires: later.Add(12 * time.Hour), Event: &gardien.Event{Time: later, Type: "two_factor.passed", UserID: u.ID}}, false))
-				var exhausted *gardien.TriesExhaustedError
-				switch {
-				case err == nil:
-					counted.Add(1)
-				case errors.As(err, &exhausted):
-					refused.Add(1)
-				default:
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if counted.Load() != int32(limits.Consecutive) || refused.Load() != 20-int32(limits.Consecutive) {
-			t.Fatalf("%d counted, %d refused of 20 at once, want %d counted", counted.Load(), refused.Load(), limits.Consecutive)
-		}
-		// Without 2FA: the check sees no secret; what it says is returned,
-		// nothing counted. A key of no session: not found, nothing checked.
-		bea := newUser(t, s, "bea@example.com")
-		beas := &gardien.Session{UserID: bea.ID, Level: gardien.LevelSecondFactor, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
-		if err := s.CreateSession(ctx, beas, hash("bea")); err != nil {
-			t.Fatal(err)
-		}
-		refusal := errors.New("no 2FA")
-		err = s.TrySecondStep(ctx, gardien.SessionKey{ID: beas.ID, Hash: hash("bea")}, limits, t0,
-			func(sess *gardien.Session, u *gardien.User, sealed []byte, _ time.Time) (gardien.SecondStep, bool, error) {
-				if sess.ID != beas.ID || u.ID != bea.ID || sealed != nil {
-					t.Errorf("checked session %d of %d with secret %q, want %d of %d without", sess.ID, u.ID, sealed, beas.ID, bea.ID)
-				}
-				return gardien.SecondStep{}, false, refusal
-			})
-		if !errors.Is(err, refusal) {
-			t.Fatalf("a person without 2FA: %v, want the check's refusal", err)
-		}
-		for _, key := range []gardien.SessionKey{{ID: beas.ID, Hash: hash("another")}, {ID: beas.ID + 1000, Hash: hash("bea")}} {
-			err = s.TrySecondStep(ctx, key, limits, t0, func(*gardien.Session, *gardien.User, []byte, time.Time) (gardien.SecondStep, bool, error) {
-				t.Errorf("checked a code for key %+v, which opens no session", key)
-				return gardien.SecondStep{}, true, nil
-			})
-			if !errors.Is(err, gardien.ErrNotFound) {
-				t.Fatalf("key %+v: %v, want not found", key, err)
-			}
-		}
-		if n, err := s.SecondFactorFailures(ctx, bea.ID); err != nil || n != 0 {
-			t.Fatalf("%d tries counted for Bea (%v), want none", n, err)
-		}
-	})
-}
-
-// checked is TrySecondStep's check of a code for sess: it sees the session
-// the key names, its person and the secret enable stored, and says p (the
-// code's step and what the pass makes of the session) and whether the
-// code was right.
-func checked(t *testing.T, sess *gardien.Session, p gardien.SecondStep, right bool) func(*gardien.Session, *gardien.User, []byte, time.Time) (gardien.SecondStep, bool, error) {
-	return func(got *gardien.Session, u *gardien.User, sealed []byte, _ time.Time) (gardien.SecondStep, bool, error) {
-		if got.ID != sess.ID || got.Level != sess.Level || u.ID != sess.UserID {
-			t.Errorf("checked session %+v of person %d, want %+v", got, u.ID, sess)
-		}
-		if string(sealed) != "sealed" {
-			t.Errorf("checked against %q, want the stored secret", sealed)
-		}
-		return p, right, nil
-	}
-}
-
-// TestASessionIsPromotedOnlyWhileItsCookieOpensIt: a second step promotes
-// its session only while the cookie's key it was made with still opens it.
-// Two requests of one cookie with two of the person's codes (the step
-// before and the current one) can both pass their checks; the one whose
-// session another promoted first is rolled back whole — no step used, no
-// try moved, no event — and says not found: its cookie opens nothing now.
-func TestASessionIsPromotedOnlyWhileItsCookieOpensIt(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
-		ctx := context.Background()
-		u := newUser(t, s, "ada@example.com")
-		enable(t, s, u, 100)
-		at := t0.Add(time.Hour)
-		open := func(name string) (*gardien.Session, gardien.SessionKey) {
-			sess := &gardien.Session{UserID: u.ID, Level: gardien.LevelSecondFactor, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(10 * time.Minute)}
-			if err := s.CreateSession(ctx, sess, hash(name)); err != nil {
-				t.Fatal(err)
-			}
-			return sess, gardien.SessionKey{ID: sess.ID, Hash: hash(name)}
-		}
-		step := func(key gardien.SessionKey, id, code int64) gardien.SecondStep {
-			return gardien.SecondStep{UserID: u.ID, SessionID: id, Key: key, Step: code, SecretHash: hash(fmt.Sprint("full ", id, code)),
-				Level: gardien.LevelFull, Expires: at.Add(12 * time.Hour), Event: &gardien.Event{Time: at, Type: "two_factor.passed", UserID: u.ID}}
-		}
-		events := func() int {
-			ev, err := s.UserEvents(ctx, u.ID, 50)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return len(ev)
-		}
-		before := events()
-
-		// By recovery code (PassSecondStep, after its own read): another
-		// request promoted the session in between.
-		sess, key := open("a")
-		if err := s.RotateSession(ctx, sess.ID, hash("promoted by another"), gardien.LevelFull, at.Add(12*time.Hour), at); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.PassSecondStep(ctx, step(key, sess.ID, 101)); !errors.Is(err, gardien.ErrNotFound) {
-			t.Fatalf("a pass of a session promoted meanwhile: %v, want not found", err)
-		}
-		if got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash("promoted by another")}); got == nil {
-			t.Fatal("the other request's promotion was undone")
-		}
-		// By code (TrySecondStep): on PostgreSQL two transactions may read
-		// the session before either commits; the other's promotion lands
-		// between this one's read and its own. (On SQLite the one writer
-		// runs them in turn: the second reads the promoted session, which
-		// its key no longer opens — the case after this one.)
-		if s.Dialect() == sqlstore.Postgres {
-			sess, key := open("b")
-			err := s.TrySecondStep(ctx, key, limits, at, func(got *gardien.Session, _ *gardien.User, _ []byte, _ time.Time) (gardien.SecondStep, bool, error) {
-				if err := s.RotateSession(ctx, got.ID, hash("b promoted by another"), gardien.LevelFull, at.Add(12*time.Hour), at); err != nil {
-					t.Error(err)
-				}
-				return step(key, got.ID, 101), true, nil
-			})
-			if !errors.Is(err, gardien.ErrNotFound) {
-				t.Fatalf("a step whose session was promoted meanwhile: %v, want not found", err)
-			}
-			if got, _ := s.SessionByKey(ctx, gardien.SessionKey{ID: sess.ID, Hash: hash("b promoted by another")}); got == nil {
-				t.Fatal("the other request's promotion was undone")
-			}
-		}
-		// The cookie of a promoted session: not found, nothing checked.
-		err := s.TrySecondStep(ctx, key, limits, at, func(*gardien.Session, *gardien.User, []byte, time.Time) (gardien.SecondStep, bool, error) {
-			t.Error("checked a code for a cookie its session no longer has")
-			return gardien.SecondStep{}, true, nil
-		})
-		if !errors.Is(err, gardien.ErrNotFound) {
-			t.Fatalf("a promoted session's old cookie: %v, want not found", err)
-		}
-		// Nothing of the refused passes stayed: step 101 is still free, no
-		// try was left counted, no event written.
-		if n, err := s.SecondFactorFailures(ctx, u.ID); err != nil || n != 0 {
-			t.Fatalf("%d tries counted (%v), want none", n, err)
-		}
-		if n := events(); n != before {
-			t.Fatalf("%d events written by refused passes", n-before)
-		}
-		sess, key = open("c")
-		if err := s.TrySecondStep(ctx, key, limits, at, checked(t, sess, step(key, sess.ID, 101), true)); err != nil {
-			t.Fatalf("step 101 after the refused passes: %v", err)
-		}
-	})
 }

@@ -6,26 +6,20 @@ import (
 )
 
 // writerQueue hands SQLite's one writer connection to its callers in
-// order, the ends of operations first.
-//
-// database/sql gives a freed connection to a waiter picked at random, so
-// under load a few calls wait far longer than the rest. A plain queue was
-// tried and made the tail worse (docs/benchmarks.md) while a login's second
-// step took the writer twice — its try counted, then its pass — and went
-// to the back of the queue between the two. A step by code now takes it
-// once (TrySecondStep); one by recovery code still takes it twice, and its
-// pass, which ends an operation already under way, goes before calls that
-// begin one.
+// their order of arrival: database/sql gives a freed connection to a
+// waiter picked at random, so under load a few calls waited far longer
+// than the rest. Every operation takes the writer once (a proof of a second
+// factor is one transaction, SecondFactor), so no caller goes to the back
+// of the line half-way through.
 type writerQueue struct {
-	mu    sync.Mutex
-	held  bool
-	ends  []chan struct{} // waiting to end an operation: served first
-	begin []chan struct{}
+	mu   sync.Mutex
+	held bool
+	line []chan struct{}
 }
 
 // take waits for the writer, or for ctx to end; release gives it to the
 // next caller and must be called once.
-func (q *writerQueue) take(ctx context.Context, end bool) (release func(), err error) {
+func (q *writerQueue) take(ctx context.Context) (release func(), err error) {
 	q.mu.Lock()
 	if !q.held {
 		q.held = true
@@ -33,11 +27,7 @@ func (q *writerQueue) take(ctx context.Context, end bool) (release func(), err e
 		return q.release, nil
 	}
 	turn := make(chan struct{})
-	if end {
-		q.ends = append(q.ends, turn)
-	} else {
-		q.begin = append(q.begin, turn)
-	}
+	q.line = append(q.line, turn)
 	q.mu.Unlock()
 	select {
 	case <-turn:
@@ -61,25 +51,21 @@ func (q *writerQueue) release() {
 }
 
 func (q *writerQueue) releaseLocked() {
-	for _, line := range []*[]chan struct{}{&q.ends, &q.begin} {
-		if len(*line) > 0 {
-			turn := (*line)[0]
-			*line = (*line)[1:]
-			close(turn)
-			return
-		}
+	if len(q.line) > 0 {
+		turn := q.line[0]
+		q.line = q.line[1:]
+		close(turn)
+		return
 	}
 	q.held = false
 }
 
-// drop takes a waiter out of its line; false if it was given the turn.
+// drop takes a waiter out of the line; false if it was given the turn.
 func (q *writerQueue) drop(turn chan struct{}) bool {
-	for _, line := range []*[]chan struct{}{&q.ends, &q.begin} {
-		for i, t := range *line {
-			if t == turn {
-				*line = append((*line)[:i], (*line)[i+1:]...)
-				return true
-			}
+	for i, t := range q.line {
+		if t == turn {
+			q.line = append(q.line[:i], q.line[i+1:]...)
+			return true
 		}
 	}
 	return false

@@ -15,7 +15,7 @@ func waitQueued(t *testing.T, q *writerQueue, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		q.mu.Lock()
-		got := len(q.ends) + len(q.begin)
+		got := len(q.line)
 		q.mu.Unlock()
 		if got == n {
 			return
@@ -24,22 +24,21 @@ func waitQueued(t *testing.T, q *writerQueue, n int) {
 	t.Fatalf("%d callers never queued", n)
 }
 
-// TestTheWriterServesEndsFirstThenInOrder: callers that end an operation
-// go before the ones that begin one; each line in its order of arrival.
-func TestTheWriterServesEndsFirstThenInOrder(t *testing.T) {
+// TestTheWriterServesInOrder: callers in their order of arrival.
+func TestTheWriterServesInOrder(t *testing.T) {
 	q := &writerQueue{}
-	release, err := q.take(context.Background(), false)
+	release, err := q.take(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var order []string
 	var wg sync.WaitGroup
-	for i, who := range []string{"begin 1", "begin 2", "end 1", "begin 3", "end 2"} {
+	for i, who := range []string{"first", "second", "third", "fourth", "fifth"} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := q.take(context.Background(), who[:3] == "end")
+			r, err := q.take(context.Background())
 			if err != nil {
 				t.Error(err)
 				return
@@ -53,7 +52,7 @@ func TestTheWriterServesEndsFirstThenInOrder(t *testing.T) {
 	}
 	release()
 	wg.Wait()
-	if got, want := fmt.Sprint(order), "[end 1 end 2 begin 1 begin 2 begin 3]"; got != want {
+	if got, want := fmt.Sprint(order), "[first second third fourth fifth]"; got != want {
 		t.Fatalf("served %s, want %s", got, want)
 	}
 	if q.held {
@@ -65,15 +64,15 @@ func TestTheWriterServesEndsFirstThenInOrder(t *testing.T) {
 // ones behind it are served.
 func TestAWaiterWhoseTimeRunsOutLeavesTheLine(t *testing.T) {
 	q := &writerQueue{}
-	release, _ := q.take(context.Background(), false)
+	release, _ := q.take(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := q.take(ctx, false); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := q.take(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v, want the deadline", err)
 	}
 	done := make(chan struct{})
 	go func() {
-		r, err := q.take(context.Background(), false)
+		r, err := q.take(context.Background())
 		if err == nil {
 			r()
 		}
@@ -104,7 +103,7 @@ func TestTheWriterHasOneHolderAtATime(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, time.Duration(i%5)*100*time.Microsecond)
 				defer cancel()
 			}
-			r, err := q.take(ctx, i%3 == 0)
+			r, err := q.take(ctx)
 			if err != nil {
 				gaveUp.Add(1)
 				return
@@ -122,7 +121,7 @@ func TestTheWriterHasOneHolderAtATime(t *testing.T) {
 	if served.Load()+gaveUp.Load() != 200 || served.Load() < 150 {
 		t.Fatalf("served %d, gave up %d of 200", served.Load(), gaveUp.Load())
 	}
-	if q.held || len(q.ends)+len(q.begin) != 0 {
+	if q.held || len(q.line) != 0 {
 		t.Fatal("the writer is held or waited for when everyone is done")
 	}
 }
