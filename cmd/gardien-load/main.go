@@ -201,8 +201,8 @@ func (s *server) profile(name string, d time.Duration) func() {
 
 // stop ends the server and removes its data.
 func (s *server) stop() {
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait() // "killed": what was asked
 	os.RemoveAll(s.dir)
 }
 
@@ -318,7 +318,9 @@ func call(c *http.Client, base, method, path string, body any) (int, map[string]
 	}
 	defer resp.Body.Close()
 	var m map[string]any
-	json.NewDecoder(resp.Body).Decode(&m)
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil && !errors.Is(err, io.EOF) {
+		return resp.StatusCode, nil, fmt.Errorf("%s %s: the answer is not JSON: %w", method, path, err)
+	}
 	return resp.StatusCode, m, nil
 }
 
@@ -370,7 +372,7 @@ func makePerson(s *server, i int) (*person, error) {
 	email := fmt.Sprintf("load-%d-%d@example.com", time.Now().UnixNano(), i)
 	c := client()
 	if st, m, err := call(c, s.url, "POST", "/signup", map[string]any{"email": email, "password": pw, "name": "Load Test"}); err != nil || st != 201 {
-		return nil, fmt.Errorf("signup: %d %v %v", st, m, err)
+		return nil, callFailed("signup", st, m, err)
 	}
 	var tok string
 	select {
@@ -379,26 +381,26 @@ func makePerson(s *server, i int) (*person, error) {
 		return nil, fmt.Errorf("no validation mail for %s", email)
 	}
 	if st, m, err := call(c, s.url, "POST", "/email/verify", map[string]any{"token": tok}); err != nil || st != 200 {
-		return nil, fmt.Errorf("verify: %d %v %v", st, m, err)
+		return nil, callFailed("verify", st, m, err)
 	}
 	st, m, err := call(c, s.url, "POST", "/me/two-factor/setup", map[string]any{})
 	if err == nil && st == http.StatusUnauthorized {
 		// Versions before sign-up opened a session (older binaries measured
 		// side by side): log in first.
 		if st, m, err := call(c, s.url, "POST", "/login", map[string]any{"email": email, "password": pw}); err != nil || st != 200 {
-			return nil, fmt.Errorf("login: %d %v %v", st, m, err)
+			return nil, callFailed("login", st, m, err)
 		}
 		st, m, err = call(c, s.url, "POST", "/me/two-factor/setup", map[string]any{})
 	}
 	if err != nil || st != 200 {
-		return nil, fmt.Errorf("2FA setup: %d %v %v", st, m, err)
+		return nil, callFailed("2FA setup", st, m, err)
 	}
 	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m["secret"].(string))
 	base, _ := url.Parse(s.url)
 	p := &person{email: email, secret: secret, base: base, browser: c.Jar.Cookies(base)}
 	code, _ := p.code()
 	if st, m, err := call(c, s.url, "POST", "/me/two-factor/activate", map[string]any{"code": code}); err != nil || st != 200 {
-		return nil, fmt.Errorf("2FA activate: %d %v %v", st, m, err)
+		return nil, callFailed("2FA activate", st, m, err)
 	}
 	return p, nil
 }
@@ -480,7 +482,9 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood, of
 	t0 := time.Now()
 	const hashes = 5
 	for range hashes {
-		h.Hash(context.Background(), pw)
+		if _, err := h.Hash(context.Background(), pw); err != nil {
+			return err
+		}
 	}
 	hash := time.Since(t0) / hashes
 
@@ -510,9 +514,13 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood, of
 		for w := range workers {
 			p := people[w%len(people)]
 			c := p.desk()
-			call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			if st, m, err := call(c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw}); err != nil || st != 200 {
+				return callFailed("login", st, m, err)
+			}
 			code, _ := p.code()
-			call(c, s.url, "POST", "/login/two-factor", map[string]any{"code": code})
+			if st, m, err := call(c, s.url, "POST", "/login/two-factor", map[string]any{"code": code}); err != nil || st != 200 {
+				return callFailed("second step", st, m, err)
+			}
 			sessions[w] = c
 		}
 		drive(s, "GET /me", workers, d, func(w int) (bool, bool) {
@@ -551,7 +559,9 @@ func run(bin, dbURL, profiles string, workers int, d time.Duration, n, flood, of
 		}
 		for i, q := range sessions {
 			p := steppers[i%len(steppers)]
-			call(q.c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			if st, m, err := call(q.c, s.url, "POST", "/login", map[string]any{"email": p.email, "password": pw}); err != nil || st != 200 {
+				return callFailed("login", st, m, err)
+			}
 		}
 		// The codes once the sessions are made (which takes a hash each: a
 		// minute for a thousand people, longer than a code lives); everyone's
@@ -657,7 +667,7 @@ func officeBurst(bin, dbURL, profiles string, n int) error {
 				emails[i] = fmt.Sprintf("office-%d-%d@example.com", time.Now().UnixNano(), i)
 				browsers[i] = client()
 				if st, m, err := call(browsers[i], s.url, "POST", "/signup", map[string]any{"email": emails[i], "password": pw, "name": "Office"}); err != nil || st != 201 {
-					once.Do(func() { firstErr = fmt.Errorf("signup: %d %v %v", st, m, err) })
+					once.Do(func() { firstErr = callFailed("signup", st, m, err) })
 					return
 				}
 			}
@@ -677,4 +687,13 @@ func officeBurst(bin, dbURL, profiles string, n int) error {
 		return err == nil && st == 200, true
 	}).print(s)
 	return nil
+}
+
+// callFailed says why a call of what did not give the answer expected: its
+// error, or its status and body.
+func callFailed(what string, st int, m any, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: %d %v", what, st, m)
 }

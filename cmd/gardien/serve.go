@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,7 +28,9 @@ func version() string {
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	level.UnmarshalText([]byte(cfg.LogLevel))
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -109,7 +112,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		runtime.SetMutexProfileFraction(100)
 		admin := &http.Server{Handler: a.Metrics.Admin(), ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-		go admin.Serve(aln)
+		go func() {
+			if err := admin.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("admin listener stopped", "err", err)
+			}
+		}()
 		defer admin.Close()
 		fmt.Fprintf(stdout, "  admin:    http://%s/metrics and /debug/pprof/ (GARDIEN_ADMIN_ADDR)\n", aln.Addr())
 	}

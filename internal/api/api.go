@@ -156,7 +156,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	// The status is sent: a client gone away is not ours to answer.
+	_ = json.NewEncoder(w).Encode(v)
 	return nil
 }
 
@@ -192,7 +193,7 @@ func writeProblem(w http.ResponseWriter, p problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
-	json.NewEncoder(w).Encode(p)
+	_ = json.NewEncoder(w).Encode(p) // as writeJSON
 }
 
 // error writes err as a problem. Domain errors keep their code; anything

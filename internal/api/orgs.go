@@ -329,7 +329,7 @@ func (h *Handler) handleAuditCSV(w http.ResponseWriter, r *http.Request, cur *ht
 	out := csv.NewWriter(w)
 	// Buffered: it reaches the body only with the events (done), not before
 	// a refusal.
-	out.Write([]string{"id", "time", "type", "actor_email", "user_email", "ip", "user_agent", "detail", "data"})
+	_ = out.Write([]string{"id", "time", "type", "actor_email", "user_email", "ip", "user_agent", "detail", "data"}) // in memory until the events' first write
 	return h.exportAudit(w, r, cur, orgID, "text/csv; charset=utf-8", "csv", func(e orgEventJSON) error {
 		data, _ := json.Marshal(e.Data)
 		return out.Write([]string{strconv.FormatInt(e.ID, 10), e.Time, e.Type, cell(e.ActorEmail), cell(e.UserEmail), e.IP,
@@ -383,7 +383,7 @@ func (h *Handler) handleMembersExport(w http.ResponseWriter, r *http.Request, cu
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="gardien-members-`+strconv.FormatInt(orgID, 10)+`.csv"`)
 	out := csv.NewWriter(w)
-	out.Write([]string{"email", "name", "role", "two_factor", "sso", "last_login_at", "last_reminded_at", "joined_at"})
+	_ = out.Write([]string{"email", "name", "role", "two_factor", "sso", "last_login_at", "last_reminded_at", "joined_at"}) // in memory until the members' first write
 	err := h.auth.EachMember(r.Context(), cur.User, orgID, func(m gardien.Member) error {
 		tfa := "not_set_up"
 		switch {

@@ -279,10 +279,10 @@ func TestConcurrentSubmissionsOfOneCodeSucceedOnce(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				r := c.API("POST", "/login/two-factor", map[string]any{"code": code})
-				switch {
-				case r.StatusCode == 200:
+				switch r.StatusCode {
+				case 200:
 					ok.Add(1)
-				case r.StatusCode == 401 || r.StatusCode == 429:
+				case 401, 429:
 					refused.Add(1)
 				default:
 					t.Errorf("unexpected %d %s", r.StatusCode, r.Body)

@@ -120,7 +120,7 @@ func notACall(doc *openapi3.T, routeErr error, resp *http.Response, body []byte)
 		want = http.StatusMethodNotAllowed
 	}
 	if s := resp.StatusCode; s != want && s != http.StatusForbidden && s < 500 {
-		return fmt.Errorf("not a call of the document (%v): want %d", routeErr, want)
+		return fmt.Errorf("not a call of the document (%w): want %d", routeErr, want)
 	}
 	if want == http.StatusMethodNotAllowed && resp.StatusCode == want && resp.Header.Get("Allow") == "" {
 		return errors.New("405 without Allow")

@@ -43,20 +43,20 @@ func DaysLeft(now, at time.Time) int {
 }
 
 // PendingDeadline is the nearest deadline of a requirement the person has
-// not met yet (no 2FA, not SSO), for the banner on every page and GET /me;
-// nil when none.
-func (s *Service) PendingDeadline(ctx context.Context, u *gardien.User) (*gardien.Deadline, error) {
+// not met yet (no 2FA, not SSO), for the banner on every page; found is
+// false when there is none.
+func (s *Service) PendingDeadline(ctx context.Context, u *gardien.User) (d *gardien.Deadline, found bool, err error) {
 	if u.TwoFactorEnabled || u.SSO {
-		return nil, nil
+		return nil, false, nil
 	}
-	d, err := s.Store.PendingDeadline(ctx, u.ID, s.Now())
+	d, err = s.Store.PendingDeadline(ctx, u.ID, s.Now())
 	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auth: pending deadline: %w", err)
+		return nil, false, fmt.Errorf("auth: pending deadline: %w", err)
 	}
-	return d, nil
+	return d, true, nil
 }
 
 // DeadlineAmong is PendingDeadline from the person's memberships already

@@ -34,11 +34,11 @@ func TestADeadlineLetsMembersInUntilItsDate(t *testing.T) {
 	if l.Status != auth.StatusOK {
 		t.Fatalf("before the deadline Bob's login: %s", l.Status)
 	}
-	d, err := f.svc.PendingDeadline(ctx, l.User)
+	d, _, err := f.svc.PendingDeadline(ctx, l.User)
 	if err != nil || d == nil || !d.At.Equal(deadline) || d.OrgName != "Acme" || auth.DaysLeft(now, d.At) != 10 {
 		t.Fatalf("pending deadline: %+v %v", d, err)
 	}
-	if d, _ := f.svc.PendingDeadline(ctx, owner.User); d != nil {
+	if d, _, _ := f.svc.PendingDeadline(ctx, owner.User); d != nil {
 		t.Fatalf("the owner, who has 2FA, has a deadline: %+v", d)
 	}
 	events, _ := f.svc.AuditLog(ctx, owner.User, o.ID, gardien.EventFilter{Type: gardien.EventOrgRequireTwoFactorOn})
@@ -49,7 +49,7 @@ func TestADeadlineLetsMembersInUntilItsDate(t *testing.T) {
 	if l := f.login(t, bob.Email); l.Status != auth.StatusSetupRequired {
 		t.Fatalf("from the deadline Bob's login: %s", l.Status)
 	}
-	if d, _ := f.svc.PendingDeadline(ctx, bob); d != nil {
+	if d, _, _ := f.svc.PendingDeadline(ctx, bob); d != nil {
 		t.Fatalf("a deadline passed is still pending: %+v", d)
 	}
 }
@@ -166,7 +166,7 @@ func TestTheDeadlineAmongMembershipsIsThePendingOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		queried, err := f.svc.PendingDeadline(ctx, who)
+		queried, _, err := f.svc.PendingDeadline(ctx, who)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,9 +42,9 @@ func (s *Service) RequestEmailChange(ctx context.Context, u *gardien.User, rawEm
 	} else if !errors.Is(err, gardien.ErrNotFound) {
 		return "", fmt.Errorf("auth: email change: %w", err)
 	}
-	if conn, err := s.domainSSO(ctx, key); err != nil {
+	if conn, found, err := s.domainSSO(ctx, key); err != nil {
 		return "", err
-	} else if conn != nil && conn.RequireSSO {
+	} else if found && conn.RequireSSO {
 		return "", gardien.Invalid("email", "err.email_sso_domain")
 	}
 	if err := s.mailAllowed(ctx, verifyMails, fmt.Sprint(u.ID)); err != nil {

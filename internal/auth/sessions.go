@@ -78,12 +78,12 @@ func (s *Service) logIn(ctx context.Context, rawEmail, pw, linkToken, oldToken s
 			return nil, fmt.Errorf("auth: login: %w", err)
 		}
 	}
-	sso, err := s.domainSSO(ctx, key)
+	sso, hasSSO, err := s.domainSSO(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	linkOnly := false
-	if sso != nil && sso.RequireSSO {
+	if hasSSO && sso.RequireSSO {
 		// The organization requires SSO for its domain: no password is
 		// checked (no oracle for it), whoever the address is — owners
 		// aside, who keep their password and second factor as the way back
@@ -116,7 +116,7 @@ func (s *Service) logIn(ctx context.Context, rawEmail, pw, linkToken, oldToken s
 				return nil, err
 			}
 		}
-		if sso != nil {
+		if hasSSO {
 			// People of this domain may log in with SSO: say so (a fact
 			// about the domain, which /sso/start tells anyone, not about
 			// the account).
@@ -328,7 +328,7 @@ func (s *Service) endToken(ctx context.Context, token string) {
 		return
 	}
 	if sess, err := s.Store.SessionByKey(ctx, key); err == nil {
-		s.Store.DeleteSession(ctx, sess.ID)
+		s.endDead(ctx, sess)
 	}
 }
 

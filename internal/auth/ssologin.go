@@ -20,19 +20,19 @@ import (
 const ssoLoginTTL = 10 * time.Minute
 
 // domainSSO is the enabled connection of the organization that verified
-// the domain of an email key, or nil.
-func (s *Service) domainSSO(ctx context.Context, emailKey string) (*gardien.SSOConnection, error) {
+// the domain of an email key; found is false when there is none.
+func (s *Service) domainSSO(ctx context.Context, emailKey string) (conn *gardien.SSOConnection, found bool, err error) {
 	if !strings.Contains(emailKey, "@") {
-		return nil, nil
+		return nil, false, nil
 	}
-	conn, err := s.Store.SSOForDomain(ctx, emailDomain(emailKey))
+	conn, err = s.Store.SSOForDomain(ctx, emailDomain(emailKey))
 	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("auth: sso of domain: %w", err)
+		return nil, false, fmt.Errorf("auth: sso of domain: %w", err)
 	}
-	return conn, nil
+	return conn, true, nil
 }
 
 func (s *Service) verifierContext(orgID int64) []byte {
@@ -196,7 +196,7 @@ func (s *Service) AcceptSAML(ctx context.Context, orgID int64, relayState, samlR
 		return "", err
 	}
 	if a.orgID != orgID {
-		return "", a.refuse(gardien.EventData{"reason": "wrong_acs"}, nil)
+		return "", a.refuse(ctx, gardien.EventData{"reason": "wrong_acs"}, nil)
 	}
 	client, err := s.samlClient(a.conn)
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *Service) AcceptSAML(ctx context.Context, orgID int64, relayState, samlR
 	}
 	id, err := s.Providers.SAMLIdentity(client, samlResponse, a.login.Nonce)
 	if err != nil {
-		return "", a.refuse(gardien.EventData{"reason": "unchecked_answer", "cause": sso.Cause(err)}, err)
+		return "", a.refuse(ctx, gardien.EventData{"reason": "unchecked_answer", "cause": sso.Cause(err)}, err)
 	}
 	tok, hash := newToken()
 	if err := s.Store.CreateSSOAnswer(ctx, hash, &gardien.SSOAnswer{OrgID: orgID, BrowserHash: a.login.BrowserHash, Identity: *id,
@@ -272,15 +272,15 @@ func (s *Service) FinishSAML(ctx context.Context, token, browser, oldToken strin
 	if err != nil {
 		return nil, fmt.Errorf("auth: saml answer: %w", err)
 	}
-	a := &ssoAnswer{s: s, ctx: ctx, orgID: ans.OrgID, returnTo: ans.ReturnTo, c: c}
-	if err := a.connection(gardien.ProtocolSAML); err != nil {
+	a := &ssoAnswer{s: s, orgID: ans.OrgID, returnTo: ans.ReturnTo, c: c}
+	if err := a.connection(ctx, gardien.ProtocolSAML); err != nil {
 		return nil, err
 	}
 	unsolicited := len(ans.BrowserHash) == 0
 	if unsolicited && !a.conn.IdPInitiated || !unsolicited && !sameBrowser(ans.BrowserHash, browser) {
-		return nil, a.refuse(gardien.EventData{"reason": "other_browser"}, nil)
+		return nil, a.refuse(ctx, gardien.EventData{"reason": "other_browser"}, nil)
 	}
-	return a.logIn(&ans.Identity, oldToken)
+	return a.logIn(ctx, &ans.Identity, oldToken)
 }
 
 // tokenShaped says whether s could be a token of newToken's (43 characters
@@ -309,7 +309,6 @@ type SSOLogin struct {
 // the login, found by its state (or RelayState) once, within ten minutes.
 type ssoAnswer struct {
 	s        *Service
-	ctx      context.Context
 	login    *gardien.SSOLogin
 	orgID    int64
 	returnTo string
@@ -330,8 +329,8 @@ func (s *Service) answer(ctx context.Context, state, protocol string, c gardien.
 	if err != nil {
 		return nil, fmt.Errorf("auth: sso: %w", err)
 	}
-	a := &ssoAnswer{s: s, ctx: ctx, login: l, orgID: l.OrgID, returnTo: l.ReturnTo, c: c}
-	if err := a.connection(protocol); err != nil {
+	a := &ssoAnswer{s: s, login: l, orgID: l.OrgID, returnTo: l.ReturnTo, c: c}
+	if err := a.connection(ctx, protocol); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -339,10 +338,10 @@ func (s *Service) answer(ctx context.Context, state, protocol string, c gardien.
 
 // connection reads the organization's connection, which must still be on
 // and speak protocol.
-func (a *ssoAnswer) connection(protocol string) error {
-	conn, err := a.s.Store.SSOConnection(a.ctx, a.orgID)
+func (a *ssoAnswer) connection(ctx context.Context, protocol string) error {
+	conn, err := a.s.Store.SSOConnection(ctx, a.orgID)
 	if errors.Is(err, gardien.ErrNotFound) || err == nil && (!conn.Enabled || conn.Protocol != protocol) {
-		return a.refuse(gardien.EventData{"reason": "sso_off"}, nil)
+		return a.refuse(ctx, gardien.EventData{"reason": "sso_off"}, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("auth: sso: %w", err)
@@ -353,9 +352,9 @@ func (a *ssoAnswer) connection(protocol string) error {
 
 // refuse records why an answer was refused (its "reason"), in the
 // organization's audit log, and returns the error to show.
-func (a *ssoAnswer) refuse(why gardien.EventData, err error) error {
-	a.s.Log.InfoContext(a.ctx, "sso login refused", "org_id", a.orgID, "why", why["reason"], "cause", why["cause"], "err", err)
-	if err := a.s.Store.AddEvent(a.ctx, a.s.orgEvent(gardien.EventSSOLoginFailed, a.orgID, 0, 0, a.c, why)); err != nil {
+func (a *ssoAnswer) refuse(ctx context.Context, why gardien.EventData, err error) error {
+	a.s.Log.InfoContext(ctx, "sso login refused", "org_id", a.orgID, "why", why["reason"], "cause", why["cause"], "err", err)
+	if err := a.s.Store.AddEvent(ctx, a.s.orgEvent(gardien.EventSSOLoginFailed, a.orgID, 0, 0, a.c, why)); err != nil {
 		return fmt.Errorf("auth: sso: %w", err)
 	}
 	return errSSOFailed
@@ -371,12 +370,12 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, bro
 		return nil, err
 	}
 	if !sameBrowser(a.login.BrowserHash, browser) {
-		return nil, a.refuse(gardien.EventData{"reason": "other_browser"}, nil)
+		return nil, a.refuse(ctx, gardien.EventData{"reason": "other_browser"}, nil)
 	}
 	if providerError != "" {
 		// Anyone who started a login can send any text here: only a code
 		// of the protocol's own list reaches the audit log.
-		return nil, a.refuse(gardien.EventData{"reason": "provider_error", "error": providerErrorCode(providerError)}, nil)
+		return nil, a.refuse(ctx, gardien.EventData{"reason": "provider_error", "error": providerErrorCode(providerError)}, nil)
 	}
 	client, err := s.oidcClient(a.conn)
 	if err != nil {
@@ -388,9 +387,9 @@ func (s *Service) FinishSSO(ctx context.Context, state, code, providerError, bro
 	}
 	id, err := s.Providers.Exchange(ctx, client, code, string(verifier), a.login.Nonce)
 	if err != nil {
-		return nil, a.refuse(gardien.EventData{"reason": "unchecked_answer", "cause": sso.Cause(err)}, err)
+		return nil, a.refuse(ctx, gardien.EventData{"reason": "unchecked_answer", "cause": sso.Cause(err)}, err)
 	}
-	return a.logIn(id, oldToken)
+	return a.logIn(ctx, id, oldToken)
 }
 
 // providerErrorCodes are the error codes an authorization endpoint may
@@ -415,20 +414,20 @@ func providerErrorCode(text string) string {
 // a password account of the same email is never taken over without its
 // owner (a link to confirm: SSOLogin.LinkToken). Every refusal is in the
 // organization's audit log.
-func (a *ssoAnswer) logIn(id *gardien.SSOIdentity, oldToken string) (*SSOLogin, error) {
-	s, ctx, c := a.s, a.ctx, a.c
+func (a *ssoAnswer) logIn(ctx context.Context, id *gardien.SSOIdentity, oldToken string) (*SSOLogin, error) {
+	s, c := a.s, a.c
 	email, key, ok := NormalizeEmail(id.Email)
 	switch {
 	case !ok:
-		return nil, a.refuse(gardien.EventData{"reason": "no_email"}, nil)
+		return nil, a.refuse(ctx, gardien.EventData{"reason": "no_email"}, nil)
 	case !id.EmailVerified:
-		return nil, a.refuse(gardien.EventData{"reason": "email_not_verified", "email": email}, nil)
+		return nil, a.refuse(ctx, gardien.EventData{"reason": "email_not_verified", "email": email}, nil)
 	}
 	if owner, err := s.Store.SSOForDomain(ctx, emailDomain(email)); err != nil || owner.OrgID != a.orgID {
 		if err != nil && !errors.Is(err, gardien.ErrNotFound) {
 			return nil, fmt.Errorf("auth: sso: %w", err)
 		}
-		return nil, a.refuse(gardien.EventData{"reason": "domain_not_verified", "email": email}, nil)
+		return nil, a.refuse(ctx, gardien.EventData{"reason": "domain_not_verified", "email": email}, nil)
 	}
 	u, err := s.ssoPerson(ctx, a.orgID, email, key, id, c)
 	if errors.Is(err, errSSOLinkRequired) {

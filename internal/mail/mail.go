@@ -142,10 +142,12 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: connect %s: %w", addr, err)
 	}
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	} else {
-		conn.SetDeadline(time.Now().Add(time.Minute))
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(time.Minute)
+	}
+	if err := conn.SetDeadline(dl); err != nil {
+		return fmt.Errorf("mail: connect %s: %w", addr, err)
 	}
 	c, err := smtp.NewClient(conn, s.URL.Hostname())
 	if err != nil {

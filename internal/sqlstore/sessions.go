@@ -140,7 +140,7 @@ func (s *Store) rotate(ctx context.Context, tx *sql.Tx, id int64, key *auth.Sess
 		q := `UPDATE sessions SET secret_hash = ?, level = ?, expires_at = ?, last_seen_at = ? WHERE id = ? AND secret_hash IS NOT NULL`
 		args := set
 		if key != nil {
-			q, args = q+` AND secret_hash = ?`, append(set, key.Hash)
+			q, args = q+` AND secret_hash = ?`, append(args, key.Hash)
 		}
 		n, err := exec(q, args...)
 		if err != nil || n == 1 {

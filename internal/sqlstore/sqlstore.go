@@ -451,7 +451,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7305813)`); err != nil {
 			return fmt.Errorf("sqlstore: migration lock: %w", err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7305813)`)
+		defer restoreConn(ctx, conn, `SELECT pg_advisory_unlock(7305813)`)
 	}
 	if _, err := conn.ExecContext(ctx, createMigrationsTable); err != nil {
 		return fmt.Errorf("sqlstore: schema_migrations: %w", err)
@@ -462,6 +462,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// restoreConn puts a connection back as the pool had it (a lock released,
+// foreign keys on) with query; when that fails, the connection is thrown
+// away rather than handed to another caller in that state (PostgreSQL
+// drops the session's locks with it).
+func restoreConn(ctx context.Context, conn *sql.Conn, query string) {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), query); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`
@@ -477,7 +487,7 @@ func (s *Store) migrateOne(ctx context.Context, conn *sql.Conn, m Migration, bod
 		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
 			return err
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+		defer restoreConn(ctx, conn, `PRAGMA foreign_keys = ON`)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -566,32 +576,23 @@ func (s *Store) exec(ctx context.Context, db *sql.DB, query string, args ...any)
 	return res, unavailable(err)
 }
 
-// row is a query whose one row is read by Scan, within the store's deadline.
-type row struct {
-	s     *Store
-	ctx   context.Context
-	db    *sql.DB
-	query string
-	args  []any
-}
-
-func (r row) Scan(dest ...any) error {
-	ctx, cancel := r.s.lookupContext(r.ctx, r.db)
-	defer cancel()
-	release, err := r.s.turn(ctx, r.db)
-	if err != nil {
-		return err
-	}
-	defer release()
-	st, err := r.s.prepare(ctx, r.db, r.query)
-	if err != nil {
-		return unavailable(err)
-	}
-	return unavailable(st.QueryRowContext(ctx, r.args...).Scan(dest...))
-}
-
+// queryRow is a query whose one row is read by the scanner's Scan, as a
+// lookup (lookupContext).
 func (s *Store) queryRow(ctx context.Context, db *sql.DB, query string, args ...any) scanner {
-	return row{s, ctx, db, query, args}
+	return scanFunc(func(dest ...any) error {
+		ctx, cancel := s.lookupContext(ctx, db)
+		defer cancel()
+		release, err := s.turn(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer release()
+		st, err := s.prepare(ctx, db, query)
+		if err != nil {
+			return unavailable(err)
+		}
+		return unavailable(st.QueryRowContext(ctx, args...).Scan(dest...))
+	})
 }
 
 // rows are a query's rows; Close ends the query's deadline too.
@@ -683,7 +684,7 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt 
 func (s *Store) prepareMissed(ctx context.Context) {
 	s.missed.Range(func(q, _ any) bool {
 		s.missed.Delete(q)
-		s.prepare(ctx, s.writer, q.(string)) // a failure here shows at the next use
+		_, _ = s.prepare(ctx, s.writer, q.(string)) // a failure here shows at the next use
 		return true
 	})
 }
@@ -693,6 +694,24 @@ func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, s.q(query), args...)
+}
+
+// txStrings reads a one-column query's values in tx.
+func (s *Store) txStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // txExec1 runs a statement in tx that must change exactly one row;

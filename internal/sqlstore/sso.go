@@ -75,23 +75,14 @@ func (s *Store) SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection,
 				return err
 			}
 		}
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT domain FROM sso_domains WHERE org_id = ?`), c.OrgID)
+		domains, err := s.txStrings(ctx, tx, `SELECT domain FROM sso_domains WHERE org_id = ?`, c.OrgID)
 		if err != nil {
 			return err
 		}
-		var gone []string
-		for rows.Next() {
-			var d string
-			if err := rows.Scan(&d); err != nil {
-				rows.Close()
-				return err
+		for _, d := range domains {
+			if keep[d] {
+				continue
 			}
-			if !keep[d] {
-				gone = append(gone, d)
-			}
-		}
-		rows.Close()
-		for _, d := range gone {
 			if _, err := s.txExec(ctx, tx, `DELETE FROM sso_domains WHERE org_id = ? AND domain = ?`, c.OrgID, d); err != nil {
 				return err
 			}

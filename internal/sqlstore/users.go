@@ -226,23 +226,13 @@ func (s *Store) ChangeEmail(ctx context.Context, tokenHash []byte, at time.Time,
 // same transaction, the organizations' memberships locked on PostgreSQL.
 func (s *Store) DeleteUser(ctx context.Context, userID int64, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT o.name FROM memberships m JOIN organizations o ON o.id = m.org_id
+		names, err := s.txStrings(ctx, tx, `SELECT o.name FROM memberships m JOIN organizations o ON o.id = m.org_id
 			WHERE m.user_id = ? AND m.role = 'owner'
 			AND NOT EXISTS (SELECT 1 FROM memberships m2 WHERE m2.org_id = m.org_id AND m2.role = 'owner' AND m2.user_id <> m.user_id)
-			ORDER BY o.name`+s.forUpdate()), userID)
+			ORDER BY o.name`+s.forUpdate(), userID)
 		if err != nil {
 			return err
 		}
-		var names []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return err
-			}
-			names = append(names, n)
-		}
-		rows.Close()
 		if len(names) > 0 {
 			return &gardien.LastOwnerError{Organizations: names}
 		}

@@ -354,11 +354,12 @@ func (p *Protocols) SAMLIdentity(c SAMLClient, samlResponse, requestID string) (
 		return nil, err
 	}
 	var requestIDs []string
-	if requestID != "" {
+	switch {
+	case requestID != "":
 		requestIDs = []string{requestID}
-	} else if c.UseAssertion != nil {
+	case c.UseAssertion != nil:
 		sp.AllowIDPInitiated, sp.ReplayCache = true, assertionCache(c.UseAssertion)
-	} else {
+	default:
 		return nil, fmt.Errorf("%w: an answer to no request", saml.ErrRequestIDMismatch)
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(samlResponse))
@@ -369,7 +370,7 @@ func (p *Protocols) SAMLIdentity(c SAMLClient, samlResponse, requestID string) (
 	if err != nil {
 		var ie *saml.InvalidResponseError
 		if errors.As(err, &ie) {
-			err = fmt.Errorf("%w: %v", err, ie.PrivateErr)
+			err = fmt.Errorf("%w: %w", err, ie.PrivateErr)
 		}
 		return nil, cut(fmt.Errorf("sso: SAML response: %w", err))
 	}

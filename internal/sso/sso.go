@@ -204,7 +204,9 @@ func (p *Protocols) Exchange(ctx context.Context, c OIDCClient, code, verifier, 
 		var more struct {
 			Name string `json:"name"`
 		}
-		ui.Claims(&more)
+		if err := ui.Claims(&more); err != nil {
+			return nil, fmt.Errorf("sso: userinfo: %w", err)
+		}
 		id.Email, id.EmailVerified, id.Name = ui.Email, ui.EmailVerified, more.Name
 	}
 	if len(claims.AMR) > 0 {

@@ -186,12 +186,14 @@ func (h *Handler) newPage(r *http.Request, title string) Page {
 	// The account menu shows only once a login is complete.
 	if cur := httpx.CurrentOf(r); cur != nil && cur.Session.Level == gardien.LevelFull {
 		p.User = cur.User
-		d, err := h.Auth.PendingDeadline(r.Context(), cur.User)
+		d, found, err := h.Auth.PendingDeadline(r.Context(), cur.User)
 		if err != nil {
 			// The banner is a reminder, not the page: the page still shows.
 			h.Log.ErrorContext(r.Context(), "deadline banner", "err", err)
 		}
-		p.Deadline = d
+		if found {
+			p.Deadline = d
+		}
 	}
 	return p
 }
