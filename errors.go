@@ -23,10 +23,12 @@ const (
 	CodeForbidden               Code = "forbidden"
 	CodeNotFound                Code = "not_found"
 	CodeValidationFailed        Code = "validation_failed"
-	CodeUnauthorized            Code = "unauthorized"
-	CodeConflict                Code = "conflict"
-	CodeInvalidToken            Code = "invalid_token"
-	CodeInternal                Code = "internal"
+	// CodeBodyTooLarge: a request body over the size a call takes.
+	CodeBodyTooLarge Code = "body_too_large"
+	CodeUnauthorized Code = "unauthorized"
+	CodeConflict     Code = "conflict"
+	CodeInvalidToken Code = "invalid_token"
+	CodeInternal     Code = "internal"
 	// CodeUnavailable: the database cannot be reached now; try again soon.
 	CodeUnavailable Code = "unavailable"
 	// Single sign-on: no organization's provider serves this email's

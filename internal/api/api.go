@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gardien/gardien"
@@ -220,18 +219,14 @@ func (h *Handler) error(w http.ResponseWriter, r *http.Request, err error) {
 // The session cookie is left alone: the person is still logged in once it
 // answers again.
 func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Retry-After", strconv.Itoa(retryUnavailable))
+	w.Header().Set("Retry-After", httpx.RetryAfter(httpx.RetryUnavailable))
 	h.problem(w, r, http.StatusServiceUnavailable, gardien.CodeUnavailable, "err.unavailable", nil)
 }
 
-// retryUnavailable is the Retry-After, in seconds, of a 503.
-const retryUnavailable = 5
-
-// InternalError writes the 500 problem the server's panic recovery sends.
-func InternalError(w http.ResponseWriter, r *http.Request) {
-	writeProblem(w, problem{Type: "about:blank", Title: http.StatusText(500), Status: 500, Code: gardien.CodeInternal,
-		Detail: "Something went wrong on our side. Please try again.", RequestID: httpx.RequestID(r.Context())})
-}
+// Fail answers err as a problem, as a handler's error is (h.error): what
+// the server's middleware refuses (a cross-site request, a panic, an
+// unreachable database) is said the same way, in the caller's language.
+func (h *Handler) Fail(w http.ResponseWriter, r *http.Request, err error) { h.error(w, r, err) }
 
 // decode reads a JSON object body into dst, whose fields are pointers so
 // that a missing field is told from an empty one. Malformed, oversized or
@@ -252,7 +247,7 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, dst any) error 
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &tooBig):
-		return &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.body_too_large"}
+		return &gardien.Error{Code: gardien.CodeBodyTooLarge, Message: "err.body_too_large"}
 	case errors.As(err, &typeErr) && typeErr.Field != "":
 		return gardien.Invalid(typeErr.Field, "err.field_type")
 	default:

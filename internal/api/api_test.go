@@ -1,13 +1,19 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/api"
 	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/httpx"
 )
 
 const pw = "correct horse battery staple"
@@ -138,7 +144,7 @@ func TestSignupRefusesBadInput(t *testing.T) {
 		{"common French password", map[string]any{"email": "a@example.com", "password": "azertyuiop", "name": "A"}, 422, "validation_failed", []string{"password"}},
 		{"blank name", map[string]any{"email": "a@example.com", "password": pw, "name": "   "}, 422, "validation_failed", []string{"name"}},
 		{"duplicate email, other case", map[string]any{"email": "TAKEN@example.com", "password": pw, "name": "B"}, 409, "conflict", []string{"email"}},
-		{"oversized body", `{"name":"` + strings.Repeat("x", 1<<20+10) + `"}`, 422, "validation_failed", nil},
+		{"oversized body", `{"name":"` + strings.Repeat("x", 1<<20+10) + `"}`, 413, "body_too_large", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := wantProblem(t, c.API("POST", "/signup", tc.body), tc.status, tc.code)
@@ -342,9 +348,20 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 	c.Header.Set("Sec-Fetch-Site", "cross-site")
 	c.Header.Set("Origin", "https://evil.example")
 	r := c.API("POST", "/signup", map[string]any{"email": "a@example.com", "password": pw, "name": "A"})
-	if r.StatusCode != 403 || r.JSON()["code"] != "forbidden" {
+	if r.StatusCode != 403 || r.JSON()["code"] != "forbidden" || r.JSON()["request_id"] == "" {
 		t.Fatalf("cross-site signup: %d %s", r.StatusCode, r.Body)
 	}
+	// Said as every problem is: in the caller's language.
+	c.Header.Set("Accept-Language", "fr")
+	r = c.API("POST", "/signup", map[string]any{"email": "a@example.com", "password": pw, "name": "A"})
+	if d, _ := r.JSON()["detail"].(string); r.StatusCode != 403 || !strings.Contains(d, "autre site") {
+		t.Fatalf("cross-site signup, in French: %d %s", r.StatusCode, r.Body)
+	}
+	// A page refused so is a page, in the caller's language.
+	if p := c.Form("/signup", map[string]string{"email": "a@example.com"}); p.StatusCode != 403 || !strings.Contains(string(p.Body), "autre site") {
+		t.Fatalf("cross-site form: %d %s", p.StatusCode, p.Body)
+	}
+	c.Header.Del("Accept-Language")
 	c.Header.Set("Sec-Fetch-Site", "same-origin")
 	c.Header.Set("Origin", env.URL)
 	if r := c.API("POST", "/signup", map[string]any{"email": "a@example.com", "password": pw, "name": "A"}); r.StatusCode != 201 {
@@ -442,4 +459,22 @@ func TestSignInAlertsThroughTheAPI(t *testing.T) {
 	}
 	login(t, env.Client(t), "ada@example.com", pw)
 	env.Mail.None(t, "ada@example.com", 300*time.Millisecond)
+}
+
+// TestTheMiddlewaresRefusalsAreProblems: what the server's middleware
+// hands the API to answer (a panic, a cross-site request) is a problem
+// like any other, in the caller's language, with its request id.
+func TestTheMiddlewaresRefusalsAreProblems(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	h := api.New(env.App.Auth, env.App.Catalog, httpx.Cookies{}, slog.New(slog.DiscardHandler))
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/api/v1/me", nil)
+	r.Header.Set("Accept-Language", "fr")
+	h.Fail(w, r, &gardien.Error{Code: gardien.CodeInternal, Message: "err.internal"})
+	var p map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != 500 || w.Header().Get("Content-Type") != "application/problem+json" ||
+		p["code"] != "internal" || !strings.Contains(p["detail"].(string), "notre côté") {
+		t.Fatalf("a panic's answer: %d %s %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
 }

@@ -197,6 +197,8 @@ func Status(code gardien.Code) int {
 		return http.StatusBadRequest
 	case gardien.CodeValidationFailed:
 		return http.StatusUnprocessableEntity
+	case gardien.CodeBodyTooLarge:
+		return http.StatusRequestEntityTooLarge
 	case gardien.CodeInvalidToken:
 		return http.StatusBadRequest
 	case gardien.CodeUnavailable:
@@ -204,6 +206,10 @@ func Status(code gardien.Code) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// RetryUnavailable is when to try again after a 503 (the database did not
+// answer): pages and API alike.
+const RetryUnavailable = 5 * time.Second
 
 // RetryAfter is a Retry-After value: whole seconds, rounded up, at least 1.
 func RetryAfter(d time.Duration) string {

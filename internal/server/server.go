@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -14,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gardien/gardien"
-	"github.com/gardien/gardien/internal/api"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
 	"github.com/gardien/gardien/internal/metrics"
@@ -43,11 +43,14 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
-// Transport is the pages or the API: a handler that can also say, in its
-// own form, that the database is unavailable.
+// Transport is the pages or the API: a handler that also answers, in its
+// own form, what the middleware refuses.
 type Transport interface {
 	http.Handler
-	Unavailable(w http.ResponseWriter, r *http.Request)
+	// Fail answers err as the transport answers its handlers' errors (a
+	// domain error's status and message; ErrUnavailable a 503; anything
+	// else a 500).
+	Fail(w http.ResponseWriter, r *http.Request, err error)
 	// Pattern is the route pattern that serves r ("" for none), to name
 	// it in metrics without an unbounded label.
 	Pattern(r *http.Request) string
@@ -87,32 +90,21 @@ func New(c Config) http.Handler {
 	// signed response, InResponseTo a request of a login Gardien started
 	// (found by its RelayState), is what protects that route.
 	cop.AddInsecureBypassPattern("POST " + web.PathSAMLACS)
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	transport := func(r *http.Request) Transport {
 		if isAPI(r) {
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte(`{"type":"about:blank","title":"Forbidden","status":403,"code":"forbidden","detail":"Cross-origin request refused.","request_id":"` + httpx.RequestID(r.Context()) + `"}` + "\n"))
-			return
+			return c.API
 		}
-		http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
+		return c.Web
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		transport(r).Fail(w, r, errCrossOrigin)
 	}))
 
 	var h http.Handler = mux
-	h = loadSession(c.Auth, c.Cookies, c.Log, func(r *http.Request) bool {
-		if isAPI(r) {
-			return c.API.OwnsSession(r)
-		}
-		return c.Web.OwnsSession(r)
-	}, func(w http.ResponseWriter, r *http.Request) {
-		if isAPI(r) {
-			c.API.Unavailable(w, r)
-			return
-		}
-		c.Web.Unavailable(w, r)
-	}, h)
+	h = loadSession(c.Auth, c.Cookies, transport, h)
 	h = cop.Handler(h)
 	h = securityHeaders(c.HTTPS, h)
-	h = recoverPanics(c.Log, h)
+	h = recoverPanics(c.Log, transport, h)
 	h = logRequests(c.Log, h)
 	h = realClient(c.TrustedProxies, h)
 	if c.Metrics != nil {
@@ -177,18 +169,18 @@ func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/")
 // inside the transaction of its try) are left to do so: a lookup here
 // would be a second read of the same rows, on SQLite a reader's, whose
 // pages are dropped whenever anyone writes.
-func loadSession(a *auth.Service, cookies httpx.Cookies, log *slog.Logger, owned func(*http.Request) bool, unavailable http.HandlerFunc, next http.Handler) http.Handler {
+func loadSession(a *auth.Service, cookies httpx.Cookies, transport func(*http.Request) Transport, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := cookies.Token(r)
-		if tok == "" || strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || owned(r) {
+		if tok == "" || strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || transport(r).OwnsSession(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		sess, u, err := a.Authenticate(r.Context(), tok)
 		if err != nil {
 			if _, isDomain := gardien.AsError(err); !isDomain {
-				log.WarnContext(r.Context(), "session lookup failed", "err", err)
-				unavailable(w, r)
+				// The transport logs it; ErrUnavailable is a 503.
+				transport(r).Fail(w, r, fmt.Errorf("session lookup: %w", err))
 				return
 			}
 			cookies.Clear(w)
@@ -229,9 +221,16 @@ func securityHeaders(https bool, next http.Handler) http.Handler {
 	})
 }
 
+// errCrossOrigin and errPanic are the middleware's refusals, answered by
+// the transport in its own form and the caller's language.
+var (
+	errCrossOrigin = &gardien.Error{Code: gardien.CodeForbidden, Message: "err.cross_origin"}
+	errPanic       = &gardien.Error{Code: gardien.CodeInternal, Message: "err.internal"}
+)
+
 // recoverPanics turns a panic into a logged 500, so one bad request never
 // takes the process down.
-func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+func recoverPanics(log *slog.Logger, transport func(*http.Request) Transport, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			v := recover()
@@ -242,11 +241,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 				panic(v)
 			}
 			log.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-			if isAPI(r) {
-				api.InternalError(w, r)
-				return
-			}
-			http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
+			transport(r).Fail(w, r, errPanic)
 		}()
 		next.ServeHTTP(w, r)
 	})

@@ -2,30 +2,53 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/gardien/gardien"
 )
 
+// failing is a transport that records what it was asked to answer.
+type failing struct {
+	http.Handler
+	name string
+	got  *[]string
+}
+
+func (f failing) Fail(w http.ResponseWriter, _ *http.Request, err error) {
+	*f.got = append(*f.got, f.name+": "+string(gardien.ErrorCode(err)))
+	w.WriteHeader(http.StatusInternalServerError)
+}
+func (failing) Pattern(*http.Request) string   { return "" }
+func (failing) OwnsSession(*http.Request) bool { return false }
+
+// TestPanicsBecomeA500: the panic is logged with its value, and the
+// request's transport answers it as an internal error (the API's answer:
+// api's TestTheMiddlewaresRefusalsAreProblems).
 func TestPanicsBecomeA500(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	h := recoverPanics(log, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
-
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/me", nil))
-	var p map[string]any
-	if w.Code != 500 || w.Header().Get("Content-Type") != "application/problem+json" || json.Unmarshal(w.Body.Bytes(), &p) != nil || p["code"] != "internal" {
-		t.Fatalf("API panic: %d %s %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	var got []string
+	transport := func(r *http.Request) Transport {
+		if isAPI(r) {
+			return failing{name: "api", got: &got}
+		}
+		return failing{name: "web", got: &got}
 	}
-	w = httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/settings", nil))
-	if w.Code != 500 || strings.Contains(w.Body.String(), "boom") {
-		t.Fatalf("page panic: %d %s", w.Code, w.Body)
+	h := recoverPanics(log, transport, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	for _, path := range []string{"/api/v1/me", "/settings"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != 500 {
+			t.Fatalf("%s: %d", path, w.Code)
+		}
+	}
+	if strings.Join(got, ", ") != "api: internal, web: internal" {
+		t.Fatalf("answered %v", got)
 	}
 	if !strings.Contains(logs.String(), "panic=boom") {
 		t.Fatalf("panic not logged: %s", logs.String())

@@ -134,7 +134,7 @@ func orHome(p string) string {
 
 func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	if err := h.Auth.LogOut(r.Context(), cur.Session, httpx.Client(r)); err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	h.Cookies.Clear(w)
@@ -147,7 +147,7 @@ func (h *Handler) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
 	u, err := h.Auth.VerifyEmail(r.Context(), r.URL.Query().Get("token"), httpx.Client(r))
 	if err != nil {
 		if _, ok := gardien.AsError(err); !ok {
-			h.fail(w, r, err)
+			h.Fail(w, r, err)
 			return
 		}
 		// A mail scanner may have opened the link first: a person whose
@@ -178,7 +178,7 @@ func (h *Handler) handleResendVerification(w http.ResponseWriter, r *http.Reques
 	case gardien.ErrorCode(err) == gardien.CodeConflict:
 		h.setFlash(w, "info", "verify.already")
 	case err != nil:
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	default:
 		h.setFlash(w, "ok", "verify.sent", cur.User.Email)
@@ -224,7 +224,7 @@ func (h *Handler) handleResetPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) resetInvalid(w http.ResponseWriter, r *http.Request, err error) {
 	if gardien.ErrorCode(err) != gardien.CodeInvalidToken {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	p := messagePage{Page: h.newPage(r, "reset.title"), Link: "/password/forgot", LinkLabel: "reset.request_submit"}
@@ -266,7 +266,7 @@ func (h *Handler) handleLanguage(w http.ResponseWriter, r *http.Request) {
 	h.Cookies.Write(w, i18n.LangCookie, lang, time.Now().AddDate(1, 0, 0))
 	if cur := httpx.CurrentOf(r); cur != nil && auth.Allows(cur.Session.Level, auth.AreaFull) == nil {
 		if _, err := h.Auth.UpdateProfile(r.Context(), cur.User.ID, cur.User.Name, lang, h.Catalog.Known); err != nil {
-			h.fail(w, r, err)
+			h.Fail(w, r, err)
 			return
 		}
 	}
@@ -351,7 +351,7 @@ func (h *Handler) handleConfirmEmail(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e, ok := gardien.AsError(err)
 		if !ok {
-			h.fail(w, r, err)
+			h.Fail(w, r, err)
 			return
 		}
 		p.Text = h.Catalog.T(p.Lang, "email.invalid_link")

@@ -32,7 +32,7 @@ func (h *Handler) handleCheckupPage(w http.ResponseWriter, r *http.Request, cur 
 	next := localPath(r.URL.Query().Get("next"))
 	st, err := h.Auth.Checkup(r.Context(), cur.User)
 	if err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	if !st.Due {
@@ -57,7 +57,7 @@ func (h *Handler) handleCheckup(w http.ResponseWriter, r *http.Request, cur *htt
 	default:
 		st, serr := h.Auth.Checkup(r.Context(), cur.User)
 		if serr != nil {
-			h.fail(w, r, serr)
+			h.Fail(w, r, serr)
 			return
 		}
 		if e, ok := gardien.AsError(err); ok && e.Code == gardien.CodeRateLimited {
@@ -80,6 +80,6 @@ func (h *Handler) handleCheckupLater(w http.ResponseWriter, r *http.Request, cur
 	case gardien.ErrorCode(err) == gardien.CodeConflict:
 		h.done(w, r, err, pathCheckup+"?"+url.Values{"next": {next}}.Encode(), "")
 	default:
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 	}
 }

@@ -66,7 +66,7 @@ func (h *Handler) renderNewAppScan(w http.ResponseWriter, r *http.Request, cur *
 			redirect(w, r, pathNewApp)
 			return
 		}
-		h.fail(w, r, perr)
+		h.Fail(w, r, perr)
 		return
 	}
 	p := activatePage{Page: h.newPage(r, "tfa.title"), QR: template.URL(totp.DataURL(e.QRPNG)), Secret: totp.Group(e.Secret),

@@ -52,7 +52,7 @@ func (h *Handler) orgPage(w http.ResponseWriter, r *http.Request, cur *httpx.Cur
 	}
 	orgs, err := h.Auth.Memberships(r.Context(), cur.User.ID)
 	if err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return nil
 	}
 	p := h.newPage(r, title)
@@ -77,7 +77,7 @@ func (h *Handler) managedPage(w http.ResponseWriter, r *http.Request, cur *httpx
 func (h *Handler) orgError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := gardien.AsError(err)
 	if !ok {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	p := messagePage{Page: h.newPage(r, "err.page_title"), Text: h.Catalog.T(h.lang(r), e.Message, e.Args...), Link: "/organization", LinkLabel: "org.title"}
@@ -90,7 +90,7 @@ func (h *Handler) done(w http.ResponseWriter, r *http.Request, err error, to, ok
 	if err != nil {
 		e, ok := gardien.AsError(err)
 		if !ok {
-			h.fail(w, r, err)
+			h.Fail(w, r, err)
 			return
 		}
 		msg := e.Message
@@ -110,7 +110,7 @@ func (h *Handler) done(w http.ResponseWriter, r *http.Request, err error, to, ok
 func (h *Handler) handleOrganization(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	orgs, err := h.Auth.Memberships(r.Context(), cur.User.ID)
 	if err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	if len(orgs) == 0 {
@@ -230,7 +230,7 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 		return
 	}
 	if p.Invitations, err = h.Auth.Invitations(r.Context(), cur.User, p.Org.ID); err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "org_members", &p)
@@ -487,7 +487,7 @@ func (h *Handler) handleInvitationPage(w http.ResponseWriter, r *http.Request) {
 	inv, err := h.Auth.PeekInvitation(r.Context(), tok)
 	if err != nil {
 		if _, ok := gardien.AsError(err); !ok {
-			h.fail(w, r, err)
+			h.Fail(w, r, err)
 			return
 		}
 		p.FormError = h.Catalog.T(p.Lang, "err.invitation_invalid")
@@ -547,7 +547,7 @@ func (h *Handler) handleSetupRequired(w http.ResponseWriter, r *http.Request, cu
 	}
 	name, err := h.Auth.RequiringOrganization(r.Context(), cur.User.ID)
 	if err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	p := setupPage{Page: h.newPage(r, "tfa.title"), OrgName: name, EmailVerified: cur.User.EmailVerified, Email: cur.User.Email}

@@ -19,12 +19,12 @@ type sessionsPage struct {
 func (h *Handler) handleSessionsPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	list, err := h.Auth.Sessions(r.Context(), cur.Session)
 	if err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	p := sessionsPage{Page: h.newPage(r, "settings.title"), Sessions: list}
 	if p.Alerts, err = h.Auth.SignInAlerts(r.Context(), cur.User.ID); err != nil {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	p.Section = "sessions"

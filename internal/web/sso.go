@@ -69,7 +69,7 @@ func (h *Handler) ssoDone(w http.ResponseWriter, r *http.Request, l *auth.SSOLog
 	if err != nil {
 		e, ok := gardien.AsError(err)
 		if !ok {
-			h.fail(w, r, err)
+			h.Fail(w, r, err)
 			return
 		}
 		p := messagePage{Page: h.newPage(r, "login.title"), Link: pathLogin, LinkLabel: "login.submit"}
@@ -224,7 +224,7 @@ func (h *Handler) handleSAMLMetadata(w http.ResponseWriter, r *http.Request) {
 			h.handleNotFound(w, r)
 			return
 		}
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/samlmetadata+xml")

@@ -30,20 +30,20 @@ func (h *Handler) renderTwoFactor(w http.ResponseWriter, r *http.Request, cur *h
 	p := twoFactorPage{Page: h.newPage(r, "tfa.title")}
 	p.Section = "two-factor"
 	if err != nil && !h.formError(&p.Page, err) {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	var e error
 	if p.Status, e = h.Auth.TwoFactor(r.Context(), cur.User.ID); e != nil {
-		h.fail(w, r, e)
+		h.Fail(w, r, e)
 		return
 	}
 	if p.Events, e = h.Auth.UserEvents(r.Context(), cur.User.ID, 10); e != nil {
-		h.fail(w, r, e)
+		h.Fail(w, r, e)
 		return
 	}
 	if p.RequiredBy, e = h.Auth.RequiringOrganization(r.Context(), cur.User.ID); e != nil {
-		h.fail(w, r, e)
+		h.Fail(w, r, e)
 		return
 	}
 	h.render(w, r, status, "two_factor", &p)
@@ -107,7 +107,7 @@ func (h *Handler) renderActivate(w http.ResponseWriter, r *http.Request, cur *ht
 			redirect(w, r, tfaBase(r))
 			return
 		}
-		h.fail(w, r, perr)
+		h.Fail(w, r, perr)
 		return
 	}
 	p := activatePage{Page: h.newPage(r, "tfa.title"), QR: template.URL(totp.DataURL(e.QRPNG)), Secret: totp.Group(e.Secret), CodeLabel: "tfa.code_from_app", Action: tfaBase(r) + "/activate"}
@@ -115,7 +115,7 @@ func (h *Handler) renderActivate(w http.ResponseWriter, r *http.Request, cur *ht
 		p.Section = "two-factor"
 	}
 	if err != nil && !h.formError(&p.Page, err) {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	h.render(w, r, status, "two_factor_activate", &p)
@@ -136,7 +136,7 @@ func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request
 	act, err := h.Auth.ActivateTwoFactor(r.Context(), cur.Session, cur.User, r.PostForm.Get("code"), httpx.Client(r))
 	if err != nil {
 		if gardien.ErrorCode(err) == gardien.CodeInvalidCode {
-			h.renderActivate(w, r, cur, http.StatusUnauthorized, codeError(err))
+			h.renderActivate(w, r, cur, statusOf(err), codeError(err))
 			return
 		}
 		if tfaBase(r) != "/settings/two-factor" {
@@ -193,7 +193,7 @@ func (h *Handler) renderConfirm(w http.ResponseWriter, r *http.Request, cur *htt
 	p.Page = h.newPage(r, "tfa.title")
 	p.Section = "two-factor"
 	if err != nil && !h.formError(&p.Page, err) {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	h.render(w, r, status, "two_factor_confirm", &p)
@@ -273,7 +273,7 @@ func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *htt
 			e, ok := gardien.AsError(err)
 			switch {
 			case !ok:
-				h.fail(w, r, err)
+				h.Fail(w, r, err)
 				return
 			case e.Code == gardien.CodeRateLimited:
 				p.FormError = h.Catalog.T(p.Lang, "tfa.locked", int((e.RetryAfter+time.Minute-1)/time.Minute))

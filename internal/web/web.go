@@ -209,12 +209,12 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	t, ok := h.pages[name]
 	if !ok {
-		h.fail(w, r, fmt.Errorf("web: no template %q", name))
+		h.Fail(w, r, fmt.Errorf("web: no template %q", name))
 		return
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
-		h.fail(w, r, fmt.Errorf("web: render %s: %w", name, err))
+		h.Fail(w, r, fmt.Errorf("web: render %s: %w", name, err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -223,28 +223,39 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	buf.WriteTo(w)
 }
 
-// fail logs an unexpected error and shows the error page: 503 when the
-// database cannot be reached (the person stays logged in), else 500.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+// Fail shows err as the error page, the one way an error becomes a page
+// outside a form: 503 when the database cannot be reached (the person
+// stays logged in); a domain error's status (httpx.Status) and message;
+// anything else logged and shown as a 500 that says nothing of the cause.
+// The server's middleware answers its refusals through it too.
+func (h *Handler) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, gardien.ErrUnavailable) {
 		h.Log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		h.Unavailable(w, r)
 		return
 	}
-	h.Log.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	h.errorPage(w, r, http.StatusInternalServerError, "err.internal")
+	e, ok := gardien.AsError(err)
+	if !ok {
+		h.Log.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.errorPage(w, r, http.StatusInternalServerError, "err.internal")
+		return
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", httpx.RetryAfter(e.RetryAfter))
+	}
+	h.errorPage(w, r, httpx.Status(e.Code), e.Message, e.Args...)
 }
 
 // Unavailable shows the 503 page: the database cannot be reached now. The
 // session cookie is left alone.
 func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Retry-After", httpx.RetryAfter(httpx.RetryUnavailable))
 	h.errorPage(w, r, http.StatusServiceUnavailable, "err.unavailable")
 }
 
 // errorPage is a page that needs nothing but the catalog: it shows when
 // templates' data (the person, their organizations) cannot be had.
-func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string, args ...any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -252,7 +263,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 	fmt.Fprintf(w, "<!doctype html><html lang=\"%s\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"/static/style.css\"><title>%s</title><main class=\"card narrow\"><h1>%s</h1><p>%s</p><p class=\"muted\">%s</p><p><a href=\"/\">%s</a></p></main></html>",
 		lang, template.HTMLEscapeString(h.Catalog.T(lang, "err.page_title")),
 		template.HTMLEscapeString(h.Catalog.T(lang, "err.page_title")),
-		template.HTMLEscapeString(h.Catalog.T(lang, msg)),
+		template.HTMLEscapeString(h.Catalog.T(lang, msg, args...)),
 		template.HTMLEscapeString(h.Catalog.T(lang, "err.reference", httpx.RequestID(r.Context()))),
 		template.HTMLEscapeString(h.Catalog.T(lang, "err.back_home")))
 }
@@ -289,7 +300,7 @@ func (h *Handler) formError(p *Page, err error) bool {
 // fields next to their inputs), or the error page for any other error.
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, err error, name string, data paged) {
 	if !h.formError(data.page(), err) {
-		h.fail(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	if e, _ := gardien.AsError(err); e != nil && e.RetryAfter > 0 {
@@ -313,7 +324,7 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 func formProblem(err error) (int, string) {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return http.StatusRequestEntityTooLarge, "err.body_too_large"
+		return httpx.Status(gardien.CodeBodyTooLarge), "err.body_too_large"
 	}
 	return http.StatusBadRequest, "err.bad_form"
 }
