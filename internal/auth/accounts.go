@@ -7,6 +7,7 @@ import (
 	netmail "net/mail"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -16,6 +17,25 @@ import (
 	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/password"
 )
+
+// AccountStore is the storage of accounts: people, their passwords and
+// emails, the single-use tokens of mailed links.
+type AccountStore interface {
+	CreateUser(ctx context.Context, u *gardien.User, emailKey, passwordHash string) error
+	UserByID(ctx context.Context, id int64) (*gardien.User, error)
+	UserByEmail(ctx context.Context, emailKey string) (*gardien.User, string, error)
+	PasswordHash(ctx context.Context, userID int64) (string, error)
+	UpdateProfile(ctx context.Context, userID int64, name, locale string, at time.Time) error
+	SetEmailVerified(ctx context.Context, userID int64, at time.Time) error
+	SetPassword(ctx context.Context, userID int64, hash string, keepSession int64, at time.Time) error
+	CreateToken(ctx context.Context, kind string, tokenHash []byte, userID int64, expires, at time.Time) error
+	ConsumeToken(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error)
+	TokenUser(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error)
+	CreateEmailChange(ctx context.Context, tokenHash []byte, userID int64, email, key string, expires, at time.Time) error
+	ChangeEmail(ctx context.Context, tokenHash []byte, at time.Time, e *gardien.Event) (*gardien.User, string, error)
+	DeleteUser(ctx context.Context, userID int64, e *gardien.Event) error
+	SetDisabled(ctx context.Context, userID int64, disabled bool, e *gardien.Event) error
+}
 
 // NormalizeEmail trims an address and maps its domain (IDNA: lower case,
 // fullwidth letters narrowed …); it returns the

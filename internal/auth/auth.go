@@ -21,108 +21,26 @@ import (
 	"github.com/gardien/gardien/internal/secretbox"
 )
 
-// Store is what auth needs from storage; internal/sqlstore implements it.
+// Store is what auth needs from storage, one interface per area (each
+// beside the code that uses it); internal/sqlstore implements it.
 type Store interface {
-	CreateUser(ctx context.Context, u *gardien.User, emailKey, passwordHash string) error
-	UserByID(ctx context.Context, id int64) (*gardien.User, error)
-	UserByEmail(ctx context.Context, emailKey string) (*gardien.User, string, error)
-	PasswordHash(ctx context.Context, userID int64) (string, error)
-	UpdateProfile(ctx context.Context, userID int64, name, locale string, at time.Time) error
-	SetEmailVerified(ctx context.Context, userID int64, at time.Time) error
-	SetPassword(ctx context.Context, userID int64, hash string, keepSession int64, at time.Time) error
-
-	CreateToken(ctx context.Context, kind string, tokenHash []byte, userID int64, expires, at time.Time) error
-	ConsumeToken(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error)
-	TokenUser(ctx context.Context, kind string, tokenHash []byte, at time.Time) (int64, error)
-
-	CreateSession(ctx context.Context, s *gardien.Session, secretHash []byte) error
-	SessionByKey(ctx context.Context, key SessionKey) (*gardien.Session, error)
-	SessionUser(ctx context.Context, key SessionKey) (*gardien.Session, *gardien.User, error)
-	RotateSession(ctx context.Context, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error
-	TouchSession(ctx context.Context, id int64, at time.Time) error
-	DeleteSession(ctx context.Context, id int64) error
-	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
-	DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error)
-	ReserveTry(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error)
-	OwnerCount(ctx context.Context, orgID int64) (int, error)
-	TriesLeft(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error)
-	ReleaseTry(ctx context.Context, key []byte) error
-	ClearTries(ctx context.Context, key []byte) error
-	DeleteOldTries(ctx context.Context, before time.Time) error
-
-	SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error
-	PendingTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
-	ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error
-	ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte, e *gardien.Event) error
-	TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error)
+	AccountStore
+	SessionStore
+	ThrottleStore
+	TwoFactorStore
 	SecondFactorStore
-	DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error
+	OrgStore
+	DeadlineStore
+	SSOStore
+	CleanupStore
+	AuditStore
+}
 
-	CreateOrganization(ctx context.Context, o *gardien.Organization, ownerID int64, e *gardien.Event) error
-	Membership(ctx context.Context, orgID, userID int64) (*gardien.Membership, error)
-	Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error)
-	RequiringOrganization(ctx context.Context, userID int64) (string, error)
-	NeedsTwoFactorSetup(ctx context.Context, userID int64, now time.Time) (bool, error)
-	PendingDeadline(ctx context.Context, userID int64, now time.Time) (*gardien.Deadline, error)
-	DeadlinesWithin(ctx context.Context, now time.Time, within time.Duration) ([]gardien.Deadline, error)
-	UnremindedMembers(ctx context.Context, d gardien.Deadline, days int, after int64, limit int) ([]gardien.Member, error)
-	ClaimDeadlineReminder(ctx context.Context, d gardien.Deadline, userID int64, days int, at time.Time) (bool, error)
-	MarkReminded(ctx context.Context, orgID int64, at time.Time) error
-	Checkup(ctx context.Context, userID int64) (*gardien.Checkup, error)
-	SetDisabled(ctx context.Context, userID int64, disabled bool, e *gardien.Event) error
-	EndAllSessions(ctx context.Context, userID int64, e *gardien.Event) (int64, error)
-	ClearSecondFactorLock(ctx context.Context, userID int64, e *gardien.Event) error
-	SetCheckup(ctx context.Context, userID int64, due time.Time, wasPostponed, postponed int, e *gardien.Event) error
-	Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error)
-	Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error)
-	MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error)
-	SetRole(ctx context.Context, orgID, userID int64, role gardien.Role, e *gardien.Event) error
-	RemoveMember(ctx context.Context, orgID, userID int64, e *gardien.Event) error
-	SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, deadline time.Time, e *gardien.Event) error
-	CreateInvitation(ctx context.Context, inv *gardien.Invitation, emailKey string, tokenHash []byte, e *gardien.Event) error
-	InvitationByToken(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.Invitation, string, error)
-	PendingInvitations(ctx context.Context, orgID int64, now time.Time) ([]gardien.Invitation, error)
-	RevokeInvitation(ctx context.Context, orgID, invID int64, e *gardien.Event) error
-	AcceptInvitation(ctx context.Context, invID, userID int64, e *gardien.Event) error
-	OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilter) ([]gardien.Event, error)
-	RecordLogin(ctx context.Context, userID int64, at time.Time) error
-	SeeBrowser(ctx context.Context, userID int64, hash []byte, at time.Time) (bool, error)
-	SignInAlerts(ctx context.Context, userID int64) (bool, error)
-	SetSignInAlerts(ctx context.Context, userID int64, on bool) error
-
-	SSOConnection(ctx context.Context, orgID int64) (*gardien.SSOConnection, error)
-	SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection, e *gardien.Event) error
-	DeleteSSOConnection(ctx context.Context, orgID int64, e *gardien.Event) error
-	VerifySSODomain(ctx context.Context, orgID int64, domain string, at time.Time, e *gardien.Event) error
-	SSOForDomain(ctx context.Context, domain string) (*gardien.SSOConnection, error)
-	CreateSSOLogin(ctx context.Context, l *gardien.SSOLogin, stateHash []byte) error
-	ConsumeSSOLogin(ctx context.Context, stateHash []byte, now time.Time) (*gardien.SSOLogin, error)
-	DeleteStaleSSOLogins(ctx context.Context, now time.Time) error
-	CreateSSOAnswer(ctx context.Context, tokenHash []byte, a *gardien.SSOAnswer) error
-	ConsumeSSOAnswer(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.SSOAnswer, error)
-	UseSAMLAssertion(ctx context.Context, orgID int64, assertionID string, expires time.Time) error
-	CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, role gardien.Role, e *gardien.Event) error
-	JoinThroughSSO(ctx context.Context, orgID, userID int64, role gardien.Role, at time.Time, e *gardien.Event) error
-	PendingInvitationFor(ctx context.Context, orgID int64, emailKey string, now time.Time) (*gardien.Invitation, error)
-	CreateSSOLink(ctx context.Context, tokenHash []byte, userID, orgID int64, ssoContext string, expires time.Time) error
-	SSOLinkOf(ctx context.Context, tokenHash []byte, userID int64, now time.Time) (int64, error)
-	OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error)
-	LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, role gardien.Role, now time.Time, e *gardien.Event) (int64, error)
-
-	DeleteUser(ctx context.Context, userID int64, e *gardien.Event) error
-	RenameOrganization(ctx context.Context, orgID int64, name string, e *gardien.Event) error
-	DeleteOrganization(ctx context.Context, orgID int64, e *gardien.Event) error
-	CreateEmailChange(ctx context.Context, tokenHash []byte, userID int64, email, key string, expires, at time.Time) error
-	ChangeEmail(ctx context.Context, tokenHash []byte, at time.Time, e *gardien.Event) (*gardien.User, string, error)
-	SaveNextTOTP(ctx context.Context, userID int64, sealed []byte, expires time.Time) error
-	NextTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
-	SwapTOTP(ctx context.Context, userID, step int64, e *gardien.Event) error
-	UserSessions(ctx context.Context, userID int64) ([]gardien.Session, error)
-	EndUserSession(ctx context.Context, userID, sessionID int64, e *gardien.Event) error
-	EndOtherSessions(ctx context.Context, userID, keep int64, e *gardien.Event) (int64, error)
-
+// AuditStore is the audit trail.
+type AuditStore interface {
 	AddEvent(ctx context.Context, e *gardien.Event) error
 	UserEvents(ctx context.Context, userID int64, limit int) ([]gardien.Event, error)
+	OrgEvents(ctx context.Context, orgID int64, f gardien.EventFilter) ([]gardien.Event, error)
 }
 
 // Mailer sends a message (mail.Outbox in production).

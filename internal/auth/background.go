@@ -3,7 +3,16 @@ package auth
 import (
 	"context"
 	"sync"
+	"time"
 )
+
+// CleanupStore deletes what has outlived its use, in the background.
+type CleanupStore interface {
+	DeleteExpiredSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
+	DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error)
+	DeleteOldTries(ctx context.Context, before time.Time) error
+	DeleteStaleSSOLogins(ctx context.Context, now time.Time) error
+}
 
 // background runs work a request hands off (a reset mail's lookup, a
 // reminder to a whole organization): a few at a time, tracked, so that

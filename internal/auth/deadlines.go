@@ -10,6 +10,16 @@ import (
 	"github.com/gardien/gardien/internal/mail"
 )
 
+// DeadlineStore is the storage of the 2FA requirement's deadlines and
+// their reminders.
+type DeadlineStore interface {
+	PendingDeadline(ctx context.Context, userID int64, now time.Time) (*gardien.Deadline, error)
+	DeadlinesWithin(ctx context.Context, now time.Time, within time.Duration) ([]gardien.Deadline, error)
+	UnremindedMembers(ctx context.Context, d gardien.Deadline, days int, after int64, limit int) ([]gardien.Member, error)
+	ClaimDeadlineReminder(ctx context.Context, d gardien.Deadline, userID int64, days int, at time.Time) (bool, error)
+	MarkReminded(ctx context.Context, orgID int64, at time.Time) error
+}
+
 // maxDeadline bounds how far ahead a requirement's deadline may be: a
 // requirement is a plan for weeks, not years.
 const maxDeadline = 366 * 24 * time.Hour

@@ -16,6 +16,32 @@ import (
 	"github.com/gardien/gardien/internal/sso"
 )
 
+// OrgStore is the storage of organizations, their members, roles, the 2FA
+// requirement and invitations.
+type OrgStore interface {
+	CreateOrganization(ctx context.Context, o *gardien.Organization, ownerID int64, e *gardien.Event) error
+	OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error)
+	Membership(ctx context.Context, orgID, userID int64) (*gardien.Membership, error)
+	Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error)
+	RequiringOrganization(ctx context.Context, userID int64) (string, error)
+	NeedsTwoFactorSetup(ctx context.Context, userID int64, now time.Time) (bool, error)
+	Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error)
+	Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error)
+	MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error)
+	OwnerCount(ctx context.Context, orgID int64) (int, error)
+	SetRole(ctx context.Context, orgID, userID int64, role gardien.Role, e *gardien.Event) error
+	RemoveMember(ctx context.Context, orgID, userID int64, e *gardien.Event) error
+	SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, deadline time.Time, e *gardien.Event) error
+	RenameOrganization(ctx context.Context, orgID int64, name string, e *gardien.Event) error
+	DeleteOrganization(ctx context.Context, orgID int64, e *gardien.Event) error
+	CreateInvitation(ctx context.Context, inv *gardien.Invitation, emailKey string, tokenHash []byte, e *gardien.Event) error
+	InvitationByToken(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.Invitation, string, error)
+	PendingInvitations(ctx context.Context, orgID int64, now time.Time) ([]gardien.Invitation, error)
+	RevokeInvitation(ctx context.Context, orgID, invID int64, e *gardien.Event) error
+	AcceptInvitation(ctx context.Context, invID, userID int64, e *gardien.Event) error
+	PendingInvitationFor(ctx context.Context, orgID int64, emailKey string, now time.Time) (*gardien.Invitation, error)
+}
+
 // invitationTTL is how long an invitation link works.
 const invitationTTL = 7 * 24 * time.Hour
 

@@ -12,6 +12,25 @@ import (
 	"github.com/gardien/gardien/internal/password"
 )
 
+// SessionStore is the storage of sessions, logins and the browsers a
+// person signed in from.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *gardien.Session, secretHash []byte) error
+	SessionByKey(ctx context.Context, key SessionKey) (*gardien.Session, error)
+	SessionUser(ctx context.Context, key SessionKey) (*gardien.Session, *gardien.User, error)
+	RotateSession(ctx context.Context, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error
+	TouchSession(ctx context.Context, id int64, at time.Time) error
+	DeleteSession(ctx context.Context, id int64) error
+	UserSessions(ctx context.Context, userID int64) ([]gardien.Session, error)
+	EndUserSession(ctx context.Context, userID, sessionID int64, e *gardien.Event) error
+	EndOtherSessions(ctx context.Context, userID, keep int64, e *gardien.Event) (int64, error)
+	EndAllSessions(ctx context.Context, userID int64, e *gardien.Event) (int64, error)
+	RecordLogin(ctx context.Context, userID int64, at time.Time) error
+	SeeBrowser(ctx context.Context, userID int64, hash []byte, at time.Time) (bool, error)
+	SignInAlerts(ctx context.Context, userID int64) (bool, error)
+	SetSignInAlerts(ctx context.Context, userID int64, on bool) error
+}
+
 // Status is what a login needs next: the "status" of the API's answers.
 // (A login has steps — the password, then the second factor — and a TOTP
 // code has a time step; this is neither: it says where a session stands.)

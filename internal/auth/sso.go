@@ -17,6 +17,26 @@ import (
 	"github.com/gardien/gardien/internal/sso"
 )
 
+// SSOStore is the storage of organizations' identity providers, their
+// domains, logins under way, answers, and accounts linked to them.
+type SSOStore interface {
+	SSOConnection(ctx context.Context, orgID int64) (*gardien.SSOConnection, error)
+	SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection, e *gardien.Event) error
+	DeleteSSOConnection(ctx context.Context, orgID int64, e *gardien.Event) error
+	VerifySSODomain(ctx context.Context, orgID int64, domain string, at time.Time, e *gardien.Event) error
+	SSOForDomain(ctx context.Context, domain string) (*gardien.SSOConnection, error)
+	CreateSSOLogin(ctx context.Context, l *gardien.SSOLogin, stateHash []byte) error
+	ConsumeSSOLogin(ctx context.Context, stateHash []byte, now time.Time) (*gardien.SSOLogin, error)
+	CreateSSOAnswer(ctx context.Context, tokenHash []byte, a *gardien.SSOAnswer) error
+	ConsumeSSOAnswer(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.SSOAnswer, error)
+	UseSAMLAssertion(ctx context.Context, orgID int64, assertionID string, expires time.Time) error
+	CreateSSOUser(ctx context.Context, u *gardien.User, emailKey string, orgID int64, role gardien.Role, e *gardien.Event) error
+	JoinThroughSSO(ctx context.Context, orgID, userID int64, role gardien.Role, at time.Time, e *gardien.Event) error
+	CreateSSOLink(ctx context.Context, tokenHash []byte, userID, orgID int64, ssoContext string, expires time.Time) error
+	SSOLinkOf(ctx context.Context, tokenHash []byte, userID int64, now time.Time) (int64, error)
+	LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSession int64, role gardien.Role, now time.Time, e *gardien.Event) (int64, error)
+}
+
 // SSOProtocols is what auth needs of identity providers and DNS
 // (internal/sso implements it).
 type SSOProtocols interface {

@@ -12,6 +12,15 @@ import (
 	"github.com/gardien/gardien/internal/password"
 )
 
+// ThrottleStore counts tries per key (an address, an account, a domain)
+// across nodes.
+type ThrottleStore interface {
+	ReserveTry(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error)
+	TriesLeft(ctx context.Context, key []byte, max int, window time.Duration, now time.Time) (bool, time.Time, error)
+	ReleaseTry(ctx context.Context, key []byte) error
+	ClearTries(ctx context.Context, key []byte) error
+}
+
 // PasswordLimits bound password guessing, on every form that checks a
 // password (login, and the re-authentication before a password change,
 // disabling 2FA or new recovery codes). They are counted in the database

@@ -16,6 +16,24 @@ import (
 	"github.com/gardien/gardien/internal/totp"
 )
 
+// TwoFactorStore is the storage of a person's second factor outside a
+// proof of it (SecondFactorStore): set-up, recovery codes, a new app, the
+// check-up.
+type TwoFactorStore interface {
+	SavePendingTOTP(ctx context.Context, userID int64, sealed []byte, expires, at time.Time) error
+	PendingTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
+	ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error
+	ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte, e *gardien.Event) error
+	TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error)
+	DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error
+	SaveNextTOTP(ctx context.Context, userID int64, sealed []byte, expires time.Time) error
+	NextTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
+	SwapTOTP(ctx context.Context, userID, step int64, e *gardien.Event) error
+	Checkup(ctx context.Context, userID int64) (*gardien.Checkup, error)
+	SetCheckup(ctx context.Context, userID int64, due time.Time, wasPostponed, postponed int, e *gardien.Event) error
+	ClearSecondFactorLock(ctx context.Context, userID int64, e *gardien.Event) error
+}
+
 // The second-factor rules.
 const (
 	// pendingTTL is how long a secret shown for set-up waits for its first code.
