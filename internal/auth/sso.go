@@ -431,7 +431,7 @@ func (s *Service) samlSettings(ctx context.Context, conn *gardien.SSOConnection,
 		conn.SPKeySealed, conn.SPCertPEM = prev.SPKeySealed, prev.SPCertPEM
 		return nil
 	}
-	key, cert, err := sso.NewSAMLKeyPair("Gardien")
+	key, cert, err := sso.NewSAMLKeyPair("Gardien", s.Now())
 	if err != nil {
 		return fmt.Errorf("auth: saml key: %w", err)
 	}

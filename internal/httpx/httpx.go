@@ -48,24 +48,28 @@ func (c Cookies) Token(r *http.Request) string {
 
 // Set stores a session token; expires is the session's absolute end.
 func (c Cookies) Set(w http.ResponseWriter, token string, expires time.Time) {
-	c.Write(w, c.name(), token, expires)
+	c.write(w, &http.Cookie{Name: c.name(), Value: token, Expires: expires})
 }
 
 // Clear removes the session cookie.
 func (c Cookies) Clear(w http.ResponseWriter) { c.Remove(w, c.name()) }
 
-// Write sets a cookie of Gardien's, with the one set of attributes they
-// all have: whole site, HttpOnly, SameSite=Lax, Secure over HTTPS; it
-// lasts until expires (zero: the browser's session).
-func (c Cookies) Write(w http.ResponseWriter, name, value string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", Expires: expires,
-		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
+// Write sets a cookie of Gardien's that lasts for lifetime (Max-Age: the
+// browser counts it on its own clock, none is read here).
+func (c Cookies) Write(w http.ResponseWriter, name, value string, lifetime time.Duration) {
+	c.write(w, &http.Cookie{Name: name, Value: value, MaxAge: max(1, int(lifetime/time.Second))})
 }
 
 // Remove deletes a cookie of Gardien's.
 func (c Cookies) Remove(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode})
+	c.write(w, &http.Cookie{Name: name, MaxAge: -1})
+}
+
+// write sets ck with the one set of attributes Gardien's cookies all
+// have: whole site, HttpOnly, SameSite=Lax, Secure over HTTPS.
+func (c Cookies) write(w http.ResponseWriter, ck *http.Cookie) {
+	ck.Path, ck.HttpOnly, ck.Secure, ck.SameSite = "/", true, c.Secure, http.SameSiteLaxMode
+	http.SetCookie(w, ck)
 }
 
 // ssoBrowserCookie holds the value that binds a login through an identity
@@ -90,7 +94,7 @@ func (c Cookies) SSOBrowser(r *http.Request) string {
 // SetSSOBrowser keeps the browser's SSO binding value until its logins
 // end.
 func (c Cookies) SetSSOBrowser(w http.ResponseWriter, value string, expires time.Time) {
-	c.Write(w, c.ssoBrowserCookie(), value, expires)
+	c.write(w, &http.Cookie{Name: c.ssoBrowserCookie(), Value: value, Expires: expires})
 }
 
 // browserCookie keeps a random value of the browser's across its sessions
@@ -119,7 +123,7 @@ func (c Cookies) LoginClient(w http.ResponseWriter, r *http.Request) gardien.Cli
 		rand.Read(b) // never fails (crypto/rand)
 		cl.Browser = base64.RawURLEncoding.EncodeToString(b)
 	}
-	c.Write(w, c.browserCookie(), cl.Browser, time.Now().Add(browserLifetime))
+	c.Write(w, c.browserCookie(), cl.Browser, browserLifetime)
 	return cl
 }
 

@@ -241,14 +241,14 @@ func withoutWeakKeys(md *saml.EntityDescriptor) {
 // NewSAMLKeyPair makes a service provider's key and self-signed
 // certificate (RSA 2048, ten years): what the identity provider sees in
 // Gardien's metadata.
-func NewSAMLKeyPair(commonName string) ([]byte, string, error) {
+func NewSAMLKeyPair(commonName string, now time.Time) ([]byte, string, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, "", err
 	}
 	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	tmpl := x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: commonName},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(10, 0, 0),
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(10, 0, 0),
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment}
 	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, &key.PublicKey, key)
 	if err != nil {

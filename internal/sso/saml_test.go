@@ -70,7 +70,7 @@ func xmlCertOf(t *testing.T, xml string) string {
 }
 
 func TestGardiensSAMLRequestsAndMetadataAskForNothingItCannotUse(t *testing.T) {
-	key, cert, err := sso.NewSAMLKeyPair("Gardien")
+	key, cert, err := sso.NewSAMLKeyPair("Gardien", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
@@ -263,7 +262,7 @@ func (h *Handler) handleLanguage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, orHome(localPath(r.PostForm.Get("next"))))
 		return
 	}
-	h.Cookies.Write(w, i18n.LangCookie, lang, time.Now().AddDate(1, 0, 0))
+	h.Cookies.Write(w, i18n.LangCookie, lang, yearLong)
 	if cur := httpx.CurrentOf(r); cur != nil && auth.Allows(cur.Session.Level, auth.AreaFull) == nil {
 		if _, err := h.Auth.UpdateProfile(r.Context(), cur.User.ID, cur.User.Name, lang, h.Catalog.Known); err != nil {
 			h.Fail(w, r, err)
@@ -294,7 +293,7 @@ func (h *Handler) handleProfile(w http.ResponseWriter, r *http.Request, cur *htt
 	}
 	if lang := r.PostForm.Get("language"); lang != "" {
 		// The saved choice wins over a picked one; keep them in step.
-		h.Cookies.Write(w, i18n.LangCookie, lang, time.Now().AddDate(1, 0, 0))
+		h.Cookies.Write(w, i18n.LangCookie, lang, yearLong)
 	}
 	h.setFlash(w, "ok", "settings.profile_saved")
 	redirect(w, r, "/settings/profile")

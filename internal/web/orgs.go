@@ -57,7 +57,7 @@ func (h *Handler) orgPage(w http.ResponseWriter, r *http.Request, cur *httpx.Cur
 	}
 	p := h.newPage(r, title)
 	p.Org, p.Orgs, p.OrgSection = m, orgs, section
-	h.Cookies.Write(w, orgCookie, strconv.FormatInt(m.ID, 10), time.Now().AddDate(1, 0, 0))
+	h.Cookies.Write(w, orgCookie, strconv.FormatInt(m.ID, 10), yearLong)
 	return &p
 }
 

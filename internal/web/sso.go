@@ -79,7 +79,7 @@ func (h *Handler) ssoDone(w http.ResponseWriter, r *http.Request, l *auth.SSOLog
 	}
 	if l.LinkToken != "" {
 		// A password account: its owner logs in with it, then confirms.
-		h.Cookies.Write(w, ssoLinkCookie, l.LinkToken, time.Now().Add(10*time.Minute))
+		h.Cookies.Write(w, ssoLinkCookie, l.LinkToken, 10*time.Minute)
 		h.setFlash(w, "info", "sso.link_login")
 		redirect(w, r, pathLogin+"?"+url.Values{"next": {pathSSOLink}}.Encode())
 		return

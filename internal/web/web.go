@@ -373,6 +373,10 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// yearLong is the life of a cookie that keeps a choice (a language, the
+// organization last opened).
+const yearLong = 365 * 24 * time.Hour
+
 // The flash cookie is signed so that nobody can make a page say something
 // of their choosing.
 const flashCookie = "gardien_flash"
@@ -399,7 +403,7 @@ func (h *Handler) setFlash(w http.ResponseWriter, kind, key string, args ...stri
 		A    []string
 	}{kind, key, args})
 	v := base64.RawURLEncoding.EncodeToString(b)
-	h.Cookies.Write(w, flashCookie, v+"."+h.sign(b), time.Now().Add(time.Minute))
+	h.Cookies.Write(w, flashCookie, v+"."+h.sign(b), time.Minute)
 }
 
 func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) *Flash {
