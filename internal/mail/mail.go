@@ -9,22 +9,18 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"net/smtp"
-	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	gomail "github.com/wneessen/go-mail"
 	"golang.org/x/net/idna"
 )
 
@@ -48,51 +44,52 @@ type Sender interface {
 // The text part is 8bit so that links are never folded; the HTML part is
 // quoted-printable.
 func (m Message) Bytes(from string, now time.Time) ([]byte, error) {
+	msg, _, err := m.msg(from, now)
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	h := textproto.MIMEHeader{}
-	var id [12]byte
-	rand.Read(id[:])
+	if _, err := msg.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// msg is m as go-mail builds it, and whether its address has non-ASCII
+// letters before the @ (utf8Local: only servers that speak SMTPUTF8 take
+// them).
+func (m Message) msg(from string, now time.Time) (msg *gomail.Msg, utf8Local bool, err error) {
+	to, utf8Local, err := wireAddress(m.To)
+	if err != nil {
+		return nil, false, err
+	}
+	msg = gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := msg.From(from); err != nil {
+		return nil, false, fmt.Errorf("mail: from address: %w", err)
+	}
+	if err := msg.To(to); err != nil {
+		return nil, false, fmt.Errorf("mail: to address: %w", err)
+	}
 	domain := "gardien.local"
 	if a, err := mail.ParseAddress(from); err == nil {
 		if _, d, ok := strings.Cut(a.Address, "@"); ok {
 			domain = d
 		}
 	}
-	fmt.Fprintf(&buf, "From: %s\r\n", from)
-	to, _, err := wireAddress(m.To)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(&buf, "To: %s\r\n", (&mail.Address{Address: to}).String())
-	fmt.Fprintf(&buf, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
-	fmt.Fprintf(&buf, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&buf, "Message-ID: <%s@%s>\r\n", hex.EncodeToString(id[:]), domain)
-	fmt.Fprintf(&buf, "MIME-Version: 1.0\r\n")
-	fmt.Fprintf(&buf, "Auto-Submitted: auto-generated\r\n")
-	fmt.Fprintf(&buf, "Content-Type: multipart/alternative; boundary=%s\r\n\r\n", mw.Boundary())
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Content-Transfer-Encoding", "8bit")
-	pw, err := mw.CreatePart(h)
-	if err != nil {
-		return nil, err
-	}
-	io.WriteString(pw, strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\n", "\r\n"))
-	h = textproto.MIMEHeader{}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Transfer-Encoding", "quoted-printable")
-	pw, err = mw.CreatePart(h)
-	if err != nil {
-		return nil, err
-	}
-	qp := quotedprintable.NewWriter(pw)
-	io.WriteString(qp, m.HTML)
-	qp.Close()
-	mw.Close()
-	return buf.Bytes(), nil
+	var id [12]byte
+	rand.Read(id[:])
+	msg.SetMessageIDWithValue(hex.EncodeToString(id[:]) + "@" + domain)
+	msg.SetDateWithValue(now)
+	msg.Subject(m.Subject)
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	// Lines end in CRLF, as RFC 5322 wants (an 8bit part is written as given).
+	text := strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\n", "\r\n")
+	msg.SetBodyString(gomail.TypeTextPlain, text, gomail.WithPartEncoding(gomail.NoEncoding))
+	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML, gomail.WithPartEncoding(gomail.EncodingQP))
+	return msg, utf8Local, nil
 }
 
-// SMTP sends mail through an SMTP server.
+// SMTP sends mail through an SMTP server, with go-mail's client.
 type SMTP struct {
 	// URL is smtp://user:pass@host:port (STARTTLS required), smtps://…
 	// (TLS from the first byte) or smtp+insecure://… (STARTTLS when
@@ -117,88 +114,55 @@ func (s *SMTP) tlsConfig() *tls.Config {
 // cross the network in clear by surprise. With smtps:// it is TLS from the
 // first byte; smtp+insecure:// upgrades when it can and sends anyway.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	from, err := mail.ParseAddress(s.From)
+	msg, utf8Local, err := m.msg(s.From, s.Now())
 	if err != nil {
-		return fmt.Errorf("mail: from address: %w", err)
-	}
-	body, err := m.Bytes(s.From, s.Now())
-	if err != nil {
-		return fmt.Errorf("mail: build: %w", err)
+		return err
 	}
 	port := s.URL.Port()
 	if port == "" {
 		port = map[string]string{"smtp": "587", "smtps": "465", "smtp+insecure": "587"}[s.URL.Scheme]
 	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return fmt.Errorf("mail: port %q: %w", port, err)
+	}
 	addr := net.JoinHostPort(s.URL.Hostname(), port)
-	d := net.Dialer{Timeout: 15 * time.Second}
-	var conn net.Conn
-	if s.URL.Scheme == "smtps" {
-		td := tls.Dialer{NetDialer: &d, Config: s.tlsConfig()}
-		conn, err = td.DialContext(ctx, "tcp", addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", addr)
+	timeout := time.Minute
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
 	}
-	if err != nil {
-		return fmt.Errorf("mail: connect %s: %w", addr, err)
-	}
-	defer conn.Close()
-	dl, ok := ctx.Deadline()
-	if !ok {
-		dl = time.Now().Add(time.Minute)
-	}
-	if err := conn.SetDeadline(dl); err != nil {
-		return fmt.Errorf("mail: connect %s: %w", addr, err)
-	}
-	c, err := smtp.NewClient(conn, s.URL.Hostname())
-	if err != nil {
-		return fmt.Errorf("mail: greeting from %s: %w", addr, err)
-	}
-	defer c.Close()
-	if err := c.Hello("localhost"); err != nil {
-		return fmt.Errorf("mail: hello: %w", err)
-	}
-	if s.URL.Scheme != "smtps" {
-		if ok, _ := c.Extension("STARTTLS"); ok {
-			if err := c.StartTLS(s.tlsConfig()); err != nil {
-				return fmt.Errorf("mail: starttls: %w", err)
-			}
-		} else if s.URL.Scheme == "smtp" {
-			return fmt.Errorf("mail: %s offers no STARTTLS: refusing to send in clear (GARDIEN_SMTP_URL=smtp+insecure://… allows it)", addr)
-		}
+	opts := []gomail.Option{gomail.WithPort(n), gomail.WithTLSConfig(s.tlsConfig()), gomail.WithHELO("localhost"),
+		gomail.WithTimeout(timeout), gomail.WithoutNoop()}
+	switch s.URL.Scheme {
+	case "smtps":
+		opts = append(opts, gomail.WithSSL())
+	case "smtp":
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	}
 	if s.URL.User != nil {
 		pass, _ := s.URL.User.Password()
-		// PlainAuth refuses to send the password over a connection that is
-		// neither TLS nor to localhost.
-		if err := c.Auth(smtp.PlainAuth("", s.URL.User.Username(), pass, s.URL.Hostname())); err != nil {
-			return fmt.Errorf("mail: auth: %w", err)
-		}
+		// PLAIN, which go-mail sends only over TLS or to localhost.
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(s.URL.User.Username()), gomail.WithPassword(pass))
 	}
-	to, utf8Local, err := wireAddress(m.To)
+	c, err := gomail.NewClient(s.URL.Hostname(), opts...)
 	if err != nil {
-		return err
+		return fmt.Errorf("mail: %s: %w", addr, err)
 	}
-	if ok, _ := c.Extension("SMTPUTF8"); utf8Local && !ok {
+	sc, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		if s.URL.Scheme == "smtp" && strings.Contains(err.Error(), "STARTTLS") {
+			return fmt.Errorf("mail: %s offers no STARTTLS: refusing to send in clear (GARDIEN_SMTP_URL=smtp+insecure://… allows it): %w", addr, err)
+		}
+		return fmt.Errorf("mail: connect %s: %w", addr, err)
+	}
+	defer c.CloseWithSMTPClient(sc) //nolint:errcheck // the mail is sent or its error returned; QUIT's answer adds nothing
+	if ok, _ := sc.Extension("SMTPUTF8"); utf8Local && !ok {
 		return fmt.Errorf("mail: %s does not take addresses with non-ASCII letters before the @ (no SMTPUTF8); cannot send to %s", addr, m.To)
 	}
-	if err := c.Mail(from.Address); err != nil {
-		return fmt.Errorf("mail: MAIL FROM: %w", err)
-	}
-	if err := c.Rcpt(to); err != nil {
-		return fmt.Errorf("mail: RCPT TO: %w", err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return fmt.Errorf("mail: DATA: %w", err)
-	}
-	if _, err := w.Write(body); err != nil {
-		return fmt.Errorf("mail: DATA: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("mail: DATA: %w", err)
-	}
-	if err := c.Quit(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("mail: QUIT: %w", err)
+	if err := c.SendWithSMTPClient(sc, msg); err != nil {
+		return fmt.Errorf("mail: send to %s: %w", addr, err)
 	}
 	return nil
 }
@@ -207,7 +171,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 // domain in ASCII (an international domain name as its IDNA A-label, which
 // every server understands); its local part as typed. utf8Local says the
 // local part has non-ASCII letters, which only servers that speak SMTPUTF8
-// take (net/smtp then asks for it). Anything that is not a plain address
+// take (the client then asks for it). Anything that is not a plain address
 // (a name, several addresses, a line break) is refused.
 func wireAddress(addr string) (string, bool, error) {
 	a, err := mail.ParseAddress(addr)

@@ -190,3 +190,30 @@ func TestNoMailSaysBothActAtOnceAndIgnoreIt(t *testing.T) {
 		t.Fatalf("only %d mail kinds found in the catalog", n)
 	}
 }
+
+// TestTheMailsShape: what crosses SMTP — lines ending in CRLF, the text
+// part in 8bit (a link never folded), the HTML part quoted-printable, an
+// Auto-Submitted header (no out-of-office replies), nothing that names
+// the software that wrote it.
+func TestTheMailsShape(t *testing.T) {
+	b, err := compose(t, "fr").Bytes("Gardien <gardien@example.com>", time.Unix(1_800_000_000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	link := "\r\nhttp://127.0.0.1:8080/verify-email?token=" + strings.Repeat("A", 43) + "\r\n"
+	for _, want := range []string{"Auto-Submitted: auto-generated\r\n", "Content-Transfer-Encoding: 8bit\r\n",
+		"Content-Transfer-Encoding: quoted-printable\r\n", "multipart/alternative", link, "To: <zoé@example.com>\r\n"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no %q in:\n%s", want, s)
+		}
+	}
+	if strings.Contains(strings.ReplaceAll(s, "\r\n", ""), "\n") {
+		t.Errorf("a line ends without CR:\n%q", s)
+	}
+	for _, header := range []string{"User-Agent:", "X-Mailer:"} {
+		if strings.Contains(s, header) {
+			t.Errorf("%s names the mail's software:\n%s", header, s)
+		}
+	}
+}
