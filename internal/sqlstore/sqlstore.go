@@ -124,9 +124,8 @@ func open(databaseURL, dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
 	// Every reader stays open: database/sql keeps 2 idle connections by
-	// default, so under load the others were closed after each query and
-	// opened again — each opening reads the schema and prepares its
-	// statements anew (a fifth of GET /me's CPU in a profile).
+	// default, and a connection closed and opened again under load reads
+	// the schema and prepares its statements anew.
 	readers := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
@@ -279,7 +278,7 @@ func (s *Store) q(query string) string { return Rebind(s.dialect, query) }
 // whether the bound value is 0 or 1, and marks the statement so that the
 // next value prepares it again: a parse and a plan at every request of the
 // person whose id is 1, or of a query with a flag bound as false or true
-// (9 % of GET /me's CPU under the load tool, docs/benchmarks.md). SQLite
+// (9 % of GET /me's CPU under the load tool). SQLite
 // looks at a parameter's value only when the parameter stands alone; +?
 // is the same value (the unary plus changes no affinity and leaves the
 // index usable, which is on the column's side), and SQLite plans it once.

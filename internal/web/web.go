@@ -64,7 +64,7 @@ func New(c Config) (*Handler, error) {
 	}
 	// One parse for every language: the functions that speak take the
 	// page ({{t $ "key"}}) and read its language, so that a language more
-	// costs no memory (two sets of trees were 4 MiB of an idle server).
+	// costs no memory.
 	lang := func(d paged) string { return d.page().Lang }
 	funcs := template.FuncMap{
 		"t": func(d paged, key string, args ...any) string { return c.Catalog.T(lang(d), key, args...) },
