@@ -8,15 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/gardien/gardien/internal/app"
 	"github.com/gardien/gardien/internal/config"
-	"github.com/gardien/gardien/internal/sqlstore"
 )
 
 func version() string {
@@ -84,13 +81,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.SMTPURL != nil {
 		mails = "sent through " + cfg.SMTPURL.Redacted()
 	}
-	db := "SQLite at " + filepath.Join(cfg.DataDir, "gardien.db")
-	if a.Store.Dialect() == sqlstore.Postgres {
-		db = "PostgreSQL"
-	} else if strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
-		db = "SQLite at " + strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
-	}
-	fmt.Fprintf(stdout, "Gardien %s is serving on %s\n  database: %s\n  mails:    %s\n  stop with Ctrl+C\n", version(), cfg.BaseURL, db, mails)
+	fmt.Fprintf(stdout, "Gardien %s is serving on %s\n  database: %s\n  mails:    %s\n  stop with Ctrl+C\n", version(), cfg.BaseURL, cfg.Database, mails)
 
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()

@@ -54,13 +54,9 @@ type App struct {
 // deploymentExists says why an operator's command has nothing to work on:
 // no SQLite database, or no secret key, where the configuration points.
 func deploymentExists(cfg *config.Config) error {
-	if cfg.DatabaseURL == "" || strings.HasPrefix(cfg.DatabaseURL, "sqlite:") {
-		path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
-		if path == "" {
-			path = filepath.Join(cfg.DataDir, "gardien.db")
-		}
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("no database at %s: run this where Gardien keeps its data (GARDIEN_DATA_DIR, or GARDIEN_DATABASE_URL); nothing was created", path)
+	if db := cfg.Database; !db.Postgres {
+		if _, err := os.Stat(db.Path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no database at %s: run this where Gardien keeps its data (GARDIEN_DATA_DIR, or GARDIEN_DATABASE_URL); nothing was created", db.Path)
 		}
 	}
 	if cfg.SecretKey == nil {

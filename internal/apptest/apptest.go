@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -177,9 +176,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 		<-mailDone
 		a.Store.Close()
 	})
-	driver, dsn := "sqlite", "file:"+filepath.Join(cfg.DataDir, "gardien.db")+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	if cfg.DatabaseURL != "" {
-		driver, dsn = "pgx", cfg.DatabaseURL
+	driver, dsn := "sqlite", "file:"+cfg.Database.Path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	if cfg.Database.Postgres {
+		driver, dsn = "pgx", cfg.Database.URL
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {

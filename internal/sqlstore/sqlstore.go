@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/dburl"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -77,22 +77,25 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 func OpenNoMigrate(databaseURL, dataDir string) (*Store, error) { return open(databaseURL, dataDir) }
 
 func open(databaseURL, dataDir string) (*Store, error) {
-	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+	where, err := dburl.Parse(databaseURL, dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	if where.Postgres {
 		s := &Store{dialect: Postgres}
 		s.SetTimeout(DefaultTimeout)
-		db, err := openPostgres(s, databaseURL)
+		db, err := openPostgres(s, where.URL)
 		if err != nil {
 			return nil, err
 		}
 		s.writer, s.reader = db, db
 		return s, nil
 	}
-	path := strings.TrimPrefix(databaseURL, "sqlite:")
-	if path == "" {
+	path := where.Path
+	if where.InDataDir {
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("sqlstore: data dir: %w", err)
 		}
-		path = filepath.Join(dataDir, "gardien.db")
 	}
 	// The file holds sealed secrets, hashes and the audit trail: readable by
 	// Gardien's user only. SQLite gives its -wal and -shm files the same mode.
