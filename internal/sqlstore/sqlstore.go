@@ -14,9 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/url"
 	"os"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,75 +89,7 @@ func open(databaseURL, dataDir string) (*Store, error) {
 		s.writer, s.reader = db, db
 		return s, nil
 	}
-	path := where.Path
-	if where.InDataDir {
-		if err := os.MkdirAll(dataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("sqlstore: data dir: %w", err)
-		}
-	}
-	// The file holds sealed secrets, hashes and the audit trail: readable by
-	// Gardien's user only. SQLite gives its -wal and -shm files the same mode.
-	if err := ownerOnly(path); err != nil {
-		return nil, fmt.Errorf("sqlstore: %w", err)
-	}
-	// WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode
-	// loses nothing when the process is killed (only an OS crash can drop the
-	// last commits); foreign keys are off by default in SQLite.
-	q := url.Values{}
-	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetConnMaxIdleTime(0)
-	if err := keepNoSamples(w); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlstore: sqlite statistics: %w", err)
-	}
-	r, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
-	}
-	// Every reader stays open: database/sql keeps 2 idle connections by
-	// default, and a connection closed and opened again under load reads
-	// the schema and prepares its statements anew.
-	readers := max(4, runtime.GOMAXPROCS(0))
-	r.SetMaxOpenConns(readers)
-	r.SetMaxIdleConns(readers)
-	s := &Store{dialect: SQLite, writer: w, reader: r, queue: &writerQueue{}}
-	s.SetTimeout(DefaultTimeout)
-	return s, nil
-}
-
-// keepNoSamples empties sqlite_stat4 when an ANALYZE (or PRAGMA optimize)
-// filled it. This SQLite is built with STAT4: with samples, every statement
-// whose parameter meets a sampled index is prepared again at each run, so
-// that the plan may follow the value: a request's two lookups (session,
-// memberships) cost 3.6 times as much (BenchmarkSQLiteStatistics). Gardien's queries look
-// rows up by key: the row counts of sqlite_stat1 stay, the samples go. It
-// runs before any other connection reads the schema; "ANALYZE
-// sqlite_schema" makes this one read the statistics again.
-func keepNoSamples(db *sql.DB) error {
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
-	defer cancel()
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'`).Scan(&n); err != nil || n == 0 {
-		return err
-	}
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_stat4`).Scan(&n); err != nil || n == 0 {
-		return err
-	}
-	if _, err := db.ExecContext(ctx, `DELETE FROM sqlite_stat4`); err != nil {
-		return err
-	}
-	_, err := db.ExecContext(ctx, `ANALYZE sqlite_schema`)
-	return err
+	return openSQLite(where.Path, where.InDataDir, dataDir)
 }
 
 // DefaultTimeout bounds a database call unless SetTimeout says otherwise.
@@ -229,24 +159,6 @@ func isUnavailable(err error) bool {
 		// without a network error.
 		errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.As(err, &ne) || errors.As(err, &ce) || pgconn.Timeout(err)
-}
-
-// ownerOnly creates the database file with mode 0600 if it is missing, and
-// narrows it to 0600 if it is wider.
-func ownerOnly(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return f.Chmod(0o600)
-	}
-	return nil
 }
 
 // Dialect says which engine the store runs on.
