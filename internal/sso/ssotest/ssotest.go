@@ -1,7 +1,7 @@
 // Package ssotest starts, for tests, the real parts single sign-on talks
 // to: a DNS server answering TXT questions (github.com/miekg/dns), and an
 // OpenID Provider built on a certified library (github.com/zitadel/oidc's
-// op package, with its example storage).
+// op package; its storage, clients and login page are this package's).
 package ssotest
 
 import (
@@ -11,17 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
-	"golang.org/x/text/language"
-
 	"github.com/go-jose/go-jose/v4"
 	"github.com/miekg/dns"
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
-	"github.com/zitadel/oidc/v3/example/server/storage"
 )
 
 // DNS is a DNS server on loopback whose TXT records a test sets.
@@ -104,19 +99,6 @@ type Client struct {
 	ID, Secret, RedirectURI string
 }
 
-type users map[string]*storage.User
-
-func (u users) GetUserByID(id string) *storage.User { return u[id] }
-func (u users) GetUserByUsername(name string) *storage.User {
-	for _, x := range u {
-		if x.Username == name {
-			return x
-		}
-	}
-	return nil
-}
-func (u users) ExampleClientID() string { return "service" }
-
 // StartOP runs an OpenID Provider on loopback, knowing the clients and
 // people given, until the test ends, and returns its issuer URL. Its login
 // page is /login/username (fields id, username, password).
@@ -138,21 +120,16 @@ func StartTamperedOP(t testing.TB, tamper TamperIDToken, clients []Client, peopl
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	us := users{}
-	for i, p := range people {
-		first, last, _ := strings.Cut(p.Name, " ")
-		id := "u" + strconv.Itoa(i)
-		us[id] = &storage.User{ID: id, Username: p.Username, Password: p.Password, Email: p.Email,
-			EmailVerified: p.EmailVerified, FirstName: first, LastName: last, PreferredLanguage: language.English}
+	p, err := newProvider(issuer, clients, people)
+	if err != nil {
+		t.Fatal(err)
 	}
-	cs := map[string]*storage.Client{}
-	for _, c := range clients {
-		cs[c.ID] = storage.WebClient(c.ID, c.Secret, c.RedirectURI)
+	h, err := p.handler()
+	if err != nil {
+		t.Fatal(err)
 	}
-	st := storage.NewStorageWithClients(us, cs)
-	var h http.Handler = exampleop.SetupServer(issuer, st, nil, false)
 	if tamper != nil {
-		h = tamperTokens(t, h, st, tamper)
+		h = tamperTokens(t, h, p, tamper)
 	}
 	srv.Config.Handler = h
 	srv.Start()
@@ -161,7 +138,7 @@ func StartTamperedOP(t testing.TB, tamper TamperIDToken, clients []Client, peopl
 }
 
 // tamperTokens rewrites the id_token of the token endpoint's answers.
-func tamperTokens(t testing.TB, next http.Handler, st *storage.Storage, tamper TamperIDToken) http.Handler {
+func tamperTokens(t testing.TB, next http.Handler, st *provider, tamper TamperIDToken) http.Handler {
 	sign := func(claims map[string]any) string {
 		k, err := st.SigningKey(context.Background())
 		if err != nil {
