@@ -47,7 +47,7 @@ func (h *Handler) orgPage(w http.ResponseWriter, r *http.Request, cur *httpx.Cur
 	orgID := pathID(r, "id")
 	m, err := h.Auth.Organization(r.Context(), cur.User, orgID)
 	if err != nil {
-		h.orgError(w, r, err)
+		h.Fail(w, r, err)
 		return nil
 	}
 	orgs, err := h.Auth.Memberships(r.Context(), cur.User.ID)
@@ -71,17 +71,6 @@ func (h *Handler) managedPage(w http.ResponseWriter, r *http.Request, cur *httpx
 		return nil
 	}
 	return p
-}
-
-// orgError shows an organization's refusal: not found, forbidden.
-func (h *Handler) orgError(w http.ResponseWriter, r *http.Request, err error) {
-	e, ok := gardien.AsError(err)
-	if !ok {
-		h.Fail(w, r, err)
-		return
-	}
-	p := messagePage{Page: h.newPage(r, "err.page_title"), Text: h.Catalog.T(h.lang(r), e.Message, e.Args...), Link: "/organization", LinkLabel: "org.title"}
-	h.render(w, r, statusOf(err), "message", &p)
 }
 
 // done redirects to a page of the organization with a flash, or shows the
@@ -163,7 +152,7 @@ func (h *Handler) handleOrgOverview(w http.ResponseWriter, r *http.Request, cur 
 	p.OrgSection = "" // a member sees no management menu
 	owners, err := h.Auth.Owners(r.Context(), cur.User, p.Org.ID)
 	if err != nil {
-		h.orgError(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "org_overview", &overviewPage{Page: *p, Owners: owners})
@@ -191,7 +180,7 @@ func (h *Handler) handleLeaveConfirm(w http.ResponseWriter, r *http.Request, cur
 	}
 	err := h.Auth.MayLeave(r.Context(), cur.User, p.Org.ID)
 	if err != nil && gardien.ErrorCode(err) != gardien.CodeConflict {
-		h.orgError(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "org_leave", &leavePage{Page: *p, SoleOwner: err != nil})
@@ -226,7 +215,7 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 	p := membersPage{Page: *base, Without: r.URL.Query().Get("filter") == "without_two_factor"}
 	var err error
 	if p.MembersPage, err = h.Auth.Members(r.Context(), cur.User, p.Org.ID, p.Without, page); err != nil {
-		h.orgError(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	if p.Invitations, err = h.Auth.Invitations(r.Context(), cur.User, p.Org.ID); err != nil {
@@ -293,7 +282,7 @@ func (h *Handler) memberConfirm(w http.ResponseWriter, r *http.Request, cur *htt
 	}
 	m, err := h.Auth.Member(r.Context(), cur.User, p.Org.ID, pathID(r, "user"))
 	if err != nil {
-		h.orgError(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, page, &resetPageData{Page: *p, Member: *m})
@@ -324,7 +313,7 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 	}
 	sec, err := h.Auth.OrgSecurity(r.Context(), cur.User, base.Org.ID)
 	if err != nil {
-		h.orgError(w, r, err)
+		h.Fail(w, r, err)
 		return nil
 	}
 	p := &securityPage{Page: *base, Security: sec}
@@ -380,7 +369,7 @@ func (h *Handler) handleAudit(w http.ResponseWriter, r *http.Request, cur *httpx
 			h.render(w, r, http.StatusUnprocessableEntity, "org_audit", p)
 			return
 		}
-		h.orgError(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	if len(p.Events) == p.Filter.Limit {

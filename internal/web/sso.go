@@ -106,7 +106,7 @@ func (h *Handler) handleSSOLinkPage(w http.ResponseWriter, r *http.Request, cur 
 	}
 	m, err := h.Auth.SSOLinkOffer(r.Context(), cur.User, tok)
 	if err != nil {
-		h.orgError(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	p := ssoLinkPage{Page: h.newPage(r, "sso.link_title"), OrgName: m.Name}
@@ -120,7 +120,7 @@ func (h *Handler) handleSSOLink(w http.ResponseWriter, r *http.Request, cur *htt
 	}
 	newTok, err := h.Auth.LinkSSO(r.Context(), cur.Session, cur.User, tok, httpx.Client(r))
 	if err != nil {
-		h.orgError(w, r, err)
+		h.Fail(w, r, err)
 		return
 	}
 	h.Cookies.Remove(w, ssoLinkCookie)

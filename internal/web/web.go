@@ -223,11 +223,13 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	buf.WriteTo(w)
 }
 
-// Fail shows err as the error page, the one way an error becomes a page
-// outside a form: 503 when the database cannot be reached (the person
-// stays logged in); a domain error's status (httpx.Status) and message;
-// anything else logged and shown as a 500 that says nothing of the cause.
-// The server's middleware answers its refusals through it too.
+// Fail shows err as a page, the one way an error becomes a page outside a
+// form: 503 when the database cannot be reached (the person stays logged
+// in); a domain error's message, with its status (httpx.Status) and a
+// link back (to the organizations from their pages); anything else logged
+// and shown as a 500 that says nothing of the cause. A 5xx is the error
+// page that needs nothing but the catalog. The server's middleware answers
+// its refusals through it too.
 func (h *Handler) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, gardien.ErrUnavailable) {
 		h.Log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -243,7 +245,16 @@ func (h *Handler) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", httpx.RetryAfter(e.RetryAfter))
 	}
-	h.errorPage(w, r, httpx.Status(e.Code), e.Message, e.Args...)
+	status := httpx.Status(e.Code)
+	if status >= 500 {
+		h.errorPage(w, r, status, e.Message, e.Args...)
+		return
+	}
+	p := messagePage{Page: h.newPage(r, "err.page_title"), Text: h.Catalog.T(h.lang(r), e.Message, e.Args...), Link: "/", LinkLabel: "err.back_home"}
+	if strings.HasPrefix(r.URL.Path, "/organization") {
+		p.Link, p.LinkLabel = "/organization", "org.title"
+	}
+	h.render(w, r, status, "message", &p)
 }
 
 // Unavailable shows the 503 page: the database cannot be reached now. The
