@@ -25,6 +25,9 @@ const (
 	CodeValidationFailed        Code = "validation_failed"
 	// CodeBodyTooLarge: a request body over the size a call takes.
 	CodeBodyTooLarge Code = "body_too_large"
+	// CodeMalformed: a page's form that cannot be read as one (a malformed
+	// encoding, another Content-Type). The API says validation_failed.
+	CodeMalformed    Code = "malformed"
 	CodeUnauthorized Code = "unauthorized"
 	CodeConflict     Code = "conflict"
 	CodeInvalidToken Code = "invalid_token"

@@ -203,7 +203,7 @@ func Status(code gardien.Code) int {
 		return http.StatusUnprocessableEntity
 	case gardien.CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case gardien.CodeInvalidToken:
+	case gardien.CodeInvalidToken, gardien.CodeMalformed:
 		return http.StatusBadRequest
 	case gardien.CodeUnavailable:
 		return http.StatusServiceUnavailable

@@ -5,10 +5,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/httpx"
 )
 
-// FuzzForm: any form body and Content-Type is read, or answered 400/413
-// by formProblem; never a panic.
+// FuzzForm: any form body and Content-Type is read, or refused as a
+// domain error the person is shown (413 or 400); never a panic.
 func FuzzForm(f *testing.F) {
 	for _, s := range [][2]string{{"application/x-www-form-urlencoded", "email=a%40example.com"}, {"application/x-www-form-urlencoded", "%zz"},
 		{"application/x-www-form-urlencoded", "a=1;b=2"}, {"multipart/form-data; boundary=", "--"}, {"application/x-www-form-urlencoded; charset", ""},
@@ -19,8 +22,9 @@ func FuzzForm(f *testing.F) {
 		r := httptest.NewRequest("POST", "/login", strings.NewReader(body))
 		r.Header.Set("Content-Type", contentType)
 		if err := parseForm(httptest.NewRecorder(), r); err != nil {
-			if status, msg := formProblem(err); (status != http.StatusBadRequest && status != http.StatusRequestEntityTooLarge) || msg == "" {
-				t.Fatalf("%q %q: %d %q", contentType, body, status, msg)
+			e, ok := gardien.AsError(err)
+			if status := httpx.Status(gardien.ErrorCode(err)); !ok || e.Message == "" || (status != http.StatusBadRequest && status != http.StatusRequestEntityTooLarge) {
+				t.Fatalf("%q %q: %v (%d)", contentType, body, err, status)
 			}
 		}
 	})

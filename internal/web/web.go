@@ -323,41 +323,38 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, err error,
 // statusOf is the status of a page that shows an error again.
 func statusOf(err error) int { return httpx.Status(gardien.ErrorCode(err)) }
 
-// parseForm reads a form body of bounded size.
+// parseForm reads a form body of bounded size. A body it cannot read is
+// the sender's doing, a domain error: too large (body_too_large, 413) or
+// not a form (malformed, 400: a malformed encoding, a bad Content-Type).
 func parseForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
-	return r.ParseForm()
-}
-
-// formProblem is the status and message of a form that cannot be read:
-// 413 when it is too large, else 400 (malformed encoding, a bad
-// Content-Type). It is the sender's doing, not an error of ours.
-func formProblem(err error) (int, string) {
+	err := r.ParseForm()
+	if err == nil {
+		return nil
+	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return httpx.Status(gardien.CodeBodyTooLarge), "err.body_too_large"
+		return &gardien.Error{Code: gardien.CodeBodyTooLarge, Message: "err.body_too_large"}
 	}
-	return http.StatusBadRequest, "err.bad_form"
+	return &gardien.Error{Code: gardien.CodeMalformed, Message: "err.bad_form"}
 }
 
-// form reads a form body; on failure it answers (a 400 or 413 page) and
-// returns false.
+// form reads a form body; on failure it answers (parseForm's error on the
+// message page) and returns false.
 func (h *Handler) form(w http.ResponseWriter, r *http.Request) bool {
 	p := messagePage{Page: h.newPage(r, "err.page_title"), Link: "/", LinkLabel: "err.back_home"}
 	return h.formOn(w, r, "message", &p)
 }
 
 // formOn reads a form body; on failure it shows page name again (data)
-// saying why, with status 400 or 413, and returns false.
+// saying why, as any domain error on a form (renderError), and returns
+// false.
 func (h *Handler) formOn(w http.ResponseWriter, r *http.Request, name string, data paged) bool {
 	err := parseForm(w, r)
 	if err == nil {
 		return true
 	}
-	status, msg := formProblem(err)
-	p := data.page()
-	p.FormError = h.Catalog.T(p.Lang, msg)
-	h.render(w, r, status, name, data)
+	h.renderError(w, r, err, name, data)
 	return false
 }
 
