@@ -47,6 +47,17 @@ func (m *mails) to(addr string) []mail.Message {
 	return out
 }
 
+// titled is the mails to addr whose subject is subject.
+func (m *mails) titled(addr, subject string) []mail.Message {
+	var out []mail.Message
+	for _, msg := range m.to(addr) {
+		if msg.Subject == subject {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
 // clock is a settable clock.
 type clock struct {
 	mu sync.Mutex

@@ -20,10 +20,8 @@ func in(browser string) gardien.Client {
 func newSignIns(f *fixture, addr string) []string {
 	f.svc.Wait(context.Background())
 	var out []string
-	for _, m := range f.mails.to(addr) {
-		if m.Subject == "New sign-in to your account" {
-			out = append(out, m.Text)
-		}
+	for _, m := range f.mails.titled(addr, "New sign-in to your account") {
+		out = append(out, m.Text)
 	}
 	return out
 }

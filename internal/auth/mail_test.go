@@ -90,13 +90,7 @@ func TestMailsAreLimitedPerRecipientAndSender(t *testing.T) {
 			}
 		}
 		f.svc.Wait(ctx)
-		resets := 0
-		for _, m := range f.mails.to("ada@example.com") {
-			if m.Subject == "Reset your password" {
-				resets++
-			}
-		}
-		if resets != 3 {
+		if resets := len(f.mails.titled("ada@example.com", "Reset your password")); resets != 3 {
 			t.Fatalf("%d reset mails after 10 requests, want 3", resets)
 		}
 	})

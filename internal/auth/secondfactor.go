@@ -188,7 +188,7 @@ func newProof(code, recovery string) proof {
 // judgment is what judge found.
 type judgment struct {
 	verdict codeVerdict
-	// codesLeft is set when a recovery code was used.
+	// usedRecovery: a recovery code was used; codesLeft are left.
 	usedRecovery bool
 	codesLeft    int
 	// lockedUntil is set when this failure locked the second factor.
@@ -314,6 +314,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, token string, p proof,
 	var sess *gardien.Session
 	var u *gardien.User
 	var j judgment
+	var pr Promotion
 	var due, dead bool
 	err := s.Store.SecondFactor(ctx, func(tx SecondFactorTx) error {
 		var f *Factor
@@ -336,8 +337,9 @@ func (s *Service) verifySecondFactor(ctx context.Context, token string, p proof,
 		}
 		due = !f.CheckupDue.IsZero() && !now.Before(f.CheckupDue)
 		level := afterSecondStep(sess.Level)
-		return tx.Promote(ctx, Promotion{SessionID: sess.ID, Key: key, SecretHash: hash, Level: level,
-			Expires: s.expiryAfter(sess, level, now), Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)})
+		pr = Promotion{SessionID: sess.ID, Key: key, SecretHash: hash, Level: level,
+			Expires: s.expiryAfter(sess, level, now), Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
+		return tx.Promote(ctx, pr)
 	})
 	if dead {
 		s.endDead(ctx, sess)
@@ -349,20 +351,16 @@ func (s *Service) verifySecondFactor(ctx context.Context, token string, p proof,
 		// this cookie opens nothing now.
 		return nil, errUnauthorized
 	case err != nil:
-		if e, ok := gardien.AsError(err); ok {
-			return nil, e
-		}
-		return nil, fmt.Errorf("auth: second factor: %w", err)
+		return nil, proofError(err)
 	}
 	s.told(ctx, u, j, c)
 	if j.verdict != codeRight {
 		return nil, j.verdict.refusal()
 	}
-	level := afterSecondStep(sess.Level)
-	if level == gardien.LevelFull {
+	if pr.Level == gardien.LevelFull {
 		s.noticeBrowser(ctx, u, c)
 	}
-	return &SecondFactorPassed{Token: sessionToken(sess.ID, secret), Expires: s.expiryAfter(sess, level, now),
+	return &SecondFactorPassed{Token: sessionToken(sess.ID, secret), Expires: pr.Expires,
 		UsedRecoveryCode: j.usedRecovery, RecoveryCodesLeft: j.codesLeft, CheckupDue: due}, nil
 }
 
@@ -388,10 +386,7 @@ func (s *Service) proveSecondFactor(ctx context.Context, u *gardien.User, code, 
 	case errors.Is(err, errNoSecondStep) || errors.Is(err, gardien.ErrNotFound):
 		return errTwoFactorMissing
 	case err != nil:
-		if e, ok := gardien.AsError(err); ok {
-			return e
-		}
-		return fmt.Errorf("auth: second factor: %w", err)
+		return proofError(err)
 	}
 	s.told(ctx, u, j, c)
 	if j.verdict != codeRight {
@@ -400,6 +395,15 @@ func (s *Service) proveSecondFactor(ctx context.Context, u *gardien.User, code, 
 		return e
 	}
 	return nil
+}
+
+// proofError is a proof's transaction's error as auth returns it: a
+// refusal as it is, anything else wrapped.
+func proofError(err error) error {
+	if e, ok := gardien.AsError(err); ok {
+		return e
+	}
+	return fmt.Errorf("auth: second factor: %w", err)
 }
 
 // SecondStepSession says whether a token's session may take its second
