@@ -191,4 +191,6 @@ var EventTypes = []string{
 	EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOLoginFailed, EventSSOUserCreated, EventSSOLinked, EventSessionEnded, EventTwoFactorNewApp, EventEmailChanged, EventAccountDeleted, EventOrgRenamed, EventOrgDeleted,
 	EventTwoFactorCheckup, EventTwoFactorCheckupLater, EventAccountDisabled, EventAccountEnabled, EventThrottleCleared,
 	EventOrgMemberSignedOut, EventSignInAlertsOn, EventSignInAlertsOff,
+	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventAppSignedIn, EventAppSignedOut,
+	EventAppRefusal, EventAppTokenReuse, EventSigningKeyRotated,
 }

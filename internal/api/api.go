@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gardien/gardien"
@@ -270,16 +271,11 @@ func required(pairs ...any) error {
 	e := &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.validation_failed"}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		name := pairs[i].(string)
-		missing := false
-		switch v := pairs[i+1].(type) {
-		case *string:
-			missing = v == nil
-		case *bool:
-			missing = v == nil
-		default:
-			panic(fmt.Sprintf("api: required: unsupported type %T", v))
+		v := reflect.ValueOf(pairs[i+1])
+		if v.Kind() != reflect.Pointer {
+			panic(fmt.Sprintf("api: required: %s is a %T, not a pointer", name, pairs[i+1]))
 		}
-		if missing {
+		if v.IsNil() {
 			e.Fields = append(e.Fields, gardien.FieldError{Field: name, Message: "err.field_required"})
 		}
 	}

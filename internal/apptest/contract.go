@@ -90,6 +90,12 @@ func checkContract(req *http.Request, resp *http.Response, body []byte) error {
 	if ref == nil {
 		ref = route.Operation.Responses.Default()
 	}
+	if ref == nil {
+		if resp.StatusCode < 500 {
+			return fmt.Errorf("status %d is not listed", resp.StatusCode)
+		}
+		// 5XX ranges are checked by ValidateResponse below.
+	}
 	if ref != nil && len(ref.Value.Content) == 0 && len(body) > 0 {
 		return errors.New("a body where the document says none")
 	}
@@ -102,6 +108,9 @@ func checkContract(req *http.Request, resp *http.Response, body []byte) error {
 	})
 	if err != nil {
 		return err
+	}
+	if ref == nil {
+		return nil
 	}
 	if mt := ref.Value.Content.Get(resp.Header.Get("Content-Type")); mt != nil {
 		if line, ok := mt.Extensions["x-line-schema"]; ok {

@@ -34,6 +34,7 @@ type Store interface {
 	SSOStore
 	CleanupStore
 	AuditStore
+	AppStore
 }
 
 // AuditStore is the audit trail.

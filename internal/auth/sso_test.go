@@ -16,7 +16,7 @@ import (
 	"github.com/gardien/gardien/internal/sso/ssotest"
 )
 
-func ptr(s string) *string { return &s }
+func ptr[T any](v T) *T { return &v }
 
 func TestConnectingAnIdentityProvider(t *testing.T) {
 	ctx := context.Background()

@@ -8,7 +8,7 @@ import (
 
 // detailKeys are the keys an audit event's data may hold
 // (gardien.EventData), in the order their words are written.
-var detailKeys = []string{"email", "name", "old_name", "role", "from_role", "level", "sso", "reason",
+var detailKeys = []string{"app", "email", "name", "old_name", "role", "from_role", "level", "sso", "reason",
 	"codes_left", "reminded", "sessions", "session", "notified", "invitation", "protocol", "provider",
 	"domain", "verified_by", "deadline", "until", "operator", "error", "cause", "text"}
 
@@ -38,7 +38,7 @@ func (c *Catalog) EventDetail(lang string, zone *time.Location, d map[string]str
 		}
 		s := ""
 		switch k {
-		case "email", "domain", "provider", "text":
+		case "app", "email", "domain", "provider", "text":
 			s = v
 		case "name":
 			s = v

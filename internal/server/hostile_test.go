@@ -71,6 +71,12 @@ var routes = [][2]string{
 	{"DELETE", "/api/v1/organizations/{id}/sso"},
 	{"POST", "/api/v1/organizations/{id}/sso/domains/{domain}/verify"},
 	{"POST", "/api/v1/organizations/{id}/sso/test"},
+	{"GET", "/api/v1/organizations/{id}/apps"},
+	{"POST", "/api/v1/organizations/{id}/apps"},
+	{"GET", "/api/v1/organizations/{id}/apps/{app}"},
+	{"PATCH", "/api/v1/organizations/{id}/apps/{app}"},
+	{"DELETE", "/api/v1/organizations/{id}/apps/{app}"},
+	{"POST", "/api/v1/organizations/{id}/apps/{app}/secret"},
 	{"GET", "/api/v1/organizations/{id}/events"},
 	{"GET", "/api/v1/organizations/{id}/events.jsonl"},
 	{"GET", "/static/"},
@@ -253,7 +259,7 @@ var formBodies = []body{
 var hostileQuery = "?page=99999999999999999999&before=-1&limit=abc&user_id=99999999999999999999&type=%3Cb%3E" +
 	"&person=%FF%00&token=%00%FF&next=%2F%09%2Fevil.example&filter=zzz&invitation=%FF&require=maybe"
 
-// pathIDs replace {id}, {inv} and {user}: the session's own, and hostile ones.
+// pathIDs replace {id}, {inv}, {user} and {app}: the session's own, and hostile ones.
 var hostileIDs = []string{"0", "-1", "99999999999999999999", "%00", "abc", "1%0d%0aX", "%2e%2e"}
 
 // level is a session at some step of a login, kept alive by ensure.
@@ -318,7 +324,9 @@ func hostile(t *testing.T, opts ...apptest.Option) {
 	api(member, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, "member@example.com").Token()})
 	inv := api(owner, "POST", "/organizations/"+orgID+"/invitations", map[string]any{"email": "guest@example.com", "role": "admin"}).JSON()["invitation"].(map[string]any)
 	me := api(owner, "GET", "/me", nil).JSON()["user"].(map[string]any)
-	ids := map[string]string{"{id}": orgID, "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com", "{session}": "1"}
+	app := api(owner, "POST", "/organizations/"+orgID+"/apps", map[string]any{"name": "Wiki", "type": "web",
+		"redirect_uris": []string{"https://wiki.example.com/cb"}}).JSON()["app"].(map[string]any)
+	ids := map[string]string{"{id}": orgID, "{app}": fmt.Sprint(app["id"]), "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com", "{session}": "1"}
 
 	alive := func(c *apptest.Client) bool { return c.API("GET", "/me", nil).StatusCode == 200 }
 	full := &level{name: "full", c: owner}

@@ -1,0 +1,95 @@
+package gardien
+
+import "time"
+
+// AppType says how an app keeps a secret (OAuth 2.0 client types).
+type AppType string
+
+const (
+	// AppWeb runs on a server and holds a client secret.
+	AppWeb AppType = "web"
+	// AppSPA runs in a browser: a public client, no secret.
+	AppSPA AppType = "spa"
+	// AppNative runs on a device (desktop, phone): a public client, no secret.
+	AppNative AppType = "native"
+)
+
+// Valid reports whether t is a known type.
+func (t AppType) Valid() bool { return t == AppWeb || t == AppSPA || t == AppNative }
+
+// Confidential is true for apps that authenticate with a secret.
+func (t AppType) Confidential() bool { return t == AppWeb }
+
+// AppAudience says who of an organization may sign in to an app.
+type AppAudience string
+
+const (
+	AudienceMembers  AppAudience = "members"  // every member
+	AudienceManagers AppAudience = "managers" // owners and admins only
+)
+
+// Valid reports whether a is a known audience.
+func (a AppAudience) Valid() bool { return a == AudienceMembers || a == AudienceManagers }
+
+// Admits says whether a member with role may sign in.
+func (a AppAudience) Admits(role Role) bool { return a == AudienceMembers || role.Manages() }
+
+// The algorithms an app's ID tokens may be signed with.
+const (
+	AlgRS256 = "RS256" // what every OpenID Connect library accepts
+	AlgES256 = "ES256" // smaller and cheaper to sign
+)
+
+// App is an application of an organization's that people sign in to
+// through Gardien (an OpenID Connect client).
+type App struct {
+	ID       int64
+	OrgID    int64
+	ClientID string // public, random
+	Name     string
+	Type     AppType
+	// RedirectURIs are where sign-ins return, compared exactly.
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are where a logout the app asks for may return.
+	PostLogoutRedirectURIs []string
+	// BackchannelLogoutURI is told when a person's session ends ("" none).
+	BackchannelLogoutURI string
+	Audience             AppAudience
+	// RequireTwoFactor is the app's own setting; the organization's
+	// requirement adds to it (see NeedsTwoFactor).
+	RequireTwoFactor bool
+	// SigningAlg signs its ID tokens (AlgRS256 or AlgES256).
+	SigningAlg string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// AppSecret is one of a web app's secrets, of which only a hash is kept.
+type AppSecret struct {
+	Hash      []byte
+	CreatedAt time.Time
+	// ExpiresAt is when a replaced secret stops working; zero for the
+	// current one.
+	ExpiresAt time.Time
+}
+
+// SignIn is an app a person signed in to, as their settings list it.
+type SignIn struct {
+	App     App
+	OrgName string
+	// LastAt is the last time the app got tokens for them.
+	LastAt time.Time
+}
+
+// Audit event types of apps.
+const (
+	EventAppCreated        = "app.created"
+	EventAppUpdated        = "app.updated"
+	EventAppDeleted        = "app.deleted"
+	EventAppSecretRotated  = "app.secret_rotated"
+	EventAppSignedIn       = "app.signed_in"
+	EventAppSignedOut      = "app.signed_out"
+	EventAppRefusal        = "app.refused"
+	EventAppTokenReuse     = "app.token_reused"
+	EventSigningKeyRotated = "oidc.key_rotated"
+)

@@ -1,0 +1,161 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gardien/gardien"
+)
+
+const appColumns = `id, org_id, client_id, name, type, redirect_uris, post_logout_uris, backchannel_uri, audience,
+	require_two_factor, signing_alg, created_at, updated_at`
+
+func scanApp(row scanner) (gardien.App, error) {
+	var a gardien.App
+	var redirects, logouts string
+	var created, updated int64
+	err := row.Scan(&a.ID, &a.OrgID, &a.ClientID, &a.Name, &a.Type, &redirects, &logouts, &a.BackchannelLogoutURI, &a.Audience,
+		&a.RequireTwoFactor, &a.SigningAlg, &created, &updated)
+	a.RedirectURIs, a.PostLogoutRedirectURIs = lines(redirects), lines(logouts)
+	a.CreatedAt, a.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	return a, err
+}
+
+// lines splits a column of one value a line (URIs never hold a newline).
+func lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// CreateApp saves a new app with its first secret (nil for none) and e.
+func (s *Store) CreateApp(ctx context.Context, a *gardien.App, secret *gardien.AppSecret, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.txQueryRow(ctx, tx, `INSERT INTO apps (org_id, client_id, name, type, redirect_uris, post_logout_uris, backchannel_uri, audience,
+			require_two_factor, signing_alg, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			a.OrgID, a.ClientID, a.Name, a.Type, strings.Join(a.RedirectURIs, "\n"), strings.Join(a.PostLogoutRedirectURIs, "\n"),
+			a.BackchannelLogoutURI, a.Audience, a.RequireTwoFactor, a.SigningAlg, a.CreatedAt.Unix(), a.UpdatedAt.Unix()).Scan(&a.ID)
+		if err != nil {
+			return err
+		}
+		if secret != nil {
+			if _, err := s.txExec(ctx, tx, `INSERT INTO app_secrets (app_id, hash, created_at) VALUES (?, ?, ?)`,
+				a.ID, secret.Hash, secret.CreatedAt.Unix()); err != nil {
+				return err
+			}
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: create app: %w", err)
+	}
+	return nil
+}
+
+// UpdateApp saves an app's settings and e.
+func (s *Store) UpdateApp(ctx context.Context, a *gardien.App, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txExec1(ctx, tx, `UPDATE apps SET name = ?, redirect_uris = ?, post_logout_uris = ?, backchannel_uri = ?, audience = ?,
+			require_two_factor = ?, signing_alg = ?, updated_at = ? WHERE id = ?`,
+			a.Name, strings.Join(a.RedirectURIs, "\n"), strings.Join(a.PostLogoutRedirectURIs, "\n"), a.BackchannelLogoutURI, a.Audience,
+			a.RequireTwoFactor, a.SigningAlg, a.UpdatedAt.Unix(), a.ID); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: update app: %w", err)
+	}
+	return nil
+}
+
+// DeleteApp deletes an organization's app (its secrets, sign-ins and tokens
+// go with it) and saves e.
+func (s *Store) DeleteApp(ctx context.Context, orgID, appID int64, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txExec1(ctx, tx, `DELETE FROM apps WHERE id = ? AND org_id = ?`, appID, orgID); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete app: %w", err)
+	}
+	return nil
+}
+
+// App returns an app by id.
+func (s *Store) App(ctx context.Context, appID int64) (*gardien.App, error) {
+	return s.appWhere(ctx, `id = ?`, appID)
+}
+
+// AppByClientID returns an app by its client id.
+func (s *Store) AppByClientID(ctx context.Context, clientID string) (*gardien.App, error) {
+	return s.appWhere(ctx, `client_id = ?`, clientID)
+}
+
+func (s *Store) appWhere(ctx context.Context, where string, arg any) (*gardien.App, error) {
+	a, err := scanApp(s.queryRow(ctx, s.reader, `SELECT `+appColumns+` FROM apps WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: app: %w", err)
+	}
+	return &a, nil
+}
+
+// OrgApps lists an organization's apps by name.
+func (s *Store) OrgApps(ctx context.Context, orgID int64) ([]gardien.App, error) {
+	out, err := queryAll(ctx, s, `SELECT `+appColumns+` FROM apps WHERE org_id = ? ORDER BY name, id`, scanApp, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: org apps: %w", err)
+	}
+	return out, nil
+}
+
+// RotateAppSecret adds sec as the current secret: the current one works
+// until oldUntil, older ones stop now.
+func (s *Store) RotateAppSecret(ctx context.Context, appID int64, sec *gardien.AppSecret, oldUntil time.Time, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := sec.CreatedAt.Unix()
+		if _, err := s.txExec(ctx, tx, `DELETE FROM app_secrets WHERE app_id = ? AND expires_at <> 0`, appID); err != nil {
+			return err
+		}
+		if _, err := s.txExec(ctx, tx, `UPDATE app_secrets SET expires_at = ? WHERE app_id = ? AND expires_at = 0`, oldUntil.Unix(), appID); err != nil {
+			return err
+		}
+		if _, err := s.txExec(ctx, tx, `INSERT INTO app_secrets (app_id, hash, created_at) VALUES (?, ?, ?)`, appID, sec.Hash, now); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: rotate app secret: %w", err)
+	}
+	return nil
+}
+
+// AppSecrets returns an app's secrets that work at now.
+func (s *Store) AppSecrets(ctx context.Context, appID int64, now time.Time) ([]gardien.AppSecret, error) {
+	out, err := lookupAll(ctx, s, `SELECT hash, created_at, expires_at FROM app_secrets WHERE app_id = ? AND (expires_at = 0 OR expires_at > ?)`,
+		func(row scanner) (gardien.AppSecret, error) {
+			var a gardien.AppSecret
+			var created, expires int64
+			err := row.Scan(&a.Hash, &created, &expires)
+			a.CreatedAt = time.Unix(created, 0).UTC()
+			if expires != 0 {
+				a.ExpiresAt = time.Unix(expires, 0).UTC()
+			}
+			return a, err
+		}, appID, now.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: app secrets: %w", err)
+	}
+	return out, nil
+}
