@@ -10,7 +10,6 @@ import (
 	"github.com/gardien/gardien/internal/auth"
 )
 
-
 func webApp(redirects ...string) auth.AppInput {
 	return auth.AppInput{Name: ptr("Wiki"), Type: ptr(gardien.AppWeb), RedirectURIs: &redirects}
 }
