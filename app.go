@@ -93,3 +93,64 @@ const (
 	EventAppTokenReuse     = "app.token_reused"
 	EventSigningKeyRotated = "oidc.key_rotated"
 )
+
+// AppRequest is what an app asked for when it sent a person to sign in
+// (an OpenID Connect authentication request, as checked).
+type AppRequest struct {
+	ResponseType        string   `json:"response_type"`
+	ResponseMode        string   `json:"response_mode,omitempty"`
+	RedirectURI         string   `json:"redirect_uri"`
+	Scopes              []string `json:"scopes"`
+	State               string   `json:"state,omitempty"`
+	Nonce               string   `json:"nonce,omitempty"`
+	CodeChallenge       string   `json:"code_challenge"`
+	CodeChallengeMethod string   `json:"code_challenge_method"`
+	Prompt              []string `json:"prompt,omitempty"`
+	// MaxAge is the longest time since the person's login the app takes,
+	// in seconds; nil for any.
+	MaxAge    *int64   `json:"max_age,omitempty"`
+	LoginHint string   `json:"login_hint,omitempty"`
+	ACRValues []string `json:"acr_values,omitempty"`
+	UILocales []string `json:"ui_locales,omitempty"`
+}
+
+// Grant is one sign-in of a person to an app: the app's request while
+// they log in, then what its code and tokens stand on (a refresh token's
+// family). Revoking it ends every token it gave.
+type Grant struct {
+	ID        string
+	AppID     int64
+	ClientID  string
+	Request   AppRequest
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// Set once the person is signed in:
+	UserID    int64
+	SessionID int64
+	AuthTime  time.Time
+	AMR       []string
+	ACR       string
+	Revoked   bool
+}
+
+// Done is true once a person is signed in through the grant.
+func (g *Grant) Done() bool { return g.UserID != 0 }
+
+// GrantToken is an access or refresh token a grant gave, by its hash.
+type GrantToken struct {
+	Hash      []byte
+	Kind      string // "access" or "refresh"
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SigningKey is one of the provider's keys: it signs until retired, and is
+// published until it expires.
+type SigningKey struct {
+	ID        string
+	Alg       string
+	Sealed    []byte // PKCS #8, sealed with the secret key
+	CreatedAt time.Time
+	RetiredAt time.Time // zero: signing
+	ExpiresAt time.Time // zero: published
+}

@@ -83,6 +83,9 @@ type Session struct {
 	// SSOContext is, for a session opened through an identity provider,
 	// what it says it checked (e.g. "oidc amr=pwd,otp acr=…"); "" otherwise.
 	SSOContext string
+	// MFA is true once the session passed a second factor (a code at
+	// login, or the set-up's first code).
+	MFA bool
 }
 
 // EventData is what an audit event records beyond its type: values, not

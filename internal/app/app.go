@@ -27,6 +27,7 @@ import (
 	"github.com/gardien/gardien/internal/i18n"
 	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/metrics"
+	"github.com/gardien/gardien/internal/oidcop"
 	"github.com/gardien/gardien/internal/password"
 	"github.com/gardien/gardien/internal/secretbox"
 	"github.com/gardien/gardien/internal/server"
@@ -218,8 +219,15 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	var opKey [32]byte
+	copy(opKey[:], subkey(a.key, "oidc access tokens"))
+	provider, err := oidcop.New(a.Auth, a.Config.BaseURL.String(), opKey, a.Log)
+	if err != nil {
+		return nil, fmt.Errorf("openid provider: %w", err)
+	}
 	return server.New(server.Config{
 		Auth:           a.Auth,
+		Provider:       provider,
 		API:            api.New(a.Auth, cat, cookies, a.Log),
 		Web:            pages,
 		DB:             a.Store,

@@ -88,6 +88,13 @@ func newClientID() string {
 	return "app_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
+// validClientID says whether s could be a client id (newClientID's shape):
+// anything else is known to be none without asking the database.
+func validClientID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "app_")
+	return ok && len(rest) == 24 && !strings.ContainsFunc(rest, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '2' && r <= '7') })
+}
+
 // newAppSecret makes a secret and the hash that is kept of it: 256 random
 // bits, so one SHA-256 is enough (nothing to guess).
 func newAppSecret() (string, []byte) {
@@ -249,6 +256,9 @@ func (s *Service) RotateAppSecret(ctx context.Context, actor *gardien.User, orgI
 
 // AppOfClient returns the app of a client id; errAppNotFound if none.
 func (s *Service) AppOfClient(ctx context.Context, clientID string) (*gardien.App, error) {
+	if !validClientID(clientID) {
+		return nil, errAppNotFound
+	}
 	a, err := s.Store.AppByClientID(ctx, clientID)
 	if errors.Is(err, gardien.ErrNotFound) {
 		return nil, errAppNotFound

@@ -35,6 +35,7 @@ type Store interface {
 	CleanupStore
 	AuditStore
 	AppStore
+	GrantStore
 }
 
 // AuditStore is the audit trail.

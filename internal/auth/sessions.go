@@ -20,6 +20,8 @@ type SessionStore interface {
 	SessionUser(ctx context.Context, key SessionKey) (*gardien.Session, *gardien.User, error)
 	RotateSession(ctx context.Context, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error
 	TouchSession(ctx context.Context, id int64, at time.Time) error
+	// SetSessionMFA says whether a session passed a second factor.
+	SetSessionMFA(ctx context.Context, id int64, on bool) error
 	DeleteSession(ctx context.Context, id int64) error
 	UserSessions(ctx context.Context, userID int64) ([]gardien.Session, error)
 	EndUserSession(ctx context.Context, userID, sessionID int64, e *gardien.Event) error

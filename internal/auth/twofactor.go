@@ -129,6 +129,11 @@ func (s *Service) ActivateTwoFactor(ctx context.Context, sess *gardien.Session, 
 	if err != nil {
 		return nil, err
 	}
+	// The set-up's code is a second factor passed: an app that needs one
+	// takes this session.
+	if err := s.Store.SetSessionMFA(ctx, sess.ID, true); err != nil {
+		return nil, fmt.Errorf("auth: activate 2fa: %w", err)
+	}
 	s.send(ctx, mail.Letter{Kind: "two_factor_enabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
 	return &Activated{RecoveryCodes: codes, Token: tok}, nil
 }
@@ -214,6 +219,9 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u
 	tok, err := s.Rotate(ctx, sess, gardien.LevelFull)
 	if err != nil {
 		return "", err
+	}
+	if err := s.Store.SetSessionMFA(ctx, sess.ID, false); err != nil {
+		return "", fmt.Errorf("auth: disable 2fa: %w", err)
 	}
 	s.send(ctx, mail.Letter{Kind: "two_factor_disabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
 	return tok, nil

@@ -153,8 +153,11 @@ func WithCurrent(ctx context.Context, c *Current) context.Context {
 }
 
 // CurrentOf returns the request's session, or nil when nobody is logged in.
-func CurrentOf(r *http.Request) *Current {
-	c, _ := r.Context().Value(ctxKey{}).(*Current)
+func CurrentOf(r *http.Request) *Current { return CurrentIn(r.Context()) }
+
+// CurrentIn returns the session a request's context holds, or nil.
+func CurrentIn(ctx context.Context) *Current {
+	c, _ := ctx.Value(ctxKey{}).(*Current)
 	return c
 }
 

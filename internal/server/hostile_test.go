@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp"
 
 	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/oidcop"
 	"github.com/gardien/gardien/internal/testenv"
 	"github.com/gardien/gardien/internal/totp"
 )
@@ -173,6 +174,24 @@ var routes = [][2]string{
 	{"POST", "/login/two-factor"},
 	{"GET", "/login/recovery"},
 	{"POST", "/login/recovery"},
+	{"GET", "/oauth/continue"},
+}
+
+// providerRoutes are the OpenID Provider's (internal/oidcop), which apps
+// and browsers reach with any method.
+var providerRoutes = [][2]string{
+	{"GET", "/.well-known/openid-configuration"},
+	{"GET", "/oauth/keys"},
+	{"GET", "/oauth/authorize"},
+	{"POST", "/oauth/authorize"},
+	{"GET", "/oauth/authorize/callback"},
+	{"POST", "/oauth/token"},
+	{"GET", "/oauth/userinfo"},
+	{"POST", "/oauth/userinfo"},
+	{"POST", "/oauth/revoke"},
+	{"POST", "/oauth/introspect"},
+	{"GET", "/oauth/end_session"},
+	{"POST", "/oauth/end_session"},
 }
 
 func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
@@ -188,6 +207,11 @@ func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
 	}
 	if n != len(routes) {
 		t.Errorf("%d routes in routes.go, %d in the hostile table", n, len(routes))
+	}
+	for _, p := range oidcop.Routes {
+		if !slices.ContainsFunc(providerRoutes, func(r [2]string) bool { return r[1] == p }) {
+			missing = append(missing, p)
+		}
 	}
 	if len(missing) > 0 {
 		t.Fatalf("routes without a line in the hostile table: %v", missing)
@@ -399,7 +423,7 @@ func hostile(t *testing.T, opts ...apptest.Option) {
 		"Accept-Language": strings.Repeat("fr-CH;q=0.", 300),
 		"Cookie":          "gardien_lang=%FF; gardien_flash=" + strings.Repeat("A", 3000) + "; gardien_org=-1",
 	}}
-	for _, rt := range routes {
+	for _, rt := range append(slices.Clone(routes), providerRoutes...) {
 		method, pattern := rt[0], strings.TrimSuffix(rt[1], "{$}")
 		isAPI := strings.HasPrefix(pattern, "/api/")
 		bodies := formBodies

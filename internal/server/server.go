@@ -18,6 +18,7 @@ import (
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
 	"github.com/gardien/gardien/internal/metrics"
+	"github.com/gardien/gardien/internal/oidcop"
 	"github.com/gardien/gardien/internal/web"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	HTTPS bool
 	// Metrics times every request by its route pattern (nil: none).
 	Metrics *metrics.Metrics
+	// Provider is the OpenID Provider apps sign people in through (nil: none).
+	Provider http.Handler
 }
 
 // Transport is the pages or the API: a handler that also answers, in its
@@ -81,6 +84,11 @@ func New(c Config) http.Handler {
 	})
 	mux.Handle("/api/v1/", c.API)
 	mux.Handle("/", c.Web)
+	if c.Provider != nil {
+		for _, p := range oidcop.Routes {
+			mux.Handle(p, c.Provider)
+		}
+	}
 
 	// CrossOriginProtection refuses cross-site unsafe requests (from the
 	// Sec-Fetch-Site and Origin headers browsers send): CSRF protection for
@@ -90,6 +98,11 @@ func New(c Config) http.Handler {
 	// signed response, InResponseTo a request of a login Gardien started
 	// (found by its RelayState), is what protects that route.
 	cop.AddInsecureBypassPattern("POST " + web.PathSAMLACS)
+	// Apps call the provider's token, userinfo, revocation and
+	// introspection endpoints with their own proof, never a cookie.
+	for _, p := range oidcop.NoCrossOriginCheck {
+		cop.AddInsecureBypassPattern(p)
+	}
 	transport := func(r *http.Request) Transport {
 		if isAPI(r) {
 			return c.API

@@ -120,6 +120,11 @@ func (t factorTx) Promote(ctx context.Context, p auth.Promotion) error {
 	if err := t.s.rotate(ctx, t.tx, p.SessionID, &p.Key, p.SecretHash, p.Level, p.Expires, p.Event.Time); err != nil {
 		return err
 	}
+	if p.Level == gardien.LevelFull {
+		if _, err := t.s.txExec(ctx, t.tx, `UPDATE sessions SET mfa = TRUE WHERE id = ?`, p.SessionID); err != nil {
+			return err
+		}
+	}
 	return t.s.insertEvent(ctx, t.tx, p.Event)
 }
 

@@ -34,7 +34,7 @@ func unusedTokenHash() []byte {
 	return b
 }
 
-const sessionColumns = `s.id, s.user_id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.sso_context, s.secret_hash`
+const sessionColumns = `s.id, s.user_id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.sso_context, s.secret_hash, s.mfa`
 
 // sessionWhere is how a key finds its session: by ID (its secret checked
 // after, in constant time), or by the hash of a whole token for a session
@@ -53,7 +53,7 @@ func scanSession(key auth.SessionKey, sc func(dest ...any) error) (*gardien.Sess
 	var level string
 	var created, seen, expires int64
 	var secretHash []byte
-	err := sc(&sess.ID, &sess.UserID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent, &sess.SSOContext, &secretHash)
+	err := sc(&sess.ID, &sess.UserID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent, &sess.SSOContext, &secretHash, &sess.MFA)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gardien.ErrNotFound
 	}
@@ -160,6 +160,14 @@ func (s *Store) rotate(ctx context.Context, tx *sql.Tx, id int64, key *auth.Sess
 		err = gardien.ErrNotFound
 	}
 	return err
+}
+
+// SetSessionMFA says whether a session passed a second factor.
+func (s *Store) SetSessionMFA(ctx context.Context, id int64, on bool) error {
+	if _, err := s.exec(ctx, s.writer, `UPDATE sessions SET mfa = ? WHERE id = ?`, on, id); err != nil {
+		return fmt.Errorf("sqlstore: session mfa: %w", err)
+	}
+	return nil
 }
 
 // TouchSession records that a session was used.

@@ -77,11 +77,17 @@ type loginPage struct {
 }
 
 func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	if cur := httpx.CurrentOf(r); cur != nil {
+	q := r.URL.Query()
+	// again: an app asks for a fresher login than the session's (prompt=login,
+	// max_age); the new login replaces the session.
+	if cur := httpx.CurrentOf(r); cur != nil && q.Get("again") == "" {
 		redirect(w, r, "/")
 		return
 	}
-	p := loginPage{Page: h.newPage(r, "login.title"), Next: localPath(r.URL.Query().Get("next"))}
+	p := loginPage{Page: h.newPage(r, "login.title"), Next: localPath(q.Get("next"))}
+	if email := q.Get("email"); email != "" && len(email) <= 320 {
+		p.Form = url.Values{"email": {email}}
+	}
 	h.render(w, r, http.StatusOK, "login", &p)
 }
 

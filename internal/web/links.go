@@ -23,6 +23,11 @@ const (
 	pathSAMLFinish        = "/sso/saml/finish"
 	pathConfirmEmail      = "/email/confirm"
 	pathCheckup           = "/two-factor/checkup"
+	// The OpenID Provider's pages (internal/oidcop serves the callback):
+	// where a sign-in to an app continues after each step, and where it
+	// ends, in the browser that did it.
+	pathAppContinue = "/oauth/continue"
+	pathAppCallback = "/oauth/authorize/callback"
 	// PathSAMLACS is the route of SAML answers: identity providers post it
 	// from their own site (server.New lets it through CrossOriginProtection).
 	PathSAMLACS = "/sso/saml/{id}/acs"

@@ -32,6 +32,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /sso/saml/{id}/metadata", h.handleSAMLMetadata)
 	m.HandleFunc("POST "+PathSAMLACS, h.handleSAMLACS)
 	m.HandleFunc("GET "+pathSAMLFinish, h.handleSAMLFinish)
+	m.HandleFunc("GET "+pathAppContinue, h.handleAppContinue)
 	m.HandleFunc("GET "+pathSSOLink, h.guard(auth.AreaSSOLink, h.handleSSOLinkPage))
 	m.HandleFunc("POST "+pathSSOLink, h.guard(auth.AreaSSOLink, h.handleSSOLink))
 

@@ -165,6 +165,9 @@ func (h *Handler) renderCodes(w http.ResponseWriter, r *http.Request, codes []st
 	p := codesPage{Page: h.newPage(r, "tfa.codes_title"), Intro: intro, Codes: codes, Done: "/settings/two-factor"}
 	if tfaBase(r) != "/settings/two-factor" {
 		p.Done = "/"
+		if back := appReturn(r); back != "" {
+			p.Done = back
+		}
 	}
 	text := h.Catalog.T(p.Lang, "tfa.codes_file_header") + "\n\n" + strings.Join(codes, "\n") + "\n"
 	p.Download = template.URL("data:text/plain;charset=utf-8," + url.PathEscape(text))

@@ -1,0 +1,229 @@
+// Package oidcop is Gardien's OpenID Provider: the endpoints through which
+// an organization's apps sign its people in (discovery, keys, authorize,
+// token, userinfo, revocation, introspection, end_session). It is
+// zitadel/oidc's op package with a storage over auth: who may sign in to
+// which app, and what a reused code or refresh token ends, are auth's.
+package oidcop
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/cors"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/httpx"
+)
+
+// The provider's paths, under /oauth/ (discovery is where the spec puts it).
+const (
+	PathAuthorize  = "/oauth/authorize"
+	PathCallback   = "/oauth/authorize/callback"
+	PathToken      = "/oauth/token"
+	PathUserinfo   = "/oauth/userinfo"
+	PathRevoke     = "/oauth/revoke"
+	PathIntrospect = "/oauth/introspect"
+	PathEndSession = "/oauth/end_session"
+	PathKeys       = "/oauth/keys"
+	PathDiscovery  = "/.well-known/openid-configuration"
+	// PathContinue is the page (internal/web) that decides, once the person
+	// is logged in, whether the app gets its code.
+	PathContinue = "/oauth/continue"
+)
+
+// Provider is the OpenID Provider's HTTP handler.
+type Provider struct {
+	auth   *auth.Service
+	op     *op.Provider
+	issuer string
+	log    *slog.Logger
+	keys   keyCache
+}
+
+// New makes the provider for issuer (Gardien's base URL). cryptoKey seals
+// the access tokens it hands out (the same on every node).
+func New(a *auth.Service, issuer string, cryptoKey [32]byte, log *slog.Logger) (*Provider, error) {
+	p := &Provider{auth: a, issuer: strings.TrimSuffix(issuer, "/"), log: log}
+	p.keys.auth = a
+	s := &storage{p: p}
+	cfg := &op.Config{
+		CryptoKey:                         cryptoKey,
+		DefaultLogoutRedirectURI:          p.issuer + "/login",
+		CodeMethodS256:                    true,
+		AuthMethodPost:                    true,
+		GrantTypeRefreshToken:             true,
+		SupportedScopes:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess},
+		SupportedClaims:                   []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "c_hash", "at_hash", "azp", "name", "email", "email_verified", "org_id", "org_role"},
+		BackChannelLogoutSupported:        true,
+		BackChannelLogoutSessionSupported: true,
+	}
+	opts := []op.Option{
+		op.WithCustomAuthEndpoint(op.NewEndpoint(PathAuthorize)),
+		op.WithCustomTokenEndpoint(op.NewEndpoint(PathToken)),
+		op.WithCustomUserinfoEndpoint(op.NewEndpoint(PathUserinfo)),
+		op.WithCustomRevocationEndpoint(op.NewEndpoint(PathRevoke)),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect)),
+		op.WithCustomEndSessionEndpoint(op.NewEndpoint(PathEndSession)),
+		op.WithCustomKeysEndpoint(op.NewEndpoint(PathKeys)),
+		// No endpoint takes cookies from a script: the token, userinfo and
+		// revocation calls of a single-page app carry their own proof.
+		op.WithCORSOptions(&cors.Options{AllowCredentials: false, AllowOriginFunc: func(string) bool { return true },
+			AllowedHeaders: []string{"Accept", "Authorization", "Content-Type"}, AllowedMethods: []string{http.MethodGet, http.MethodPost}}),
+	}
+	if strings.HasPrefix(p.issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	o, err := op.NewProvider(cfg, s, op.StaticIssuer(p.issuer), opts...)
+	if err != nil {
+		return nil, err
+	}
+	p.op = o
+	return p, nil
+}
+
+// Routes are the patterns the provider serves, for the server's mux.
+var Routes = []string{PathDiscovery, PathAuthorize, PathCallback, PathToken, PathUserinfo, PathRevoke, PathIntrospect, PathEndSession, PathKeys}
+
+// NoCrossOriginCheck are the routes apps call from their servers or
+// scripts with their own proof (a client secret, a token, PKCE), never a
+// cookie: the server's cross-origin protection lets them through.
+var NoCrossOriginCheck = []string{"POST " + PathToken, "POST " + PathUserinfo, "POST " + PathRevoke, "POST " + PathIntrospect, "POST " + PathEndSession}
+
+// ServeHTTP serves the provider's endpoints.
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A form op cannot read would be its 500: refuse it here.
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the request cannot be read")
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, &requestState{}))
+	switch r.URL.Path {
+	case PathCallback:
+		p.callback(w, r)
+		return
+	case PathDiscovery, PathAuthorize, PathToken, PathUserinfo, PathRevoke, PathIntrospect, PathEndSession, PathKeys:
+	default:
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+		return
+	}
+	p.op.ServeHTTP(w, r)
+}
+
+func writeError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write([]byte(`{"error":"` + code + `","error_description":"` + description + `"}` + "\n"))
+}
+
+// callback gives the app its code once the sign-in is done, in the browser
+// that did it: a grant is bound to the session that completed it, so a
+// sign-in started in one browser cannot be finished, and its code taken,
+// in another. With prompt=none, what the person would have to do is the
+// app's error.
+func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
+	id := r.Form.Get("id")
+	g, _, err := p.auth.AppSignIn(r.Context(), id)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "no such sign-in")
+		return
+	}
+	req := &authRequest{g: g}
+	cur := httpx.CurrentIn(r.Context())
+	if g.Done() && cur != nil && cur.Session.ID == g.SessionID {
+		op.AuthResponse(req, p.op, w, r)
+		return
+	}
+	refusal := r.Form.Get("error")
+	if refusal == "" {
+		refusal = "login_required"
+	}
+	var e *oidc.Error
+	switch refusal {
+	case "interaction_required":
+		e = oidc.ErrInteractionRequired()
+	default:
+		e = oidc.ErrLoginRequired()
+	}
+	op.AuthRequestError(w, r, req, e, p.op)
+}
+
+// CallbackURL is where the continue page sends a browser once the
+// sign-in is decided; refusal is the OpenID error for prompt=none ("" none).
+func CallbackURL(grantID, refusal string) string {
+	v := url.Values{"id": {grantID}}
+	if refusal != "" {
+		v.Set("error", refusal)
+	}
+	return PathCallback + "?" + v.Encode()
+}
+
+// stateKey holds a request's requestState in its context.
+type stateKey struct{}
+
+// requestState carries what one call learns for later in the same call:
+// the app's signing algorithm, known once op looks its client up, for
+// the key op asks for when it signs.
+type requestState struct {
+	alg string
+}
+
+func stateOf(ctx context.Context) *requestState {
+	if s, ok := ctx.Value(stateKey{}).(*requestState); ok {
+		return s
+	}
+	return &requestState{}
+}
+
+// keyCache keeps the unsealed signing keys a minute: unsealing and parsing
+// an RSA key costs more than the signature.
+type keyCache struct {
+	auth    *auth.Service
+	mu      sync.Mutex
+	keys    []auth.SigningKey
+	fetched time.Time
+}
+
+const keysFresh = time.Minute
+
+func (c *keyCache) get(ctx context.Context) ([]auth.SigningKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys != nil && time.Since(c.fetched) < keysFresh {
+		return c.keys, nil
+	}
+	keys, err := c.auth.SigningKeys(ctx)
+	if err != nil {
+		if c.keys != nil {
+			return c.keys, nil
+		}
+		return nil, err
+	}
+	c.keys, c.fetched = keys, time.Now()
+	return keys, nil
+}
+
+func (c *keyCache) signing(ctx context.Context, alg string) (*auth.SigningKey, error) {
+	keys, err := c.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(keys, func(k auth.SigningKey) bool { return k.Alg == alg && !k.Retired })
+	if i < 0 {
+		return nil, errors.New("oidcop: no signing key for " + alg)
+	}
+	return &keys[i], nil
+}
+
+// subjectOf names a grant's person as apps know them.
+func subjectOf(g *gardien.Grant) string { return auth.Subject(g.UserID) }
