@@ -250,32 +250,33 @@ func (s *Service) ContinueAppSignIn(ctx context.Context, sess *gardien.Session, 
 		}
 	}
 	now := s.Now()
-	// A login fresher than the request (prompt=login) or than max_age.
-	fresh := !slices.Contains(g.Request.Prompt, "login") || !sess.CreatedAt.Before(g.CreatedAt.Truncate(time.Second))
-	if g.Request.MaxAge != nil && now.Sub(sess.CreatedAt) > time.Duration(*g.Request.MaxAge)*time.Second {
-		fresh = false
-	}
+	// prompt=login wants a login during this sign-in, max_age one at most
+	// that old (op makes prompt=login a max_age of 0): a login during the
+	// sign-in satisfies both, however long the person took over it.
+	loggedInSince := !sess.CreatedAt.Before(g.CreatedAt.Truncate(time.Second))
+	fresh := loggedInSince || g.Request.MaxAge == nil && !slices.Contains(g.Request.Prompt, "login") ||
+		g.Request.MaxAge != nil && now.Sub(sess.CreatedAt) <= time.Duration(*g.Request.MaxAge)*time.Second
 	if !fresh {
 		return interact(AppNextLogin, "login_required")
 	}
 	orgRequires := m.RequireTwoFactor && (m.TwoFactorDeadline.IsZero() || !now.Before(m.TwoFactorDeadline))
 	needMFA := a.RequireTwoFactor || orgRequires || slices.Contains(g.Request.ACRValues, ACRMFA)
-	if needMFA && !viaSSO && !u.SSO {
-		switch {
-		case !u.TwoFactorEnabled:
-			if step.Token, err = s.Rotate(ctx, sess, gardien.LevelSetup); err != nil {
-				return nil, err
-			}
-			return interact(AppNextSetup, "interaction_required")
-		case !sess.MFA:
-			if slices.Contains(g.Request.Prompt, "none") {
-				return interact(AppNextSecondFactor, "interaction_required")
-			}
-			if step.Token, err = s.Rotate(ctx, sess, gardien.LevelSecondFactor); err != nil {
-				return nil, err
-			}
-			return interact(AppNextSecondFactor, "interaction_required")
+	if needMFA && !viaSSO && !u.SSO && (!u.TwoFactorEnabled || !sess.MFA) {
+		// The session goes back to the step it lacks (set-up, or the code
+		// page), where the login's own rules and limits apply; with
+		// prompt=none it is left as it is, and the app told.
+		next, level := AppNextSecondFactor, gardien.LevelSecondFactor
+		if !u.TwoFactorEnabled {
+			next, level = AppNextSetup, gardien.LevelSetup
 		}
+		if slices.Contains(g.Request.Prompt, "none") {
+			return interact(next, "interaction_required")
+		}
+		if step.Token, err = s.Rotate(ctx, sess, level); err != nil {
+			return nil, err
+		}
+		step.Next = next
+		return step, nil
 	}
 	g.UserID, g.SessionID, g.AuthTime = u.ID, sess.ID, sess.CreatedAt
 	g.AMR, g.ACR = sessionAMR(sess)

@@ -287,3 +287,226 @@ func jwtHeader(raw string) (map[string]any, error) {
 }
 
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// wantRefusalPage checks a browser was shown Gardien's page with status,
+// and was not sent to the app.
+func wantRefusalPage(t testing.TB, r *apptest.Response, to *url.URL, status int, says string) {
+	t.Helper()
+	if to != nil {
+		t.Fatalf("the browser was sent to %v; want a page", to)
+	}
+	if r.StatusCode != status || !strings.Contains(string(r.Body), says) {
+		t.Fatalf("page %d, want %d saying %q: %.400s", r.StatusCode, status, says, r.Body)
+	}
+}
+
+func TestRefusalsNeverSendACodeToTheApp(t *testing.T) {
+	t.Parallel()
+	env, clock, owner, org := setup(t)
+	rp := newRP(t, env, owner, org, nil)
+	admins := newRP(t, env, owner, org, map[string]any{"audience": "managers"})
+	member := newPerson(t, env, "member@example.com")
+	join(t, env, owner, member, org, "member")
+	outsider := newPerson(t, env, "outsider@example.com")
+
+	r, to := follow(t, outsider.c, rp.start().path)
+	wantRefusalPage(t, r, to, http.StatusForbidden, "not a member")
+	r, to = follow(t, member.c, admins.start().path)
+	wantRefusalPage(t, r, to, http.StatusForbidden, "owners and admins")
+	if !strings.Contains(string(owner.c.API("GET", org+"/events", nil).Body), "app.refused") {
+		t.Fatal("a refused sign-in is not in the audit log")
+	}
+
+	// Bad requests: never a redirect to a URI the app did not register.
+	for name, mutate := range map[string]func(q url.Values){
+		"a redirect URI not registered": func(q url.Values) { q.Set("redirect_uri", "https://evil.example/cb") },
+		"a longer redirect URI":         func(q url.Values) { q.Set("redirect_uri", q.Get("redirect_uri")+"/more") },
+		"an unknown client":             func(q url.Values) { q.Set("client_id", "app_aaaaaaaaaaaaaaaaaaaaaaaa") },
+		"no client":                     func(q url.Values) { q.Del("client_id") },
+	} {
+		s := rp.start()
+		u, _ := url.Parse(s.path)
+		q := u.Query()
+		mutate(q)
+		u.RawQuery = q.Encode()
+		r, to := follow(t, member.c, u.RequestURI())
+		if to != nil || r.StatusCode < 400 || r.StatusCode >= 500 {
+			t.Errorf("%s: %d, sent to %v", name, r.StatusCode, to)
+		}
+	}
+	// Without PKCE: the app is told, at its registered URI.
+	s := rp.start()
+	u, _ := url.Parse(s.path)
+	q := u.Query()
+	q.Del("code_challenge")
+	q.Del("code_challenge_method")
+	u.RawQuery = q.Encode()
+	_, to = follow(t, member.c, u.RequestURI())
+	if got := rp.answer(t, s, to); got.Get("error") != "invalid_request" || got.Get("code") != "" {
+		t.Fatalf("without PKCE: %v", got)
+	}
+	// prompt=none, nobody logged in: login_required, at the app.
+	s = rp.start(oauth2.SetAuthURLParam("prompt", "none"))
+	_, to = follow(t, env.Client(t), s.path)
+	if got := rp.answer(t, s, to); got.Get("error") != "login_required" {
+		t.Fatalf("prompt=none: %v", got)
+	}
+	// A code a minute and more old is refused.
+	s = rp.start()
+	_, to = follow(t, member.c, s.path)
+	code := rp.answer(t, s, to).Get("code")
+	clock.Advance(2 * time.Minute)
+	if _, err := rp.conf.Exchange(context.Background(), code, oauth2.VerifierOption(s.verifier)); err == nil {
+		t.Fatal("an expired code was taken")
+	}
+	// A wrong PKCE verifier, or another app's secret, gets nothing.
+	s = rp.start()
+	_, to = follow(t, member.c, s.path)
+	code = rp.answer(t, s, to).Get("code")
+	if _, err := rp.conf.Exchange(context.Background(), code, oauth2.VerifierOption(oauth2.GenerateVerifier())); err == nil {
+		t.Fatal("a wrong verifier was taken")
+	}
+	s = rp.start()
+	_, to = follow(t, member.c, s.path)
+	code = rp.answer(t, s, to).Get("code")
+	other := admins.conf
+	other.RedirectURL = rp.conf.RedirectURL
+	if _, err := other.Exchange(context.Background(), code, oauth2.VerifierOption(s.verifier)); err == nil {
+		t.Fatal("another app took this app's code")
+	}
+}
+
+func TestASignInStartedInOneBrowserCannotBeFinishedInAnother(t *testing.T) {
+	t.Parallel()
+	env, _, owner, org := setup(t)
+	rp := newRP(t, env, owner, org, nil)
+	victim := newPerson(t, env, "victim@example.com")
+	join(t, env, owner, victim, org, "member")
+	attacker := env.Client(t)
+	// The attacker starts a sign-in and sends its link to the victim, who
+	// is logged in: the victim's browser ends at the app (whose state check
+	// refuses it); the attacker's browser gets no code from the callback.
+	s := rp.start()
+	r := attacker.Get(s.path)
+	loc, _ := r.Location()
+	if !strings.HasPrefix(loc.Path, "/oauth/continue") {
+		t.Fatalf("authorize sent the browser to %v", loc)
+	}
+	_, to := follow(t, victim.c, loc.RequestURI())
+	if to == nil || rp.answer(t, s, to).Get("code") == "" {
+		t.Fatalf("the victim's browser: %v", to)
+	}
+	id := loc.Query().Get("id")
+	r, to = follow(t, attacker, "/oauth/authorize/callback?id="+id)
+	if to != nil && to.Query().Get("code") != "" {
+		t.Fatalf("the attacker's browser got the code: %v", to)
+	}
+	_ = r
+}
+
+func TestAppsThatNeed2FAAndFreshLogins(t *testing.T) {
+	t.Parallel()
+	env, clock, owner, org := setup(t)
+	rp := newRP(t, env, owner, org, map[string]any{"require_two_factor": true})
+	plain := newRP(t, env, owner, org, nil)
+
+	// A member without 2FA is sent to set it up, then on to the app.
+	member := newPerson(t, env, "member@example.com")
+	join(t, env, owner, member, org, "member")
+	s := rp.start()
+	r, to := follow(t, member.c, s.path)
+	if to != nil || r.Request.URL.Path != "/two-factor/setup" {
+		t.Fatalf("not at the set-up: %v %s", to, r.Request.URL)
+	}
+	member.enable(t, clock)
+	r, to = follow(t, member.c, appReturnOf(t, member.c))
+	_, _, claims := rp.exchange(t, s, rp.answer(t, s, to).Get("code"))
+	if claims["acr"] != "mfa" || !strings.Contains(fmt.Sprint(claims["amr"]), "mfa") {
+		t.Fatalf("after the set-up: %v (%d)", claims, r.StatusCode)
+	}
+
+	// Another browser of the same person, logged in with the password
+	// before 2FA was on, has no second factor passed: the code page first.
+	owner2 := newPerson(t, env, "second@example.com")
+	join(t, env, owner, owner2, org, "member")
+	browser2 := env.Client(t)
+	api(t, browser2, "POST", "/login", map[string]any{"email": owner2.email, "password": pw})
+	owner2.enable(t, clock) // in its first browser: the second stays at the password
+	s = rp.start()
+	r, to = follow(t, browser2, s.path)
+	if to != nil || r.Request.URL.Path != "/login/two-factor" {
+		t.Fatalf("not at the code page: %v %s %d", to, r.Request.URL, r.StatusCode)
+	}
+	next := r.Request.URL.Query().Get("next")
+	r = browser2.Form("/login/two-factor", map[string]string{"code": owner2.code(clock), "next": next})
+	loc, _ := r.Location()
+	_, to = follow(t, browser2, loc.RequestURI())
+	if _, _, claims := rp.exchange(t, s, rp.answer(t, s, to).Get("code")); claims["acr"] != "mfa" {
+		t.Fatalf("after the code page: %v", claims)
+	}
+
+	// prompt=login asks for the password again, though the session lives.
+	_, _, first := plain.signIn(t, member.c)
+	clock.Advance(time.Minute)
+	s = plain.start(oauth2.SetAuthURLParam("prompt", "login"))
+	r, to = follow(t, member.c, s.path)
+	if to != nil || r.Request.URL.Path != "/login" {
+		t.Fatalf("prompt=login: not at the login page: %v %s", to, r.Request.URL)
+	}
+	r = member.c.Form("/login", map[string]string{"email": member.email, "password": pw, "next": r.Request.URL.Query().Get("next")})
+	loc, _ = r.Location()
+	r, to = follow(t, member.c, loc.RequestURI())
+	if to == nil { // the member has 2FA now: the code page
+		next = r.Request.URL.Query().Get("next")
+		r = member.c.Form("/login/two-factor", map[string]string{"code": member.code(clock), "next": next})
+		loc, _ = r.Location()
+		_, to = follow(t, member.c, loc.RequestURI())
+	}
+	_, _, again := plain.exchange(t, s, plain.answer(t, s, to).Get("code"))
+	if again["auth_time"].(float64) <= first["auth_time"].(float64) {
+		t.Fatalf("prompt=login kept the old login: %v, then %v", first["auth_time"], again["auth_time"])
+	}
+	// max_age: a login older than it is asked again; a younger one is not.
+	clock.Advance(2 * time.Minute)
+	plain.signIn(t, member.c, oauth2.SetAuthURLParam("max_age", "3600"))
+	r, to = follow(t, member.c, plain.start(oauth2.SetAuthURLParam("max_age", "60")).path)
+	if to != nil || r.Request.URL.Path != "/login" {
+		t.Fatalf("max_age=60 after 2 minutes: %v %s", to, r.Request.URL)
+	}
+}
+
+func TestTheOrganizationsRequirementHoldsBeforeAnyApp(t *testing.T) {
+	t.Parallel()
+	env, _, owner, org := setup(t)
+	rp := newRP(t, env, owner, org, nil)
+	member := newPerson(t, env, "member@example.com")
+	join(t, env, owner, member, org, "member")
+	rp.signIn(t, member.c) // before the requirement: in
+	api(t, owner.c, "PUT", org+"/security", map[string]any{"require_two_factor": true})
+	// The member's session still runs, but no app sees them before 2FA.
+	r, to := follow(t, member.c, rp.start(oauth2.SetAuthURLParam("prompt", "none")).path)
+	if to == nil || to.Query().Get("error") != "interaction_required" {
+		t.Fatalf("prompt=none under the requirement: %v %d", to, r.StatusCode)
+	}
+	if st := api(t, member.c, "GET", "/me", nil)["session"].(map[string]any)["status"]; st != "ok" {
+		t.Fatalf("prompt=none changed the session: %v", st)
+	}
+	r, to = follow(t, member.c, rp.start().path)
+	if to != nil || r.Request.URL.Path != "/two-factor/setup" {
+		t.Fatalf("under the requirement: %v %s", to, r.Request.URL)
+	}
+}
+
+// appReturnOf is where the set-up's last page sends the person on.
+func appReturnOf(t testing.TB, c *apptest.Client) string {
+	t.Helper()
+	u, _ := url.Parse(c.Base)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "gardien_app_return" {
+			v, _ := url.QueryUnescape(ck.Value)
+			return v
+		}
+	}
+	t.Fatal("no sign-in to go back to after the set-up")
+	return ""
+}
