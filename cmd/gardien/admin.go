@@ -14,6 +14,7 @@ import (
 	"github.com/gardien/gardien"
 
 	"github.com/gardien/gardien/internal/app"
+	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/config"
 	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/sqlstore"
@@ -307,6 +308,25 @@ func ssoCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("sso verify-domain %s: %w", args[2], describe(a, err))
 	}
 	fmt.Fprintf(stdout, "domain %s of organization %d is verified\n", args[2], orgID)
+	return nil
+}
+
+// keysCommand manages the OpenID Provider's signing keys.
+func keysCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 1 || args[0] != "rotate" {
+		return fmt.Errorf("usage: gardien keys rotate [flags]")
+	}
+	a, done, err := operatorApp(ctx, "gardien keys rotate", args[1:], getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	added, err := a.Auth.RotateSigningKeys(ctx, operator(getenv))
+	if err != nil {
+		return fmt.Errorf("keys rotate: %w", err)
+	}
+	fmt.Fprintf(stdout, "new signing keys: %s\nthe keys they replace stop signing now, and stay in the JWKS until %s (every ID token they signed has expired)\n",
+		strings.Join(added, ", "), time.Now().Add(auth.IDTokenLifetime+5*time.Minute).UTC().Format(time.RFC3339))
 	return nil
 }
 

@@ -95,6 +95,8 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		return throttle(ctx, args, getenv, stdout, stderr)
 	case "mail":
 		return mailCommand(ctx, args, getenv, stdout, stderr)
+	case "keys":
+		return keysCommand(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
@@ -125,6 +127,8 @@ const usage = `Usage:
   gardien mail retry ID...|all     send given-up mails again (once the mail settings are fixed), while their link lives
   gardien sso verify-domain ORG_ID DOMAIN
                                    verify a domain an organization claims for SSO (when its DNS cannot hold the TXT record)
+  gardien keys rotate              give the OpenID Provider new signing keys (RS256, ES256); the old ones
+                                   stop signing now and stay published until their ID tokens expire
   gardien backup PATH [flags]      copy the SQLite database to PATH while serving (PostgreSQL: use pg_dump)
   gardien healthcheck [flags] [-url URL]
                                    exit 0 when the server (of these settings, or at URL) answers

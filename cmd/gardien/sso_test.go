@@ -107,3 +107,48 @@ func freshApp(t *testing.T) (cfg *config.Config, env func(string) string, a *app
 	}
 	return cfg, env, a
 }
+
+// An operator rotates the OpenID Provider's signing keys: new ones sign,
+// the old ones stay published a while.
+func TestOperatorRotatesTheSigningKeys(t *testing.T) {
+	ctx := context.Background()
+	cfg, env, a := freshApp(t)
+	first, err := a.Auth.SigningKeys(ctx)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("first keys: %d %v", len(first), err)
+	}
+	a.Store.Close()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"keys", "rotate", "-data-dir", cfg.DataDir}, env, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "RS256") || !strings.Contains(out.String(), "ES256") || !strings.Contains(out.String(), "stay in the JWKS until") {
+		t.Fatalf("output: %s", out.String())
+	}
+	if err := run(ctx, []string{"keys", "frobnicate"}, env, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "keys rotate") {
+		t.Fatalf("a wrong subcommand: %v", err)
+	}
+	b, err := app.New(ctx, cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Store.Close()
+	keys, err := b.Auth.SigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signing, retired := 0, 0
+	for _, k := range keys {
+		if k.Retired {
+			retired++
+			if k.ID != first[0].ID && k.ID != first[1].ID {
+				t.Errorf("retired %s is not one of the first keys", k.ID)
+			}
+		} else {
+			signing++
+		}
+	}
+	if signing != 2 || retired != 2 {
+		t.Fatalf("after rotation: %d signing, %d retired", signing, retired)
+	}
+}

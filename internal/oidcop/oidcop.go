@@ -199,7 +199,8 @@ const keysFresh = time.Minute
 func (c *keyCache) get(ctx context.Context) ([]auth.SigningKey, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.keys != nil && time.Since(c.fetched) < keysFresh {
+	now := c.auth.Now()
+	if c.keys != nil && now.Sub(c.fetched) < keysFresh && !now.Before(c.fetched) {
 		return c.keys, nil
 	}
 	keys, err := c.auth.SigningKeys(ctx)
@@ -209,7 +210,7 @@ func (c *keyCache) get(ctx context.Context) ([]auth.SigningKey, error) {
 		}
 		return nil, err
 	}
-	c.keys, c.fetched = keys, time.Now()
+	c.keys, c.fetched = keys, now
 	return keys, nil
 }
 

@@ -510,3 +510,59 @@ func appReturnOf(t testing.TB, c *apptest.Client) string {
 	t.Fatal("no sign-in to go back to after the set-up")
 	return ""
 }
+
+func TestRotatedKeysStayPublishedUntilTheirTokensExpire(t *testing.T) {
+	t.Parallel()
+	env, clock, owner, org := setup(t)
+	rp := newRP(t, env, owner, org, nil)
+	es := newRP(t, env, owner, org, map[string]any{"signing_alg": "ES256"})
+	before, _, _ := rp.signIn(t, owner.c)
+	oldKid := kidOf(t, before)
+	if _, err := env.App.Auth.RotateSigningKeys(context.Background(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute) // every node has seen the new keys
+	after, _, _ := rp.signIn(t, owner.c)
+	esTok, _, _ := es.signIn(t, owner.c)
+	if kidOf(t, after) == oldKid || kidOf(t, esTok) == kidOf(t, after) {
+		t.Fatalf("kids: before %s, after %s, ES256 %s", oldKid, kidOf(t, after), kidOf(t, esTok))
+	}
+	keys := jwks(t, env)
+	if len(keys) != 4 || !strings.Contains(fmt.Sprint(keys), oldKid) {
+		t.Fatalf("JWKS during the overlap: %v", keys)
+	}
+	// A fresh verifier (no cached keys) still checks the old token.
+	fresh := oidc.NewRemoteKeySet(context.Background(), env.URL+"/oauth/keys")
+	if _, err := fresh.VerifySignature(context.Background(), before.Extra("id_token").(string)); err != nil {
+		t.Fatalf("the old key's token: %v", err)
+	}
+	clock.Advance(time.Hour + 10*time.Minute)
+	if keys := jwks(t, env); len(keys) != 2 || strings.Contains(fmt.Sprint(keys), oldKid) {
+		t.Fatalf("JWKS once the old tokens expired: %v", keys)
+	}
+}
+
+func kidOf(t testing.TB, tok *oauth2.Token) string {
+	t.Helper()
+	h, err := jwtHeader(tok.Extra("id_token").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(h["kid"])
+}
+
+func jwks(t testing.TB, env *apptest.Env) []string {
+	t.Helper()
+	var set struct {
+		Keys []struct{ Kid, Alg, Kty string } `json:"keys"`
+	}
+	r := env.Client(t).Get("/oauth/keys")
+	if err := json.Unmarshal(r.Body, &set); err != nil {
+		t.Fatalf("JWKS: %v %s", err, r.Body)
+	}
+	var out []string
+	for _, k := range set.Keys {
+		out = append(out, k.Alg+":"+k.Kid)
+	}
+	return out
+}
