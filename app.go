@@ -154,3 +154,25 @@ type SigningKey struct {
 	RetiredAt time.Time // zero: signing
 	ExpiresAt time.Time // zero: published
 }
+
+// Delivery kinds: what the deliveries' workers send to apps.
+const DeliveryBackchannelLogout = "backchannel_logout"
+
+// BackchannelLogout is a delivery telling an app that a person's session
+// ended (OpenID Connect Back-Channel Logout 1.0).
+type BackchannelLogout struct {
+	ClientID  string `json:"client_id"`
+	UserID    int64  `json:"user_id"`
+	SessionID int64  `json:"session_id"`
+	Alg       string `json:"alg"`
+}
+
+// Delivery is a POST to an app waiting to leave, or being sent.
+type Delivery struct {
+	ID        int64
+	Kind      string
+	Target    string // the URL
+	Payload   []byte // what its kind's sender makes the body from
+	Attempts  int    // including the one under way
+	ExpiresAt time.Time
+}

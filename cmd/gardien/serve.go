@@ -93,6 +93,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopMail()
 	mailDone := make(chan struct{})
 	go func() { a.Outbox.Run(mailCtx, 4); close(mailDone) }()
+	deliveriesDone := make(chan struct{})
+	go func() { a.Deliveries.Run(mailCtx); close(deliveriesDone) }()
+	defer func() { stopMail(); <-deliveriesDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -20,9 +20,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/api"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/config"
+	"github.com/gardien/gardien/internal/deliver"
 	"github.com/gardien/gardien/internal/httpx"
 	"github.com/gardien/gardien/internal/i18n"
 	"github.com/gardien/gardien/internal/mail"
@@ -45,6 +47,11 @@ type App struct {
 	Box    *secretbox.Box
 	// Outbox keeps mails until they are sent; run it with Outbox.Run.
 	Outbox *mail.Outbox
+	// Provider is the OpenID Provider apps sign people in through.
+	Provider *oidcop.Provider
+	// Deliveries tells apps what they must know (back-channel logouts);
+	// run it with Deliveries.Run.
+	Deliveries *deliver.Worker
 	// Catalog holds the messages of pages and mails.
 	Catalog *i18n.Catalog
 	// Metrics counts for Prometheus; serve them with Metrics.Admin().
@@ -202,7 +209,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		PasswordLimits: auth.PasswordLimits{PerAccount: cfg.PasswordTriesPerAccount,
 			PerAddress: cfg.PasswordTriesPerAddress, Window: cfg.PasswordTriesWindow},
 	})
-	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Outbox: outbox, Catalog: cat, Metrics: m, key: key}, nil
+	var opKey [32]byte
+	copy(opKey[:], subkey(key, "oidc access tokens"))
+	provider, err := oidcop.New(svc, cfg.BaseURL.String(), opKey, cfg.AppsAllowPrivate, log)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("openid provider: %w", err)
+	}
+	deliveries := &deliver.Worker{Store: store, Queue: svc.QueueAppLogouts, Log: log, Now: now,
+		Senders: map[string]deliver.Sender{gardien.DeliveryBackchannelLogout: provider.SendBackchannelLogout}}
+	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Outbox: outbox, Catalog: cat, Metrics: m, key: key,
+		Provider: provider, Deliveries: deliveries}, nil
 }
 
 // subkey derives a key for one purpose from the secret key.
@@ -219,15 +236,9 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opKey [32]byte
-	copy(opKey[:], subkey(a.key, "oidc access tokens"))
-	provider, err := oidcop.New(a.Auth, a.Config.BaseURL.String(), opKey, a.Log)
-	if err != nil {
-		return nil, fmt.Errorf("openid provider: %w", err)
-	}
 	return server.New(server.Config{
 		Auth:           a.Auth,
-		Provider:       provider,
+		Provider:       a.Provider,
 		API:            api.New(a.Auth, cat, cookies, a.Log),
 		Web:            pages,
 		DB:             a.Store,

@@ -139,6 +139,8 @@ func Start(t testing.TB, opts ...Option) *Env {
 		"GARDIEN_SECRET_KEY": base64.StdEncoding.EncodeToString(key[:]),
 		// The tests' identity providers are on loopback.
 		"GARDIEN_SSO_ALLOW_PRIVATE": "true",
+		// And the apps' back-channel logout URIs.
+		"GARDIEN_APPS_ALLOW_PRIVATE": "true",
 	}}
 	for _, opt := range opts {
 		opt(o)
@@ -167,6 +169,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	mailCtx, stopMail := context.WithCancel(context.Background())
 	mailDone := make(chan struct{})
 	go func() { a.Outbox.Run(mailCtx, 4); close(mailDone) }()
+	deliveriesDone := make(chan struct{})
+	a.Deliveries.Every = 100 * time.Millisecond
+	go func() { a.Deliveries.Run(mailCtx); close(deliveriesDone) }()
 	t.Cleanup(func() {
 		srv.Close()
 		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -174,6 +179,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		cancel()
 		stopMail()
 		<-mailDone
+		<-deliveriesDone
 		a.Store.Close()
 	})
 	driver, dsn := "sqlite", "file:"+cfg.Database.Path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"

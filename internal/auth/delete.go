@@ -40,6 +40,12 @@ func (s *Service) OperatorDeleteUser(ctx context.Context, rawEmail, operator str
 }
 
 func (s *Service) deleteUser(ctx context.Context, u *gardien.User, actorID int64, c gardien.Client, data gardien.EventData) error {
+	// The apps the person signed in to are told first: their sign-ins go
+	// with the account. (Should the deletion then be refused — a last
+	// owner — they sign in again.)
+	if err := s.endAppSignIns(ctx, GrantFilter{UserID: u.ID}); err != nil {
+		return err
+	}
 	err := s.Store.DeleteUser(ctx, u.ID, s.newEvent(gardien.EventAccountDeleted, u.ID, actorID, c, data))
 	var lo *gardien.LastOwnerError
 	if errors.As(err, &lo) {

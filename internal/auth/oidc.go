@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -52,6 +53,10 @@ type GrantStore interface {
 	// AddSigningKeys saves keys; when retire is not zero, the keys signing
 	// until then are retired and expire at expire. Records e (nil: none).
 	AddSigningKeys(ctx context.Context, keys []gardien.SigningKey, retire, expire time.Time, e *gardien.Event) error
+	// QueueBackchannelLogouts queues a back-channel logout for the apps of
+	// up to limit grants that ended and were not told, and marks them told;
+	// it returns how many grants it marked.
+	QueueBackchannelLogouts(ctx context.Context, now, expires time.Time, limit int) (int, error)
 	// UserSignIns lists the apps a person has live grants of.
 	UserSignIns(ctx context.Context, userID int64, now time.Time) ([]gardien.SignIn, error)
 }
@@ -104,6 +109,41 @@ var (
 // Subject is what apps know a person by: their id, stable and never
 // reused, never their email (which changes).
 func Subject(userID int64) string { return strconv.FormatInt(userID, 10) }
+
+// SessionSID names a Gardien session to apps (the sid of ID tokens and
+// logout tokens): opaque, and the same each time.
+func SessionSID(sessionID int64) string {
+	h := sha256.Sum256([]byte("gardien sid " + strconv.FormatInt(sessionID, 10)))
+	return base64.RawURLEncoding.EncodeToString(h[:16])
+}
+
+// QueueAppLogouts queues a back-channel logout for each app whose sign-in
+// ended since the last call (its session ended however it did, or it was
+// revoked): the deliveries' workers call it before each look for work.
+func (s *Service) QueueAppLogouts(ctx context.Context) error {
+	now := s.Now()
+	for {
+		n, err := s.Store.QueueBackchannelLogouts(ctx, now, now.Add(BackchannelTries), 100)
+		if err != nil {
+			return fmt.Errorf("auth: queue app logouts: %w", err)
+		}
+		if n < 100 {
+			return nil
+		}
+	}
+}
+
+// endAppSignIns revokes the grants f selects and queues their apps'
+// back-channel logouts now.
+func (s *Service) endAppSignIns(ctx context.Context, f GrantFilter) error {
+	if _, err := s.Store.RevokeGrants(ctx, f, s.Now(), nil); err != nil {
+		return fmt.Errorf("auth: end app sign-ins: %w", err)
+	}
+	return s.QueueAppLogouts(ctx)
+}
+
+// BackchannelTries is how long Gardien keeps trying to tell an app.
+const BackchannelTries = 24 * time.Hour
 
 // SubjectID reads a Subject back; 0 if it is not one.
 func SubjectID(sub string) int64 {

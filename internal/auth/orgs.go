@@ -489,7 +489,12 @@ func (s *Service) RemoveMember(ctx context.Context, actor *gardien.User, orgID, 
 	} else if _, err := s.member(ctx, orgID, actor.ID); err != nil {
 		return err
 	}
-	return s.memberChange(s.Store.RemoveMember(ctx, orgID, userID, s.orgEvent(gardien.EventOrgMemberRemoved, orgID, userID, actor.ID, c, nil)))
+	if err := s.memberChange(s.Store.RemoveMember(ctx, orgID, userID, s.orgEvent(gardien.EventOrgMemberRemoved, orgID, userID, actor.ID, c, nil))); err != nil {
+		return err
+	}
+	// No app of the organization keeps them: their sign-ins end, and the
+	// apps are told.
+	return s.endAppSignIns(ctx, GrantFilter{UserID: userID, OrgID: orgID})
 }
 
 // MayLeave says, before the person asks, whether they may leave the

@@ -56,6 +56,10 @@ type Config struct {
 	// private network (on-premises); off, Gardien fetches only https URLs
 	// of public addresses for SSO (no SSRF through an owner's settings).
 	SSOAllowPrivate bool
+	// AppsAllowPrivate lets apps' back-channel logout URIs be on this
+	// machine or a private network; off, Gardien posts only to https URLs
+	// of public addresses (an admin's settings cannot aim it inside).
+	AppsAllowPrivate bool
 	// AdminAddr is where metrics and pprof are served ("" = nowhere): a
 	// listener of its own, never the public one.
 	AdminAddr string
@@ -184,6 +188,14 @@ var settings = []setting{
 			return fmt.Errorf("want true or false, got %q", v)
 		}
 		c.SSOAllowPrivate = b
+		return nil
+	}},
+	{"apps-allow-private", "GARDIEN_APPS_ALLOW_PRIVATE", "false", "let apps' back-channel logout URIs be on this machine or a private network (plain http to loopback too); off, Gardien posts only to https URLs of public addresses", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		c.AppsAllowPrivate = b
 		return nil
 	}},
 	{"admin-addr", "GARDIEN_ADMIN_ADDR", "", "address (host:port) of the admin listener serving /metrics (Prometheus) and /debug/pprof/; empty: none. Keep it private", func(c *Config, v string) error {

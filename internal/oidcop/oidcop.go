@@ -23,6 +23,7 @@ import (
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/sso"
 )
 
 // The provider's paths, under /oauth/ (discovery is where the spec puts it).
@@ -48,12 +49,17 @@ type Provider struct {
 	issuer string
 	log    *slog.Logger
 	keys   keyCache
+	// client posts back-channel logouts: its addresses are checked.
+	client *http.Client
 }
 
 // New makes the provider for issuer (Gardien's base URL). cryptoKey seals
 // the access tokens it hands out (the same on every node).
-func New(a *auth.Service, issuer string, cryptoKey [32]byte, log *slog.Logger) (*Provider, error) {
-	p := &Provider{auth: a, issuer: strings.TrimSuffix(issuer, "/"), log: log}
+// allowPrivate lets back-channel logout URIs be on this machine or a
+// private network.
+func New(a *auth.Service, issuer string, cryptoKey [32]byte, allowPrivate bool, log *slog.Logger) (*Provider, error) {
+	p := &Provider{auth: a, issuer: strings.TrimSuffix(issuer, "/"), log: log,
+		client: sso.NewCheckedClient(allowPrivate, 10*time.Second, 64<<10)}
 	p.keys.auth = a
 	s := &storage{p: p}
 	cfg := &op.Config{

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -565,4 +566,118 @@ func jwks(t testing.TB, env *apptest.Env) []string {
 		out = append(out, k.Alg+":"+k.Kid)
 	}
 	return out
+}
+
+// logoutCatcher is an app's back-channel logout endpoint: it answers
+// failures first (fail of them), then records each logout token.
+type logoutCatcher struct {
+	mu     sync.Mutex
+	fail   int
+	tokens []string
+	srv    *httptest.Server
+}
+
+func newLogoutCatcher(t testing.TB, fail int) *logoutCatcher {
+	c := &logoutCatcher{fail: fail}
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.fail > 0 {
+			c.fail--
+			http.Error(w, "not now", http.StatusServiceUnavailable)
+			return
+		}
+		c.tokens = append(c.tokens, r.PostFormValue("logout_token"))
+	}))
+	t.Cleanup(c.srv.Close)
+	return c
+}
+
+// wait returns the n-th logout token once it came (within 10 s).
+func (c *logoutCatcher) wait(t testing.TB, n int) string {
+	t.Helper()
+	for range 200 {
+		c.mu.Lock()
+		if len(c.tokens) >= n {
+			tok := c.tokens[n-1]
+			c.mu.Unlock()
+			return tok
+		}
+		c.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no back-channel logout number %d came", n)
+	return ""
+}
+
+// checkLogout verifies a logout token as an app does (signature, issuer,
+// audience, expiry) and that it names the person and the session.
+func (rp *relyingParty) checkLogout(t testing.TB, raw string, id *oidc.IDToken) {
+	t.Helper()
+	lt, err := rp.verifier.Verify(context.Background(), raw)
+	if err != nil {
+		t.Fatalf("logout token: %v", err)
+	}
+	var claims struct {
+		Sid    string         `json:"sid"`
+		Events map[string]any `json:"events"`
+		Nonce  *string        `json:"nonce"`
+	}
+	lt.Claims(&claims)
+	var idClaims struct {
+		Sid string `json:"sid"`
+	}
+	id.Claims(&idClaims)
+	if lt.Subject != id.Subject || claims.Sid == "" || claims.Sid != idClaims.Sid || claims.Nonce != nil ||
+		claims.Events["http://schemas.openid.net/event/backchannel-logout"] == nil {
+		t.Fatalf("logout token %+v %+v for ID token sub %s sid %s", lt, claims, id.Subject, idClaims.Sid)
+	}
+}
+
+func TestAppsAreToldWhenASessionEnds(t *testing.T) {
+	t.Parallel()
+	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
+		env, clock, owner, org := setup(t, db...)
+		catcher := newLogoutCatcher(t, 1)
+		rp := newRP(t, env, owner, org, map[string]any{"backchannel_logout_uri": catcher.srv.URL + "/logout"})
+		other := newRP(t, env, owner, org, map[string]any{"signing_alg": "ES256"}) // no back-channel: not told
+
+		// Logging out of Gardien: the app is told, after a failed try.
+		member := newPerson(t, env, "member@example.com")
+		join(t, env, owner, member, org, "member")
+		_, id, _ := rp.signIn(t, member.c)
+		other.signIn(t, member.c)
+		api(t, member.c, "POST", "/logout", nil)
+		time.Sleep(300 * time.Millisecond) // the first try fails
+		clock.Advance(15 * time.Second)
+		rp.checkLogout(t, catcher.wait(t, 1), id)
+
+		// Removed from the organization: told, and its refresh token ends.
+		api(t, member.c, "POST", "/login", map[string]any{"email": member.email, "password": pw})
+		tok, id, _ := rp.signIn(t, member.c)
+		api(t, owner.c, "DELETE", org+"/members/"+member.id, nil)
+		rp.checkLogout(t, catcher.wait(t, 2), id)
+		if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+			t.Fatal("a removed member's refresh token still works")
+		}
+
+		// RP-initiated logout with the ID token as hint: Gardien's session
+		// ends, the browser goes to the app's registered page with its state.
+		tok, id, _ = rp.signIn(t, owner.c)
+		q := url.Values{"id_token_hint": {tok.Extra("id_token").(string)}, "post_logout_redirect_uri": {strings.TrimSuffix(rp.callback, "/cb") + "/bye"}, "state": {"s1"}}
+		r := owner.c.Get("/oauth/end_session?" + q.Encode())
+		loc, _ := r.Location()
+		if loc == nil || loc.Path != "/bye" || loc.Query().Get("state") != "s1" {
+			t.Fatalf("end_session sent the browser to %v (%d %s)", loc, r.StatusCode, r.Body)
+		}
+		if r := owner.c.API("GET", "/me", nil); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("the Gardien session lives on after end_session: %d", r.StatusCode)
+		}
+		rp.checkLogout(t, catcher.wait(t, 3), id)
+		// An unregistered post-logout URI is refused, and ends nothing.
+		q.Set("post_logout_redirect_uri", "https://evil.example/bye")
+		if r := env.Client(t).Get("/oauth/end_session?" + q.Encode()); r.StatusCode < 400 || r.StatusCode >= 500 {
+			t.Fatalf("unregistered post-logout URI: %d %v", r.StatusCode, r.Header.Get("Location"))
+		}
+	})
 }

@@ -339,6 +339,9 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 	if !ok {
 		return errUnsupported
 	}
+	if g.SessionID != 0 {
+		info.AppendClaims("sid", auth.SessionSID(g.SessionID))
+	}
 	return s.setClaims(ctx, info, g.UserID, g.AppID, scopes)
 }
 

@@ -234,7 +234,8 @@ func (s *Store) RevokeGrants(ctx context.Context, f auth.GrantFilter, now time.T
 		}
 		rows.Close()
 		for _, g := range out {
-			if _, err := s.txExec(ctx, tx, `UPDATE oidc_grants SET revoked_at = ? WHERE id = ?`, now.Unix(), g.ID); err != nil {
+			if _, err := s.txExec(ctx, tx, `UPDATE oidc_grants SET revoked_at = ?, ended_at = COALESCE(ended_at, ?) WHERE id = ?`,
+				now.Unix(), now.Unix(), g.ID); err != nil {
 				return err
 			}
 			if _, err := s.txExec(ctx, tx, `DELETE FROM oidc_tokens WHERE grant_id = ?`, g.ID); err != nil {
@@ -328,4 +329,62 @@ func prefixed(alias, columns string) string {
 		cols[i] = alias + strings.TrimSpace(c)
 	}
 	return strings.Join(cols, ", ")
+}
+
+// QueueBackchannelLogouts queues, for the apps of grants that ended (their
+// session ended, or they were revoked) and that ask to be told, a
+// back-channel logout each, and marks those grants told: in one
+// transaction, so that a killed process tells each app once, or not yet.
+func (s *Store) QueueBackchannelLogouts(ctx context.Context, now, expires time.Time, limit int) (int, error) {
+	type ended struct {
+		id, clientID, target, alg string
+		userID, sessionID         int64
+	}
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT g.id, a.client_id, a.backchannel_uri, a.signing_alg, g.user_id, COALESCE(g.session_id, 0)
+			FROM oidc_grants g JOIN apps a ON a.id = g.app_id
+			WHERE g.ended_at IS NOT NULL AND g.told_at IS NULL AND g.user_id IS NOT NULL ORDER BY g.ended_at LIMIT ?`), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var all []ended
+		for rows.Next() {
+			var e ended
+			if err := rows.Scan(&e.id, &e.clientID, &e.target, &e.alg, &e.userID, &e.sessionID); err != nil {
+				return err
+			}
+			all = append(all, e)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		told := map[string]bool{} // one logout per app and session
+		for _, e := range all {
+			if _, err := s.txExec(ctx, tx, `UPDATE oidc_grants SET told_at = ? WHERE id = ?`, now.Unix(), e.id); err != nil {
+				return err
+			}
+			key := fmt.Sprint(e.clientID, e.userID, e.sessionID)
+			if e.target == "" || told[key] {
+				continue
+			}
+			told[key] = true
+			payload, err := json.Marshal(gardien.BackchannelLogout{ClientID: e.clientID, UserID: e.userID, SessionID: e.sessionID, Alg: e.alg})
+			if err != nil {
+				return err
+			}
+			if _, err := s.txExec(ctx, tx, `INSERT INTO deliveries (kind, target, payload, created_at, expires_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				gardien.DeliveryBackchannelLogout, e.target, string(payload), now.Unix(), expires.Unix(), now.Unix()); err != nil {
+				return err
+			}
+		}
+		n = len(all)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: queue back-channel logouts: %w", err)
+	}
+	return n, nil
 }

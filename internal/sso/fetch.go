@@ -26,6 +26,13 @@ var ErrAnswerTooLarge = errors.New("sso: the provider's answer is too large")
 // while the operator has not allowed those.
 var ErrAddressRefused = errors.New("sso: the provider's address is not allowed")
 
+// NewCheckedClient is an HTTP client for any URL Gardien is given to reach
+// (an app's back-channel logout URI): newClient's checks, answers cut at
+// limit bytes.
+func NewCheckedClient(allowPrivate bool, timeout time.Duration, limit int64) *http.Client {
+	return newClient(allowPrivate, timeout, limit)
+}
+
 // newClient is the HTTP client that reaches providers: every connection is
 // checked after DNS (so a name that resolves, or later rebinds, to an
 // internal address is refused), every redirect too, and every answer is

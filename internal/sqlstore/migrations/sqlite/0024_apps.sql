@@ -55,11 +55,14 @@ CREATE TABLE oidc_grants (
 	code_hash       BLOB UNIQUE,
 	code_expires_at INTEGER NOT NULL DEFAULT 0,
 	code_used_at    INTEGER,
-	revoked_at      INTEGER
+	revoked_at      INTEGER,
+	ended_at        INTEGER,                      -- its session ended, or it was revoked
+	told_at         INTEGER                       -- its app was told (back-channel logout)
 );
 CREATE INDEX oidc_grants_user ON oidc_grants(user_id);
 CREATE INDEX oidc_grants_session ON oidc_grants(session_id);
 CREATE INDEX oidc_grants_expires ON oidc_grants(expires_at);
+CREATE INDEX oidc_grants_untold ON oidc_grants(ended_at) WHERE ended_at IS NOT NULL AND told_at IS NULL;
 
 -- Access and refresh tokens by SHA-256 (access: of its id; refresh: of the
 -- token). A refresh token is used once; its reuse ends the grant.
@@ -72,6 +75,27 @@ CREATE TABLE oidc_tokens (
 	used_at    INTEGER
 );
 CREATE INDEX oidc_tokens_grant ON oidc_tokens(grant_id);
+
+-- However a session ends (logout, expiry, a password change, an operator),
+-- its sign-ins to apps end with it, for their apps to be told.
+CREATE TRIGGER sessions_end_grants AFTER DELETE ON sessions BEGIN
+	UPDATE oidc_grants SET ended_at = unixepoch() WHERE session_id = OLD.id AND ended_at IS NULL;
+END;
+
+-- Deliveries waiting to leave to apps (back-channel logouts): written in the
+-- transaction that decides them, sent by workers on any node, retried.
+CREATE TABLE deliveries (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind            TEXT NOT NULL,
+	target          TEXT NOT NULL,
+	payload         TEXT NOT NULL,
+	created_at      INTEGER NOT NULL,
+	expires_at      INTEGER NOT NULL,
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at INTEGER NOT NULL,
+	last_error      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at);
 
 -- Whether a session passed a second factor (apps that need 2FA ask).
 ALTER TABLE sessions ADD COLUMN mfa INTEGER NOT NULL DEFAULT 0;

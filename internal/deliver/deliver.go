@@ -1,0 +1,114 @@
+// Package deliver sends what Gardien tells apps (back-channel logouts; next,
+// webhooks) from the database: what is queued survives a killed process,
+// workers on any node claim each delivery, and a target that does not
+// answer is tried again with growing waits until the delivery expires.
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gardien/gardien"
+)
+
+// Store keeps the deliveries; internal/sqlstore implements it.
+type Store interface {
+	NextDeliveryDue(ctx context.Context) (time.Time, bool, error)
+	ClaimDelivery(ctx context.Context, now, leaseEnd time.Time) (*gardien.Delivery, error)
+	DeliveryDone(ctx context.Context, id int64) error
+	DeliveryFailed(ctx context.Context, id int64, next time.Time, reason string) error
+}
+
+// Sender sends one delivery of its kind; an error means try again later.
+type Sender func(ctx context.Context, d *gardien.Delivery) error
+
+// Worker sends deliveries.
+type Worker struct {
+	Store   Store
+	Senders map[string]Sender
+	// Queue, when set, runs before each look for work (back-channel
+	// logouts of sessions that ended are queued there).
+	Queue func(ctx context.Context) error
+	Log   *slog.Logger
+	Now   func() time.Time
+	// Every is how often an idle worker looks again (default 2 s).
+	Every time.Duration
+}
+
+const lease = 2 * time.Minute
+
+// retryIn is the wait after the n-th failed try: 10 s, doubling, at most 1 h.
+func retryIn(n int) time.Duration { return min(10*time.Second<<min(n-1, 12), time.Hour) }
+
+// Run sends deliveries until ctx ends; one being sent is finished first.
+func (w *Worker) Run(ctx context.Context) {
+	every := w.Every
+	if every == 0 {
+		every = 2 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		if w.Queue != nil {
+			if err := w.Queue(context.WithoutCancel(ctx)); err != nil {
+				w.Log.Error("deliveries: queue", "err", err)
+			}
+		}
+		for ctx.Err() == nil && w.SendOne(context.WithoutCancel(ctx)) {
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+// SendOne sends one due delivery; false when none was due.
+func (w *Worker) SendOne(ctx context.Context) bool {
+	now := w.Now()
+	if next, ok, err := w.Store.NextDeliveryDue(ctx); err != nil {
+		w.Log.Error("deliveries", "err", err)
+		return false
+	} else if !ok || next.After(now) {
+		return false
+	}
+	d, err := w.Store.ClaimDelivery(ctx, now, now.Add(lease))
+	if err != nil {
+		if !errors.Is(err, gardien.ErrNotFound) {
+			w.Log.Error("deliveries", "err", err)
+		}
+		return false
+	}
+	send, ok := w.Senders[d.Kind]
+	if !ok {
+		w.done(ctx, d, fmt.Errorf("no sender for %q", d.Kind))
+		return true
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = send(sctx, d)
+	cancel()
+	switch {
+	case err == nil:
+		w.done(ctx, d, nil)
+	case !now.Add(retryIn(d.Attempts)).Before(d.ExpiresAt):
+		w.done(ctx, d, fmt.Errorf("given up after %d tries: %w", d.Attempts, err))
+	default:
+		w.Log.Warn("delivery failed; trying again", "kind", d.Kind, "target", d.Target, "attempts", d.Attempts, "err", err)
+		if ferr := w.Store.DeliveryFailed(ctx, d.ID, now.Add(retryIn(d.Attempts)), err.Error()); ferr != nil {
+			w.Log.Error("deliveries", "err", ferr)
+		}
+	}
+	return true
+}
+
+func (w *Worker) done(ctx context.Context, d *gardien.Delivery, failure error) {
+	if failure != nil {
+		w.Log.Error("delivery given up", "kind", d.Kind, "target", d.Target, "err", failure)
+	}
+	if err := w.Store.DeliveryDone(ctx, d.ID); err != nil {
+		w.Log.Error("deliveries", "err", err)
+	}
+}
