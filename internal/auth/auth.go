@@ -234,6 +234,8 @@ type Links interface {
 	// address) and assertion consumer service for an organization.
 	SAMLMetadata(orgID int64) string
 	SAMLACS(orgID int64) string
+	// Issuer is the OpenID Provider's issuer, where apps discover it.
+	Issuer() string
 }
 
 func (s *Service) langOf(u *gardien.User, fallback string) string {

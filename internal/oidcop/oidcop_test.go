@@ -74,6 +74,7 @@ type relyingParty struct {
 	verifier *oidc.IDTokenVerifier
 	callback string
 	clientID string
+	appID    string
 }
 
 func newRP(t testing.TB, env *apptest.Env, owner *person, org string, settings map[string]any) *relyingParty {
@@ -92,7 +93,7 @@ func newRP(t testing.TB, env *apptest.Env, owner *person, org string, settings m
 		t.Fatal(err)
 	}
 	secret, _ := app["client_secret"].(string)
-	rp := &relyingParty{t: t, provider: provider, callback: srv.URL + "/cb", clientID: app["client_id"].(string)}
+	rp := &relyingParty{t: t, provider: provider, callback: srv.URL + "/cb", clientID: app["client_id"].(string), appID: fmt.Sprint(app["id"])}
 	rp.conf = oauth2.Config{ClientID: rp.clientID, ClientSecret: secret, Endpoint: provider.Endpoint(),
 		RedirectURL: srv.URL + "/cb", Scopes: []string{oidc.ScopeOpenID, "email", "profile", oidc.ScopeOfflineAccess}}
 	rp.verifier = provider.Verifier(&oidc.Config{ClientID: rp.clientID, SupportedSigningAlgs: []string{"RS256", "ES256"}})
@@ -680,4 +681,33 @@ func TestAppsAreToldWhenASessionEnds(t *testing.T) {
 			t.Fatalf("unregistered post-logout URI: %d %v", r.StatusCode, r.Header.Get("Location"))
 		}
 	})
+}
+
+func TestAPersonSignsOutOfAnAppFromTheirSettings(t *testing.T) {
+	t.Parallel()
+	env, _, owner, org := setup(t)
+	catcher := newLogoutCatcher(t, 0)
+	rp := newRP(t, env, owner, org, map[string]any{"name": "Team wiki", "backchannel_logout_uri": catcher.srv.URL + "/logout"})
+	tok, id, _ := rp.signIn(t, owner.c)
+	page := owner.c.Get("/settings/apps")
+	if !strings.Contains(string(page.Body), "Team wiki") || !strings.Contains(string(page.Body), "/settings/apps/"+rp.appID+"/sign-out") {
+		t.Fatalf("the settings do not list the app: %.600s", page.Body)
+	}
+	r := owner.c.Form("/settings/apps/"+rp.appID+"/sign-out", nil)
+	if loc := r.Header.Get("Location"); loc != "/settings/apps" {
+		t.Fatalf("sign out: %d %q", r.StatusCode, loc)
+	}
+	if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+		t.Fatal("the app's refresh token still works")
+	}
+	rp.checkLogout(t, catcher.wait(t, 1), id)
+	if body := string(owner.c.Get("/settings/apps").Body); strings.Contains(body, "Team wiki") || !strings.Contains(body, "You are signed out of the app.") {
+		t.Fatalf("after signing out: %.600s", body)
+	}
+	if r := owner.c.Form("/settings/apps/"+rp.appID+"/sign-out", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("signing out again: %d", r.StatusCode)
+	}
+	if !strings.Contains(string(owner.c.API("GET", org+"/events", nil).Body), "app.signed_out") {
+		t.Fatal("no app.signed_out in the audit log")
+	}
 }

@@ -175,6 +175,17 @@ var routes = [][2]string{
 	{"GET", "/login/recovery"},
 	{"POST", "/login/recovery"},
 	{"GET", "/oauth/continue"},
+	{"GET", "/organizations/{id}/apps"},
+	{"GET", "/organizations/{id}/apps/new"},
+	{"POST", "/organizations/{id}/apps"},
+	{"GET", "/organizations/{id}/apps/{app}"},
+	{"POST", "/organizations/{id}/apps/{app}"},
+	{"GET", "/organizations/{id}/apps/{app}/secret"},
+	{"POST", "/organizations/{id}/apps/{app}/secret"},
+	{"GET", "/organizations/{id}/apps/{app}/delete"},
+	{"POST", "/organizations/{id}/apps/{app}/delete"},
+	{"GET", "/settings/apps"},
+	{"POST", "/settings/apps/{app}/sign-out"},
 }
 
 // providerRoutes are the OpenID Provider's (internal/oidcop), which apps
@@ -221,7 +232,8 @@ func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
 // fields are every body field a route reads: each variant sets them all.
 var fields = []string{"email", "password", "name", "token", "code", "recovery_code", "current_password",
 	"new_password", "role", "require_two_factor", "end_sessions", "language", "lang", "next", "require",
-	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret", "idp_initiated"}
+	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret", "idp_initiated",
+	"type", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "audience", "signing_alg"}
 
 func jsonWithAll(value string) string {
 	parts := make([]string, len(fields))

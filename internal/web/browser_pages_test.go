@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,6 +161,10 @@ func newScenery(t *testing.T) *scenery {
 	}
 	// Grace starts turning 2FA on (its activation page).
 	member.Form("/settings/two-factor/enable", nil)
+	// An app of the organization's.
+	app := owner.API("POST", org+"/apps", map[string]any{"name": "Team wiki", "type": "web",
+		"redirect_uris": []string{"https://wiki.example.com/oauth/callback"}, "backchannel_logout_uri": "https://wiki.example.com/oauth/logout"})
+	appPath := fmt.Sprintf("%s/apps/%v", org, app.JSON()["app"].(map[string]any)["id"])
 
 	nobody := []*http.Cookie(nil)
 	o, m := cookies(owner), cookies(member)
@@ -200,6 +205,12 @@ func newScenery(t *testing.T) *scenery {
 		{org + "/security/confirm?require=off", o},
 		{org + "/sso/delete", o},
 		{org + "/delete", o},
+		{org + "/apps", o},
+		{org + "/apps/new", o},
+		{appPath, o},
+		{appPath + "/secret", o},
+		{appPath + "/delete", o},
+		{"/settings/apps", o},
 		{"/sso/link", o},
 		{org + "/overview", m},
 		{org + "/leave", m},

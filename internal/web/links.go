@@ -3,6 +3,7 @@ package web
 import (
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // The pages that mails lead to. routes.go registers them under these
@@ -65,3 +66,6 @@ func samlPath(orgID int64, page string) string {
 	return "/sso/saml/" + strconv.FormatInt(orgID, 10) + "/" + page
 }
 func (l Links) ConfirmEmail(token string) string { return l.at(pathConfirmEmail, token) }
+
+// Issuer is the OpenID Provider's issuer: where apps discover Gardien.
+func (l Links) Issuer() string { return strings.TrimSuffix(l.Base.String(), "/") }

@@ -76,6 +76,7 @@ func New(c Config) (*Handler, error) {
 		// Whether a time is still ahead (a requirement's deadline).
 		"ahead": func(at time.Time) bool { return at.After(c.Auth.Now()) },
 		"sub":   func(a, b int) int { return a - b },
+		"list":  func(s ...string) []string { return s },
 		// An audit event's data, in words: {{detail $ .Data $.Zone}}.
 		"detail": func(p paged, d gardien.EventData, zone *time.Location) string {
 			return c.Catalog.EventDetail(lang(p), zone, d)
