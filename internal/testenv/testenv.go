@@ -151,3 +151,23 @@ func SimpleSAMLphp(t testing.TB) (php, www string) {
 	}
 	return php, dir
 }
+
+// NodeModule returns the directory of a Node.js program of the tests
+// (under the module root) once its dependencies are installed (scripts/test
+// runs npm ci there), and the node binary.
+func NodeModule(t testing.TB, dir string) (node, path string) {
+	t.Helper()
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(root, dir)
+	if _, err := os.Stat(filepath.Join(path, "node_modules")); err != nil {
+		missing(t, "the npm packages of "+dir+" (npm ci --prefix "+dir+")")
+	}
+	node, err = exec.LookPath("node")
+	if err != nil {
+		missing(t, "Node.js (Debian package nodejs)")
+	}
+	return node, path
+}
