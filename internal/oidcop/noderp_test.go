@@ -102,11 +102,7 @@ func login(t testing.TB, c *apptest.Client, start, email string, code func() str
 		default:
 			t.Fatalf("stuck at %s: %d %.300s", r.Request.URL, r.StatusCode, r.Body)
 		}
-		loc, err := r.Location()
-		if err != nil {
-			t.Fatalf("at %s: %d %.300s", r.Request.URL, r.StatusCode, r.Body)
-		}
-		r, to = follow(t, c, loc.RequestURI())
+		r, to = follow(t, c, onward(t, r).RequestURI())
 	}
 	return to
 }

@@ -132,6 +132,23 @@ func follow(t testing.TB, c *apptest.Client, path string) (*apptest.Response, *u
 	return r, nil
 }
 
+// onward is where a form's answer sends the browser: its redirect, or the
+// page that moves on by itself (a sign-in to an app goes on that way).
+func onward(t testing.TB, r *apptest.Response) *url.URL {
+	t.Helper()
+	if loc, err := r.Location(); err == nil {
+		return loc
+	}
+	if v, ok := strings.CutPrefix(r.Header.Get("Refresh"), "0; url="); ok {
+		u, err := url.Parse(v)
+		if err == nil {
+			return u
+		}
+	}
+	t.Fatalf("the answer sends the browser nowhere: %d %.300s", r.StatusCode, r.Body)
+	return nil
+}
+
 // answer is what came back to the app's redirect URI.
 func (rp *relyingParty) answer(t testing.TB, s start, to *url.URL) url.Values {
 	t.Helper()
@@ -214,7 +231,7 @@ func TestAnAppSignsAPersonInThroughGardien(t *testing.T) {
 		}
 		next := r.Request.URL.Query().Get("next")
 		r = browser.Form("/login", map[string]string{"email": member.email, "password": pw, "next": next})
-		loc, _ := r.Location()
+		loc := onward(t, r)
 		_, to = follow(t, browser, loc.RequestURI())
 		q := rp.answer(t, s, to)
 		tok, id, claims := rp.exchange(t, s, q.Get("code"))
@@ -441,7 +458,7 @@ func TestAppsThatNeed2FAAndFreshLogins(t *testing.T) {
 	}
 	next := r.Request.URL.Query().Get("next")
 	r = browser2.Form("/login/two-factor", map[string]string{"code": owner2.code(clock), "next": next})
-	loc, _ := r.Location()
+	loc := onward(t, r)
 	_, to = follow(t, browser2, loc.RequestURI())
 	if _, _, claims := rp.exchange(t, s, rp.answer(t, s, to).Get("code")); claims["acr"] != "mfa" {
 		t.Fatalf("after the code page: %v", claims)
@@ -456,12 +473,12 @@ func TestAppsThatNeed2FAAndFreshLogins(t *testing.T) {
 		t.Fatalf("prompt=login: not at the login page: %v %s", to, r.Request.URL)
 	}
 	r = member.c.Form("/login", map[string]string{"email": member.email, "password": pw, "next": r.Request.URL.Query().Get("next")})
-	loc, _ = r.Location()
+	loc = onward(t, r)
 	r, to = follow(t, member.c, loc.RequestURI())
 	if to == nil { // the member has 2FA now: the code page
 		next = r.Request.URL.Query().Get("next")
 		r = member.c.Form("/login/two-factor", map[string]string{"code": member.code(clock), "next": next})
-		loc, _ = r.Location()
+		loc = onward(t, r)
 		_, to = follow(t, member.c, loc.RequestURI())
 	}
 	_, _, again := plain.exchange(t, s, plain.answer(t, s, to).Get("code"))

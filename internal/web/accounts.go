@@ -119,7 +119,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case auth.StatusSSOLinkRequired:
 		redirect(w, r, pathSSOLink)
 	default:
-		redirect(w, r, orHome(p.Next))
+		h.goOn(w, r, orHome(p.Next))
 	}
 }
 

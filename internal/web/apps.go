@@ -59,6 +59,21 @@ func (h *Handler) handleAppContinue(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// goOn ends a form's answer by sending the browser to to. A sign-in to an
+// app goes on through a page that moves on by itself (Refresh) instead of
+// a redirect: its way ends at the app's site, and pages allow forms to lead
+// to this site only (form-action 'self'), redirects included.
+func (h *Handler) goOn(w http.ResponseWriter, r *http.Request, to string) {
+	if !strings.HasPrefix(to, pathAppContinue+"?") {
+		redirect(w, r, to)
+		return
+	}
+	w.Header().Set("Refresh", "0; url="+to)
+	p := messagePage{Page: h.newPage(r, "apps.going_title"), Link: to, LinkLabel: "apps.going_continue"}
+	p.Text = h.Catalog.T(p.Lang, "apps.going")
+	h.render(w, r, http.StatusOK, "message", &p)
+}
+
 // appReturn is the sign-in to an app to go back to after 2FA's set-up, if any.
 func appReturn(r *http.Request) string {
 	ck, err := r.Cookie(appReturnCookie)

@@ -51,9 +51,9 @@ func (h *Handler) handleCheckup(w http.ResponseWriter, r *http.Request, cur *htt
 	switch {
 	case err == nil:
 		h.setFlash(w, "ok", "checkup.done")
-		redirect(w, r, orHome(next))
+		h.goOn(w, r, orHome(next))
 	case gardien.ErrorCode(err) == gardien.CodeConflict: // nothing due (answered already)
-		redirect(w, r, orHome(next))
+		h.goOn(w, r, orHome(next))
 	default:
 		st, serr := h.Auth.Checkup(r.Context(), cur.User)
 		if serr != nil {
@@ -76,7 +76,7 @@ func (h *Handler) handleCheckupLater(w http.ResponseWriter, r *http.Request, cur
 	switch {
 	case err == nil:
 		h.setFlash(w, "info", "checkup.postponed")
-		redirect(w, r, orHome(next))
+		h.goOn(w, r, orHome(next))
 	case gardien.ErrorCode(err) == gardien.CodeConflict:
 		h.done(w, r, err, pathCheckup+"?"+url.Values{"next": {next}}.Encode(), "")
 	default:

@@ -297,6 +297,6 @@ func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *htt
 		if step.UsedRecoveryCode {
 			h.setFlash(w, "info", "tfa.recovery_used", itoa(step.RecoveryCodesLeft))
 		}
-		redirect(w, r, checkupAfterLogin(step.CheckupDue, p.Next))
+		h.goOn(w, r, checkupAfterLogin(step.CheckupDue, p.Next))
 	}
 }
