@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/sso/ssotest"
 	"github.com/gardien/gardien/internal/totp"
 )
 
@@ -727,4 +729,70 @@ func TestAPersonSignsOutOfAnAppFromTheirSettings(t *testing.T) {
 	if !strings.Contains(string(owner.c.API("GET", org+"/events", nil).Body), "app.signed_out") {
 		t.Fatal("no app.signed_out in the audit log")
 	}
+}
+
+// A person of an organization that connected its identity provider signs
+// in to the organization's app through it: the app is told it was SSO,
+// and what the provider said, marked as the provider's. Where the
+// organization requires SSO, a password session is refused.
+func TestSSOPeopleSignInToAppsThroughTheirProvider(t *testing.T) {
+	t.Parallel()
+	dns := ssotest.StartDNS(t)
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock), apptest.Setting("GARDIEN_DNS_RESOLVER", dns.Addr))
+	issuer := ssotest.StartOP(t, []ssotest.Client{{ID: "gardien", Secret: "idp-secret", RedirectURI: env.URL + "/sso/oidc/callback"}},
+		ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", EmailVerified: true, Name: "Ada Lovelace"})
+	owner := newPerson(t, env, "owner@example.com")
+	owner.enable(t, clock)
+	org := fmt.Sprintf("/organizations/%v", api(t, owner.c, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
+	sso := api(t, owner.c, "PUT", org+"/sso", map[string]any{"protocol": "oidc", "enabled": true, "domains": []string{"acme.test"},
+		"issuer": issuer, "client_id": "gardien", "client_secret": "idp-secret"})["sso"].(map[string]any)
+	dns.SetTXT("acme.test", sso["domains"].([]any)[0].(map[string]any)["txt_record"].(string))
+	api(t, owner.c, "POST", org+"/sso/domains/acme.test/verify", nil)
+	// The app needs 2FA: the provider's is the organization's choice.
+	rp := newRP(t, env, owner, org, map[string]any{"require_two_factor": true})
+
+	// Ada's browser: from the app, to Gardien, to the provider, and back.
+	jar, _ := cookiejar.New(nil)
+	appHost := strings.TrimPrefix(strings.TrimSuffix(rp.callback, "/cb"), "http://")
+	b := &http.Client{Jar: jar, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		if r.URL.Host == appHost {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	s := rp.start()
+	resp, err := b.Get(env.URL + s.path)
+	if err != nil || resp.Request.URL.Path != "/login" {
+		t.Fatalf("not at Gardien's login page: %v %v", err, resp.Request.URL)
+	}
+	resp.Body.Close()
+	next := resp.Request.URL.Query().Get("next")
+	resp, err = b.Get(env.URL + "/sso/start?" + url.Values{"email": {"ada@acme.test"}, "next": {next}}.Encode())
+	if err != nil || !strings.HasSuffix(resp.Request.URL.Path, "/login/username") {
+		t.Fatalf("not at the provider's login page: %v %v", err, resp.Request.URL)
+	}
+	resp.Body.Close()
+	at := resp.Request.URL
+	resp, err = b.PostForm(at.Scheme+"://"+at.Host+"/login/username", url.Values{"id": {at.Query().Get("authRequestID")},
+		"username": {"ada"}, "password": {"idp-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := resp.Location()
+	_, _, claims := rp.exchange(t, s, rp.answer(t, s, loc).Get("code"))
+	if claims["email"] != "ada@acme.test" || claims["acr"] != "sso" || fmt.Sprint(claims["amr"]) != "[sso idp:pwd]" {
+		t.Fatalf("an SSO person's ID token: %v", claims)
+	}
+
+	// The organization requires SSO: a member logged in with a password
+	// (an address outside its domains) is refused, with a page saying how.
+	contractor := newPerson(t, env, "contractor@elsewhere.example")
+	join(t, env, owner, contractor, org, "member")
+	contractor.enable(t, clock)
+	api(t, owner.c, "PUT", org+"/sso", map[string]any{"protocol": "oidc", "enabled": true, "require_sso": true, "domains": []string{"acme.test"},
+		"issuer": issuer, "client_id": "gardien"})
+	r, to := follow(t, contractor.c, rp.start().path)
+	wantRefusalPage(t, r, to, http.StatusForbidden, "identity provider")
 }
