@@ -141,3 +141,28 @@ func TestOpenIDClientSignsInRefreshesAndLogsOut(t *testing.T) {
 		t.Fatalf("the session lives on: %d", r.StatusCode)
 	}
 }
+
+func TestOpenIDClientSignsInAnSSOPerson(t *testing.T) {
+	t.Parallel()
+	env, _, owner, org, _ := ssoSetup(t)
+	rp := newNodeRP(t, env, owner, org, nil)
+	b := ssoBrowser()
+	to := ssoSignIn(t, env, b, rp.do("start", false)["url"].(string))
+	got := rp.do("callback "+to.String(), false)
+	claims := got["claims"].(map[string]any)
+	if claims["email"] != "ada@acme.test" || claims["acr"] != "sso" || got["refresh"] != true {
+		t.Fatalf("openid-client's SSO sign-in: %v", got)
+	}
+	if again := rp.do("refresh", false); again["sub"] != got["sub"] {
+		t.Fatalf("refresh: %v", again)
+	}
+	logout := rp.do("logout "+rp.bye, false)["url"].(string)
+	resp, err := b.Get(logout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc, _ := resp.Location(); loc == nil || !strings.HasPrefix(loc.String(), rp.bye) {
+		t.Fatalf("after logout: %d %v", resp.StatusCode, loc)
+	}
+}

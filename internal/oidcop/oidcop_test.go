@@ -731,12 +731,10 @@ func TestAPersonSignsOutOfAnAppFromTheirSettings(t *testing.T) {
 	}
 }
 
-// A person of an organization that connected its identity provider signs
-// in to the organization's app through it: the app is told it was SSO,
-// and what the provider said, marked as the provider's. Where the
-// organization requires SSO, a password session is refused.
-func TestSSOPeopleSignInToAppsThroughTheirProvider(t *testing.T) {
-	t.Parallel()
+// ssoSetup starts Gardien and an identity provider that knows Ada
+// (ada@acme.test); the owner's organization verified acme.test through it.
+func ssoSetup(t *testing.T) (*apptest.Env, *apptest.Clock, *person, string, string) {
+	t.Helper()
 	dns := ssotest.StartDNS(t)
 	clock := apptest.NewClock()
 	env := apptest.Start(t, apptest.WithClock(clock), apptest.Setting("GARDIEN_DNS_RESOLVER", dns.Addr))
@@ -749,20 +747,30 @@ func TestSSOPeopleSignInToAppsThroughTheirProvider(t *testing.T) {
 		"issuer": issuer, "client_id": "gardien", "client_secret": "idp-secret"})["sso"].(map[string]any)
 	dns.SetTXT("acme.test", sso["domains"].([]any)[0].(map[string]any)["txt_record"].(string))
 	api(t, owner.c, "POST", org+"/sso/domains/acme.test/verify", nil)
-	// The app needs 2FA: the provider's is the organization's choice.
-	rp := newRP(t, env, owner, org, map[string]any{"require_two_factor": true})
+	return env, clock, owner, org, issuer
+}
 
-	// Ada's browser: from the app, to Gardien, to the provider, and back.
+// ssoBrowser is Ada's browser (ssoSignIn says which redirects it follows).
+func ssoBrowser() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	appHost := strings.TrimPrefix(strings.TrimSuffix(rp.callback, "/cb"), "http://")
-	b := &http.Client{Jar: jar, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
-		if r.URL.Host == appHost {
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second}
+}
+
+// ssoSignIn takes Ada's browser from an app's authorization URL through
+// Gardien's login page, "Log in with SSO", and the provider's login page,
+// to the app's redirect URI.
+func ssoSignIn(t testing.TB, env *apptest.Env, b *http.Client, authURL string) *url.URL {
+	t.Helper()
+	au, _ := url.Parse(authURL)
+	// Redirects within Gardien and to the provider's pages are followed;
+	// one elsewhere (the app) is where the browser is sent.
+	b.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+		if r.URL.Host != au.Host && r.URL.Path != "/login/username" && !strings.HasPrefix(r.URL.Path, "/authorize") {
 			return http.ErrUseLastResponse
 		}
 		return nil
-	}}
-	s := rp.start()
-	resp, err := b.Get(env.URL + s.path)
+	}
+	resp, err := b.Get(env.URL + au.RequestURI())
 	if err != nil || resp.Request.URL.Path != "/login" {
 		t.Fatalf("not at Gardien's login page: %v %v", err, resp.Request.URL)
 	}
@@ -780,7 +788,24 @@ func TestSSOPeopleSignInToAppsThroughTheirProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	loc, _ := resp.Location()
+	loc, err := resp.Location()
+	if err != nil {
+		t.Fatalf("the browser did not leave for the app: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	return loc
+}
+
+// A person of an organization that connected its identity provider signs
+// in to the organization's app through it: the app is told it was SSO,
+// and what the provider said, marked as the provider's. Where the
+// organization requires SSO, a password session is refused.
+func TestSSOPeopleSignInToAppsThroughTheirProvider(t *testing.T) {
+	t.Parallel()
+	env, clock, owner, org, issuer := ssoSetup(t)
+	// The app needs 2FA: the provider's is the organization's choice.
+	rp := newRP(t, env, owner, org, map[string]any{"require_two_factor": true})
+	s := rp.start()
+	loc := ssoSignIn(t, env, ssoBrowser(), env.URL+s.path)
 	_, _, claims := rp.exchange(t, s, rp.answer(t, s, loc).Get("code"))
 	if claims["email"] != "ada@acme.test" || claims["acr"] != "sso" || fmt.Sprint(claims["amr"]) != "[sso idp:pwd]" {
 		t.Fatalf("an SSO person's ID token: %v", claims)
