@@ -60,8 +60,9 @@ func main() {
 	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps; half of them when full logins run too)")
 	flood := flag.Int("flood", 500, "password logins sent at once in the flood")
 	office := flag.Int("office", 500, "people of one office (one address) logging in at once, against a server with the default guessing limits")
-	ops := flag.String("ops", "me,password,second,full,flood,office", "the operations to run, in this order (fewer: a quicker run, or a profile of one)")
+	ops := flag.String("ops", "me,password,second,full,flood,office", "the operations (also: oidc, sign-ins to an app) to run, in this order (fewer: a quicker run, or a profile of one)")
 	profile := flag.String("profile", "", "a directory where to save the server's CPU profile of each operation (OP.pprof)")
+	oidcProvider := flag.String("oidc-provider", "", "with -ops oidc: also measure oidc-provider (npm), installed in this directory (cmd/gardien-load/oidcprovider, after npm ci there), side by side")
 	flag.Parse()
 	want := map[string]bool{}
 	for _, op := range strings.Split(*ops, ",") {
@@ -81,14 +82,24 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if err := run(*bin, *dbURL, *profile, *workers, *duration, *people, *flood, *office, want); err != nil {
-		fmt.Fprintln(os.Stderr, "gardien-load:", err)
-		os.Exit(1)
+	oidc := want["oidc"]
+	delete(want, "oidc")
+	if len(want) > 0 {
+		if err := run(*bin, *dbURL, *profile, *workers, *duration, *people, *flood, *office, want); err != nil {
+			fmt.Fprintln(os.Stderr, "gardien-load:", err)
+			os.Exit(1)
+		}
+	}
+	if oidc {
+		if err := runOIDC(*bin, *dbURL, *profile, *oidcProvider, *workers, *duration); err != nil {
+			fmt.Fprintln(os.Stderr, "gardien-load:", err)
+			os.Exit(1)
+		}
 	}
 }
 
 // allOps are the operations the tool drives.
-var allOps = []string{"me", "password", "second", "full", "flood", "office"}
+var allOps = []string{"me", "password", "second", "full", "flood", "office", "oidc"}
 
 // server is the running gardien and what it printed.
 type server struct {
