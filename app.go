@@ -131,6 +131,9 @@ type Grant struct {
 	AMR       []string
 	ACR       string
 	Revoked   bool
+	// CodeHash is the code a token request brought (its SHA-256), used
+	// in the transaction that gives the tokens.
+	CodeHash []byte
 }
 
 // Done is true once a person is signed in through the grant.

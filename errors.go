@@ -101,6 +101,8 @@ func AsError(err error) (*Error, bool) {
 var (
 	ErrNotFound  = errors.New("not found")
 	ErrDuplicate = errors.New("duplicate")
+	// ErrUsed: a single-use token (an authorization code) was used already.
+	ErrUsed = errors.New("used already")
 	// ErrLastOwner: the change would leave an organization without an owner.
 	ErrLastOwner = errors.New("last owner")
 	// ErrAlreadyMember, ErrAlreadyInvited: an invitation to a person who

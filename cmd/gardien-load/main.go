@@ -453,7 +453,10 @@ func drive(s *server, name string, workers int, d time.Duration, op func(w int) 
 func driveSkipping(s *server, name string, workers int, d time.Duration, op func(w int) (ok, more, skip bool)) result {
 	var mu sync.Mutex
 	r := result{name: name}
-	profiled := s.profile(strings.ReplaceAll(strings.Join(strings.Fields(strings.ToLower(name)), "-"), "/", ""), min(d, 30*time.Second))
+	profiled := func() {}
+	if name != "" { // unnamed: a part of an operation, measured by its caller
+		profiled = s.profile(strings.ReplaceAll(strings.Join(strings.Fields(strings.ToLower(name)), "-"), "/", ""), min(d, 30*time.Second))
+	}
 	cpu0, start := s.cpu(), time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup

@@ -107,8 +107,11 @@ func (p *provider) exchange(hc *http.Client, alg, code, verifier string) error {
 		IDToken string `json:"id_token"`
 		Error   string `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 || tok.IDToken == "" {
-		return fmt.Errorf("%s: token: %d %s %v", p.name, resp.StatusCode, tok.Error, err)
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+		return fmt.Errorf("%s: token: %d: %w", p.name, resp.StatusCode, err)
+	}
+	if resp.StatusCode != 200 || tok.IDToken == "" {
+		return fmt.Errorf("%s: token: %d %s", p.name, resp.StatusCode, tok.Error)
 	}
 	return nil
 }
@@ -165,7 +168,7 @@ func measureOIDC(providers []*provider, workers int, d time.Duration) error {
 				}
 				made.Wait()
 				close(codes)
-				r := drive(p.s, exchanges.name, workers, time.Minute, func(int) (bool, bool) {
+				r := drive(p.s, "", workers, time.Minute, func(int) (bool, bool) {
 					c, ok := <-codes
 					if !ok {
 						return false, false

@@ -32,18 +32,23 @@ type GrantStore interface {
 	CompleteGrant(ctx context.Context, g *gardien.Grant, e *gardien.Event) error
 	// SetGrantCode gives a done grant its authorization code.
 	SetGrantCode(ctx context.Context, id string, codeHash []byte, expires time.Time) error
-	// UseGrantCode marks a code used and returns its grant; used is true
-	// when it had been used before. gardien.ErrNotFound for an unknown
-	// or expired code.
-	UseGrantCode(ctx context.Context, codeHash []byte, now time.Time) (g *gardien.Grant, used bool, err error)
-	// AddGrantTokens saves tokens of a live grant and keeps the grant
-	// until they expire; gardien.ErrNotFound when it is revoked or gone.
-	AddGrantTokens(ctx context.Context, grantID string, tokens []gardien.GrantToken) error
+	// CreateDoneGrant saves a grant done at once, with its code, and e.
+	CreateDoneGrant(ctx context.Context, g *gardien.Grant, codeHash []byte, codeExpires time.Time, e *gardien.Event) error
+	// GrantOfCode returns the grant of a live code (its CodeHash set);
+	// used is true when the code was used already. gardien.ErrNotFound
+	// for an unknown or expired code, or one of a revoked grant.
+	GrantOfCode(ctx context.Context, codeHash []byte, now time.Time) (g *gardien.Grant, used bool, err error)
+	// AddGrantTokens saves refresh tokens of a live grant and keeps the
+	// grant until they (and an access token ending at accessEnd) expire;
+	// gardien.ErrNotFound when it is revoked or gone. With codeHash, the
+	// code is used in the same statement, once: gardien.ErrUsed when it was
+	// used already (two exchanges at once).
+	AddGrantTokens(ctx context.Context, grantID string, tokens []gardien.GrantToken, codeHash []byte, accessEnd, now time.Time) error
 	// UseRefreshToken marks a refresh token used and returns its grant;
 	// used is true when it had been used before. gardien.ErrNotFound for
 	// an unknown or expired one, or one of a revoked grant.
 	UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (g *gardien.Grant, used bool, err error)
-	// TokenGrant returns the live grant of a live token of kind.
+	// TokenGrant returns the live grant of a live refresh token.
 	TokenGrant(ctx context.Context, hash []byte, kind string, now time.Time) (*gardien.Grant, error)
 	// RevokeGrants revokes the live grants f selects (their tokens go),
 	// records e (nil: none), and returns them.
@@ -170,15 +175,24 @@ func validGrantID(s string) bool {
 // StartAppSignIn records an app's checked request while the person logs
 // in; every app must send a PKCE S256 challenge (OAuth 2.1).
 func (s *Service) StartAppSignIn(ctx context.Context, a *gardien.App, req gardien.AppRequest) (*gardien.Grant, error) {
-	if req.CodeChallenge == "" || req.CodeChallengeMethod != "S256" {
-		return nil, errAppPKCE
+	g, err := s.NewAppSignIn(a, req)
+	if err != nil {
+		return nil, err
 	}
-	now := s.Now().UTC()
-	g := &gardien.Grant{ID: newGrantID(), AppID: a.ID, ClientID: a.ClientID, Request: req, CreatedAt: now, ExpiresAt: now.Add(SignInTime)}
 	if err := s.Store.CreateGrant(ctx, g); err != nil {
 		return nil, fmt.Errorf("auth: start app sign-in: %w", err)
 	}
 	return g, nil
+}
+
+// NewAppSignIn is StartAppSignIn's grant, not yet stored (SignInAtOnce
+// stores it).
+func (s *Service) NewAppSignIn(a *gardien.App, req gardien.AppRequest) (*gardien.Grant, error) {
+	if req.CodeChallenge == "" || req.CodeChallengeMethod != "S256" {
+		return nil, errAppPKCE
+	}
+	now := s.Now().UTC()
+	return &gardien.Grant{ID: newGrantID(), AppID: a.ID, ClientID: a.ClientID, Request: req, CreatedAt: now, ExpiresAt: now.Add(SignInTime)}, nil
 }
 
 // AppSignIn returns a sign-in under way (or done) by its id, and its app.
@@ -238,17 +252,63 @@ type AppStep struct {
 // is done (bound to the session) and audited. A refusal is a domain error
 // that says why, never a code for the app.
 func (s *Service) ContinueAppSignIn(ctx context.Context, sess *gardien.Session, u *gardien.User, grantID string, c gardien.Client) (*AppStep, error) {
+	return s.continueAppSignIn(ctx, sess, u, grantID, c, true)
+}
+
+// SignInAtOnce is ContinueAppSignIn for a sign-in the provider has just
+// received (g, made by NewAppSignIn and not yet stored) from a browser
+// with a full session. When nothing more is needed, the grant is stored
+// done, with its code, in one transaction, and done is true. Otherwise the
+// grant is stored pending and nothing else changes (no session moved
+// back, no refusal audited): the person goes through ContinueAppSignIn's
+// page, which does all that. It spares the common sign-in two round trips
+// and two writes.
+func (s *Service) SignInAtOnce(ctx context.Context, sess *gardien.Session, u *gardien.User, g *gardien.Grant, a *gardien.App, code string, c gardien.Client) (done bool, err error) {
+	step, derr := s.decide(ctx, sess, u, g, a, c, false)
+	if derr != nil || step.Next != AppNextApp {
+		if err := s.Store.CreateGrant(ctx, g); err != nil {
+			return false, fmt.Errorf("auth: start app sign-in: %w", err)
+		}
+		return false, nil
+	}
+	e := s.orgEvent(gardien.EventAppSignedIn, a.OrgID, u.ID, u.ID, c, gardien.EventData{"app": a.Name})
+	if err := s.Store.CreateDoneGrant(ctx, g, hashToken(code), s.Now().Add(CodeLifetime), e); err != nil {
+		return false, fmt.Errorf("auth: app sign-in: %w", err)
+	}
+	return true, nil
+}
+
+func (s *Service) continueAppSignIn(ctx context.Context, sess *gardien.Session, u *gardien.User, grantID string, c gardien.Client, act bool) (*AppStep, error) {
 	g, a, err := s.AppSignIn(ctx, grantID)
 	if err != nil {
 		return nil, err
 	}
-	step := &AppStep{Grant: g, App: a}
 	if g.Done() {
 		if sess != nil && g.SessionID == sess.ID {
-			return step, nil
+			return &AppStep{Grant: g, App: a}, nil
 		}
 		return nil, errGrantUnknown
 	}
+	step, err := s.decide(ctx, sess, u, g, a, c, act)
+	if err != nil || step.Next != AppNextApp {
+		return step, err
+	}
+	e := s.orgEvent(gardien.EventAppSignedIn, a.OrgID, u.ID, u.ID, c, gardien.EventData{"app": a.Name})
+	if err := s.Store.CompleteGrant(ctx, g, e); err != nil {
+		if errors.Is(err, gardien.ErrNotFound) {
+			return nil, errGrantUnknown
+		}
+		return nil, fmt.Errorf("auth: complete app sign-in: %w", err)
+	}
+	return step, nil
+}
+
+// decide is the decision of ContinueAppSignIn on a grant not done; when
+// the person may sign in, g is filled (who, when, how) and the step is
+// AppNextApp. act lets it move the session back a step and audit refusals.
+func (s *Service) decide(ctx context.Context, sess *gardien.Session, u *gardien.User, g *gardien.Grant, a *gardien.App, c gardien.Client, act bool) (*AppStep, error) {
+	var err error
+	step := &AppStep{Grant: g, App: a}
 	interact := func(next AppNext, refusal string) (*AppStep, error) {
 		if slices.Contains(g.Request.Prompt, "none") {
 			step.Next, step.Refusal = AppNextRefuse, refusal
@@ -271,13 +331,13 @@ func (s *Service) ContinueAppSignIn(ctx context.Context, sess *gardien.Session, 
 	}
 	m, err := s.Store.Membership(ctx, a.OrgID, u.ID)
 	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, s.refuseApp(ctx, u, a, "not_member", errAppNotMember, c)
+		return nil, s.refuseApp(ctx, u, a, "not_member", errAppNotMember, c, act)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: app sign-in: %w", err)
 	}
 	if !a.Audience.Admits(m.Role) {
-		return nil, s.refuseApp(ctx, u, a, "role", errAppRole, c)
+		return nil, s.refuseApp(ctx, u, a, "role", errAppRole, c, act)
 	}
 	viaSSO := sess.SSOContext != ""
 	if !viaSSO {
@@ -286,7 +346,7 @@ func (s *Service) ContinueAppSignIn(ctx context.Context, sess *gardien.Session, 
 			return nil, fmt.Errorf("auth: app sign-in: %w", err)
 		}
 		if err == nil && conn.Enabled && conn.RequireSSO {
-			return nil, s.refuseApp(ctx, u, a, "sso_required", errAppSSORequired, c)
+			return nil, s.refuseApp(ctx, u, a, "sso_required", errAppSSORequired, c, act)
 		}
 	}
 	now := s.Now()
@@ -309,7 +369,7 @@ func (s *Service) ContinueAppSignIn(ctx context.Context, sess *gardien.Session, 
 		if !u.TwoFactorEnabled {
 			next, level = AppNextSetup, gardien.LevelSetup
 		}
-		if slices.Contains(g.Request.Prompt, "none") {
+		if slices.Contains(g.Request.Prompt, "none") || !act {
 			return interact(next, "interaction_required")
 		}
 		if step.Token, err = s.Rotate(ctx, sess, level); err != nil {
@@ -320,13 +380,7 @@ func (s *Service) ContinueAppSignIn(ctx context.Context, sess *gardien.Session, 
 	}
 	g.UserID, g.SessionID, g.AuthTime = u.ID, sess.ID, sess.CreatedAt
 	g.AMR, g.ACR = sessionAMR(sess)
-	e := s.orgEvent(gardien.EventAppSignedIn, a.OrgID, u.ID, u.ID, c, gardien.EventData{"app": a.Name})
-	if err := s.Store.CompleteGrant(ctx, g, e); err != nil {
-		if errors.Is(err, gardien.ErrNotFound) {
-			return nil, errGrantUnknown
-		}
-		return nil, fmt.Errorf("auth: complete app sign-in: %w", err)
-	}
+	step.Next = AppNextApp
 	return step, nil
 }
 
@@ -354,8 +408,11 @@ func sessionAMR(sess *gardien.Session) ([]string, string) {
 	return []string{"pwd"}, ACRPassword
 }
 
-// refuseApp audits a refused sign-in and returns err.
-func (s *Service) refuseApp(ctx context.Context, u *gardien.User, a *gardien.App, reason string, err error, c gardien.Client) error {
+// refuseApp audits a refused sign-in (when audit is set) and returns err.
+func (s *Service) refuseApp(ctx context.Context, u *gardien.User, a *gardien.App, reason string, err error, c gardien.Client, audit bool) error {
+	if !audit {
+		return err
+	}
 	e := s.orgEvent(gardien.EventAppRefusal, a.OrgID, u.ID, u.ID, c, gardien.EventData{"app": a.Name, "reason": "app_" + reason})
 	if aerr := s.Store.AddEvent(ctx, e); aerr != nil {
 		return fmt.Errorf("auth: app refusal: %w", aerr)
@@ -371,11 +428,12 @@ func (s *Service) SetAppCode(ctx context.Context, grantID, code string) error {
 	return nil
 }
 
-// RedeemAppCode uses an authorization code, once. A code used again
+// RedeemAppCode returns the grant of an authorization code; the code is
+// used when its tokens are given (IssueAppTokens), once. A code used again
 // revokes every token its grant gave (RFC 6749 §4.1.2), and is audited.
 func (s *Service) RedeemAppCode(ctx context.Context, code string) (*gardien.Grant, error) {
 	now := s.Now()
-	g, used, err := s.Store.UseGrantCode(ctx, hashToken(code), now)
+	g, used, err := s.Store.GrantOfCode(ctx, hashToken(code), now)
 	if errors.Is(err, gardien.ErrNotFound) {
 		return nil, errCodeInvalid
 	}
@@ -402,17 +460,27 @@ func (s *Service) revokeReused(ctx context.Context, g *gardien.Grant, what strin
 
 // IssueAppTokens gives a grant an access token (its id returned, to be
 // sealed into the bearer token) and, when refresh is set, a refresh token.
-func (s *Service) IssueAppTokens(ctx context.Context, grantID string, refresh bool) (accessID, refreshToken string, expires time.Time, err error) {
+// For a grant brought by a code (RedeemAppCode), the code is used in the
+// same transaction: of two exchanges at once, one gets tokens, and the
+// other's reuse ends the grant.
+//
+// An access token is not stored: its id names its grant and its end, and
+// op seals it (AES-GCM, a key of the secret key's) into the bearer token,
+// so nobody makes one; it holds while its grant does (AppTokenGrant).
+func (s *Service) IssueAppTokens(ctx context.Context, g *gardien.Grant, refresh bool) (accessID, refreshToken string, expires time.Time, err error) {
 	now := s.Now().UTC()
-	accessID, accessHash := newToken()
 	expires = now.Add(AccessTokenLifetime)
-	tokens := []gardien.GrantToken{{Hash: accessHash, Kind: "access", CreatedAt: now, ExpiresAt: expires}}
+	accessID = accessTokenID(g.ID, expires)
+	var tokens []gardien.GrantToken
 	if refresh {
 		var h []byte
 		refreshToken, h = newToken()
 		tokens = append(tokens, gardien.GrantToken{Hash: h, Kind: "refresh", CreatedAt: now, ExpiresAt: now.Add(RefreshTokenLifetime)})
 	}
-	err = s.Store.AddGrantTokens(ctx, grantID, tokens)
+	err = s.Store.AddGrantTokens(ctx, g.ID, tokens, g.CodeHash, expires, now)
+	if errors.Is(err, gardien.ErrUsed) {
+		return "", "", time.Time{}, s.revokeReused(ctx, g, "code", errCodeReused)
+	}
 	if errors.Is(err, gardien.ErrNotFound) {
 		return "", "", time.Time{}, errCodeInvalid
 	}
@@ -479,12 +547,42 @@ func (s *Service) stillAdmitted(ctx context.Context, g *gardien.Grant) error {
 // AppTokenGrant returns the live grant of a live token ("access" by its
 // id, "refresh" by the token); errCodeInvalid otherwise.
 func (s *Service) AppTokenGrant(ctx context.Context, token, kind string) (*gardien.Grant, error) {
+	if kind == "access" {
+		return s.accessGrant(ctx, token)
+	}
 	g, err := s.Store.TokenGrant(ctx, hashToken(token), kind, s.Now())
 	if errors.Is(err, gardien.ErrNotFound) {
 		return nil, errCodeInvalid
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: token grant: %w", err)
+	}
+	return g, nil
+}
+
+// accessTokenID names an access token: its grant, its end, and random bits
+// (two tokens of a grant in one second differ).
+func accessTokenID(grantID string, expires time.Time) string {
+	b := make([]byte, 9)
+	rand.Read(b)
+	return grantID + "." + strconv.FormatInt(expires.Unix(), 10) + "." + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// accessGrant returns the live grant of an access token's id (unsealed by
+// op: nobody but Gardien makes one) before its end.
+func (s *Service) accessGrant(ctx context.Context, id string) (*gardien.Grant, error) {
+	grantID, rest, _ := strings.Cut(id, ".")
+	end, _, _ := strings.Cut(rest, ".")
+	exp, err := strconv.ParseInt(end, 10, 64)
+	if err != nil || !validGrantID(grantID) || !s.Now().Before(time.Unix(exp, 0)) {
+		return nil, errCodeInvalid
+	}
+	g, err := s.Store.Grant(ctx, grantID)
+	if errors.Is(err, gardien.ErrNotFound) || err == nil && (g.Revoked || !g.Done()) {
+		return nil, errCodeInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: access token grant: %w", err)
 	}
 	return g, nil
 }
@@ -515,16 +613,12 @@ type AppClaims struct {
 	OrgRole       gardien.Role
 }
 
-// Claims returns what an app of a grant is told of its person now.
-func (s *Service) Claims(ctx context.Context, userID, appID int64) (*AppClaims, error) {
+// Claims returns what app a is told of a person now.
+func (s *Service) Claims(ctx context.Context, userID int64, a *gardien.App) (*AppClaims, error) {
 	u, err := s.Store.UserByID(ctx, userID)
 	if errors.Is(err, gardien.ErrNotFound) {
 		return nil, errAppAccountClosed
 	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: claims: %w", err)
-	}
-	a, err := s.Store.App(ctx, appID)
 	if err != nil {
 		return nil, fmt.Errorf("auth: claims: %w", err)
 	}

@@ -6,6 +6,7 @@
 package oidcop
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -117,12 +118,92 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathCallback:
 		p.callback(w, r)
 		return
-	case PathDiscovery, PathAuthorize, PathToken, PathUserinfo, PathRevoke, PathIntrospect, PathEndSession, PathKeys:
+	case PathAuthorize:
+		p.authorize(w, r)
+		return
+	case PathDiscovery, PathToken, PathUserinfo, PathRevoke, PathIntrospect, PathEndSession, PathKeys:
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 		return
 	}
 	p.op.ServeHTTP(w, r)
+}
+
+// authorize is op's authorization endpoint, which checks the app's request
+// and sends the browser to the continue page. For a browser with a full
+// session the grant waits in memory (CreateAuthRequest), and when its
+// sign-in needs nothing more it is stored done with its code in one write
+// and the code goes to the app at once (auth.SignInAtOnce): no continue
+// page, no callback.
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	cur := httpx.CurrentIn(r.Context())
+	if cur == nil || cur.Session.Level != gardien.LevelFull {
+		p.op.ServeHTTP(w, r)
+		return
+	}
+	st := stateOf(r.Context())
+	st.atOnce = true
+	held := &heldAnswer{header: http.Header{}}
+	p.op.ServeHTTP(held, r)
+	if st.grant == nil {
+		held.replay(w) // refused before any grant: op's answer
+		return
+	}
+	req := &authRequest{g: st.grant}
+	code, err := op.BuildAuthRequestCode(req, p.op.Crypto())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "server_error", "the code could not be made")
+		return
+	}
+	done, err := p.auth.SignInAtOnce(r.Context(), cur.Session, cur.User, st.grant, st.app, code, httpx.Client(r))
+	if err != nil {
+		p.log.ErrorContext(r.Context(), "app sign-in", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again in a moment")
+		return
+	}
+	if !done {
+		held.replay(w) // to the continue page, which the stored grant waits for
+		return
+	}
+	answer := &op.CodeResponseType{Code: code, State: st.grant.Request.State}
+	if req.GetResponseMode() == oidc.ResponseModeFormPost {
+		if err := op.AuthResponseFormPost(w, req.GetRedirectURI(), answer, p.op.Encoder()); err != nil {
+			writeError(w, http.StatusInternalServerError, "server_error", "the answer could not be made")
+		}
+		return
+	}
+	to, err := op.AuthResponseURL(req.GetRedirectURI(), req.GetResponseType(), req.GetResponseMode(), answer, p.op.Encoder())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "server_error", "the answer could not be made")
+		return
+	}
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// heldAnswer keeps an answer to send later, or not.
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldAnswer) Header() http.Header { return h.header }
+func (h *heldAnswer) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+func (h *heldAnswer) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return h.body.Write(b)
+}
+
+func (h *heldAnswer) replay(w http.ResponseWriter) {
+	for k, v := range h.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(max(h.status, http.StatusOK))
+	w.Write(h.body.Bytes())
 }
 
 func writeError(w http.ResponseWriter, status int, code, description string) {
@@ -178,10 +259,15 @@ func CallbackURL(grantID, refusal string) string {
 type stateKey struct{}
 
 // requestState carries what one call learns for later in the same call:
-// the app's signing algorithm, known once op looks its client up, for
-// the key op asks for when it signs.
+// the apps op looked up (by client id; the signing algorithm of the last,
+// for the key op asks for when it signs), and, for a sign-in that may be
+// done at once, its grant not yet stored.
 type requestState struct {
-	alg string
+	alg    string
+	apps   map[string]*gardien.App
+	atOnce bool
+	grant  *gardien.Grant
+	app    *gardien.App
 }
 
 func stateOf(ctx context.Context) *requestState {

@@ -821,3 +821,39 @@ func TestSSOPeopleSignInToAppsThroughTheirProvider(t *testing.T) {
 	r, to := follow(t, contractor.c, rp.start().path)
 	wantRefusalPage(t, r, to, http.StatusForbidden, "identity provider")
 }
+
+// Exchanges of one code at once: at most one gets tokens, and the reuse
+// ends them (on each database: one conditional write decides).
+func TestOneCodeExchangedAtOnceManyTimes(t *testing.T) {
+	t.Parallel()
+	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
+		env, _, owner, org := setup(t, db...)
+		rp := newRP(t, env, owner, org, nil)
+		s := rp.start()
+		_, to := follow(t, owner.c, s.path)
+		code := rp.answer(t, s, to).Get("code")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var got []*oauth2.Token
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if tok, err := rp.conf.Exchange(context.Background(), code, oauth2.VerifierOption(s.verifier)); err == nil {
+					mu.Lock()
+					got = append(got, tok)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(got) > 1 {
+			t.Fatalf("%d exchanges of one code got tokens", len(got))
+		}
+		for _, tok := range got {
+			if _, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+				t.Fatal("the tokens of a code used several times still work")
+			}
+		}
+	})
+}

@@ -123,8 +123,25 @@ func oidcError(err error, fallback func() *oidc.Error) error {
 	return err
 }
 
+// app is the app of a client id, looked up once a call.
+func (s *storage) app(ctx context.Context, clientID string) (*gardien.App, error) {
+	st := stateOf(ctx)
+	if a, ok := st.apps[clientID]; ok {
+		return a, nil
+	}
+	a, err := s.p.auth.AppOfClient(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if st.apps == nil {
+		st.apps = map[string]*gardien.App{}
+	}
+	st.apps[clientID] = a
+	return a, nil
+}
+
 func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
-	a, err := s.p.auth.AppOfClient(ctx, req.ClientID)
+	a, err := s.app(ctx, req.ClientID)
 	if err != nil {
 		return nil, oidcError(err, oidc.ErrInvalidClient)
 	}
@@ -139,7 +156,14 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	for _, l := range req.UILocales {
 		r.UILocales = append(r.UILocales, l.String())
 	}
-	g, err := s.p.auth.StartAppSignIn(ctx, a, r)
+	st := stateOf(ctx)
+	var g *gardien.Grant
+	if st.atOnce {
+		g, err = s.p.auth.NewAppSignIn(a, r) // stored by the provider's authorize
+		st.grant, st.app = g, a
+	} else {
+		g, err = s.p.auth.StartAppSignIn(ctx, a, r)
+	}
 	if err != nil {
 		if gardien.ErrorCode(err) == gardien.CodeValidationFailed {
 			return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with S256 is required (code_challenge, code_challenge_method=S256)")
@@ -178,7 +202,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if !ok {
 		return "", time.Time{}, errUnsupported
 	}
-	id, _, exp, err := s.p.auth.IssueAppTokens(ctx, g.ID, false)
+	id, _, exp, err := s.p.auth.IssueAppTokens(ctx, g, false)
 	if err != nil {
 		return "", time.Time{}, oidcError(err, oidc.ErrInvalidGrant)
 	}
@@ -190,7 +214,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if !ok {
 		return "", "", time.Time{}, errUnsupported
 	}
-	id, refresh, exp, err := s.p.auth.IssueAppTokens(ctx, g.ID, true)
+	id, refresh, exp, err := s.p.auth.IssueAppTokens(ctx, g, true)
 	if err != nil {
 		return "", "", time.Time{}, oidcError(err, oidc.ErrInvalidGrant)
 	}
@@ -289,7 +313,7 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 }
 
 func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
-	a, err := s.p.auth.AppOfClient(ctx, clientID)
+	a, err := s.app(ctx, clientID)
 	if err != nil {
 		return nil, oidcError(err, oidc.ErrInvalidClient)
 	}
@@ -298,7 +322,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 }
 
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
-	a, err := s.p.auth.AppOfClient(ctx, clientID)
+	a, err := s.app(ctx, clientID)
 	if err != nil {
 		return oidcError(err, oidc.ErrInvalidClient)
 	}
@@ -308,9 +332,14 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret 
 	return nil
 }
 
-// setClaims writes what an app is told of a person, by the scopes it got.
-func (s *storage) setClaims(ctx context.Context, info *oidc.UserInfo, userID int64, appID int64, scopes []string) error {
-	c, err := s.p.auth.Claims(ctx, userID, appID)
+// setClaims writes what the app of a grant is told of its person, by the
+// scopes it got.
+func (s *storage) setClaims(ctx context.Context, info *oidc.UserInfo, g *gardien.Grant, scopes []string) error {
+	a, err := s.app(ctx, g.ClientID)
+	if err != nil {
+		return oidcError(err, oidc.ErrAccessDenied)
+	}
+	c, err := s.p.auth.Claims(ctx, g.UserID, a)
 	if err != nil {
 		return oidcError(err, oidc.ErrAccessDenied)
 	}
@@ -342,7 +371,7 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 	if g.SessionID != 0 {
 		info.AppendClaims("sid", auth.SessionSID(g.SessionID))
 	}
-	return s.setClaims(ctx, info, g.UserID, g.AppID, scopes)
+	return s.setClaims(ctx, info, g, scopes)
 }
 
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
@@ -350,7 +379,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 	if err != nil || subjectOf(g) != subject {
 		return oidc.ErrAccessDenied().WithDescription("the token is not valid")
 	}
-	return s.setClaims(ctx, info, g.UserID, g.AppID, g.Request.Scopes)
+	return s.setClaims(ctx, info, g, g.Request.Scopes)
 }
 
 // SetIntrospectionFromToken answers an app about one of its own tokens;
@@ -361,7 +390,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 		return oidc.ErrAccessDenied().WithDescription("the token is not valid")
 	}
 	info := new(oidc.UserInfo)
-	if err := s.setClaims(ctx, info, g.UserID, g.AppID, g.Request.Scopes); err != nil {
+	if err := s.setClaims(ctx, info, g, g.Request.Scopes); err != nil {
 		return err
 	}
 	resp.SetUserInfo(info)

@@ -90,49 +90,64 @@ func (s *Store) SetGrantCode(ctx context.Context, id string, codeHash []byte, ex
 	return nil
 }
 
-// UseGrantCode marks a code used and returns its grant, and whether it had
-// been used before: one statement decides, so two exchanges of one code at
-// once cannot both have it.
-func (s *Store) UseGrantCode(ctx context.Context, codeHash []byte, now time.Time) (*gardien.Grant, bool, error) {
-	var g *gardien.Grant
-	used := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `UPDATE oidc_grants SET code_used_at = ? WHERE code_hash = ? AND code_used_at IS NULL AND code_expires_at > ?
-			AND revoked_at IS NULL`, now.Unix(), codeHash, now.Unix())
-		if err != nil {
+// CreateDoneGrant saves a grant done at once, with its code, and e.
+func (s *Store) CreateDoneGrant(ctx context.Context, g *gardien.Grant, codeHash []byte, codeExpires time.Time, e *gardien.Event) error {
+	req, err := json.Marshal(g.Request)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create done grant: %w", err)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.txExec(ctx, tx, `INSERT INTO oidc_grants (id, app_id, request, created_at, expires_at, user_id, session_id, auth_time, amr, acr,
+			code_hash, code_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			g.ID, g.AppID, string(req), g.CreatedAt.Unix(), g.ExpiresAt.Unix(), g.UserID, g.SessionID, g.AuthTime.Unix(),
+			strings.Join(g.AMR, " "), g.ACR, codeHash, codeExpires.Unix()); err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		used = n == 0
-		g, err = scanGrant(s.txQueryRow(ctx, tx, `SELECT `+grantColumns+` FROM oidc_grants g JOIN apps a ON a.id = g.app_id
-			WHERE g.code_hash = ? AND (g.code_used_at IS NOT NULL OR g.revoked_at IS NOT NULL)`, codeHash))
-		return err
+		return s.insertEvent(ctx, tx, e)
 	})
 	if err != nil {
-		if errors.Is(err, gardien.ErrNotFound) {
-			return nil, false, err
-		}
-		return nil, false, fmt.Errorf("sqlstore: use grant code: %w", err)
+		return fmt.Errorf("sqlstore: create done grant: %w", err)
 	}
-	if used && g.Revoked {
-		// Revoked already (a reuse seen before): nothing more to end.
-		return nil, false, gardien.ErrNotFound
+	return nil
+}
+
+// GrantOfCode returns the grant of a code not expired, and whether the code
+// was used already.
+func (s *Store) GrantOfCode(ctx context.Context, codeHash []byte, now time.Time) (*gardien.Grant, bool, error) {
+	var used bool
+	g, err := scanGrant(scanFunc(func(dest ...any) error {
+		return s.queryRow(ctx, s.reader, `SELECT `+grantColumns+`, g.code_used_at IS NOT NULL FROM oidc_grants g JOIN apps a ON a.id = g.app_id
+			WHERE g.code_hash = ? AND g.code_expires_at > ? AND g.revoked_at IS NULL`, codeHash, now.Unix()).Scan(append(dest, &used)...)
+	}))
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, false, err
 	}
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlstore: grant of code: %w", err)
+	}
+	g.CodeHash = codeHash
 	return g, used, nil
 }
 
-// AddGrantTokens saves tokens of a live grant, which lives as long as they.
-func (s *Store) AddGrantTokens(ctx context.Context, grantID string, tokens []gardien.GrantToken) error {
+// AddGrantTokens saves refresh tokens of a live grant, which lives as long
+// as they and the access token; with codeHash, the same statement uses the
+// code, once (gardien.ErrUsed otherwise).
+func (s *Store) AddGrantTokens(ctx context.Context, grantID string, tokens []gardien.GrantToken, codeHash []byte, accessEnd, now time.Time) error {
+	last := accessEnd.Unix()
+	for _, t := range tokens {
+		last = max(last, t.ExpiresAt.Unix())
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var last int64
-		for _, t := range tokens {
-			last = max(last, t.ExpiresAt.Unix())
+		q, args := `UPDATE oidc_grants SET expires_at = CASE WHEN expires_at > ? THEN expires_at ELSE ? END
+			WHERE id = ? AND revoked_at IS NULL AND user_id IS NOT NULL`, []any{last, last, grantID}
+		if codeHash != nil {
+			q, args = `UPDATE oidc_grants SET code_used_at = ?, expires_at = CASE WHEN expires_at > ? THEN expires_at ELSE ? END
+				WHERE id = ? AND code_hash = ? AND code_used_at IS NULL AND revoked_at IS NULL`, []any{now.Unix(), last, last, grantID, codeHash}
 		}
-		if err := s.txExec1(ctx, tx, `UPDATE oidc_grants SET expires_at = CASE WHEN expires_at > ? THEN expires_at ELSE ? END
-			WHERE id = ? AND revoked_at IS NULL AND user_id IS NOT NULL`, last, last, grantID); err != nil {
+		if err := s.txExec1(ctx, tx, q, args...); err != nil {
+			if codeHash != nil && errors.Is(err, gardien.ErrNotFound) {
+				return gardien.ErrUsed // or revoked since it was read: a reuse either way
+			}
 			return err
 		}
 		for _, t := range tokens {
@@ -144,7 +159,7 @@ func (s *Store) AddGrantTokens(ctx context.Context, grantID string, tokens []gar
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, gardien.ErrNotFound) {
+		if errors.Is(err, gardien.ErrNotFound) || errors.Is(err, gardien.ErrUsed) {
 			return err
 		}
 		return fmt.Errorf("sqlstore: add grant tokens: %w", err)
