@@ -857,3 +857,119 @@ func TestOneCodeExchangedAtOnceManyTimes(t *testing.T) {
 		}
 	})
 }
+
+// post sends a form to one of the provider's endpoints as an app does
+// (client_secret_basic), and decodes the JSON answer.
+func (rp *relyingParty) post(t testing.TB, endpoint string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(rp.conf.ClientID), url.QueryEscape(rp.conf.ClientSecret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func TestIntrospectionRevocationAndSecretInTheForm(t *testing.T) {
+	t.Parallel()
+	env, _, owner, org := setup(t)
+	rp := newRP(t, env, owner, org, nil)
+	other := newRP(t, env, owner, org, nil)
+	// client_secret_post: the secret in the form, not in a header.
+	rp.conf.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	tok, _, _ := rp.signIn(t, owner.c)
+	introspect, revoke := env.URL+"/oauth/introspect", env.URL+"/oauth/revoke"
+
+	st, m := rp.post(t, introspect, url.Values{"token": {tok.AccessToken}})
+	if st != 200 || m["active"] != true || m["sub"] != owner.id || m["client_id"] != rp.clientID || !strings.Contains(fmt.Sprint(m["scope"]), "openid") {
+		t.Fatalf("introspection: %d %v", st, m)
+	}
+	// Another app learns nothing of this app's token.
+	if st, m := other.post(t, introspect, url.Values{"token": {tok.AccessToken}}); st != 200 || m["active"] != false {
+		t.Fatalf("another app's introspection: %d %v", st, m)
+	}
+	// Nor can it revoke it.
+	if st, _ := other.post(t, revoke, url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}}); st != 200 {
+		t.Fatalf("another app's revocation: %d", st)
+	}
+	if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
+		t.Fatalf("another app revoked this app's token: %v", err)
+	}
+	// The refresh token above was used: sign in again, then revoke.
+	tok, _, _ = rp.signIn(t, owner.c)
+	if st, _ := rp.post(t, revoke, url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}}); st != 200 {
+		t.Fatalf("revocation: %d", st)
+	}
+	if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+		t.Fatal("a revoked refresh token works")
+	}
+	if _, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("the revoked sign-in's access token works")
+	}
+	if st, m := rp.post(t, introspect, url.Values{"token": {tok.AccessToken}}); st != 200 || m["active"] != false {
+		t.Fatalf("introspection of a revoked token: %d %v", st, m)
+	}
+	// Revoking an access token ends its sign-in too; an unknown token is fine.
+	tok, _, _ = rp.signIn(t, owner.c)
+	if st, _ := rp.post(t, revoke, url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}}); st != 200 {
+		t.Fatalf("revoking an access token: %d", st)
+	}
+	if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+		t.Fatal("the refresh token lives after its access token was revoked")
+	}
+	if st, _ := rp.post(t, revoke, url.Values{"token": {"nonsense"}}); st != 200 {
+		t.Fatalf("revoking an unknown token: %d", st)
+	}
+}
+
+// However a person's session ends, the apps they signed in to in it are told.
+func TestEverySessionsEndIsToldToTheApps(t *testing.T) {
+	t.Parallel()
+	env, clock, owner, org := setup(t)
+	catcher := newLogoutCatcher(t, 0)
+	rp := newRP(t, env, owner, org, map[string]any{"backchannel_logout_uri": catcher.srv.URL + "/logout"})
+	told := 0
+	for _, tc := range []struct {
+		name string
+		end  func(p *person)
+	}{
+		{"the password changed in another browser", func(p *person) {
+			other := env.Client(t)
+			api(t, other, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			api(t, other, "POST", "/me/password", map[string]any{"current_password": pw, "new_password": pw + " again"})
+			api(t, other, "POST", "/me/password", map[string]any{"current_password": pw + " again", "new_password": pw})
+		}},
+		{"its 2FA reset by an owner", func(p *person) {
+			p.enable(t, clock)
+			api(t, owner.c, "DELETE", org+"/members/"+p.id+"/two-factor", nil)
+		}},
+		{"signed out by an owner", func(p *person) { api(t, owner.c, "DELETE", org+"/members/"+p.id+"/sessions", nil) }},
+		{"the account deleted", func(p *person) {
+			api(t, p.c, "DELETE", "/me", map[string]any{"password": pw})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPerson(t, env, fmt.Sprintf("p%d@example.com", told))
+			join(t, env, owner, p, org, "member")
+			_, id, _ := rp.signIn(t, p.c)
+			tc.end(p)
+			told++
+			rp.checkLogout(t, catcher.wait(t, told), id)
+		})
+	}
+}
+
+func TestTheSignInPagesSpeakTheAppsLanguage(t *testing.T) {
+	t.Parallel()
+	env, _, owner, org := setup(t)
+	rp := newRP(t, env, owner, org, nil)
+	r, _ := follow(t, env.Client(t), rp.start(oauth2.SetAuthURLParam("ui_locales", "fr-CA en")).path)
+	if !strings.Contains(string(r.Body), `<html lang="fr">`) || !strings.Contains(string(r.Body), "Se connecter") {
+		t.Fatalf("ui_locales=fr-CA: %.300s", r.Body)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/i18n"
 )
 
 // appReturnCookie keeps, through 2FA's set-up, the sign-in to an app the
@@ -36,6 +37,7 @@ func (h *Handler) handleAppContinue(w http.ResponseWriter, r *http.Request) {
 	if step.Token != "" {
 		h.Cookies.Set(w, step.Token, sess.ExpiresAt)
 	}
+	h.appLanguage(w, r, step.Grant.Request.UILocales)
 	switch step.Next {
 	case auth.AppNextApp:
 		h.Cookies.Remove(w, appReturnCookie)
@@ -56,6 +58,22 @@ func (h *Handler) handleAppContinue(w http.ResponseWriter, r *http.Request) {
 	case auth.AppNextSetup:
 		h.Cookies.Write(w, appReturnCookie, here, auth.SignInTime)
 		redirect(w, r, "/two-factor/setup")
+	}
+}
+
+// appLanguage follows the app's ui_locales for the pages of its sign-in,
+// when the browser has picked no language: the first one Gardien speaks,
+// for as long as a sign-in lasts.
+func (h *Handler) appLanguage(w http.ResponseWriter, r *http.Request, locales []string) {
+	if _, err := r.Cookie(i18n.LangCookie); err == nil {
+		return
+	}
+	for _, l := range locales {
+		base, _, _ := strings.Cut(strings.ToLower(l), "-")
+		if h.Catalog.Known(base) {
+			h.Cookies.Write(w, i18n.LangCookie, base, auth.SignInTime)
+			return
+		}
 	}
 }
 
