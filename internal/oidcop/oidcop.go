@@ -8,6 +8,7 @@ package oidcop
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -121,7 +122,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathAuthorize:
 		p.authorize(w, r)
 		return
-	case PathDiscovery, PathToken, PathUserinfo, PathRevoke, PathIntrospect, PathEndSession, PathKeys:
+	case PathDiscovery:
+		p.discovery(w, r)
+		return
+	case PathToken, PathUserinfo, PathRevoke, PathIntrospect, PathEndSession, PathKeys:
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 		return
@@ -178,6 +182,39 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// discovery is op's OpenID configuration, saying only what Gardien does:
+// the code flow (op also lists the implicit flow, the device flow and JWT
+// grants, which no app of Gardien's may use), and the acr values and
+// languages it knows.
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	held := &heldAnswer{header: http.Header{}}
+	p.op.ServeHTTP(held, r)
+	var doc map[string]any
+	if held.status != http.StatusOK || json.Unmarshal(held.body.Bytes(), &doc) != nil {
+		held.replay(w)
+		return
+	}
+	delete(doc, "device_authorization_endpoint")
+	doc["response_types_supported"] = []string{"code"}
+	doc["response_modes_supported"] = []string{"query", "form_post"}
+	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token"}
+	doc["acr_values_supported"] = []string{auth.ACRPassword, auth.ACRMFA, auth.ACRSSO}
+	doc["ui_locales_supported"] = []string{"en", "fr"}
+	doc["prompt_values_supported"] = []string{"none", "login", "consent"}
+	doc["claims_parameter_supported"] = false
+	doc["request_parameter_supported"] = false
+	b, err := json.Marshal(doc)
+	if err != nil {
+		held.replay(w)
+		return
+	}
+	for k, v := range held.header {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.Write(b)
 }
 
 // heldAnswer keeps an answer to send later, or not.

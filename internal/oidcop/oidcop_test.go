@@ -973,3 +973,27 @@ func TestTheSignInPagesSpeakTheAppsLanguage(t *testing.T) {
 		t.Fatalf("ui_locales=fr-CA: %.300s", r.Body)
 	}
 }
+
+// The OpenID configuration says what Gardien does, and nothing else.
+func TestDiscoverySaysWhatGardienDoes(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	r := env.Client(t).Get("/.well-known/openid-configuration")
+	var doc map[string]any
+	if err := json.Unmarshal(r.Body, &doc); err != nil || r.StatusCode != 200 {
+		t.Fatalf("discovery: %d %v", r.StatusCode, err)
+	}
+	for k, want := range map[string]string{
+		"issuer": env.URL, "response_types_supported": "[code]", "grant_types_supported": "[authorization_code refresh_token]",
+		"code_challenge_methods_supported": "[S256]", "id_token_signing_alg_values_supported": "[RS256 ES256]",
+		"acr_values_supported": "[pwd mfa sso]", "backchannel_logout_supported": "true",
+		"token_endpoint_auth_methods_supported": "[none client_secret_basic client_secret_post]",
+	} {
+		if got := fmt.Sprint(doc[k]); got != want {
+			t.Errorf("%s: %s, want %s", k, got, want)
+		}
+	}
+	if _, ok := doc["device_authorization_endpoint"]; ok {
+		t.Error("it offers the device flow, which Gardien does not do")
+	}
+}
