@@ -41,6 +41,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	// zitadel/oidc (the OpenID Provider) logs through the process's default
+	// logger only: it is ours, at our level and in our format.
+	slog.SetDefault(log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("GARDIEN_ADDR: %w", err)
