@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,6 +128,8 @@ func New(c Config) http.Handler {
 				return "GET " + r.URL.Path
 			case isAPI(r):
 				return c.API.Pattern(r)
+			case c.Provider != nil && slices.Contains(oidcop.Routes, r.URL.Path):
+				return r.URL.Path // a bounded set (not the method: anyone picks it)
 			}
 			return c.Web.Pattern(r)
 		}, h)
