@@ -12,10 +12,14 @@ const (
 	AppSPA AppType = "spa"
 	// AppNative runs on a device (desktop, phone): a public client, no secret.
 	AppNative AppType = "native"
+	// AppProxy is an app behind a reverse proxy (nginx, Traefik, Caddy)
+	// that asks Gardien at each request (forward-auth): its hosts, no
+	// OpenID Connect.
+	AppProxy AppType = "proxy"
 )
 
 // Valid reports whether t is a known type.
-func (t AppType) Valid() bool { return t == AppWeb || t == AppSPA || t == AppNative }
+func (t AppType) Valid() bool { return t == AppWeb || t == AppSPA || t == AppNative || t == AppProxy }
 
 // Confidential is true for apps that authenticate with a secret.
 func (t AppType) Confidential() bool { return t == AppWeb }
@@ -54,7 +58,10 @@ type App struct {
 	PostLogoutRedirectURIs []string
 	// BackchannelLogoutURI is told when a person's session ends ("" none).
 	BackchannelLogoutURI string
-	Audience             AppAudience
+	// Hosts are a proxy app's host names (each in a domain its
+	// organization verified), one app each.
+	Hosts    []string
+	Audience AppAudience
 	// RequireTwoFactor is the app's own setting; the organization's
 	// requirement adds to it (see NeedsTwoFactor).
 	RequireTwoFactor bool
@@ -177,5 +184,14 @@ type Delivery struct {
 	Target    string // the URL
 	Payload   []byte // what its kind's sender makes the body from
 	Attempts  int    // including the one under way
+	ExpiresAt time.Time
+}
+
+// ForwardSession is a browser's pass to the proxy apps of a domain: a
+// cookie of its own (never Gardien's session cookie), tied to the Gardien
+// session it was made in, and ending with it.
+type ForwardSession struct {
+	SessionID int64
+	UserID    int64
 	ExpiresAt time.Time
 }

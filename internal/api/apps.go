@@ -24,6 +24,7 @@ type appJSON struct {
 	CreatedAt              time.Time `json:"created_at"`
 	UpdatedAt              time.Time `json:"updated_at"`
 	ClientSecret           string    `json:"client_secret,omitempty"`
+	Hosts                  []string  `json:"hosts"`
 }
 
 func toApp(v *auth.AppView) appJSON {
@@ -36,7 +37,7 @@ func toApp(v *auth.AppView) appJSON {
 	return appJSON{ID: v.ID, ClientID: v.ClientID, Name: v.Name, Type: string(v.Type), RedirectURIs: nonNil(v.RedirectURIs),
 		PostLogoutRedirectURIs: nonNil(v.PostLogoutRedirectURIs), BackchannelLogoutURI: v.BackchannelLogoutURI,
 		Audience: string(v.Audience), RequireTwoFactor: v.NeedsTwoFactor, TwoFactorByOrg: v.TwoFactorByOrg,
-		SigningAlg: v.SigningAlg, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, ClientSecret: v.Secret}
+		SigningAlg: v.SigningAlg, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, ClientSecret: v.Secret, Hosts: nonNil(v.Hosts)}
 }
 
 // appBody is an app's settings as the API takes them; an absent field is
@@ -50,11 +51,13 @@ type appBody struct {
 	Audience               *gardien.AppAudience `json:"audience"`
 	RequireTwoFactor       *bool                `json:"require_two_factor"`
 	SigningAlg             *string              `json:"signing_alg"`
+	Hosts                  *[]string            `json:"hosts"`
 }
 
 func (b appBody) input() auth.AppInput {
 	return auth.AppInput{Name: b.Name, Type: b.Type, RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs,
-		BackchannelLogoutURI: b.BackchannelLogoutURI, Audience: b.Audience, RequireTwoFactor: b.RequireTwoFactor, SigningAlg: b.SigningAlg}
+		BackchannelLogoutURI: b.BackchannelLogoutURI, Audience: b.Audience, RequireTwoFactor: b.RequireTwoFactor, SigningAlg: b.SigningAlg,
+		Hosts: b.Hosts}
 }
 
 func (h *Handler) handleListApps(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
@@ -68,6 +71,9 @@ func (h *Handler) handleListApps(w http.ResponseWriter, r *http.Request, cur *ht
 func (h *Handler) handleCreateApp(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	var in appBody
 	if err := h.body(w, r, &in, func() error {
+		if in.Type != nil && *in.Type == gardien.AppProxy {
+			return required("name", in.Name, "hosts", in.Hosts)
+		}
 		return required("name", in.Name, "type", in.Type, "redirect_uris", in.RedirectURIs)
 	}); err != nil {
 		return err

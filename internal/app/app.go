@@ -23,6 +23,7 @@ import (
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/api"
 	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/authz"
 	"github.com/gardien/gardien/internal/config"
 	"github.com/gardien/gardien/internal/deliver"
 	"github.com/gardien/gardien/internal/httpx"
@@ -232,13 +233,15 @@ func subkey(key []byte, purpose string) []byte {
 func (a *App) Handler() (http.Handler, error) {
 	cat := a.Catalog
 	cookies := httpx.Cookies{Secure: a.Config.SecureCookies()}
-	pages, err := web.New(web.Config{Auth: a.Auth, Catalog: cat, Cookies: cookies, Log: a.Log, FlashKey: subkey(a.key, "flash")})
+	pages, err := web.New(web.Config{Auth: a.Auth, Catalog: cat, Cookies: cookies, Log: a.Log, FlashKey: subkey(a.key, "flash"),
+		CookieDomain: a.Config.CookieDomain})
 	if err != nil {
 		return nil, err
 	}
 	return server.New(server.Config{
 		Auth:           a.Auth,
 		Provider:       a.Provider,
+		Authz:          &authz.Handler{Auth: a.Auth, Base: a.Config.BaseURL, Log: a.Log},
 		API:            api.New(a.Auth, cat, cookies, a.Log),
 		Web:            pages,
 		DB:             a.Store,

@@ -30,6 +30,8 @@ type AppStore interface {
 	DeleteApp(ctx context.Context, orgID, appID int64, e *gardien.Event) error
 	// App returns an app by id; gardien.ErrNotFound if none.
 	App(ctx context.Context, appID int64) (*gardien.App, error)
+	// AppByHost returns the proxy app of a host; gardien.ErrNotFound if none.
+	AppByHost(ctx context.Context, host string) (*gardien.App, error)
 	// AppByClientID returns an app by its client id; gardien.ErrNotFound if none.
 	AppByClientID(ctx context.Context, clientID string) (*gardien.App, error)
 	// OrgApps lists an organization's apps by name.
@@ -52,6 +54,8 @@ type AppInput struct {
 	Audience               *gardien.AppAudience
 	RequireTwoFactor       *bool
 	SigningAlg             *string
+	// Hosts are a proxy app's host names.
+	Hosts *[]string
 }
 
 // AppView is an app as its managers see it.
@@ -79,6 +83,7 @@ var (
 	errAppNotFound       = gardien.Errorf(gardien.CodeNotFound, "err.app_not_found")
 	errAppTwoFactorOrg   = gardien.Errorf(gardien.CodeConflict, "err.app_two_factor_by_org")
 	errAppPublicNoSecret = gardien.Errorf(gardien.CodeConflict, "err.app_public_no_secret")
+	errAppHostTaken      = gardien.Errorf(gardien.CodeConflict, "err.app_host_taken")
 )
 
 // NewClientID makes an app's public identifier.
@@ -169,10 +174,16 @@ func (s *Service) CreateApp(ctx context.Context, actor *gardien.User, orgID int6
 	if in.Type == nil {
 		in.Type = new(gardien.AppType)
 	}
-	if in.RedirectURIs == nil {
+	if in.RedirectURIs == nil && (in.Type == nil || *in.Type != gardien.AppProxy) {
 		in.RedirectURIs = &[]string{}
 	}
+	if in.Hosts == nil && in.Type != nil && *in.Type == gardien.AppProxy {
+		in.Hosts = &[]string{}
+	}
 	if err := applyAppInput(a, in, &m.Organization, true); err != nil {
+		return nil, err
+	}
+	if err := s.checkHosts(ctx, orgID, a.Hosts); err != nil {
 		return nil, err
 	}
 	var secret *gardien.AppSecret
@@ -184,6 +195,9 @@ func (s *Service) CreateApp(ctx context.Context, actor *gardien.User, orgID int6
 	}
 	e := s.orgEvent(gardien.EventAppCreated, orgID, 0, actor.ID, c, gardien.EventData{"app": a.Name})
 	if err := s.Store.CreateApp(ctx, a, secret, e); err != nil {
+		if errors.Is(err, gardien.ErrDuplicate) {
+			return nil, errAppHostTaken
+		}
 		return nil, fmt.Errorf("auth: create app: %w", err)
 	}
 	v.App = *a
@@ -206,9 +220,17 @@ func (s *Service) UpdateApp(ctx context.Context, actor *gardien.User, orgID, app
 	if err := applyAppInput(a, in, &m.Organization, false); err != nil {
 		return nil, err
 	}
+	if in.Hosts != nil {
+		if err := s.checkHosts(ctx, orgID, a.Hosts); err != nil {
+			return nil, err
+		}
+	}
 	a.UpdatedAt = s.Now().UTC().Truncate(time.Second)
 	e := s.orgEvent(gardien.EventAppUpdated, orgID, 0, actor.ID, c, gardien.EventData{"app": a.Name})
 	if err := s.Store.UpdateApp(ctx, a, e); err != nil {
+		if errors.Is(err, gardien.ErrDuplicate) {
+			return nil, errAppHostTaken
+		}
 		return nil, fmt.Errorf("auth: update app: %w", err)
 	}
 	v := appView(a, &m.Organization)
@@ -260,8 +282,8 @@ func (s *Service) AppOfClient(ctx context.Context, clientID string) (*gardien.Ap
 		return nil, errAppNotFound
 	}
 	a, err := s.Store.AppByClientID(ctx, clientID)
-	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, errAppNotFound
+	if errors.Is(err, gardien.ErrNotFound) || err == nil && a.Type == gardien.AppProxy {
+		return nil, errAppNotFound // a proxy app is no OpenID Connect client
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: app of client: %w", err)
@@ -314,7 +336,14 @@ func applyAppInput(a *gardien.App, in AppInput, o *gardien.Organization, creatin
 		}
 		a.Type = *in.Type
 	}
-	if in.RedirectURIs != nil {
+	if in.Hosts != nil && a.Type == gardien.AppProxy {
+		hosts, msg := cleanHosts(*in.Hosts)
+		if msg != "" {
+			invalid("hosts", msg)
+		}
+		a.Hosts = hosts
+	}
+	if in.RedirectURIs != nil && a.Type != gardien.AppProxy {
 		uris, msg := cleanAppURIs(*in.RedirectURIs, a.Type, true)
 		if msg != "" {
 			invalid("redirect_uris", msg)
@@ -356,6 +385,58 @@ func applyAppInput(a *gardien.App, in AppInput, o *gardien.Organization, creatin
 	}
 	if len(fields) > 0 {
 		return &gardien.Error{Code: gardien.CodeValidationFailed, Message: "err.validation_failed", Fields: fields}
+	}
+	return nil
+}
+
+// cleanHosts checks a proxy app's host names: at least one, at most
+// maxAppURIs, each a host name (normalized as SSO domains are), once.
+func cleanHosts(raw []string) ([]string, string) {
+	var out []string
+	for _, r := range raw {
+		if strings.TrimSpace(r) == "" {
+			continue
+		}
+		h, ok := NormalizeDomain(r)
+		if !ok {
+			return nil, "err.app_host"
+		}
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	switch {
+	case len(out) == 0:
+		return nil, "err.app_host_required"
+	case len(out) > maxAppURIs:
+		return nil, "err.app_too_many_uris"
+	}
+	return out, ""
+}
+
+// checkHosts says whether each host is a domain the organization verified
+// or under one (the SSO domain check: nobody protects a host they do not
+// hold).
+func (s *Service) checkHosts(ctx context.Context, orgID int64, hosts []string) error {
+	if len(hosts) == 0 {
+		return nil
+	}
+	conn, err := s.Store.SSOConnection(ctx, orgID)
+	if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+		return fmt.Errorf("auth: app hosts: %w", err)
+	}
+	for _, h := range hosts {
+		held := false
+		if conn != nil {
+			for _, d := range conn.Domains {
+				if d.Verified() && (h == d.Domain || strings.HasSuffix(h, "."+d.Domain)) {
+					held = true
+				}
+			}
+		}
+		if !held {
+			return gardien.Invalid("hosts", "err.app_host_unverified")
+		}
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ type Store interface {
 	AuditStore
 	AppStore
 	GrantStore
+	ForwardStore
 }
 
 // AuditStore is the audit trail.

@@ -237,6 +237,8 @@ const (
 
 // AppStep is the decision on a sign-in to an app.
 type AppStep struct {
+	// Role is the person's in the app's organization (once known).
+	Role    gardien.Role
 	Next    AppNext
 	Grant   *gardien.Grant
 	App     *gardien.App
@@ -339,6 +341,7 @@ func (s *Service) decide(ctx context.Context, sess *gardien.Session, u *gardien.
 	if !a.Audience.Admits(m.Role) {
 		return nil, s.refuseApp(ctx, u, a, "role", errAppRole, c, act)
 	}
+	step.Role = m.Role
 	viaSSO := sess.SSOContext != ""
 	if !viaSSO {
 		conn, err := s.Store.SSOConnection(ctx, a.OrgID)

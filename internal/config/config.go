@@ -56,6 +56,10 @@ type Config struct {
 	// private network (on-premises); off, Gardien fetches only https URLs
 	// of public addresses for SSO (no SSRF through an owner's settings).
 	SSOAllowPrivate bool
+	// CookieDomain is the parent domain of Gardien's host and the hosts it
+	// protects behind a reverse proxy (forward-auth): their pass cookie is
+	// set for it ("" = Gardien's host alone).
+	CookieDomain string
 	// AppsAllowPrivate lets apps' back-channel logout URIs be on this
 	// machine or a private network; off, Gardien posts only to https URLs
 	// of public addresses (an admin's settings cannot aim it inside).
@@ -198,6 +202,14 @@ var settings = []setting{
 		c.AppsAllowPrivate = b
 		return nil
 	}},
+	{"cookie-domain", "GARDIEN_COOKIE_DOMAIN", "", "the parent domain of Gardien's host and of the hosts it protects behind nginx, Traefik or Caddy (forward-auth), e.g. example.com: their pass cookie is set for it (never Gardien's session cookie); empty: Gardien's host alone", func(c *Config, v string) error {
+		v = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(v)), ".")
+		if v != "" && (strings.ContainsAny(v, "/:@ ") || !strings.Contains(v, ".") && v != "localhost") {
+			return fmt.Errorf("want a domain such as example.com, got %q", v)
+		}
+		c.CookieDomain = v
+		return nil
+	}},
 	{"admin-addr", "GARDIEN_ADMIN_ADDR", "", "address (host:port) of the admin listener serving /metrics (Prometheus) and /debug/pprof/; empty: none. Keep it private", func(c *Config, v string) error {
 		if v != "" {
 			if _, _, err := net.SplitHostPort(v); err != nil {
@@ -299,6 +311,10 @@ func Load(name string, args []string, getenv func(string) string, usageOut io.Wr
 	}
 	if c.SessionIdle > c.SessionMax {
 		c.SessionIdle = c.SessionMax
+	}
+	if d := c.CookieDomain; d != "" && c.BaseURL.Hostname() != d && !strings.HasSuffix(c.BaseURL.Hostname(), "."+d) {
+		// Browsers refuse a cookie for a domain the page is not in.
+		return nil, nil, fmt.Errorf("GARDIEN_COOKIE_DOMAIN: %s is not a parent of GARDIEN_BASE_URL's host %s", d, c.BaseURL.Hostname())
 	}
 	return c, fs.Args(), nil
 }

@@ -60,6 +60,17 @@ func (c Cookies) Write(w http.ResponseWriter, name, value string, lifetime time.
 	c.write(w, &http.Cookie{Name: name, Value: value, MaxAge: max(1, int(lifetime/time.Second))})
 }
 
+// PassCookie is the cookie of a browser's pass to the hosts Gardien
+// protects behind a reverse proxy (forward-auth): not the session cookie,
+// and only the authz endpoints read it.
+const PassCookie = "gardien_pass"
+
+// WritePass sets the pass cookie for domain ("" = this host), for the
+// hosts under it, that lasts for lifetime.
+func (c Cookies) WritePass(w http.ResponseWriter, value, domain string, lifetime time.Duration) {
+	c.write(w, &http.Cookie{Name: PassCookie, Value: value, Domain: domain, MaxAge: max(1, int(lifetime/time.Second))})
+}
+
 // Remove deletes a cookie of Gardien's.
 func (c Cookies) Remove(w http.ResponseWriter, name string) {
 	c.write(w, &http.Cookie{Name: name, MaxAge: -1})

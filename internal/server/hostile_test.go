@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp"
 
 	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/authz"
 	"github.com/gardien/gardien/internal/oidcop"
 	"github.com/gardien/gardien/internal/testenv"
 	"github.com/gardien/gardien/internal/totp"
@@ -175,6 +176,7 @@ var routes = [][2]string{
 	{"GET", "/login/recovery"},
 	{"POST", "/login/recovery"},
 	{"GET", "/oauth/continue"},
+	{"GET", "/authz/start"},
 	{"GET", "/organizations/{id}/apps"},
 	{"GET", "/organizations/{id}/apps/new"},
 	{"POST", "/organizations/{id}/apps"},
@@ -188,8 +190,9 @@ var routes = [][2]string{
 	{"POST", "/settings/apps/{app}/sign-out"},
 }
 
-// providerRoutes are the OpenID Provider's (internal/oidcop), which apps
-// and browsers reach with any method.
+// providerRoutes are the OpenID Provider's (internal/oidcop) and the
+// reverse proxies' (internal/authz), which apps, proxies and browsers reach
+// with any method.
 var providerRoutes = [][2]string{
 	{"GET", "/.well-known/openid-configuration"},
 	{"GET", "/oauth/keys"},
@@ -203,6 +206,10 @@ var providerRoutes = [][2]string{
 	{"POST", "/oauth/introspect"},
 	{"GET", "/oauth/end_session"},
 	{"POST", "/oauth/end_session"},
+	// And the reverse proxies' questions (internal/authz).
+	{"GET", "/authz/forward-auth"},
+	{"GET", "/authz/auth-request"},
+	{"POST", "/authz/forward-auth"},
 }
 
 func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
@@ -219,7 +226,7 @@ func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
 	if n != len(routes) {
 		t.Errorf("%d routes in routes.go, %d in the hostile table", n, len(routes))
 	}
-	for _, p := range oidcop.Routes {
+	for _, p := range append(slices.Clone(oidcop.Routes), authz.PathForwardAuth, authz.PathAuthRequest) {
 		if !slices.ContainsFunc(providerRoutes, func(r [2]string) bool { return r[1] == p }) {
 			missing = append(missing, p)
 		}
@@ -233,7 +240,7 @@ func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
 var fields = []string{"email", "password", "name", "token", "code", "recovery_code", "current_password",
 	"new_password", "role", "require_two_factor", "end_sessions", "language", "lang", "next", "require",
 	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret", "idp_initiated",
-	"type", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "audience", "signing_alg"}
+	"type", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "audience", "signing_alg", "hosts", "rd"}
 
 func jsonWithAll(value string) string {
 	parts := make([]string, len(fields))

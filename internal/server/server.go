@@ -17,6 +17,7 @@ import (
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/authz"
 	"github.com/gardien/gardien/internal/httpx"
 	"github.com/gardien/gardien/internal/metrics"
 	"github.com/gardien/gardien/internal/oidcop"
@@ -45,6 +46,8 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Provider is the OpenID Provider apps sign people in through (nil: none).
 	Provider http.Handler
+	// Authz answers reverse proxies in front of protected hosts (nil: none).
+	Authz http.Handler
 }
 
 // Transport is the pages or the API: a handler that also answers, in its
@@ -90,6 +93,10 @@ func New(c Config) http.Handler {
 			mux.Handle(p, c.Provider)
 		}
 	}
+	if c.Authz != nil {
+		mux.Handle(authz.PathForwardAuth, c.Authz)
+		mux.Handle(authz.PathAuthRequest, c.Authz)
+	}
 
 	// CrossOriginProtection refuses cross-site unsafe requests (from the
 	// Sec-Fetch-Site and Origin headers browsers send): CSRF protection for
@@ -104,6 +111,10 @@ func New(c Config) http.Handler {
 	for _, p := range oidcop.NoCrossOriginCheck {
 		cop.AddInsecureBypassPattern(p)
 	}
+	// A proxy asks for every request of the hosts it protects, a cross-site
+	// form's included; the answer changes nothing, and reads only the pass.
+	cop.AddInsecureBypassPattern(authz.PathForwardAuth)
+	cop.AddInsecureBypassPattern(authz.PathAuthRequest)
 	transport := func(r *http.Request) Transport {
 		if isAPI(r) {
 			return c.API
@@ -128,7 +139,7 @@ func New(c Config) http.Handler {
 				return "GET " + r.URL.Path
 			case isAPI(r):
 				return c.API.Pattern(r)
-			case c.Provider != nil && slices.Contains(oidcop.Routes, r.URL.Path):
+			case c.Provider != nil && slices.Contains(oidcop.Routes, r.URL.Path), r.URL.Path == authz.PathForwardAuth, r.URL.Path == authz.PathAuthRequest:
 				return r.URL.Path // a bounded set (not the method: anyone picks it)
 			}
 			return c.Web.Pattern(r)

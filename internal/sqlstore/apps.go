@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
 )
 
 const appColumns = `id, org_id, client_id, name, type, redirect_uris, post_logout_uris, backchannel_uri, audience,
-	require_two_factor, signing_alg, created_at, updated_at`
+	require_two_factor, signing_alg, created_at, updated_at, hosts`
 
 func scanApp(row scanner) (gardien.App, error) {
 	var a gardien.App
-	var redirects, logouts string
+	var redirects, logouts, hosts string
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.OrgID, &a.ClientID, &a.Name, &a.Type, &redirects, &logouts, &a.BackchannelLogoutURI, &a.Audience,
-		&a.RequireTwoFactor, &a.SigningAlg, &created, &updated)
-	a.RedirectURIs, a.PostLogoutRedirectURIs = lines(redirects), lines(logouts)
+		&a.RequireTwoFactor, &a.SigningAlg, &created, &updated, &hosts)
+	a.RedirectURIs, a.PostLogoutRedirectURIs, a.Hosts = lines(redirects), lines(logouts), lines(hosts)
 	a.CreatedAt, a.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
 	return a, err
 }
@@ -37,10 +38,14 @@ func lines(s string) []string {
 func (s *Store) CreateApp(ctx context.Context, a *gardien.App, secret *gardien.AppSecret, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		err := s.txQueryRow(ctx, tx, `INSERT INTO apps (org_id, client_id, name, type, redirect_uris, post_logout_uris, backchannel_uri, audience,
-			require_two_factor, signing_alg, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			require_two_factor, signing_alg, created_at, updated_at, hosts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			a.OrgID, a.ClientID, a.Name, a.Type, strings.Join(a.RedirectURIs, "\n"), strings.Join(a.PostLogoutRedirectURIs, "\n"),
-			a.BackchannelLogoutURI, a.Audience, a.RequireTwoFactor, a.SigningAlg, a.CreatedAt.Unix(), a.UpdatedAt.Unix()).Scan(&a.ID)
+			a.BackchannelLogoutURI, a.Audience, a.RequireTwoFactor, a.SigningAlg, a.CreatedAt.Unix(), a.UpdatedAt.Unix(),
+			strings.Join(a.Hosts, "\n")).Scan(&a.ID)
 		if err != nil {
+			return err
+		}
+		if err := s.setAppHosts(ctx, tx, a); err != nil {
 			return err
 		}
 		if secret != nil {
@@ -61,9 +66,12 @@ func (s *Store) CreateApp(ctx context.Context, a *gardien.App, secret *gardien.A
 func (s *Store) UpdateApp(ctx context.Context, a *gardien.App, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.txExec1(ctx, tx, `UPDATE apps SET name = ?, redirect_uris = ?, post_logout_uris = ?, backchannel_uri = ?, audience = ?,
-			require_two_factor = ?, signing_alg = ?, updated_at = ? WHERE id = ?`,
+			require_two_factor = ?, signing_alg = ?, updated_at = ?, hosts = ? WHERE id = ?`,
 			a.Name, strings.Join(a.RedirectURIs, "\n"), strings.Join(a.PostLogoutRedirectURIs, "\n"), a.BackchannelLogoutURI, a.Audience,
-			a.RequireTwoFactor, a.SigningAlg, a.UpdatedAt.Unix(), a.ID); err != nil {
+			a.RequireTwoFactor, a.SigningAlg, a.UpdatedAt.Unix(), strings.Join(a.Hosts, "\n"), a.ID); err != nil {
+			return err
+		}
+		if err := s.setAppHosts(ctx, tx, a); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, e)
@@ -72,6 +80,35 @@ func (s *Store) UpdateApp(ctx context.Context, a *gardien.App, e *gardien.Event)
 		return fmt.Errorf("sqlstore: update app: %w", err)
 	}
 	return nil
+}
+
+// setAppHosts makes a's hosts its own: gardien.ErrDuplicate when another
+// app has one.
+func (s *Store) setAppHosts(ctx context.Context, tx *sql.Tx, a *gardien.App) error {
+	if _, err := s.txExec(ctx, tx, `DELETE FROM app_hosts WHERE app_id = ?`, a.ID); err != nil {
+		return err
+	}
+	for _, h := range a.Hosts {
+		if _, err := s.txExec(ctx, tx, `INSERT INTO app_hosts (host, app_id) VALUES (?, ?)`, h, a.ID); err != nil {
+			if isUnique(err) {
+				return gardien.ErrDuplicate
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// AppByHost returns the proxy app of a host.
+func (s *Store) AppByHost(ctx context.Context, host string) (*gardien.App, error) {
+	a, err := scanApp(s.queryRow(ctx, s.reader, `SELECT `+prefixed("a.", appColumns)+` FROM app_hosts h JOIN apps a ON a.id = h.app_id WHERE h.host = ?`, host))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: app by host: %w", err)
+	}
+	return &a, nil
 }
 
 // DeleteApp deletes an organization's app (its secrets, sign-ins and tokens
@@ -158,4 +195,27 @@ func (s *Store) AppSecrets(ctx context.Context, appID int64, now time.Time) ([]g
 		return nil, fmt.Errorf("sqlstore: app secrets: %w", err)
 	}
 	return out, nil
+}
+
+// CreateForwardSession saves a browser's pass to proxy apps.
+func (s *Store) CreateForwardSession(ctx context.Context, tokenHash []byte, sessionID int64, created, expires time.Time) error {
+	if _, err := s.exec(ctx, s.writer, `INSERT INTO forward_sessions (token_hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		tokenHash, sessionID, created.Unix(), expires.Unix()); err != nil {
+		return fmt.Errorf("sqlstore: create forward session: %w", err)
+	}
+	return nil
+}
+
+// ForwardSession returns the Gardien session of a live pass and its person.
+func (s *Store) ForwardSession(ctx context.Context, tokenHash []byte, now time.Time) (*gardien.Session, *gardien.User, error) {
+	sess, u, err := scanSessionUser(auth.SessionKey{}, s.queryRow(ctx, s.reader, `SELECT `+userColumns+`, `+sessionColumns+`
+		FROM forward_sessions f JOIN sessions s ON s.id = f.session_id JOIN users u ON u.id = s.user_id
+		WHERE f.token_hash = ? AND f.expires_at > ?`, tokenHash, now.Unix()))
+	if err != nil {
+		if errors.Is(err, gardien.ErrNotFound) {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("sqlstore: forward session: %w", err)
+	}
+	return sess, u, nil
 }

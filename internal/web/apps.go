@@ -82,7 +82,7 @@ func (h *Handler) appLanguage(w http.ResponseWriter, r *http.Request, locales []
 // a redirect: its way ends at the app's site, and pages allow forms to lead
 // to this site only (form-action 'self'), redirects included.
 func (h *Handler) goOn(w http.ResponseWriter, r *http.Request, to string) {
-	if !strings.HasPrefix(to, pathAppContinue+"?") {
+	if !strings.HasPrefix(to, pathAppContinue+"?") && !strings.HasPrefix(to, pathForwardStart+"?") {
 		redirect(w, r, to)
 		return
 	}
@@ -95,7 +95,7 @@ func (h *Handler) goOn(w http.ResponseWriter, r *http.Request, to string) {
 // appReturn is the sign-in to an app to go back to after 2FA's set-up, if any.
 func appReturn(r *http.Request) string {
 	ck, err := r.Cookie(appReturnCookie)
-	if err != nil || !strings.HasPrefix(ck.Value, pathAppContinue+"?") {
+	if err != nil || !strings.HasPrefix(ck.Value, pathAppContinue+"?") && !strings.HasPrefix(ck.Value, pathForwardStart+"?") {
 		return ""
 	}
 	return localPath(ck.Value)
@@ -163,7 +163,7 @@ func appInput(f url.Values, creating bool) auth.AppInput {
 	}
 	str := func(k string) *string { v := f.Get(k); return &v }
 	in := auth.AppInput{Name: str("name"), RedirectURIs: lines("redirect_uris"), PostLogoutRedirectURIs: lines("post_logout_redirect_uris"),
-		BackchannelLogoutURI: str("backchannel_logout_uri"), SigningAlg: str("signing_alg")}
+		BackchannelLogoutURI: str("backchannel_logout_uri"), SigningAlg: str("signing_alg"), Hosts: lines("hosts")}
 	aud := gardien.AppAudience(f.Get("audience"))
 	in.Audience = &aud
 	need := f.Get("require_two_factor") == "on"
@@ -208,7 +208,7 @@ func (h *Handler) appOf(w http.ResponseWriter, r *http.Request, cur *httpx.Curre
 	p.App = v
 	p.Form = url.Values{"name": {v.Name}, "type": {string(v.Type)}, "redirect_uris": {strings.Join(v.RedirectURIs, "\n")},
 		"post_logout_redirect_uris": {strings.Join(v.PostLogoutRedirectURIs, "\n")}, "backchannel_logout_uri": {v.BackchannelLogoutURI},
-		"audience": {string(v.Audience)}, "signing_alg": {v.SigningAlg}}
+		"audience": {string(v.Audience)}, "signing_alg": {v.SigningAlg}, "hosts": {strings.Join(v.Hosts, "\n")}}
 	if v.NeedsTwoFactor {
 		p.Form.Set("require_two_factor", "on")
 	}

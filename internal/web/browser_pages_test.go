@@ -25,6 +25,7 @@ var notPages = map[string]string{
 	"/sso/start":                           "redirects to the identity provider (its errors are the login page, checked at /login/sso)",
 	"/sso/saml/{id}/metadata":              "XML for the identity provider",
 	"/oauth/continue":                      "redirects a sign-in to an app on (its refusals are the message page)",
+	"/authz/start":                         "redirects a browser on to a protected host (its refusals are the message page)",
 	"/organizations/{id}/security/confirm": "", // a page: listed here only to be sure it is not forgotten below
 }
 

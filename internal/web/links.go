@@ -29,6 +29,9 @@ const (
 	// ends, in the browser that did it.
 	pathAppContinue = "/oauth/continue"
 	pathAppCallback = "/oauth/authorize/callback"
+	// pathForwardStart is where a protected host's proxy sends a browser
+	// without a pass (authz.PathStart).
+	pathForwardStart = "/authz/start"
 	// PathSAMLACS is the route of SAML answers: identity providers post it
 	// from their own site (server.New lets it through CrossOriginProtection).
 	PathSAMLACS = "/sso/saml/{id}/acs"

@@ -33,6 +33,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+PathSAMLACS, h.handleSAMLACS)
 	m.HandleFunc("GET "+pathSAMLFinish, h.handleSAMLFinish)
 	m.HandleFunc("GET "+pathAppContinue, h.handleAppContinue)
+	m.HandleFunc("GET "+pathForwardStart, h.handleForwardStart)
 	m.HandleFunc("GET "+pathSSOLink, h.guard(auth.AreaSSOLink, h.handleSSOLinkPage))
 	m.HandleFunc("POST "+pathSSOLink, h.guard(auth.AreaSSOLink, h.handleSSOLink))
 

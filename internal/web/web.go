@@ -44,6 +44,8 @@ type Config struct {
 	Log     *slog.Logger
 	// FlashKey signs the one-time messages carried across a redirect.
 	FlashKey []byte
+	// CookieDomain is where the pass to protected hosts is set ("" this host).
+	CookieDomain string
 }
 
 // Handler serves the pages.
