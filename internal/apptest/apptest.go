@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -46,6 +47,8 @@ type options struct {
 	logs   io.Writer
 	mail   *mailtest.Server
 	around func(http.Handler) http.Handler
+	// baseHost names the server in its base URL (BaseHost).
+	baseHost string
 }
 
 // NodeOf makes another node of the same deployment as first: its
@@ -57,6 +60,14 @@ func NodeOf(first *Env) Option {
 		}
 		o.mail = first.Mail
 	}
+}
+
+// BaseHost has the server known as host (GARDIEN_BASE_URL
+// http://host:port, its port the listener's): a name under a domain whose
+// cookies it shares (GARDIEN_COOKIE_DOMAIN). The test's clients resolve
+// it themselves (the listener is on 127.0.0.1).
+func BaseHost(host string) Option {
+	return func(o *options) { o.baseHost = host }
 }
 
 // Around wraps the server's handler (to mark which node answered, say).
@@ -144,6 +155,10 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}}
 	for _, opt := range opts {
 		opt(o)
+	}
+	if o.baseHost != "" {
+		_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+		o.env["GARDIEN_BASE_URL"] = "http://" + net.JoinHostPort(o.baseHost, port)
 	}
 	if o.mail != nil { // a node of another's deployment: its SMTP server
 		mail = o.mail

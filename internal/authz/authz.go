@@ -78,6 +78,9 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, u *url.URL, redi
 		http.Error(w, "You may not enter this site.", http.StatusForbidden)
 	default:
 		if !redirects {
+			// nginx turns the 401 into a redirect to Location
+			// (auth_request_set, error_page: deploy/nginx/forward-auth.conf).
+			w.Header().Set("Location", StartURL(h.Base, u.String()))
 			http.Error(w, "Log in at Gardien first.", http.StatusUnauthorized)
 			return
 		}

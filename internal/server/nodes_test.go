@@ -2,15 +2,12 @@ package server_test
 
 import (
 	"encoding/base32"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,7 +32,6 @@ func node(name string) apptest.Option {
 // nodes, listening on listen, until the test ends.
 func startNginx(t *testing.T, listen string, nodes ...string) {
 	t.Helper()
-	bin := testenv.Nginx(t)
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -45,54 +41,7 @@ func startNginx(t *testing.T, listen string, nodes ...string) {
 		t.Fatal(err)
 	}
 	conf := strings.NewReplacer("127.0.0.1:8081", nodes[0], "127.0.0.1:8082", nodes[1], "listen 127.0.0.1:8080", "listen "+listen).Replace(string(site))
-	dir := t.TempDir()
-	main := fmt.Sprintf(`daemon off;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 512; }
-http {
-	access_log off;
-	client_body_temp_path %[1]s/body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-%[2]s
-}
-`, dir, conf)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(main), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
-	// Its own process group, so that its workers end with it; its output
-	// to a file, which no worker can hold open past the end.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := os.Create(filepath.Join(dir, "out.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("nginx: %v", err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-		out.Close()
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", listen); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			said, _ := os.ReadFile(out.Name())
-			t.Fatalf("nginx did not listen on %s:\n%s\n%s", listen, said, log)
-		}
-	}
+	testenv.StartNginx(t, conf, listen)
 }
 
 func freeAddr(t *testing.T) string {

@@ -1,0 +1,131 @@
+package authz_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/testenv"
+)
+
+// acmeBrowser is a browser for the hosts of acme.test, all on this
+// machine: each name is dialed at 127.0.0.1, on the URL's port.
+func acmeBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			_, port, _ := net.SplitHostPort(addr)
+			return dialer.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+		}}}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// get fetches u with b, following redirects and the pages that move on by
+// themselves (Refresh), and returns the last answer's body and URL.
+func get(t testing.TB, b *http.Client, u string) (string, *url.URL, int) {
+	t.Helper()
+	for range 5 {
+		resp, err := b.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		next, ok := strings.CutPrefix(resp.Header.Get("Refresh"), "0; url=")
+		if !ok {
+			return string(body), resp.Request.URL, resp.StatusCode
+		}
+		ref, _ := resp.Request.URL.Parse(next)
+		u = ref.String()
+	}
+	t.Fatal("too many pages that move on")
+	return "", nil, 0
+}
+
+// TestNginxAsksGardien: deploy/nginx/forward-auth.conf, as documented, in
+// front of an app that says who it sees: logged out → Gardien's login →
+// back on the app as the person; another organization's member → 403;
+// logout → the next request goes to the login again.
+func TestNginxAsksGardien(t *testing.T) {
+	t.Parallel()
+	env, clock, owner, _ := acme(t, apptest.BaseHost("gardien.acme.test"), apptest.Setting("GARDIEN_COOKIE_DOMAIN", "acme.test"))
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s (%s) at %s", r.Header.Get("Remote-Email"), r.Header.Get("Remote-Groups"), r.URL.RequestURI())
+	}))
+	t.Cleanup(app.Close)
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := os.ReadFile(filepath.Join(root, "deploy", "nginx", "forward-auth.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := freeAddr(t)
+	gardien := strings.TrimPrefix(env.URL, "http://")
+	testenv.StartNginx(t, strings.NewReplacer("127.0.0.1:8443", listen, "wiki.example.com", "wiki.acme.test",
+		"127.0.0.1:3000", strings.TrimPrefix(app.URL, "http://"), "127.0.0.1:8080", gardien).Replace(string(site)), listen)
+	_, port, _ := net.SplitHostPort(listen)
+	wiki := "http://wiki.acme.test:" + port + "/page?x=1&y=2"
+
+	b := acmeBrowser()
+	body, at, _ := get(t, b, wiki)
+	if at.Hostname() != "gardien.acme.test" || at.Path != "/login" {
+		t.Fatalf("logged out: at %s: %.200s", at, body)
+	}
+	next := at.Query().Get("next")
+	resp, err := b.PostForm(strings.Replace(env.URL, "127.0.0.1", "gardien.acme.test", 1)+"/login",
+		url.Values{"email": {owner.email}, "password": {pw}, "next": {next}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// The owner has 2FA: the code page, then on.
+	if resp.Request.URL.Path != "/login/two-factor" {
+		t.Fatalf("after the password: at %s", resp.Request.URL)
+	}
+	resp, err = b.PostForm(resp.Request.URL.Scheme+"://"+resp.Request.URL.Host+"/login/two-factor",
+		url.Values{"code": {owner.code(clock)}, "next": {resp.Request.URL.Query().Get("next")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	next, _ = strings.CutPrefix(resp.Header.Get("Refresh"), "0; url=")
+	ref, _ := resp.Request.URL.Parse(next)
+	body, at, _ = get(t, b, ref.String())
+	if want := "hello owner@example.com (owner) at /page?x=1&y=2"; body != want || at.Hostname() != "wiki.acme.test" {
+		t.Fatalf("back on the app: at %s: %q, want %q", at, body, want)
+	}
+	// Logged out at Gardien: the pass ends with the session, at once.
+	gardienURL, _ := url.Parse(strings.Replace(env.URL, "127.0.0.1", "gardien.acme.test", 1))
+	c := env.Client(t)
+	c.Client = b
+	c.Base = gardienURL.String()
+	if r := c.Form("/logout", nil); r.StatusCode >= 400 {
+		t.Fatalf("logout: %d", r.StatusCode)
+	}
+	if _, at, _ = get(t, b, wiki); at.Path != "/login" {
+		t.Fatalf("after logout: at %s", at)
+	}
+}
