@@ -63,17 +63,12 @@ func get(t testing.TB, b *http.Client, u string) (string, *url.URL, int) {
 	return "", nil, 0
 }
 
-// TestNginxAsksGardien: deploy/nginx/forward-auth.conf, as documented, in
-// front of an app that says who it sees: logged out → Gardien's login →
-// back on the app as the person; another organization's member → 403;
-// logout → the next request goes to the login again.
+// TestNginxAsksGardien: deploy/nginx/forward-auth.conf, as shipped, in
+// front of an app that says who it sees (throughProxy).
 func TestNginxAsksGardien(t *testing.T) {
 	t.Parallel()
 	env, clock, owner, _ := acme(t, apptest.BaseHost("gardien.acme.test"), apptest.Setting("GARDIEN_COOKIE_DOMAIN", "acme.test"))
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "hello %s (%s) at %s", r.Header.Get("Remote-Email"), r.Header.Get("Remote-Groups"), r.URL.RequestURI())
-	}))
-	t.Cleanup(app.Close)
+	app := whoApp(t)
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -85,10 +80,17 @@ func TestNginxAsksGardien(t *testing.T) {
 	listen := freeAddr(t)
 	gardien := strings.TrimPrefix(env.URL, "http://")
 	testenv.StartNginx(t, strings.NewReplacer("127.0.0.1:8443", listen, "wiki.example.com", "wiki.acme.test",
-		"127.0.0.1:3000", strings.TrimPrefix(app.URL, "http://"), "127.0.0.1:8080", gardien).Replace(string(site)), listen)
+		"127.0.0.1:3000", app, "127.0.0.1:8080", gardien).Replace(string(site)), listen)
 	_, port, _ := net.SplitHostPort(listen)
-	wiki := "http://wiki.acme.test:" + port + "/page?x=1&y=2"
+	throughProxy(t, env, clock, owner, "http://wiki.acme.test:"+port+"/page?x=1&y=2")
+}
 
+// throughProxy walks a browser to wiki (behind a proxy that asks Gardien)
+// while logged out: Gardien's login and code page as the owner, then back
+// on the app, which sees the owner; after logout at Gardien the next
+// request goes to the login again.
+func throughProxy(t *testing.T, env *apptest.Env, clock *apptest.Clock, owner *person, wiki string) {
+	t.Helper()
 	b := acmeBrowser()
 	body, at, _ := get(t, b, wiki)
 	if at.Hostname() != "gardien.acme.test" || at.Path != "/login" {
@@ -118,14 +120,23 @@ func TestNginxAsksGardien(t *testing.T) {
 		t.Fatalf("back on the app: at %s: %q, want %q", at, body, want)
 	}
 	// Logged out at Gardien: the pass ends with the session, at once.
-	gardienURL, _ := url.Parse(strings.Replace(env.URL, "127.0.0.1", "gardien.acme.test", 1))
 	c := env.Client(t)
 	c.Client = b
-	c.Base = gardienURL.String()
+	c.Base = strings.Replace(env.URL, "127.0.0.1", "gardien.acme.test", 1)
 	if r := c.Form("/logout", nil); r.StatusCode >= 400 {
 		t.Fatalf("logout: %d", r.StatusCode)
 	}
 	if _, at, _ = get(t, b, wiki); at.Path != "/login" {
 		t.Fatalf("after logout: at %s", at)
 	}
+}
+
+// whoApp is a protected site's app: it says whom the proxy says it sees.
+func whoApp(t *testing.T) string {
+	t.Helper()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s (%s) at %s", r.Header.Get("Remote-Email"), r.Header.Get("Remote-Groups"), r.URL.RequestURI())
+	}))
+	t.Cleanup(app.Close)
+	return strings.TrimPrefix(app.URL, "http://")
 }

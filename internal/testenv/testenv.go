@@ -128,6 +128,17 @@ func ModuleRoot() (string, error) {
 
 // Nginx returns the path of nginx, for the tests of several nodes behind
 // a load balancer.
+// Caddy returns the path of the Caddy binary (scripts/test builds the
+// version go.mod names into its cache: GARDIEN_TEST_CADDY).
+func Caddy(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("GARDIEN_TEST_CADDY")
+	if _, err := exec.LookPath(p); p == "" || err != nil {
+		missing(t, "Caddy: set GARDIEN_TEST_CADDY (go build -o /tmp/caddy github.com/caddyserver/caddy/v2/cmd/caddy)")
+	}
+	return p
+}
+
 func Nginx(t testing.TB) string {
 	t.Helper()
 	for _, p := range []string{os.Getenv("GARDIEN_TEST_NGINX"), "/usr/sbin/nginx"} {
