@@ -245,3 +245,22 @@ func TestHostileForwardedValues(t *testing.T) {
 		t.Fatalf("a host protected twice: %d %s", r.StatusCode, r.Body)
 	}
 }
+
+// Two nodes on one PostgreSQL: a pass made through one is checked by the
+// other, and a logout through one ends it on the other at once.
+func TestAPassEndsOnEveryNodeAtOnce(t *testing.T) {
+	t.Parallel()
+	env, _, owner, _ := acme(t, apptest.Postgres(t))
+	other := apptest.Start(t, apptest.NodeOf(env))
+	wiki := "https://wiki.acme.test/"
+	_, pass := start(t, owner.c, wiki)
+	if r := proxy(t, other, wiki, pass); r.StatusCode != 200 {
+		t.Fatalf("the other node: %d", r.StatusCode)
+	}
+	api(t, owner.c, "POST", "/logout", nil)
+	for _, node := range []*apptest.Env{env, other} {
+		if r := proxy(t, node, wiki, pass); r.StatusCode != http.StatusFound {
+			t.Fatalf("after logout: %d", r.StatusCode)
+		}
+	}
+}

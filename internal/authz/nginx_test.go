@@ -129,6 +129,21 @@ func throughProxy(t *testing.T, env *apptest.Env, clock *apptest.Clock, owner *p
 	if _, at, _ = get(t, b, wiki); at.Path != "/login" {
 		t.Fatalf("after logout: at %s", at)
 	}
+	// Someone outside the organization logs in, and is told they may not enter.
+	outsider := newPerson(t, env, fmt.Sprintf("outsider-%d@example.com", time.Now().UnixNano()))
+	b2 := acmeBrowser()
+	_, at, _ = get(t, b2, wiki)
+	resp, err = b2.PostForm(strings.Replace(env.URL, "127.0.0.1", "gardien.acme.test", 1)+"/login",
+		url.Values{"email": {outsider.email}, "password": {pw}, "next": {at.Query().Get("next")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	next, _ = strings.CutPrefix(resp.Header.Get("Refresh"), "0; url=")
+	ref, _ = resp.Request.URL.Parse(next)
+	if body, at, status := get(t, b2, ref.String()); status != http.StatusForbidden || !strings.Contains(body, "not a member") {
+		t.Fatalf("an outsider: %d at %s", status, at)
+	}
 }
 
 // whoApp is a protected site's app: it says whom the proxy says it sees.
