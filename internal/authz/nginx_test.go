@@ -146,11 +146,16 @@ func throughProxy(t *testing.T, env *apptest.Env, clock *apptest.Clock, owner *p
 	}
 }
 
-// whoApp is a protected site's app: it says whom the proxy says it sees.
+// whoApp is a protected site's app: it says whom the proxy says it sees
+// (Gardien's forward-auth: Remote-*; oauth2-proxy: X-Forwarded-Email).
 func whoApp(t *testing.T) string {
 	t.Helper()
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "hello %s (%s) at %s", r.Header.Get("Remote-Email"), r.Header.Get("Remote-Groups"), r.URL.RequestURI())
+		email := r.Header.Get("Remote-Email")
+		if email == "" {
+			email = r.Header.Get("X-Forwarded-Email")
+		}
+		fmt.Fprintf(w, "hello %s (%s) at %s", email, r.Header.Get("Remote-Groups"), r.URL.RequestURI())
 	}))
 	t.Cleanup(app.Close)
 	return strings.TrimPrefix(app.URL, "http://")

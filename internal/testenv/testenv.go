@@ -139,6 +139,17 @@ func Caddy(t testing.TB) string {
 	return p
 }
 
+// OAuth2Proxy returns the path of the oauth2-proxy binary (scripts/test
+// builds the version go.mod names: GARDIEN_TEST_OAUTH2_PROXY).
+func OAuth2Proxy(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("GARDIEN_TEST_OAUTH2_PROXY")
+	if _, err := exec.LookPath(p); p == "" || err != nil {
+		missing(t, "oauth2-proxy: set GARDIEN_TEST_OAUTH2_PROXY (go build -o /tmp/oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7)")
+	}
+	return p
+}
+
 func Nginx(t testing.TB) string {
 	t.Helper()
 	for _, p := range []string{os.Getenv("GARDIEN_TEST_NGINX"), "/usr/sbin/nginx"} {

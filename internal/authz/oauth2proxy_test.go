@@ -1,0 +1,84 @@
+package authz_test
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gardien/gardien/internal/testenv"
+)
+
+// TestOAuth2ProxySignsInThroughGardien: oauth2-proxy in front of an app,
+// with Gardien as its OpenID provider (a web app with PKCE): the other
+// common way teams put a proxy in front of their tools. Logged out → Gardien's
+// login and code page → back on the app, which sees the owner's email.
+func TestOAuth2ProxySignsInThroughGardien(t *testing.T) {
+	t.Parallel()
+	bin := testenv.OAuth2Proxy(t)
+	env, clock, owner, org := acme(t)
+	listen := freeAddr(t)
+	app := api(t, owner.c, "POST", org+"/apps", map[string]any{"name": "oauth2-proxy", "type": "web",
+		"redirect_uris": []string{"http://" + listen + "/oauth2/callback"}})["app"].(map[string]any)
+	who := whoApp(t)
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "--http-address="+listen, "--provider=oidc", "--oidc-issuer-url="+env.URL,
+		"--client-id="+app["client_id"].(string), "--client-secret="+app["client_secret"].(string),
+		"--redirect-url=http://"+listen+"/oauth2/callback", "--upstream=http://"+who, "--email-domain=*",
+		"--cookie-secret="+base64.RawURLEncoding.EncodeToString(secret), "--cookie-secure=false", "--code-challenge-method=S256",
+		"--skip-provider-button=true", "--scope=openid email profile")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := os.Create(filepath.Join(dir, "oauth2-proxy.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait(); out.Close() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", listen); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(out.Name())
+			t.Fatalf("oauth2-proxy did not listen:\n%s", log)
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	b := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	_, at, _ := get(t, b, "http://"+listen+"/page?x=1")
+	if at.Path != "/login" {
+		t.Fatalf("logged out: at %s", at)
+	}
+	resp, err := b.PostForm(env.URL+"/login", url.Values{"email": {owner.email}, "password": {pw}, "next": {at.Query().Get("next")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = b.PostForm(env.URL+"/login/two-factor", url.Values{"code": {owner.code(clock)}, "next": {resp.Request.URL.Query().Get("next")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	next, _ := strings.CutPrefix(resp.Header.Get("Refresh"), "0; url=")
+	ref, _ := resp.Request.URL.Parse(next)
+	body, at, status := get(t, b, ref.String())
+	if want := "hello " + owner.email + " () at /page?x=1"; status != 200 || at.Host != listen || body != want {
+		log, _ := os.ReadFile(out.Name())
+		t.Fatalf("back through oauth2-proxy: %d at %s: %q\n%s", status, at, body, log)
+	}
+}
