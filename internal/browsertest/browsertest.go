@@ -40,8 +40,9 @@ type Browser struct {
 }
 
 // New starts Chromium whose pages ask for lang (Accept-Language), and
-// saves screenshots under dir/<test name>.
-func New(t testing.TB, lang string) *Browser {
+// saves screenshots under dir/<test name>; flags are Chromium's own more
+// (host-resolver-rules, say).
+func New(t testing.TB, lang string, flags ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	exec := testenv.Chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -58,6 +59,7 @@ func New(t testing.TB, lang string) *Browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1100, 800),
 	)
+	opts = append(opts, flags...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
