@@ -60,8 +60,9 @@ func main() {
 	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps; half of them when full logins run too)")
 	flood := flag.Int("flood", 500, "password logins sent at once in the flood")
 	office := flag.Int("office", 500, "people of one office (one address) logging in at once, against a server with the default guessing limits")
-	ops := flag.String("ops", "me,password,second,full,flood,office", "the operations (also: oidc, sign-ins to an app) to run, in this order (fewer: a quicker run, or a profile of one)")
+	ops := flag.String("ops", "me,password,second,full,flood,office", "the operations (also: oidc, sign-ins to an app; forward, a proxy's question) to run, in this order (fewer: a quicker run, or a profile of one)")
 	profile := flag.String("profile", "", "a directory where to save the server's CPU profile of each operation (OP.pprof)")
+	oauth2Proxy := flag.String("oauth2-proxy", "", "with -ops forward: also measure oauth2-proxy's /oauth2/auth (the binary: go build -o /tmp/oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7), side by side")
 	oidcProvider := flag.String("oidc-provider", "", "with -ops oidc: also measure oidc-provider (npm), installed in this directory (cmd/gardien-load/oidcprovider, after npm ci there), side by side")
 	flag.Parse()
 	want := map[string]bool{}
@@ -82,10 +83,17 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	oidc := want["oidc"]
+	oidc, forward := want["oidc"], want["forward"]
 	delete(want, "oidc")
+	delete(want, "forward")
 	if len(want) > 0 {
 		if err := run(*bin, *dbURL, *profile, *workers, *duration, *people, *flood, *office, want); err != nil {
+			fmt.Fprintln(os.Stderr, "gardien-load:", err)
+			os.Exit(1)
+		}
+	}
+	if forward {
+		if err := runForward(*bin, *dbURL, *profile, *oauth2Proxy, *workers, *duration); err != nil {
 			fmt.Fprintln(os.Stderr, "gardien-load:", err)
 			os.Exit(1)
 		}
@@ -99,7 +107,7 @@ func main() {
 }
 
 // allOps are the operations the tool drives.
-var allOps = []string{"me", "password", "second", "full", "flood", "office", "oidc"}
+var allOps = []string{"me", "password", "second", "full", "flood", "office", "oidc", "forward"}
 
 // server is the running gardien and what it printed.
 type server struct {
@@ -122,7 +130,9 @@ func start(bin, dbURL, profiles string, limits bool) (*server, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "GARDIEN_ADDR=127.0.0.1:0", "GARDIEN_DATA_DIR="+dir, "GARDIEN_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "GARDIEN_ADDR=127.0.0.1:0", "GARDIEN_DATA_DIR="+dir, "GARDIEN_LOG_LEVEL=warn",
+		// The forward-auth measure connects its organization to Gardien itself.
+		"GARDIEN_SSO_ALLOW_PRIVATE=true")
 	if !limits {
 		cmd.Env = append(cmd.Env, "GARDIEN_PASSWORD_TRIES_PER_ADDRESS=1000000", "GARDIEN_PASSWORD_TRIES_PER_ACCOUNT=1000000")
 	}

@@ -32,6 +32,9 @@ type AppStore interface {
 	App(ctx context.Context, appID int64) (*gardien.App, error)
 	// AppByHost returns the proxy app of a host; gardien.ErrNotFound if none.
 	AppByHost(ctx context.Context, host string) (*gardien.App, error)
+	// ProxyAppOf is AppByHost with a person's membership of the app's
+	// organization (nil when none) and whether it requires SSO.
+	ProxyAppOf(ctx context.Context, host string, userID int64) (app *gardien.App, m *gardien.Membership, ssoRequired bool, err error)
 	// AppByClientID returns an app by its client id; gardien.ErrNotFound if none.
 	AppByClientID(ctx context.Context, clientID string) (*gardien.App, error)
 	// OrgApps lists an organization's apps by name.

@@ -64,42 +64,57 @@ func (s *Service) ProxyApp(ctx context.Context, rawHost string) (*gardien.App, e
 // reach host now: the one decision every app gets (ContinueAppSignIn's),
 // on the live Gardien session behind the pass, which ends with it.
 func (s *Service) CheckForward(ctx context.Context, token, host string, c gardien.Client) (*ForwardAnswer, error) {
-	a, err := s.ProxyApp(ctx, host)
-	if err != nil {
-		if _, ok := gardien.AsError(err); ok {
-			return &ForwardAnswer{Verdict: ForwardDeny, Refusal: err}, nil
+	// Without a live pass: to the login, for a protected host.
+	noPass := func() (*ForwardAnswer, error) {
+		a, err := s.ProxyApp(ctx, host)
+		if err != nil {
+			if _, ok := gardien.AsError(err); ok {
+				return &ForwardAnswer{Verdict: ForwardDeny, Refusal: err}, nil
+			}
+			return nil, err
 		}
-		return nil, err
+		return &ForwardAnswer{App: a, Verdict: ForwardLogin}, nil
 	}
-	ans := &ForwardAnswer{App: a, Verdict: ForwardLogin}
 	if token == "" || len(token) > 100 {
-		return ans, nil
+		return noPass()
 	}
 	now := s.Now()
 	sess, u, err := s.Store.ForwardSession(ctx, hashToken(token), now)
 	if errors.Is(err, gardien.ErrNotFound) {
-		return ans, nil
+		return noPass()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: forward session: %w", err)
 	}
 	if !s.live(sess, u, now) || sess.Level != gardien.LevelFull {
-		return ans, nil
+		return noPass()
 	}
 	if now.Unix()-sess.LastSeenAt.Unix() >= touchEvery {
 		if err := s.Store.TouchSession(ctx, sess.ID, now); err != nil {
 			s.Log.ErrorContext(ctx, "session not touched", "err", err)
 		}
 	}
-	step, err := s.decide(ctx, sess, u, &gardien.Grant{CreatedAt: sess.CreatedAt}, a, c, false)
+	name, ok := NormalizeDomain(host)
+	if !ok {
+		return &ForwardAnswer{Verdict: ForwardDeny, Refusal: errAppNotFound}, nil
+	}
+	a, m, ssoRequired, err := s.Store.ProxyAppOf(ctx, name, u.ID)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return &ForwardAnswer{Verdict: ForwardDeny, Refusal: errAppNotFound}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: proxy app: %w", err)
+	}
+	ans := &ForwardAnswer{App: a, Person: u}
+	step, err := s.decideKnowing(ctx, sess, u, &gardien.Grant{CreatedAt: sess.CreatedAt}, a, &known{m: m, ssoRequired: ssoRequired}, c, false)
 	if err != nil {
 		if _, ok := gardien.AsError(err); ok {
-			ans.Verdict, ans.Refusal, ans.Person = ForwardDeny, err, u
+			ans.Verdict, ans.Refusal = ForwardDeny, err
 			return ans, nil
 		}
 		return nil, err
 	}
-	ans.Person, ans.Role = u, step.Role
+	ans.Role = step.Role
 	switch step.Next {
 	case AppNextApp:
 		ans.Verdict = ForwardAllow

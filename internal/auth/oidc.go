@@ -309,6 +309,19 @@ func (s *Service) continueAppSignIn(ctx context.Context, sess *gardien.Session, 
 // the person may sign in, g is filled (who, when, how) and the step is
 // AppNextApp. act lets it move the session back a step and audit refusals.
 func (s *Service) decide(ctx context.Context, sess *gardien.Session, u *gardien.User, g *gardien.Grant, a *gardien.App, c gardien.Client, act bool) (*AppStep, error) {
+	return s.decideKnowing(ctx, sess, u, g, a, nil, c, act)
+}
+
+// known is what a caller read already with the app: the person's
+// membership of its organization (nil: not a member), and whether it
+// requires SSO.
+type known struct {
+	m           *gardien.Membership
+	ssoRequired bool
+}
+
+// decideKnowing is decide with the membership read already (k non-nil).
+func (s *Service) decideKnowing(ctx context.Context, sess *gardien.Session, u *gardien.User, g *gardien.Grant, a *gardien.App, k *known, c gardien.Client, act bool) (*AppStep, error) {
 	var err error
 	step := &AppStep{Grant: g, App: a}
 	interact := func(next AppNext, refusal string) (*AppStep, error) {
@@ -331,12 +344,14 @@ func (s *Service) decide(ctx context.Context, sess *gardien.Session, u *gardien.
 	default:
 		return interact(AppNextLogin, "login_required")
 	}
-	m, err := s.Store.Membership(ctx, a.OrgID, u.ID)
-	if errors.Is(err, gardien.ErrNotFound) {
-		return nil, s.refuseApp(ctx, u, a, "not_member", errAppNotMember, c, act)
-	}
-	if err != nil {
+	var m *gardien.Membership
+	if k != nil {
+		m = k.m
+	} else if m, err = s.Store.Membership(ctx, a.OrgID, u.ID); err != nil && !errors.Is(err, gardien.ErrNotFound) {
 		return nil, fmt.Errorf("auth: app sign-in: %w", err)
+	}
+	if m == nil {
+		return nil, s.refuseApp(ctx, u, a, "not_member", errAppNotMember, c, act)
 	}
 	if !a.Audience.Admits(m.Role) {
 		return nil, s.refuseApp(ctx, u, a, "role", errAppRole, c, act)
@@ -344,11 +359,13 @@ func (s *Service) decide(ctx context.Context, sess *gardien.Session, u *gardien.
 	step.Role = m.Role
 	viaSSO := sess.SSOContext != ""
 	if !viaSSO {
-		conn, err := s.Store.SSOConnection(ctx, a.OrgID)
-		if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+		var required bool
+		if k != nil {
+			required = k.ssoRequired
+		} else if required, err = s.Store.SSORequired(ctx, a.OrgID); err != nil {
 			return nil, fmt.Errorf("auth: app sign-in: %w", err)
 		}
-		if err == nil && conn.Enabled && conn.RequireSSO {
+		if required {
 			return nil, s.refuseApp(ctx, u, a, "sso_required", errAppSSORequired, c, act)
 		}
 	}

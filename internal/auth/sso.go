@@ -21,6 +21,9 @@ import (
 // domains, logins under way, answers, and accounts linked to them.
 type SSOStore interface {
 	SSOConnection(ctx context.Context, orgID int64) (*gardien.SSOConnection, error)
+	// SSORequired says whether an organization's people must log in
+	// through its identity provider (a connection on, that requires it).
+	SSORequired(ctx context.Context, orgID int64) (bool, error)
 	SaveSSOConnection(ctx context.Context, c *gardien.SSOConnection, e *gardien.Event) error
 	DeleteSSOConnection(ctx context.Context, orgID int64, e *gardien.Event) error
 	VerifySSODomain(ctx context.Context, orgID int64, domain string, at time.Time, e *gardien.Event) error

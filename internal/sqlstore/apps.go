@@ -111,6 +111,35 @@ func (s *Store) AppByHost(ctx context.Context, host string) (*gardien.App, error
 	return &a, nil
 }
 
+// ProxyAppOf returns the proxy app of a host, with a person's membership of
+// its organization (nil when none) and whether it requires SSO: one query
+// for a proxy's question.
+func (s *Store) ProxyAppOf(ctx context.Context, host string, userID int64) (*gardien.App, *gardien.Membership, bool, error) {
+	var m gardien.Membership
+	var role sql.NullString
+	var created, deadline int64
+	var ssoRequired bool
+	a, err := scanApp(scanFunc(func(dest ...any) error {
+		return s.queryRow(ctx, s.reader, `SELECT `+prefixed("a.", appColumns)+`, o.id, o.name, o.require_two_factor,
+			o.require_two_factor_deadline, o.created_at, m.role, COALESCE(c.enabled AND c.require_sso, ?)
+			FROM app_hosts h JOIN apps a ON a.id = h.app_id JOIN organizations o ON o.id = a.org_id
+			LEFT JOIN memberships m ON m.org_id = a.org_id AND m.user_id = ?
+			LEFT JOIN sso_connections c ON c.org_id = a.org_id WHERE h.host = ?`, false, userID, host).
+			Scan(append(dest, &m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &created, &role, &ssoRequired)...)
+	}))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, false, gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("sqlstore: proxy app: %w", err)
+	}
+	if !role.Valid {
+		return &a, nil, ssoRequired, nil
+	}
+	m.Role, m.CreatedAt, m.TwoFactorDeadline = gardien.Role(role.String), time.Unix(created, 0).UTC(), unixOrZero(deadline)
+	return &a, &m, ssoRequired, nil
+}
+
 // DeleteApp deletes an organization's app (its secrets, sign-ins and tokens
 // go with it) and saves e.
 func (s *Store) DeleteApp(ctx context.Context, orgID, appID int64, e *gardien.Event) error {

@@ -32,6 +32,20 @@ func (s *Store) SSOConnection(ctx context.Context, orgID int64) (*gardien.SSOCon
 	return &c, nil
 }
 
+// SSORequired says whether an organization's connection is on and
+// requires SSO (false when it has none).
+func (s *Store) SSORequired(ctx context.Context, orgID int64) (bool, error) {
+	var required bool
+	err := s.queryRow(ctx, s.reader, `SELECT enabled AND require_sso FROM sso_connections WHERE org_id = ?`, orgID).Scan(&required)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: sso required: %w", err)
+	}
+	return required, nil
+}
+
 func (s *Store) ssoDomains(ctx context.Context, orgID int64) ([]gardien.SSODomain, error) {
 	out, err := queryAll(ctx, s, `SELECT domain, token, COALESCE(verified_at, 0) FROM sso_domains WHERE org_id = ? ORDER BY domain`,
 		func(row scanner) (gardien.SSODomain, error) {
