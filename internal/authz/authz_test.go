@@ -264,3 +264,29 @@ func TestAPassEndsOnEveryNodeAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// Gardien's session cookie is no pass; an admin without 2FA is sent to set
+// it up before a host that needs it.
+func TestTheSessionIsNoPassAndTheSetUpComesFirst(t *testing.T) {
+	t.Parallel()
+	env, _, owner, org := acme(t)
+	u, _ := url.Parse(env.URL)
+	var session string
+	for _, ck := range owner.c.Jar.Cookies(u) {
+		if strings.Contains(ck.Name, "session") {
+			session = ck.Value
+		}
+	}
+	if session == "" {
+		t.Fatal("no session cookie")
+	}
+	if r := proxy(t, env, "http://wiki.acme.test/", session); r.StatusCode != http.StatusFound {
+		t.Fatalf("Gardien's session as a pass: %d", r.StatusCode)
+	}
+	admin := newPerson(t, env, "admin@example.com")
+	api(t, owner.c, "POST", org+"/invitations", map[string]any{"email": admin.email, "role": "admin"})
+	api(t, admin.c, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, admin.email).Token()})
+	if to, pass := start(t, admin.c, "https://admin.acme.test/"); pass != "" || to != "/two-factor/setup" {
+		t.Fatalf("an admin without 2FA: to %q, pass %q", to, pass)
+	}
+}
