@@ -32,7 +32,8 @@ type AppStore interface {
 	App(ctx context.Context, appID int64) (*gardien.App, error)
 	// AppByHost returns the proxy app of a host; gardien.ErrNotFound if none.
 	AppByHost(ctx context.Context, host string) (*gardien.App, error)
-	// ProxyAppOf is AppByHost with a person's membership of the app's
+	// ProxyAppOf is AppByHost (the app's id, organization, name, type,
+	// audience and need of 2FA only) with a person's membership of its
 	// organization (nil when none) and whether it requires SSO.
 	ProxyAppOf(ctx context.Context, host string, userID int64) (app *gardien.App, m *gardien.Membership, ssoRequired bool, err error)
 	// AppByClientID returns an app by its client id; gardien.ErrNotFound if none.
@@ -168,6 +169,11 @@ func (s *Service) CreateApp(ctx context.Context, actor *gardien.User, orgID int6
 	if err != nil {
 		return nil, err
 	}
+	// Which hosts of the organization's domains Gardien guards is the
+	// owners' to say, as the domains are.
+	if in.Type != nil && *in.Type == gardien.AppProxy && m.Role != gardien.RoleOwner {
+		return nil, errForbidden
+	}
 	now := s.Now().UTC().Truncate(time.Second)
 	a := &gardien.App{OrgID: orgID, ClientID: newClientID(), Audience: gardien.AudienceMembers, SigningAlg: gardien.AlgRS256,
 		CreatedAt: now, UpdatedAt: now}
@@ -216,6 +222,9 @@ func (s *Service) UpdateApp(ctx context.Context, actor *gardien.User, orgID, app
 	}
 	if in.Type != nil && *in.Type != a.Type {
 		return nil, gardien.Invalid("type", "err.app_type_fixed")
+	}
+	if a.Type == gardien.AppProxy && m.Role != gardien.RoleOwner {
+		return nil, errForbidden
 	}
 	if in.RequireTwoFactor != nil && !*in.RequireTwoFactor && m.RequireTwoFactor {
 		return nil, errAppTwoFactorOrg

@@ -119,11 +119,28 @@ func (s *Service) SSO(ctx context.Context, actor *gardien.User, orgID int64) (*g
 // not a host name.
 func NormalizeDomain(raw string) (string, bool) {
 	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(raw)), ".")
+	if plainASCII(d) {
+		// Letters, digits, dots and hyphens, no A-label: IDNA would give
+		// it back as it is (a proxy's question asks this at each request).
+		return d, hostname(d)
+	}
 	a, err := idna.Lookup.ToASCII(d)
 	if err != nil || !hostname(a) {
 		return "", false
 	}
 	return a, true
+}
+
+// plainASCII says whether d holds only a-z, 0-9, '.' and '-', and no
+// A-label ("xn--"), which IDNA checks.
+func plainASCII(d string) bool {
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return !strings.Contains(d, "xn--")
 }
 
 func newDomainToken() string {

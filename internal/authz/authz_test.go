@@ -290,3 +290,20 @@ func TestTheSessionIsNoPassAndTheSetUpComesFirst(t *testing.T) {
 		t.Fatalf("an admin without 2FA: to %q, pass %q", to, pass)
 	}
 }
+
+// The hosts Gardien guards are the owners' to say, as the domains are.
+func TestOnlyOwnersRegisterProtectedHosts(t *testing.T) {
+	t.Parallel()
+	env, _, owner, org := acme(t)
+	admin := newPerson(t, env, "admin@example.com")
+	api(t, owner.c, "POST", org+"/invitations", map[string]any{"email": admin.email, "role": "admin"})
+	api(t, admin.c, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, admin.email).Token()})
+	if r := admin.c.API("POST", org+"/apps", map[string]any{"name": "Grafana", "type": "proxy", "hosts": []string{"grafana.acme.test"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("an admin registering a host: %d", r.StatusCode)
+	}
+	apps := api(t, admin.c, "GET", org+"/apps", nil)["apps"].([]any)
+	id := fmt.Sprint(apps[0].(map[string]any)["id"])
+	if r := admin.c.API("PATCH", org+"/apps/"+id, map[string]any{"hosts": []string{"x.acme.test"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("an admin changing a host: %d", r.StatusCode)
+	}
+}

@@ -111,22 +111,23 @@ func (s *Store) AppByHost(ctx context.Context, host string) (*gardien.App, error
 	return &a, nil
 }
 
-// ProxyAppOf returns the proxy app of a host, with a person's membership of
-// its organization (nil when none) and whether it requires SSO: one query
-// for a proxy's question.
+// ProxyAppOf returns the proxy app of a host (what a proxy's question
+// needs of it: id, organization, name, type, audience, need of 2FA), with a
+// person's membership of its organization (nil when none) and whether it
+// requires SSO: one query.
 func (s *Store) ProxyAppOf(ctx context.Context, host string, userID int64) (*gardien.App, *gardien.Membership, bool, error) {
+	var a gardien.App
 	var m gardien.Membership
 	var role sql.NullString
 	var created, deadline int64
 	var ssoRequired bool
-	a, err := scanApp(scanFunc(func(dest ...any) error {
-		return s.queryRow(ctx, s.reader, `SELECT `+prefixed("a.", appColumns)+`, o.id, o.name, o.require_two_factor,
-			o.require_two_factor_deadline, o.created_at, m.role, COALESCE(c.enabled AND c.require_sso, ?)
-			FROM app_hosts h JOIN apps a ON a.id = h.app_id JOIN organizations o ON o.id = a.org_id
-			LEFT JOIN memberships m ON m.org_id = a.org_id AND m.user_id = ?
-			LEFT JOIN sso_connections c ON c.org_id = a.org_id WHERE h.host = ?`, false, userID, host).
-			Scan(append(dest, &m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &created, &role, &ssoRequired)...)
-	}))
+	err := s.queryRow(ctx, s.reader, `SELECT a.id, a.org_id, a.name, a.type, a.audience, a.require_two_factor,
+		o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.created_at, m.role, COALESCE(c.enabled AND c.require_sso, ?)
+		FROM app_hosts h JOIN apps a ON a.id = h.app_id JOIN organizations o ON o.id = a.org_id
+		LEFT JOIN memberships m ON m.org_id = a.org_id AND m.user_id = ?
+		LEFT JOIN sso_connections c ON c.org_id = a.org_id WHERE h.host = ?`, false, userID, host).
+		Scan(&a.ID, &a.OrgID, &a.Name, &a.Type, &a.Audience, &a.RequireTwoFactor,
+			&m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &created, &role, &ssoRequired)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, false, gardien.ErrNotFound
 	}
