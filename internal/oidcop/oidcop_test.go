@@ -997,3 +997,35 @@ func TestDiscoverySaysWhatGardienDoes(t *testing.T) {
 		t.Error("it offers the device flow, which Gardien does not do")
 	}
 }
+
+// Workers of several nodes queue at once: each ended sign-in is told once.
+func TestAnEndedSignInIsToldOnceWhoeverQueuesIt(t *testing.T) {
+	t.Parallel()
+	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
+		env, _, owner, org := setup(t, db...)
+		catcher := newLogoutCatcher(t, 0)
+		rp := newRP(t, env, owner, org, map[string]any{"backchannel_logout_uri": catcher.srv.URL + "/logout"})
+		p := newPerson(t, env, "p@example.com")
+		join(t, env, owner, p, org, "member")
+		_, id, _ := rp.signIn(t, p.c)
+		// Many sign-ins, so that the queuers overlap on some.
+		for range 5 {
+			api(t, p.c, "POST", "/login", map[string]any{"email": p.email, "password": pw})
+			rp.signIn(t, p.c)
+		}
+		api(t, p.c, "POST", "/logout", nil)
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() { defer wg.Done(); env.App.Auth.QueueAppLogouts(context.Background()) }()
+		}
+		wg.Wait()
+		rp.checkLogout(t, catcher.wait(t, 1), id)
+		time.Sleep(500 * time.Millisecond) // the workers' next rounds
+		catcher.mu.Lock()
+		defer catcher.mu.Unlock()
+		if len(catcher.tokens) != 6 {
+			t.Fatalf("the app was told %d times of 6 sign-ins", len(catcher.tokens))
+		}
+	})
+}

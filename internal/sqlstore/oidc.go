@@ -378,8 +378,16 @@ func (s *Store) QueueBackchannelLogouts(ctx context.Context, now, expires time.T
 		rows.Close()
 		told := map[string]bool{} // one logout per app and session
 		for _, e := range all {
-			if _, err := s.txExec(ctx, tx, `UPDATE oidc_grants SET told_at = ? WHERE id = ?`, now.Unix(), e.id); err != nil {
+			// Conditional: on PostgreSQL another node's worker may have read
+			// the same grants; the one whose write lands tells the app.
+			res, err := s.txExec(ctx, tx, `UPDATE oidc_grants SET told_at = ? WHERE id = ? AND told_at IS NULL`, now.Unix(), e.id)
+			if err != nil {
 				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				continue
 			}
 			key := fmt.Sprint(e.clientID, e.userID, e.sessionID)
 			if e.target == "" || told[key] {
