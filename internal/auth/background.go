@@ -12,6 +12,11 @@ type CleanupStore interface {
 	DeleteStaleTokens(ctx context.Context, before time.Time) (int64, error)
 	DeleteOldTries(ctx context.Context, before time.Time) error
 	DeleteStaleSSOLogins(ctx context.Context, now time.Time) error
+	// DeleteStaleGrants deletes what the OpenID Provider and forward-auth
+	// keep past its use: sign-ins that lapsed (their apps told, when they
+	// had to be), expired refresh tokens and passes, and signing keys
+	// expired before then.
+	DeleteStaleGrants(ctx context.Context, now, before time.Time) (int64, error)
 }
 
 // background runs work a request hands off (a reset mail's lookup, a

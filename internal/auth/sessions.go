@@ -367,6 +367,13 @@ func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
 	if err := s.Store.DeleteStaleSSOLogins(ctx, now); err != nil {
 		return n, err
 	}
+	// Lapsed sign-ins to apps are kept a day (a reuse of their tokens
+	// still finds them), then go.
+	g, err := s.Store.DeleteStaleGrants(ctx, now, now.Add(-24*time.Hour))
+	if err != nil {
+		return n, err
+	}
+	n += g
 	// Expired links are kept a week (an invitation's page can still say
 	// "expired" rather than "unknown"), then go.
 	m, err := s.Store.DeleteStaleTokens(ctx, now.Add(-7*24*time.Hour))

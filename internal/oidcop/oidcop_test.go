@@ -1029,3 +1029,40 @@ func TestAnEndedSignInIsToldOnceWhoeverQueuesIt(t *testing.T) {
 		}
 	})
 }
+
+// What lapsed goes: sign-ins, their tokens, started sign-ins never done.
+func TestLapsedSignInsAreSwept(t *testing.T) {
+	t.Parallel()
+	env, clock, owner, org := setup(t)
+	rp := newRP(t, env, owner, org, nil)
+	rp.signIn(t, owner.c)
+	follow(t, env.Client(t), rp.start().path) // started, never done
+	count := func(table string) int {
+		var n int
+		if err := env.DB.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := env.App.Auth.SweepSessions(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if g, tk := count("oidc_grants"), count("oidc_tokens"); g != 2 || tk != 1 {
+		t.Fatalf("a sweep took what lives: %d grants, %d tokens", g, tk)
+	}
+	clock.Advance(32 * 24 * time.Hour) // the refresh token's 30 days, and a day
+	// The first sweep ends the expired session; its sign-in stays until its
+	// app was told (the workers' next round), then goes at the next sweep.
+	for range 50 {
+		if _, err := env.App.Auth.SweepSessions(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if count("oidc_grants") == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if g, tk := count("oidc_grants"), count("oidc_tokens"); g != 0 || tk != 0 {
+		t.Fatalf("after they lapsed: %d grants, %d tokens", g, tk)
+	}
+}

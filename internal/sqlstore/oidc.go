@@ -411,3 +411,34 @@ func (s *Store) QueueBackchannelLogouts(ctx context.Context, now, expires time.T
 	}
 	return n, nil
 }
+
+// DeleteStaleGrants deletes the sign-ins to apps that lapsed before
+// `before` — their apps told when they ended — with their tokens, the
+// refresh tokens and passes expired at now, and signing keys expired
+// before `before`.
+func (s *Store) DeleteStaleGrants(ctx context.Context, now, before time.Time) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []struct {
+			query string
+			args  []any
+		}{
+			{`DELETE FROM oidc_grants WHERE expires_at < ? AND (ended_at IS NULL OR told_at IS NOT NULL)`, []any{before.Unix()}},
+			{`DELETE FROM oidc_tokens WHERE expires_at < ?`, []any{now.Unix()}},
+			{`DELETE FROM forward_sessions WHERE expires_at < ?`, []any{now.Unix()}},
+			{`DELETE FROM oidc_keys WHERE expires_at <> 0 AND expires_at < ?`, []any{before.Unix()}},
+		} {
+			res, err := s.txExec(ctx, tx, q.query, q.args...)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += k
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete stale grants: %w", err)
+	}
+	return n, nil
+}
