@@ -34,6 +34,7 @@ type Handler struct {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 0) // a question has no body to read
 	switch r.URL.Path {
 	case PathForwardAuth:
 		h.check(w, r, forwardedURL(r), true)

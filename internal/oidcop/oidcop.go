@@ -44,6 +44,9 @@ const (
 	PathContinue = "/oauth/continue"
 )
 
+// maxForm bounds the body of a request to the provider.
+const maxForm = 64 << 10
+
 // Provider is the OpenID Provider's HTTP handler.
 type Provider struct {
 	auth   *auth.Service
@@ -109,8 +112,15 @@ var NoCrossOriginCheck = []string{"POST " + PathToken, "POST " + PathUserinfo, "
 
 // ServeHTTP serves the provider's endpoints.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// A form op cannot read would be its 500: refuse it here.
+	// A form op cannot read would be its 500: refuse it here. No request
+	// of an app's is long (a code, a token, a few URIs).
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request", "the request is too large")
+			return
+		}
 		writeError(w, http.StatusBadRequest, "invalid_request", "the request cannot be read")
 		return
 	}

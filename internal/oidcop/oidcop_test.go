@@ -1066,3 +1066,14 @@ func TestLapsedSignInsAreSwept(t *testing.T) {
 		t.Fatalf("after they lapsed: %d grants, %d tokens", g, tk)
 	}
 }
+
+// A body larger than any request of an app's is refused with a 413, not read.
+func TestAHugeBodyIsRefused(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	body := "grant_type=authorization_code&code=" + strings.Repeat("a", 1<<20)
+	r := env.Client(t).Do(http.MethodPost, "/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(body))
+	if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(r.Body), "invalid_request") {
+		t.Fatalf("a 1 MiB token request: %d %.200s", r.StatusCode, r.Body)
+	}
+}
