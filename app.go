@@ -195,3 +195,21 @@ type ForwardSession struct {
 	UserID    int64
 	ExpiresAt time.Time
 }
+
+// Passkey is a person's passkey or security key (WebAuthn).
+type Passkey struct {
+	ID           int64
+	UserID       int64
+	Name         string
+	CredentialID []byte
+	Credential   []byte // the key as the WebAuthn library keeps it (JSON)
+	CreatedAt    time.Time
+	LastUsedAt   time.Time // zero: never
+}
+
+// Audit event types of passkeys.
+const (
+	EventPasskeyAdded   = "two_factor.passkey_added"
+	EventPasskeyRenamed = "two_factor.passkey_renamed"
+	EventPasskeyRemoved = "two_factor.passkey_removed"
+)

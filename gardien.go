@@ -196,4 +196,5 @@ var EventTypes = []string{
 	EventOrgMemberSignedOut, EventSignInAlertsOn, EventSignInAlertsOff,
 	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventAppSignedIn, EventAppSignedOut,
 	EventAppRefusal, EventAppTokenReuse, EventSigningKeyRotated,
+	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved,
 }

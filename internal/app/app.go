@@ -37,6 +37,7 @@ import (
 	"github.com/gardien/gardien/internal/sqlstore"
 	"github.com/gardien/gardien/internal/sso"
 	"github.com/gardien/gardien/internal/web"
+	"github.com/gardien/gardien/internal/webauthn"
 )
 
 // App is the program's parts, wired once.
@@ -192,7 +193,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	m.Outbox(store.OutboxCounts)
 	hasher := password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0))
 	hasher.OnWait = m.HashWait
+	passkeys, err := webauthn.New(cfg.TOTPIssuer, cfg.BaseURL, "")
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	svc := auth.New(auth.Config{
+		Passkeys:    passkeys,
 		Store:       store,
 		Hasher:      hasher,
 		Observer:    m,

@@ -19,6 +19,7 @@ import (
 	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/password"
 	"github.com/gardien/gardien/internal/secretbox"
+	"github.com/gardien/gardien/internal/webauthn"
 )
 
 // Store is what auth needs from storage, one interface per area (each
@@ -37,6 +38,7 @@ type Store interface {
 	AppStore
 	GrantStore
 	ForwardStore
+	PasskeyStore
 }
 
 // AuditStore is the audit trail.
@@ -79,6 +81,8 @@ type Config struct {
 	Providers SSOProtocols
 	// Observer counts outcomes for metrics (nil: nothing is counted).
 	Observer Observer
+	// Passkeys runs the WebAuthn ceremonies (internal/webauthn).
+	Passkeys *webauthn.Ceremonies
 }
 
 // Observer counts what the rules decide, for metrics (internal/metrics):

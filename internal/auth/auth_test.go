@@ -18,6 +18,7 @@ import (
 	"github.com/gardien/gardien/internal/secretbox"
 	"github.com/gardien/gardien/internal/sqlstore"
 	"github.com/gardien/gardien/internal/web"
+	"github.com/gardien/gardien/internal/webauthn"
 )
 
 const pw = "correct horse battery staple"
@@ -109,7 +110,11 @@ func newService(t testing.TB, storeWrap ...func(auth.Store) auth.Store) *fixture
 		st = w(st)
 	}
 	base, _ := url.Parse("http://gardien.test")
-	f.svc = auth.New(auth.Config{Store: st, Hasher: password.NewHasher(cheap, 2), Mailer: f.mails, Composer: composer,
+	passkeys, err := webauthn.New("Gardien", base, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = auth.New(auth.Config{Passkeys: passkeys, Store: st, Hasher: password.NewHasher(cheap, 2), Mailer: f.mails, Composer: composer,
 		Box: box, RecoveryKey: make([]byte, 32), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Links: web.Links{Base: base},
 		Now: f.clock.Now, SessionMax: 12 * time.Hour, SessionIdle: 2 * time.Hour})
 	t.Cleanup(func() { f.svc.Wait(context.Background()) })
