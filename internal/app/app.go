@@ -193,8 +193,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	m.Outbox(store.OutboxCounts)
 	hasher := password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0))
 	hasher.OnWait = m.HashWait
+	// At an IP address (the first start's 127.0.0.1) browsers offer no
+	// passkeys: they are off until Gardien has a domain name.
 	passkeys, err := webauthn.New(cfg.TOTPIssuer, cfg.BaseURL, "")
-	if err != nil {
+	if err != nil && !errors.Is(err, webauthn.ErrNoDomain) {
 		store.Close()
 		return nil, err
 	}

@@ -39,6 +39,7 @@ var (
 	errPasskeyNotFound = gardien.Errorf(gardien.CodeNotFound, "err.passkey_not_found")
 	errPasskeyCeremony = gardien.Errorf(gardien.CodeValidationFailed, "err.passkey_ceremony")
 	errPasskeyTaken    = gardien.Errorf(gardien.CodeConflict, "err.passkey_taken")
+	errPasskeysOff     = gardien.Errorf(gardien.CodeConflict, "err.passkeys_off")
 )
 
 // webauthnUser is a person and their keys as the ceremonies see them.
@@ -63,6 +64,8 @@ func (s *Service) webauthnUser(ctx context.Context, u *gardien.User) (webauthn.U
 // provider owns their factors), and only with a validated email.
 func (s *Service) BeginPasskey(ctx context.Context, sess *gardien.Session, u *gardien.User) ([]byte, error) {
 	switch {
+	case s.Passkeys == nil:
+		return nil, errPasskeysOff
 	case u.SSO:
 		return nil, errSSOUser
 	case !u.EmailVerified:
@@ -88,6 +91,9 @@ func (s *Service) FinishPasskey(ctx context.Context, sess *gardien.Session, u *g
 	name, err := cleanPasskeyName(rawName)
 	if err != nil {
 		return nil, err
+	}
+	if s.Passkeys == nil {
+		return nil, errPasskeysOff
 	}
 	state, err := s.Store.TakeCeremony(ctx, sess.ID, "register", s.Now())
 	if errors.Is(err, gardien.ErrNotFound) {

@@ -105,4 +105,9 @@ func TestNoPasskeyForSSOPeopleOrUnvalidatedEmails(t *testing.T) {
 	sso.SSO, sso.EmailVerified = true, true
 	_, err = f.svc.BeginPasskey(ctx, l.Session, &sso)
 	wantCode(t, err, gardien.CodeSSOUser)
+	// Gardien at an IP address: no passkeys, said so.
+	f.svc.Passkeys = nil
+	sso.SSO = false
+	_, err = f.svc.BeginPasskey(ctx, l.Session, &sso)
+	wantCode(t, err, gardien.CodeConflict)
 }

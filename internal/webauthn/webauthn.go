@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -42,11 +43,18 @@ type Ceremonies struct {
 	w *gowebauthn.WebAuthn
 }
 
+// ErrNoDomain: Gardien is reached at an IP address, where browsers offer
+// no passkey (a relying party is a domain name).
+var ErrNoDomain = errors.New("webauthn: passkeys need Gardien at a domain name (GARDIEN_BASE_URL), not an IP address")
+
 // New sets the relying party up: its ID (a host, or a parent domain of
 // it; "" = base's host) and the origin pages are served from (base).
 func New(name string, base *url.URL, rpID string) (*Ceremonies, error) {
 	if rpID == "" {
 		rpID = base.Hostname()
+	}
+	if net.ParseIP(rpID) != nil {
+		return nil, ErrNoDomain
 	}
 	w, err := gowebauthn.New(&gowebauthn.Config{
 		RPID: rpID, RPDisplayName: name, RPOrigins: []string{base.Scheme + "://" + base.Host},

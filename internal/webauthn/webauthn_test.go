@@ -130,3 +130,16 @@ func TestAnswersThatDoNotHoldAreRefused(t *testing.T) {
 		t.Error("a malformed state was taken")
 	}
 }
+
+// At an IP address there are no passkeys (browsers refuse), and no error
+// that stops Gardien.
+func TestNoPasskeysAtAnIPAddress(t *testing.T) {
+	ip, _ := url.Parse("http://127.0.0.1:8080")
+	if _, err := webauthn.New("Gardien", ip, ""); !errors.Is(err, webauthn.ErrNoDomain) {
+		t.Fatalf("at 127.0.0.1: %v, want ErrNoDomain", err)
+	}
+	local, _ := url.Parse("http://localhost:8080")
+	if _, err := webauthn.New("Gardien", local, ""); err != nil {
+		t.Fatalf("at localhost: %v", err)
+	}
+}
