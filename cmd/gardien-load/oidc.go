@@ -188,21 +188,9 @@ func measureOIDC(providers []*provider, workers int, d time.Duration) error {
 // oidc-provider's have none) with an organization and two web apps.
 func gardienProvider(s *server) (*provider, error) {
 	email := fmt.Sprintf("oidc-%d@example.com", time.Now().UnixNano())
-	c := client()
-	if st, m, err := call(c, s.url, "POST", "/signup", map[string]any{"email": email, "password": pw, "name": "Load Test"}); err != nil || st != 201 {
-		return nil, callFailed("signup", st, m, err)
-	}
-	var tok string
-	select {
-	case tok = <-s.tokenFor(email):
-	case <-time.After(30 * time.Second):
-		return nil, fmt.Errorf("no validation mail for %s", email)
-	}
-	if st, m, err := call(c, s.url, "POST", "/email/verify", map[string]any{"token": tok}); err != nil || st != 200 {
-		return nil, callFailed("verify", st, m, err)
-	}
-	if st, m, err := call(c, s.url, "POST", "/login", map[string]any{"email": email, "password": pw}); err != nil || st != 200 {
-		return nil, callFailed("login", st, m, err)
+	c, err := signedUp(s, email)
+	if err != nil {
+		return nil, err
 	}
 	st, m, err := call(c, s.url, "POST", "/organizations", map[string]any{"name": "Load"})
 	if err != nil || st != 201 {

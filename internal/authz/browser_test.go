@@ -1,9 +1,6 @@
 package authz_test
 
 import (
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,7 +8,6 @@ import (
 
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/browsertest"
-	"github.com/gardien/gardien/internal/testenv"
 )
 
 // TestBrowserThroughNginx: in Chromium, a protected site behind nginx
@@ -27,18 +23,7 @@ func TestBrowserThroughNginx(t *testing.T) {
 		t.Run(lang, func(t *testing.T) {
 			t.Parallel()
 			env, clock, owner, _ := acme(t, apptest.BaseHost("gardien.acme.test"), apptest.Setting("GARDIEN_COOKIE_DOMAIN", "acme.test"))
-			root, err := testenv.ModuleRoot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			site, err := os.ReadFile(filepath.Join(root, "deploy", "nginx", "forward-auth.conf"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			listen := freeAddr(t)
-			testenv.StartNginx(t, strings.NewReplacer("127.0.0.1:8443", listen, "wiki.example.com", "wiki.acme.test",
-				"127.0.0.1:3000", whoApp(t), "127.0.0.1:8080", strings.TrimPrefix(env.URL, "http://")).Replace(string(site)), listen)
-			_, port, _ := net.SplitHostPort(listen)
+			port := nginxSite(t, env)
 
 			b := browsertest.New(t, w[0], chromedp.Flag("host-resolver-rules", "MAP *.acme.test 127.0.0.1"))
 			b.Open("http://wiki.acme.test:" + port + "/notes")

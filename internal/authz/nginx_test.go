@@ -9,14 +9,11 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gardien/gardien/internal/apptest"
-	"github.com/gardien/gardien/internal/testenv"
 )
 
 // acmeBrowser is a browser for the hosts of acme.test, all on this
@@ -68,20 +65,7 @@ func get(t testing.TB, b *http.Client, u string) (string, *url.URL, int) {
 func TestNginxAsksGardien(t *testing.T) {
 	t.Parallel()
 	env, clock, owner, _ := acme(t, apptest.BaseHost("gardien.acme.test"), apptest.Setting("GARDIEN_COOKIE_DOMAIN", "acme.test"))
-	app := whoApp(t)
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := os.ReadFile(filepath.Join(root, "deploy", "nginx", "forward-auth.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := freeAddr(t)
-	gardien := strings.TrimPrefix(env.URL, "http://")
-	testenv.StartNginx(t, strings.NewReplacer("127.0.0.1:8443", listen, "wiki.example.com", "wiki.acme.test",
-		"127.0.0.1:3000", app, "127.0.0.1:8080", gardien).Replace(string(site)), listen)
-	_, port, _ := net.SplitHostPort(listen)
+	port := nginxSite(t, env)
 	throughProxy(t, env, clock, owner, "http://wiki.acme.test:"+port+"/page?x=1&y=2")
 }
 

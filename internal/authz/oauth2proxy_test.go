@@ -3,15 +3,10 @@ package authz_test
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,32 +27,11 @@ func TestOAuth2ProxySignsInThroughGardien(t *testing.T) {
 	who := whoApp(t)
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--http-address="+listen, "--provider=oidc", "--oidc-issuer-url="+env.URL,
+	testenv.StartProcess(t, listen, bin, "--http-address="+listen, "--provider=oidc", "--oidc-issuer-url="+env.URL,
 		"--client-id="+app["client_id"].(string), "--client-secret="+app["client_secret"].(string),
 		"--redirect-url=http://"+listen+"/oauth2/callback", "--upstream=http://"+who, "--email-domain=*",
 		"--cookie-secret="+base64.RawURLEncoding.EncodeToString(secret), "--cookie-secure=false", "--code-challenge-method=S256",
 		"--skip-provider-button=true", "--scope=openid email profile")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := os.Create(filepath.Join(dir, "oauth2-proxy.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait(); out.Close() })
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", listen); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(out.Name())
-			t.Fatalf("oauth2-proxy did not listen:\n%s", log)
-		}
-	}
 	jar, _ := cookiejar.New(nil)
 	b := &http.Client{Jar: jar, Timeout: 20 * time.Second}
 	_, at, _ := get(t, b, "http://"+listen+"/page?x=1")
@@ -78,7 +52,6 @@ func TestOAuth2ProxySignsInThroughGardien(t *testing.T) {
 	ref, _ := resp.Request.URL.Parse(next)
 	body, at, status := get(t, b, ref.String())
 	if want := "hello " + owner.email + " () at /page?x=1"; status != 200 || at.Host != listen || body != want {
-		log, _ := os.ReadFile(out.Name())
-		t.Fatalf("back through oauth2-proxy: %d at %s: %q\n%s", status, at, body, log)
+		t.Fatalf("back through oauth2-proxy: %d at %s: %q", status, at, body)
 	}
 }

@@ -223,9 +223,18 @@ http {
 	if err := os.WriteFile(path, []byte(main), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
-	// Its own process group, so that its workers end with it; its output
-	// to a file, which no worker can hold open past the end.
+	StartProcess(t, listen, bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
+}
+
+// StartProcess runs a server (name and args) until the test ends, in its
+// own process group (its children end with it), its output in a file of
+// the test's (shown if it does not start), and waits until it listens on
+// listen.
+func StartProcess(t testing.TB, listen, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := os.Create(filepath.Join(dir, "out.log"))
 	if err != nil {
@@ -233,22 +242,21 @@ http {
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("nginx: %v", err)
+		t.Fatalf("%s: %v", filepath.Base(name), err)
 	}
 	t.Cleanup(func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 		out.Close()
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", listen); err == nil {
 			c.Close()
-			return
+			return cmd
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			said, _ := os.ReadFile(out.Name())
-			t.Fatalf("nginx did not listen on %s:\n%s\n%s", listen, said, log)
+			t.Fatalf("%s did not listen on %s:\n%s", filepath.Base(name), listen, said)
 		}
 	}
 }
