@@ -100,15 +100,16 @@ const (
 )
 
 var (
-	errGrantUnknown     = gardien.Errorf(gardien.CodeInvalidToken, "err.app_sign_in_unknown")
-	errAppNotMember     = gardien.Errorf(gardien.CodeForbidden, "err.app_not_member")
-	errAppRole          = gardien.Errorf(gardien.CodeForbidden, "err.app_role")
-	errAppSSORequired   = gardien.Errorf(gardien.CodeSSORequired, "err.app_sso_required")
-	errAppPKCE          = gardien.Errorf(gardien.CodeValidationFailed, "err.app_pkce")
-	errCodeInvalid      = gardien.Errorf(gardien.CodeInvalidToken, "err.token_invalid")
-	errCodeReused       = gardien.Errorf(gardien.CodeInvalidToken, "err.app_code_reused")
-	errRefreshReused    = gardien.Errorf(gardien.CodeInvalidToken, "err.app_refresh_reused")
-	errAppAccountClosed = gardien.Errorf(gardien.CodeForbidden, "err.account_disabled")
+	errGrantUnknown        = gardien.Errorf(gardien.CodeInvalidToken, "err.app_sign_in_unknown")
+	errAppNotMember        = gardien.Errorf(gardien.CodeForbidden, "err.app_not_member")
+	errAppRole             = gardien.Errorf(gardien.CodeForbidden, "err.app_role")
+	errAppSSORequired      = gardien.Errorf(gardien.CodeSSORequired, "err.app_sso_required")
+	errAppPKCE             = gardien.Errorf(gardien.CodeValidationFailed, "err.app_pkce")
+	errAppStartedElsewhere = gardien.Errorf(gardien.CodeForbidden, "err.app_started_elsewhere")
+	errCodeInvalid         = gardien.Errorf(gardien.CodeInvalidToken, "err.token_invalid")
+	errCodeReused          = gardien.Errorf(gardien.CodeInvalidToken, "err.app_code_reused")
+	errRefreshReused       = gardien.Errorf(gardien.CodeInvalidToken, "err.app_refresh_reused")
+	errAppAccountClosed    = gardien.Errorf(gardien.CodeForbidden, "err.account_disabled")
 )
 
 // Subject is what apps know a person by: their id, stable and never
@@ -253,7 +254,15 @@ type AppStep struct {
 // its need of 2FA, the acr it asks for, a fresh login. Allowed, the grant
 // is done (bound to the session) and audited. A refusal is a domain error
 // that says why, never a code for the app.
-func (s *Service) ContinueAppSignIn(ctx context.Context, sess *gardien.Session, u *gardien.User, grantID string, c gardien.Client) (*AppStep, error) {
+//
+// startedHere says the browser started this sign-in (the provider marks
+// the browsers it sends here): a link to another browser's sign-in, opened
+// here, is refused before anything happens (a code for a stranger's
+// request, a session moved back to the code page).
+func (s *Service) ContinueAppSignIn(ctx context.Context, sess *gardien.Session, u *gardien.User, grantID string, startedHere bool, c gardien.Client) (*AppStep, error) {
+	if !startedHere {
+		return nil, errAppStartedElsewhere
+	}
 	return s.continueAppSignIn(ctx, sess, u, grantID, c, true)
 }
 

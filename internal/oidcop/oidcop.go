@@ -151,13 +151,14 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // page, no callback.
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	cur := httpx.CurrentIn(r.Context())
+	held := &heldAnswer{header: http.Header{}}
 	if cur == nil || cur.Session.Level != gardien.LevelFull {
-		p.op.ServeHTTP(w, r)
+		p.op.ServeHTTP(held, r)
+		p.toContinue(w, r, held)
 		return
 	}
 	st := stateOf(r.Context())
 	st.atOnce = true
-	held := &heldAnswer{header: http.Header{}}
 	p.op.ServeHTTP(held, r)
 	if st.grant == nil {
 		held.replay(w) // refused before any grant: op's answer
@@ -176,7 +177,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !done {
-		held.replay(w) // to the continue page, which the stored grant waits for
+		p.toContinue(w, r, held) // the stored grant waits for it
 		return
 	}
 	answer := &op.CodeResponseType{Code: code, State: st.grant.Request.State}
@@ -225,6 +226,30 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Del("Content-Length")
 	w.Write(b)
+}
+
+// SignInCookie names the sign-ins to apps this browser started (their
+// grants' ids, the latest few): the continue page goes on only with one
+// of them, so that a link to another browser's sign-in does nothing here.
+const SignInCookie = "gardien_signins"
+
+// toContinue sends op's answer, and when it sends the browser to the
+// continue page, marks the sign-in as this browser's.
+func (p *Provider) toContinue(w http.ResponseWriter, r *http.Request, held *heldAnswer) {
+	if id, ok := strings.CutPrefix(held.header.Get("Location"), PathContinue+"?id="); ok {
+		ids := []string{id}
+		if ck, err := r.Cookie(SignInCookie); err == nil {
+			for _, old := range strings.Split(ck.Value, ".") {
+				if len(ids) < 5 && old != id && old != "" {
+					ids = append(ids, old)
+				}
+			}
+		}
+		http.SetCookie(w, &http.Cookie{Name: SignInCookie, Value: strings.Join(ids, "."), Path: PathContinue,
+			MaxAge: int(auth.SignInTime / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+			Secure: strings.HasPrefix(p.issuer, "https://")})
+	}
+	held.replay(w)
 }
 
 // heldAnswer keeps an answer to send later, or not.

@@ -399,30 +399,38 @@ func TestRefusalsNeverSendACodeToTheApp(t *testing.T) {
 
 func TestASignInStartedInOneBrowserCannotBeFinishedInAnother(t *testing.T) {
 	t.Parallel()
-	env, _, owner, org := setup(t)
-	rp := newRP(t, env, owner, org, nil)
+	env, clock, owner, org := setup(t)
+	rp := newRP(t, env, owner, org, map[string]any{"require_two_factor": true})
 	victim := newPerson(t, env, "victim@example.com")
 	join(t, env, owner, victim, org, "member")
+	// The victim's other browser, logged in with the password before 2FA
+	// was on: a sign-in to this app would send it back to the code page.
+	browser := env.Client(t)
+	api(t, browser, "POST", "/login", map[string]any{"email": victim.email, "password": pw})
+	victim.enable(t, clock)
 	attacker := env.Client(t)
-	// The attacker starts a sign-in and sends its link to the victim, who
-	// is logged in: the victim's browser ends at the app (whose state check
-	// refuses it); the attacker's browser gets no code from the callback.
+	// The attacker starts a sign-in and sends its link to the victim: the
+	// victim's browser is told it was started elsewhere, nothing happens
+	// (no code, the session stays as it is); the attacker gets no code.
 	s := rp.start()
 	r := attacker.Get(s.path)
 	loc, _ := r.Location()
 	if !strings.HasPrefix(loc.Path, "/oauth/continue") {
 		t.Fatalf("authorize sent the browser to %v", loc)
 	}
-	_, to := follow(t, victim.c, loc.RequestURI())
-	if to == nil || rp.answer(t, s, to).Get("code") == "" {
-		t.Fatalf("the victim's browser: %v", to)
+	r, to := follow(t, browser, loc.RequestURI())
+	wantRefusalPage(t, r, to, http.StatusForbidden, "another browser")
+	if st := api(t, browser, "GET", "/me", nil)["session"].(map[string]any)["status"]; st != "ok" {
+		t.Fatalf("the link moved the victim's session: %v", st)
 	}
 	id := loc.Query().Get("id")
-	r, to = follow(t, attacker, "/oauth/authorize/callback?id="+id)
-	if to != nil && to.Query().Get("code") != "" {
+	if _, to = follow(t, attacker, "/oauth/authorize/callback?id="+id); to != nil && to.Query().Get("code") != "" {
 		t.Fatalf("the attacker's browser got the code: %v", to)
 	}
-	_ = r
+	// In the browser that started it, the same sign-in goes on.
+	if r, to := follow(t, attacker, loc.RequestURI()); to != nil || r.Request.URL.Path != "/login" {
+		t.Fatalf("the browser that started it: %v %s", to, r.Request.URL)
+	}
 }
 
 func TestAppsThatNeed2FAAndFreshLogins(t *testing.T) {

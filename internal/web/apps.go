@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,9 @@ import (
 // appReturnCookie keeps, through 2FA's set-up, the sign-in to an app the
 // person will go back to.
 const appReturnCookie = "gardien_app_return"
+
+// signInCookie names the sign-ins this browser started (oidcop.SignInCookie).
+const signInCookie = "gardien_signins"
 
 // handleAppContinue is where a sign-in to an app lands once the provider
 // has checked the app's request, and again after each step the person
@@ -29,7 +33,11 @@ func (h *Handler) handleAppContinue(w http.ResponseWriter, r *http.Request) {
 	if cur := httpx.CurrentOf(r); cur != nil {
 		sess, u = cur.Session, cur.User
 	}
-	step, err := h.Auth.ContinueAppSignIn(r.Context(), sess, u, id, httpx.Client(r))
+	startedHere := false
+	if ck, err := r.Cookie(signInCookie); err == nil {
+		startedHere = slices.Contains(strings.Split(ck.Value, "."), id)
+	}
+	step, err := h.Auth.ContinueAppSignIn(r.Context(), sess, u, id, startedHere, httpx.Client(r))
 	if err != nil {
 		h.Fail(w, r, err)
 		return
