@@ -231,7 +231,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 // SignInCookie names the sign-ins to apps this browser started (their
 // grants' ids, the latest few): the continue page goes on only with one
 // of them, so that a link to another browser's sign-in does nothing here.
-const SignInCookie = "gardien_signins"
+const SignInCookie = "gardien_sign_ins"
 
 // toContinue sends op's answer, and when it sends the browser to the
 // continue page, marks the sign-in as this browser's.

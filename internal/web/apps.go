@@ -18,7 +18,7 @@ import (
 const appReturnCookie = "gardien_app_return"
 
 // signInCookie names the sign-ins this browser started (oidcop.SignInCookie).
-const signInCookie = "gardien_signins"
+const signInCookie = "gardien_sign_ins"
 
 // handleAppContinue is where a sign-in to an app lands once the provider
 // has checked the app's request, and again after each step the person
