@@ -110,6 +110,19 @@ func runForward(bin, dbURL, profiles, o2pBin string, workers int, d time.Duratio
 
 // signedUp makes a person with a validated email, logged in (no 2FA).
 func signedUp(s *server, email string) (*http.Client, error) {
+	c, err := validated(s, email)
+	if err != nil {
+		return nil, err
+	}
+	if st, m, err := call(c, s.url, "POST", "/login", map[string]any{"email": email, "password": pw}); err != nil || st != 200 {
+		return nil, callFailed("login", st, m, err)
+	}
+	return c, nil
+}
+
+// validated signs a person up and validates their email (the token read
+// from the server's terminal mail); its browser is returned.
+func validated(s *server, email string) (*http.Client, error) {
 	c := client()
 	if st, m, err := call(c, s.url, "POST", "/signup", map[string]any{"email": email, "password": pw, "name": "Load Test"}); err != nil || st != 201 {
 		return nil, callFailed("signup", st, m, err)
@@ -122,9 +135,6 @@ func signedUp(s *server, email string) (*http.Client, error) {
 	}
 	if st, m, err := call(c, s.url, "POST", "/email/verify", map[string]any{"token": tok}); err != nil || st != 200 {
 		return nil, callFailed("verify", st, m, err)
-	}
-	if st, m, err := call(c, s.url, "POST", "/login", map[string]any{"email": email, "password": pw}); err != nil || st != 200 {
-		return nil, callFailed("login", st, m, err)
 	}
 	return c, nil
 }

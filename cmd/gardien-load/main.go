@@ -391,18 +391,9 @@ func makePeople(s *server, n int) ([]*person, error) {
 
 func makePerson(s *server, i int) (*person, error) {
 	email := fmt.Sprintf("load-%d-%d@example.com", time.Now().UnixNano(), i)
-	c := client()
-	if st, m, err := call(c, s.url, "POST", "/signup", map[string]any{"email": email, "password": pw, "name": "Load Test"}); err != nil || st != 201 {
-		return nil, callFailed("signup", st, m, err)
-	}
-	var tok string
-	select {
-	case tok = <-s.tokenFor(email):
-	case <-time.After(30 * time.Second):
-		return nil, fmt.Errorf("no validation mail for %s", email)
-	}
-	if st, m, err := call(c, s.url, "POST", "/email/verify", map[string]any{"token": tok}); err != nil || st != 200 {
-		return nil, callFailed("verify", st, m, err)
+	c, err := validated(s, email)
+	if err != nil {
+		return nil, err
 	}
 	st, m, err := call(c, s.url, "POST", "/me/two-factor/setup", map[string]any{})
 	if err == nil && st == http.StatusUnauthorized {

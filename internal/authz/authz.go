@@ -7,6 +7,7 @@
 package authz
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -61,7 +62,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, u *url.URL, redi
 	if err != nil {
 		h.Log.ErrorContext(r.Context(), "forward-auth", "err", err)
 		status := http.StatusInternalServerError
-		if strings.Contains(err.Error(), gardien.ErrUnavailable.Error()) {
+		if errors.Is(err, gardien.ErrUnavailable) {
 			status = http.StatusServiceUnavailable
 		}
 		http.Error(w, "Gardien cannot answer now", status)
