@@ -1,77 +1,34 @@
 package authz_test
 
 import (
-	"encoding/base32"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/pquerna/otp"
 
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/sso/ssotest"
-	"github.com/gardien/gardien/internal/totp"
 )
-
-const pw = "correct horse battery staple"
-
-type person struct {
-	email, id string
-	c         *apptest.Client
-	secret    []byte
-}
-
-func api(t testing.TB, c *apptest.Client, method, path string, body any) map[string]any {
-	t.Helper()
-	r := c.API(method, path, body)
-	if r.StatusCode >= 300 {
-		t.Fatalf("%s %s: %d %s", method, path, r.StatusCode, r.Body)
-	}
-	return r.JSON()
-}
-
-func newPerson(t testing.TB, env *apptest.Env, email string) *person {
-	t.Helper()
-	c := env.Client(t)
-	api(t, c, "POST", "/signup", map[string]any{"email": email, "password": pw, "name": "Ada " + strings.Split(email, "@")[0]})
-	api(t, c, "POST", "/email/verify", map[string]any{"token": env.Mail.Wait(t, email).Token()})
-	api(t, c, "POST", "/login", map[string]any{"email": email, "password": pw})
-	return &person{email: email, id: fmt.Sprint(api(t, c, "GET", "/me", nil)["user"].(map[string]any)["id"]), c: c}
-}
-
-func (p *person) code(clock *apptest.Clock) string {
-	clock.Advance(30 * time.Second)
-	return totp.Code(p.secret, totp.Step(clock.Now()), otp.DigitsSix)
-}
-
-func (p *person) enable(t testing.TB, clock *apptest.Clock) {
-	t.Helper()
-	s := api(t, p.c, "POST", "/me/two-factor/setup", nil)["secret"].(string)
-	p.secret, _ = base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
-	api(t, p.c, "POST", "/me/two-factor/activate", map[string]any{"code": p.code(clock)})
-}
 
 // acme is Gardien with an organization that verified acme.test, and two
 // hosts behind a proxy: the wiki (every member) and admin (owners and
 // admins, with 2FA).
-func acme(t *testing.T, opts ...apptest.Option) (*apptest.Env, *apptest.Clock, *person, string) {
+func acme(t *testing.T, opts ...apptest.Option) (*apptest.Env, *apptest.Clock, *apptest.Person, string) {
 	t.Helper()
 	dns := ssotest.StartDNS(t)
 	clock := apptest.NewClock()
 	env := apptest.Start(t, append(opts, apptest.WithClock(clock), apptest.Setting("GARDIEN_DNS_RESOLVER", dns.Addr))...)
 	issuer := ssotest.StartOP(t, nil)
-	owner := newPerson(t, env, "owner@example.com")
-	owner.enable(t, clock)
-	org := fmt.Sprintf("/organizations/%v", api(t, owner.c, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
-	sso := api(t, owner.c, "PUT", org+"/sso", map[string]any{"protocol": "oidc", "enabled": false, "domains": []string{"acme.test"},
+	owner := env.NewPerson(t, "owner@example.com")
+	owner.Enable(t, clock)
+	org := fmt.Sprintf("/organizations/%v", apptest.MustAPI(t, owner.C, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
+	sso := apptest.MustAPI(t, owner.C, "PUT", org+"/sso", map[string]any{"protocol": "oidc", "enabled": false, "domains": []string{"acme.test"},
 		"issuer": issuer, "client_id": "gardien", "client_secret": "s"})["sso"].(map[string]any)
 	dns.SetTXT("acme.test", sso["domains"].([]any)[0].(map[string]any)["txt_record"].(string))
-	api(t, owner.c, "POST", org+"/sso/domains/acme.test/verify", nil)
-	api(t, owner.c, "POST", org+"/apps", map[string]any{"name": "Wiki", "type": "proxy", "hosts": []string{"wiki.acme.test"}})
-	api(t, owner.c, "POST", org+"/apps", map[string]any{"name": "Admin", "type": "proxy", "hosts": []string{"admin.acme.test"},
+	apptest.MustAPI(t, owner.C, "POST", org+"/sso/domains/acme.test/verify", nil)
+	apptest.MustAPI(t, owner.C, "POST", org+"/apps", map[string]any{"name": "Wiki", "type": "proxy", "hosts": []string{"wiki.acme.test"}})
+	apptest.MustAPI(t, owner.C, "POST", org+"/apps", map[string]any{"name": "Admin", "type": "proxy", "hosts": []string{"admin.acme.test"},
 		"audience": "managers", "require_two_factor": true})
 	return env, clock, owner, org
 }
@@ -124,9 +81,9 @@ func start(t testing.TB, c *apptest.Client, target string) (string, string) {
 func TestAProxyAsksGardienAtEachRequest(t *testing.T) {
 	t.Parallel()
 	env, clock, owner, org := acme(t)
-	member := newPerson(t, env, "member@example.com")
-	api(t, owner.c, "POST", org+"/invitations", map[string]any{"email": member.email, "role": "member"})
-	api(t, member.c, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, member.email).Token()})
+	member := env.NewPerson(t, "member@example.com")
+	apptest.MustAPI(t, owner.C, "POST", org+"/invitations", map[string]any{"email": member.Email, "role": "member"})
+	apptest.MustAPI(t, member.C, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, member.Email).Token()})
 	wiki := "http://wiki.acme.test/page?x=1"
 
 	// No pass: Traefik/Caddy send the browser to Gardien; nginx gets a 401.
@@ -142,12 +99,12 @@ func TestAProxyAsksGardienAtEachRequest(t *testing.T) {
 		t.Fatalf("logged out: sent to %q", to)
 	}
 	// Logged in: back to the wiki with a pass; the proxy lets them through.
-	to, pass := start(t, member.c, wiki)
+	to, pass := start(t, member.C, wiki)
 	if to != wiki || pass == "" {
 		t.Fatalf("start: to %q, pass %q", to, pass)
 	}
 	for _, r := range []*apptest.Response{proxy(t, env, wiki, pass), nginx(t, env, wiki, pass)} {
-		if r.StatusCode != 200 || r.Header.Get("Remote-Email") != member.email || r.Header.Get("Remote-User") != member.email ||
+		if r.StatusCode != 200 || r.Header.Get("Remote-Email") != member.Email || r.Header.Get("Remote-User") != member.Email ||
 			r.Header.Get("Remote-Groups") != "member" || r.Header.Get("Remote-Name") != "Ada member" {
 			t.Fatalf("with a pass: %d %v", r.StatusCode, r.Header)
 		}
@@ -162,17 +119,17 @@ func TestAProxyAsksGardienAtEachRequest(t *testing.T) {
 	if r := proxy(t, env, "https://admin.acme.test/", pass); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("a member at admin: %d", r.StatusCode)
 	}
-	if r := member.c.Get("/authz/start?rd=" + url.QueryEscape("https://admin.acme.test/")); r.StatusCode != http.StatusForbidden ||
+	if r := member.C.Get("/authz/start?rd=" + url.QueryEscape("https://admin.acme.test/")); r.StatusCode != http.StatusForbidden ||
 		!strings.Contains(string(r.Body), "owners and admins") {
 		t.Fatalf("a member's start page for admin: %d", r.StatusCode)
 	}
 	// The owner, logged in with a code, gets through to admin.
-	_, opass := start(t, owner.c, "https://admin.acme.test/")
+	_, opass := start(t, owner.C, "https://admin.acme.test/")
 	if r := proxy(t, env, "https://admin.acme.test/", opass); r.StatusCode != 200 || r.Header.Get("Remote-Groups") != "owner" {
 		t.Fatalf("the owner at admin: %d %v", r.StatusCode, r.Header)
 	}
 	// Logout ends the pass at once.
-	api(t, member.c, "POST", "/logout", nil)
+	apptest.MustAPI(t, member.C, "POST", "/logout", nil)
 	if r := proxy(t, env, wiki, pass); r.StatusCode != http.StatusFound {
 		t.Fatalf("after logout: %d", r.StatusCode)
 	}
@@ -182,21 +139,21 @@ func TestAProxyAsksGardienAtEachRequest(t *testing.T) {
 func TestAHostThatNeeds2FASendsToTheCodePage(t *testing.T) {
 	t.Parallel()
 	env, clock, owner, org := acme(t)
-	admin := newPerson(t, env, "admin@example.com")
-	api(t, owner.c, "POST", org+"/invitations", map[string]any{"email": admin.email, "role": "admin"})
-	api(t, admin.c, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, admin.email).Token()})
-	admin.enable(t, clock)
+	admin := env.NewPerson(t, "admin@example.com")
+	apptest.MustAPI(t, owner.C, "POST", org+"/invitations", map[string]any{"email": admin.Email, "role": "admin"})
+	apptest.MustAPI(t, admin.C, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, admin.Email).Token()})
+	admin.Enable(t, clock)
 	// Another browser, the password alone (before 2FA was on there).
 	b := env.Client(t)
-	api(t, b, "POST", "/login", map[string]any{"email": admin.email, "password": pw})
-	api(t, admin.c, "POST", "/logout", nil)
+	apptest.MustAPI(t, b, "POST", "/login", map[string]any{"email": admin.Email, "password": apptest.Password})
+	apptest.MustAPI(t, admin.C, "POST", "/logout", nil)
 	target := "https://admin.acme.test/x"
 	to, pass := start(t, b, target)
 	if pass != "" || !strings.HasPrefix(to, "/login/two-factor?next=") {
 		t.Fatalf("without a second factor: to %q, pass %q", to, pass)
 	}
 	next, _ := url.Parse(to)
-	r := b.Form("/login/two-factor", map[string]string{"code": admin.code(clock), "next": next.Query().Get("next")})
+	r := b.Form("/login/two-factor", map[string]string{"code": admin.Code(clock), "next": next.Query().Get("next")})
 	if !strings.HasPrefix(r.Header.Get("Refresh"), "0; url=/authz/start?") {
 		t.Fatalf("after the code: %d %v", r.StatusCode, r.Header)
 	}
@@ -212,7 +169,7 @@ func TestAHostThatNeeds2FASendsToTheCodePage(t *testing.T) {
 func TestHostileForwardedValues(t *testing.T) {
 	t.Parallel()
 	env, _, owner, _ := acme(t)
-	_, pass := start(t, owner.c, "http://wiki.acme.test/")
+	_, pass := start(t, owner.C, "http://wiki.acme.test/")
 	for _, target := range []string{"http://evil.example/", "http://wiki.acme.test.evil.example/", "javascript:alert(1)", "//evil.example/",
 		"http://wiki.acme.test\x01/", "ftp://wiki.acme.test/", ""} {
 		// (A header with a control character is not sent by Go's client,
@@ -224,7 +181,7 @@ func TestHostileForwardedValues(t *testing.T) {
 				}
 			}
 		}
-		r := owner.c.Get("/authz/start?rd=" + url.QueryEscape(target))
+		r := owner.C.Get("/authz/start?rd=" + url.QueryEscape(target))
 		if loc := r.Header.Get("Location"); r.StatusCode < 400 || r.StatusCode >= 500 || loc != "" {
 			t.Errorf("start %q: %d %q", target, r.StatusCode, loc)
 		}
@@ -233,15 +190,15 @@ func TestHostileForwardedValues(t *testing.T) {
 	if r := nginx(t, env, "http://user@wiki.acme.test/", pass); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("credentials in X-Original-URL: %d", r.StatusCode)
 	}
-	if r := owner.c.Get("/authz/start?rd=" + url.QueryEscape("http://user@wiki.acme.test/")); r.StatusCode != http.StatusBadRequest {
+	if r := owner.C.Get("/authz/start?rd=" + url.QueryEscape("http://user@wiki.acme.test/")); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("credentials in rd: %d", r.StatusCode)
 	}
 	// A host of an unverified domain cannot be registered.
 	org := "/organizations/1"
-	if r := owner.c.API("POST", org+"/apps", map[string]any{"name": "Evil", "type": "proxy", "hosts": []string{"evil.example"}}); r.StatusCode != 422 {
+	if r := owner.C.API("POST", org+"/apps", map[string]any{"name": "Evil", "type": "proxy", "hosts": []string{"evil.example"}}); r.StatusCode != 422 {
 		t.Fatalf("an unverified host: %d %s", r.StatusCode, r.Body)
 	}
-	if r := owner.c.API("POST", org+"/apps", map[string]any{"name": "Twice", "type": "proxy", "hosts": []string{"wiki.acme.test"}}); r.StatusCode != 409 {
+	if r := owner.C.API("POST", org+"/apps", map[string]any{"name": "Twice", "type": "proxy", "hosts": []string{"wiki.acme.test"}}); r.StatusCode != 409 {
 		t.Fatalf("a host protected twice: %d %s", r.StatusCode, r.Body)
 	}
 }
@@ -253,11 +210,11 @@ func TestAPassEndsOnEveryNodeAtOnce(t *testing.T) {
 	env, _, owner, _ := acme(t, apptest.Postgres(t))
 	other := apptest.Start(t, apptest.NodeOf(env))
 	wiki := "https://wiki.acme.test/"
-	_, pass := start(t, owner.c, wiki)
+	_, pass := start(t, owner.C, wiki)
 	if r := proxy(t, other, wiki, pass); r.StatusCode != 200 {
 		t.Fatalf("the other node: %d", r.StatusCode)
 	}
-	api(t, owner.c, "POST", "/logout", nil)
+	apptest.MustAPI(t, owner.C, "POST", "/logout", nil)
 	for _, node := range []*apptest.Env{env, other} {
 		if r := proxy(t, node, wiki, pass); r.StatusCode != http.StatusFound {
 			t.Fatalf("after logout: %d", r.StatusCode)
@@ -272,7 +229,7 @@ func TestTheSessionIsNoPassAndTheSetUpComesFirst(t *testing.T) {
 	env, _, owner, org := acme(t)
 	u, _ := url.Parse(env.URL)
 	var session string
-	for _, ck := range owner.c.Jar.Cookies(u) {
+	for _, ck := range owner.C.Jar.Cookies(u) {
 		if strings.Contains(ck.Name, "session") {
 			session = ck.Value
 		}
@@ -283,10 +240,10 @@ func TestTheSessionIsNoPassAndTheSetUpComesFirst(t *testing.T) {
 	if r := proxy(t, env, "http://wiki.acme.test/", session); r.StatusCode != http.StatusFound {
 		t.Fatalf("Gardien's session as a pass: %d", r.StatusCode)
 	}
-	admin := newPerson(t, env, "admin@example.com")
-	api(t, owner.c, "POST", org+"/invitations", map[string]any{"email": admin.email, "role": "admin"})
-	api(t, admin.c, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, admin.email).Token()})
-	if to, pass := start(t, admin.c, "https://admin.acme.test/"); pass != "" || to != "/two-factor/setup" {
+	admin := env.NewPerson(t, "admin@example.com")
+	apptest.MustAPI(t, owner.C, "POST", org+"/invitations", map[string]any{"email": admin.Email, "role": "admin"})
+	apptest.MustAPI(t, admin.C, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, admin.Email).Token()})
+	if to, pass := start(t, admin.C, "https://admin.acme.test/"); pass != "" || to != "/two-factor/setup" {
 		t.Fatalf("an admin without 2FA: to %q, pass %q", to, pass)
 	}
 }
@@ -295,15 +252,15 @@ func TestTheSessionIsNoPassAndTheSetUpComesFirst(t *testing.T) {
 func TestOnlyOwnersRegisterProtectedHosts(t *testing.T) {
 	t.Parallel()
 	env, _, owner, org := acme(t)
-	admin := newPerson(t, env, "admin@example.com")
-	api(t, owner.c, "POST", org+"/invitations", map[string]any{"email": admin.email, "role": "admin"})
-	api(t, admin.c, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, admin.email).Token()})
-	if r := admin.c.API("POST", org+"/apps", map[string]any{"name": "Grafana", "type": "proxy", "hosts": []string{"grafana.acme.test"}}); r.StatusCode != http.StatusForbidden {
+	admin := env.NewPerson(t, "admin@example.com")
+	apptest.MustAPI(t, owner.C, "POST", org+"/invitations", map[string]any{"email": admin.Email, "role": "admin"})
+	apptest.MustAPI(t, admin.C, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, admin.Email).Token()})
+	if r := admin.C.API("POST", org+"/apps", map[string]any{"name": "Grafana", "type": "proxy", "hosts": []string{"grafana.acme.test"}}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("an admin registering a host: %d", r.StatusCode)
 	}
-	apps := api(t, admin.c, "GET", org+"/apps", nil)["apps"].([]any)
+	apps := apptest.MustAPI(t, admin.C, "GET", org+"/apps", nil)["apps"].([]any)
 	id := fmt.Sprint(apps[0].(map[string]any)["id"])
-	if r := admin.c.API("PATCH", org+"/apps/"+id, map[string]any{"hosts": []string{"x.acme.test"}}); r.StatusCode != http.StatusForbidden {
+	if r := admin.C.API("PATCH", org+"/apps/"+id, map[string]any{"hosts": []string{"x.acme.test"}}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("an admin changing a host: %d", r.StatusCode)
 	}
 }

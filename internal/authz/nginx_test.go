@@ -73,7 +73,7 @@ func TestNginxAsksGardien(t *testing.T) {
 // while logged out: Gardien's login and code page as the owner, then back
 // on the app, which sees the owner; after logout at Gardien the next
 // request goes to the login again.
-func throughProxy(t *testing.T, env *apptest.Env, clock *apptest.Clock, owner *person, wiki string) {
+func throughProxy(t *testing.T, env *apptest.Env, clock *apptest.Clock, owner *apptest.Person, wiki string) {
 	t.Helper()
 	b := acmeBrowser()
 	body, at, _ := get(t, b, wiki)
@@ -82,7 +82,7 @@ func throughProxy(t *testing.T, env *apptest.Env, clock *apptest.Clock, owner *p
 	}
 	next := at.Query().Get("next")
 	resp, err := b.PostForm(strings.Replace(env.URL, "127.0.0.1", "gardien.acme.test", 1)+"/login",
-		url.Values{"email": {owner.email}, "password": {pw}, "next": {next}})
+		url.Values{"email": {owner.Email}, "password": {apptest.Password}, "next": {next}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func throughProxy(t *testing.T, env *apptest.Env, clock *apptest.Clock, owner *p
 		t.Fatalf("after the password: at %s", resp.Request.URL)
 	}
 	resp, err = b.PostForm(resp.Request.URL.Scheme+"://"+resp.Request.URL.Host+"/login/two-factor",
-		url.Values{"code": {owner.code(clock)}, "next": {resp.Request.URL.Query().Get("next")}})
+		url.Values{"code": {owner.Code(clock)}, "next": {resp.Request.URL.Query().Get("next")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +114,11 @@ func throughProxy(t *testing.T, env *apptest.Env, clock *apptest.Clock, owner *p
 		t.Fatalf("after logout: at %s", at)
 	}
 	// Someone outside the organization logs in, and is told they may not enter.
-	outsider := newPerson(t, env, fmt.Sprintf("outsider-%d@example.com", time.Now().UnixNano()))
+	outsider := env.NewPerson(t, fmt.Sprintf("outsider-%d@example.com", time.Now().UnixNano()))
 	b2 := acmeBrowser()
 	_, at, _ = get(t, b2, wiki)
 	resp, err = b2.PostForm(strings.Replace(env.URL, "127.0.0.1", "gardien.acme.test", 1)+"/login",
-		url.Values{"email": {outsider.email}, "password": {pw}, "next": {at.Query().Get("next")}})
+		url.Values{"email": {outsider.Email}, "password": {apptest.Password}, "next": {at.Query().Get("next")}})
 	if err != nil {
 		t.Fatal(err)
 	}

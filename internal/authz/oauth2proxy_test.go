@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/testenv"
 )
 
@@ -22,7 +23,7 @@ func TestOAuth2ProxySignsInThroughGardien(t *testing.T) {
 	bin := testenv.OAuth2Proxy(t)
 	env, clock, owner, org := acme(t)
 	listen := freeAddr(t)
-	app := api(t, owner.c, "POST", org+"/apps", map[string]any{"name": "oauth2-proxy", "type": "web",
+	app := apptest.MustAPI(t, owner.C, "POST", org+"/apps", map[string]any{"name": "oauth2-proxy", "type": "web",
 		"redirect_uris": []string{"http://" + listen + "/oauth2/callback"}})["app"].(map[string]any)
 	who := whoApp(t)
 	secret := make([]byte, 32)
@@ -38,12 +39,12 @@ func TestOAuth2ProxySignsInThroughGardien(t *testing.T) {
 	if at.Path != "/login" {
 		t.Fatalf("logged out: at %s", at)
 	}
-	resp, err := b.PostForm(env.URL+"/login", url.Values{"email": {owner.email}, "password": {pw}, "next": {at.Query().Get("next")}})
+	resp, err := b.PostForm(env.URL+"/login", url.Values{"email": {owner.Email}, "password": {apptest.Password}, "next": {at.Query().Get("next")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	resp, err = b.PostForm(env.URL+"/login/two-factor", url.Values{"code": {owner.code(clock)}, "next": {resp.Request.URL.Query().Get("next")}})
+	resp, err = b.PostForm(env.URL+"/login/two-factor", url.Values{"code": {owner.Code(clock)}, "next": {resp.Request.URL.Query().Get("next")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestOAuth2ProxySignsInThroughGardien(t *testing.T) {
 	next, _ := strings.CutPrefix(resp.Header.Get("Refresh"), "0; url=")
 	ref, _ := resp.Request.URL.Parse(next)
 	body, at, status := get(t, b, ref.String())
-	if want := "hello " + owner.email + " () at /page?x=1"; status != 200 || at.Host != listen || body != want {
+	if want := "hello " + owner.Email + " () at /page?x=1"; status != 200 || at.Host != listen || body != want {
 		t.Fatalf("back through oauth2-proxy: %d at %s: %q", status, at, body)
 	}
 }

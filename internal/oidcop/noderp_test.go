@@ -30,7 +30,7 @@ type nodeRP struct {
 	bye      string
 }
 
-func newNodeRP(t testing.TB, env *apptest.Env, owner *person, org string, settings map[string]any) *nodeRP {
+func newNodeRP(t testing.TB, env *apptest.Env, owner *apptest.Person, org string, settings map[string]any) *nodeRP {
 	t.Helper()
 	node, dir := testenv.NodeModule(t, "internal/oidcop/noderp")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("app")) }))
@@ -40,7 +40,7 @@ func newNodeRP(t testing.TB, env *apptest.Env, owner *person, org string, settin
 	for k, v := range settings {
 		body[k] = v
 	}
-	app := api(t, owner.c, "POST", org+"/apps", body)["app"].(map[string]any)
+	app := apptest.MustAPI(t, owner.C, "POST", org+"/apps", body)["app"].(map[string]any)
 	secret, _ := app["client_secret"].(string)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "rp.mjs"))
@@ -96,7 +96,7 @@ func login(t testing.TB, c *apptest.Client, start, email string, code func() str
 		next := r.Request.URL.Query().Get("next")
 		switch r.Request.URL.Path {
 		case "/login":
-			r = c.Form("/login", map[string]string{"email": email, "password": pw, "next": next})
+			r = c.Form("/login", map[string]string{"email": email, "password": apptest.Password, "next": next})
 		case "/login/two-factor":
 			r = c.Form("/login/two-factor", map[string]string{"code": code(), "next": next})
 		default:
@@ -113,19 +113,19 @@ func TestOpenIDClientSignsInRefreshesAndLogsOut(t *testing.T) {
 	rp := newNodeRP(t, env, owner, org, map[string]any{"require_two_factor": true})
 	browser := env.Client(t)
 	start := rp.do("start", false)["url"].(string)
-	to := login(t, browser, start, owner.email, func() string { return owner.code(clock) })
+	to := login(t, browser, start, owner.Email, func() string { return owner.Code(clock) })
 	if to == nil || !strings.HasPrefix(to.String(), rp.callback) {
 		t.Fatalf("the browser did not come back to the app: %v", to)
 	}
 	got := rp.do("callback "+to.String(), false)
 	claims := got["claims"].(map[string]any)
-	if got["sub"] != owner.id || claims["email"] != owner.email || claims["acr"] != "mfa" || got["refresh"] != true {
+	if got["sub"] != owner.ID || claims["email"] != owner.Email || claims["acr"] != "mfa" || got["refresh"] != true {
 		t.Fatalf("openid-client's sign-in: %v", got)
 	}
-	if info := rp.do("userinfo", false); info["sub"] != owner.id || info["email"] != owner.email {
+	if info := rp.do("userinfo", false); info["sub"] != owner.ID || info["email"] != owner.Email {
 		t.Fatalf("userinfo: %v", info)
 	}
-	if again := rp.do("refresh", false); again["sub"] != owner.id || again["refresh"] != true {
+	if again := rp.do("refresh", false); again["sub"] != owner.ID || again["refresh"] != true {
 		t.Fatalf("refresh: %v", again)
 	}
 	// The code again: openid-client is refused.

@@ -2,7 +2,6 @@ package oidcop_test
 
 import (
 	"context"
-	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -16,56 +15,11 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/pquerna/otp"
 	"golang.org/x/oauth2"
 
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/sso/ssotest"
-	"github.com/gardien/gardien/internal/totp"
 )
-
-const pw = "correct horse battery staple"
-
-// person is an account, its browser, and its authenticator's secret.
-type person struct {
-	email  string
-	id     string
-	c      *apptest.Client
-	secret []byte
-}
-
-func (p *person) code(clock *apptest.Clock) string {
-	clock.Advance(30 * time.Second)
-	return totp.Code(p.secret, totp.Step(clock.Now()), otp.DigitsSix)
-}
-
-func api(t testing.TB, c *apptest.Client, method, path string, body any) map[string]any {
-	t.Helper()
-	r := c.API(method, path, body)
-	if r.StatusCode >= 300 {
-		t.Fatalf("%s %s: %d %s", method, path, r.StatusCode, r.Body)
-	}
-	return r.JSON()
-}
-
-// newPerson signs up and validates an email, and logs in (API).
-func newPerson(t testing.TB, env *apptest.Env, email string) *person {
-	t.Helper()
-	c := env.Client(t)
-	api(t, c, "POST", "/signup", map[string]any{"email": email, "password": pw, "name": "Ada " + strings.Split(email, "@")[0]})
-	api(t, c, "POST", "/email/verify", map[string]any{"token": env.Mail.Wait(t, email).Token()})
-	api(t, c, "POST", "/login", map[string]any{"email": email, "password": pw})
-	id := fmt.Sprint(api(t, c, "GET", "/me", nil)["user"].(map[string]any)["id"])
-	return &person{email: email, id: id, c: c}
-}
-
-// enable turns the person's 2FA on (in their session).
-func (p *person) enable(t testing.TB, clock *apptest.Clock) {
-	t.Helper()
-	s := api(t, p.c, "POST", "/me/two-factor/setup", nil)["secret"].(string)
-	p.secret, _ = base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
-	api(t, p.c, "POST", "/me/two-factor/activate", map[string]any{"code": p.code(clock)})
-}
 
 // relyingParty is an app: go-oidc and x/oauth2 (not code of ours), and its
 // redirect URI on loopback, which records what the browser brings.
@@ -79,7 +33,7 @@ type relyingParty struct {
 	appID    string
 }
 
-func newRP(t testing.TB, env *apptest.Env, owner *person, org string, settings map[string]any) *relyingParty {
+func newRP(t testing.TB, env *apptest.Env, owner *apptest.Person, org string, settings map[string]any) *relyingParty {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("app")) }))
 	t.Cleanup(srv.Close)
@@ -88,7 +42,7 @@ func newRP(t testing.TB, env *apptest.Env, owner *person, org string, settings m
 	for k, v := range settings {
 		body[k] = v
 	}
-	app := api(t, owner.c, "POST", org+"/apps", body)["app"].(map[string]any)
+	app := apptest.MustAPI(t, owner.C, "POST", org+"/apps", body)["app"].(map[string]any)
 	ctx := context.Background()
 	provider, err := oidc.NewProvider(ctx, env.URL)
 	if err != nil {
@@ -201,26 +155,26 @@ func (rp *relyingParty) signIn(t testing.TB, c *apptest.Client, extra ...oauth2.
 	return rp.exchange(t, s, q.Get("code"))
 }
 
-func setup(t *testing.T, opts ...apptest.Option) (*apptest.Env, *apptest.Clock, *person, string) {
+func setup(t *testing.T, opts ...apptest.Option) (*apptest.Env, *apptest.Clock, *apptest.Person, string) {
 	clock := apptest.NewClock()
 	env := apptest.Start(t, append(opts, apptest.WithClock(clock))...)
-	owner := newPerson(t, env, "owner@example.com")
-	owner.enable(t, clock)
-	org := fmt.Sprintf("/organizations/%v", api(t, owner.c, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
+	owner := env.NewPerson(t, "owner@example.com")
+	owner.Enable(t, clock)
+	org := fmt.Sprintf("/organizations/%v", apptest.MustAPI(t, owner.C, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
 	return env, clock, owner, org
 }
 
-func join(t testing.TB, env *apptest.Env, owner, p *person, org, role string) {
+func join(t testing.TB, env *apptest.Env, owner, p *apptest.Person, org, role string) {
 	t.Helper()
-	api(t, owner.c, "POST", org+"/invitations", map[string]any{"email": p.email, "role": role})
-	api(t, p.c, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, p.email).Token()})
+	apptest.MustAPI(t, owner.C, "POST", org+"/invitations", map[string]any{"email": p.Email, "role": role})
+	apptest.MustAPI(t, p.C, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, p.Email).Token()})
 }
 
 func TestAnAppSignsAPersonInThroughGardien(t *testing.T) {
 	t.Parallel()
 	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
 		env, _, owner, org := setup(t, db...)
-		member := newPerson(t, env, "member@example.com")
+		member := env.NewPerson(t, "member@example.com")
 		join(t, env, owner, member, org, "member")
 		rp := newRP(t, env, owner, org, nil)
 
@@ -232,12 +186,12 @@ func TestAnAppSignsAPersonInThroughGardien(t *testing.T) {
 			t.Fatalf("not at the login page: %v %d", to, r.StatusCode)
 		}
 		next := r.Request.URL.Query().Get("next")
-		r = browser.Form("/login", map[string]string{"email": member.email, "password": pw, "next": next})
+		r = browser.Form("/login", map[string]string{"email": member.Email, "password": apptest.Password, "next": next})
 		loc := onward(t, r)
 		_, to = follow(t, browser, loc.RequestURI())
 		q := rp.answer(t, s, to)
 		tok, id, claims := rp.exchange(t, s, q.Get("code"))
-		if id.Subject != member.id || claims["email"] != member.email || claims["email_verified"] != true || claims["name"] != "Ada member" ||
+		if id.Subject != member.ID || claims["email"] != member.Email || claims["email_verified"] != true || claims["name"] != "Ada member" ||
 			claims["acr"] != "pwd" || fmt.Sprint(claims["amr"]) != "[pwd]" || claims["org_role"] != "member" || claims["auth_time"] == nil {
 			t.Fatalf("ID token claims: %v", claims)
 		}
@@ -245,7 +199,7 @@ func TestAnAppSignsAPersonInThroughGardien(t *testing.T) {
 			t.Fatalf("org_id %v for %s", claims["org_id"], org)
 		}
 		info, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok))
-		if err != nil || info.Subject != member.id || info.Email != member.email {
+		if err != nil || info.Subject != member.ID || info.Email != member.Email {
 			t.Fatalf("userinfo: %+v %v", info, err)
 		}
 
@@ -256,7 +210,7 @@ func TestAnAppSignsAPersonInThroughGardien(t *testing.T) {
 		if _, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
 			t.Fatal("the reused code's access token still works")
 		}
-		events := string(owner.c.API("GET", org+"/events", nil).Body)
+		events := string(owner.C.API("GET", org+"/events", nil).Body)
 		for _, e := range []string{"app.signed_in", "app.token_reused"} {
 			if !strings.Contains(events, e) {
 				t.Fatalf("no %s in the audit log", e)
@@ -269,7 +223,7 @@ func TestRefreshTokensRotateAndAReuseEndsTheFamily(t *testing.T) {
 	t.Parallel()
 	env, _, owner, org := setup(t)
 	rp := newRP(t, env, owner, org, map[string]any{"signing_alg": "ES256"})
-	tok, _, _ := rp.signIn(t, owner.c)
+	tok, _, _ := rp.signIn(t, owner.C)
 	raw, _ := tok.Extra("id_token").(string)
 	if header, _ := jwtHeader(raw); header["alg"] != "ES256" {
 		t.Fatalf("ID token header %v, want ES256", header)
@@ -326,15 +280,15 @@ func TestRefusalsNeverSendACodeToTheApp(t *testing.T) {
 	env, clock, owner, org := setup(t)
 	rp := newRP(t, env, owner, org, nil)
 	admins := newRP(t, env, owner, org, map[string]any{"audience": "managers"})
-	member := newPerson(t, env, "member@example.com")
+	member := env.NewPerson(t, "member@example.com")
 	join(t, env, owner, member, org, "member")
-	outsider := newPerson(t, env, "outsider@example.com")
+	outsider := env.NewPerson(t, "outsider@example.com")
 
-	r, to := follow(t, outsider.c, rp.start().path)
+	r, to := follow(t, outsider.C, rp.start().path)
 	wantRefusalPage(t, r, to, http.StatusForbidden, "not a member")
-	r, to = follow(t, member.c, admins.start().path)
+	r, to = follow(t, member.C, admins.start().path)
 	wantRefusalPage(t, r, to, http.StatusForbidden, "owners and admins")
-	if !strings.Contains(string(owner.c.API("GET", org+"/events", nil).Body), "app.refused") {
+	if !strings.Contains(string(owner.C.API("GET", org+"/events", nil).Body), "app.refused") {
 		t.Fatal("a refused sign-in is not in the audit log")
 	}
 
@@ -350,7 +304,7 @@ func TestRefusalsNeverSendACodeToTheApp(t *testing.T) {
 		q := u.Query()
 		mutate(q)
 		u.RawQuery = q.Encode()
-		r, to := follow(t, member.c, u.RequestURI())
+		r, to := follow(t, member.C, u.RequestURI())
 		if to != nil || r.StatusCode < 400 || r.StatusCode >= 500 {
 			t.Errorf("%s: %d, sent to %v", name, r.StatusCode, to)
 		}
@@ -362,7 +316,7 @@ func TestRefusalsNeverSendACodeToTheApp(t *testing.T) {
 	q.Del("code_challenge")
 	q.Del("code_challenge_method")
 	u.RawQuery = q.Encode()
-	_, to = follow(t, member.c, u.RequestURI())
+	_, to = follow(t, member.C, u.RequestURI())
 	if got := rp.answer(t, s, to); got.Get("error") != "invalid_request" || got.Get("code") != "" {
 		t.Fatalf("without PKCE: %v", got)
 	}
@@ -374,7 +328,7 @@ func TestRefusalsNeverSendACodeToTheApp(t *testing.T) {
 	}
 	// A code a minute and more old is refused.
 	s = rp.start()
-	_, to = follow(t, member.c, s.path)
+	_, to = follow(t, member.C, s.path)
 	code := rp.answer(t, s, to).Get("code")
 	clock.Advance(2 * time.Minute)
 	if _, err := rp.conf.Exchange(context.Background(), code, oauth2.VerifierOption(s.verifier)); err == nil {
@@ -382,13 +336,13 @@ func TestRefusalsNeverSendACodeToTheApp(t *testing.T) {
 	}
 	// A wrong PKCE verifier, or another app's secret, gets nothing.
 	s = rp.start()
-	_, to = follow(t, member.c, s.path)
+	_, to = follow(t, member.C, s.path)
 	code = rp.answer(t, s, to).Get("code")
 	if _, err := rp.conf.Exchange(context.Background(), code, oauth2.VerifierOption(oauth2.GenerateVerifier())); err == nil {
 		t.Fatal("a wrong verifier was taken")
 	}
 	s = rp.start()
-	_, to = follow(t, member.c, s.path)
+	_, to = follow(t, member.C, s.path)
 	code = rp.answer(t, s, to).Get("code")
 	other := admins.conf
 	other.RedirectURL = rp.conf.RedirectURL
@@ -401,13 +355,13 @@ func TestASignInStartedInOneBrowserCannotBeFinishedInAnother(t *testing.T) {
 	t.Parallel()
 	env, clock, owner, org := setup(t)
 	rp := newRP(t, env, owner, org, map[string]any{"require_two_factor": true})
-	victim := newPerson(t, env, "victim@example.com")
+	victim := env.NewPerson(t, "victim@example.com")
 	join(t, env, owner, victim, org, "member")
 	// The victim's other browser, logged in with the password before 2FA
 	// was on: a sign-in to this app would send it back to the code page.
 	browser := env.Client(t)
-	api(t, browser, "POST", "/login", map[string]any{"email": victim.email, "password": pw})
-	victim.enable(t, clock)
+	apptest.MustAPI(t, browser, "POST", "/login", map[string]any{"email": victim.Email, "password": apptest.Password})
+	victim.Enable(t, clock)
 	attacker := env.Client(t)
 	// The attacker starts a sign-in and sends its link to the victim: the
 	// victim's browser is told it was started elsewhere, nothing happens
@@ -420,7 +374,7 @@ func TestASignInStartedInOneBrowserCannotBeFinishedInAnother(t *testing.T) {
 	}
 	r, to := follow(t, browser, loc.RequestURI())
 	wantRefusalPage(t, r, to, http.StatusForbidden, "another browser")
-	if st := api(t, browser, "GET", "/me", nil)["session"].(map[string]any)["status"]; st != "ok" {
+	if st := apptest.MustAPI(t, browser, "GET", "/me", nil)["session"].(map[string]any)["status"]; st != "ok" {
 		t.Fatalf("the link moved the victim's session: %v", st)
 	}
 	id := loc.Query().Get("id")
@@ -440,15 +394,15 @@ func TestAppsThatNeed2FAAndFreshLogins(t *testing.T) {
 	plain := newRP(t, env, owner, org, nil)
 
 	// A member without 2FA is sent to set it up, then on to the app.
-	member := newPerson(t, env, "member@example.com")
+	member := env.NewPerson(t, "member@example.com")
 	join(t, env, owner, member, org, "member")
 	s := rp.start()
-	r, to := follow(t, member.c, s.path)
+	r, to := follow(t, member.C, s.path)
 	if to != nil || r.Request.URL.Path != "/two-factor/setup" {
 		t.Fatalf("not at the set-up: %v %s", to, r.Request.URL)
 	}
-	member.enable(t, clock)
-	r, to = follow(t, member.c, appReturnOf(t, member.c))
+	member.Enable(t, clock)
+	r, to = follow(t, member.C, appReturnOf(t, member.C))
 	_, _, claims := rp.exchange(t, s, rp.answer(t, s, to).Get("code"))
 	if claims["acr"] != "mfa" || !strings.Contains(fmt.Sprint(claims["amr"]), "mfa") {
 		t.Fatalf("after the set-up: %v (%d)", claims, r.StatusCode)
@@ -456,18 +410,18 @@ func TestAppsThatNeed2FAAndFreshLogins(t *testing.T) {
 
 	// Another browser of the same person, logged in with the password
 	// before 2FA was on, has no second factor passed: the code page first.
-	owner2 := newPerson(t, env, "second@example.com")
+	owner2 := env.NewPerson(t, "second@example.com")
 	join(t, env, owner, owner2, org, "member")
 	browser2 := env.Client(t)
-	api(t, browser2, "POST", "/login", map[string]any{"email": owner2.email, "password": pw})
-	owner2.enable(t, clock) // in its first browser: the second stays at the password
+	apptest.MustAPI(t, browser2, "POST", "/login", map[string]any{"email": owner2.Email, "password": apptest.Password})
+	owner2.Enable(t, clock) // in its first browser: the second stays at the password
 	s = rp.start()
 	r, to = follow(t, browser2, s.path)
 	if to != nil || r.Request.URL.Path != "/login/two-factor" {
 		t.Fatalf("not at the code page: %v %s %d", to, r.Request.URL, r.StatusCode)
 	}
 	next := r.Request.URL.Query().Get("next")
-	r = browser2.Form("/login/two-factor", map[string]string{"code": owner2.code(clock), "next": next})
+	r = browser2.Form("/login/two-factor", map[string]string{"code": owner2.Code(clock), "next": next})
 	loc := onward(t, r)
 	_, to = follow(t, browser2, loc.RequestURI())
 	if _, _, claims := rp.exchange(t, s, rp.answer(t, s, to).Get("code")); claims["acr"] != "mfa" {
@@ -475,21 +429,21 @@ func TestAppsThatNeed2FAAndFreshLogins(t *testing.T) {
 	}
 
 	// prompt=login asks for the password again, though the session lives.
-	_, _, first := plain.signIn(t, member.c)
+	_, _, first := plain.signIn(t, member.C)
 	clock.Advance(time.Minute)
 	s = plain.start(oauth2.SetAuthURLParam("prompt", "login"))
-	r, to = follow(t, member.c, s.path)
+	r, to = follow(t, member.C, s.path)
 	if to != nil || r.Request.URL.Path != "/login" {
 		t.Fatalf("prompt=login: not at the login page: %v %s", to, r.Request.URL)
 	}
-	r = member.c.Form("/login", map[string]string{"email": member.email, "password": pw, "next": r.Request.URL.Query().Get("next")})
+	r = member.C.Form("/login", map[string]string{"email": member.Email, "password": apptest.Password, "next": r.Request.URL.Query().Get("next")})
 	loc = onward(t, r)
-	r, to = follow(t, member.c, loc.RequestURI())
+	r, to = follow(t, member.C, loc.RequestURI())
 	if to == nil { // the member has 2FA now: the code page
 		next = r.Request.URL.Query().Get("next")
-		r = member.c.Form("/login/two-factor", map[string]string{"code": member.code(clock), "next": next})
+		r = member.C.Form("/login/two-factor", map[string]string{"code": member.Code(clock), "next": next})
 		loc = onward(t, r)
-		_, to = follow(t, member.c, loc.RequestURI())
+		_, to = follow(t, member.C, loc.RequestURI())
 	}
 	_, _, again := plain.exchange(t, s, plain.answer(t, s, to).Get("code"))
 	if again["auth_time"].(float64) <= first["auth_time"].(float64) {
@@ -497,8 +451,8 @@ func TestAppsThatNeed2FAAndFreshLogins(t *testing.T) {
 	}
 	// max_age: a login older than it is asked again; a younger one is not.
 	clock.Advance(2 * time.Minute)
-	plain.signIn(t, member.c, oauth2.SetAuthURLParam("max_age", "3600"))
-	r, to = follow(t, member.c, plain.start(oauth2.SetAuthURLParam("max_age", "60")).path)
+	plain.signIn(t, member.C, oauth2.SetAuthURLParam("max_age", "3600"))
+	r, to = follow(t, member.C, plain.start(oauth2.SetAuthURLParam("max_age", "60")).path)
 	if to != nil || r.Request.URL.Path != "/login" {
 		t.Fatalf("max_age=60 after 2 minutes: %v %s", to, r.Request.URL)
 	}
@@ -508,19 +462,19 @@ func TestTheOrganizationsRequirementHoldsBeforeAnyApp(t *testing.T) {
 	t.Parallel()
 	env, _, owner, org := setup(t)
 	rp := newRP(t, env, owner, org, nil)
-	member := newPerson(t, env, "member@example.com")
+	member := env.NewPerson(t, "member@example.com")
 	join(t, env, owner, member, org, "member")
-	rp.signIn(t, member.c) // before the requirement: in
-	api(t, owner.c, "PUT", org+"/security", map[string]any{"require_two_factor": true})
+	rp.signIn(t, member.C) // before the requirement: in
+	apptest.MustAPI(t, owner.C, "PUT", org+"/security", map[string]any{"require_two_factor": true})
 	// The member's session still runs, but no app sees them before 2FA.
-	r, to := follow(t, member.c, rp.start(oauth2.SetAuthURLParam("prompt", "none")).path)
+	r, to := follow(t, member.C, rp.start(oauth2.SetAuthURLParam("prompt", "none")).path)
 	if to == nil || to.Query().Get("error") != "interaction_required" {
 		t.Fatalf("prompt=none under the requirement: %v %d", to, r.StatusCode)
 	}
-	if st := api(t, member.c, "GET", "/me", nil)["session"].(map[string]any)["status"]; st != "ok" {
+	if st := apptest.MustAPI(t, member.C, "GET", "/me", nil)["session"].(map[string]any)["status"]; st != "ok" {
 		t.Fatalf("prompt=none changed the session: %v", st)
 	}
-	r, to = follow(t, member.c, rp.start().path)
+	r, to = follow(t, member.C, rp.start().path)
 	if to != nil || r.Request.URL.Path != "/two-factor/setup" {
 		t.Fatalf("under the requirement: %v %s", to, r.Request.URL)
 	}
@@ -545,14 +499,14 @@ func TestRotatedKeysStayPublishedUntilTheirTokensExpire(t *testing.T) {
 	env, clock, owner, org := setup(t)
 	rp := newRP(t, env, owner, org, nil)
 	es := newRP(t, env, owner, org, map[string]any{"signing_alg": "ES256"})
-	before, _, _ := rp.signIn(t, owner.c)
+	before, _, _ := rp.signIn(t, owner.C)
 	oldKid := kidOf(t, before)
 	if _, err := env.App.Auth.RotateSigningKeys(context.Background(), "test"); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(2 * time.Minute) // every node has seen the new keys
-	after, _, _ := rp.signIn(t, owner.c)
-	esTok, _, _ := es.signIn(t, owner.c)
+	after, _, _ := rp.signIn(t, owner.C)
+	esTok, _, _ := es.signIn(t, owner.C)
 	if kidOf(t, after) == oldKid || kidOf(t, esTok) == kidOf(t, after) {
 		t.Fatalf("kids: before %s, after %s, ES256 %s", oldKid, kidOf(t, after), kidOf(t, esTok))
 	}
@@ -671,19 +625,19 @@ func TestAppsAreToldWhenASessionEnds(t *testing.T) {
 		other := newRP(t, env, owner, org, map[string]any{"signing_alg": "ES256"}) // no back-channel: not told
 
 		// Logging out of Gardien: the app is told, after a failed try.
-		member := newPerson(t, env, "member@example.com")
+		member := env.NewPerson(t, "member@example.com")
 		join(t, env, owner, member, org, "member")
-		_, id, _ := rp.signIn(t, member.c)
-		other.signIn(t, member.c)
-		api(t, member.c, "POST", "/logout", nil)
+		_, id, _ := rp.signIn(t, member.C)
+		other.signIn(t, member.C)
+		apptest.MustAPI(t, member.C, "POST", "/logout", nil)
 		time.Sleep(300 * time.Millisecond) // the first try fails
 		clock.Advance(15 * time.Second)
 		rp.checkLogout(t, catcher.wait(t, 1), id)
 
 		// Removed from the organization: told, and its refresh token ends.
-		api(t, member.c, "POST", "/login", map[string]any{"email": member.email, "password": pw})
-		tok, id, _ := rp.signIn(t, member.c)
-		api(t, owner.c, "DELETE", org+"/members/"+member.id, nil)
+		apptest.MustAPI(t, member.C, "POST", "/login", map[string]any{"email": member.Email, "password": apptest.Password})
+		tok, id, _ := rp.signIn(t, member.C)
+		apptest.MustAPI(t, owner.C, "DELETE", org+"/members/"+member.ID, nil)
 		rp.checkLogout(t, catcher.wait(t, 2), id)
 		if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
 			t.Fatal("a removed member's refresh token still works")
@@ -691,14 +645,14 @@ func TestAppsAreToldWhenASessionEnds(t *testing.T) {
 
 		// RP-initiated logout with the ID token as hint: Gardien's session
 		// ends, the browser goes to the app's registered page with its state.
-		tok, id, _ = rp.signIn(t, owner.c)
+		tok, id, _ = rp.signIn(t, owner.C)
 		q := url.Values{"id_token_hint": {tok.Extra("id_token").(string)}, "post_logout_redirect_uri": {strings.TrimSuffix(rp.callback, "/cb") + "/bye"}, "state": {"s1"}}
-		r := owner.c.Get("/oauth/end_session?" + q.Encode())
+		r := owner.C.Get("/oauth/end_session?" + q.Encode())
 		loc, _ := r.Location()
 		if loc == nil || loc.Path != "/bye" || loc.Query().Get("state") != "s1" {
 			t.Fatalf("end_session sent the browser to %v (%d %s)", loc, r.StatusCode, r.Body)
 		}
-		if r := owner.c.API("GET", "/me", nil); r.StatusCode != http.StatusUnauthorized {
+		if r := owner.C.API("GET", "/me", nil); r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("the Gardien session lives on after end_session: %d", r.StatusCode)
 		}
 		rp.checkLogout(t, catcher.wait(t, 3), id)
@@ -715,12 +669,12 @@ func TestAPersonSignsOutOfAnAppFromTheirSettings(t *testing.T) {
 	env, _, owner, org := setup(t)
 	catcher := newLogoutCatcher(t, 0)
 	rp := newRP(t, env, owner, org, map[string]any{"name": "Team wiki", "backchannel_logout_uri": catcher.srv.URL + "/logout"})
-	tok, id, _ := rp.signIn(t, owner.c)
-	page := owner.c.Get("/settings/apps")
+	tok, id, _ := rp.signIn(t, owner.C)
+	page := owner.C.Get("/settings/apps")
 	if !strings.Contains(string(page.Body), "Team wiki") || !strings.Contains(string(page.Body), "/settings/apps/"+rp.appID+"/sign-out") {
 		t.Fatalf("the settings do not list the app: %.600s", page.Body)
 	}
-	r := owner.c.Form("/settings/apps/"+rp.appID+"/sign-out", nil)
+	r := owner.C.Form("/settings/apps/"+rp.appID+"/sign-out", nil)
 	if loc := r.Header.Get("Location"); loc != "/settings/apps" {
 		t.Fatalf("sign out: %d %q", r.StatusCode, loc)
 	}
@@ -728,33 +682,33 @@ func TestAPersonSignsOutOfAnAppFromTheirSettings(t *testing.T) {
 		t.Fatal("the app's refresh token still works")
 	}
 	rp.checkLogout(t, catcher.wait(t, 1), id)
-	if body := string(owner.c.Get("/settings/apps").Body); strings.Contains(body, "Team wiki") || !strings.Contains(body, "You are signed out of the app.") {
+	if body := string(owner.C.Get("/settings/apps").Body); strings.Contains(body, "Team wiki") || !strings.Contains(body, "You are signed out of the app.") {
 		t.Fatalf("after signing out: %.600s", body)
 	}
-	if r := owner.c.Form("/settings/apps/"+rp.appID+"/sign-out", nil); r.StatusCode != http.StatusSeeOther {
+	if r := owner.C.Form("/settings/apps/"+rp.appID+"/sign-out", nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("signing out again: %d", r.StatusCode)
 	}
-	if !strings.Contains(string(owner.c.API("GET", org+"/events", nil).Body), "app.signed_out") {
+	if !strings.Contains(string(owner.C.API("GET", org+"/events", nil).Body), "app.signed_out") {
 		t.Fatal("no app.signed_out in the audit log")
 	}
 }
 
 // ssoSetup starts Gardien and an identity provider that knows Ada
 // (ada@acme.test); the owner's organization verified acme.test through it.
-func ssoSetup(t *testing.T) (*apptest.Env, *apptest.Clock, *person, string, string) {
+func ssoSetup(t *testing.T) (*apptest.Env, *apptest.Clock, *apptest.Person, string, string) {
 	t.Helper()
 	dns := ssotest.StartDNS(t)
 	clock := apptest.NewClock()
 	env := apptest.Start(t, apptest.WithClock(clock), apptest.Setting("GARDIEN_DNS_RESOLVER", dns.Addr))
 	issuer := ssotest.StartOP(t, []ssotest.Client{{ID: "gardien", Secret: "idp-secret", RedirectURI: env.URL + "/sso/oidc/callback"}},
 		ssotest.OPUser{Username: "ada", Password: "idp-password", Email: "ada@acme.test", EmailVerified: true, Name: "Ada Lovelace"})
-	owner := newPerson(t, env, "owner@example.com")
-	owner.enable(t, clock)
-	org := fmt.Sprintf("/organizations/%v", api(t, owner.c, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
-	sso := api(t, owner.c, "PUT", org+"/sso", map[string]any{"protocol": "oidc", "enabled": true, "domains": []string{"acme.test"},
+	owner := env.NewPerson(t, "owner@example.com")
+	owner.Enable(t, clock)
+	org := fmt.Sprintf("/organizations/%v", apptest.MustAPI(t, owner.C, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
+	sso := apptest.MustAPI(t, owner.C, "PUT", org+"/sso", map[string]any{"protocol": "oidc", "enabled": true, "domains": []string{"acme.test"},
 		"issuer": issuer, "client_id": "gardien", "client_secret": "idp-secret"})["sso"].(map[string]any)
 	dns.SetTXT("acme.test", sso["domains"].([]any)[0].(map[string]any)["txt_record"].(string))
-	api(t, owner.c, "POST", org+"/sso/domains/acme.test/verify", nil)
+	apptest.MustAPI(t, owner.C, "POST", org+"/sso/domains/acme.test/verify", nil)
 	return env, clock, owner, org, issuer
 }
 
@@ -821,12 +775,12 @@ func TestSSOPeopleSignInToAppsThroughTheirProvider(t *testing.T) {
 
 	// The organization requires SSO: a member logged in with a password
 	// (an address outside its domains) is refused, with a page saying how.
-	contractor := newPerson(t, env, "contractor@elsewhere.example")
+	contractor := env.NewPerson(t, "contractor@elsewhere.example")
 	join(t, env, owner, contractor, org, "member")
-	contractor.enable(t, clock)
-	api(t, owner.c, "PUT", org+"/sso", map[string]any{"protocol": "oidc", "enabled": true, "require_sso": true, "domains": []string{"acme.test"},
+	contractor.Enable(t, clock)
+	apptest.MustAPI(t, owner.C, "PUT", org+"/sso", map[string]any{"protocol": "oidc", "enabled": true, "require_sso": true, "domains": []string{"acme.test"},
 		"issuer": issuer, "client_id": "gardien"})
-	r, to := follow(t, contractor.c, rp.start().path)
+	r, to := follow(t, contractor.C, rp.start().path)
 	wantRefusalPage(t, r, to, http.StatusForbidden, "identity provider")
 }
 
@@ -838,7 +792,7 @@ func TestOneCodeExchangedAtOnceManyTimes(t *testing.T) {
 		env, _, owner, org := setup(t, db...)
 		rp := newRP(t, env, owner, org, nil)
 		s := rp.start()
-		_, to := follow(t, owner.c, s.path)
+		_, to := follow(t, owner.C, s.path)
 		code := rp.answer(t, s, to).Get("code")
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -890,11 +844,11 @@ func TestIntrospectionRevocationAndSecretInTheForm(t *testing.T) {
 	other := newRP(t, env, owner, org, nil)
 	// client_secret_post: the secret in the form, not in a header.
 	rp.conf.Endpoint.AuthStyle = oauth2.AuthStyleInParams
-	tok, _, _ := rp.signIn(t, owner.c)
+	tok, _, _ := rp.signIn(t, owner.C)
 	introspect, revoke := env.URL+"/oauth/introspect", env.URL+"/oauth/revoke"
 
 	st, m := rp.post(t, introspect, url.Values{"token": {tok.AccessToken}})
-	if st != 200 || m["active"] != true || m["sub"] != owner.id || m["client_id"] != rp.clientID || !strings.Contains(fmt.Sprint(m["scope"]), "openid") {
+	if st != 200 || m["active"] != true || m["sub"] != owner.ID || m["client_id"] != rp.clientID || !strings.Contains(fmt.Sprint(m["scope"]), "openid") {
 		t.Fatalf("introspection: %d %v", st, m)
 	}
 	// Another app learns nothing of this app's token.
@@ -909,7 +863,7 @@ func TestIntrospectionRevocationAndSecretInTheForm(t *testing.T) {
 		t.Fatalf("another app revoked this app's token: %v", err)
 	}
 	// The refresh token above was used: sign in again, then revoke.
-	tok, _, _ = rp.signIn(t, owner.c)
+	tok, _, _ = rp.signIn(t, owner.C)
 	if st, _ := rp.post(t, revoke, url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}}); st != 200 {
 		t.Fatalf("revocation: %d", st)
 	}
@@ -923,7 +877,7 @@ func TestIntrospectionRevocationAndSecretInTheForm(t *testing.T) {
 		t.Fatalf("introspection of a revoked token: %d %v", st, m)
 	}
 	// Revoking an access token ends its sign-in too; an unknown token is fine.
-	tok, _, _ = rp.signIn(t, owner.c)
+	tok, _, _ = rp.signIn(t, owner.C)
 	if st, _ := rp.post(t, revoke, url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}}); st != 200 {
 		t.Fatalf("revoking an access token: %d", st)
 	}
@@ -944,27 +898,27 @@ func TestEverySessionsEndIsToldToTheApps(t *testing.T) {
 	told := 0
 	for _, tc := range []struct {
 		name string
-		end  func(p *person)
+		end  func(p *apptest.Person)
 	}{
-		{"the password changed in another browser", func(p *person) {
+		{"the password changed in another browser", func(p *apptest.Person) {
 			other := env.Client(t)
-			api(t, other, "POST", "/login", map[string]any{"email": p.email, "password": pw})
-			api(t, other, "POST", "/me/password", map[string]any{"current_password": pw, "new_password": pw + " again"})
-			api(t, other, "POST", "/me/password", map[string]any{"current_password": pw + " again", "new_password": pw})
+			apptest.MustAPI(t, other, "POST", "/login", map[string]any{"email": p.Email, "password": apptest.Password})
+			apptest.MustAPI(t, other, "POST", "/me/password", map[string]any{"current_password": apptest.Password, "new_password": apptest.Password + " again"})
+			apptest.MustAPI(t, other, "POST", "/me/password", map[string]any{"current_password": apptest.Password + " again", "new_password": apptest.Password})
 		}},
-		{"its 2FA reset by an owner", func(p *person) {
-			p.enable(t, clock)
-			api(t, owner.c, "DELETE", org+"/members/"+p.id+"/two-factor", nil)
+		{"its 2FA reset by an owner", func(p *apptest.Person) {
+			p.Enable(t, clock)
+			apptest.MustAPI(t, owner.C, "DELETE", org+"/members/"+p.ID+"/two-factor", nil)
 		}},
-		{"signed out by an owner", func(p *person) { api(t, owner.c, "DELETE", org+"/members/"+p.id+"/sessions", nil) }},
-		{"the account deleted", func(p *person) {
-			api(t, p.c, "DELETE", "/me", map[string]any{"password": pw})
+		{"signed out by an owner", func(p *apptest.Person) { apptest.MustAPI(t, owner.C, "DELETE", org+"/members/"+p.ID+"/sessions", nil) }},
+		{"the account deleted", func(p *apptest.Person) {
+			apptest.MustAPI(t, p.C, "DELETE", "/me", map[string]any{"password": apptest.Password})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPerson(t, env, fmt.Sprintf("p%d@example.com", told))
+			p := env.NewPerson(t, fmt.Sprintf("p%d@example.com", told))
 			join(t, env, owner, p, org, "member")
-			_, id, _ := rp.signIn(t, p.c)
+			_, id, _ := rp.signIn(t, p.C)
 			tc.end(p)
 			told++
 			rp.checkLogout(t, catcher.wait(t, told), id)
@@ -1013,15 +967,15 @@ func TestAnEndedSignInIsToldOnceWhoeverQueuesIt(t *testing.T) {
 		env, _, owner, org := setup(t, db...)
 		catcher := newLogoutCatcher(t, 0)
 		rp := newRP(t, env, owner, org, map[string]any{"backchannel_logout_uri": catcher.srv.URL + "/logout"})
-		p := newPerson(t, env, "p@example.com")
+		p := env.NewPerson(t, "p@example.com")
 		join(t, env, owner, p, org, "member")
-		_, id, _ := rp.signIn(t, p.c)
+		_, id, _ := rp.signIn(t, p.C)
 		// Many sign-ins, so that the queuers overlap on some.
 		for range 5 {
-			api(t, p.c, "POST", "/login", map[string]any{"email": p.email, "password": pw})
-			rp.signIn(t, p.c)
+			apptest.MustAPI(t, p.C, "POST", "/login", map[string]any{"email": p.Email, "password": apptest.Password})
+			rp.signIn(t, p.C)
 		}
-		api(t, p.c, "POST", "/logout", nil)
+		apptest.MustAPI(t, p.C, "POST", "/logout", nil)
 		var wg sync.WaitGroup
 		for range 16 {
 			wg.Add(1)
@@ -1043,7 +997,7 @@ func TestLapsedSignInsAreSwept(t *testing.T) {
 	t.Parallel()
 	env, clock, owner, org := setup(t)
 	rp := newRP(t, env, owner, org, nil)
-	rp.signIn(t, owner.c)
+	rp.signIn(t, owner.C)
 	follow(t, env.Client(t), rp.start().path) // started, never done
 	count := func(table string) int {
 		var n int
