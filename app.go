@@ -212,4 +212,7 @@ const (
 	EventPasskeyAdded   = "two_factor.passkey_added"
 	EventPasskeyRenamed = "two_factor.passkey_renamed"
 	EventPasskeyRemoved = "two_factor.passkey_removed"
+	// EventPasskeyCloned: a key answered with a signature counter that
+	// went back (a copy of it at work); refused.
+	EventPasskeyCloned = "two_factor.passkey_cloned"
 )

@@ -103,6 +103,9 @@ var (
 	ErrDuplicate = errors.New("duplicate")
 	// ErrUsed: a single-use token (an authorization code) was used already.
 	ErrUsed = errors.New("used already")
+	// ErrLastFactor: the change would leave a person whom an organization
+	// requires 2FA of without a second factor.
+	ErrLastFactor = errors.New("last second factor")
 	// ErrLastOwner: the change would leave an organization without an owner.
 	ErrLastOwner = errors.New("last owner")
 	// ErrAlreadyMember, ErrAlreadyInvited: an invitation to a person who

@@ -20,8 +20,14 @@ type User struct {
 	// SSO is true for people who log in through their organization's identity
 	// provider; Gardien's own second factor does not apply to them.
 	SSO bool
-	// TwoFactorEnabled is true once a TOTP secret has been activated.
+	// TwoFactorEnabled is true while a second factor is on: an
+	// authenticator app (AppEnabled) or a passkey or security key
+	// (HasKeys), either alone.
 	TwoFactorEnabled bool
+	// AppEnabled: an authenticator app's secret is activated (TOTP).
+	AppEnabled bool
+	// HasKeys: at least one passkey or security key is registered.
+	HasKeys bool
 	// Disabled accounts cannot log in (an operator's decision).
 	Disabled bool
 }
@@ -196,5 +202,5 @@ var EventTypes = []string{
 	EventOrgMemberSignedOut, EventSignInAlertsOn, EventSignInAlertsOff,
 	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventAppSignedIn, EventAppSignedOut,
 	EventAppRefusal, EventAppTokenReuse, EventSigningKeyRotated,
-	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved,
+	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved, EventPasskeyCloned,
 }

@@ -50,7 +50,9 @@ type Member struct {
 	Email            string
 	Name             string
 	Role             Role
-	TwoFactorEnabled bool
+	TwoFactorEnabled bool // an app or a key, as User's
+	AppEnabled       bool
+	HasKeys          bool
 	SSO              bool
 	Locale           string    // the member's saved language ("" = none)
 	LastLoginAt      time.Time // zero: never

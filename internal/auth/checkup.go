@@ -33,7 +33,7 @@ type CheckupState struct {
 // Checkup says whether the person owes the 2FA check-up (28 days after
 // turning 2FA on), and what it needs.
 func (s *Service) Checkup(ctx context.Context, u *gardien.User) (*CheckupState, error) {
-	if !u.TwoFactorEnabled {
+	if !u.AppEnabled { // a check-up of the app: keys need none
 		return &CheckupState{}, nil
 	}
 	c, err := s.Store.Checkup(ctx, u.ID)
@@ -104,7 +104,7 @@ func (s *Service) PostponeCheckup(ctx context.Context, u *gardien.User, c gardie
 
 // dueCheckup reads a check-up that is due, or answers errNoCheckup.
 func (s *Service) dueCheckup(ctx context.Context, u *gardien.User) (*CheckupState, *gardien.Checkup, error) {
-	if !u.TwoFactorEnabled {
+	if !u.AppEnabled {
 		return nil, nil, errNoCheckup
 	}
 	cu, err := s.Store.Checkup(ctx, u.ID)

@@ -39,14 +39,14 @@ func TestTheCheckupComes28DaysAfter2FAAndMayWaitTwice(t *testing.T) {
 	state := func() *auth.CheckupState {
 		t.Helper()
 		l := f.secondStep(t, u.Email, code(), "")
-		l.User.TwoFactorEnabled = true
+		l.User.TwoFactorEnabled, l.User.AppEnabled = true, true
 		st, err := f.svc.Checkup(ctx, l.User)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return st
 	}
-	me := &gardien.User{ID: u.ID, Email: u.Email, TwoFactorEnabled: true}
+	me := &gardien.User{ID: u.ID, Email: u.Email, TwoFactorEnabled: true, AppEnabled: true}
 	f.clock.Advance(27 * 24 * time.Hour)
 	if st := state(); st.Due {
 		t.Fatal("the check-up is due after 27 days")
@@ -110,7 +110,7 @@ func TestACheckupAfterARecoveryCodeAsksForTheApp(t *testing.T) {
 	}
 	f.clock.Advance(gardien.CheckupAfter + time.Hour)
 	l = f.secondStep(t, u.Email, "", act.RecoveryCodes[0])
-	l.User.TwoFactorEnabled = true
+	l.User.TwoFactorEnabled, l.User.AppEnabled = true, true
 	st, err := f.svc.Checkup(ctx, l.User)
 	if err != nil || !st.Due || st.AppWorks || st.CodesLeft != 9 {
 		t.Fatalf("after a recovery code: %+v %v", st, err)

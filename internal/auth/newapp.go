@@ -18,7 +18,7 @@ var errNoNextApp = gardien.Errorf(gardien.CodeConflict, "err.no_new_app")
 // scan, waiting fifteen minutes beside the one in use. It works while an
 // organization requires 2FA: 2FA stays on throughout.
 func (s *Service) BeginNewApp(ctx context.Context, u *gardien.User, pw, code, recovery string, c gardien.Client) (*totp.Enrollment, error) {
-	if !u.TwoFactorEnabled {
+	if !u.AppEnabled {
 		return nil, errTwoFactorMissing
 	}
 	if err := s.checkPassword(ctx, u, pw, "password", c); err != nil {

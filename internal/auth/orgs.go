@@ -647,7 +647,7 @@ func (s *Service) ResetMemberTwoFactor(ctx context.Context, actor *gardien.User,
 		return err
 	}
 	e := s.orgEvent(gardien.EventOrgMemberTwoFactorReset, orgID, userID, actor.ID, c, nil)
-	if err := s.Store.DisableTOTP(ctx, userID, 0, e); err != nil {
+	if err := s.Store.DisableSecondFactors(ctx, userID, 0, e); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return errTwoFactorMissing
 		}

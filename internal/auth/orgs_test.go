@@ -28,7 +28,7 @@ func (f *fixture) enableTwoFactor(t testing.TB, l *auth.Login) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.User.TwoFactorEnabled, l.Token = true, act.Token
+	l.User.TwoFactorEnabled, l.User.AppEnabled, l.Token = true, true, act.Token
 	return e.Secret
 }
 

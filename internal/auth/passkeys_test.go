@@ -39,10 +39,12 @@ func TestAPasskeyIsAddedOnceInItsSession(t *testing.T) {
 	_, err = f.svc.FinishPasskey(ctx, l.Session, l.User, " ", answer, client)
 	wantCode(t, err, gardien.CodeValidationFailed) // no name
 	// (The ceremony stays for a named try: a name is checked first.)
-	p, err := f.svc.FinishPasskey(ctx, l.Session, l.User, "  YubiKey  5 ", answer, client)
-	if err != nil || p.Name != "YubiKey 5" {
-		t.Fatalf("finish: %+v %v", p, err)
+	added, err := f.svc.FinishPasskey(ctx, l.Session, l.User, "  YubiKey  5 ", answer, client)
+	if err != nil || added.Passkey.Name != "YubiKey 5" {
+		t.Fatalf("finish: %+v %v", added, err)
 	}
+	p := added.Passkey
+	l.Token = added.Token
 	// The same answer again: its challenge was answered.
 	_, err = f.svc.FinishPasskey(ctx, l.Session, l.User, "again", answer, client)
 	wantCode(t, err, gardien.CodeValidationFailed)
@@ -71,11 +73,13 @@ func TestAPasskeyIsAddedOnceInItsSession(t *testing.T) {
 	}
 	eve := f.signup(t, "eve@example.com", true)
 	wantCode(t, f.svc.RenamePasskey(ctx, eve, p.ID, "mine", client), gardien.CodeNotFound)
-	wantCode(t, f.svc.RemovePasskey(ctx, l.User, p.ID, "wrong password", client), gardien.CodeValidationFailed)
-	if err := f.svc.RemovePasskey(ctx, l.User, p.ID, pw, client); err != nil {
+	_, err = f.svc.RemovePasskey(ctx, l.Session, l.User, p.ID, "wrong password", client)
+	wantCode(t, err, gardien.CodeValidationFailed)
+	if _, err := f.svc.RemovePasskey(ctx, l.Session, l.User, p.ID, pw, client); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, f.svc.RemovePasskey(ctx, l.User, p.ID, pw, client), gardien.CodeNotFound)
+	_, err = f.svc.RemovePasskey(ctx, l.Session, l.User, p.ID, pw, client)
+	wantCode(t, err, gardien.CodeNotFound)
 	events, err := f.svc.UserEvents(ctx, l.User.ID, 20)
 	if err != nil {
 		t.Fatal(err)
@@ -110,4 +114,192 @@ func TestNoPasskeyForSSOPeopleOrUnvalidatedEmails(t *testing.T) {
 	sso.SSO = false
 	_, err = f.svc.BeginPasskey(ctx, l.Session, &sso)
 	wantCode(t, err, gardien.CodeConflict)
+}
+
+// addKey adds a new key of a to the account of l's session, and returns
+// what it changed (l's token follows a rotation).
+func (f *fixture) addKey(t *testing.T, l *auth.Login, a *virtualwebauthn.Authenticator, name string) (virtualwebauthn.Credential, *auth.KeyAdded) {
+	t.Helper()
+	ctx := context.Background()
+	key := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	options, err := f.svc.BeginPasskey(ctx, l.Session, l.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, err := f.svc.FinishPasskey(ctx, l.Session, l.User, name, keyAnswer(t, options, *a, key), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.AddCredential(key)
+	if added.Token != "" {
+		l.Token = added.Token
+	}
+	if l.User, err = f.store.UserByID(ctx, l.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	return key, added
+}
+
+// keyProof is the answer of key to the challenge of a proof begun for l's session.
+func (f *fixture) keyProof(t *testing.T, l *auth.Login, a virtualwebauthn.Authenticator, key virtualwebauthn.Credential) []byte {
+	t.Helper()
+	options, err := f.svc.BeginKeyProof(context.Background(), l.Session, l.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := virtualwebauthn.ParseAssertionOptions(string(options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(virtualwebauthn.CreateAssertionResponse(testRP, a, key, *parsed))
+}
+
+func eventTypes(t *testing.T, f *fixture, userID int64) map[string]int {
+	t.Helper()
+	events, err := f.svc.UserEvents(context.Background(), userID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range events {
+		seen[e.Type]++
+	}
+	return seen
+}
+
+// TestAKeyAloneIsASecondFactor: a first key turns 2FA on (recovery codes
+// shown once, the session rotated, a mail); every login then asks for it;
+// its answer works once, a stranger key's and a copy's do not (counted,
+// a copy audited); a recovery code still works; a code of an app the
+// person does not have is refused as such.
+func TestAKeyAloneIsASecondFactor(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	f.signup(t, "ada@example.com", true)
+	l := f.login(t, "ada@example.com")
+	before := l.Token
+	a := virtualwebauthn.NewAuthenticator()
+	key, added := f.addKey(t, l, &a, "Phone")
+	if len(added.RecoveryCodes) != auth.RecoveryCodeCount || added.Token == "" || added.Token == before {
+		t.Fatalf("a first key: %d recovery codes, token rotated %v", len(added.RecoveryCodes), added.Token != before)
+	}
+	if !l.User.TwoFactorEnabled || !l.User.HasKeys || l.User.AppEnabled {
+		t.Fatalf("after a first key: %+v", l.User)
+	}
+	if len(f.mails.titled("ada@example.com", "A passkey or security key was added")) != 1 {
+		t.Fatal("no mail of the key added")
+	}
+	if eventTypes(t, f, l.User.ID)[gardien.EventTwoFactorEnabled] != 1 {
+		t.Fatal("2FA turned on without its audit line")
+	}
+	// A second key changes nothing else.
+	_, second := f.addKey(t, l, &a, "Laptop")
+	if second.RecoveryCodes != nil || second.Token != "" {
+		t.Fatalf("a second key: %+v", second)
+	}
+
+	in := f.login(t, "ada@example.com")
+	if in.Status != auth.StatusTwoFactorRequired {
+		t.Fatalf("login with a key: status %v", in.Status)
+	}
+	_, err := f.svc.VerifySecondFactor(ctx, in.Token, "123456", "", client)
+	wantCode(t, err, gardien.CodeValidationFailed) // no app: said so, not counted
+	answer := f.keyProof(t, in, a, key)
+	if _, err := f.svc.VerifyKey(ctx, in.Token, answer, client); err != nil {
+		t.Fatalf("the key's answer: %v", err)
+	}
+
+	// The same answer in another login: its challenge was answered.
+	again := f.login(t, "ada@example.com")
+	_, err = f.svc.VerifyKey(ctx, again.Token, answer, client)
+	wantCode(t, err, gardien.CodeValidationFailed)
+	// A key that is not theirs.
+	stranger := virtualwebauthn.NewAuthenticator()
+	strangerKey := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	stranger.AddCredential(strangerKey)
+	_, err = f.svc.VerifyKey(ctx, again.Token, f.keyProof(t, again, stranger, strangerKey), client)
+	wantCode(t, err, gardien.CodeInvalidCode)
+	// A copy of their key, its counter behind the original's.
+	key.Counter = 10
+	if _, err := f.svc.VerifyKey(ctx, again.Token, f.keyProof(t, again, a, key), client); err != nil {
+		t.Fatal(err)
+	}
+	copied := f.login(t, "ada@example.com")
+	key.Counter = 3
+	_, err = f.svc.VerifyKey(ctx, copied.Token, f.keyProof(t, copied, a, key), client)
+	if e, _ := gardien.AsError(err); e == nil || e.Message != "err.passkey_cloned" {
+		t.Fatalf("a copy's answer: %v", err)
+	}
+	seen := eventTypes(t, f, l.User.ID)
+	if seen[gardien.EventPasskeyCloned] != 1 || seen[gardien.EventTwoFactorCodeFailed] != 2 {
+		t.Fatalf("audit after a stranger key and a copy: %v", seen)
+	}
+	// A recovery code still opens the account.
+	if _, err := f.svc.VerifySecondFactor(ctx, copied.Token, "", added.RecoveryCodes[0], client); err != nil {
+		t.Fatalf("recovery code with keys only: %v", err)
+	}
+}
+
+// TestKeysMeetTheRequirementAndTheLastOneStays: at set-up, a key lets a
+// member of an organization that requires 2FA in; their last second
+// factor cannot be removed while it does; without a requirement, removing
+// the last key turns 2FA off (other sessions end, a mail), and removing one
+// of two changes nothing else.
+func TestKeysMeetTheRequirementAndTheLastOneStays(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	u := f.signup(t, "ada@example.com", true)
+	f.join(t, owner.User, u, o.ID, gardien.RoleMember)
+	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, auth.RequireOptions{}, client); err != nil {
+		t.Fatal(err)
+	}
+	l := f.login(t, "ada@example.com")
+	if l.Status != auth.StatusSetupRequired {
+		t.Fatalf("status %v, want set-up", l.Status)
+	}
+	a := virtualwebauthn.NewAuthenticator()
+	_, first := f.addKey(t, l, &a, "Phone")
+	sess, _, err := f.svc.Authenticate(ctx, l.Token)
+	if err != nil || sess.Level != gardien.LevelFull || !sess.MFA {
+		t.Fatalf("after a key at set-up: %+v %v", sess, err)
+	}
+	l.Session = sess
+	_, err = f.svc.RemovePasskey(ctx, l.Session, l.User, first.Passkey.ID, pw, client)
+	wantCode(t, err, gardien.CodeTwoFactorRequiredByOrg)
+	_, err = f.svc.DisableTwoFactor(ctx, l.Session, l.User, pw, client)
+	wantCode(t, err, gardien.CodeTwoFactorRequiredByOrg)
+
+	// Without the requirement.
+	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, false, auth.RequireOptions{}, client); err != nil {
+		t.Fatal(err)
+	}
+	_, second := f.addKey(t, l, &a, "Laptop")
+	tok, err := f.svc.RemovePasskey(ctx, l.Session, l.User, first.Passkey.ID, pw, client)
+	if err != nil || tok != "" {
+		t.Fatalf("one key of two: %q %v", tok, err)
+	}
+	other := f.login(t, "ada@example.com")
+	tok, err = f.svc.RemovePasskey(ctx, l.Session, l.User, second.Passkey.ID, pw, client)
+	if err != nil || tok == "" {
+		t.Fatalf("the last key: %q %v", tok, err)
+	}
+	if _, _, err := f.svc.Authenticate(ctx, other.Token); err == nil {
+		t.Fatal("another session outlived 2FA turned off")
+	}
+	if _, _, err := f.svc.Authenticate(ctx, tok); err != nil {
+		t.Fatalf("this session, rotated: %v", err)
+	}
+	if u, _ := f.store.UserByID(ctx, u.ID); u.TwoFactorEnabled || u.HasKeys {
+		t.Fatalf("after the last key: %+v", u)
+	}
+	if len(f.mails.titled("ada@example.com", "Two-factor authentication is off")) != 1 {
+		t.Fatal("no mail of 2FA turned off")
+	}
+	if len(f.mails.titled("ada@example.com", "A passkey or security key was removed")) != 2 {
+		t.Fatal("a key removed without its mail")
+	}
+	if f.login(t, "ada@example.com").Status != auth.StatusOK {
+		t.Fatal("a second step asked with no second factor")
+	}
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/mail"
 	"github.com/gardien/gardien/internal/totp"
+	"github.com/gardien/gardien/internal/webauthn"
 )
 
 // Every proof of a second factor — a code at login, a recovery code at
@@ -49,6 +51,13 @@ type SecondFactorTx interface {
 	// key it was read with still opens it: gardien.ErrNotFound when
 	// another request promoted it first.
 	Promote(ctx context.Context, p Promotion) error
+	// Passkeys reads a person's keys.
+	Passkeys(ctx context.Context, userID int64) ([]gardien.Passkey, error)
+	// TakeCeremony returns a session's live ceremony of a kind, and ends
+	// it; gardien.ErrNotFound when none lives.
+	TakeCeremony(ctx context.Context, sessionID int64, kind string, now time.Time) ([]byte, error)
+	// UsePasskey saves a key's credential after it was used (its counter).
+	UsePasskey(ctx context.Context, userID int64, credentialID, credential []byte, at time.Time) error
 	// Record writes an audit line.
 	Record(ctx context.Context, e *gardien.Event) error
 }
@@ -66,7 +75,8 @@ type SessionKey struct {
 
 // Factor is what a proof is checked against.
 type Factor struct {
-	Sealed     []byte    // the app's secret, sealed; nil when 2FA is off
+	Sealed     []byte    // the app's secret, sealed; nil when no app is on
+	Keys       bool      // passkeys or security keys are registered
 	CheckupDue time.Time // zero: no check-up due
 	Tries      Tries
 }
@@ -176,13 +186,19 @@ func (l TryLimits) Passed(t Tries, now time.Time) Tries {
 	return t
 }
 
-// proof is what a person gives as their second factor.
-type proof struct{ code, recovery string }
+// proof is what a person gives as their second factor: a code of their
+// app, a recovery code, or a key's answer (assertion) to the challenge of
+// the ceremony their session began (sessionID).
+type proof struct {
+	code, recovery string
+	assertion      []byte
+	sessionID      int64
+}
 
-func (p proof) empty() bool { return p.code == "" && p.recovery == "" }
+func (p proof) empty() bool { return p.code == "" && p.recovery == "" && len(p.assertion) == 0 }
 
 func newProof(code, recovery string) proof {
-	return proof{strings.TrimSpace(code), strings.TrimSpace(recovery)}
+	return proof{code: strings.TrimSpace(code), recovery: strings.TrimSpace(recovery)}
 }
 
 // judgment is what judge found.
@@ -204,14 +220,29 @@ type judgment struct {
 // loginAt is the login a passed proof records (zero: none).
 func (s *Service) judge(ctx context.Context, tx SecondFactorTx, u *gardien.User, f *Factor, p proof, now, loginAt time.Time, c gardien.Client) (judgment, error) {
 	var j judgment
-	if f.Sealed == nil {
+	if f.Sealed == nil && !f.Keys {
 		return j, errNoSecondStep
 	}
 	refused := func() (judgment, error) {
 		return j, rateLimited(tryLimits.RefusedUntil(f.Tries, now), now)
 	}
-	if p.recovery != "" {
-		if locked := !tryLimits.RefusedUntil(f.Tries, now).IsZero(); locked {
+	locked := !tryLimits.RefusedUntil(f.Tries, now).IsZero()
+	switch {
+	case len(p.assertion) > 0:
+		if locked {
+			return refused()
+		}
+		var err error
+		if j.verdict, err = s.judgeKey(ctx, tx, u, p, now); err != nil {
+			return j, err
+		}
+		if j.verdict == codeCloned {
+			if err := tx.Record(ctx, s.newEvent(gardien.EventPasskeyCloned, u.ID, 0, c, nil)); err != nil {
+				return j, err
+			}
+		}
+	case p.recovery != "":
+		if locked {
 			return refused()
 		}
 		left, err := tx.UseRecoveryCode(ctx, u.ID, s.recoveryHash(p.recovery), now)
@@ -221,12 +252,16 @@ func (s *Service) judge(ctx context.Context, tx SecondFactorTx, u *gardien.User,
 		case !errors.Is(err, gardien.ErrNotFound):
 			return j, fmt.Errorf("auth: recovery code: %w", err)
 		}
-	} else {
+	case f.Sealed == nil:
+		// Keys only: no code of an app can be right, and saying so is no
+		// guess (their way in is their key, or a recovery code).
+		return j, errNoApp
+	default:
 		step, right, err := s.checkCode(u.ID, f.Sealed, p.code, now)
 		if err != nil {
 			return j, err
 		}
-		if locked := !tryLimits.RefusedUntil(f.Tries, now).IsZero(); locked {
+		if locked {
 			return refused()
 		}
 		if right {
@@ -261,6 +296,49 @@ func (s *Service) judge(ctx context.Context, tx SecondFactorTx, u *gardien.User,
 		return j, tx.Record(ctx, s.newEvent(gardien.EventTwoFactorLocked, u.ID, 0, c, gardien.EventData{"until": t.LockedUntil.UTC().Format(time.RFC3339)}))
 	}
 	return j, nil
+}
+
+// judgeKey checks a key's answer to the challenge of its session's
+// ceremony (taken: it answers once) against the person's keys, and saves
+// the key's moved counter. A ceremony gone (answered, or older than
+// CeremonyLifetime) is refused without counting a try: no answer can be
+// guessed, and the person only has to ask their key again.
+func (s *Service) judgeKey(ctx context.Context, tx SecondFactorTx, u *gardien.User, p proof, now time.Time) (codeVerdict, error) {
+	if s.Passkeys == nil {
+		return codeWrong, errPasskeysOff
+	}
+	state, err := tx.TakeCeremony(ctx, p.sessionID, ceremonyProve, now)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return codeWrong, errKeyChallenge
+	}
+	if err != nil {
+		return codeWrong, fmt.Errorf("auth: key: %w", err)
+	}
+	keys, err := tx.Passkeys(ctx, u.ID)
+	if err != nil {
+		return codeWrong, fmt.Errorf("auth: key: %w", err)
+	}
+	wu, err := webauthnUserOf(u, keys)
+	if err != nil {
+		return codeWrong, err
+	}
+	cred, err := s.Passkeys.FinishLogin(wu, state, p.assertion)
+	switch {
+	case errors.Is(err, webauthn.ErrCloned):
+		s.Log.WarnContext(ctx, "cloned key refused", "user_id", u.ID)
+		return codeCloned, nil
+	case err != nil:
+		s.Log.InfoContext(ctx, "key refused", "user_id", u.ID, "err", err)
+		return codeWrong, nil
+	}
+	blob, err := json.Marshal(cred)
+	if err != nil {
+		return codeWrong, fmt.Errorf("auth: key: %w", err)
+	}
+	if err := tx.UsePasskey(ctx, u.ID, cred.ID, blob, now); err != nil {
+		return codeWrong, fmt.Errorf("auth: key: %w", err)
+	}
+	return codeRight, nil
 }
 
 // told tells, once the judgment is committed, what a person must hear of
@@ -304,6 +382,15 @@ func (s *Service) VerifySecondFactor(ctx context.Context, token, code, recovery 
 	return out, err
 }
 
+// VerifyKey checks a key's answer (assertion) to the challenge BeginKeyProof
+// gave the session of a cookie's token, at its second step: the same
+// sequence and limits as VerifySecondFactor's.
+func (s *Service) VerifyKey(ctx context.Context, token string, assertion []byte, c gardien.Client) (*SecondFactorPassed, error) {
+	out, err := s.verifySecondFactor(ctx, token, proof{assertion: assertion}, c)
+	s.Observer.SecondStep(codeOutcome(err))
+	return out, err
+}
+
 func (s *Service) verifySecondFactor(ctx context.Context, token string, p proof, c gardien.Client) (*SecondFactorPassed, error) {
 	key, ok := sessionKey(token)
 	if !ok {
@@ -332,6 +419,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, token string, p proof,
 		if p.empty() {
 			return gardien.Invalid("code", "err.field_required")
 		}
+		p.sessionID = sess.ID
 		if j, err = s.judge(ctx, tx, u, f, p, now, now, c); err != nil || j.verdict != codeRight {
 			return err
 		}
@@ -433,13 +521,19 @@ const (
 	// counted as a failure) like a wrong one, but the person is told why:
 	// they typed what their app shows and must wait for the next code.
 	codeUsed
+	// codeCloned: a key whose signature counter went back, a copy of it
+	// at work. Refused, counted and audited.
+	codeCloned
 )
 
 // refusal is the error for a refused code.
 func (v codeVerdict) refusal() *gardien.Error {
 	msg := "err.invalid_code"
-	if v == codeUsed {
+	switch v {
+	case codeUsed:
 		msg = "err.code_used"
+	case codeCloned:
+		msg = "err.passkey_cloned"
 	}
 	return &gardien.Error{Code: gardien.CodeInvalidCode, Message: msg}
 }

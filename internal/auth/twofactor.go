@@ -25,7 +25,10 @@ type TwoFactorStore interface {
 	ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error
 	ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte, e *gardien.Event) error
 	TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error)
-	DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error
+	// DisableSecondFactors turns 2FA off (app, keys, recovery codes) and
+	// ends the person's sessions but keep; gardien.ErrNotFound when it
+	// was off.
+	DisableSecondFactors(ctx context.Context, userID, keep int64, e *gardien.Event) error
 	SaveNextTOTP(ctx context.Context, userID int64, sealed []byte, expires time.Time) error
 	NextTOTP(ctx context.Context, userID int64, now time.Time) ([]byte, error)
 	SwapTOTP(ctx context.Context, userID, step int64, e *gardien.Event) error
@@ -48,14 +51,15 @@ func (s *Service) sealContext(userID int64) []byte {
 
 // BeginTwoFactor makes a new secret for u to scan, pending until a code
 // from it activates it (within 15 minutes). Only for a validated email, not
-// for SSO users, not when 2FA is on already.
+// for SSO users, not when an app is on already (a person with keys may add
+// one).
 func (s *Service) BeginTwoFactor(ctx context.Context, u *gardien.User) (*totp.Enrollment, error) {
 	switch {
 	case u.SSO:
 		return nil, errSSOUser
 	case !u.EmailVerified:
 		return nil, errNotVerified
-	case u.TwoFactorEnabled:
+	case u.AppEnabled:
 		return nil, errAlreadyEnabled
 	}
 	secret := totp.NewSecret()
@@ -98,16 +102,18 @@ func (s *Service) pendingSecret(ctx context.Context, userID int64) ([]byte, erro
 	return secret, nil
 }
 
-// Activated is what a person gets when 2FA turns on.
+// Activated is what a person gets when an app turns on.
 type Activated struct {
-	RecoveryCodes []string // shown once, never stored in clear
-	Token         string   // the session's new token
+	// RecoveryCodes are shown once, never stored in clear; none when the
+	// person's keys had turned 2FA on already (their codes stay).
+	RecoveryCodes []string
+	Token         string // the session's new token
 }
 
 // ActivateTwoFactor turns 2FA on with a right code from the pending secret,
 // and returns the recovery codes. The session is rotated: its privilege changed.
 func (s *Service) ActivateTwoFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, code string, c gardien.Client) (*Activated, error) {
-	if u.TwoFactorEnabled {
+	if u.AppEnabled {
 		return nil, errAlreadyEnabled
 	}
 	secret, err := s.pendingSecret(ctx, u.ID)
@@ -118,8 +124,12 @@ func (s *Service) ActivateTwoFactor(ctx context.Context, sess *gardien.Session, 
 	if !ok {
 		return nil, errInvalidCode
 	}
-	codes, hashes := s.newRecoveryCodes()
-	if err := s.Store.ActivateTOTP(ctx, u.ID, step, hashes, s.newEvent(gardien.EventTwoFactorEnabled, u.ID, u.ID, c, nil)); err != nil {
+	var codes []string
+	var hashes [][]byte
+	if !u.TwoFactorEnabled {
+		codes, hashes = s.newRecoveryCodes()
+	}
+	if err := s.Store.ActivateTOTP(ctx, u.ID, step, hashes, s.newEvent(gardien.EventTwoFactorEnabled, u.ID, u.ID, c, gardien.EventData{"method": "app"})); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return nil, errNoPending
 		}
@@ -196,8 +206,9 @@ func (s *Service) TwoFactor(ctx context.Context, userID int64) (*TwoFactorStatus
 }
 
 // DisableTwoFactor turns 2FA off after the password is typed again: the
-// secret and recovery codes are deleted, the person's other sessions end,
-// and they are told by mail. Returns the session's new token.
+// app's secret, the keys and the recovery codes are deleted, the person's
+// other sessions end, and they are told by mail. Returns the session's new
+// token.
 func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u *gardien.User, pw string, c gardien.Client) (string, error) {
 	if !u.TwoFactorEnabled {
 		return "", errTwoFactorMissing
@@ -205,26 +216,18 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *gardien.Session, u
 	if org, err := s.RequiringOrganization(ctx, u.ID); err != nil {
 		return "", err
 	} else if org != "" {
-		return "", &gardien.Error{Code: gardien.CodeTwoFactorRequiredByOrg, Message: "err.two_factor_required_by_organization", Args: []any{org}}
+		return "", requiredBy(org)
 	}
 	if err := s.checkPassword(ctx, u, pw, "password", c); err != nil {
 		return "", err
 	}
-	if err := s.Store.DisableTOTP(ctx, u.ID, sess.ID, s.newEvent(gardien.EventTwoFactorDisabled, u.ID, u.ID, c, nil)); err != nil {
+	if err := s.Store.DisableSecondFactors(ctx, u.ID, sess.ID, s.newEvent(gardien.EventTwoFactorDisabled, u.ID, u.ID, c, nil)); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return "", errTwoFactorMissing
 		}
 		return "", fmt.Errorf("auth: disable 2fa: %w", err)
 	}
-	tok, err := s.Rotate(ctx, sess, gardien.LevelFull)
-	if err != nil {
-		return "", err
-	}
-	if err := s.Store.SetSessionMFA(ctx, sess.ID, false); err != nil {
-		return "", fmt.Errorf("auth: disable 2fa: %w", err)
-	}
-	s.send(ctx, mail.Letter{Kind: "two_factor_disabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})
-	return tok, nil
+	return s.secondFactorsGone(ctx, sess, u)
 }
 
 // RegenerateRecoveryCodes replaces the recovery codes, after the password.
@@ -253,13 +256,13 @@ func (s *Service) ResetTwoFactor(ctx context.Context, rawEmail, operator string)
 		return nil, err
 	}
 	e := s.newEvent(gardien.EventTwoFactorReset, u.ID, 0, gardien.Client{IP: "operator"}, gardien.EventData{"operator": operator})
-	if err := s.Store.DisableTOTP(ctx, u.ID, 0, e); err != nil {
+	if err := s.Store.DisableSecondFactors(ctx, u.ID, 0, e); err != nil {
 		if errors.Is(err, gardien.ErrNotFound) {
 			return nil, errTwoFactorMissing
 		}
 		return nil, fmt.Errorf("auth: reset 2fa: %w", err)
 	}
 	s.send(ctx, mail.Letter{Kind: "two_factor_reset", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.Login()})
-	u.TwoFactorEnabled = false
+	u.TwoFactorEnabled, u.AppEnabled, u.HasKeys = false, false, false
 	return u, nil
 }

@@ -11,7 +11,7 @@ import (
 
 // protectedOf is 1 when the person (the one ?) is protected — 2FA on, or
 // SSO — else 0.
-const protectedOf = `(SELECT CASE WHEN u.sso OR EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)
+const protectedOf = `(SELECT CASE WHEN u.sso OR ` + secondOn + `
 	THEN 1 ELSE 0 END FROM users u WHERE u.id = ?)`
 
 // countMember moves orgID's counters by one member (sign +1 joining, -1

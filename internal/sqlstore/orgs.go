@@ -86,7 +86,7 @@ func (s *Store) RequiringOrganization(ctx context.Context, userID int64) (string
 }
 
 // unprotected is the condition of a member (m, u) without 2FA and not SSO.
-const unprotected = `u.sso = ? AND NOT EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = m.user_id AND t.enabled_at IS NOT NULL)`
+const unprotected = `u.sso = ? AND NOT ` + secondOn
 
 // memberColumns reads members; the query goes on with its conditions.
 // CROSS JOIN makes SQLite walk the organization's memberships (by their
@@ -97,19 +97,20 @@ const memberColumns = `u.id, u.email, u.name, u.locale, m.role, u.sso,
 	COALESCE(u.last_login_at, 0), m.last_reminded_at, m.created_at
 	FROM memberships m CROSS JOIN users u WHERE u.id = m.user_id AND `
 
-// hasTwoFactor is a member's "2FA on" column.
-const hasTwoFactor = `EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)`
+// hasTwoFactor is a member's second factors' columns (app, keys).
+const hasTwoFactor = appOn + `, ` + keysOn
 
 func scanMember(row scanner) (*gardien.Member, error) {
 	var m gardien.Member
 	var role string
 	var last, reminded, joined int64
-	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Locale, &role, &m.SSO, &m.TwoFactorEnabled, &last, &reminded, &joined); err != nil {
+	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Locale, &role, &m.SSO, &m.AppEnabled, &m.HasKeys, &last, &reminded, &joined); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, gardien.ErrNotFound
 		}
 		return nil, err
 	}
+	m.TwoFactorEnabled = m.AppEnabled || m.HasKeys
 	m.Role, m.JoinedAt = gardien.Role(role), time.Unix(joined, 0).UTC()
 	m.LastLoginAt, m.LastRemindedAt = unixOrZero(last), unixOrZero(reminded)
 	return &m, nil
@@ -133,7 +134,7 @@ func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter
 		// Known false for every row of this list. Asked anyway, PostgreSQL
 		// answered it with a hash of every 2FA row (12 ms a page at
 		// 100,000 members; BenchmarkLargeOrganization).
-		columns = strings.Replace(columns, hasTwoFactor, "FALSE", 1)
+		columns = strings.Replace(columns, hasTwoFactor, "FALSE, FALSE", 1)
 	}
 	query := `SELECT ` + columns + where + ` ORDER BY m.user_id LIMIT ? OFFSET ?`
 	if !f.WithoutTwoFactor {

@@ -30,11 +30,17 @@ func (s *Store) Passkeys(ctx context.Context, userID int64) ([]gardien.Passkey, 
 	return out, nil
 }
 
-// AddPasskey saves a key (setting its ID) and e; gardien.ErrDuplicate when
-// the key is registered already.
-func (s *Store) AddPasskey(ctx context.Context, p *gardien.Passkey, e *gardien.Event) error {
+// AddPasskey saves a key (setting its ID) and e. When the key turns the
+// person's 2FA on (they had no second factor), their recovery codes become
+// codeHashes and on is saved too; turnedOn says so. gardien.ErrDuplicate
+// when the key is registered already.
+func (s *Store) AddPasskey(ctx context.Context, p *gardien.Passkey, codeHashes [][]byte, e, on *gardien.Event) (turnedOn bool, _ error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		err := s.txQueryRow(ctx, tx, `INSERT INTO passkeys (user_id, name, credential_id, credential, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		before, err := s.lockSecondFactors(ctx, tx, p.UserID)
+		if err != nil {
+			return err
+		}
+		err = s.txQueryRow(ctx, tx, `INSERT INTO passkeys (user_id, name, credential_id, credential, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			p.UserID, p.Name, p.CredentialID, string(p.Credential), p.CreatedAt.Unix()).Scan(&p.ID)
 		if err != nil {
 			if isUnique(err) {
@@ -42,41 +48,96 @@ func (s *Store) AddPasskey(ctx context.Context, p *gardien.Passkey, e *gardien.E
 			}
 			return err
 		}
-		return s.insertEvent(ctx, tx, e)
+		if err := s.insertEvent(ctx, tx, e); err != nil {
+			return err
+		}
+		if turnedOn = !before; !turnedOn {
+			return nil
+		}
+		if err := s.replaceCodes(ctx, tx, p.UserID, codeHashes); err != nil {
+			return err
+		}
+		if err := s.countProtection(ctx, tx, p.UserID, 0); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, on)
 	})
 	if err != nil {
 		if errors.Is(err, gardien.ErrDuplicate) {
-			return err
+			return false, err
 		}
-		return fmt.Errorf("sqlstore: add passkey: %w", err)
+		return false, fmt.Errorf("sqlstore: add passkey: %w", err)
 	}
-	return nil
+	return turnedOn, nil
+}
+
+// lockSecondFactors locks the person's row until the end of tx, so that
+// changes to their second factors go one after the other (on PostgreSQL
+// too, where two removals of two last keys would each see the other's key),
+// and says whether a second factor is on.
+func (s *Store) lockSecondFactors(ctx context.Context, tx *sql.Tx, userID int64) (bool, error) {
+	if err := s.txExec1(ctx, tx, `UPDATE users SET updated_at = updated_at WHERE id = ?`, userID); err != nil {
+		return false, err
+	}
+	var on bool
+	err := s.txQueryRow(ctx, tx, `SELECT `+secondOn+` FROM users u WHERE u.id = ?`, userID).Scan(&on)
+	return on, err
 }
 
 // RenamePasskey renames a person's key and saves e; gardien.ErrNotFound
 // when they have none such.
 func (s *Store) RenamePasskey(ctx context.Context, userID, id int64, name string, e *gardien.Event) error {
-	return s.passkeyChange(ctx, e, `UPDATE passkeys SET name = ? WHERE id = ? AND user_id = ?`, name, id, userID)
-}
-
-// DeletePasskey deletes a person's key and saves e; gardien.ErrNotFound
-// when they have none such.
-func (s *Store) DeletePasskey(ctx context.Context, userID, id int64, e *gardien.Event) error {
-	return s.passkeyChange(ctx, e, `DELETE FROM passkeys WHERE id = ? AND user_id = ?`, id, userID)
-}
-
-func (s *Store) passkeyChange(ctx context.Context, e *gardien.Event, query string, args ...any) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.txExec1(ctx, tx, query, args...); err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE passkeys SET name = ? WHERE id = ? AND user_id = ?`, name, id, userID); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, e)
 	})
-	if err != nil {
-		if errors.Is(err, gardien.ErrNotFound) {
+	if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+		return fmt.Errorf("sqlstore: rename passkey: %w", err)
+	}
+	return err
+}
+
+// DeletePasskey deletes a person's key and saves e. When it was their last
+// second factor, 2FA goes off as DisableSecondFactors turns it off (recovery
+// codes, tries, their sessions but keep) and off is saved too — unless
+// keepOne, when gardien.ErrLastFactor refuses it all. gardien.ErrNotFound
+// when they have no such key.
+func (s *Store) DeletePasskey(ctx context.Context, userID, id, keep int64, keepOne bool, e, off *gardien.Event) (turnedOff bool, _ error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.lockSecondFactors(ctx, tx, userID); err != nil {
 			return err
 		}
-		return fmt.Errorf("sqlstore: passkey: %w", err)
+		if err := s.txExec1(ctx, tx, `DELETE FROM passkeys WHERE id = ? AND user_id = ?`, id, userID); err != nil {
+			return err
+		}
+		if err := s.insertEvent(ctx, tx, e); err != nil {
+			return err
+		}
+		var on bool
+		if err := s.txQueryRow(ctx, tx, `SELECT `+secondOn+` FROM users u WHERE u.id = ?`, userID).Scan(&on); err != nil || on {
+			return err
+		}
+		if keepOne {
+			return gardien.ErrLastFactor
+		}
+		turnedOff = true
+		return s.secondFactorsOff(ctx, tx, userID, keep, off)
+	})
+	if err != nil && !errors.Is(err, gardien.ErrNotFound) && !errors.Is(err, gardien.ErrLastFactor) {
+		return false, fmt.Errorf("sqlstore: delete passkey: %w", err)
+	}
+	return turnedOff, err
+}
+
+const usePasskey = `UPDATE passkeys SET credential = ?, last_used_at = ? WHERE user_id = ? AND credential_id = ?`
+
+// UsePasskey saves a key's credential after a login with it (its counter
+// moved) and when it was used.
+func (s *Store) UsePasskey(ctx context.Context, userID int64, credentialID, credential []byte, at time.Time) error {
+	if _, err := s.exec(ctx, s.writer, usePasskey, string(credential), at.Unix(), userID, credentialID); err != nil {
+		return fmt.Errorf("sqlstore: use passkey: %w", err)
 	}
 	return nil
 }
@@ -95,15 +156,25 @@ func (s *Store) SaveCeremony(ctx context.Context, sessionID int64, kind string, 
 // TakeCeremony returns a session's ceremony of a kind and deletes it (a
 // challenge is answered once); gardien.ErrNotFound when none lives.
 func (s *Store) TakeCeremony(ctx context.Context, sessionID int64, kind string, now time.Time) ([]byte, error) {
+	var state []byte
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		state, err = s.takeCeremony(ctx, tx, sessionID, kind, now)
+		return err
+	})
+	if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+		return nil, fmt.Errorf("sqlstore: take ceremony: %w", err)
+	}
+	return state, err
+}
+
+func (s *Store) takeCeremony(ctx context.Context, tx *sql.Tx, sessionID int64, kind string, now time.Time) ([]byte, error) {
 	var state string
 	var live bool
-	err := s.queryRow(ctx, s.writer, `DELETE FROM webauthn_ceremonies WHERE session_id = ? AND kind = ? RETURNING state, expires_at > ?`,
+	err := s.txQueryRow(ctx, tx, `DELETE FROM webauthn_ceremonies WHERE session_id = ? AND kind = ? RETURNING state, expires_at > ?`,
 		sessionID, kind, now.Unix()).Scan(&state, &live)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !live {
 		return nil, gardien.ErrNotFound
 	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: take ceremony: %w", err)
-	}
-	return []byte(state), nil
+	return []byte(state), err
 }

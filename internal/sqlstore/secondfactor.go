@@ -31,8 +31,8 @@ type factorTx struct {
 
 // factorColumns follow userColumns and sessionColumns in StepOf, and stand
 // alone in FactorOf: the sealed secret (NULL when 2FA is off), the
-// check-up's date, the counts of tries.
-const factorColumns = `t.secret, COALESCE(t.checkup_due_at, 0),
+// whether keys are registered, the check-up's date, the counts of tries.
+const factorColumns = `t.secret, ` + keysOn + `, COALESCE(t.checkup_due_at, 0),
 	u.tfa_failures, u.tfa_lock_level, u.tfa_day_failures, u.tfa_day_start, u.tfa_last_failure, u.tfa_locked_until`
 
 // factorScan is where factorColumns are read to.
@@ -43,7 +43,7 @@ type factorScan struct {
 
 func (fs *factorScan) dest() []any {
 	t := &fs.f.Tries
-	return []any{&fs.f.Sealed, &fs.due, &t.Failures, &t.LockLevel, &t.DayFailures, &fs.dayStart, &fs.lastFailure, &fs.lockedUntil}
+	return []any{&fs.f.Sealed, &fs.f.Keys, &fs.due, &t.Failures, &t.LockLevel, &t.DayFailures, &fs.dayStart, &fs.lastFailure, &fs.lockedUntil}
 }
 
 func (fs *factorScan) factor() *auth.Factor {
@@ -126,6 +126,34 @@ func (t factorTx) Promote(ctx context.Context, p auth.Promotion) error {
 		}
 	}
 	return t.s.insertEvent(ctx, t.tx, p.Event)
+}
+
+// Passkeys reads a person's keys.
+func (t factorTx) Passkeys(ctx context.Context, userID int64) ([]gardien.Passkey, error) {
+	rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = ? ORDER BY id`), userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []gardien.Passkey
+	for rows.Next() {
+		p, err := scanPasskey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// TakeCeremony is Store.TakeCeremony in the proof's transaction.
+func (t factorTx) TakeCeremony(ctx context.Context, sessionID int64, kind string, now time.Time) ([]byte, error) {
+	return t.s.takeCeremony(ctx, t.tx, sessionID, kind, now)
+}
+
+func (t factorTx) UsePasskey(ctx context.Context, userID int64, credentialID, credential []byte, at time.Time) error {
+	_, err := t.s.txExec(ctx, t.tx, usePasskey, string(credential), at.Unix(), userID, credentialID)
+	return err
 }
 
 func (t factorTx) Record(ctx context.Context, e *gardien.Event) error {

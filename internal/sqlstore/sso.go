@@ -377,7 +377,7 @@ func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSes
 			WHERE id = ?`, true, now.Unix(), now.Unix(), userID); err != nil {
 			return err
 		}
-		for _, q := range []string{`DELETE FROM two_factor WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {
+		for _, q := range []string{`DELETE FROM two_factor WHERE user_id = ?`, `DELETE FROM passkeys WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`} {
 			if _, err := s.txExec(ctx, tx, q, userID); err != nil {
 				return err
 			}

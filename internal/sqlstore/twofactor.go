@@ -53,7 +53,8 @@ func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]
 
 // ActivateTOTP enables the pending secret, records the step of the code
 // that activated it (so that code cannot log in again), replaces the
-// recovery codes and writes the event, in one transaction.
+// recovery codes (when codeHashes is not nil: a person whose keys turned
+// 2FA on keeps theirs) and writes the event, in one transaction.
 // gardien.ErrNotFound when no live pending secret remains.
 func (s *Store) ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error {
 	at := e.Time.Unix()
@@ -67,8 +68,10 @@ func (s *Store) ActivateTOTP(ctx context.Context, userID, step int64, codeHashes
 			WHERE user_id = ? AND enabled_at IS NULL AND expires_at > ?`, at, step, at+int64(gardien.CheckupAfter/time.Second), userID, at); err != nil {
 			return err
 		}
-		if err := s.replaceCodes(ctx, tx, userID, codeHashes); err != nil {
-			return err
+		if codeHashes != nil {
+			if err := s.replaceCodes(ctx, tx, userID, codeHashes); err != nil {
+				return err
+			}
 		}
 		if err := s.countProtection(ctx, tx, userID, before); err != nil {
 			return err
@@ -124,36 +127,44 @@ func (s *Store) TwoFactorStatus(ctx context.Context, userID int64) (time.Time, i
 	return time.Unix(enabled, 0).UTC(), remaining, nil
 }
 
-// DisableTOTP removes a person's 2FA (secret and recovery codes), ends
-// their sessions but keep (0: all), and writes the event, in one
-// transaction. gardien.ErrNotFound when 2FA was not enabled.
-func (s *Store) DisableTOTP(ctx context.Context, userID, keep int64, e *gardien.Event) error {
+// DisableSecondFactors turns a person's 2FA off — app, keys, recovery
+// codes — ends their sessions but keep (0: all), and writes the event, in
+// one transaction; gardien.ErrNotFound when 2FA was not on.
+func (s *Store) DisableSecondFactors(ctx context.Context, userID, keep int64, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		before, err := s.protection(ctx, tx, userID)
+		on, err := s.lockSecondFactors(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
-		if err := s.txExec1(ctx, tx, `DELETE FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`, userID); err != nil {
-			return err
+		if !on {
+			return gardien.ErrNotFound
 		}
-		if err := s.countProtection(ctx, tx, userID, before); err != nil {
-			return err
-		}
-		for _, q := range []string{`DELETE FROM recovery_codes WHERE user_id = ?`,
-			`UPDATE users SET tfa_failures = 0, tfa_lock_level = 0, tfa_locked_until = 0 WHERE id = ?`} {
-			if _, err := s.txExec(ctx, tx, q, userID); err != nil {
-				return err
-			}
-		}
-		if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep); err != nil {
-			return err
-		}
-		return s.insertEvent(ctx, tx, e)
+		return s.secondFactorsOff(ctx, tx, userID, keep, e)
 	})
-	if err != nil {
-		return fmt.Errorf("sqlstore: disable totp: %w", err)
+	if err != nil && !errors.Is(err, gardien.ErrNotFound) {
+		return fmt.Errorf("sqlstore: disable 2fa: %w", err)
 	}
-	return nil
+	return err
+}
+
+// secondFactorsOff removes whatever is left of a person's second factors,
+// their tries and their sessions but keep, moves the counters of their
+// organizations (they were protected) and writes e.
+func (s *Store) secondFactorsOff(ctx context.Context, tx *sql.Tx, userID, keep int64, e *gardien.Event) error {
+	for _, q := range []string{`DELETE FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`,
+		`DELETE FROM passkeys WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`,
+		`UPDATE users SET tfa_failures = 0, tfa_lock_level = 0, tfa_locked_until = 0 WHERE id = ?`} {
+		if _, err := s.txExec(ctx, tx, q, userID); err != nil {
+			return err
+		}
+	}
+	if err := s.countProtection(ctx, tx, userID, 1); err != nil {
+		return err
+	}
+	if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep); err != nil {
+		return err
+	}
+	return s.insertEvent(ctx, tx, e)
 }
 
 // SaveNextTOTP keeps the secret of a new authenticator app beside the one

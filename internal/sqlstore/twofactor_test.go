@@ -97,7 +97,7 @@ func TestRecoveryCodes(t *testing.T) {
 	})
 }
 
-func TestDisableTOTP(t *testing.T) {
+func TestDisableSecondFactors(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		u := newUser(t, s, "ada@example.com")
@@ -106,7 +106,7 @@ func TestDisableTOTP(t *testing.T) {
 		other := &gardien.Session{UserID: u.ID, Level: gardien.LevelFull, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
 		s.CreateSession(ctx, keep, hash("keep"))
 		s.CreateSession(ctx, other, hash("other"))
-		if err := s.DisableTOTP(ctx, u.ID, keep.ID, &gardien.Event{Time: t0, Type: "two_factor.disabled", UserID: u.ID}); err != nil {
+		if err := s.DisableSecondFactors(ctx, u.ID, keep.ID, &gardien.Event{Time: t0, Type: "two_factor.disabled", UserID: u.ID}); err != nil {
 			t.Fatal(err)
 		}
 		if f := factorOf(t, s, u.ID); f.Sealed != nil {
@@ -121,7 +121,7 @@ func TestDisableTOTP(t *testing.T) {
 		if _, err := s.SessionByKey(ctx, auth.SessionKey{ID: keep.ID, Hash: hash("keep")}); err != nil {
 			t.Fatal("kept session ended")
 		}
-		if err := s.DisableTOTP(ctx, u.ID, 0, &gardien.Event{Time: t0, Type: "x"}); !errors.Is(err, gardien.ErrNotFound) {
+		if err := s.DisableSecondFactors(ctx, u.ID, 0, &gardien.Event{Time: t0, Type: "x"}); !errors.Is(err, gardien.ErrNotFound) {
 			t.Fatalf("disable twice: %v", err)
 		}
 		if ev, _ := s.UserEvents(ctx, u.ID, 1); ev[0].Type != "two_factor.disabled" {
@@ -438,7 +438,7 @@ func TestKeptMemberCountersFollowEveryChange(t *testing.T) {
 		check("three joined both")
 		enable(t, s, plain, 1)
 		check("plain turned 2FA on")
-		if err := s.DisableTOTP(ctx, safe.ID, 0, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		if err := s.DisableSecondFactors(ctx, safe.ID, 0, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		check("safe turned 2FA off")
@@ -449,6 +449,30 @@ func TestKeptMemberCountersFollowEveryChange(t *testing.T) {
 			t.Fatalf("removing twice: %v", err)
 		}
 		check("plain left Acme (and a second removal changed nothing)")
+		// Keys: a first one protects, a second changes nothing, the last
+		// one removed unprotects — unless it must stay.
+		key := func(id string) *gardien.Passkey {
+			return &gardien.Passkey{UserID: safe.ID, Name: id, CredentialID: []byte(id), Credential: []byte("{}"), CreatedAt: t0}
+		}
+		k1, k2 := key("k1"), key("k2")
+		for i, k := range []*gardien.Passkey{k1, k2} {
+			on, err := s.AddPasskey(ctx, k, [][]byte{[]byte(k.Name)}, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "on"})
+			if err != nil || on != (i == 0) {
+				t.Fatalf("key %d: turned on %v, %v", i+1, on, err)
+			}
+			check("safe added a key")
+		}
+		if off, err := s.DeletePasskey(ctx, safe.ID, k1.ID, 0, true, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); err != nil || off {
+			t.Fatalf("one key of two: turned off %v, %v", off, err)
+		}
+		if _, err := s.DeletePasskey(ctx, safe.ID, k2.ID, 0, true, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); !errors.Is(err, gardien.ErrLastFactor) {
+			t.Fatalf("the last key, kept: %v", err)
+		}
+		check("safe's last key kept")
+		if off, err := s.DeletePasskey(ctx, safe.ID, k2.ID, 0, false, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); err != nil || !off {
+			t.Fatalf("the last key: turned off %v, %v", off, err)
+		}
+		check("safe removed the last key")
 		if err := s.DeleteUser(ctx, sso.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}

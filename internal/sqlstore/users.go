@@ -11,23 +11,30 @@ import (
 	"github.com/gardien/gardien"
 )
 
-// userColumns reads a user; TwoFactorEnabled comes from an activated TOTP secret.
-// Queries name the users table u.
-const userColumns = `u.id, u.email, u.name, u.email_verified_at IS NOT NULL, u.locale, u.sso, u.created_at,
-	EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL), u.disabled_at <> 0`
+// The second factors of a person (the users row u), as SQL: an activated
+// authenticator app; a passkey or security key; either (2FA on). The one
+// place these are written.
+const (
+	appOn       = `EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)`
+	keysOn      = `EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id)`
+	secondOn    = `(` + appOn + ` OR ` + keysOn + `)`
+	userColumns = `u.id, u.email, u.name, u.email_verified_at IS NOT NULL, u.locale, u.sso, u.created_at,
+	` + appOn + `, ` + keysOn + `, u.disabled_at <> 0`
+)
 
 type scanner interface{ Scan(...any) error }
 
 func scanUser(row scanner, extra ...any) (*gardien.User, error) {
 	var u gardien.User
 	var created int64
-	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.EmailVerified, &u.Locale, &u.SSO, &created, &u.TwoFactorEnabled, &u.Disabled}, extra...)
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.EmailVerified, &u.Locale, &u.SSO, &created, &u.AppEnabled, &u.HasKeys, &u.Disabled}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, gardien.ErrNotFound
 		}
 		return nil, err
 	}
+	u.TwoFactorEnabled = u.AppEnabled || u.HasKeys
 	u.CreatedAt = time.Unix(created, 0).UTC()
 	return &u, nil
 }

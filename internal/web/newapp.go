@@ -24,7 +24,7 @@ func (h *Handler) handleNewAppPage(w http.ResponseWriter, r *http.Request, cur *
 }
 
 func (h *Handler) renderNewApp(w http.ResponseWriter, r *http.Request, cur *httpx.Current, status int, err error) {
-	if !cur.User.TwoFactorEnabled {
+	if !cur.User.AppEnabled {
 		redirect(w, r, pathTwoFactorSettings)
 		return
 	}

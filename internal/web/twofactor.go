@@ -88,10 +88,10 @@ func (h *Handler) handleTwoFactorActivatePage(w http.ResponseWriter, r *http.Req
 	h.renderActivate(w, r, cur, http.StatusOK, nil)
 }
 
-// alreadyOn sends a person whose 2FA is on to the 2FA page: the activation
+// alreadyOn sends a person whose app is on to the 2FA page: the activation
 // page reloaded (or its form sent again) after it worked is no error.
 func (h *Handler) alreadyOn(w http.ResponseWriter, r *http.Request, cur *httpx.Current) bool {
-	if !cur.User.TwoFactorEnabled {
+	if !cur.User.AppEnabled {
 		return false
 	}
 	redirect(w, r, "/settings/two-factor")
@@ -147,8 +147,13 @@ func (h *Handler) handleTwoFactorActivate(w http.ResponseWriter, r *http.Request
 		return
 	}
 	h.Cookies.Set(w, act.Token, cur.Session.ExpiresAt)
-	cur.User.TwoFactorEnabled = true
+	cur.User.TwoFactorEnabled, cur.User.AppEnabled = true, true
 	cur.Session.Level = gardien.LevelFull
+	if len(act.RecoveryCodes) == 0 {
+		// Keys had turned 2FA on: their recovery codes stay.
+		h.done(w, r, nil, "/settings/two-factor", "tfa.app_added")
+		return
+	}
 	h.renderCodes(w, r, act.RecoveryCodes, "tfa.codes_intro_enabled")
 }
 
