@@ -1,20 +1,23 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
+	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
 	"github.com/gardien/gardien/internal/totp"
 )
 
 func (h *Handler) handleTwoFactorStatus(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
-	st, err := h.auth.TwoFactor(r.Context(), cur.User.ID)
+	st, err := h.auth.TwoFactor(r.Context(), cur.User)
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"enabled": st.Enabled, "recovery_codes_remaining": st.RecoveryCodesLeft}
-	if st.Enabled {
+	out := map[string]any{"enabled": st.Enabled, "recovery_codes_remaining": st.RecoveryCodesLeft,
+		"app": st.App, "passkeys": len(st.Keys)}
+	if st.App {
 		out["enabled_at"] = st.Since.Format(time.RFC3339)
 		c, err := h.auth.Checkup(r.Context(), cur.User)
 		if err != nil {
@@ -78,15 +81,26 @@ func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cu
 }
 
 func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, token string) error {
-	var in secondFactor
-	if err := h.body(w, r, &in, nil); err != nil {
+	var in loginSecondFactor
+	if err := h.body(w, r, &in, func() error {
+		if in.Assertion == nil {
+			return nil
+		}
+		return keyAnswer("assertion", in.Assertion)
+	}); err != nil {
 		if serr := h.auth.SecondStepSession(r.Context(), token); serr != nil {
 			return serr
 		}
 		return err
 	}
-	code, recovery := in.values()
-	step, err := h.auth.VerifySecondFactor(r.Context(), token, code, recovery, h.cookies.LoginClient(w, r))
+	var step *auth.SecondFactorPassed
+	var err error
+	if in.Assertion != nil {
+		step, err = h.auth.VerifyKey(r.Context(), token, in.Assertion, h.cookies.LoginClient(w, r))
+	} else {
+		code, recovery := in.values()
+		step, err = h.auth.VerifySecondFactor(r.Context(), token, code, recovery, h.cookies.LoginClient(w, r))
+	}
 	if err != nil {
 		return err
 	}
@@ -158,6 +172,13 @@ func (h *Handler) handleConfirmNewApp(w http.ResponseWriter, r *http.Request, cu
 type secondFactor struct {
 	Code         *string `json:"code"`
 	RecoveryCode *string `json:"recovery_code"`
+}
+
+// loginSecondFactor is a login's second step: secondFactor's, or a key's
+// answer to the challenge of POST /login/two-factor/passkey.
+type loginSecondFactor struct {
+	secondFactor
+	Assertion json.RawMessage `json:"assertion"`
 }
 
 func (f secondFactor) values() (code, recovery string) {

@@ -209,6 +209,10 @@ func Start(t testing.TB, opts ...Option) *Env {
 	return &Env{URL: srv.URL, Mail: mail, App: a, DB: db, settings: env}
 }
 
+// BaseURL is the server's GARDIEN_BASE_URL (BaseHost names it; the
+// clients still reach it at URL).
+func (e *Env) BaseURL() string { return e.settings["GARDIEN_BASE_URL"] }
+
 // Q rewrites ? placeholders for the server's database (PostgreSQL wants $n).
 func (e *Env) Q(query string) string { return sqlstore.Rebind(e.App.Store.Dialect(), query) }
 

@@ -154,7 +154,7 @@ func TestNobodyResetsTheirOwn2FAThroughTheMemberReset(t *testing.T) {
 	owner, o := f.org(t, "owner@example.com")
 	err := f.svc.ResetMemberTwoFactor(context.Background(), owner.User, o.ID, owner.User.ID, client)
 	wantCode(t, err, gardien.CodeForbidden)
-	st, _ := f.svc.TwoFactor(context.Background(), owner.User.ID)
+	st, _ := f.svc.TwoFactor(context.Background(), owner.User)
 	if !st.Enabled {
 		t.Fatal("the owner's 2FA is off")
 	}

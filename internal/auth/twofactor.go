@@ -185,24 +185,37 @@ func (s *Service) recoveryHash(code string) []byte {
 	return m.Sum(nil)
 }
 
-// TwoFactorStatus tells whether 2FA is on, since when, and how many
+// TwoFactorStatus tells whether 2FA is on, with what, and how many
 // recovery codes remain.
 type TwoFactorStatus struct {
-	Enabled           bool
-	Since             time.Time
+	Enabled bool
+	// App: an authenticator app is on, since Since.
+	App   bool
+	Since time.Time
+	// Keys are the person's passkeys and security keys, the oldest first.
+	Keys              []gardien.Passkey
 	RecoveryCodesLeft int
+	// KeysOffered: keys can be added here (Gardien at a domain name; not
+	// for SSO people, and after the email is validated).
+	KeysOffered bool
 }
 
 // TwoFactor returns a person's 2FA status.
-func (s *Service) TwoFactor(ctx context.Context, userID int64) (*TwoFactorStatus, error) {
-	since, left, err := s.Store.TwoFactorStatus(ctx, userID)
-	if errors.Is(err, gardien.ErrNotFound) {
-		return &TwoFactorStatus{}, nil
-	}
+func (s *Service) TwoFactor(ctx context.Context, u *gardien.User) (*TwoFactorStatus, error) {
+	since, left, err := s.Store.TwoFactorStatus(ctx, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("auth: 2fa status: %w", err)
 	}
-	return &TwoFactorStatus{Enabled: true, Since: since, RecoveryCodesLeft: left}, nil
+	keys, err := s.PasskeysOf(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	st := &TwoFactorStatus{Enabled: !since.IsZero() || len(keys) > 0, App: !since.IsZero(), Since: since, Keys: keys,
+		KeysOffered: s.Passkeys != nil && !u.SSO && u.EmailVerified}
+	if st.Enabled {
+		st.RecoveryCodesLeft = left
+	}
+	return st, nil
 }
 
 // DisableTwoFactor turns 2FA off after the password is typed again: the

@@ -53,6 +53,12 @@ var routes = [][2]string{
 	{"POST", "/api/v1/me/two-factor/new-app"},
 	{"POST", "/api/v1/me/two-factor/new-app/confirm"},
 	{"POST", "/api/v1/me/two-factor/recovery-codes"},
+	{"POST", "/api/v1/login/two-factor/passkey"},
+	{"GET", "/api/v1/me/passkeys"},
+	{"POST", "/api/v1/me/passkeys/register"},
+	{"POST", "/api/v1/me/passkeys/register/finish"},
+	{"PATCH", "/api/v1/me/passkeys/{passkey}"},
+	{"DELETE", "/api/v1/me/passkeys/{passkey}"},
 	{"POST", "/api/v1/organizations"},
 	{"GET", "/api/v1/organizations"},
 	{"PATCH", "/api/v1/organizations/{id}"},
@@ -240,7 +246,8 @@ func TestTheHostileTableHoldsEveryRoute(t *testing.T) {
 var fields = []string{"email", "password", "name", "token", "code", "recovery_code", "current_password",
 	"new_password", "role", "require_two_factor", "end_sessions", "language", "lang", "next", "require",
 	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret", "idp_initiated",
-	"type", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "audience", "signing_alg", "hosts", "rd"}
+	"type", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "audience", "signing_alg", "hosts", "rd",
+	"credential", "assertion"}
 
 func jsonWithAll(value string) string {
 	parts := make([]string, len(fields))
@@ -322,7 +329,8 @@ const pw = "correct horse battery staple"
 
 func hostile(t *testing.T, opts ...apptest.Option) {
 	clock := apptest.NewClock()
-	env := apptest.Start(t, append(opts, apptest.WithClock(clock), apptest.Setting("GARDIEN_PASSWORD_TRIES_PER_ADDRESS", "1000000"),
+	// At a domain name: passkeys on, their ceremonies hear the bodies.
+	env := apptest.Start(t, append(opts, apptest.BaseHost("localhost"), apptest.WithClock(clock), apptest.Setting("GARDIEN_PASSWORD_TRIES_PER_ADDRESS", "1000000"),
 		apptest.Setting("GARDIEN_PASSWORD_TRIES_PER_ACCOUNT", "1000000"))...)
 	api := func(c *apptest.Client, method, path string, in any) *apptest.Response {
 		t.Helper()

@@ -110,21 +110,18 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHash
 	return nil
 }
 
-// TwoFactorStatus says since when 2FA is enabled and how many recovery
-// codes remain; gardien.ErrNotFound when it is not enabled.
+// TwoFactorStatus says since when the person's app is on (zero: no app)
+// and how many recovery codes remain.
 func (s *Store) TwoFactorStatus(ctx context.Context, userID int64) (time.Time, int, error) {
 	var enabled int64
 	var remaining int
-	err := s.queryRow(ctx, s.reader, `SELECT t.enabled_at,
-		(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = t.user_id AND r.used_at IS NULL)
-		FROM two_factor t WHERE t.user_id = ? AND t.enabled_at IS NOT NULL`, userID).Scan(&enabled, &remaining)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = gardien.ErrNotFound
-	}
+	err := s.queryRow(ctx, s.reader, `SELECT
+		COALESCE((SELECT t.enabled_at FROM two_factor t WHERE t.user_id = ? AND t.enabled_at IS NOT NULL), 0),
+		(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = ? AND r.used_at IS NULL)`, userID, userID).Scan(&enabled, &remaining)
 	if err != nil {
 		return time.Time{}, 0, fmt.Errorf("sqlstore: two-factor status: %w", err)
 	}
-	return time.Unix(enabled, 0).UTC(), remaining, nil
+	return unixOrZero(enabled), remaining, nil
 }
 
 // DisableSecondFactors turns a person's 2FA off — app, keys, recovery

@@ -34,7 +34,7 @@ func (h *Handler) renderTwoFactor(w http.ResponseWriter, r *http.Request, cur *h
 		return
 	}
 	var e error
-	if p.Status, e = h.Auth.TwoFactor(r.Context(), cur.User.ID); e != nil {
+	if p.Status, e = h.Auth.TwoFactor(r.Context(), cur.User); e != nil {
 		h.Fail(w, r, e)
 		return
 	}
