@@ -109,6 +109,12 @@ func (s *Service) BeginPasskey(ctx context.Context, sess *gardien.Session, u *ga
 	return options, nil
 }
 
+// KeysOffered says whether u may add keys here: Gardien at a domain name,
+// not an SSO person, a validated email.
+func (s *Service) KeysOffered(u *gardien.User) bool {
+	return s.Passkeys != nil && !u.SSO && u.EmailVerified
+}
+
 // BeginKeyProof starts a proof of one of u's keys, for their session at
 // its second step (or, later, before a sensitive change): the options for
 // the browser (navigator.credentials.get). Its challenge is kept for the

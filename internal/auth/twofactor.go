@@ -211,7 +211,7 @@ func (s *Service) TwoFactor(ctx context.Context, u *gardien.User) (*TwoFactorSta
 		return nil, err
 	}
 	st := &TwoFactorStatus{Enabled: !since.IsZero() || len(keys) > 0, App: !since.IsZero(), Since: since, Keys: keys,
-		KeysOffered: s.Passkeys != nil && !u.SSO && u.EmailVerified}
+		KeysOffered: s.KeysOffered(u)}
 	if st.Enabled {
 		st.RecoveryCodesLeft = left
 	}

@@ -181,6 +181,14 @@ var routes = [][2]string{
 	{"POST", "/login/two-factor"},
 	{"GET", "/login/recovery"},
 	{"POST", "/login/recovery"},
+	{"POST", "/login/two-factor/key/options"},
+	{"POST", "/login/two-factor/key"},
+	{"POST", "/two-factor/keys/options"},
+	{"POST", "/two-factor/setup/keys"},
+	{"POST", "/settings/two-factor/keys"},
+	{"POST", "/settings/two-factor/keys/{key}/rename"},
+	{"GET", "/settings/two-factor/keys/{key}/remove"},
+	{"POST", "/settings/two-factor/keys/{key}/remove"},
 	{"GET", "/oauth/continue"},
 	{"GET", "/authz/start"},
 	{"GET", "/organizations/{id}/apps"},
@@ -247,7 +255,7 @@ var fields = []string{"email", "password", "name", "token", "code", "recovery_co
 	"new_password", "role", "require_two_factor", "end_sessions", "language", "lang", "next", "require",
 	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret", "idp_initiated",
 	"type", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "audience", "signing_alg", "hosts", "rd",
-	"credential", "assertion"}
+	"credential", "assertion", "key_name"}
 
 func jsonWithAll(value string) string {
 	parts := make([]string, len(fields))
@@ -377,7 +385,7 @@ func hostile(t *testing.T, opts ...apptest.Option) {
 	me := api(owner, "GET", "/me", nil).JSON()["user"].(map[string]any)
 	app := api(owner, "POST", "/organizations/"+orgID+"/apps", map[string]any{"name": "Wiki", "type": "web",
 		"redirect_uris": []string{"https://wiki.example.com/cb"}}).JSON()["app"].(map[string]any)
-	ids := map[string]string{"{id}": orgID, "{app}": fmt.Sprint(app["id"]), "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com", "{session}": "1"}
+	ids := map[string]string{"{id}": orgID, "{app}": fmt.Sprint(app["id"]), "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com", "{session}": "1", "{passkey}": "1", "{key}": "1"}
 
 	alive := func(c *apptest.Client) bool { return c.API("GET", "/me", nil).StatusCode == 200 }
 	full := &level{name: "full", c: owner}

@@ -160,6 +160,16 @@ func newScenery(t *testing.T) *scenery {
 	if _, err := env.DB.Exec(env.Q("UPDATE two_factor SET checkup_due_at = 1, last_step = 1 WHERE user_id = ?"), userID("checkup@example.com")); err != nil {
 		t.Fatal(err)
 	}
+	// They have a security key too (made here: this Gardien is at an IP
+	// address, where no browser makes one); another browser of theirs is
+	// at the second step, where the key comes first.
+	var keyID string
+	if err := env.DB.QueryRow(env.Q(`INSERT INTO passkeys (user_id, name, credential_id, credential, created_at) VALUES (?, 'YubiKey 5C', ?, '{}', ?) RETURNING id`),
+		userID("checkup@example.com"), []byte("key-1"), clock.Now().Unix()).Scan(&keyID); err != nil {
+		t.Fatal(err)
+	}
+	keyStep := env.Client(t)
+	keyStep.Form("/login", map[string]string{"email": "checkup@example.com", "password": pw})
 	// Grace starts turning 2FA on (its activation page).
 	member.Form("/settings/two-factor/enable", nil)
 	// An app of the organization's.
@@ -217,6 +227,8 @@ func newScenery(t *testing.T) *scenery {
 		{org + "/leave", m},
 		{"/settings/two-factor/activate", m},
 		{"/two-factor/checkup", cookies(checking)},
+		{"/settings/two-factor/keys/" + keyID + "/remove", cookies(checking)},
+		{"/login/two-factor?next=/settings/profile", cookies(keyStep)},
 		{confirm, m},
 	}
 	return s

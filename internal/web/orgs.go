@@ -20,7 +20,7 @@ const orgCookie = "gardien_org"
 // pathIDs are the numeric path values of the routes; guard answers 404 to
 // a path whose values are not positive numbers, so handlers read them with
 // pathID and build URLs from the numbers, never from raw path segments.
-var pathIDs = []string{"id", "inv", "user", "session"}
+var pathIDs = []string{"id", "inv", "user", "session", "key"}
 
 func validPathIDs(r *http.Request) bool {
 	for _, name := range pathIDs {
@@ -525,6 +525,7 @@ type setupPage struct {
 	// first. Until then the page offers the validation mail again.
 	EmailVerified bool
 	Email         string
+	KeysOffered   bool // a key may be set up instead of an app
 }
 
 // handleSetupRequired is where a member lands whose organization requires
@@ -539,7 +540,8 @@ func (h *Handler) handleSetupRequired(w http.ResponseWriter, r *http.Request, cu
 		h.Fail(w, r, err)
 		return
 	}
-	p := setupPage{Page: h.newPage(r, "tfa.title"), OrgName: name, EmailVerified: cur.User.EmailVerified, Email: cur.User.Email}
+	p := setupPage{Page: h.newPage(r, "tfa.title"), OrgName: name, EmailVerified: cur.User.EmailVerified, Email: cur.User.Email,
+		KeysOffered: h.Auth.KeysOffered(cur.User)}
 	h.render(w, r, http.StatusOK, "setup_required", &p)
 }
 

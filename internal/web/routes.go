@@ -112,10 +112,19 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET "+pathCheckup, h.guard(auth.AreaFull, h.handleCheckupPage))
 	m.HandleFunc("POST "+pathCheckup, h.guard(auth.AreaFull, h.handleCheckup))
 	m.HandleFunc("POST /two-factor/checkup/later", h.guard(auth.AreaFull, h.handleCheckupLater))
-	m.HandleFunc("GET /login/two-factor", h.guard(auth.AreaSecondStep, h.handleSecondStepPage(false)))
-	h.ownSession("POST /login/two-factor", h.handleSecondStep(false))
-	m.HandleFunc("GET /login/recovery", h.guard(auth.AreaSecondStep, h.handleSecondStepPage(true)))
-	h.ownSession("POST /login/recovery", h.handleSecondStep(true))
+	m.HandleFunc("GET /login/two-factor", h.guard(auth.AreaSecondStep, h.handleSecondStepPage(stepCode)))
+	h.ownSession("POST /login/two-factor", h.handleSecondStep(stepCode))
+	m.HandleFunc("GET /login/recovery", h.guard(auth.AreaSecondStep, h.handleSecondStepPage(stepRecovery)))
+	h.ownSession("POST /login/recovery", h.handleSecondStep(stepRecovery))
+	m.HandleFunc("POST /login/two-factor/key/options", h.guard(auth.AreaSecondStep, h.handleKeyProofOptions))
+	h.ownSession("POST /login/two-factor/key", h.handleSecondStep(stepKey))
+
+	m.HandleFunc("POST /two-factor/keys/options", h.guard(auth.AreaSetup, h.handleNewKeyOptions))
+	m.HandleFunc("POST /two-factor/setup/keys", h.guard(auth.AreaSetup, h.handleAddKey))
+	m.HandleFunc("POST /settings/two-factor/keys", h.guard(auth.AreaFull, h.handleAddKey))
+	m.HandleFunc("POST /settings/two-factor/keys/{key}/rename", h.guard(auth.AreaFull, h.handleRenameKey))
+	m.HandleFunc("GET /settings/two-factor/keys/{key}/remove", h.guard(auth.AreaFull, h.handleKeyRemovalPage))
+	m.HandleFunc("POST /settings/two-factor/keys/{key}/remove", h.guard(auth.AreaFull, h.handleRemoveKey))
 
 	m.HandleFunc("/", h.handleNotFound)
 }

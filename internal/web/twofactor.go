@@ -183,6 +183,7 @@ type confirmPage struct {
 	Page
 	Heading, Intro, Action, Button string
 	Danger                         bool
+	Detail                         string // what the change is about (a key's name), or ""
 }
 
 // confirmations are the pages that ask for the password before a
@@ -242,28 +243,51 @@ func (h *Handler) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request,
 type secondStepPage struct {
 	Page
 	Next      string
-	Recovery  bool
+	Step      string // the way in shown: code, recovery or key
 	CodeLabel string
+	// App and Key: the person has an app, keys; the page offers each.
+	App, Key bool
 }
 
-func (h *Handler) handleSecondStepPage(recovery bool) func(http.ResponseWriter, *http.Request, *httpx.Current) {
+// The ways through a login's second step, each a page and a form.
+const (
+	stepCode     = "code"
+	stepRecovery = "recovery"
+	stepKey      = "key"
+)
+
+// handleSecondStepPage shows a way through the second step. A person with
+// a key is offered it first (the code page at ?with=code).
+func (h *Handler) handleSecondStepPage(step string) func(http.ResponseWriter, *http.Request, *httpx.Current) {
 	return func(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-		p := secondStepPage{Page: h.newPage(r, "tfa.title"), Next: localPath(r.URL.Query().Get("next")), Recovery: recovery, CodeLabel: "tfa.code"}
+		p := secondStepPage{Page: h.newPage(r, "tfa.title"), Next: localPath(r.URL.Query().Get("next")), Step: step, CodeLabel: "tfa.code",
+			App: cur.User.AppEnabled, Key: cur.User.HasKeys}
+		if step == stepCode && p.Key && (!p.App || r.URL.Query().Get("with") != "code") {
+			p.Step = stepKey
+		}
 		h.render(w, r, http.StatusOK, "login_two_factor", &p)
 	}
 }
 
-func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *http.Request, string) {
+func (h *Handler) handleSecondStep(step string) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, token string) {
 		if !h.form(w, r) {
 			return
 		}
-		p := secondStepPage{Page: h.newPage(r, "tfa.title"), Next: localPath(r.PostForm.Get("next")), Recovery: recovery, CodeLabel: "tfa.code"}
-		code, rc := r.PostForm.Get("code"), ""
-		if recovery {
-			code, rc = "", r.PostForm.Get("recovery_code")
+		p := secondStepPage{Page: h.newPage(r, "tfa.title"), Next: localPath(r.PostForm.Get("next")), Step: step, CodeLabel: "tfa.code"}
+		var passed *auth.SecondFactorPassed
+		var err error
+		field := "code"
+		switch step {
+		case stepKey:
+			field = "assertion"
+			passed, err = h.Auth.VerifyKey(r.Context(), token, []byte(r.PostForm.Get("assertion")), h.Cookies.LoginClient(w, r))
+		case stepRecovery:
+			field = "recovery_code"
+			passed, err = h.Auth.VerifySecondFactor(r.Context(), token, "", r.PostForm.Get("recovery_code"), h.Cookies.LoginClient(w, r))
+		default:
+			passed, err = h.Auth.VerifySecondFactor(r.Context(), token, r.PostForm.Get("code"), "", h.Cookies.LoginClient(w, r))
 		}
-		step, err := h.Auth.VerifySecondFactor(r.Context(), token, code, rc, h.Cookies.LoginClient(w, r))
 		switch gardien.ErrorCode(err) {
 		case gardien.CodeUnauthorized:
 			h.Cookies.Clear(w)
@@ -274,10 +298,6 @@ func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *htt
 			return
 		}
 		if err != nil {
-			field := "code"
-			if recovery {
-				field = "recovery_code"
-			}
 			e, ok := gardien.AsError(err)
 			switch {
 			case !ok:
@@ -291,17 +311,22 @@ func (h *Handler) handleSecondStep(recovery bool) func(http.ResponseWriter, *htt
 				if len(e.Fields) > 0 {
 					p.Errors[field] = h.Catalog.T(p.Lang, e.Fields[0].Message)
 				}
-				if recovery && e.Code == gardien.CodeInvalidCode {
+				if step == stepRecovery && e.Code == gardien.CodeInvalidCode {
 					p.Errors[field] = h.Catalog.T(p.Lang, "tfa.recovery_wrong")
 				}
+			}
+			// The page again offers what the person has: read from the
+			// session the proof was refused for.
+			if _, u, aerr := h.Auth.Authenticate(r.Context(), token); aerr == nil {
+				p.App, p.Key = u.AppEnabled, u.HasKeys
 			}
 			h.render(w, r, statusOf(err), "login_two_factor", &p)
 			return
 		}
-		h.Cookies.Set(w, step.Token, step.Expires)
-		if step.UsedRecoveryCode {
-			h.setFlash(w, "info", "tfa.recovery_used", itoa(step.RecoveryCodesLeft))
+		h.Cookies.Set(w, passed.Token, passed.Expires)
+		if passed.UsedRecoveryCode {
+			h.setFlash(w, "info", "tfa.recovery_used", itoa(passed.RecoveryCodesLeft))
 		}
-		h.goOn(w, r, checkupAfterLogin(step.CheckupDue, p.Next))
+		h.goOn(w, r, checkupAfterLogin(passed.CheckupDue, p.Next))
 	}
 }

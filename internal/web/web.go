@@ -98,6 +98,9 @@ func New(c Config) (*Handler, error) {
 		"field": func(p any, name, typ, label, autocomplete string) fieldData {
 			return fieldData{Page: pageOf(p), Name: name, Type: typ, Label: label, Autocomplete: autocomplete}
 		},
+		"keyAdd": func(p any, action string, primary bool) keyAddData {
+			return keyAddData{Page: pageOf(p), Action: action, Primary: primary}
+		},
 	}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
@@ -171,6 +174,13 @@ func pageOf(v any) *Page {
 type fieldData struct {
 	*Page
 	Name, Type, Label, Autocomplete string
+}
+
+// keyAddData is the form that adds a key (_keys.html), posting to Action.
+type keyAddData struct {
+	Page    *Page
+	Action  string
+	Primary bool
 }
 
 func (f fieldData) Value() string { return f.Form.Get(f.Name) }

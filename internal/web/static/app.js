@@ -74,3 +74,49 @@ for (const form of document.querySelectorAll("form[data-dialog]")) {
     });
   }
 }
+// Passkeys and security keys: a form with data-passkey="create" (add a
+// key) or "get" (prove one) fetches its ceremony's options from
+// data-options, asks the browser's key, and sends the key's answer in its
+// hidden field. Without WebAuthn the form stays hidden and a note
+// (data-passkey-nojs) says what else to do.
+if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON) {
+  for (const note of document.querySelectorAll("[data-passkey-nojs]")) note.hidden = true;
+  for (const form of document.querySelectorAll("form[data-passkey]")) {
+    form.hidden = false;
+    const create = form.dataset.passkey === "create";
+    const error = form.querySelector("[data-passkey-error]");
+    const fail = (text) => {
+      error.textContent = text || error.dataset.default;
+      error.hidden = false;
+    };
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      error.hidden = true;
+      const name = form.querySelector("input[name=key_name]");
+      if (name && name.value.trim() === "") {
+        name.setAttribute("aria-invalid", "true");
+        name.focus();
+        return;
+      }
+      let options;
+      try {
+        const res = await fetch(form.dataset.options, { method: "POST", headers: { Accept: "application/json" } });
+        const body = await res.json();
+        if (!res.ok) return fail(body.detail);
+        options = body.publicKey;
+      } catch (_) {
+        return fail();
+      }
+      try {
+        const cred = create
+          ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
+          : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+        form.querySelector(create ? "input[name=credential]" : "input[name=assertion]").value = JSON.stringify(cred.toJSON());
+        form.submit();
+      } catch (_) {
+        // Cancelled, timed out, or no key of theirs: they may try again.
+        fail();
+      }
+    });
+  }
+}

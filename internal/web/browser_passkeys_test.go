@@ -1,0 +1,117 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/browsertest"
+)
+
+type keyWords struct {
+	accept, email, password, logIn, accountMenu, logOut string
+	keyName, addKey, keyIsOn, saved, useKey, replayed   string
+	cloned                                              string
+}
+
+var keyLanguages = map[string]keyWords{
+	"en": {"en-US", "Email", "Password", "Log in", "Account menu", "Log out",
+		"Key name", "Add a security key or passkey", "Two-factor authentication is on, with your key.", "I have saved them", "Use your security key",
+		"This request to your key has expired or was answered already", "This key’s answer shows it was copied"},
+	"fr": {"fr-FR", "E-mail", "Mot de passe", "Se connecter", "Menu du compte", "Se déconnecter",
+		"Nom de la clé", "Ajouter une clé de sécurité ou une clé d’accès", "L’authentification à deux facteurs est activée, avec votre clé.", "Je les ai enregistrés", "Utiliser votre clé de sécurité",
+		"Cette demande à votre clé a expiré ou a déjà reçu sa réponse", "La réponse de cette clé montre qu’elle a été copiée"},
+}
+
+// keepAnswers makes the page keep, in its tab's sessionStorage, the key's
+// answer its form sends (an attacker's copy of it, for a replay).
+const keepAnswers = `(() => { const submit = HTMLFormElement.prototype.submit;
+	HTMLFormElement.prototype.submit = function () {
+		const a = this.querySelector("input[name=assertion]");
+		if (a) sessionStorage.setItem("answer", a.value);
+		return submit.call(this);
+	}; return true })()`
+
+// replay sends the kept answer again, with the key page's form.
+const replay = `(() => { const f = document.querySelector("form[data-passkey=get]");
+	f.querySelector("input[name=assertion]").value = sessionStorage.getItem("answer");
+	HTMLFormElement.prototype.submit.call(f); return true })()`
+
+// TestBrowserASecurityKey walks a key's life in Chromium with its virtual
+// authenticator (CTAP2, resident keys, user verification): Personal
+// settings → Two-factor authentication → Add a security key or passkey →
+// the recovery codes; a login whose second step is the key; its answer
+// replayed in another login, refused; a copy of the key (its counter
+// behind), refused.
+func TestBrowserASecurityKey(t *testing.T) {
+	for lang, w := range keyLanguages {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			env := apptest.Start(t, apptest.BaseHost("localhost"))
+			base := env.BaseURL()
+			email := "zoe." + lang + "@example.com"
+			env.NewPerson(t, email)
+			b := browsertest.New(t, w.accept)
+			key := b.AddAuthenticator()
+			logIn := func() {
+				t.Helper()
+				b.Open(base + "/login")
+				b.Fill(w.email, email)
+				b.Fill(w.password, apptest.Password)
+				b.Go("button", w.logIn)
+			}
+			logIn()
+			b.Open(base + "/settings/two-factor")
+			b.Fill(w.keyName, "Laptop")
+			b.Shot("key-name")
+			b.Go("button", w.addKey)
+			b.See(w.keyIsOn)
+			b.Shot("key-recovery-codes")
+			b.Go("link", w.saved)
+			if name := b.Attr(`table.keys input[name=key_name]`, "value"); name != "Laptop" {
+				t.Fatalf("the key listed as %q", name)
+			}
+			b.ShotPage("key-listed")
+
+			b.Click("button", w.accountMenu)
+			b.Go("button", w.logOut)
+			logIn()
+			b.Has("button", w.useKey)
+			b.Shot("key-second-step")
+			if _, err := chromedp.Run(b.Context(), chromedp.Evaluate[bool](keepAnswers)); err != nil {
+				t.Fatal(err)
+			}
+			b.Go("button", w.useKey)
+			if loc := b.Location(); !strings.HasSuffix(loc, "/") {
+				t.Fatalf("after the key: at %s", loc)
+			}
+
+			// Its answer again, in another login.
+			b.Click("button", w.accountMenu)
+			b.Go("button", w.logOut)
+			logIn()
+			b.Has("button", w.useKey)
+			if _, err := chromedp.Run(b.Context(), chromedp.Evaluate[bool](replay)); err != nil {
+				t.Fatal(err)
+			}
+			b.See(w.replayed)
+			b.Shot("key-replayed")
+
+			// A copy of the key, its counter behind the original's.
+			creds := key.Credentials()
+			if len(creds) != 1 || creds[0].SignCount < 1 {
+				t.Fatalf("the key: %+v", creds)
+			}
+			key.Remove()
+			c := creds[0]
+			b.AddAuthenticator().AddCredential(&webauthn.Credential{CredentialID: c.CredentialID, IsResidentCredential: c.IsResidentCredential,
+				RpID: c.RpID, PrivateKey: c.PrivateKey, UserHandle: c.UserHandle, SignCount: 0})
+			b.Go("button", w.useKey)
+			b.See(w.cloned)
+			b.Shot("key-copied")
+		})
+	}
+}
