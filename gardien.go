@@ -3,6 +3,7 @@
 package gardien
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -92,6 +93,10 @@ type Session struct {
 	// MFA is true once the session passed a second factor (a code at
 	// login, or the set-up's first code).
 	MFA bool
+	// AMR says how the person proved who they are: RFC 8176 values, space
+	// separated ("pwd otp mfa", "hwk user mfa" …); "" for a session older
+	// than it (MFA says then).
+	AMR string
 }
 
 // EventData is what an audit event records beyond its type: values, not
@@ -204,3 +209,7 @@ var EventTypes = []string{
 	EventAppRefusal, EventAppTokenReuse, EventSigningKeyRotated,
 	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved, EventPasskeyCloned,
 }
+
+// AMRHasMFA says whether an AMR (space-separated values) counts a second
+// factor.
+func AMRHasMFA(amr string) bool { return slices.Contains(strings.Fields(amr), "mfa") }

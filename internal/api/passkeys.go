@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
 )
 
@@ -120,4 +121,33 @@ func (h *Handler) handleBeginKeyProof(w http.ResponseWriter, r *http.Request, cu
 		return err
 	}
 	return writeOptions(w, options)
+}
+
+// handleBeginPasskeyLogin begins a login with a passkey alone: the options
+// for navigator.credentials.get, and a cookie that binds the login to this
+// browser.
+func (h *Handler) handleBeginPasskeyLogin(w http.ResponseWriter, r *http.Request) error {
+	start, err := h.auth.BeginPasskeyLogin(r.Context(), httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	h.cookies.SetPasskeyLogin(w, start.Token, auth.CeremonyLifetime)
+	return writeOptions(w, start.Options)
+}
+
+func (h *Handler) handleFinishPasskeyLogin(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Assertion json.RawMessage `json:"assertion"`
+	}
+	if err := h.body(w, r, &in, func() error { return keyAnswer("assertion", in.Assertion) }); err != nil {
+		return err
+	}
+	token := h.cookies.PasskeyLogin(r)
+	h.cookies.ClearPasskeyLogin(w) // answered once, whatever the answer
+	login, err := h.auth.FinishPasskeyLogin(r.Context(), token, h.cookies.Token(r), in.Assertion, h.cookies.LoginClient(w, r))
+	if err != nil {
+		return err
+	}
+	h.cookies.Set(w, login.Token, login.Session.ExpiresAt)
+	return writeJSON(w, http.StatusOK, map[string]any{"status": login.Status})
 }

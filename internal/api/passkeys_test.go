@@ -103,6 +103,19 @@ func TestAKeyThroughTheAPI(t *testing.T) {
 		c2.API("POST", "/login/two-factor/passkey", nil)
 		wantProblem(t, c2.API("POST", "/login/two-factor", map[string]any{"assertion": map[string]any{"id": "x", "type": "public-key", "response": map[string]any{}}}), 401, "invalid_code")
 
+		// A login with the passkey alone, in a browser of its own.
+		k.a.Options.UserHandle = []byte(p.ID)
+		c3 := env.Client(t)
+		wantProblem(t, c3.API("POST", "/login/passkey/finish", map[string]any{"assertion": answer}), 422, "validation_failed") // none begun here
+		begun := c3.API("POST", "/login/passkey", nil)
+		if begun.StatusCode != 200 {
+			t.Fatalf("begin: %d %s", begun.StatusCode, begun.Body)
+		}
+		if r := c3.API("POST", "/login/passkey/finish", map[string]any{"assertion": k.proof(t, string(begun.Body))}); r.StatusCode != 200 || r.JSON()["status"] != "ok" {
+			t.Fatalf("a passkey alone: %d %s", r.StatusCode, r.Body)
+		}
+		apptest.MustAPI(t, c3, "GET", "/me/passkeys", nil)
+
 		// Renamed, not by another; removed after the password, the last
 		// one turning 2FA off.
 		if r := p.C.API("PATCH", "/me/passkeys/"+id, map[string]any{"name": "Desk key"}); r.StatusCode != 204 {

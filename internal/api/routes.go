@@ -36,6 +36,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/me/two-factor/recovery-codes", h.guarded(auth.AreaFull, h.handleRecoveryCodes))
 	m.HandleFunc("POST /api/v1/me/two-factor/checkup", h.guarded(auth.AreaFull, h.handleCheckup))
 	m.HandleFunc("POST /api/v1/me/two-factor/checkup/later", h.guarded(auth.AreaFull, h.handleCheckupLater))
+	m.HandleFunc("POST /api/v1/login/passkey", h.open(h.handleBeginPasskeyLogin))
+	m.HandleFunc("POST /api/v1/login/passkey/finish", h.open(h.handleFinishPasskeyLogin))
 	m.HandleFunc("POST /api/v1/login/two-factor/passkey", h.guarded(auth.AreaSecondStep, h.handleBeginKeyProof))
 	m.HandleFunc("GET /api/v1/me/passkeys", h.guarded(auth.AreaFull, h.handlePasskeys))
 	m.HandleFunc("POST /api/v1/me/passkeys/register", h.guarded(auth.AreaSetup, h.handleBeginPasskey))

@@ -135,7 +135,7 @@ func (s *Service) SignUp(ctx context.Context, in SignupInput, oldToken string, c
 	}
 	s.endToken(ctx, oldToken)
 	// A new account has no second factor and no organization yet.
-	sess, tok, err := s.openSession(ctx, u.ID, gardien.LevelFull, c, "")
+	sess, tok, err := s.openSession(ctx, u.ID, gardien.LevelFull, c, "", "")
 	if err != nil {
 		return nil, err
 	}

@@ -431,7 +431,14 @@ func sessionAMR(sess *gardien.Session) ([]string, string) {
 		}
 		return amr, ACRSSO
 	}
-	if sess.MFA {
+	if sess.AMR != "" {
+		amr := strings.Fields(sess.AMR)
+		if slices.Contains(amr, "mfa") {
+			return amr, ACRMFA
+		}
+		return amr, ACRPassword
+	}
+	if sess.MFA { // a session from before AMR was kept
 		return []string{"pwd", "otp", "mfa"}, ACRMFA
 	}
 	return []string{"pwd"}, ACRPassword

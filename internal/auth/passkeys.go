@@ -35,6 +35,11 @@ type PasskeyStore interface {
 	DeletePasskey(ctx context.Context, userID, id, keep int64, keepOne bool, e, off *gardien.Event) (turnedOff bool, err error)
 	// UsePasskey saves a key's credential after it was used (its counter).
 	UsePasskey(ctx context.Context, userID int64, credentialID, credential []byte, at time.Time) error
+	// SaveLoginCeremony keeps the ceremony of a login with a passkey alone,
+	// under the hash of its browser's token; TakeLoginCeremony returns a
+	// live one and ends it (gardien.ErrNotFound when none lives).
+	SaveLoginCeremony(ctx context.Context, tokenHash, state []byte, expires time.Time) error
+	TakeLoginCeremony(ctx context.Context, tokenHash []byte, now time.Time) ([]byte, error)
 	// SaveCeremony keeps a session's ceremony of a kind (replacing the last).
 	SaveCeremony(ctx context.Context, sessionID int64, kind string, state []byte, expires time.Time) error
 	// TakeCeremony returns a session's live ceremony of a kind, and ends
@@ -108,6 +113,9 @@ func (s *Service) BeginPasskey(ctx context.Context, sess *gardien.Session, u *ga
 	}
 	return options, nil
 }
+
+// PasskeysOn says whether keys work here at all (Gardien at a domain name).
+func (s *Service) PasskeysOn() bool { return s.Passkeys != nil }
 
 // KeysOffered says whether u may add keys here: Gardien at a domain name,
 // not an SSO person, a validated email.
@@ -199,7 +207,7 @@ func (s *Service) FinishPasskey(ctx context.Context, sess *gardien.Session, u *g
 		}
 		// Making the key proved it (user verification or presence): a
 		// second factor passed, as the set-up's code is.
-		if err := s.Store.SetSessionMFA(ctx, sess.ID, true); err != nil {
+		if err := s.Store.SetSessionAMR(ctx, sess.ID, "pwd "+webauthn.Method(cred)+" mfa"); err != nil {
 			return nil, fmt.Errorf("auth: finish passkey: %w", err)
 		}
 		out.RecoveryCodes = codes
@@ -273,7 +281,7 @@ func (s *Service) secondFactorsGone(ctx context.Context, sess *gardien.Session, 
 	if err != nil {
 		return "", err
 	}
-	if err := s.Store.SetSessionMFA(ctx, sess.ID, false); err != nil {
+	if err := s.Store.SetSessionAMR(ctx, sess.ID, "pwd"); err != nil {
 		return "", fmt.Errorf("auth: 2fa off: %w", err)
 	}
 	s.send(ctx, mail.Letter{Kind: "two_factor_disabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})

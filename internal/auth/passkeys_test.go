@@ -205,8 +205,13 @@ func TestAKeyAloneIsASecondFactor(t *testing.T) {
 	_, err := f.svc.VerifySecondFactor(ctx, in.Token, "123456", "", client)
 	wantCode(t, err, gardien.CodeValidationFailed) // no app: said so, not counted
 	answer := f.keyProof(t, in, a, key)
-	if _, err := f.svc.VerifyKey(ctx, in.Token, answer, client); err != nil {
+	passed, err := f.svc.VerifyKey(ctx, in.Token, answer, client)
+	if err != nil {
 		t.Fatalf("the key's answer: %v", err)
+	}
+	// What apps are told (amr): the password, a hardware key, two factors.
+	if sess, _, err := f.svc.Authenticate(ctx, passed.Token); err != nil || sess.AMR != "pwd hwk mfa" || !sess.MFA {
+		t.Fatalf("session after the key: %+v %v", sess, err)
 	}
 
 	// The same answer in another login: its challenge was answered.

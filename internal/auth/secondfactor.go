@@ -98,7 +98,9 @@ type Promotion struct {
 	SecretHash []byte     // the session's new secret's
 	Level      gardien.SessionLevel
 	Expires    time.Time
-	Event      *gardien.Event
+	// AMR is how the person proved who they are (at level full).
+	AMR   string
+	Event *gardien.Event
 }
 
 // TryLimits bound second-factor guessing on one account. The counts are
@@ -209,6 +211,9 @@ type judgment struct {
 	codesLeft    int
 	// lockedUntil is set when this failure locked the second factor.
 	lockedUntil time.Time
+	// method is the RFC 8176 name of the factor that passed: otp (an
+	// app's code or a recovery code), hwk or swk (a key).
+	method string
 }
 
 // judge is the one sequence of a proof of u's second factor, f, read in tx
@@ -233,7 +238,7 @@ func (s *Service) judge(ctx context.Context, tx SecondFactorTx, u *gardien.User,
 			return refused()
 		}
 		var err error
-		if j.verdict, err = s.judgeKey(ctx, tx, u, p, now); err != nil {
+		if j.verdict, j.method, err = s.judgeKey(ctx, tx, u, p, now); err != nil {
 			return j, err
 		}
 		if j.verdict == codeCloned {
@@ -248,7 +253,7 @@ func (s *Service) judge(ctx context.Context, tx SecondFactorTx, u *gardien.User,
 		left, err := tx.UseRecoveryCode(ctx, u.ID, s.recoveryHash(p.recovery), now)
 		switch {
 		case err == nil:
-			j.verdict, j.usedRecovery, j.codesLeft = codeRight, true, left
+			j.verdict, j.usedRecovery, j.codesLeft, j.method = codeRight, true, left, "otp"
 		case !errors.Is(err, gardien.ErrNotFound):
 			return j, fmt.Errorf("auth: recovery code: %w", err)
 		}
@@ -269,7 +274,7 @@ func (s *Service) judge(ctx context.Context, tx SecondFactorTx, u *gardien.User,
 			if err != nil {
 				return j, fmt.Errorf("auth: second factor: %w", err)
 			}
-			j.verdict = codeUsed
+			j.verdict, j.method = codeUsed, "otp"
 			if fresh {
 				j.verdict = codeRight
 			}
@@ -303,42 +308,42 @@ func (s *Service) judge(ctx context.Context, tx SecondFactorTx, u *gardien.User,
 // the key's moved counter. A ceremony gone (answered, or older than
 // CeremonyLifetime) is refused without counting a try: no answer can be
 // guessed, and the person only has to ask their key again.
-func (s *Service) judgeKey(ctx context.Context, tx SecondFactorTx, u *gardien.User, p proof, now time.Time) (codeVerdict, error) {
+func (s *Service) judgeKey(ctx context.Context, tx SecondFactorTx, u *gardien.User, p proof, now time.Time) (codeVerdict, string, error) {
 	if s.Passkeys == nil {
-		return codeWrong, errPasskeysOff
+		return codeWrong, "", errPasskeysOff
 	}
 	state, err := tx.TakeCeremony(ctx, p.sessionID, ceremonyProve, now)
 	if errors.Is(err, gardien.ErrNotFound) {
-		return codeWrong, errKeyChallenge
+		return codeWrong, "", errKeyChallenge
 	}
 	if err != nil {
-		return codeWrong, fmt.Errorf("auth: key: %w", err)
+		return codeWrong, "", fmt.Errorf("auth: key: %w", err)
 	}
 	keys, err := tx.Passkeys(ctx, u.ID)
 	if err != nil {
-		return codeWrong, fmt.Errorf("auth: key: %w", err)
+		return codeWrong, "", fmt.Errorf("auth: key: %w", err)
 	}
 	wu, err := webauthnUserOf(u, keys)
 	if err != nil {
-		return codeWrong, err
+		return codeWrong, "", err
 	}
 	cred, err := s.Passkeys.FinishLogin(wu, state, p.assertion)
 	switch {
 	case errors.Is(err, webauthn.ErrCloned):
 		s.Log.WarnContext(ctx, "cloned key refused", "user_id", u.ID)
-		return codeCloned, nil
+		return codeCloned, "", nil
 	case err != nil:
 		s.Log.InfoContext(ctx, "key refused", "user_id", u.ID, "err", err)
-		return codeWrong, nil
+		return codeWrong, "", nil
 	}
 	blob, err := json.Marshal(cred)
 	if err != nil {
-		return codeWrong, fmt.Errorf("auth: key: %w", err)
+		return codeWrong, "", fmt.Errorf("auth: key: %w", err)
 	}
 	if err := tx.UsePasskey(ctx, u.ID, cred.ID, blob, now); err != nil {
-		return codeWrong, fmt.Errorf("auth: key: %w", err)
+		return codeWrong, "", fmt.Errorf("auth: key: %w", err)
 	}
-	return codeRight, nil
+	return codeRight, webauthn.Method(cred), nil
 }
 
 // told tells, once the judgment is committed, what a person must hear of
@@ -425,8 +430,8 @@ func (s *Service) verifySecondFactor(ctx context.Context, token string, p proof,
 		}
 		due = !f.CheckupDue.IsZero() && !now.Before(f.CheckupDue)
 		level := afterSecondStep(sess.Level)
-		pr = Promotion{SessionID: sess.ID, Key: key, SecretHash: hash, Level: level,
-			Expires: s.expiryAfter(sess, level, now), Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, nil)}
+		pr = Promotion{SessionID: sess.ID, Key: key, SecretHash: hash, Level: level, AMR: "pwd " + j.method + " mfa",
+			Expires: s.expiryAfter(sess, level, now), Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, gardien.EventData{"method": j.method})}
 		return tx.Promote(ctx, pr)
 	})
 	if dead {

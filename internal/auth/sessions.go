@@ -20,8 +20,9 @@ type SessionStore interface {
 	SessionUser(ctx context.Context, key SessionKey) (*gardien.Session, *gardien.User, error)
 	RotateSession(ctx context.Context, id int64, secretHash []byte, level gardien.SessionLevel, expires, at time.Time) error
 	TouchSession(ctx context.Context, id int64, at time.Time) error
-	// SetSessionMFA says whether a session passed a second factor.
-	SetSessionMFA(ctx context.Context, id int64, on bool) error
+	// SetSessionAMR says how a session's person proved who they are (RFC
+	// 8176 values), and so whether it passed a second factor.
+	SetSessionAMR(ctx context.Context, id int64, amr string) error
 	DeleteSession(ctx context.Context, id int64) error
 	UserSessions(ctx context.Context, userID int64) ([]gardien.Session, error)
 	EndUserSession(ctx context.Context, userID, sessionID int64, e *gardien.Event) error
@@ -158,7 +159,7 @@ func (s *Service) logIn(ctx context.Context, rawEmail, pw, linkToken, oldToken s
 			level = gardien.LevelLinkSecondFactor
 		}
 	}
-	sess, tok, err := s.openSession(ctx, u.ID, level, c, "")
+	sess, tok, err := s.openSession(ctx, u.ID, level, c, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -255,13 +256,14 @@ func afterSecondStep(from gardien.SessionLevel) gardien.SessionLevel {
 }
 
 // openSession opens a session at level; ssoContext is, for a login through
-// an identity provider, what it checked ("" otherwise).
-func (s *Service) openSession(ctx context.Context, userID int64, level gardien.SessionLevel, c gardien.Client, ssoContext string) (*gardien.Session, string, error) {
+// an identity provider, what it checked ("" otherwise); amr how the person
+// proved who they are, when Gardien knows it at once ("" otherwise).
+func (s *Service) openSession(ctx context.Context, userID int64, level gardien.SessionLevel, c gardien.Client, ssoContext, amr string) (*gardien.Session, string, error) {
 	now := s.Now().UTC()
 	secret, hash := newToken()
 	sess := &gardien.Session{UserID: userID, Level: level, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.lifetime(level)), IP: c.IP, UserAgent: gardien.Clip(c.UserAgent, maxUserAgent),
-		SSOContext: gardien.Clip(ssoContext, 200)}
+		SSOContext: gardien.Clip(ssoContext, 200), AMR: amr, MFA: gardien.AMRHasMFA(amr)}
 	if err := s.Store.CreateSession(ctx, sess, hash); err != nil {
 		return nil, "", fmt.Errorf("auth: open session: %w", err)
 	}

@@ -444,7 +444,7 @@ func (a *ssoAnswer) logIn(ctx context.Context, id *gardien.SSOIdentity, oldToken
 		return nil, errAccountDisabled
 	}
 	s.endToken(ctx, oldToken)
-	sess, tok, err := s.openSession(ctx, u.ID, gardien.LevelFull, c, id.Context)
+	sess, tok, err := s.openSession(ctx, u.ID, gardien.LevelFull, c, id.Context, "")
 	if err != nil {
 		return nil, err
 	}

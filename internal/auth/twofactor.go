@@ -141,7 +141,7 @@ func (s *Service) ActivateTwoFactor(ctx context.Context, sess *gardien.Session, 
 	}
 	// The set-up's code is a second factor passed: an app that needs one
 	// takes this session.
-	if err := s.Store.SetSessionMFA(ctx, sess.ID, true); err != nil {
+	if err := s.Store.SetSessionAMR(ctx, sess.ID, "pwd otp mfa"); err != nil {
 		return nil, fmt.Errorf("auth: activate 2fa: %w", err)
 	}
 	s.send(ctx, mail.Letter{Kind: "two_factor_enabled", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings()})

@@ -7,8 +7,8 @@ import (
 )
 
 // Authenticator is a virtual WebAuthn authenticator of the tab (DevTools'
-// WebAuthn domain): a CTAP2 platform key with resident keys and user
-// verification, whose presence and verification succeed at once.
+// WebAuthn domain): a CTAP2 key with user verification, whose presence and
+// verification succeed at once.
 type Authenticator struct {
 	b  *Browser
 	ID webauthn.AuthenticatorID
@@ -16,14 +16,17 @@ type Authenticator struct {
 
 // AddAuthenticator plugs a new virtual authenticator into the tab; the
 // browser then answers navigator.credentials with it, without any prompt.
-func (b *Browser) AddAuthenticator() *Authenticator {
+// With residentKeys, its keys are passkeys (discoverable: a login page
+// asking for any passkey gets one at once); without, a security key that
+// answers only when its key is named.
+func (b *Browser) AddAuthenticator(residentKeys bool) *Authenticator {
 	b.t.Helper()
 	if _, err := chromedp.Call(b.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		b.t.Fatalf("webauthn: %v", err)
 	}
 	res, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
 		Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportInternal,
-		HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+		HasResidentKey: residentKeys, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
 	}})
 	if err != nil {
 		b.t.Fatalf("virtual authenticator: %v", err)
@@ -54,6 +57,15 @@ func (a *Authenticator) AddCredential(c *webauthn.Credential) {
 		"privateKey": c.PrivateKey, "userHandle": c.UserHandle, "signCount": c.SignCount}
 	if _, err := chromedp.Call(a.b.ctx, addCredential, map[string]any{"authenticatorId": a.ID, "credential": cred}); err != nil {
 		a.b.t.Fatalf("add credential: %v", err)
+	}
+}
+
+// Present says whether a person touches the key when asked (false: the
+// browser's requests wait).
+func (a *Authenticator) Present(on bool) {
+	a.b.t.Helper()
+	if _, err := chromedp.Call(a.b.ctx, webauthn.SetAutomaticPresenceSimulation, webauthn.SetAutomaticPresenceSimulationParams{AuthenticatorID: a.ID, Enabled: on}); err != nil {
+		a.b.t.Fatalf("presence: %v", err)
 	}
 }
 

@@ -108,6 +108,32 @@ func (c Cookies) SetSSOBrowser(w http.ResponseWriter, value string, expires time
 	c.write(w, &http.Cookie{Name: c.ssoBrowserCookie(), Value: value, Expires: expires})
 }
 
+// passkeyLoginCookie binds a login with a passkey alone to the browser that
+// began it (its ceremony's token); __Host- over HTTPS, as the session's.
+func (c Cookies) passkeyLoginCookie() string {
+	if c.Secure {
+		return "__Host-gardien_passkey_login"
+	}
+	return "gardien_passkey_login"
+}
+
+// PasskeyLogin returns the token of the browser's login with a passkey, or "".
+func (c Cookies) PasskeyLogin(r *http.Request) string {
+	ck, err := r.Cookie(c.passkeyLoginCookie())
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// SetPasskeyLogin keeps the token of a login with a passkey for lifetime;
+// ClearPasskeyLogin removes it once the login is answered.
+func (c Cookies) SetPasskeyLogin(w http.ResponseWriter, token string, lifetime time.Duration) {
+	c.Write(w, c.passkeyLoginCookie(), token, lifetime)
+}
+
+func (c Cookies) ClearPasskeyLogin(w http.ResponseWriter) { c.Remove(w, c.passkeyLoginCookie()) }
+
 // browserCookie keeps a random value of the browser's across its sessions
 // and logouts: what tells a login from a browser the account has used
 // before from one it has not.

@@ -414,8 +414,8 @@ func (s *Store) QueueBackchannelLogouts(ctx context.Context, now, expires time.T
 
 // DeleteStaleGrants deletes the sign-ins to apps that lapsed before
 // `before` — their apps told when they ended — with their tokens, the
-// refresh tokens and passes expired at now, and signing keys expired
-// before `before`.
+// refresh tokens, passes and WebAuthn ceremonies expired at now, and
+// signing keys expired before `before`.
 func (s *Store) DeleteStaleGrants(ctx context.Context, now, before time.Time) (int64, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -427,6 +427,8 @@ func (s *Store) DeleteStaleGrants(ctx context.Context, now, before time.Time) (i
 			{`DELETE FROM oidc_tokens WHERE expires_at < ?`, []any{now.Unix()}},
 			{`DELETE FROM forward_sessions WHERE expires_at < ?`, []any{now.Unix()}},
 			{`DELETE FROM oidc_keys WHERE expires_at <> 0 AND expires_at < ?`, []any{before.Unix()}},
+			{`DELETE FROM webauthn_logins WHERE expires_at < ?`, []any{now.Unix()}},
+			{`DELETE FROM webauthn_ceremonies WHERE expires_at < ?`, []any{now.Unix()}},
 		} {
 			res, err := s.txExec(ctx, tx, q.query, q.args...)
 			if err != nil {

@@ -178,3 +178,29 @@ func (s *Store) takeCeremony(ctx context.Context, tx *sql.Tx, sessionID int64, k
 	}
 	return []byte(state), err
 }
+
+// SaveLoginCeremony keeps the ceremony of a login with a passkey alone,
+// found by the hash of the token its browser holds.
+func (s *Store) SaveLoginCeremony(ctx context.Context, tokenHash, state []byte, expires time.Time) error {
+	if _, err := s.exec(ctx, s.writer, `INSERT INTO webauthn_logins (token_hash, state, expires_at) VALUES (?, ?, ?)`,
+		tokenHash, string(state), expires.Unix()); err != nil {
+		return fmt.Errorf("sqlstore: save login ceremony: %w", err)
+	}
+	return nil
+}
+
+// TakeLoginCeremony returns a live login ceremony and deletes it (answered
+// once); gardien.ErrNotFound when none lives.
+func (s *Store) TakeLoginCeremony(ctx context.Context, tokenHash []byte, now time.Time) ([]byte, error) {
+	var state string
+	var live bool
+	err := s.queryRow(ctx, s.writer, `DELETE FROM webauthn_logins WHERE token_hash = ? RETURNING state, expires_at > ?`,
+		tokenHash, now.Unix()).Scan(&state, &live)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !live {
+		return nil, gardien.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: take login ceremony: %w", err)
+	}
+	return []byte(state), nil
+}

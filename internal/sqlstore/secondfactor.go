@@ -121,7 +121,7 @@ func (t factorTx) Promote(ctx context.Context, p auth.Promotion) error {
 		return err
 	}
 	if p.Level == gardien.LevelFull {
-		if _, err := t.s.txExec(ctx, t.tx, `UPDATE sessions SET mfa = TRUE WHERE id = ?`, p.SessionID); err != nil {
+		if _, err := t.s.txExec(ctx, t.tx, `UPDATE sessions SET mfa = TRUE, amr = ? WHERE id = ?`, p.AMR, p.SessionID); err != nil {
 			return err
 		}
 	}

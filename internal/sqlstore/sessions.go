@@ -17,9 +17,10 @@ import (
 // ID. Its token_hash, which only sessions opened before secrets find by, is
 // random: no cookie hashes to it.
 func (s *Store) CreateSession(ctx context.Context, sess *gardien.Session, secretHash []byte) error {
-	err := s.queryRow(ctx, s.writer, `INSERT INTO sessions (token_hash, secret_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent, sso_context)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		unusedTokenHash(), secretHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent, sess.SSOContext).Scan(&sess.ID)
+	err := s.queryRow(ctx, s.writer, `INSERT INTO sessions (token_hash, secret_hash, user_id, level, created_at, last_seen_at, expires_at, ip, user_agent, sso_context, mfa, amr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		unusedTokenHash(), secretHash, sess.UserID, string(sess.Level), sess.CreatedAt.Unix(), sess.LastSeenAt.Unix(), sess.ExpiresAt.Unix(), sess.IP, sess.UserAgent, sess.SSOContext,
+		sess.MFA, sess.AMR).Scan(&sess.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session: %w", err)
 	}
@@ -34,7 +35,7 @@ func unusedTokenHash() []byte {
 	return b
 }
 
-const sessionColumns = `s.id, s.user_id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.sso_context, s.secret_hash, s.mfa`
+const sessionColumns = `s.id, s.user_id, s.level, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.sso_context, s.secret_hash, s.mfa, s.amr`
 
 // sessionWhere is how a key finds its session: by ID (its secret checked
 // after, in constant time), or by the hash of a whole token for a session
@@ -53,7 +54,7 @@ func scanSession(key auth.SessionKey, sc func(dest ...any) error) (*gardien.Sess
 	var level string
 	var created, seen, expires int64
 	var secretHash []byte
-	err := sc(&sess.ID, &sess.UserID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent, &sess.SSOContext, &secretHash, &sess.MFA)
+	err := sc(&sess.ID, &sess.UserID, &level, &created, &seen, &expires, &sess.IP, &sess.UserAgent, &sess.SSOContext, &secretHash, &sess.MFA, &sess.AMR)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gardien.ErrNotFound
 	}
@@ -162,9 +163,10 @@ func (s *Store) rotate(ctx context.Context, tx *sql.Tx, id int64, key *auth.Sess
 	return err
 }
 
-// SetSessionMFA says whether a session passed a second factor.
-func (s *Store) SetSessionMFA(ctx context.Context, id int64, on bool) error {
-	if _, err := s.exec(ctx, s.writer, `UPDATE sessions SET mfa = ? WHERE id = ?`, on, id); err != nil {
+// SetSessionAMR says how a session's person proved who they are (RFC 8176
+// values), and so whether it passed a second factor ("mfa" among them).
+func (s *Store) SetSessionAMR(ctx context.Context, id int64, amr string) error {
+	if _, err := s.exec(ctx, s.writer, `UPDATE sessions SET mfa = ?, amr = ? WHERE id = ?`, gardien.AMRHasMFA(amr), amr, id); err != nil {
 		return fmt.Errorf("sqlstore: session mfa: %w", err)
 	}
 	return nil

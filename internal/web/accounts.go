@@ -74,6 +74,9 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 type loginPage struct {
 	Page
 	Next string
+	// Passkeys: a login with a passkey alone is offered (Gardien at a
+	// domain name).
+	Passkeys bool
 }
 
 func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +87,7 @@ func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/")
 		return
 	}
-	p := loginPage{Page: h.newPage(r, "login.title"), Next: localPath(q.Get("next"))}
+	p := loginPage{Page: h.newPage(r, "login.title"), Next: localPath(q.Get("next")), Passkeys: h.Auth.PasskeysOn()}
 	if email := q.Get("email"); email != "" && len(email) <= 320 {
 		p.Form = url.Values{"email": {email}}
 	}
@@ -92,7 +95,7 @@ func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
-	p := loginPage{Page: h.newPage(r, "login.title")}
+	p := loginPage{Page: h.newPage(r, "login.title"), Passkeys: h.Auth.PasskeysOn()}
 	if !h.formOn(w, r, "login", &p) {
 		return
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -55,7 +56,7 @@ func TestBrowserASecurityKey(t *testing.T) {
 			email := "zoe." + lang + "@example.com"
 			env.NewPerson(t, email)
 			b := browsertest.New(t, w.accept)
-			key := b.AddAuthenticator()
+			key := b.AddAuthenticator(false) // a security key: no passkey to offer at the login page
 			logIn := func() {
 				t.Helper()
 				b.Open(base + "/login")
@@ -107,11 +108,65 @@ func TestBrowserASecurityKey(t *testing.T) {
 			}
 			key.Remove()
 			c := creds[0]
-			b.AddAuthenticator().AddCredential(&webauthn.Credential{CredentialID: c.CredentialID, IsResidentCredential: c.IsResidentCredential,
+			b.AddAuthenticator(false).AddCredential(&webauthn.Credential{CredentialID: c.CredentialID, IsResidentCredential: c.IsResidentCredential,
 				RpID: c.RpID, PrivateKey: c.PrivateKey, UserHandle: c.UserHandle, SignCount: 0})
 			b.Go("button", w.useKey)
 			b.See(w.cloned)
 			b.Shot("key-copied")
+		})
+	}
+}
+
+// TestBrowserSignInWithAPasskey: a passkey made in Personal settings signs
+// its person in from the login page alone — no email, no password, no
+// code — and the email box offers it (autocomplete "username webauthn").
+func TestBrowserSignInWithAPasskey(t *testing.T) {
+	words := map[string][3]string{ // accept, key name label, sign in with a passkey
+		"en": {"en-US", "Key name", "Sign in with a passkey"},
+		"fr": {"fr-FR", "Nom de la clé", "Se connecter avec une clé d’accès"},
+	}
+	for lang, w := range words {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			env := apptest.Start(t, apptest.BaseHost("localhost"))
+			base := env.BaseURL()
+			email := "zoe." + lang + "@example.com"
+			p := env.NewPerson(t, email)
+			b := browsertest.New(t, w[0])
+			key := b.AddAuthenticator(true)
+			b.UseCookies(base, p.C.Jar.Cookies(mustURL(env.URL)))
+			b.Open(base + "/settings/two-factor")
+			b.Fill(w[1], "Laptop")
+			b.Go("button", keyLanguages[lang].addKey)
+			b.Go("link", keyLanguages[lang].saved)
+
+			// A browser logged out, its passkey kept. The login page asks
+			// for it as it opens (the email box offers it): the person
+			// picks it (the virtual authenticator at once), and is in.
+			b.UseCookies(base, nil)
+			b.Open(base + "/login")
+			for deadline := time.Now().Add(10 * time.Second); !strings.HasSuffix(b.Location(), "/"); time.Sleep(100 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the passkey offered in the email box did not sign in: at %s", b.Location())
+				}
+			}
+			b.Has("button", keyLanguages[lang].accountMenu)
+
+			// Or with the button: the request of the email box waits (no
+			// one picks it), the button's replaces it.
+			b.UseCookies(base, nil)
+			key.Present(false)
+			b.Open(base + "/login")
+			if ac := b.Attr("input[name=email]", "autocomplete"); ac != "username webauthn" {
+				t.Fatalf("the email box's autocomplete: %q", ac)
+			}
+			b.Shot("passkey-login")
+			key.Present(true)
+			b.Go("button", w[2])
+			b.Has("button", keyLanguages[lang].accountMenu)
+			if loc := b.Location(); !strings.HasSuffix(loc, "/") {
+				t.Fatalf("after the passkey: at %s", loc)
+			}
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
 )
 
@@ -133,4 +134,36 @@ func (h *Handler) handleRemoveKey(w http.ResponseWriter, r *http.Request, cur *h
 	}
 	h.Cookies.Set(w, tok, cur.Session.ExpiresAt)
 	h.done(w, r, nil, pathTwoFactorSettings, "tfa.key_removed_off")
+}
+
+// handlePasskeyLoginOptions begins a login with a passkey alone (the login
+// page's button, or the passkeys a browser offers in its email box): the
+// options, and a cookie that binds the login to this browser.
+func (h *Handler) handlePasskeyLoginOptions(w http.ResponseWriter, r *http.Request) {
+	start, err := h.Auth.BeginPasskeyLogin(r.Context(), httpx.Client(r))
+	if err != nil {
+		h.keyOptions(w, r, nil, err)
+		return
+	}
+	h.Cookies.SetPasskeyLogin(w, start.Token, auth.CeremonyLifetime)
+	h.keyOptions(w, r, start.Options, nil)
+}
+
+// handlePasskeyLogin logs in with a passkey's answer: in at once (a
+// passkey is two factors), or the login page again with what went wrong.
+func (h *Handler) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
+	p := loginPage{Page: h.newPage(r, "login.title"), Passkeys: h.Auth.PasskeysOn()}
+	if !h.formOn(w, r, "login", &p) {
+		return
+	}
+	p.Next = localPath(r.PostForm.Get("next"))
+	token := h.Cookies.PasskeyLogin(r)
+	h.Cookies.ClearPasskeyLogin(w) // answered once, whatever the answer
+	login, err := h.Auth.FinishPasskeyLogin(r.Context(), token, h.Cookies.Token(r), []byte(r.PostForm.Get("assertion")), h.Cookies.LoginClient(w, r))
+	if err != nil {
+		h.renderError(w, r, err, "login", &p)
+		return
+	}
+	h.Cookies.Set(w, login.Token, login.Session.ExpiresAt)
+	h.goOn(w, r, orHome(p.Next))
 }

@@ -18,6 +18,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /signup", h.handleSignup)
 	m.HandleFunc("GET "+pathLogin, h.handleLoginPage)
 	m.HandleFunc("POST "+pathLogin, h.handleLogin)
+	m.HandleFunc("POST /login/passkey/options", h.handlePasskeyLoginOptions)
+	m.HandleFunc("POST /login/passkey", h.handlePasskeyLogin)
 	m.HandleFunc("POST /logout", h.guard(auth.AreaAny, h.handleLogout))
 	m.HandleFunc("GET "+pathVerifyEmail, h.handleVerifyEmail)
 	m.HandleFunc("POST /verify-email/resend", h.guard(auth.AreaSetup, h.handleResendVerification))

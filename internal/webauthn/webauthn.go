@@ -135,6 +135,56 @@ func (c *Ceremonies) FinishLogin(u User, state, answer []byte) (*Credential, err
 	return cred, nil
 }
 
+// BeginPasswordless returns the options of a login with a passkey alone:
+// no person named (the browser offers the passkeys it holds for Gardien,
+// discoverable credentials), user verification required (the passkey's
+// PIN or fingerprint is the second factor), and the ceremony's state.
+func (c *Ceremonies) BeginPasswordless() (options, state []byte, err error) {
+	assertion, session, err := c.w.BeginDiscoverableLogin(gowebauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return nil, nil, fmt.Errorf("webauthn: begin passwordless: %w", err)
+	}
+	return marshalPair(assertion, session)
+}
+
+// FinishPasswordless checks a browser's answer to BeginPasswordless's
+// options: owner finds the person of the key's user handle (their ID) with
+// their keys. It returns that person and the key used, its counter moved;
+// ErrCloned when the counter went back.
+func (c *Ceremonies) FinishPasswordless(owner func(userHandle []byte) (User, error), state, answer []byte) (User, *Credential, error) {
+	var session gowebauthn.SessionData
+	if err := json.Unmarshal(state, &session); err != nil {
+		return User{}, nil, fmt.Errorf("webauthn: passwordless state: %w", err)
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBody(bytes.NewReader(answer))
+	if err != nil {
+		return User{}, nil, fmt.Errorf("webauthn: passwordless answer: %w", err)
+	}
+	var who User
+	cred, err := c.w.ValidateDiscoverableLogin(func(_, userHandle []byte) (gowebauthn.User, error) {
+		u, err := owner(userHandle)
+		who = u
+		return u, err
+	}, session, parsed)
+	if err != nil {
+		return User{}, nil, fmt.Errorf("webauthn: passwordless: %w", err)
+	}
+	if cred.Authenticator.CloneWarning {
+		return who, nil, ErrCloned
+	}
+	return who, cred, nil
+}
+
+// Method is how RFC 8176 names a key's proof: "swk" for a passkey that may
+// be copied to other devices (backup eligible: synced), "hwk" for a key
+// bound to its hardware.
+func Method(c *Credential) string {
+	if c.Flags.BackupEligible {
+		return "swk"
+	}
+	return "hwk"
+}
+
 func marshalPair(options any, session *gowebauthn.SessionData) ([]byte, []byte, error) {
 	o, err := json.Marshal(options)
 	if err != nil {

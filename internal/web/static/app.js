@@ -75,12 +75,26 @@ for (const form of document.querySelectorAll("form[data-dialog]")) {
   }
 }
 // Passkeys and security keys: a form with data-passkey="create" (add a
-// key) or "get" (prove one) fetches its ceremony's options from
-// data-options, asks the browser's key, and sends the key's answer in its
-// hidden field. Without WebAuthn the form stays hidden and a note
-// (data-passkey-nojs) says what else to do.
+// key) or "get" (prove one, or log in with one) fetches its ceremony's
+// options from data-options, asks the browser's key, and sends the key's
+// answer in its hidden field. Without WebAuthn the form stays hidden and a
+// note (data-passkey-nojs) says what else to do.
 if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON) {
   for (const note of document.querySelectorAll("[data-passkey-nojs]")) note.hidden = true;
+  // A request that waits for the person to pick a passkey in the email box
+  // (conditional mediation); a click on a key's button replaces it.
+  let waiting = null;
+  const options = async (form) => {
+    const res = await fetch(form.dataset.options, { method: "POST", headers: { Accept: "application/json" } });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.detail || "");
+    return body.publicKey;
+  };
+  const send = (form, cred) => {
+    const create = form.dataset.passkey === "create";
+    form.querySelector(create ? "input[name=credential]" : "input[name=assertion]").value = JSON.stringify(cred.toJSON());
+    form.submit();
+  };
   for (const form of document.querySelectorAll("form[data-passkey]")) {
     form.hidden = false;
     const create = form.dataset.passkey === "create";
@@ -98,25 +112,35 @@ if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJS
         name.focus();
         return;
       }
-      let options;
+      if (waiting) waiting.abort();
+      let publicKey;
       try {
-        const res = await fetch(form.dataset.options, { method: "POST", headers: { Accept: "application/json" } });
-        const body = await res.json();
-        if (!res.ok) return fail(body.detail);
-        options = body.publicKey;
-      } catch (_) {
-        return fail();
+        publicKey = await options(form);
+      } catch (err) {
+        return fail(err.message);
       }
       try {
         const cred = create
-          ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
-          : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
-        form.querySelector(create ? "input[name=credential]" : "input[name=assertion]").value = JSON.stringify(cred.toJSON());
-        form.submit();
+          ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(publicKey) })
+          : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(publicKey) });
+        send(form, cred);
       } catch (_) {
         // Cancelled, timed out, or no key of theirs: they may try again.
         fail();
       }
     });
+  }
+  // The login page: the passkeys the browser holds for Gardien are offered
+  // in the email box (autocomplete="username webauthn"), no prompt.
+  const conditional = document.querySelector("form[data-passkey=get][data-conditional]");
+  if (conditional && PublicKeyCredential.isConditionalMediationAvailable) {
+    PublicKeyCredential.isConditionalMediationAvailable().then(async (available) => {
+      if (!available) return;
+      waiting = new AbortController();
+      const publicKey = await options(conditional);
+      const cred = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(publicKey),
+        mediation: "conditional", signal: waiting.signal });
+      send(conditional, cred);
+    }).catch(() => { /* aborted, or none picked: the forms remain */ });
   }
 }
