@@ -195,7 +195,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	hasher.OnWait = m.HashWait
 	// At an IP address (the first start's 127.0.0.1) browsers offer no
 	// passkeys: they are off until Gardien has a domain name.
-	passkeys, err := webauthn.New(cfg.TOTPIssuer, cfg.BaseURL, "")
+	passkeys, err := webauthn.New(cfg.TOTPIssuer, cfg.BaseURL, cfg.PasskeyRPID)
 	if err != nil && !errors.Is(err, webauthn.ErrNoDomain) {
 		store.Close()
 		return nil, err

@@ -60,6 +60,10 @@ type Config struct {
 	// protects behind a reverse proxy (forward-auth): their pass cookie is
 	// set for it ("" = Gardien's host alone).
 	CookieDomain string
+	// PasskeyRPID is the relying party ID passkeys are made for: the base
+	// URL's host ("") or a parent domain of it, so that keys keep working
+	// when Gardien moves between hosts under it.
+	PasskeyRPID string
 	// AppsAllowPrivate lets apps' back-channel logout URIs be on this
 	// machine or a private network; off, Gardien posts only to https URLs
 	// of public addresses (an admin's settings cannot aim it inside).
@@ -210,6 +214,14 @@ var settings = []setting{
 		c.CookieDomain = v
 		return nil
 	}},
+	{"passkey-rp-id", "GARDIEN_PASSKEY_RP_ID", "", "the domain passkeys and security keys are made for: GARDIEN_BASE_URL's host (empty) or a parent domain of it, e.g. example.com, so that keys keep working if Gardien moves to another host under it. Keys made for one domain never answer another: set it before people add keys", func(c *Config, v string) error {
+		v = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(v)), ".")
+		if v != "" && (strings.ContainsAny(v, "/:@ ") || !strings.Contains(v, ".") && v != "localhost") {
+			return fmt.Errorf("want a domain such as example.com, got %q", v)
+		}
+		c.PasskeyRPID = v
+		return nil
+	}},
 	{"admin-addr", "GARDIEN_ADMIN_ADDR", "", "address (host:port) of the admin listener serving /metrics (Prometheus) and /debug/pprof/; empty: none. Keep it private", func(c *Config, v string) error {
 		if v != "" {
 			if _, _, err := net.SplitHostPort(v); err != nil {
@@ -315,6 +327,10 @@ func Load(name string, args []string, getenv func(string) string, usageOut io.Wr
 	if d := c.CookieDomain; d != "" && c.BaseURL.Hostname() != d && !strings.HasSuffix(c.BaseURL.Hostname(), "."+d) {
 		// Browsers refuse a cookie for a domain the page is not in.
 		return nil, nil, fmt.Errorf("GARDIEN_COOKIE_DOMAIN: %s is not a parent of GARDIEN_BASE_URL's host %s", d, c.BaseURL.Hostname())
+	}
+	if d := c.PasskeyRPID; d != "" && c.BaseURL.Hostname() != d && !strings.HasSuffix(c.BaseURL.Hostname(), "."+d) {
+		// WebAuthn: a relying party ID is the page's host or a parent of it.
+		return nil, nil, fmt.Errorf("GARDIEN_PASSKEY_RP_ID: %s is not a parent of GARDIEN_BASE_URL's host %s", d, c.BaseURL.Hostname())
 	}
 	return c, fs.Args(), nil
 }

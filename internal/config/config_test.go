@@ -75,6 +75,9 @@ func TestBadValuesNameTheSetting(t *testing.T) {
 		{map[string]string{"GARDIEN_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, nil, "GARDIEN_TRUSTED_PROXIES: want IPs or CIDRs"},
 		{map[string]string{"GARDIEN_PASSWORD_TRIES_PER_ACCOUNT": "0"}, nil, "GARDIEN_PASSWORD_TRIES_PER_ACCOUNT: want a whole number"},
 		{map[string]string{"GARDIEN_DATABASE_TIMEOUT": "soon"}, nil, "GARDIEN_DATABASE_TIMEOUT:"},
+		{map[string]string{"GARDIEN_PASSKEY_RP_ID": "https://x"}, nil, "GARDIEN_PASSKEY_RP_ID: want a domain"},
+		// A relying party ID the pages are not served under: no browser makes a key for it.
+		{map[string]string{"GARDIEN_BASE_URL": "https://id.example.com", "GARDIEN_PASSKEY_RP_ID": "example.org"}, nil, "GARDIEN_PASSKEY_RP_ID: example.org is not a parent"},
 		// Several nodes on one PostgreSQL must share one key: none generated.
 		{map[string]string{"GARDIEN_DATABASE_URL": "postgres://g@db/gardien"}, nil, "GARDIEN_SECRET_KEY: required with PostgreSQL"},
 	} {

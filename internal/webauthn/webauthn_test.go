@@ -143,3 +143,24 @@ func TestNoPasskeysAtAnIPAddress(t *testing.T) {
 		t.Fatalf("at localhost: %v", err)
 	}
 }
+
+// TestAParentDomainIsTheRelyingParty: with GARDIEN_PASSKEY_RP_ID a parent
+// domain, keys are made for it from Gardien's pages, and a key made for
+// Gardien's host alone does not answer it.
+func TestAParentDomainIsTheRelyingParty(t *testing.T) {
+	c, err := webauthn.New("Gardien", base, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := webauthn.User{ID: []byte("42"), Name: "ada@example.com", DisplayName: "Ada Lovelace"}
+	parent := virtualwebauthn.RelyingParty{Name: "Gardien", ID: "example.com", Origin: "https://gardien.example.com"}
+	auth := virtualwebauthn.NewAuthenticator()
+	key := register(t, c, parent, &auth, &u)
+	if _, err := login(c, parent, auth, key, u); err != nil {
+		t.Fatalf("a key of the parent domain: %v", err)
+	}
+	host := virtualwebauthn.RelyingParty{Name: "Gardien", ID: "gardien.example.com", Origin: "https://gardien.example.com"}
+	if _, err := login(c, host, auth, key, u); err == nil {
+		t.Fatal("an answer for another relying party ID was taken")
+	}
+}
