@@ -311,13 +311,17 @@ func (h *Handler) handleEmailChange(w http.ResponseWriter, r *http.Request, cur 
 	var in struct {
 		Email    *string `json:"email"`
 		Password *string `json:"password"`
-		secondFactor
+		factorOrKey
 	}
-	if err := h.body(w, r, &in, func() error { return required("email", in.Email, "password", in.Password) }); err != nil {
+	if err := h.body(w, r, &in, func() error {
+		if err := required("email", in.Email, "password", in.Password); err != nil {
+			return err
+		}
+		return in.check()
+	}); err != nil {
 		return err
 	}
-	code, recovery := in.values()
-	email, err := h.auth.RequestEmailChange(r.Context(), cur.User, *in.Email, *in.Password, code, recovery, httpx.Client(r))
+	email, err := h.auth.RequestEmailChange(r.Context(), cur.User, *in.Email, *in.Password, in.proof(cur.Session.ID), httpx.Client(r))
 	if err != nil {
 		return err
 	}
@@ -341,13 +345,12 @@ func (h *Handler) handleConfirmEmail(w http.ResponseWriter, r *http.Request) err
 func (h *Handler) handleDeleteMe(w http.ResponseWriter, r *http.Request, cur *httpx.Current) error {
 	var in struct {
 		Password *string `json:"password"`
-		secondFactor
+		factorOrKey
 	}
-	if err := h.body(w, r, &in, nil); err != nil {
+	if err := h.body(w, r, &in, func() error { return in.check() }); err != nil {
 		return err
 	}
-	code, recovery := in.values()
-	if err := h.auth.DeleteAccount(r.Context(), cur.User, deref(in.Password), code, recovery, httpx.Client(r)); err != nil {
+	if err := h.auth.DeleteAccount(r.Context(), cur.User, deref(in.Password), in.proof(cur.Session.ID), httpx.Client(r)); err != nil {
 		return err
 	}
 	h.cookies.Clear(w)

@@ -116,6 +116,18 @@ func TestAKeyThroughTheAPI(t *testing.T) {
 		}
 		apptest.MustAPI(t, c3, "GET", "/me/passkeys", nil)
 
+		// A sensitive change proved with the key (no app to give a code).
+		wantProblem(t, p.C.API("POST", "/me/email", map[string]any{"email": "ada.new@example.com", "password": apptest.Password}), 422, "validation_failed")
+		challenged := p.C.API("POST", "/me/passkeys/challenge", nil)
+		if challenged.StatusCode != 200 {
+			t.Fatalf("challenge: %d %s", challenged.StatusCode, challenged.Body)
+		}
+		proof := k.proof(t, string(challenged.Body))
+		if r := p.C.API("POST", "/me/email", map[string]any{"email": "ada.new@example.com", "password": apptest.Password, "assertion": proof}); r.StatusCode != 202 {
+			t.Fatalf("email change with the key: %d %s", r.StatusCode, r.Body)
+		}
+		wantProblem(t, p.C.API("POST", "/me/email", map[string]any{"email": "ada.new@example.com", "password": apptest.Password, "assertion": proof}), 422, "validation_failed") // once
+
 		// Renamed, not by another; removed after the password, the last
 		// one turning 2FA off.
 		if r := p.C.API("PATCH", "/me/passkeys/"+id, map[string]any{"name": "Desk key"}); r.StatusCode != 204 {

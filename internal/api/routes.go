@@ -40,6 +40,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/login/passkey/finish", h.open(h.handleFinishPasskeyLogin))
 	m.HandleFunc("POST /api/v1/login/two-factor/passkey", h.guarded(auth.AreaSecondStep, h.handleBeginKeyProof))
 	m.HandleFunc("GET /api/v1/me/passkeys", h.guarded(auth.AreaFull, h.handlePasskeys))
+	m.HandleFunc("POST /api/v1/me/passkeys/challenge", h.guarded(auth.AreaFull, h.handleBeginKeyProof))
 	m.HandleFunc("POST /api/v1/me/passkeys/register", h.guarded(auth.AreaSetup, h.handleBeginPasskey))
 	m.HandleFunc("POST /api/v1/me/passkeys/register/finish", h.guarded(auth.AreaSetup, h.handleFinishPasskey))
 	m.HandleFunc("PATCH /api/v1/me/passkeys/{passkey}", h.guarded(auth.AreaFull, h.handleRenamePasskey))

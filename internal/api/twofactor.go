@@ -81,13 +81,8 @@ func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cu
 }
 
 func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, token string) error {
-	var in loginSecondFactor
-	if err := h.body(w, r, &in, func() error {
-		if in.Assertion == nil {
-			return nil
-		}
-		return keyAnswer("assertion", in.Assertion)
-	}); err != nil {
+	var in factorOrKey
+	if err := h.body(w, r, &in, func() error { return in.check() }); err != nil {
 		if serr := h.auth.SecondStepSession(r.Context(), token); serr != nil {
 			return serr
 		}
@@ -174,11 +169,26 @@ type secondFactor struct {
 	RecoveryCode *string `json:"recovery_code"`
 }
 
-// loginSecondFactor is a login's second step: secondFactor's, or a key's
-// answer to the challenge of POST /login/two-factor/passkey.
-type loginSecondFactor struct {
+// factorOrKey is a second factor where a key may give it too: secondFactor's,
+// or a key's answer (assertion) to its session's challenge (POST
+// /login/two-factor/passkey at a login, POST /me/passkeys/challenge
+// before a sensitive change).
+type factorOrKey struct {
 	secondFactor
 	Assertion json.RawMessage `json:"assertion"`
+}
+
+// check refuses an assertion that is not a JSON object.
+func (f factorOrKey) check() error {
+	if f.Assertion == nil {
+		return nil
+	}
+	return keyAnswer("assertion", f.Assertion)
+}
+
+func (f factorOrKey) proof(sessionID int64) auth.Proof {
+	code, recovery := f.values()
+	return auth.Proof{Code: code, Recovery: recovery, Assertion: f.Assertion, SessionID: sessionID}
 }
 
 func (f secondFactor) values() (code, recovery string) {

@@ -70,7 +70,7 @@ func (s *Service) FinishCheckup(ctx context.Context, u *gardien.User, code strin
 		return err
 	}
 	if !st.AppWorks {
-		if err := s.proveSecondFactor(ctx, u, code, "", c); err != nil {
+		if err := s.proveSecondFactor(ctx, u, Proof{Code: code}, c); err != nil {
 			return err
 		}
 	}

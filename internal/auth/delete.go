@@ -15,13 +15,13 @@ import (
 // for them at login). Refused while they are an organization's last owner
 // (the error names it). Their sessions end, their personal data goes, the
 // audit trail keeps its lines (a deleted account), and a mail confirms it.
-func (s *Service) DeleteAccount(ctx context.Context, u *gardien.User, pw, code, recovery string, c gardien.Client) error {
+func (s *Service) DeleteAccount(ctx context.Context, u *gardien.User, pw string, p Proof, c gardien.Client) error {
 	if !u.SSO {
 		if err := s.checkPassword(ctx, u, pw, "password", c); err != nil {
 			return err
 		}
 		if u.TwoFactorEnabled {
-			if err := s.proveSecondFactor(ctx, u, code, recovery, c); err != nil {
+			if err := s.proveSecondFactor(ctx, u, p, c); err != nil {
 				return err
 			}
 		}

@@ -18,7 +18,7 @@ const emailChangeTTL = 24 * time.Hour
 // address changes only when it is followed (ConfirmEmailChange). A new
 // address that is another account's, or in a domain whose organization
 // requires SSO, is refused, without saying whose.
-func (s *Service) RequestEmailChange(ctx context.Context, u *gardien.User, rawEmail, pw, code, recovery string, c gardien.Client) (string, error) {
+func (s *Service) RequestEmailChange(ctx context.Context, u *gardien.User, rawEmail, pw string, p Proof, c gardien.Client) (string, error) {
 	if u.SSO {
 		return "", errSSONoPassword // their provider owns their address too
 	}
@@ -33,7 +33,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, u *gardien.User, rawEm
 		return "", err
 	}
 	if u.TwoFactorEnabled {
-		if err := s.proveSecondFactor(ctx, u, code, recovery, c); err != nil {
+		if err := s.proveSecondFactor(ctx, u, p, c); err != nil {
 			return "", err
 		}
 	}

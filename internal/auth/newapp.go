@@ -24,7 +24,7 @@ func (s *Service) BeginNewApp(ctx context.Context, u *gardien.User, pw, code, re
 	if err := s.checkPassword(ctx, u, pw, "password", c); err != nil {
 		return nil, err
 	}
-	if err := s.proveSecondFactor(ctx, u, code, recovery, c); err != nil {
+	if err := s.proveSecondFactor(ctx, u, Proof{Code: code, Recovery: recovery}, c); err != nil {
 		return nil, err
 	}
 	secret := totp.NewSecret()

@@ -181,13 +181,13 @@ func TestChangingEmail(t *testing.T) {
 	f := newService(t)
 	ada := f.signup(t, "ada@example.com", true)
 	f.signup(t, "bob@example.com", true)
-	_, err := f.svc.RequestEmailChange(ctx, ada, "ada.new@example.com", "a wrong password", "", "", client)
+	_, err := f.svc.RequestEmailChange(ctx, ada, "ada.new@example.com", "a wrong password", auth.Proof{}, client)
 	wantCode(t, err, gardien.CodeValidationFailed)
-	_, err = f.svc.RequestEmailChange(ctx, ada, "BOB@example.com", pw, "", "", client)
+	_, err = f.svc.RequestEmailChange(ctx, ada, "BOB@example.com", pw, auth.Proof{}, client)
 	if e, _ := gardien.AsError(err); e == nil || e.Fields[0].Message != "err.email_unavailable" {
 		t.Fatalf("another account's address: %v", err)
 	}
-	if _, err := f.svc.RequestEmailChange(ctx, ada, "ada.new@example.com", pw, "", "", client); err != nil {
+	if _, err := f.svc.RequestEmailChange(ctx, ada, "ada.new@example.com", pw, auth.Proof{}, client); err != nil {
 		t.Fatal(err)
 	}
 	// Nothing changes until the link is followed.
@@ -224,7 +224,7 @@ func TestNoEmailChangeIntoADomainThatRequiresSSO(t *testing.T) {
 		t.Fatal(err)
 	}
 	carol := f.signup(t, "carol@example.com", true)
-	_, err := f.svc.RequestEmailChange(ctx, carol, "carol@acme.test", pw, "", "", client)
+	_, err := f.svc.RequestEmailChange(ctx, carol, "carol@acme.test", pw, auth.Proof{}, client)
 	if e, _ := gardien.AsError(err); e == nil || e.Fields[0].Message != "err.email_sso_domain" {
 		t.Fatalf("into an SSO-required domain: %v", err)
 	}
@@ -237,19 +237,19 @@ func TestDeletingAnAccount(t *testing.T) {
 	bob := f.signup(t, "bob@example.com", true)
 	f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
 	// With 2FA on, a code is due as well as the password.
-	wantCode(t, f.svc.DeleteAccount(ctx, owner.User, pw, "", "", client), gardien.CodeValidationFailed)
+	wantCode(t, f.svc.DeleteAccount(ctx, owner.User, pw, auth.Proof{}, client), gardien.CodeValidationFailed)
 	// The last owner of an organization cannot go: the error names it.
 	solo := f.signup(t, "solo@example.com", true)
 	if _, err := f.svc.CreateOrganization(ctx, solo, "Solo Corp", client); err != nil {
 		t.Fatal(err)
 	}
-	err := f.svc.DeleteAccount(ctx, solo, pw, "", "", client)
+	err := f.svc.DeleteAccount(ctx, solo, pw, auth.Proof{}, client)
 	if e, _ := gardien.AsError(err); e == nil || e.Code != gardien.CodeConflict || !strings.Contains(fmt.Sprint(e.Args...), "Solo Corp") {
 		t.Fatalf("the last owner of Solo Corp: %v", err)
 	}
 	// Bob deletes his account with his password.
-	wantCode(t, f.svc.DeleteAccount(ctx, bob, "a wrong password", "", "", client), gardien.CodeValidationFailed)
-	if err := f.svc.DeleteAccount(ctx, bob, pw, "", "", client); err != nil {
+	wantCode(t, f.svc.DeleteAccount(ctx, bob, "a wrong password", auth.Proof{}, client), gardien.CodeValidationFailed)
+	if err := f.svc.DeleteAccount(ctx, bob, pw, auth.Proof{}, client); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.svc.LogIn(ctx, "bob@example.com", pw, "", client)

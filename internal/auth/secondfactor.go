@@ -457,11 +457,21 @@ func (s *Service) verifySecondFactor(ctx context.Context, token string, p proof,
 		UsedRecoveryCode: j.usedRecovery, RecoveryCodesLeft: j.codesLeft, CheckupDue: due}, nil
 }
 
-// proveSecondFactor checks, outside a login, a code of the app in use or a
-// recovery code (judge): under the same limits as a login's, a recovery
-// code used up.
-func (s *Service) proveSecondFactor(ctx context.Context, u *gardien.User, code, recovery string, c gardien.Client) error {
-	p := newProof(code, recovery)
+// Proof is a second factor given before a sensitive change (a new email,
+// deleting the account): a code of the app, a recovery code, or a key's
+// answer to the challenge BeginKeyProof gave the session SessionID.
+type Proof struct {
+	Code, Recovery string
+	Assertion      []byte
+	SessionID      int64
+}
+
+// proveSecondFactor checks, outside a login, a code of the app in use, a
+// recovery code or a key's answer (judge): under the same limits as a
+// login's, a recovery code used up, a key's challenge answered once.
+func (s *Service) proveSecondFactor(ctx context.Context, u *gardien.User, given Proof, c gardien.Client) error {
+	p := newProof(given.Code, given.Recovery)
+	p.assertion, p.sessionID = given.Assertion, given.SessionID
 	if p.empty() {
 		return gardien.Invalid("code", "err.field_required")
 	}

@@ -338,8 +338,7 @@ func (h *Handler) handleEmailChange(w http.ResponseWriter, r *http.Request, cur 
 		return
 	}
 	p.Form = url.Values{"name": {cur.User.Name}, "new_email": {r.PostForm.Get("new_email")}}
-	code, recovery := auth.ProofOf(r.PostForm.Get("code"))
-	email, err := h.Auth.RequestEmailChange(r.Context(), cur.User, r.PostForm.Get("new_email"), r.PostForm.Get("password"), code, recovery, httpx.Client(r))
+	email, err := h.Auth.RequestEmailChange(r.Context(), cur.User, r.PostForm.Get("new_email"), r.PostForm.Get("password"), formProof(r, cur), httpx.Client(r))
 	if err != nil {
 		if e, ok := gardien.AsError(err); ok && len(e.Fields) > 0 && e.Fields[0].Field == "email" {
 			e = &gardien.Error{Code: e.Code, Message: e.Message, Fields: []gardien.FieldError{{Field: "new_email", Message: e.Fields[0].Message}}}
@@ -390,8 +389,7 @@ func (h *Handler) handleDelete(w http.ResponseWriter, r *http.Request, cur *http
 	if !h.formOn(w, r, "settings_delete", &p) {
 		return
 	}
-	code, recovery := auth.ProofOf(r.PostForm.Get("code"))
-	if err := h.Auth.DeleteAccount(r.Context(), cur.User, r.PostForm.Get("password"), code, recovery, httpx.Client(r)); err != nil {
+	if err := h.Auth.DeleteAccount(r.Context(), cur.User, r.PostForm.Get("password"), formProof(r, cur), httpx.Client(r)); err != nil {
 		h.renderError(w, r, err, "settings_delete", &p)
 		return
 	}

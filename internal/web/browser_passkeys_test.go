@@ -121,9 +121,9 @@ func TestBrowserASecurityKey(t *testing.T) {
 // its person in from the login page alone — no email, no password, no
 // code — and the email box offers it (autocomplete "username webauthn").
 func TestBrowserSignInWithAPasskey(t *testing.T) {
-	words := map[string][3]string{ // accept, key name label, sign in with a passkey
-		"en": {"en-US", "Key name", "Sign in with a passkey"},
-		"fr": {"fr-FR", "Nom de la clé", "Se connecter avec une clé d’accès"},
+	words := map[string][7]string{ // accept, key name label, sign in with a passkey, new email, password, send the link, sent
+		"en": {"en-US", "Key name", "Sign in with a passkey", "New email", "Password", "Send the link", "We sent a link to"},
+		"fr": {"fr-FR", "Nom de la clé", "Se connecter avec une clé d’accès", "Nouvel e-mail", "Mot de passe", "Envoyer le lien", "Nous avons envoyé un lien"},
 	}
 	for lang, w := range words {
 		t.Run(lang, func(t *testing.T) {
@@ -167,6 +167,14 @@ func TestBrowserSignInWithAPasskey(t *testing.T) {
 			if loc := b.Location(); !strings.HasSuffix(loc, "/") {
 				t.Fatalf("after the passkey: at %s", loc)
 			}
+
+			// A new email, proved with the key (no app, no code typed).
+			b.Open(base + "/settings/profile")
+			b.Fill(w[3], "zoe.new@example.com")
+			b.Fill(w[4], apptest.Password)
+			b.Go("button", w[5])
+			b.See(w[6])
+			env.Mail.Wait(t, "zoe.new@example.com")
 		})
 	}
 }

@@ -167,3 +167,11 @@ func (h *Handler) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 	h.Cookies.Set(w, login.Token, login.Session.ExpiresAt)
 	h.goOn(w, r, orHome(p.Next))
 }
+
+// formProof is the second factor a form gives before a sensitive change:
+// its code field (a code of the app or a recovery code), or the answer of
+// the person's key to their session's challenge.
+func formProof(r *http.Request, cur *httpx.Current) auth.Proof {
+	code, recovery := auth.ProofOf(r.PostForm.Get("code"))
+	return auth.Proof{Code: code, Recovery: recovery, Assertion: []byte(r.PostForm.Get("assertion")), SessionID: cur.Session.ID}
+}

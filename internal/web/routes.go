@@ -122,6 +122,7 @@ func (h *Handler) routes() {
 	h.ownSession("POST /login/two-factor/key", h.handleSecondStep(stepKey))
 
 	m.HandleFunc("POST /two-factor/keys/options", h.guard(auth.AreaSetup, h.handleNewKeyOptions))
+	m.HandleFunc("POST /two-factor/keys/challenge", h.guard(auth.AreaFull, h.handleKeyProofOptions))
 	m.HandleFunc("POST /two-factor/setup/keys", h.guard(auth.AreaSetup, h.handleAddKey))
 	m.HandleFunc("POST /settings/two-factor/keys", h.guard(auth.AreaFull, h.handleAddKey))
 	m.HandleFunc("POST /settings/two-factor/keys/{key}/rename", h.guard(auth.AreaFull, h.handleRenameKey))

@@ -104,6 +104,10 @@ if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJS
       error.hidden = false;
     };
     form.addEventListener("submit", async (e) => {
+      // A form where the key is one way among others: a code typed goes
+      // as it is.
+      const code = form.querySelector("input[name=code]");
+      if (form.hasAttribute("data-passkey-optional") && code && code.value.trim() !== "") return;
       e.preventDefault();
       error.hidden = true;
       const name = form.querySelector("input[name=key_name]");
