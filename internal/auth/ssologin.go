@@ -107,6 +107,20 @@ func (s *Service) StartSSO(ctx context.Context, rawEmail, returnTo, browser stri
 	return start, nil
 }
 
+// LogsInWithSSO says whether an email's domain logs in through its
+// organization's identity provider (verified for SSO, and on): the login
+// page's first step sends those people there, everyone else to the
+// password. A fact about the domain, which /sso/start tells anyone; never
+// about an account.
+func (s *Service) LogsInWithSSO(ctx context.Context, rawEmail string) (bool, error) {
+	_, key, ok := NormalizeEmail(rawEmail)
+	if !ok {
+		return false, gardien.Invalid("email", "err.email_invalid")
+	}
+	_, found, err := s.domainSSO(ctx, key)
+	return found, err
+}
+
 // Starts of SSO logins, counted per address (an IPv6 client's /64) and
 // per email domain: anyone may start one, and each costs a pending login
 // and, answered with an error, an audit line. Wide enough for an office

@@ -19,6 +19,7 @@ func TestBrowserThroughNginx(t *testing.T) {
 		"fr": {"fr-FR", "E-mail", "Mot de passe", "Se connecter", "Code d’authentification"},
 	}
 	verify := map[string]string{"en": "Verify", "fr": "Vérifier"}
+	next := map[string]string{"en": "Continue", "fr": "Continuer"}
 	for lang, w := range words {
 		t.Run(lang, func(t *testing.T) {
 			t.Parallel()
@@ -28,6 +29,7 @@ func TestBrowserThroughNginx(t *testing.T) {
 			b := browsertest.New(t, w[0], chromedp.Flag("host-resolver-rules", "MAP *.acme.test 127.0.0.1"))
 			b.Open("http://wiki.acme.test:" + port + "/notes")
 			b.Fill(w[1], owner.Email)
+			b.Go("button", next[lang])
 			b.Fill(w[2], apptest.Password)
 			b.Shot("login-for-the-site")
 			b.Go("button", w[3])

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
@@ -71,13 +72,23 @@ func (h *Handler) handleSignup(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/")
 }
 
+// loginPage is the login page at one of its steps: the email first (with
+// a passkey offered), then the password for that email — or, asked for,
+// both at once (EmailFixed false at the password step).
 type loginPage struct {
 	Page
 	Next string
 	// Passkeys: a login with a passkey alone is offered (Gardien at a
 	// domain name).
-	Passkeys bool
+	Passkeys   bool
+	Step       string // email, password
+	EmailFixed bool   // the password step of an email given at the first
 }
+
+const (
+	loginEmail    = "email"
+	loginPassword = "password"
+)
 
 func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -87,19 +98,48 @@ func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/")
 		return
 	}
-	p := loginPage{Page: h.newPage(r, "login.title"), Next: localPath(q.Get("next")), Passkeys: h.Auth.PasskeysOn()}
+	p := loginPage{Page: h.newPage(r, "login.title"), Next: localPath(q.Get("next")), Passkeys: h.Auth.PasskeysOn(), Step: loginEmail}
 	if email := q.Get("email"); email != "" && len(email) <= 320 {
 		p.Form = url.Values{"email": {email}}
+	}
+	if q.Get("with") == "password" {
+		// Email and password at once: for an owner whose organization's
+		// provider is down (their email would go to it).
+		p.Step = loginPassword
 	}
 	h.render(w, r, http.StatusOK, "login", &p)
 }
 
+// identify is the login page's first step: an email whose domain logs in
+// through its organization's identity provider goes there; any other the
+// password step — whether an account has it or not.
+func (h *Handler) identify(w http.ResponseWriter, r *http.Request, p *loginPage) {
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	p.Form = url.Values{"email": {email}}
+	sso, err := h.Auth.LogsInWithSSO(r.Context(), email)
+	if err != nil {
+		h.renderError(w, r, err, "login", p)
+		return
+	}
+	if sso {
+		h.goToProvider(w, r, email, p.Next)
+		return
+	}
+	p.Step, p.EmailFixed = loginPassword, true
+	h.render(w, r, http.StatusOK, "login", p)
+}
+
 func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
-	p := loginPage{Page: h.newPage(r, "login.title"), Passkeys: h.Auth.PasskeysOn()}
+	p := loginPage{Page: h.newPage(r, "login.title"), Passkeys: h.Auth.PasskeysOn(), Step: loginEmail}
 	if !h.formOn(w, r, "login", &p) {
 		return
 	}
 	p.Next = localPath(r.PostForm.Get("next"))
+	if _, withPassword := r.PostForm["password"]; !withPassword {
+		h.identify(w, r, &p)
+		return
+	}
+	p.Step, p.EmailFixed = loginPassword, r.PostForm.Get("email_fixed") != ""
 	p.Form = url.Values{"email": {r.PostForm.Get("email")}}
 	// A browser back from its SSO provider with a pending link: where the
 	// organization requires SSO, the password opens a session that may

@@ -93,7 +93,7 @@ func TestBrowserNewPhoneAndSessions(t *testing.T) {
 			b.See(w.sessionEnded)
 			b.Shot("session-ended")
 			b2.Open(env.URL + "/settings/profile")
-			b2.Has("button", w.logIn)
+			b2.Has("button", loginWords[lang][1])
 			if !strings.Contains(b2.Location(), "/login") {
 				t.Fatalf("the ended session's browser is at %s", b2.Location())
 			}

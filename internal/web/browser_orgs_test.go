@@ -55,9 +55,7 @@ func TestBrowserRequireTwoFactor(t *testing.T) {
 			b := browsertest.New(t, w.accept)
 			clock.Advance(30 * time.Second)
 			b.Open(env.URL + "/login")
-			b.Fill(w.email, "admin."+lang+"@example.com")
-			b.Fill(w.password, pw)
-			b.Go("button", w.logIn)
+			logIn(b, lang, "admin."+lang+"@example.com", pw)
 			b.Fill(w.authCode, totp.Code(secret, totp.Step(clock.Now()), otp.DigitsSix))
 			b.Go("button", w.verify)
 
@@ -97,9 +95,7 @@ func TestBrowserRequireTwoFactor(t *testing.T) {
 			// The member's next login.
 			b.Click("button", w.accountMenu)
 			b.Go("button", w.logOut)
-			b.Fill(w.email, member)
-			b.Fill(w.password, pw)
-			b.Go("button", w.logIn)
+			logIn(b, lang, member, pw)
 			b.See(w.setupLine)
 			b.Shot("setup-required")
 			b.Open(env.URL + "/settings/profile") // trying to go elsewhere

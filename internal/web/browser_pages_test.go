@@ -184,6 +184,7 @@ func newScenery(t *testing.T) *scenery {
 		{"/signup", nobody},
 		{"/signup?invitation=" + strings.TrimPrefix(invitation, "/invitations/accept?token="), nobody},
 		{"/login", nobody},
+		{"/login?with=password", nobody},
 		{"/login/sso?sso_email=nobody@unknown.test", nobody},
 		{"/password/forgot", nobody},
 		{reset, nobody},

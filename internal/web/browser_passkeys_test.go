@@ -60,9 +60,7 @@ func TestBrowserASecurityKey(t *testing.T) {
 			logIn := func() {
 				t.Helper()
 				b.Open(base + "/login")
-				b.Fill(w.email, email)
-				b.Fill(w.password, apptest.Password)
-				b.Go("button", w.logIn)
+				logIn(b, lang, email, apptest.Password)
 			}
 			logIn()
 			b.Open(base + "/settings/two-factor")

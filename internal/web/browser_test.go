@@ -54,12 +54,10 @@ func TestBrowserSignupValidateLoginSettings(t *testing.T) {
 			b.Has("link", w.organizationSettings)
 			b.Shot("account-menu")
 			b.Go("button", w.logOut)
-			b.Has("button", w.logIn)
+			b.Has("button", loginWords[lang][1])
 			b.Shot("logged-out")
 
-			b.Fill(w.email, email)
-			b.Fill(w.password, "correct horse battery staple")
-			b.Go("button", w.logIn)
+			logIn(b, lang, email, "correct horse battery staple")
 			b.See(w.welcome + "Zoé Martin")
 			b.Shot("logged-in")
 
@@ -73,4 +71,21 @@ func TestBrowserSignupValidateLoginSettings(t *testing.T) {
 			b.Shot("personal-settings")
 		})
 	}
+}
+
+// loginWords are the login page's, per language: email, continue,
+// password, log in.
+var loginWords = map[string][4]string{
+	"en": {"Email", "Continue", "Password", "Log in"},
+	"fr": {"E-mail", "Continuer", "Mot de passe", "Se connecter"},
+}
+
+// logIn logs in at the login page the browser shows, as a person does:
+// the email and Continue, then the password and Log in.
+func logIn(b *browsertest.Browser, lang, email, password string) {
+	w := loginWords[lang]
+	b.Fill(w[0], email)
+	b.Go("button", w[1])
+	b.Fill(w[2], password)
+	b.Go("button", w[3])
 }

@@ -45,9 +45,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 
 			b := browsertest.New(t, w.accept)
 			b.Open(env.URL + "/login")
-			b.Fill(w.email, email)
-			b.Fill(w.password, pw)
-			b.Go("button", w.logIn)
+			logIn(b, lang, email, pw)
 			b.Click("button", w.accountMenu)
 			b.Go("link", w.personalSettings)
 			b.Go("link", w.twoFactor)
@@ -86,9 +84,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 			clock.Advance(30 * time.Second) // the next code of the app
 			b.Click("button", w.accountMenu)
 			b.Go("button", w.logOut)
-			b.Fill(w.email, email)
-			b.Fill(w.password, pw)
-			b.Go("button", w.logIn)
+			logIn(b, lang, email, pw)
 			b.Has("button", w.verify)
 			b.Fill(w.authCode, code())
 			b.Shot("code-page")

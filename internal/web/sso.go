@@ -17,35 +17,54 @@ import (
 // not.
 func (h *Handler) handleSSOStart(w http.ResponseWriter, r *http.Request) { h.startSSO(w, r, false) }
 
-// handleSSOFromLoginPage is the login page's "Log in with SSO": the same,
-// but the way there is a page that moves on by itself (Refresh) with a
-// link, not a redirect: the login page's Content-Security-Policy allows
-// forms to go to this site only (form-action 'self'), redirects included.
+// handleSSOFromLoginPage is the old login page's "Log in with SSO" (GET
+// /login/sso?sso_email=…, kept for links to it): the same, by a page that
+// moves on by itself (goToProvider).
 func (h *Handler) handleSSOFromLoginPage(w http.ResponseWriter, r *http.Request) {
 	h.startSSO(w, r, true)
 }
 
 func (h *Handler) startSSO(w http.ResponseWriter, r *http.Request, viaPage bool) {
 	q := r.URL.Query()
-	next := localPath(q.Get("next"))
-	email := q.Get("email") // GET /sso/start?email=…; the login page's field is sso_email
+	email := q.Get("email") // GET /sso/start?email=…; the old login page's field was sso_email
 	if email == "" {
 		email = q.Get("sso_email")
 	}
-	start, err := h.Auth.StartSSO(r.Context(), email, next, h.Cookies.SSOBrowser(r), httpx.Client(r))
-	if err != nil {
-		p := loginPage{Page: h.newPage(r, "login.title"), Next: next}
-		p.Form = url.Values{"sso_email": {email}}
-		if e, ok := gardien.AsError(err); ok && len(e.Fields) > 0 {
-			err = gardien.Invalid("sso_email", e.Fields[0].Message)
-		}
-		h.renderError(w, r, err, "login", &p)
+	if viaPage {
+		h.goToProvider(w, r, email, localPath(q.Get("next")))
 		return
 	}
-	h.Cookies.SetSSOBrowser(w, start.Browser, start.Expires)
-	to := start.URL
-	if !viaPage {
+	to, ok := h.ssoStart(w, r, email, localPath(q.Get("next")))
+	if ok {
 		http.Redirect(w, r, to, http.StatusFound)
+	}
+}
+
+// ssoStart starts a login through the identity provider of email's
+// organization and returns where to send the browser; or shows the login
+// page with why not (false).
+func (h *Handler) ssoStart(w http.ResponseWriter, r *http.Request, email, next string) (string, bool) {
+	start, err := h.Auth.StartSSO(r.Context(), email, next, h.Cookies.SSOBrowser(r), httpx.Client(r))
+	if err != nil {
+		p := loginPage{Page: h.newPage(r, "login.title"), Next: next, Passkeys: h.Auth.PasskeysOn(), Step: loginEmail}
+		p.Form = url.Values{"email": {email}}
+		if e, ok := gardien.AsError(err); ok && len(e.Fields) > 0 {
+			err = gardien.Invalid("email", e.Fields[0].Message)
+		}
+		h.renderError(w, r, err, "login", &p)
+		return "", false
+	}
+	h.Cookies.SetSSOBrowser(w, start.Browser, start.Expires)
+	return start.URL, true
+}
+
+// goToProvider sends a browser from a login form to its identity provider:
+// by a page that moves on by itself (Refresh) with a link, not a redirect —
+// the login page's Content-Security-Policy lets forms go to this site only
+// (form-action 'self'), redirects included.
+func (h *Handler) goToProvider(w http.ResponseWriter, r *http.Request, email, next string) {
+	to, ok := h.ssoStart(w, r, email, next)
+	if !ok {
 		return
 	}
 	w.Header().Set("Refresh", "0; url="+to)

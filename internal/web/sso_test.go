@@ -129,6 +129,13 @@ func TestLoggingInThroughOpenIDConnect(t *testing.T) {
 	acmeOwner, acme := connect("owner@acme.test", "acme.test")
 	connect("owner@globex.test", "globex.test")
 
+	// The login page's first step sends an email of acme.test to its
+	// provider (a page that moves on: forms may only post to Gardien).
+	if r := env.Client(t).Form("/login", map[string]string{"email": "someone@acme.test"}); r.StatusCode != 200 ||
+		!strings.Contains(r.Header.Get("Refresh"), issuer) {
+		t.Fatalf("first step of an SSO domain: %d, Refresh %q", r.StatusCode, r.Header.Get("Refresh"))
+	}
+
 	t.Run("first arrival creates an SSO member; the next finds them", func(t *testing.T) {
 		for range 2 {
 			b := newBrowser()

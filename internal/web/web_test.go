@@ -146,6 +146,21 @@ func TestLoginPage(t *testing.T) {
 		t.Fatalf("the 11th wrong password: %d, Retry-After %q", r429.StatusCode, r429.Header.Get("Retry-After"))
 	}
 	has(t, r429, "Too many tries. Try again in 15 minutes.")
+	// The login page asks the email first, then the password — the same
+	// page whether an account has the email or not; an email that is not
+	// one is said so at once.
+	known := c.Form("/login", map[string]string{"email": "ada@example.com", "next": "/settings/password"})
+	unknown := c.Form("/login", map[string]string{"email": "nobody@example.com", "next": "/settings/password"})
+	has(t, known, "Logging in as ada@example.com", `type="password"`, `name="email" value="ada@example.com"`, `name="next" value="/settings/password"`)
+	if known.StatusCode != 200 || unknown.StatusCode != 200 ||
+		strings.NewReplacer("nobody@example.com", "ada@example.com", "nobody%40example.com", "ada%40example.com").Replace(string(unknown.Body)) != string(known.Body) {
+		t.Fatalf("the password step differs for an email without an account:\n%s\n---\n%s", known.Body, unknown.Body)
+	}
+	if r := c.Form("/login", map[string]string{"email": "not an email"}); r.StatusCode != 422 || strings.Contains(string(r.Body), `type="password"`) {
+		t.Fatalf("a malformed email at the first step: %d", r.StatusCode)
+	}
+	// Email and password at once, when asked for (an owner whose provider is down).
+	has(t, c.Get("/login?with=password"), `name="email"`, `type="password"`)
 	// A domain no organization uses single sign-on for: said so.
 	has(t, c.Get("/login/sso?sso_email=someone%40gmail.com"), "No organization uses single sign-on for this email&#39;s domain")
 }
@@ -155,7 +170,8 @@ func TestFrenchFromTheBrowserAndThePicker(t *testing.T) {
 	env := apptest.Start(t)
 	c := env.Client(t)
 	c.Header.Set("Accept-Language", "fr-FR,fr;q=0.9,en;q=0.5")
-	has(t, c.Get("/login"), `<html lang="fr">`, "<h1>Connexion</h1>", ">E-mail</label>", ">Mot de passe</label>", ">Se connecter</button>")
+	has(t, c.Get("/login"), `<html lang="fr">`, "<h1>Connexion</h1>", ">E-mail</label>", ">Continuer</button>")
+	has(t, c.Form("/login", map[string]string{"email": "zoe@example.com"}), "Connexion en tant que zoe@example.com", ">Mot de passe</label>", ">Se connecter</button>")
 	has(t, c.Get("/signup"), ">Nom</label>", ">Créer un compte</button>")
 
 	c2 := env.Client(t)
