@@ -347,7 +347,7 @@ func (h *Handler) handleDeleteMe(w http.ResponseWriter, r *http.Request, cur *ht
 		Password *string `json:"password"`
 		factorOrKey
 	}
-	if err := h.body(w, r, &in, func() error { return in.check() }); err != nil {
+	if err := h.body(w, r, &in, in.check); err != nil {
 		return err
 	}
 	if err := h.auth.DeleteAccount(r.Context(), cur.User, deref(in.Password), in.proof(cur.Session.ID), httpx.Client(r)); err != nil {

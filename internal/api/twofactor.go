@@ -82,7 +82,7 @@ func (h *Handler) handleRecoveryCodes(w http.ResponseWriter, r *http.Request, cu
 
 func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, token string) error {
 	var in factorOrKey
-	if err := h.body(w, r, &in, func() error { return in.check() }); err != nil {
+	if err := h.body(w, r, &in, in.check); err != nil {
 		if serr := h.auth.SecondStepSession(r.Context(), token); serr != nil {
 			return serr
 		}
@@ -178,8 +178,10 @@ type factorOrKey struct {
 	Assertion json.RawMessage `json:"assertion"`
 }
 
-// check refuses an assertion that is not a JSON object.
-func (f factorOrKey) check() error {
+// check refuses an assertion that is not a JSON object. A pointer
+// receiver: h.body(…, in.check) reads the body decoded, not a copy taken
+// before.
+func (f *factorOrKey) check() error {
 	if f.Assertion == nil {
 		return nil
 	}
