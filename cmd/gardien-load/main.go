@@ -60,7 +60,7 @@ func main() {
 	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps; half of them when full logins run too)")
 	flood := flag.Int("flood", 500, "password logins sent at once in the flood")
 	office := flag.Int("office", 500, "people of one office (one address) logging in at once, against a server with the default guessing limits")
-	ops := flag.String("ops", "me,password,second,full,flood,office", "the operations (also: oidc, sign-ins to an app; forward, a proxy's question) to run, in this order (fewer: a quicker run, or a profile of one)")
+	ops := flag.String("ops", "me,password,second,full,flood,office", "the operations (also: oidc, sign-ins to an app; forward, a proxy's question; passkey, logins with a passkey alone) to run, in this order (fewer: a quicker run, or a profile of one)")
 	profile := flag.String("profile", "", "a directory where to save the server's CPU profile of each operation (OP.pprof)")
 	oauth2Proxy := flag.String("oauth2-proxy", "", "with -ops forward: also measure oauth2-proxy's /oauth2/auth (the binary: go build -o /tmp/oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7), side by side")
 	oidcProvider := flag.String("oidc-provider", "", "with -ops oidc: also measure oidc-provider (npm), installed in this directory (cmd/gardien-load/oidcprovider, after npm ci there), side by side")
@@ -83,9 +83,10 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	oidc, forward := want["oidc"], want["forward"]
+	oidc, forward, passkey := want["oidc"], want["forward"], want["passkey"]
 	delete(want, "oidc")
 	delete(want, "forward")
+	delete(want, "passkey")
 	if len(want) > 0 {
 		if err := run(*bin, *dbURL, *profile, *workers, *duration, *people, *flood, *office, want); err != nil {
 			fmt.Fprintln(os.Stderr, "gardien-load:", err)
@@ -94,6 +95,12 @@ func main() {
 	}
 	if forward {
 		if err := runForward(*bin, *dbURL, *profile, *oauth2Proxy, *workers, *duration); err != nil {
+			fmt.Fprintln(os.Stderr, "gardien-load:", err)
+			os.Exit(1)
+		}
+	}
+	if passkey {
+		if err := runPasskey(*bin, *dbURL, *profile, *workers, *duration); err != nil {
 			fmt.Fprintln(os.Stderr, "gardien-load:", err)
 			os.Exit(1)
 		}
@@ -107,7 +114,7 @@ func main() {
 }
 
 // allOps are the operations the tool drives.
-var allOps = []string{"me", "password", "second", "full", "flood", "office", "oidc", "forward"}
+var allOps = []string{"me", "password", "second", "full", "flood", "office", "oidc", "forward", "passkey"}
 
 // server is the running gardien and what it printed.
 type server struct {
@@ -123,8 +130,8 @@ type server struct {
 
 // start runs a server; limits keeps the default guessing limits (every
 // client is 127.0.0.1: otherwise they are lifted, or they would stop the
-// other operations).
-func start(bin, dbURL, profiles string, limits bool) (*server, error) {
+// other operations); env are more GARDIEN_* settings.
+func start(bin, dbURL, profiles string, limits bool, env ...string) (*server, error) {
 	dir, err := os.MkdirTemp("", "gardien-load")
 	if err != nil {
 		return nil, err
@@ -147,6 +154,7 @@ func start(bin, dbURL, profiles string, limits bool) (*server, error) {
 	if dbURL != "" {
 		cmd.Env = append(cmd.Env, "GARDIEN_DATABASE_URL="+dbURL, "GARDIEN_SECRET_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
 	}
+	cmd.Env = append(cmd.Env, env...) // the last value of a variable wins
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		os.RemoveAll(dir)
