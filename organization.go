@@ -27,7 +27,10 @@ type Organization struct {
 	// login. Until then, members without 2FA see a banner and get
 	// reminders.
 	TwoFactorDeadline time.Time
-	CreatedAt         time.Time
+	// RequirePhishingResistant: with the requirement, only a passkey or a
+	// security key meets it (an app's codes can be phished).
+	RequirePhishingResistant bool
+	CreatedAt                time.Time
 }
 
 // Deadline is the date from which an organization's requirement holds a
@@ -64,6 +67,12 @@ type Member struct {
 // Gardien's 2FA, or their identity provider's.
 func (m *Member) Protected() bool { return m.TwoFactorEnabled || m.SSO }
 
+// Meets says whether the member meets their organization's requirement:
+// protected, and with a key where it asks for a phishing-resistant method.
+func (m *Member) Meets(phishingResistant bool) bool {
+	return m.SSO || m.HasKeys || m.TwoFactorEnabled && !phishingResistant
+}
+
 // MemberFilter narrows a members list.
 type MemberFilter struct {
 	WithoutTwoFactor bool  // only members neither protected by 2FA nor by SSO
@@ -75,6 +84,9 @@ type MemberFilter struct {
 // MemberCounts sums up an organization's protection.
 type MemberCounts struct {
 	Total, Protected int
+	// Keyed members have a passkey or security key (or SSO): they meet a
+	// requirement of a phishing-resistant method.
+	Keyed int
 }
 
 // Invitation asks someone by mail to join an organization.

@@ -165,7 +165,7 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 	}
 	members := each(p.Members, func(m gardien.Member) map[string]any {
 		return map[string]any{"user_id": m.UserID, "email": m.Email, "name": m.Name, "role": m.Role,
-			"two_factor_enabled": m.TwoFactorEnabled, "sso": m.SSO, "last_login_at": timeOrNull(m.LastLoginAt),
+			"two_factor_enabled": m.TwoFactorEnabled, "two_factor_methods": methodsOf(m), "sso": m.SSO, "last_login_at": timeOrNull(m.LastLoginAt),
 			"last_reminded_at": timeOrNull(m.LastRemindedAt)}
 	})
 	return writeJSON(w, http.StatusOK, map[string]any{"members": members, "total": p.Counts.Total, "protected": p.Counts.Protected, "page": p.Page, "pages": p.Pages})
@@ -218,13 +218,16 @@ func (h *Handler) handleGetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": sec.Membership.RequireTwoFactor,
-		"two_factor_deadline": toOrg(*sec.Membership).TwoFactorDeadline, "members": sec.Counts.Total,
-		"members_protected": sec.Counts.Protected, "members_without_two_factor": sec.WithoutTwoFactor})
+		"require_phishing_resistant": sec.Membership.RequirePhishingResistant,
+		"two_factor_deadline":        toOrg(*sec.Membership).TwoFactorDeadline, "members": sec.Counts.Total,
+		"members_protected": sec.Counts.Protected, "members_without_two_factor": sec.WithoutTwoFactor, "members_without_key": sec.WithoutKey})
 }
 
 func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	var in struct {
 		RequireTwoFactor *bool `json:"require_two_factor"`
+		// PhishingResistant: only a passkey or security key meets it.
+		PhishingResistant *bool `json:"require_phishing_resistant"`
 		// EndSessions ends the open sessions of members without 2FA when
 		// the requirement goes on (default: they run until they end).
 		EndSessions *bool `json:"end_sessions"`
@@ -238,7 +241,7 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		return err
 	}
 	end := in.EndSessions != nil && *in.EndSessions
-	opt := auth.RequireOptions{EndSessions: end, Notify: in.Notify != nil && *in.Notify}
+	opt := auth.RequireOptions{EndSessions: end, Notify: in.Notify != nil && *in.Notify, PhishingResistant: in.PhishingResistant != nil && *in.PhishingResistant}
 	if in.Deadline != nil {
 		d, err := parseDeadline(*in.Deadline)
 		if err != nil {
@@ -249,7 +252,7 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 	if err := h.auth.SetRequireTwoFactor(r.Context(), cur.User, orgID, *in.RequireTwoFactor, opt, httpx.Client(r)); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": *in.RequireTwoFactor})
+	return writeJSON(w, http.StatusOK, map[string]any{"require_two_factor": *in.RequireTwoFactor, "require_phishing_resistant": *in.RequireTwoFactor && opt.PhishingResistant})
 }
 
 // eventFilter reads the audit log's query: type, user_id, before, limit.
@@ -445,4 +448,16 @@ func (h *Handler) handleDeleteOrg(w http.ResponseWriter, r *http.Request, cur *h
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// methodsOf names a member's second factors.
+func methodsOf(m gardien.Member) []string {
+	out := []string{}
+	if m.AppEnabled {
+		out = append(out, "app")
+	}
+	if m.HasKeys {
+		out = append(out, "passkey")
+	}
+	return out
 }

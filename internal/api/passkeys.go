@@ -68,6 +68,8 @@ func (h *Handler) handleFinishPasskey(w http.ResponseWriter, r *http.Request, cu
 	out := map[string]any{"passkey": passkeyJSON(*added.Passkey)}
 	if added.Token != "" {
 		h.cookies.Set(w, added.Token, cur.Session.ExpiresAt)
+	}
+	if added.RecoveryCodes != nil {
 		out["recovery_codes"] = added.RecoveryCodes
 	}
 	return writeJSON(w, http.StatusCreated, out)

@@ -158,3 +158,33 @@ func TestPasskeysAreOffAtAnIPAddress(t *testing.T) {
 	p := env.NewPerson(t, "ada@example.com")
 	wantProblem(t, p.C.API("POST", "/me/passkeys/register", nil), 409, "conflict")
 }
+
+// TestRequiringAKeyThroughTheAPI: the requirement's phishing-resistant
+// option is turned on only by someone with a key, and said back with the
+// counts and each member's methods.
+func TestRequiringAKeyThroughTheAPI(t *testing.T) {
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.BaseHost("localhost"), apptest.WithClock(clock))
+	p := env.NewPerson(t, "owner@example.com")
+	p.Enable(t, clock)
+	org := fmt.Sprint(apptest.MustAPI(t, p.C, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
+	keys := map[string]any{"require_two_factor": true, "require_phishing_resistant": true}
+	wantProblem(t, p.C.API("PUT", "/organizations/"+org+"/security", keys), 403, "forbidden")
+	if s := apptest.MustAPI(t, p.C, "GET", "/organizations/"+org+"/security", nil); s["members_without_key"] != float64(1) {
+		t.Fatalf("security before a key: %v", s)
+	}
+	k := newKey(env)
+	options := p.C.API("POST", "/me/passkeys/register", nil)
+	apptest.MustAPI(t, p.C, "POST", "/me/passkeys/register/finish", map[string]any{"name": "Desk", "credential": k.made(t, string(options.Body))})
+	if r := apptest.MustAPI(t, p.C, "PUT", "/organizations/"+org+"/security", keys); r["require_phishing_resistant"] != true {
+		t.Fatalf("the option: %v", r)
+	}
+	s := apptest.MustAPI(t, p.C, "GET", "/organizations/"+org+"/security", nil)
+	if s["require_phishing_resistant"] != true || s["members_without_key"] != float64(0) {
+		t.Fatalf("security: %v", s)
+	}
+	m := apptest.MustAPI(t, p.C, "GET", "/organizations/"+org+"/members", nil)["members"].([]any)[0].(map[string]any)
+	if fmt.Sprint(m["two_factor_methods"]) != "[app passkey]" {
+		t.Fatalf("the owner's methods: %v", m["two_factor_methods"])
+	}
+}

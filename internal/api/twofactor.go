@@ -100,7 +100,10 @@ func (h *Handler) handleLoginTwoFactor(w http.ResponseWriter, r *http.Request, t
 		return err
 	}
 	h.cookies.Set(w, step.Token, step.Expires)
-	out := map[string]any{"status": "ok"}
+	out := map[string]any{"status": auth.StatusOK}
+	if step.KeyRequired {
+		out["status"] = auth.StatusSetupRequired
+	}
 	if step.UsedRecoveryCode {
 		out["recovery_codes_remaining"] = step.RecoveryCodesLeft
 	}

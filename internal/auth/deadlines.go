@@ -56,7 +56,7 @@ func DaysLeft(now, at time.Time) int {
 // not met yet (no 2FA, not SSO), for the banner on every page; found is
 // false when there is none.
 func (s *Service) PendingDeadline(ctx context.Context, u *gardien.User) (d *gardien.Deadline, found bool, err error) {
-	if u.TwoFactorEnabled || u.SSO {
+	if u.HasKeys || u.SSO {
 		return nil, false, nil
 	}
 	d, err = s.Store.PendingDeadline(ctx, u.ID, s.Now())
@@ -73,14 +73,14 @@ func (s *Service) PendingDeadline(ctx context.Context, u *gardien.User) (d *gard
 // read (GET /me reads them anyway): the same answer without a query of its
 // own, a tenth of that call's cost on PostgreSQL.
 func (s *Service) DeadlineAmong(u *gardien.User, ms []gardien.Membership) *gardien.Deadline {
-	if u.TwoFactorEnabled || u.SSO {
+	if u.HasKeys || u.SSO {
 		return nil
 	}
 	now := s.Now().Unix() // the store compares whole seconds too
 	var best *gardien.Deadline
 	for _, m := range ms {
 		at := m.TwoFactorDeadline
-		if !m.RequireTwoFactor || at.IsZero() || at.Unix() <= now {
+		if !m.RequireTwoFactor || at.IsZero() || at.Unix() <= now || u.TwoFactorEnabled && !m.RequirePhishingResistant {
 			continue
 		}
 		if best == nil || at.Before(best.At) || at.Equal(best.At) && m.ID < best.OrgID {
@@ -128,7 +128,7 @@ func (s *Service) SendDeadlineReminders(ctx context.Context) (int, error) {
 				if !claimed {
 					continue // another node sent it
 				}
-				s.send(ctx, mail.Letter{Kind: "two_factor_deadline", To: m.Email, Name: m.Name,
+				s.send(ctx, mail.Letter{Kind: reminderKind("two_factor_deadline", m), To: m.Email, Name: m.Name,
 					Lang: s.langOf(&gardien.User{Locale: m.Locale}, ""), Link: s.Links.TwoFactorSettings(),
 					Args: []any{d.OrgName, left, d.At}})
 				sent++
@@ -139,4 +139,14 @@ func (s *Service) SendDeadlineReminders(ctx context.Context) (int, error) {
 		}
 	}
 	return sent, nil
+}
+
+// reminderKind is the mail a member held by a requirement gets: to set 2FA
+// up, or — their app on, where a passkey or security key is asked for — to
+// add a key.
+func reminderKind(kind string, m gardien.Member) string {
+	if m.TwoFactorEnabled {
+		return kind + "_key"
+	}
+	return kind
 }

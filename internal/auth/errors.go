@@ -11,6 +11,7 @@ var (
 	errOrgNotFound        = gardien.Errorf(gardien.CodeNotFound, "err.org_not_found")
 	errLastOwner          = gardien.Errorf(gardien.CodeConflict, "err.last_owner")
 	errNeedOwnTwoFA       = gardien.Errorf(gardien.CodeForbidden, "err.require_own_two_factor")
+	errNeedOwnKey         = gardien.Errorf(gardien.CodeForbidden, "err.require_own_key")
 	errInviteInvalid      = gardien.Errorf(gardien.CodeInvalidToken, "err.invitation_invalid")
 	errTwoFactorRequired  = gardien.Errorf(gardien.CodeTwoFactorRequired, "err.two_factor_required")
 	errSetupRequired      = gardien.Errorf(gardien.CodeTwoFactorSetupRequired, "err.two_factor_setup_required")

@@ -23,7 +23,7 @@ type OrgStore interface {
 	OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error)
 	Membership(ctx context.Context, orgID, userID int64) (*gardien.Membership, error)
 	Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error)
-	RequiringOrganization(ctx context.Context, userID int64) (string, error)
+	RequiringOrganization(ctx context.Context, userID int64) (name string, keys bool, err error)
 	NeedsTwoFactorSetup(ctx context.Context, userID int64, now time.Time) (bool, error)
 	Members(ctx context.Context, orgID int64, f gardien.MemberFilter) ([]gardien.Member, error)
 	Member(ctx context.Context, orgID, userID int64) (*gardien.Member, error)
@@ -31,7 +31,7 @@ type OrgStore interface {
 	OwnerCount(ctx context.Context, orgID int64) (int, error)
 	SetRole(ctx context.Context, orgID, userID int64, role gardien.Role, e *gardien.Event) error
 	RemoveMember(ctx context.Context, orgID, userID int64, e *gardien.Event) error
-	SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, deadline time.Time, e *gardien.Event) error
+	SetRequireTwoFactor(ctx context.Context, orgID int64, on, phishingResistant, endSessions bool, deadline time.Time, e *gardien.Event) error
 	RenameOrganization(ctx context.Context, orgID int64, name string, e *gardien.Event) error
 	DeleteOrganization(ctx context.Context, orgID int64, e *gardien.Event) error
 	CreateInvitation(ctx context.Context, inv *gardien.Invitation, emailKey string, tokenHash []byte, e *gardien.Event) error
@@ -525,6 +525,13 @@ type Security struct {
 	CanChange        bool // the actor may flip the switch now
 	NeedOwnTwoFactor bool // … once their own account has 2FA
 	WithoutTwoFactor int  // members who would be asked to set it up
+	// WithoutKey members have no passkey or security key (nor SSO): asked
+	// for one where the requirement asks for a phishing-resistant method.
+	WithoutKey int
+	// KeysOffered: the phishing-resistant option can be turned on here
+	// (Gardien at a domain name), by this actor (CanRequireKeys: their
+	// own account has a key, or is an SSO account).
+	KeysOffered, CanRequireKeys bool
 	// SSO is the organization's single sign-on, nil when none; only owners
 	// change it (CanChangeSSO), admins see it.
 	SSO             *gardien.SSOConnection
@@ -552,7 +559,8 @@ func (s *Service) OrgSecurity(ctx context.Context, actor *gardien.User, orgID in
 		return nil, fmt.Errorf("auth: security: %w", err)
 	}
 	sec := &Security{Membership: m, Counts: counts, CanChange: actor.TwoFactorEnabled || actor.SSO, NeedOwnTwoFactor: !actor.TwoFactorEnabled && !actor.SSO,
-		WithoutTwoFactor: counts.Total - counts.Protected, SSO: conn, CanChangeSSO: m.Role == gardien.RoleOwner, OIDCRedirectURI: s.OIDCRedirectURI(),
+		WithoutTwoFactor: counts.Total - counts.Protected, WithoutKey: counts.Total - counts.Keyed,
+		KeysOffered: s.Passkeys != nil, CanRequireKeys: actor.HasKeys || actor.SSO, SSO: conn, CanChangeSSO: m.Role == gardien.RoleOwner, OIDCRedirectURI: s.OIDCRedirectURI(),
 		SAMLEntityID: s.Links.SAMLMetadata(orgID), SAMLACS: s.Links.SAMLACS(orgID)}
 	if conn != nil && conn.Protocol == gardien.ProtocolSAML && conn.IDPMetadataXML != "" {
 		sec.IDP, _ = sso.MetadataInfo(conn.IDPMetadataXML) // unreadable: the test says so
@@ -574,6 +582,15 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 	endSessions := opt.EndSessions
 	if !actor.TwoFactorEnabled && !actor.SSO {
 		return errNeedOwnTwoFA
+	}
+	if on && opt.PhishingResistant {
+		switch {
+		case s.Passkeys == nil:
+			return errPasskeysOff
+		case !actor.HasKeys && !actor.SSO:
+			// Asking members for a key one does not have oneself.
+			return errNeedOwnKey
+		}
 	}
 	deadline := opt.Deadline
 	if !on {
@@ -601,8 +618,11 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 		if !deadline.IsZero() {
 			data["deadline"] = deadline.UTC().Format(time.RFC3339)
 		}
+		if opt.PhishingResistant {
+			data["method"] = "phishing_resistant"
+		}
 	}
-	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, on && endSessions, deadline, s.orgEvent(typ, orgID, 0, actor.ID, c, data)); err != nil {
+	if err := s.Store.SetRequireTwoFactor(ctx, orgID, on, opt.PhishingResistant, on && endSessions, deadline, s.orgEvent(typ, orgID, 0, actor.ID, c, data)); err != nil {
 		return fmt.Errorf("auth: require two-factor: %w", err)
 	}
 	if on && opt.Notify {
@@ -624,6 +644,10 @@ func (s *Service) SetRequireTwoFactor(ctx context.Context, actor *gardien.User, 
 
 // RequireOptions are the choices of the requirement's pop-up.
 type RequireOptions struct {
+	// PhishingResistant: only a passkey or a security key meets the
+	// requirement; members whose only 2FA is an app add a key (same
+	// deadline, banner and reminders).
+	PhishingResistant bool
 	// EndSessions ends the open sessions of members without 2FA now
 	// (default: they run until they end).
 	EndSessions bool
@@ -739,7 +763,7 @@ func (s *Service) remind(ctx context.Context, orgID int64, kind, orgName, actorN
 			return
 		}
 		for _, mem := range list {
-			s.send(ctx, mail.Letter{Kind: kind, To: mem.Email, Name: mem.Name, Lang: s.langOf(&gardien.User{Locale: mem.Locale}, ""),
+			s.send(ctx, mail.Letter{Kind: reminderKind(kind, mem), To: mem.Email, Name: mem.Name, Lang: s.langOf(&gardien.User{Locale: mem.Locale}, ""),
 				Link: s.Links.TwoFactorSettings(), Args: args})
 			after = mem.UserID
 		}

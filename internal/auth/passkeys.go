@@ -30,9 +30,9 @@ type PasskeyStore interface {
 	// DeletePasskey deletes one of a person's keys and saves e. When it was
 	// their last second factor, 2FA goes off (recovery codes gone, their
 	// sessions but keep ended, off saved: turnedOff) — unless keepOne,
-	// when gardien.ErrLastFactor refuses it all. gardien.ErrNotFound when
-	// they have no such key.
-	DeletePasskey(ctx context.Context, userID, id, keep int64, keepOne bool, e, off *gardien.Event) (turnedOff bool, err error)
+	// when gardien.ErrLastFactor refuses it all; so does keepKey for
+	// their last key. gardien.ErrNotFound when they have no such key.
+	DeletePasskey(ctx context.Context, userID, id, keep int64, keepOne, keepKey bool, e, off *gardien.Event) (turnedOff bool, err error)
 	// UsePasskey saves a key's credential after it was used (its counter).
 	UsePasskey(ctx context.Context, userID int64, credentialID, credential []byte, at time.Time) error
 	// SaveLoginCeremony keeps the ceremony of a login with a passkey alone,
@@ -201,7 +201,9 @@ func (s *Service) FinishPasskey(ctx context.Context, sess *gardien.Session, u *g
 		return nil, fmt.Errorf("auth: finish passkey: %w", err)
 	}
 	out := &KeyAdded{Passkey: p}
-	if turnedOn {
+	if turnedOn || sess.Level == gardien.LevelSetup {
+		// 2FA turned on, or the key an organization asked for at the
+		// set-up: a change of privilege, the session let in.
 		if out.Token, err = s.Rotate(ctx, sess, gardien.LevelFull); err != nil {
 			return nil, err
 		}
@@ -210,7 +212,9 @@ func (s *Service) FinishPasskey(ctx context.Context, sess *gardien.Session, u *g
 		if err := s.Store.SetSessionAMR(ctx, sess.ID, "pwd "+webauthn.Method(cred)+" mfa"); err != nil {
 			return nil, fmt.Errorf("auth: finish passkey: %w", err)
 		}
-		out.RecoveryCodes = codes
+		if turnedOn {
+			out.RecoveryCodes = codes
+		}
 	}
 	s.send(ctx, mail.Letter{Kind: "passkey_added", To: u.Email, Name: u.Name, Lang: s.langOf(u, ""), Link: s.Links.TwoFactorSettings(), Args: []any{name}})
 	return out, nil
@@ -243,7 +247,7 @@ func (s *Service) RemovePasskey(ctx context.Context, sess *gardien.Session, u *g
 	if err := s.checkPassword(ctx, u, pw, "password", c); err != nil {
 		return "", err
 	}
-	org, err := s.RequiringOrganization(ctx, u.ID)
+	org, keysRequired, err := s.requirementOf(ctx, u.ID)
 	if err != nil {
 		return "", err
 	}
@@ -259,7 +263,7 @@ func (s *Service) RemovePasskey(ctx context.Context, sess *gardien.Session, u *g
 	}
 	e := s.newEvent(gardien.EventPasskeyRemoved, u.ID, u.ID, c, gardien.EventData{"name": name})
 	off := s.newEvent(gardien.EventTwoFactorDisabled, u.ID, u.ID, c, gardien.EventData{"method": "passkey"})
-	turnedOff, err := s.Store.DeletePasskey(ctx, u.ID, id, sess.ID, org != "", e, off)
+	turnedOff, err := s.Store.DeletePasskey(ctx, u.ID, id, sess.ID, org != "", keysRequired, e, off)
 	switch {
 	case errors.Is(err, gardien.ErrLastFactor):
 		return "", requiredBy(org)

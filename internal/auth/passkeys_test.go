@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/descope/virtualwebauthn"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
@@ -306,5 +307,96 @@ func TestKeysMeetTheRequirementAndTheLastOneStays(t *testing.T) {
 	}
 	if f.login(t, "ada@example.com").Status != auth.StatusOK {
 		t.Fatal("a second step asked with no second factor")
+	}
+}
+
+// TestAnOrganizationMayAskForAKey: with the requirement's phishing-resistant
+// option (turned on only by someone with a key), a member whose only 2FA is
+// an app passes their code, then may only add a key (set-up), which lets
+// them in; their last key then stays; before a deadline they get the
+// banner instead; the counts and the mails say "a key".
+func TestAnOrganizationMayAskForAKey(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	ada := f.signup(t, "ada@example.com", true)
+	bob := f.signup(t, "bob@example.com", true)
+	f.join(t, owner.User, ada, o.ID, gardien.RoleMember)
+	f.join(t, owner.User, bob, o.ID, gardien.RoleMember)
+	adaIn := f.login(t, "ada@example.com")
+	secret := f.enableTwoFactor(t, adaIn)
+	code := func() string {
+		f.clock.Advance(30 * time.Second)
+		c, _ := totp.GenerateCode(secret, f.clock.Now())
+		return c
+	}
+
+	keys := auth.RequireOptions{PhishingResistant: true, Notify: true}
+	wantCode(t, f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, keys, client), gardien.CodeForbidden) // the owner has no key
+	ownerKeys := virtualwebauthn.NewAuthenticator()
+	f.addKey(t, owner, &ownerKeys, "Owner's key")
+	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, keys, client); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := f.svc.OrgSecurity(ctx, owner.User, o.ID)
+	if err != nil || sec.WithoutKey != 2 || sec.WithoutTwoFactor != 1 {
+		t.Fatalf("counts: %+v %v", sec, err)
+	}
+	f.svc.Wait(ctx) // the mails go in the background
+	if len(f.mails.titled("ada@example.com", "Your organization now requires a passkey or security key")) != 1 ||
+		len(f.mails.titled("bob@example.com", "Your organization now requires two-factor authentication")) != 1 {
+		t.Fatal("the requirement's mails do not say what each member lacks")
+	}
+
+	// Ada: her code, then only the set-up (add a key).
+	in := f.login(t, "ada@example.com")
+	passed, err := f.svc.VerifySecondFactor(ctx, in.Token, code(), "", client)
+	if err != nil || !passed.KeyRequired {
+		t.Fatalf("second step: %+v %v", passed, err)
+	}
+	sess, _, err := f.svc.Authenticate(ctx, passed.Token)
+	if err != nil || sess.Level != gardien.LevelSetup {
+		t.Fatalf("after the code: %+v %v", sess, err)
+	}
+	in.Token, in.Session = passed.Token, sess
+	adaKeys := virtualwebauthn.NewAuthenticator()
+	_, added := f.addKey(t, in, &adaKeys, "Ada's key")
+	if added.Token == "" || added.RecoveryCodes != nil {
+		t.Fatalf("the key asked for: %+v", added)
+	}
+	if sess, _, err := f.svc.Authenticate(ctx, added.Token); err != nil || sess.Level != gardien.LevelFull {
+		t.Fatalf("after the key: %+v %v", sess, err)
+	}
+	in.Session.Level = gardien.LevelFull
+	_, err = f.svc.RemovePasskey(ctx, in.Session, in.User, added.Passkey.ID, pw, client)
+	wantCode(t, err, gardien.CodeTwoFactorRequiredByOrg) // her last key, her app beside it
+	if sec, _ := f.svc.OrgSecurity(ctx, owner.User, o.ID); sec.WithoutKey != 1 {
+		t.Fatalf("members without a key after Ada's: %d", sec.WithoutKey)
+	}
+
+	// With a deadline ahead, an app still lets Carol in, and the banner says it.
+	carol := f.signup(t, "carol@example.com", true)
+	f.join(t, owner.User, carol, o.ID, gardien.RoleMember)
+	carolSecret := f.enableTwoFactor(t, f.login(t, "carol@example.com"))
+	keys.Deadline, keys.Notify = f.clock.Now().Add(7*24*time.Hour), false
+	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, keys, client); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(30 * time.Second)
+	carolCode, _ := totp.GenerateCode(carolSecret, f.clock.Now())
+	if passed, err := f.svc.VerifySecondFactor(ctx, f.login(t, "carol@example.com").Token, carolCode, "", client); err != nil || passed.KeyRequired {
+		t.Fatalf("Carol before the deadline: %+v %v", passed, err)
+	}
+	carolUser, _ := f.store.UserByID(ctx, carol.ID)
+	if d, found, err := f.svc.PendingDeadline(ctx, carolUser); err != nil || !found || d.OrgID != o.ID {
+		t.Fatalf("Carol's banner: %+v %v %v", d, found, err)
+	}
+	// Without the option, her app meets the requirement: no banner.
+	keys.PhishingResistant = false
+	if err := f.svc.SetRequireTwoFactor(ctx, owner.User, o.ID, true, keys, client); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := f.svc.PendingDeadline(ctx, carolUser); found {
+		t.Fatal("a banner for an app where no key is asked for")
 	}
 }

@@ -75,8 +75,12 @@ type SessionKey struct {
 
 // Factor is what a proof is checked against.
 type Factor struct {
-	Sealed     []byte    // the app's secret, sealed; nil when no app is on
-	Keys       bool      // passkeys or security keys are registered
+	Sealed []byte // the app's secret, sealed; nil when no app is on
+	Keys   bool   // passkeys or security keys are registered
+	// KeysDue is when an organization of the person starts to ask for a
+	// key (the earliest deadline of a requirement of a phishing-resistant
+	// method; its start when it has none); zero: none asks.
+	KeysDue    time.Time
 	CheckupDue time.Time // zero: no check-up due
 	Tries      Tries
 }
@@ -372,6 +376,9 @@ type SecondFactorPassed struct {
 	UsedRecoveryCode  bool
 	// CheckupDue: the 2FA check-up is due, to offer now.
 	CheckupDue bool
+	// KeyRequired: an organization of the person asks for a passkey or
+	// security key: the session may only add one (set-up) before anything.
+	KeyRequired bool
 }
 
 // VerifySecondFactor checks a code from the app, or a recovery code, for
@@ -430,6 +437,11 @@ func (s *Service) verifySecondFactor(ctx context.Context, token string, p proof,
 		}
 		due = !f.CheckupDue.IsZero() && !now.Before(f.CheckupDue)
 		level := afterSecondStep(sess.Level)
+		if level == gardien.LevelFull && !u.HasKeys && !u.SSO && !f.KeysDue.IsZero() && !now.Before(f.KeysDue) {
+			// An organization that asks for a key holds an app's code
+			// at the set-up (add a key) once its deadline has come.
+			level = gardien.LevelSetup
+		}
 		pr = Promotion{SessionID: sess.ID, Key: key, SecretHash: hash, Level: level, AMR: "pwd " + j.method + " mfa",
 			Expires: s.expiryAfter(sess, level, now), Event: s.newEvent(gardien.EventTwoFactorPassed, u.ID, u.ID, c, gardien.EventData{"method": j.method})}
 		return tx.Promote(ctx, pr)
@@ -454,7 +466,7 @@ func (s *Service) verifySecondFactor(ctx context.Context, token string, p proof,
 		s.noticeBrowser(ctx, u, c)
 	}
 	return &SecondFactorPassed{Token: sessionToken(sess.ID, secret), Expires: pr.Expires,
-		UsedRecoveryCode: j.usedRecovery, RecoveryCodesLeft: j.codesLeft, CheckupDue: due}, nil
+		UsedRecoveryCode: j.usedRecovery, RecoveryCodesLeft: j.codesLeft, CheckupDue: due, KeyRequired: pr.Level == gardien.LevelSetup}, nil
 }
 
 // Proof is a second factor given before a sensitive change (a new email,

@@ -212,10 +212,11 @@ func (s *Service) levelAfterPassword(ctx context.Context, u *gardien.User) (gard
 }
 
 // needsSetup is the one rule for "must set 2FA up before anything else":
-// an organization of theirs requires it, they have none, and they are not
+// an organization of theirs requires it, they have none — or only an app,
+// where it asks for a phishing-resistant method (a key) — and they are not
 // an SSO user (their provider owns that).
 func (s *Service) needsSetup(ctx context.Context, u *gardien.User) (bool, error) {
-	if u.TwoFactorEnabled || u.SSO {
+	if u.HasKeys || u.SSO {
 		return false, nil
 	}
 	need, err := s.Store.NeedsTwoFactorSetup(ctx, u.ID, s.Now())
@@ -228,11 +229,18 @@ func (s *Service) needsSetup(ctx context.Context, u *gardien.User) (bool, error)
 // RequiringOrganization names an organization of the person that requires
 // 2FA ("" when none does): the set-up page and a refused disable say which.
 func (s *Service) RequiringOrganization(ctx context.Context, userID int64) (string, error) {
-	name, err := s.Store.RequiringOrganization(ctx, userID)
-	if errors.Is(err, gardien.ErrNotFound) {
-		return "", nil
-	}
+	name, _, err := s.requirementOf(ctx, userID)
 	return name, err
+}
+
+// requirementOf names an organization of the person that requires 2FA
+// ("" when none does), and says whether one asks for a key.
+func (s *Service) requirementOf(ctx context.Context, userID int64) (string, bool, error) {
+	name, keys, err := s.Store.RequiringOrganization(ctx, userID)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return "", false, nil
+	}
+	return name, keys, err
 }
 
 // secondStepTTL bounds how long a session may wait at its second step.

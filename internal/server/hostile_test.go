@@ -149,6 +149,7 @@ var routes = [][2]string{
 	{"GET", "/organizations/{id}/security"},
 	{"GET", "/organizations/{id}/security/confirm"},
 	{"POST", "/organizations/{id}/security"},
+	{"POST", "/organizations/{id}/security/keys"},
 	{"POST", "/organizations/{id}/rename"},
 	{"GET", "/organizations/{id}/delete"},
 	{"POST", "/organizations/{id}/delete"},

@@ -122,12 +122,12 @@ func (s *Store) ProxyAppOf(ctx context.Context, host string, userID int64) (*gar
 	var created, deadline int64
 	var ssoRequired bool
 	err := s.queryRow(ctx, s.reader, `SELECT a.id, a.org_id, a.name, a.type, a.audience, a.require_two_factor,
-		o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.created_at, m.role, COALESCE(c.enabled AND c.require_sso, ?)
+		o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.require_phishing_resistant, o.created_at, m.role, COALESCE(c.enabled AND c.require_sso, ?)
 		FROM app_hosts h JOIN apps a ON a.id = h.app_id JOIN organizations o ON o.id = a.org_id
 		LEFT JOIN memberships m ON m.org_id = a.org_id AND m.user_id = ?
 		LEFT JOIN sso_connections c ON c.org_id = a.org_id WHERE h.host = ?`, false, userID, host).
 		Scan(&a.ID, &a.OrgID, &a.Name, &a.Type, &a.Audience, &a.RequireTwoFactor,
-			&m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &created, &role, &ssoRequired)
+			&m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &m.RequirePhishingResistant, &created, &role, &ssoRequired)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, false, gardien.ErrNotFound
 	}

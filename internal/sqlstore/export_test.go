@@ -9,13 +9,14 @@ import (
 // RecountMembers counts an organization's members and protected members
 // by scanning them, as MemberCounts did before the kept counters: the
 // tests hold the counters to it.
-func (s *Store) RecountMembers(ctx context.Context, orgID int64) (total, protected int, err error) {
+func (s *Store) RecountMembers(ctx context.Context, orgID int64) (total, protected, keyed int, err error) {
 	err = s.reader.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN u.sso OR t.user_id IS NOT NULL
-		OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id) THEN 1 ELSE 0 END), 0)
+		OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id) THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN u.sso OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id) THEN 1 ELSE 0 END), 0)
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		LEFT JOIN two_factor t ON t.user_id = m.user_id AND t.enabled_at IS NOT NULL
-		WHERE m.org_id = ?`), orgID).Scan(&total, &protected)
-	return total, protected, err
+		WHERE m.org_id = ?`), orgID).Scan(&total, &protected, &keyed)
+	return total, protected, keyed, err
 }
 
 // Queries returns the queries the store has prepared, as written (with ?).

@@ -39,9 +39,9 @@ func (s *Store) Membership(ctx context.Context, orgID, userID int64) (*gardien.M
 	var role string
 	var created int64
 	var deadline int64
-	err := s.queryRow(ctx, s.reader, `SELECT o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.created_at, m.role
+	err := s.queryRow(ctx, s.reader, `SELECT o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.require_phishing_resistant, o.created_at, m.role
 		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID).
-		Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &created, &role)
+		Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &m.RequirePhishingResistant, &created, &role)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
 	}
@@ -54,13 +54,13 @@ func (s *Store) Membership(ctx context.Context, orgID, userID int64) (*gardien.M
 
 // Memberships lists a person's organizations, by name.
 func (s *Store) Memberships(ctx context.Context, userID int64) ([]gardien.Membership, error) {
-	out, err := lookupAll(ctx, s, `SELECT o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.created_at, m.role
+	out, err := lookupAll(ctx, s, `SELECT o.id, o.name, o.require_two_factor, o.require_two_factor_deadline, o.require_phishing_resistant, o.created_at, m.role
 		FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.name, o.id`,
 		func(row scanner) (gardien.Membership, error) {
 			var m gardien.Membership
 			var role string
 			var created, deadline int64
-			err := row.Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &created, &role)
+			err := row.Scan(&m.ID, &m.Name, &m.RequireTwoFactor, &deadline, &m.RequirePhishingResistant, &created, &role)
 			m.Role, m.CreatedAt, m.TwoFactorDeadline = gardien.Role(role), time.Unix(created, 0).UTC(), unixOrZero(deadline)
 			return m, err
 		}, userID)
@@ -71,22 +71,25 @@ func (s *Store) Memberships(ctx context.Context, userID int64) ([]gardien.Member
 }
 
 // RequiringOrganization returns the name of an organization of the person
-// that requires 2FA, or gardien.ErrNotFound when none does.
-func (s *Store) RequiringOrganization(ctx context.Context, userID int64) (string, error) {
-	var name string
-	err := s.queryRow(ctx, s.reader, `SELECT o.name FROM memberships m JOIN organizations o ON o.id = m.org_id
-		WHERE m.user_id = ? AND o.require_two_factor ORDER BY o.name LIMIT 1`, userID).Scan(&name)
+// that requires 2FA — one that asks for a key (keys) first — or
+// gardien.ErrNotFound when none does.
+func (s *Store) RequiringOrganization(ctx context.Context, userID int64) (name string, keys bool, _ error) {
+	err := s.queryRow(ctx, s.reader, `SELECT o.name, o.require_phishing_resistant FROM memberships m JOIN organizations o ON o.id = m.org_id
+		WHERE m.user_id = ? AND o.require_two_factor ORDER BY o.require_phishing_resistant DESC, o.name LIMIT 1`, userID).Scan(&name, &keys)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("sqlstore: requiring organization: %w", err)
+		return "", false, fmt.Errorf("sqlstore: requiring organization: %w", err)
 	}
-	return name, nil
+	return name, keys, nil
 }
 
-// unprotected is the condition of a member (m, u) without 2FA and not SSO.
-const unprotected = `u.sso = ? AND NOT ` + secondOn
+// unprotected is the condition of a member (m, u) the requirement of their
+// organization (m.org_id) holds back: not SSO, and without 2FA — or, where
+// it asks for a phishing-resistant method, without a key.
+const unprotected = `u.sso = ? AND NOT (` + keysOn + ` OR ` + appOn + ` AND NOT EXISTS (SELECT 1 FROM organizations po
+	WHERE po.id = m.org_id AND po.require_phishing_resistant))`
 
 // memberColumns reads members; the query goes on with its conditions.
 // CROSS JOIN makes SQLite walk the organization's memberships (by their
@@ -131,10 +134,19 @@ func (s *Store) Members(ctx context.Context, orgID int64, f gardien.MemberFilter
 	args = append(args, f.Limit, f.Offset)
 	columns := memberColumns
 	if f.WithoutTwoFactor {
-		// Known false for every row of this list. Asked anyway, PostgreSQL
-		// answered it with a hash of every 2FA row (12 ms a page at
-		// 100,000 members; BenchmarkLargeOrganization).
-		columns = strings.Replace(columns, hasTwoFactor, "FALSE, FALSE", 1)
+		// Known false for every row of this list (no key; and no app,
+		// unless the organization asks for a phishing-resistant method).
+		// Asked anyway, PostgreSQL answered it with a hash of every 2FA
+		// row (12 ms a page at 100,000 members; BenchmarkLargeOrganization).
+		var phishingResistant bool
+		if err := s.queryRow(ctx, s.reader, `SELECT require_phishing_resistant FROM organizations WHERE id = ?`, orgID).Scan(&phishingResistant); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("sqlstore: members: %w", err)
+		}
+		known := "FALSE, FALSE"
+		if phishingResistant {
+			known = appOn + ", FALSE"
+		}
+		columns = strings.Replace(columns, hasTwoFactor, known, 1)
 	}
 	query := `SELECT ` + columns + where + ` ORDER BY m.user_id LIMIT ? OFFSET ?`
 	if !f.WithoutTwoFactor {
@@ -177,7 +189,7 @@ func (s *Store) Member(ctx context.Context, orgID, userID int64) (*gardien.Membe
 // (2FA on, or SSO), in one pass over the organization's memberships.
 func (s *Store) MemberCounts(ctx context.Context, orgID int64) (gardien.MemberCounts, error) {
 	var c gardien.MemberCounts
-	err := s.queryRow(ctx, s.reader, `SELECT members_total, members_protected FROM organizations WHERE id = ?`, orgID).Scan(&c.Total, &c.Protected)
+	err := s.queryRow(ctx, s.reader, `SELECT members_total, members_protected, members_keyed FROM organizations WHERE id = ?`, orgID).Scan(&c.Total, &c.Protected, &c.Keyed)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gardien.ErrNotFound
 	}
@@ -250,10 +262,10 @@ func (s *Store) changeMember(ctx context.Context, what string, orgID, userID int
 
 // SetRequireTwoFactor flips an organization's requirement: one row,
 // whatever the number of members. The event goes with it.
-func (s *Store) SetRequireTwoFactor(ctx context.Context, orgID int64, on, endSessions bool, deadline time.Time, e *gardien.Event) error {
+func (s *Store) SetRequireTwoFactor(ctx context.Context, orgID int64, on, phishingResistant, endSessions bool, deadline time.Time, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.txExec1(ctx, tx, `UPDATE organizations SET require_two_factor = ?, require_two_factor_deadline = ? WHERE id = ?`,
-			on, unixOrNone(deadline), orgID); err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE organizations SET require_two_factor = ?, require_two_factor_deadline = ?, require_phishing_resistant = ? WHERE id = ?`,
+			on, unixOrNone(deadline), on && phishingResistant, orgID); err != nil {
 			return err
 		}
 		if endSessions {
@@ -517,8 +529,8 @@ func (s *Store) RecordLogin(ctx context.Context, userID int64, at time.Time) err
 func (s *Store) OrganizationByID(ctx context.Context, id int64) (*gardien.Organization, error) {
 	o := gardien.Organization{ID: id}
 	var created int64
-	err := s.queryRow(ctx, s.reader, `SELECT name, require_two_factor, created_at FROM organizations WHERE id = ?`, id).
-		Scan(&o.Name, &o.RequireTwoFactor, &created)
+	err := s.queryRow(ctx, s.reader, `SELECT name, require_two_factor, require_phishing_resistant, created_at FROM organizations WHERE id = ?`, id).
+		Scan(&o.Name, &o.RequireTwoFactor, &o.RequirePhishingResistant, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gardien.ErrNotFound
 	}

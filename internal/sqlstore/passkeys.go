@@ -34,9 +34,13 @@ func (s *Store) Passkeys(ctx context.Context, userID int64) ([]gardien.Passkey, 
 // person's 2FA on (they had no second factor), their recovery codes become
 // codeHashes and on is saved too; turnedOn says so. gardien.ErrDuplicate
 // when the key is registered already.
-func (s *Store) AddPasskey(ctx context.Context, p *gardien.Passkey, codeHashes [][]byte, e, on *gardien.Event) (turnedOn bool, _ error) {
+func (s *Store) AddPasskey(ctx context.Context, p *gardien.Passkey, codeHashes [][]byte, e, onEvent *gardien.Event) (turnedOn bool, _ error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		before, err := s.lockSecondFactors(ctx, tx, p.UserID)
+		on, err := s.lockSecondFactors(ctx, tx, p.UserID)
+		if err != nil {
+			return err
+		}
+		before, err := s.protectionOf(ctx, tx, p.UserID)
 		if err != nil {
 			return err
 		}
@@ -51,16 +55,16 @@ func (s *Store) AddPasskey(ctx context.Context, p *gardien.Passkey, codeHashes [
 		if err := s.insertEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		if turnedOn = !before; !turnedOn {
+		if err := s.countProtection(ctx, tx, p.UserID, before); err != nil {
+			return err
+		}
+		if turnedOn = !on; !turnedOn {
 			return nil
 		}
 		if err := s.replaceCodes(ctx, tx, p.UserID, codeHashes); err != nil {
 			return err
 		}
-		if err := s.countProtection(ctx, tx, p.UserID, 0); err != nil {
-			return err
-		}
-		return s.insertEvent(ctx, tx, on)
+		return s.insertEvent(ctx, tx, onEvent)
 	})
 	if err != nil {
 		if errors.Is(err, gardien.ErrDuplicate) {
@@ -102,11 +106,16 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id int64, name string
 // DeletePasskey deletes a person's key and saves e. When it was their last
 // second factor, 2FA goes off as DisableSecondFactors turns it off (recovery
 // codes, tries, their sessions but keep) and off is saved too — unless
-// keepOne, when gardien.ErrLastFactor refuses it all. gardien.ErrNotFound
-// when they have no such key.
-func (s *Store) DeletePasskey(ctx context.Context, userID, id, keep int64, keepOne bool, e, off *gardien.Event) (turnedOff bool, _ error) {
+// keepOne, when gardien.ErrLastFactor refuses it all; so does keepKey for
+// their last key (an organization asks for one). gardien.ErrNotFound when
+// they have no such key.
+func (s *Store) DeletePasskey(ctx context.Context, userID, id, keep int64, keepOne, keepKey bool, e, off *gardien.Event) (turnedOff bool, _ error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.lockSecondFactors(ctx, tx, userID); err != nil {
+			return err
+		}
+		before, err := s.protectionOf(ctx, tx, userID)
+		if err != nil {
 			return err
 		}
 		if err := s.txExec1(ctx, tx, `DELETE FROM passkeys WHERE id = ? AND user_id = ?`, id, userID); err != nil {
@@ -115,15 +124,23 @@ func (s *Store) DeletePasskey(ctx context.Context, userID, id, keep int64, keepO
 		if err := s.insertEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		var on bool
-		if err := s.txQueryRow(ctx, tx, `SELECT `+secondOn+` FROM users u WHERE u.id = ?`, userID).Scan(&on); err != nil || on {
+		var on, keys bool
+		if err := s.txQueryRow(ctx, tx, `SELECT `+secondOn+`, `+keysOn+` FROM users u WHERE u.id = ?`, userID).Scan(&on, &keys); err != nil {
 			return err
 		}
-		if keepOne {
+		if keepKey && !keys {
 			return gardien.ErrLastFactor
 		}
-		turnedOff = true
-		return s.secondFactorsOff(ctx, tx, userID, keep, off)
+		if !on {
+			if keepOne {
+				return gardien.ErrLastFactor
+			}
+			turnedOff = true
+			if err := s.secondFactorsOff(ctx, tx, userID, keep, off); err != nil {
+				return err
+			}
+		}
+		return s.countProtection(ctx, tx, userID, before)
 	})
 	if err != nil && !errors.Is(err, gardien.ErrNotFound) && !errors.Is(err, gardien.ErrLastFactor) {
 		return false, fmt.Errorf("sqlstore: delete passkey: %w", err)

@@ -31,24 +31,31 @@ type factorTx struct {
 
 // factorColumns follow userColumns and sessionColumns in StepOf, and stand
 // alone in FactorOf: the sealed secret (NULL when 2FA is off), the
-// whether keys are registered, the check-up's date, the counts of tries.
-const factorColumns = `t.secret, ` + keysOn + `, COALESCE(t.checkup_due_at, 0),
+// whether keys are registered, when a key is asked for (-1: never), the
+// check-up's date, the counts of tries.
+const factorColumns = `t.secret, ` + keysOn + `, COALESCE((SELECT MIN(o.require_two_factor_deadline) FROM memberships m
+	JOIN organizations o ON o.id = m.org_id WHERE m.user_id = u.id AND o.require_two_factor AND o.require_phishing_resistant), -1),
+	COALESCE(t.checkup_due_at, 0),
 	u.tfa_failures, u.tfa_lock_level, u.tfa_day_failures, u.tfa_day_start, u.tfa_last_failure, u.tfa_locked_until`
 
 // factorScan is where factorColumns are read to.
 type factorScan struct {
-	f                                       auth.Factor
-	due, dayStart, lastFailure, lockedUntil int64
+	f                                                auth.Factor
+	keysDue, due, dayStart, lastFailure, lockedUntil int64
 }
 
 func (fs *factorScan) dest() []any {
 	t := &fs.f.Tries
-	return []any{&fs.f.Sealed, &fs.f.Keys, &fs.due, &t.Failures, &t.LockLevel, &t.DayFailures, &fs.dayStart, &fs.lastFailure, &fs.lockedUntil}
+	return []any{&fs.f.Sealed, &fs.f.Keys, &fs.keysDue, &fs.due, &t.Failures, &t.LockLevel, &t.DayFailures, &fs.dayStart, &fs.lastFailure, &fs.lockedUntil}
 }
 
 func (fs *factorScan) factor() *auth.Factor {
 	f := fs.f
 	f.CheckupDue = unixOrZero(fs.due)
+	if fs.keysDue >= 0 {
+		// A requirement without a deadline (0) holds from its start.
+		f.KeysDue = time.Unix(max(fs.keysDue, 1), 0).UTC()
+	}
 	f.Tries.DayStart, f.Tries.LastFailure, f.Tries.LockedUntil = unixOrZero(fs.dayStart), unixOrZero(fs.lastFailure), unixOrZero(fs.lockedUntil)
 	return &f
 }

@@ -368,7 +368,7 @@ func (s *Store) LinkToSSO(ctx context.Context, tokenHash []byte, userID, keepSes
 		} else if err != nil {
 			return err
 		}
-		before, err := s.protection(ctx, tx, userID)
+		before, err := s.protectionOf(ctx, tx, userID)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func (s *Store) secret(ctx context.Context, what, query string, args ...any) ([]
 func (s *Store) ActivateTOTP(ctx context.Context, userID, step int64, codeHashes [][]byte, e *gardien.Event) error {
 	at := e.Time.Unix()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		before, err := s.protection(ctx, tx, userID)
+		before, err := s.protectionOf(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
@@ -136,7 +136,14 @@ func (s *Store) DisableSecondFactors(ctx context.Context, userID, keep int64, e 
 		if !on {
 			return gardien.ErrNotFound
 		}
-		return s.secondFactorsOff(ctx, tx, userID, keep, e)
+		before, err := s.protectionOf(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if err := s.secondFactorsOff(ctx, tx, userID, keep, e); err != nil {
+			return err
+		}
+		return s.countProtection(ctx, tx, userID, before)
 	})
 	if err != nil && !errors.Is(err, gardien.ErrNotFound) {
 		return fmt.Errorf("sqlstore: disable 2fa: %w", err)
@@ -145,8 +152,8 @@ func (s *Store) DisableSecondFactors(ctx context.Context, userID, keep int64, e 
 }
 
 // secondFactorsOff removes whatever is left of a person's second factors,
-// their tries and their sessions but keep, moves the counters of their
-// organizations (they were protected) and writes e.
+// their tries and their sessions but keep, and writes e; the caller moves
+// the counters.
 func (s *Store) secondFactorsOff(ctx context.Context, tx *sql.Tx, userID, keep int64, e *gardien.Event) error {
 	for _, q := range []string{`DELETE FROM two_factor WHERE user_id = ? AND enabled_at IS NOT NULL`,
 		`DELETE FROM passkeys WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`,
@@ -154,9 +161,6 @@ func (s *Store) secondFactorsOff(ctx context.Context, tx *sql.Tx, userID, keep i
 		if _, err := s.txExec(ctx, tx, q, userID); err != nil {
 			return err
 		}
-	}
-	if err := s.countProtection(ctx, tx, userID, 1); err != nil {
-		return err
 	}
 	if _, err := s.txExec(ctx, tx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep); err != nil {
 		return err

@@ -150,7 +150,7 @@ func TestOrganizationRequirement(t *testing.T) {
 		// With a deadline, nobody is held back before it; the unprotected
 		// see it pending.
 		deadline := t0.Add(10 * 24 * time.Hour)
-		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, deadline, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, false, deadline, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
@@ -171,7 +171,7 @@ func TestOrganizationRequirement(t *testing.T) {
 				t.Errorf("%s needs set-up at the deadline: %v (%v), want %v", tc.u.Email, got, err, tc.pending)
 			}
 		}
-		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, time.Time{}, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, false, time.Time{}, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
@@ -182,7 +182,7 @@ func TestOrganizationRequirement(t *testing.T) {
 				t.Errorf("%s needs set-up: %v (%v), want %v", tc.u.Email, got, err, tc.need)
 			}
 		}
-		if name, err := s.RequiringOrganization(ctx, safe.ID); err != nil || name != "Acme" {
+		if name, _, err := s.RequiringOrganization(ctx, safe.ID); err != nil || name != "Acme" {
 			t.Fatalf("requiring organization: %q %v", name, err)
 		}
 		list, _ := s.Members(ctx, o.ID, gardien.MemberFilter{WithoutTwoFactor: true, Limit: 50})
@@ -300,7 +300,7 @@ func TestDeadlineRemindersAreClaimedOnce(t *testing.T) {
 		plain := newUser(t, s, "plain@example.com")
 		joinOrg(t, s, plain, o)
 		deadline := t0.Add(5 * 24 * time.Hour)
-		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, deadline, &gardien.Event{Time: t0, Type: "x"}); err != nil {
+		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, false, deadline, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		if ds, err := s.DeadlinesWithin(ctx, t0, 4*24*time.Hour); err != nil || len(ds) != 0 {
@@ -417,9 +417,9 @@ func TestKeptMemberCountersFollowEveryChange(t *testing.T) {
 			t.Helper()
 			for _, o := range []*gardien.Organization{acme, beta} {
 				c, err := s.MemberCounts(ctx, o.ID)
-				total, protected, rerr := s.RecountMembers(ctx, o.ID)
-				if err != nil || rerr != nil || c.Total != total || c.Protected != protected {
-					t.Fatalf("%s, %s: kept %+v (%v), counted %d/%d (%v)", when, o.Name, c, err, total, protected, rerr)
+				total, protected, keyed, rerr := s.RecountMembers(ctx, o.ID)
+				if err != nil || rerr != nil || c.Total != total || c.Protected != protected || c.Keyed != keyed {
+					t.Fatalf("%s, %s: kept %+v (%v), counted %d/%d/%d (%v)", when, o.Name, c, err, total, protected, keyed, rerr)
 				}
 			}
 		}
@@ -462,23 +462,40 @@ func TestKeptMemberCountersFollowEveryChange(t *testing.T) {
 			}
 			check("safe added a key")
 		}
-		if off, err := s.DeletePasskey(ctx, safe.ID, k1.ID, 0, true, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); err != nil || off {
+		if off, err := s.DeletePasskey(ctx, safe.ID, k1.ID, 0, true, false, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); err != nil || off {
 			t.Fatalf("one key of two: turned off %v, %v", off, err)
 		}
-		if _, err := s.DeletePasskey(ctx, safe.ID, k2.ID, 0, true, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); !errors.Is(err, gardien.ErrLastFactor) {
+		if _, err := s.DeletePasskey(ctx, safe.ID, k2.ID, 0, true, false, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); !errors.Is(err, gardien.ErrLastFactor) {
 			t.Fatalf("the last key, kept: %v", err)
 		}
 		check("safe's last key kept")
-		if off, err := s.DeletePasskey(ctx, safe.ID, k2.ID, 0, false, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); err != nil || !off {
+		if off, err := s.DeletePasskey(ctx, safe.ID, k2.ID, 0, false, false, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); err != nil || !off {
 			t.Fatalf("the last key: turned off %v, %v", off, err)
 		}
 		check("safe removed the last key")
+		// With an app, a key changes who has a key, not who is protected.
+		enable(t, s, safe, 5)
+		k3 := key("k3")
+		if on, err := s.AddPasskey(ctx, k3, nil, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "on"}); err != nil || on {
+			t.Fatalf("a key beside an app: turned on %v, %v", on, err)
+		}
+		check("safe added a key beside their app")
+		if c, _ := s.MemberCounts(ctx, beta.ID); c.Keyed != 2 { // safe, and the SSO person
+			t.Fatalf("Beta: %+v, want 2 keyed", c)
+		}
+		if _, err := s.DeletePasskey(ctx, safe.ID, k3.ID, 0, true, true, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); !errors.Is(err, gardien.ErrLastFactor) {
+			t.Fatalf("the last key where one is asked for: %v", err)
+		}
+		if off, err := s.DeletePasskey(ctx, safe.ID, k3.ID, 0, true, false, &gardien.Event{Time: t0, Type: "x"}, &gardien.Event{Time: t0, Type: "off"}); err != nil || off {
+			t.Fatalf("the last key beside an app: turned off %v, %v", off, err)
+		}
+		check("safe removed their key, their app kept")
 		if err := s.DeleteUser(ctx, sso.ID, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
 		}
 		check("the SSO person's account deleted")
-		if c, _ := s.MemberCounts(ctx, beta.ID); c.Total != 3 || c.Protected != 2 {
-			t.Fatalf("Beta: %+v, want owner, plain (2FA) and safe (none): 3 members, 2 protected", c)
+		if c, _ := s.MemberCounts(ctx, beta.ID); c.Total != 3 || c.Protected != 3 || c.Keyed != 0 {
+			t.Fatalf("Beta: %+v, want owner, plain and safe (each an app, no key): 3 members, 3 protected, none keyed", c)
 		}
 	})
 }

@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	"github.com/descope/virtualwebauthn"
 
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/browsertest"
@@ -175,4 +178,73 @@ func TestBrowserSignInWithAPasskey(t *testing.T) {
 			env.Mail.Wait(t, "zoe.new@example.com")
 		})
 	}
+}
+
+// TestBrowserAnOrganizationAsksForAKey: the owner (an app and a key of
+// their own) turns on "Require a phishing-resistant method" under the 2FA
+// requirement; a member whose only method is an app passes their code,
+// lands on the set-up asking for a key, adds one in Chromium, and is in;
+// the Members page shows their methods.
+func TestBrowserAnOrganizationAsksForAKey(t *testing.T) {
+	words := map[string][8]string{ // accept, keys start, keys now on, verify, set-up asks, key name, add key, app and key
+		"en": {"en-US", "Require a passkey or security key", "Only passkeys and security keys meet the requirement now.", "Verify",
+			"requires a passkey or security key", "Key name", "Add a security key or passkey", "App and key"},
+		"fr": {"fr-FR", "Exiger une clé d’accès ou de sécurité", "Seules les clés d’accès et de sécurité satisfont désormais l’exigence.", "Vérifier",
+			"exige une clé d’accès ou une clé de sécurité", "Nom de la clé", "Ajouter une clé de sécurité ou une clé d’accès", "Application et clé"},
+	}
+	for lang, w := range words {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			clock := apptest.NewClock()
+			env := apptest.Start(t, apptest.BaseHost("localhost"), apptest.WithClock(clock))
+			base := env.BaseURL()
+			owner := env.NewPerson(t, "owner@example.com")
+			owner.Enable(t, clock)
+			ownerKey(t, env, owner)
+			org := fmt.Sprint(apptest.MustAPI(t, owner.C, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
+			ada := env.NewPerson(t, "ada@example.com")
+			apptest.MustAPI(t, owner.C, "POST", "/organizations/"+org+"/invitations", map[string]any{"email": "ada@example.com", "role": "member"})
+			apptest.MustAPI(t, ada.C, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, "ada@example.com").Token()})
+			ada.Enable(t, clock)
+			apptest.MustAPI(t, owner.C, "PUT", "/organizations/"+org+"/security", map[string]any{"require_two_factor": true})
+
+			o := browsertest.New(t, w[0])
+			o.UseCookies(base, owner.C.Jar.Cookies(mustURL(env.URL)))
+			o.Open(base + "/organizations/" + org + "/security")
+			o.Go("button", w[1])
+			o.See(w[2])
+			o.ShotPage("keys-required")
+
+			b := browsertest.New(t, w[0])
+			b.AddAuthenticator(false)
+			b.Open(base + "/login")
+			logIn(b, lang, "ada@example.com", apptest.Password)
+			b.Fill(tfaLanguages[lang].authCode, ada.Code(clock))
+			b.Go("button", w[3])
+			b.See(w[4])
+			b.Shot("key-set-up")
+			b.Fill(w[5], "Ada's laptop")
+			b.Go("button", w[6])
+			b.Has("button", keyLanguages[lang].accountMenu)
+			if loc := b.Location(); !strings.HasSuffix(loc, "/") {
+				t.Fatalf("after the key: at %s", loc)
+			}
+
+			o.Open(base + "/organizations/" + org + "/members")
+			o.See(w[7])
+		})
+	}
+}
+
+// ownerKey registers a key (a software authenticator's) for p, through the API.
+func ownerKey(t *testing.T, env *apptest.Env, p *apptest.Person) {
+	t.Helper()
+	rp := virtualwebauthn.RelyingParty{Name: "Gardien", ID: "localhost", Origin: env.BaseURL()}
+	r := p.C.API("POST", "/me/passkeys/register", nil)
+	parsed, err := virtualwebauthn.ParseAttestationOptions(string(r.Body))
+	if err != nil {
+		t.Fatalf("options %d %s: %v", r.StatusCode, r.Body, err)
+	}
+	answer := virtualwebauthn.CreateAttestationResponse(rp, virtualwebauthn.NewAuthenticator(), virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), *parsed)
+	apptest.MustAPI(t, p.C, "POST", "/me/passkeys/register/finish", map[string]any{"name": "Owner's key", "credential": json.RawMessage(answer)})
 }

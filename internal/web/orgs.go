@@ -430,7 +430,7 @@ func (h *Handler) handleSetSecurity(w http.ResponseWriter, r *http.Request, cur 
 		key = "org.require_now_on"
 	}
 	end := r.PostForm.Get("sessions") == "end"
-	opt := auth.RequireOptions{EndSessions: end, Notify: r.PostForm.Get("notify") == "on"}
+	opt := auth.RequireOptions{EndSessions: end, Notify: r.PostForm.Get("notify") == "on", PhishingResistant: r.PostForm.Get("phishing_resistant") == "on"}
 	if on && r.PostForm.Get("when") == "deadline" {
 		// The date, from its first minute in the reader's time zone.
 		day, err := time.ParseInLocation("2006-01-02", r.PostForm.Get("deadline"), zoneOf(r))
@@ -526,6 +526,9 @@ type setupPage struct {
 	EmailVerified bool
 	Email         string
 	KeysOffered   bool // a key may be set up instead of an app
+	// KeyRequired: the person has an app, and an organization asks for a
+	// passkey or security key: the set-up is a key's.
+	KeyRequired bool
 }
 
 // handleSetupRequired is where a member lands whose organization requires
@@ -541,7 +544,7 @@ func (h *Handler) handleSetupRequired(w http.ResponseWriter, r *http.Request, cu
 		return
 	}
 	p := setupPage{Page: h.newPage(r, "tfa.title"), OrgName: name, EmailVerified: cur.User.EmailVerified, Email: cur.User.Email,
-		KeysOffered: h.Auth.KeysOffered(cur.User)}
+		KeysOffered: h.Auth.KeysOffered(cur.User), KeyRequired: cur.User.TwoFactorEnabled}
 	h.render(w, r, http.StatusOK, "setup_required", &p)
 }
 
@@ -587,3 +590,32 @@ func (h *Handler) handleDeleteOrg(w http.ResponseWriter, r *http.Request, cur *h
 	h.setFlash(w, "ok", "org.deleted", name)
 	redirect(w, r, "/organization")
 }
+
+// handleSetKeyOption turns the requirement's phishing-resistant option on
+// or off while the requirement holds, its deadline kept (one ahead).
+func (h *Handler) handleSetKeyOption(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	if !h.form(w, r) {
+		return
+	}
+	sec, err := h.Auth.OrgSecurity(r.Context(), cur.User, pathID(r, "id"))
+	if err != nil {
+		h.done(w, r, err, orgURL(r, "security"), "")
+		return
+	}
+	if !sec.Membership.RequireTwoFactor {
+		h.done(w, r, errRequireFirst, orgURL(r, "security"), "")
+		return
+	}
+	opt := auth.RequireOptions{PhishingResistant: r.PostForm.Get("phishing_resistant") == "on"}
+	if d := sec.Membership.TwoFactorDeadline; d.After(h.Auth.Now()) {
+		opt.Deadline = d
+	}
+	key := "org.keys_now_off"
+	if opt.PhishingResistant {
+		key = "org.keys_now_on"
+	}
+	err = h.Auth.SetRequireTwoFactor(r.Context(), cur.User, sec.Membership.ID, true, opt, httpx.Client(r))
+	h.done(w, r, err, orgURL(r, "security"), key)
+}
+
+var errRequireFirst = gardien.Errorf(gardien.CodeConflict, "org.keys_require_first")

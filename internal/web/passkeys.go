@@ -69,6 +69,12 @@ func (h *Handler) handleAddKey(w http.ResponseWriter, r *http.Request, cur *http
 	h.Cookies.Set(w, added.Token, cur.Session.ExpiresAt)
 	cur.User.TwoFactorEnabled, cur.User.HasKeys = true, true
 	cur.Session.Level = gardien.LevelFull
+	if added.RecoveryCodes == nil {
+		// The key an organization asked for, at the set-up: in.
+		h.setFlash(w, "ok", "tfa.key_added", added.Passkey.Name)
+		h.goOn(w, r, orHome(appReturn(r)))
+		return
+	}
 	h.renderCodes(w, r, added.RecoveryCodes, "tfa.codes_intro_key")
 }
 

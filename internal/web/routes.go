@@ -73,6 +73,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /organizations/{id}/security", h.guard(auth.AreaFull, h.handleSecurity))
 	m.HandleFunc("GET /organizations/{id}/security/confirm", h.guard(auth.AreaFull, h.handleSecurityConfirm))
 	m.HandleFunc("POST /organizations/{id}/security", h.guard(auth.AreaFull, h.handleSetSecurity))
+	m.HandleFunc("POST /organizations/{id}/security/keys", h.guard(auth.AreaFull, h.handleSetKeyOption))
 	m.HandleFunc("POST /organizations/{id}/rename", h.guard(auth.AreaFull, h.handleRenameOrg))
 	m.HandleFunc("GET /organizations/{id}/delete", h.guard(auth.AreaFull, h.handleDeleteOrgPage))
 	m.HandleFunc("POST /organizations/{id}/delete", h.guard(auth.AreaFull, h.handleDeleteOrg))

@@ -327,6 +327,10 @@ func (h *Handler) handleSecondStep(step string) func(http.ResponseWriter, *http.
 		if passed.UsedRecoveryCode {
 			h.setFlash(w, "info", "tfa.recovery_used", itoa(passed.RecoveryCodesLeft))
 		}
+		if passed.KeyRequired {
+			redirect(w, r, "/two-factor/setup")
+			return
+		}
 		h.goOn(w, r, checkupAfterLogin(passed.CheckupDue, p.Next))
 	}
 }
