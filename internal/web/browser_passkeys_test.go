@@ -248,3 +248,46 @@ func ownerKey(t *testing.T, env *apptest.Env, p *apptest.Person) {
 	answer := virtualwebauthn.CreateAttestationResponse(rp, virtualwebauthn.NewAuthenticator(), virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), *parsed)
 	apptest.MustAPI(t, p.C, "POST", "/me/passkeys/register/finish", map[string]any{"name": "Owner's key", "credential": json.RawMessage(answer)})
 }
+
+// TestBrowserAnotherPersonsKeyDoesNotAnswer: at Ada's second step, a key
+// that is Eve's (made in Eve's browser, then held by Ada's authenticator)
+// is not among the keys Gardien asks for: nothing reaches the server, and
+// the page says the key did not answer; Ada's own key then lets her in.
+func TestBrowserAnotherPersonsKeyDoesNotAnswer(t *testing.T) {
+	t.Parallel()
+	lang, w := "en", keyLanguages["en"]
+	env := apptest.Start(t, apptest.BaseHost("localhost"))
+	base := env.BaseURL()
+	addKey := func(p *apptest.Person, b *browsertest.Browser) {
+		t.Helper()
+		b.UseCookies(base, p.C.Jar.Cookies(mustURL(env.URL)))
+		b.Open(base + "/settings/two-factor")
+		b.Fill(w.keyName, "Key of "+p.Email)
+		b.Go("button", w.addKey)
+		b.Go("link", w.saved)
+	}
+	eve := browsertest.New(t, w.accept)
+	eveKey := eve.AddAuthenticator(false)
+	addKey(env.NewPerson(t, "eve@example.com"), eve)
+
+	b := browsertest.New(t, w.accept)
+	adaKey := b.AddAuthenticator(false)
+	addKey(env.NewPerson(t, "ada@example.com"), b)
+	b.UseCookies(base, nil)
+	b.Open(base + "/login")
+	logIn(b, lang, "ada@example.com", apptest.Password)
+	b.Has("button", w.useKey)
+
+	// Eve's key, in Ada's hand.
+	own := adaKey.Credentials()
+	adaKey.Remove()
+	stranger := b.AddAuthenticator(false)
+	stranger.AddCredential(eveKey.Credentials()[0])
+	b.Click("button", w.useKey)
+	b.See("Your key did not answer")
+	b.Shot("another-persons-key")
+	stranger.Remove()
+	b.AddAuthenticator(false).AddCredential(own[0])
+	b.Go("button", w.useKey)
+	b.Has("button", w.accountMenu)
+}
