@@ -254,40 +254,44 @@ func ownerKey(t *testing.T, env *apptest.Env, p *apptest.Person) {
 // is not among the keys Gardien asks for: nothing reaches the server, and
 // the page says the key did not answer; Ada's own key then lets her in.
 func TestBrowserAnotherPersonsKeyDoesNotAnswer(t *testing.T) {
-	t.Parallel()
-	lang, w := "en", keyLanguages["en"]
-	env := apptest.Start(t, apptest.BaseHost("localhost"))
-	base := env.BaseURL()
-	addKey := func(p *apptest.Person, b *browsertest.Browser) {
-		t.Helper()
-		b.UseCookies(base, p.C.Jar.Cookies(mustURL(env.URL)))
-		b.Open(base + "/settings/two-factor")
-		b.Fill(w.keyName, "Key of "+p.Email)
-		b.Go("button", w.addKey)
-		b.Go("link", w.saved)
+	didNotAnswer := map[string]string{"en": "Your key did not answer", "fr": "Votre clé n’a pas répondu"}
+	for lang, w := range keyLanguages {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			env := apptest.Start(t, apptest.BaseHost("localhost"))
+			base := env.BaseURL()
+			addKey := func(p *apptest.Person, b *browsertest.Browser) {
+				t.Helper()
+				b.UseCookies(base, p.C.Jar.Cookies(mustURL(env.URL)))
+				b.Open(base + "/settings/two-factor")
+				b.Fill(w.keyName, "Key of "+p.Email)
+				b.Go("button", w.addKey)
+				b.Go("link", w.saved)
+			}
+			eve := browsertest.New(t, w.accept)
+			eveKey := eve.AddAuthenticator(false)
+			addKey(env.NewPerson(t, "eve@example.com"), eve)
+
+			b := browsertest.New(t, w.accept)
+			adaKey := b.AddAuthenticator(false)
+			addKey(env.NewPerson(t, "ada@example.com"), b)
+			b.UseCookies(base, nil)
+			b.Open(base + "/login")
+			logIn(b, lang, "ada@example.com", apptest.Password)
+			b.Has("button", w.useKey)
+
+			// Eve's key, in Ada's hand.
+			own := adaKey.Credentials()
+			adaKey.Remove()
+			stranger := b.AddAuthenticator(false)
+			stranger.AddCredential(eveKey.Credentials()[0])
+			b.Click("button", w.useKey)
+			b.See(didNotAnswer[lang])
+			b.Shot("another-persons-key")
+			stranger.Remove()
+			b.AddAuthenticator(false).AddCredential(own[0])
+			b.Go("button", w.useKey)
+			b.Has("button", w.accountMenu)
+		})
 	}
-	eve := browsertest.New(t, w.accept)
-	eveKey := eve.AddAuthenticator(false)
-	addKey(env.NewPerson(t, "eve@example.com"), eve)
-
-	b := browsertest.New(t, w.accept)
-	adaKey := b.AddAuthenticator(false)
-	addKey(env.NewPerson(t, "ada@example.com"), b)
-	b.UseCookies(base, nil)
-	b.Open(base + "/login")
-	logIn(b, lang, "ada@example.com", apptest.Password)
-	b.Has("button", w.useKey)
-
-	// Eve's key, in Ada's hand.
-	own := adaKey.Credentials()
-	adaKey.Remove()
-	stranger := b.AddAuthenticator(false)
-	stranger.AddCredential(eveKey.Credentials()[0])
-	b.Click("button", w.useKey)
-	b.See("Your key did not answer")
-	b.Shot("another-persons-key")
-	stranger.Remove()
-	b.AddAuthenticator(false).AddCredential(own[0])
-	b.Go("button", w.useKey)
-	b.Has("button", w.accountMenu)
 }
