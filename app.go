@@ -216,3 +216,23 @@ const (
 	// went back (a copy of it at work); refused.
 	EventPasskeyCloned = "two_factor.passkey_cloned"
 )
+
+// APIToken lets a program call the API as the person who made it, within
+// its scopes, until it expires or is revoked. The token itself is shown
+// once and kept as its hash.
+type APIToken struct {
+	ID         int64
+	UserID     int64
+	Name       string
+	Scopes     []string
+	Prefix     string // the token's first characters, to tell tokens apart
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never
+	LastUsedAt time.Time // zero: never
+}
+
+// Audit event types of API tokens.
+const (
+	EventTokenCreated = "token.created"
+	EventTokenRevoked = "token.revoked"
+)

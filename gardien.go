@@ -208,6 +208,7 @@ var EventTypes = []string{
 	EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventAppSignedIn, EventAppSignedOut,
 	EventAppRefusal, EventAppTokenReuse, EventSigningKeyRotated,
 	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved, EventPasskeyCloned,
+	EventTokenCreated, EventTokenRevoked,
 }
 
 // AMRHasMFA says whether an AMR (space-separated values) counts a second

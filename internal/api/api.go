@@ -112,6 +112,9 @@ var errNoSession = gardien.Errorf(gardien.CodeUnauthorized, "err.unauthorized")
 func (h *Handler) ownSession(pattern string, fn func(w http.ResponseWriter, r *http.Request, token string) error) {
 	h.own.Add(pattern)
 	h.mux.HandleFunc(pattern, h.open(func(w http.ResponseWriter, r *http.Request) error {
+		if _, bearer := httpx.BearerToken(r); bearer {
+			return auth.ErrTokenNotAllowed // a login's step is a person's, in a browser
+		}
 		tok := h.cookies.Token(r)
 		if tok == "" {
 			return errNoSession
@@ -126,8 +129,28 @@ func (h *Handler) ownSession(pattern string, fn func(w http.ResponseWriter, r *h
 
 // guarded serves a handler that needs a session allowed in area.
 func (h *Handler) guarded(area auth.Area, fn guardedHandler) http.HandlerFunc {
+	return h.scoped("", area, fn)
+}
+
+// scoped is guarded for a call an API token with scope may make too ("":
+// none may).
+func (h *Handler) scoped(scope string, area auth.Area, fn guardedHandler) http.HandlerFunc {
 	return h.open(func(w http.ResponseWriter, r *http.Request) error {
 		cur := httpx.CurrentOf(r)
+		if value, ok := httpx.BearerToken(r); ok {
+			// A program's token: the request is the token's, its cookies
+			// not looked at (a token and a session never mix), and a token
+			// that opens nothing is refused, never taken for no token.
+			sess, u, t, err := h.auth.AuthenticateToken(r.Context(), value)
+			if err != nil {
+				return err
+			}
+			if err := auth.Scoped(t, scope); err != nil {
+				return err
+			}
+			cur = &httpx.Current{Session: sess, User: u, Token: t}
+			r = r.WithContext(httpx.WithCurrent(r.Context(), cur))
+		}
 		if cur == nil {
 			return errNoSession
 		}

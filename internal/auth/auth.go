@@ -39,6 +39,7 @@ type Store interface {
 	GrantStore
 	ForwardStore
 	PasskeyStore
+	TokenStore
 }
 
 // AuditStore is the audit trail.

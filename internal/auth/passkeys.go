@@ -308,10 +308,15 @@ func (s *Service) passkeyResult(err error) error {
 	return nil
 }
 
-func cleanPasskeyName(raw string) (string, error) {
+func cleanPasskeyName(raw string) (string, error) { return cleanLabel(raw, "name", "err.passkey_name") }
+
+// cleanLabel is a name people give a thing (a key, a token): its spaces
+// folded, 1 to 100 characters of valid UTF-8 without control characters;
+// else field's error msg.
+func cleanLabel(raw, field, msg string) (string, error) {
 	name := strings.Join(strings.FieldsFunc(raw, unicode.IsSpace), " ")
 	if name == "" || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) || utf8.RuneCountInString(name) > 100 {
-		return "", gardien.Invalid("name", "err.passkey_name")
+		return "", gardien.Invalid(field, msg)
 	}
 	return name, nil
 }

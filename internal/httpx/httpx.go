@@ -180,6 +180,25 @@ func browserShaped(v string) bool {
 type Current struct {
 	Session *gardien.Session
 	User    *gardien.User
+	// Token is the API token the request came with (Authorization:
+	// Bearer), nil for a session cookie's request. Its Session stands for
+	// the token (no row).
+	Token *gardien.APIToken
+}
+
+// BearerToken returns the token of an Authorization: Bearer header, and
+// whether the header is there at all (a request that says Bearer is a
+// token's, whatever its cookies).
+func BearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
 }
 
 type ctxKey struct{}

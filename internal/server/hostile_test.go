@@ -57,6 +57,9 @@ var routes = [][2]string{
 	{"POST", "/api/v1/login/passkey"},
 	{"POST", "/api/v1/login/passkey/finish"},
 	{"GET", "/api/v1/me/passkeys"},
+	{"GET", "/api/v1/me/tokens"},
+	{"POST", "/api/v1/me/tokens"},
+	{"DELETE", "/api/v1/me/tokens/{token}"},
 	{"POST", "/api/v1/me/passkeys/challenge"},
 	{"POST", "/api/v1/me/passkeys/register"},
 	{"POST", "/api/v1/me/passkeys/register/finish"},
@@ -262,7 +265,7 @@ var fields = []string{"email", "password", "name", "token", "code", "recovery_co
 	"new_password", "role", "require_two_factor", "end_sessions", "language", "lang", "next", "require",
 	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret", "idp_initiated",
 	"type", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "audience", "signing_alg", "hosts", "rd",
-	"credential", "assertion", "key_name"}
+	"credential", "assertion", "key_name", "scopes", "expires_at"}
 
 func jsonWithAll(value string) string {
 	parts := make([]string, len(fields))
@@ -392,7 +395,7 @@ func hostile(t *testing.T, opts ...apptest.Option) {
 	me := api(owner, "GET", "/me", nil).JSON()["user"].(map[string]any)
 	app := api(owner, "POST", "/organizations/"+orgID+"/apps", map[string]any{"name": "Wiki", "type": "web",
 		"redirect_uris": []string{"https://wiki.example.com/cb"}}).JSON()["app"].(map[string]any)
-	ids := map[string]string{"{id}": orgID, "{app}": fmt.Sprint(app["id"]), "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com", "{session}": "1", "{passkey}": "1", "{key}": "1"}
+	ids := map[string]string{"{id}": orgID, "{app}": fmt.Sprint(app["id"]), "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com", "{session}": "1", "{passkey}": "1", "{key}": "1", "{token}": "1"}
 
 	alive := func(c *apptest.Client) bool { return c.API("GET", "/me", nil).StatusCode == 200 }
 	full := &level{name: "full", c: owner}
