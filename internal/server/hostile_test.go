@@ -212,6 +212,10 @@ var routes = [][2]string{
 	{"POST", "/organizations/{id}/apps/{app}/delete"},
 	{"GET", "/settings/apps"},
 	{"POST", "/settings/apps/{app}/sign-out"},
+	{"GET", "/settings/tokens"},
+	{"POST", "/settings/tokens"},
+	{"GET", "/settings/tokens/{token}/revoke"},
+	{"POST", "/settings/tokens/{token}/revoke"},
 }
 
 // providerRoutes are the OpenID Provider's (internal/oidcop) and the

@@ -176,6 +176,9 @@ func newScenery(t *testing.T) *scenery {
 	app := owner.API("POST", org+"/apps", map[string]any{"name": "Team wiki", "type": "web",
 		"redirect_uris": []string{"https://wiki.example.com/oauth/callback"}, "backchannel_logout_uri": "https://wiki.example.com/oauth/logout"})
 	appPath := fmt.Sprintf("%s/apps/%v", org, app.JSON()["app"].(map[string]any)["id"])
+	// A token of the owner's programs.
+	token := owner.API("POST", "/me/tokens", map[string]any{"name": "Nightly export", "scopes": []string{"members:read", "audit:read"}})
+	tokenPath := fmt.Sprintf("/settings/tokens/%v/revoke", token.JSON()["token"].(map[string]any)["id"])
 
 	nobody := []*http.Cookie(nil)
 	o, m := cookies(owner), cookies(member)
@@ -223,6 +226,8 @@ func newScenery(t *testing.T) *scenery {
 		{appPath + "/secret", o},
 		{appPath + "/delete", o},
 		{"/settings/apps", o},
+		{"/settings/tokens", o},
+		{tokenPath, o},
 		{"/sso/link", o},
 		{org + "/overview", m},
 		{org + "/leave", m},
