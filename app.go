@@ -221,8 +221,12 @@ const (
 // its scopes, until it expires or is revoked. The token itself is shown
 // once and kept as its hash.
 type APIToken struct {
-	ID         int64
-	UserID     int64
+	ID     int64
+	UserID int64 // who made it
+	// OrgID is the organization of an organization's token (0: a
+	// person's): it acts for that organization only, while its maker owns
+	// it.
+	OrgID      int64
 	Name       string
 	Scopes     []string
 	Prefix     string // the token's first characters, to tell tokens apart

@@ -145,7 +145,8 @@ func (h *Handler) scoped(scope string, area auth.Area, fn guardedHandler) http.H
 			if err != nil {
 				return err
 			}
-			if err := auth.Scoped(t, scope); err != nil {
+			orgID, _ := httpx.PathID(r, "id")
+			if err := auth.Scoped(t, scope, orgID); err != nil {
 				return err
 			}
 			cur = &httpx.Current{Session: sess, User: u, Token: t}

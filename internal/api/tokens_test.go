@@ -128,3 +128,42 @@ func TestHostileAuthorizationHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestOrganizationTokens: an owner makes a token of the organization; it
+// acts on that organization only, within its scopes, and stops when its
+// maker no longer owns it; admins cannot make one.
+func TestOrganizationTokens(t *testing.T) {
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := env.NewPerson(t, "owner@example.com")
+	owner.Enable(t, clock)
+	acme := fmt.Sprint(apptest.MustAPI(t, owner.C, "POST", "/organizations", map[string]any{"name": "Acme"})["organization"].(map[string]any)["id"])
+	beta := fmt.Sprint(apptest.MustAPI(t, owner.C, "POST", "/organizations", map[string]any{"name": "Beta"})["organization"].(map[string]any)["id"])
+	wantProblem(t, owner.C.API("POST", "/organizations/"+acme+"/tokens", map[string]any{"name": "x", "scopes": []string{"profile:read"}}), 422, "validation_failed")
+	r := owner.C.API("POST", "/organizations/"+acme+"/tokens", map[string]any{"name": "SIEM", "scopes": []string{"audit:read", "members:read"}})
+	if r.StatusCode != 201 {
+		t.Fatalf("make: %d %s", r.StatusCode, r.Body)
+	}
+	c := bearer(env, t, r.JSON()["token"].(map[string]any)["token"].(string))
+	apptest.MustAPI(t, c, "GET", "/organizations/"+acme+"/events", nil)
+	apptest.MustAPI(t, c, "GET", "/organizations/"+acme+"/members", nil)
+	wantProblem(t, c.API("GET", "/organizations/"+beta+"/events", nil), 403, "forbidden") // another organization of its maker's
+	wantProblem(t, c.API("GET", "/me", nil), 403, "forbidden")
+	wantProblem(t, c.API("GET", "/organizations/"+acme+"/security", nil), 403, "forbidden") // no such scope
+	if list := apptest.MustAPI(t, owner.C, "GET", "/organizations/"+acme+"/tokens", nil)["tokens"].([]any); len(list) != 1 {
+		t.Fatalf("tokens: %v", list)
+	}
+	if mine := apptest.MustAPI(t, owner.C, "GET", "/me/tokens", nil)["tokens"].([]any); len(mine) != 0 {
+		t.Fatalf("an organization's token among one's own: %v", mine)
+	}
+
+	// An admin may not make one; when the maker no longer owns Acme, it stops.
+	admin := env.NewPerson(t, "admin@example.com")
+	apptest.MustAPI(t, owner.C, "POST", "/organizations/"+acme+"/invitations", map[string]any{"email": "admin@example.com", "role": "owner"})
+	apptest.MustAPI(t, admin.C, "POST", "/invitations/accept", map[string]any{"token": env.Mail.Wait(t, "admin@example.com").Token()})
+	if r := admin.C.API("PUT", "/organizations/"+acme+"/members/"+owner.ID, map[string]any{"role": "admin"}); r.StatusCode >= 300 {
+		t.Fatalf("demote the maker: %d %s", r.StatusCode, r.Body)
+	}
+	wantProblem(t, owner.C.API("POST", "/organizations/"+acme+"/tokens", map[string]any{"name": "x", "scopes": []string{"audit:read"}}), 403, "forbidden")
+	wantProblem(t, c.API("GET", "/organizations/"+acme+"/events", nil), 401, "unauthorized")
+}

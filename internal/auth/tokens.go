@@ -34,10 +34,12 @@ var Scopes = []string{ScopeProfileRead, ScopeMembersRead, ScopeMembersWrite, Sco
 // TokenStore keeps people's API tokens.
 type TokenStore interface {
 	AddToken(ctx context.Context, t *gardien.APIToken, hash []byte, e *gardien.Event) error
+	// Tokens lists a person's own tokens; OrgTokens an organization's.
 	Tokens(ctx context.Context, userID int64) ([]gardien.APIToken, error)
-	// DeleteToken revokes one of a person's tokens; gardien.ErrNotFound
-	// when they have none such.
-	DeleteToken(ctx context.Context, userID, id int64, e *gardien.Event) error
+	OrgTokens(ctx context.Context, orgID int64) ([]gardien.APIToken, error)
+	// DeleteToken revokes a person's token (orgID 0) or an
+	// organization's; gardien.ErrNotFound when there is none such.
+	DeleteToken(ctx context.Context, userID, orgID, id int64, e *gardien.Event) error
 	// TokenByHash returns a token with its person; gardien.ErrNotFound
 	// when none has that hash.
 	TokenByHash(ctx context.Context, hash []byte) (*gardien.APIToken, *gardien.User, error)
@@ -57,6 +59,7 @@ var (
 	errTokenUnknown = gardien.Errorf(gardien.CodeUnauthorized, "err.token_unknown")
 	errTokenExpired = gardien.Errorf(gardien.CodeUnauthorized, "err.token_expired")
 	errTokenMissing = gardien.Errorf(gardien.CodeNotFound, "err.token_not_found")
+	errTokenOwner   = gardien.Errorf(gardien.CodeUnauthorized, "err.token_owner_gone")
 	errTooManyToken = gardien.Errorf(gardien.CodeConflict, "err.token_too_many")
 	// ErrTokenNotAllowed: a call no token may make (a second factor, a
 	// password, SSO, tokens, sessions …).
@@ -75,6 +78,82 @@ type NewToken struct {
 // a name, at least one known scope, an expiry within MaxTokenLifetime
 // (zero: none); audited.
 func (s *Service) CreateToken(ctx context.Context, u *gardien.User, rawName string, scopes []string, expires time.Time, c gardien.Client) (*NewToken, error) {
+	have, err := s.Store.Tokens(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: create token: %w", err)
+	}
+	return s.makeToken(ctx, u, 0, have, rawName, scopes, expires, c)
+}
+
+// OrgScopes are the scopes an organization's token may carry: the
+// organization's calls (it has no profile).
+var OrgScopes = []string{ScopeMembersRead, ScopeMembersWrite, ScopeAuditRead, ScopeSecurityRead, ScopeSecurityWrite}
+
+// CreateOrgToken makes a token of an organization, by one of its owners:
+// it acts for that organization only, within its scopes, and stops
+// working when its maker no longer owns it; audited in the organization's
+// log.
+func (s *Service) CreateOrgToken(ctx context.Context, actor *gardien.User, orgID int64, rawName string, scopes []string, expires time.Time, c gardien.Client) (*NewToken, error) {
+	if err := s.ownerOf(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(OrgScopes, sc) {
+			return nil, gardien.Invalid("scopes", "err.token_scopes")
+		}
+	}
+	have, err := s.Store.OrgTokens(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: create token: %w", err)
+	}
+	return s.makeToken(ctx, actor, orgID, have, rawName, scopes, expires, c)
+}
+
+// OrgTokens lists an organization's tokens, for its owners.
+func (s *Service) OrgTokens(ctx context.Context, actor *gardien.User, orgID int64) ([]gardien.APIToken, error) {
+	if err := s.ownerOf(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	out, err := s.Store.OrgTokens(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: organization tokens: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeOrgToken ends one of an organization's tokens at once, by one of
+// its owners; audited.
+func (s *Service) RevokeOrgToken(ctx context.Context, actor *gardien.User, orgID, id int64, c gardien.Client) error {
+	if err := s.ownerOf(ctx, orgID, actor.ID); err != nil {
+		return err
+	}
+	e := s.orgEvent(gardien.EventTokenRevoked, orgID, 0, actor.ID, c, gardien.EventData{"text": strconv.FormatInt(id, 10)})
+	err := s.Store.DeleteToken(ctx, actor.ID, orgID, id, e)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return errTokenMissing
+	}
+	if err != nil {
+		return fmt.Errorf("auth: revoke token: %w", err)
+	}
+	return nil
+}
+
+// ownerOf refuses who does not own the organization (its owners alone
+// manage its tokens).
+func (s *Service) ownerOf(ctx context.Context, orgID, userID int64) error {
+	m, err := s.member(ctx, orgID, userID)
+	if err != nil {
+		return err
+	}
+	if m.Role != gardien.RoleOwner {
+		return errForbidden
+	}
+	return nil
+}
+
+// makeToken makes a token of u (orgID 0) or of an organization, have being
+// the tokens it has already.
+func (s *Service) makeToken(ctx context.Context, u *gardien.User, orgID int64, have []gardien.APIToken, rawName string, scopes []string, expires time.Time, c gardien.Client) (*NewToken, error) {
 	name, err := cleanLabel(rawName, "name", "err.token_name")
 	if err != nil {
 		return nil, err
@@ -95,18 +174,18 @@ func (s *Service) CreateToken(ctx context.Context, u *gardien.User, rawName stri
 	if !expires.IsZero() && (!expires.After(now) || expires.After(now.Add(MaxTokenLifetime))) {
 		return nil, gardien.Invalid("expires_at", "err.token_expiry")
 	}
-	have, err := s.Store.Tokens(ctx, u.ID)
-	if err != nil {
-		return nil, fmt.Errorf("auth: create token: %w", err)
-	}
 	if len(have) >= MaxTokens {
 		return nil, errTooManyToken
 	}
 	b := make([]byte, 32)
 	rand.Read(b) // never fails (crypto/rand since Go 1.24)
 	value := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	t := &gardien.APIToken{UserID: u.ID, Name: name, Scopes: clean, Prefix: value[:len(tokenPrefix)+6], CreatedAt: now, ExpiresAt: expires}
-	e := s.newEvent(gardien.EventTokenCreated, u.ID, u.ID, c, gardien.EventData{"name": name, "text": strings.Join(clean, " ")})
+	t := &gardien.APIToken{UserID: u.ID, OrgID: orgID, Name: name, Scopes: clean, Prefix: value[:len(tokenPrefix)+6], CreatedAt: now, ExpiresAt: expires}
+	data := gardien.EventData{"name": name, "text": strings.Join(clean, " ")}
+	e := s.newEvent(gardien.EventTokenCreated, u.ID, u.ID, c, data)
+	if orgID != 0 {
+		e = s.orgEvent(gardien.EventTokenCreated, orgID, 0, u.ID, c, data)
+	}
 	if err := s.Store.AddToken(ctx, t, hashToken(value), e); err != nil {
 		return nil, fmt.Errorf("auth: create token: %w", err)
 	}
@@ -124,7 +203,7 @@ func (s *Service) TokensOf(ctx context.Context, u *gardien.User) ([]gardien.APIT
 
 // RevokeToken ends one of u's tokens at once; audited.
 func (s *Service) RevokeToken(ctx context.Context, u *gardien.User, id int64, c gardien.Client) error {
-	err := s.Store.DeleteToken(ctx, u.ID, id, s.newEvent(gardien.EventTokenRevoked, u.ID, u.ID, c, gardien.EventData{"text": strconv.FormatInt(id, 10)}))
+	err := s.Store.DeleteToken(ctx, u.ID, 0, id, s.newEvent(gardien.EventTokenRevoked, u.ID, u.ID, c, gardien.EventData{"text": strconv.FormatInt(id, 10)}))
 	if errors.Is(err, gardien.ErrNotFound) {
 		return errTokenMissing
 	}
@@ -158,6 +237,15 @@ func (s *Service) AuthenticateToken(ctx context.Context, value string) (*gardien
 	case u.Disabled:
 		return nil, nil, nil, errAccountDisabled
 	}
+	if t.OrgID != 0 {
+		// An organization's token holds while its maker owns it.
+		if err := s.ownerOf(ctx, t.OrgID, u.ID); err != nil {
+			if _, domain := gardien.AsError(err); domain {
+				return nil, nil, nil, errTokenOwner
+			}
+			return nil, nil, nil, err
+		}
+	}
 	if now.Sub(t.LastUsedAt) >= tokenTouchEvery {
 		if err := s.Store.TouchToken(ctx, t.ID, now); err != nil {
 			s.Log.WarnContext(ctx, "token use not recorded", "token_id", t.ID, "err", err)
@@ -168,10 +256,11 @@ func (s *Service) AuthenticateToken(ctx context.Context, value string) (*gardien
 }
 
 // Scoped says whether a token may make a call that needs scope ("": a call
-// no token may make).
-func Scoped(t *gardien.APIToken, scope string) error {
+// no token may make) about organization orgID (0: none named): an
+// organization's token only about its own.
+func Scoped(t *gardien.APIToken, scope string, orgID int64) error {
 	switch {
-	case scope == "":
+	case scope == "" || t.OrgID != 0 && t.OrgID != orgID:
 		return ErrTokenNotAllowed
 	case !slices.Contains(t.Scopes, scope):
 		return ErrTokenScope

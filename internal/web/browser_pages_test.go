@@ -179,6 +179,8 @@ func newScenery(t *testing.T) *scenery {
 	// A token of the owner's programs.
 	token := owner.API("POST", "/me/tokens", map[string]any{"name": "Nightly export", "scopes": []string{"members:read", "audit:read"}})
 	tokenPath := fmt.Sprintf("/settings/tokens/%v/revoke", token.JSON()["token"].(map[string]any)["id"])
+	orgToken := owner.API("POST", org+"/tokens", map[string]any{"name": "SIEM", "scopes": []string{"audit:read"}})
+	orgTokenPath := fmt.Sprintf("%s/tokens/%v/revoke", org, orgToken.JSON()["token"].(map[string]any)["id"])
 
 	nobody := []*http.Cookie(nil)
 	o, m := cookies(owner), cookies(member)
@@ -228,6 +230,8 @@ func newScenery(t *testing.T) *scenery {
 		{"/settings/apps", o},
 		{"/settings/tokens", o},
 		{tokenPath, o},
+		{org + "/tokens", o},
+		{orgTokenPath, o},
 		{"/sso/link", o},
 		{org + "/overview", m},
 		{org + "/leave", m},

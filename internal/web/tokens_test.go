@@ -51,3 +51,30 @@ func TestTokensPage(t *testing.T) {
 		t.Fatalf("a revoked token: %d", r.StatusCode)
 	}
 }
+
+// TestOrganizationTokensPage: Organization settings → API tokens, for its
+// owners only, makes a token that acts on that organization.
+func TestOrganizationTokensPage(t *testing.T) {
+	t.Parallel()
+	clock := apptest.NewClock()
+	env := apptest.Start(t, apptest.WithClock(clock))
+	owner := verifiedClient(t, env, "owner@example.com")
+	withTwoFactor(t, owner, clock)
+	org := strings.TrimSuffix(owner.Form("/organizations", map[string]string{"name": "Acme"}).Header.Get("Location"), "/members")
+	has(t, owner.Get(org+"/tokens"), "API tokens", `value="audit:read"`)
+	if strings.Contains(string(owner.Get(org+"/tokens").Body), `value="profile:read"`) {
+		t.Fatal("an organization's token offered a person's scope")
+	}
+	r := owner.Do("POST", org+"/tokens", "application/x-www-form-urlencoded", strings.NewReader("name=SIEM&scopes=audit%3Aread&expires=30"))
+	m := tokenValue.FindStringSubmatch(string(r.Body))
+	if r.StatusCode != http.StatusCreated || m == nil {
+		t.Fatalf("make: %d", r.StatusCode)
+	}
+	prog := env.Client(t)
+	prog.Header.Set("Authorization", "Bearer "+m[1])
+	if r := prog.API("GET", org+"/events", nil); r.StatusCode != 200 {
+		t.Fatalf("the organization's token: %d %s", r.StatusCode, r.Body)
+	}
+	member := invited(t, env, owner, org, "grace@example.com", "Grace Hopper")
+	wantRedirect(t, member.Get(org+"/tokens"), org+"/overview")
+}
