@@ -108,8 +108,21 @@ func TestAPITokensActWithinTheirScopes(t *testing.T) {
 
 		// Expired: nothing more.
 		tok, _ := make("profile:read")
+		ruled := apptest.MustAPI(t, p.C, "POST", "/me/tokens", map[string]any{"name": "forever", "scopes": []string{"profile:read"}})["token"].(map[string]any)["token"].(string)
 		clock.Advance(31 * 24 * time.Hour)
 		wantProblem(t, bearer(env, t, tok).API("GET", "/me", nil), 401, "unauthorized")
+
+		// An organization's rules hold first: a requirement the person has
+		// not met holds their token back too (their app reset by an
+		// operator, Acme requiring 2FA).
+		if _, err := env.App.Auth.ResetTwoFactor(t.Context(), "owner@example.com", "ops"); err != nil {
+			t.Fatal(err)
+		}
+		apptest.MustAPI(t, bearer(env, t, ruled), "GET", "/me", nil) // no requirement yet
+		if _, err := env.DB.Exec(env.Q("UPDATE organizations SET require_two_factor = ? WHERE id = ?"), true, org); err != nil {
+			t.Fatal(err)
+		}
+		wantProblem(t, bearer(env, t, ruled).API("GET", "/me", nil), 403, "two_factor_setup_required")
 	})
 }
 

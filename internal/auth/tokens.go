@@ -217,7 +217,8 @@ func (s *Service) RevokeToken(ctx context.Context, u *gardien.User, id int64, c 
 const tokenTouchEvery = time.Minute
 
 // AuthenticateToken finds the person of a bearer token: refused when
-// unknown, expired, or their account is disabled. The session returned
+// unknown, expired, their account is disabled, or an organization's rule
+// holds them (its 2FA requirement's set-up, SSO required). The session returned
 // stands for the token (ID 0, level full): no session row is opened.
 func (s *Service) AuthenticateToken(ctx context.Context, value string) (*gardien.Session, *gardien.User, *gardien.APIToken, error) {
 	if !strings.HasPrefix(value, tokenPrefix) || len(value) > 100 {
@@ -236,6 +237,19 @@ func (s *Service) AuthenticateToken(ctx context.Context, value string) (*gardien
 		return nil, nil, nil, errTokenExpired
 	case u.Disabled:
 		return nil, nil, nil, errAccountDisabled
+	}
+	// The organizations' rules hold first, as at a login: a person an
+	// organization's requirement holds at the set-up, or whose
+	// organization requires SSO, gets nothing through a token either.
+	if need, err := s.needsSetup(ctx, u); err != nil {
+		return nil, nil, nil, err
+	} else if need {
+		return nil, nil, nil, errSetupRequired
+	}
+	if required, err := s.ssoRequiredOf(ctx, u); err != nil {
+		return nil, nil, nil, err
+	} else if required {
+		return nil, nil, nil, errSSORequired
 	}
 	if t.OrgID != 0 {
 		// An organization's token holds while its maker owns it.
