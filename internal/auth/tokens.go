@@ -246,10 +246,12 @@ func (s *Service) AuthenticateToken(ctx context.Context, value string) (*gardien
 	} else if need {
 		return nil, nil, nil, errSetupRequired
 	}
-	if required, err := s.ssoRequiredOf(ctx, u); err != nil {
-		return nil, nil, nil, err
-	} else if required {
-		return nil, nil, nil, errSSORequired
+	if !u.SSO { // an SSO person's way in is their provider: it is the rule
+		if required, err := s.ssoRequiredOf(ctx, u); err != nil {
+			return nil, nil, nil, err
+		} else if required {
+			return nil, nil, nil, errSSORequired
+		}
 	}
 	if t.OrgID != 0 {
 		// An organization's token holds while its maker owns it.
