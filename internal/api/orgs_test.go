@@ -552,14 +552,14 @@ func TestMembersAsCSV(t *testing.T) {
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("rows: %v %v", rows, err)
 	}
-	if strings.Join(rows[0], ",") != "email,name,role,two_factor,sso,last_login_at,last_reminded_at,joined_at" {
+	if strings.Join(rows[0], ",") != "email,name,role,two_factor,sso,last_login_at,last_reminded_at,joined_at,two_factor_methods" {
 		t.Fatalf("header: %v", rows[0])
 	}
 	byEmail := map[string][]string{}
 	for _, row := range rows[1:] {
 		byEmail[row[0]] = row
 	}
-	if o := byEmail["owner@example.com"]; o[2] != "owner" || o[3] != "not_set_up" || o[5] == "" {
+	if o := byEmail["owner@example.com"]; o[2] != "owner" || o[3] != "not_set_up" || o[5] == "" || o[8] != "" {
 		t.Errorf("the owner's row: %v", o)
 	}
 	if e := byEmail["eve@example.com"]; !strings.HasPrefix(e[1], "'=") || e[2] != "member" {
