@@ -60,7 +60,7 @@ func main() {
 	people := flag.Int("people", 200, "people with 2FA to create (each gives two second steps; half of them when full logins run too)")
 	flood := flag.Int("flood", 500, "password logins sent at once in the flood")
 	office := flag.Int("office", 500, "people of one office (one address) logging in at once, against a server with the default guessing limits")
-	ops := flag.String("ops", "me,password,second,full,flood,office", "the operations (also: oidc, sign-ins to an app; forward, a proxy's question; passkey, logins with a passkey alone) to run, in this order (fewer: a quicker run, or a profile of one)")
+	ops := flag.String("ops", "me,password,second,full,flood,office", "the operations (also: oidc, sign-ins to an app; forward, a proxy's question; passkey, logins with a passkey alone; token, a program's call with an API token) to run, in this order (fewer: a quicker run, or a profile of one)")
 	profile := flag.String("profile", "", "a directory where to save the server's CPU profile of each operation (OP.pprof)")
 	oauth2Proxy := flag.String("oauth2-proxy", "", "with -ops forward: also measure oauth2-proxy's /oauth2/auth (the binary: go build -o /tmp/oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7), side by side")
 	oidcProvider := flag.String("oidc-provider", "", "with -ops oidc: also measure oidc-provider (npm), installed in this directory (cmd/gardien-load/oidcprovider, after npm ci there), side by side")
@@ -83,7 +83,8 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	oidc, forward, passkey := want["oidc"], want["forward"], want["passkey"]
+	oidc, forward, passkey, token := want["oidc"], want["forward"], want["passkey"], want["token"]
+	delete(want, "token")
 	delete(want, "oidc")
 	delete(want, "forward")
 	delete(want, "passkey")
@@ -95,6 +96,12 @@ func main() {
 	}
 	if forward {
 		if err := runForward(*bin, *dbURL, *profile, *oauth2Proxy, *workers, *duration); err != nil {
+			fmt.Fprintln(os.Stderr, "gardien-load:", err)
+			os.Exit(1)
+		}
+	}
+	if token {
+		if err := runToken(*bin, *dbURL, *profile, *workers, *duration); err != nil {
 			fmt.Fprintln(os.Stderr, "gardien-load:", err)
 			os.Exit(1)
 		}
@@ -114,7 +121,7 @@ func main() {
 }
 
 // allOps are the operations the tool drives.
-var allOps = []string{"me", "password", "second", "full", "flood", "office", "oidc", "forward", "passkey"}
+var allOps = []string{"me", "password", "second", "full", "flood", "office", "oidc", "forward", "passkey", "token"}
 
 // server is the running gardien and what it printed.
 type server struct {
