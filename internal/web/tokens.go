@@ -67,9 +67,9 @@ func (o *tokensOwner) orgID() int64 {
 func (h *Handler) renderTokens(w http.ResponseWriter, r *http.Request, cur *httpx.Current, o *tokensOwner, status int, err error, made *auth.NewToken) {
 	p := tokensPage{Base: o.base, Made: made, Lifetimes: tokenLifetimes}
 	if o.org != nil {
-		p.Page, p.Intro, p.Scopes = *o.org, "tokens.org_intro", auth.OrgScopes
+		p.Page, p.Intro, p.Scopes = *o.org, "tokens.org_intro", auth.OrgScopes()
 	} else {
-		p.Page, p.Intro, p.Scopes = h.newPage(r, "settings.title"), "tokens.intro", auth.Scopes
+		p.Page, p.Intro, p.Scopes = h.newPage(r, "settings.title"), "tokens.intro", auth.Scopes()
 		p.Section = "tokens"
 	}
 	p.Form = url.Values{"expires": {"90"}}
