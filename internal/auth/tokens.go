@@ -30,9 +30,9 @@ const (
 
 // Scopes are every scope, in the order pages list them (a new slice each
 // time: nobody changes the one rules read).
-func Scopes() []string { return slices.Clone(scopes) }
+func Scopes() []string { return slices.Clone(allScopes) }
 
-var scopes = []string{ScopeProfileRead, ScopeMembersRead, ScopeMembersWrite, ScopeAuditRead, ScopeSecurityRead, ScopeSecurityWrite}
+var allScopes = []string{ScopeProfileRead, ScopeMembersRead, ScopeMembersWrite, ScopeAuditRead, ScopeSecurityRead, ScopeSecurityWrite}
 
 // TokenStore keeps people's API tokens.
 type TokenStore interface {
@@ -90,9 +90,9 @@ func (s *Service) CreateToken(ctx context.Context, u *gardien.User, rawName stri
 
 // OrgScopes are the scopes an organization's token may carry: the
 // organization's calls (it has no profile).
-func OrgScopes() []string { return slices.Clone(orgScopes) }
+func OrgScopes() []string { return slices.Clone(orgTokenScopes) }
 
-var orgScopes = []string{ScopeMembersRead, ScopeMembersWrite, ScopeAuditRead, ScopeSecurityRead, ScopeSecurityWrite}
+var orgTokenScopes = []string{ScopeMembersRead, ScopeMembersWrite, ScopeAuditRead, ScopeSecurityRead, ScopeSecurityWrite}
 
 // CreateOrgToken makes a token of an organization, by one of its owners:
 // it acts for that organization only, within its scopes, and stops
@@ -103,7 +103,7 @@ func (s *Service) CreateOrgToken(ctx context.Context, actor *gardien.User, orgID
 		return nil, err
 	}
 	for _, sc := range scopes {
-		if !slices.Contains(orgScopes, sc) {
+		if !slices.Contains(orgTokenScopes, sc) {
 			return nil, gardien.Invalid("scopes", "err.token_scopes")
 		}
 	}
@@ -165,7 +165,7 @@ func (s *Service) makeToken(ctx context.Context, u *gardien.User, orgID int64, h
 	}
 	var clean []string
 	for _, sc := range scopes {
-		if !slices.Contains(scopes, sc) {
+		if !slices.Contains(allScopes, sc) {
 			return nil, gardien.Invalid("scopes", "err.token_scopes")
 		}
 		if !slices.Contains(clean, sc) {

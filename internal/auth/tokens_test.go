@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
@@ -43,5 +44,23 @@ func TestWhereSSOIsRequiredTokensFollowTheLogin(t *testing.T) {
 		if _, _, _, err := f.svc.AuthenticateToken(ctx, tok); err != nil {
 			t.Errorf("%s token: %v", name, err)
 		}
+	}
+}
+
+// TestATokensScopesAreKnownOnes: a token carries only scopes Gardien
+// knows, an organization's only the organization's.
+func TestATokensScopesAreKnownOnes(t *testing.T) {
+	ctx := context.Background()
+	f := newService(t)
+	owner, o := f.org(t, "owner@example.com")
+	for _, scopes := range [][]string{nil, {"sso:write"}, {auth.ScopeProfileRead, "admin"}} {
+		_, err := f.svc.CreateToken(ctx, owner.User, "CI", scopes, time.Time{}, client)
+		wantCode(t, err, gardien.CodeValidationFailed)
+	}
+	_, err := f.svc.CreateOrgToken(ctx, owner.User, o.ID, "CI", []string{auth.ScopeProfileRead}, time.Time{}, client)
+	wantCode(t, err, gardien.CodeValidationFailed)
+	made, err := f.svc.CreateToken(ctx, owner.User, "CI", []string{auth.ScopeAuditRead, auth.ScopeAuditRead}, time.Time{}, client)
+	if err != nil || len(made.Scopes) != 1 {
+		t.Fatalf("a scope twice: %+v %v", made, err)
 	}
 }
