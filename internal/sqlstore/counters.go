@@ -18,8 +18,12 @@ const (
 	keyedOf = `(SELECT CASE WHEN u.sso OR ` + keysOn + ` THEN 1 ELSE 0 END FROM users u WHERE u.id = ?)`
 )
 
-// protection is a person's protection as the counters count it.
-type protection struct{ protected, keyed int }
+// protection is a person's second factors and what the counters count of
+// them: protected (2FA on, or SSO), keyed (a key, or SSO).
+type protection struct {
+	protected, keyed int
+	on, keys         bool // 2FA on (an app or a key); a key
+}
 
 // countMember moves orgID's counters by one member (sign +1 joining, -1
 // leaving), counting them protected as they are now.
@@ -42,8 +46,15 @@ func (s *Store) countLeavingAll(ctx context.Context, tx *sql.Tx, userID int64) e
 // protectionOf is the person's protection now, read in tx before a change
 // of it.
 func (s *Store) protectionOf(ctx context.Context, tx *sql.Tx, userID int64) (protection, error) {
-	var p protection
-	err := s.txQueryRow(ctx, tx, `SELECT `+protectedOf+`, `+keyedOf, userID, userID).Scan(&p.protected, &p.keyed)
+	var sso, app, keys bool
+	err := s.txQueryRow(ctx, tx, `SELECT u.sso, `+appOn+`, `+keysOn+` FROM users u WHERE u.id = ?`, userID).Scan(&sso, &app, &keys)
+	p := protection{on: app || keys, keys: keys}
+	if sso || p.on {
+		p.protected = 1
+	}
+	if sso || keys {
+		p.keyed = 1
+	}
 	return p, err
 }
 
@@ -52,10 +63,19 @@ func (s *Store) protectionOf(ctx context.Context, tx *sql.Tx, userID int64) (pro
 // after, as it is now.
 func (s *Store) countProtection(ctx context.Context, tx *sql.Tx, userID int64, before protection) error {
 	after, err := s.protectionOf(ctx, tx, userID)
-	if err != nil || after == before {
+	if err != nil {
 		return err
 	}
-	_, err = s.txExec(ctx, tx, `UPDATE organizations SET members_protected = members_protected + ?, members_keyed = members_keyed + ?
+	return s.moveCounters(ctx, tx, userID, before, after)
+}
+
+// moveCounters moves the counters by a change of protection read by the
+// caller.
+func (s *Store) moveCounters(ctx context.Context, tx *sql.Tx, userID int64, before, after protection) error {
+	if after.protected == before.protected && after.keyed == before.keyed {
+		return nil
+	}
+	_, err := s.txExec(ctx, tx, `UPDATE organizations SET members_protected = members_protected + ?, members_keyed = members_keyed + ?
 		WHERE id IN (SELECT org_id FROM memberships WHERE user_id = ?)`, after.protected-before.protected, after.keyed-before.keyed, userID)
 	return err
 }

@@ -36,11 +36,7 @@ func (s *Store) Passkeys(ctx context.Context, userID int64) ([]gardien.Passkey, 
 // when the key is registered already.
 func (s *Store) AddPasskey(ctx context.Context, p *gardien.Passkey, codeHashes [][]byte, e, onEvent *gardien.Event) (turnedOn bool, _ error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		on, err := s.lockSecondFactors(ctx, tx, p.UserID)
-		if err != nil {
-			return err
-		}
-		before, err := s.protectionOf(ctx, tx, p.UserID)
+		before, err := s.lockSecondFactors(ctx, tx, p.UserID)
 		if err != nil {
 			return err
 		}
@@ -58,7 +54,7 @@ func (s *Store) AddPasskey(ctx context.Context, p *gardien.Passkey, codeHashes [
 		if err := s.countProtection(ctx, tx, p.UserID, before); err != nil {
 			return err
 		}
-		if turnedOn = !on; !turnedOn {
+		if turnedOn = !before.on; !turnedOn {
 			return nil
 		}
 		if err := s.replaceCodes(ctx, tx, p.UserID, codeHashes); err != nil {
@@ -78,14 +74,12 @@ func (s *Store) AddPasskey(ctx context.Context, p *gardien.Passkey, codeHashes [
 // lockSecondFactors locks the person's row until the end of tx, so that
 // changes to their second factors go one after the other (on PostgreSQL
 // too, where two removals of two last keys would each see the other's key),
-// and says whether a second factor is on.
-func (s *Store) lockSecondFactors(ctx context.Context, tx *sql.Tx, userID int64) (bool, error) {
+// and reads their protection as it is before the change.
+func (s *Store) lockSecondFactors(ctx context.Context, tx *sql.Tx, userID int64) (protection, error) {
 	if err := s.txExec1(ctx, tx, `UPDATE users SET updated_at = updated_at WHERE id = ?`, userID); err != nil {
-		return false, err
+		return protection{}, err
 	}
-	var on bool
-	err := s.txQueryRow(ctx, tx, `SELECT `+secondOn+` FROM users u WHERE u.id = ?`, userID).Scan(&on)
-	return on, err
+	return s.protectionOf(ctx, tx, userID)
 }
 
 // RenamePasskey renames a person's key and saves e; gardien.ErrNotFound
@@ -111,10 +105,7 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id int64, name string
 // they have no such key.
 func (s *Store) DeletePasskey(ctx context.Context, userID, id, keep int64, keepOne, keepKey bool, e, off *gardien.Event) (turnedOff bool, _ error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.lockSecondFactors(ctx, tx, userID); err != nil {
-			return err
-		}
-		before, err := s.protectionOf(ctx, tx, userID)
+		before, err := s.lockSecondFactors(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
@@ -124,14 +115,16 @@ func (s *Store) DeletePasskey(ctx context.Context, userID, id, keep int64, keepO
 		if err := s.insertEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		var on, keys bool
-		if err := s.txQueryRow(ctx, tx, `SELECT `+secondOn+`, `+keysOn+` FROM users u WHERE u.id = ?`, userID).Scan(&on, &keys); err != nil {
+		// Without the key; turning 2FA off below removes nothing more the
+		// counters count (no app, no key is left then).
+		after, err := s.protectionOf(ctx, tx, userID)
+		if err != nil {
 			return err
 		}
-		if keepKey && !keys {
+		if keepKey && !after.keys {
 			return gardien.ErrLastFactor
 		}
-		if !on {
+		if !after.on {
 			if keepOne {
 				return gardien.ErrLastFactor
 			}
@@ -140,7 +133,7 @@ func (s *Store) DeletePasskey(ctx context.Context, userID, id, keep int64, keepO
 				return err
 			}
 		}
-		return s.countProtection(ctx, tx, userID, before)
+		return s.moveCounters(ctx, tx, userID, before, after)
 	})
 	if err != nil && !errors.Is(err, gardien.ErrNotFound) && !errors.Is(err, gardien.ErrLastFactor) {
 		return false, fmt.Errorf("sqlstore: delete passkey: %w", err)

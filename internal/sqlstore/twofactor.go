@@ -129,16 +129,12 @@ func (s *Store) TwoFactorStatus(ctx context.Context, userID int64) (time.Time, i
 // one transaction; gardien.ErrNotFound when 2FA was not on.
 func (s *Store) DisableSecondFactors(ctx context.Context, userID, keep int64, e *gardien.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		on, err := s.lockSecondFactors(ctx, tx, userID)
+		before, err := s.lockSecondFactors(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
-		if !on {
+		if !before.on {
 			return gardien.ErrNotFound
-		}
-		before, err := s.protectionOf(ctx, tx, userID)
-		if err != nil {
-			return err
 		}
 		if err := s.secondFactorsOff(ctx, tx, userID, keep, e); err != nil {
 			return err
