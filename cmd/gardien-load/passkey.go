@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/gardien/gardien/internal/webauthn/webauthntest"
 	"io"
 	"net"
 	"net/http"
@@ -55,7 +56,7 @@ func runPasskey(bin, dbURL, profiles string, workers int, d time.Duration) error
 		if err != nil {
 			return err
 		}
-		h := keyHolder{email: email, a: virtualwebauthn.NewAuthenticator(), key: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+		h := keyHolder{email: email, a: virtualwebauthn.NewAuthenticator(), key: webauthntest.NewCredential()}
 		answer := json.RawMessage(virtualwebauthn.CreateAttestationResponse(rp, h.a, h.key, *parsed))
 		if st, m, err := call(c, s.url, "POST", "/me/passkeys/register/finish", map[string]any{"name": "Load", "credential": answer}); err != nil || st != 201 {
 			return callFailed("register finish", st, m, err)
@@ -101,7 +102,7 @@ func callRaw(c *http.Client, base, path string, body any) (int, []byte, error) {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // options are a few hundred bytes
 	return resp.StatusCode, out, err
 }
 

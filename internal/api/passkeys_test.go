@@ -9,6 +9,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/gardien/gardien/internal/apptest"
+	"github.com/gardien/gardien/internal/webauthn/webauthntest"
 )
 
 // keyOf is a software authenticator and its key, for a Gardien at env.
@@ -20,7 +21,7 @@ type keyOf struct {
 
 func newKey(env *apptest.Env) *keyOf {
 	k := &keyOf{rp: virtualwebauthn.RelyingParty{Name: "Gardien", ID: "localhost", Origin: env.BaseURL()},
-		a: virtualwebauthn.NewAuthenticator(), key: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+		a: virtualwebauthn.NewAuthenticator(), key: webauthntest.NewCredential()}
 	k.a.AddCredential(k.key)
 	return k
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/webauthn/webauthntest"
 )
 
 var testRP = virtualwebauthn.RelyingParty{Name: "Gardien", ID: "gardien.test", Origin: "http://gardien.test"}
@@ -30,7 +31,7 @@ func TestAPasskeyIsAddedOnceInItsSession(t *testing.T) {
 	f.signup(t, "ada@example.com", true)
 	l := f.login(t, "ada@example.com")
 	a := virtualwebauthn.NewAuthenticator()
-	key := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	key := webauthntest.NewCredential()
 
 	options, err := f.svc.BeginPasskey(ctx, l.Session, l.User)
 	if err != nil {
@@ -52,12 +53,12 @@ func TestAPasskeyIsAddedOnceInItsSession(t *testing.T) {
 	// A ceremony begun in one session is not finished in another.
 	other := f.login(t, "ada@example.com")
 	options, _ = f.svc.BeginPasskey(ctx, l.Session, l.User)
-	_, err = f.svc.FinishPasskey(ctx, other.Session, other.User, "other", keyAnswer(t, options, a, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)), client)
+	_, err = f.svc.FinishPasskey(ctx, other.Session, other.User, "other", keyAnswer(t, options, a, webauthntest.NewCredential()), client)
 	wantCode(t, err, gardien.CodeValidationFailed)
 	// Nor after five minutes.
 	options, _ = f.svc.BeginPasskey(ctx, l.Session, l.User)
 	f.clock.Advance(auth.CeremonyLifetime + time.Second)
-	_, err = f.svc.FinishPasskey(ctx, l.Session, l.User, "late", keyAnswer(t, options, a, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)), client)
+	_, err = f.svc.FinishPasskey(ctx, l.Session, l.User, "late", keyAnswer(t, options, a, webauthntest.NewCredential()), client)
 	wantCode(t, err, gardien.CodeValidationFailed)
 	// The same key twice: 409.
 	options, _ = f.svc.BeginPasskey(ctx, l.Session, l.User)
@@ -122,7 +123,7 @@ func TestNoPasskeyForSSOPeopleOrUnvalidatedEmails(t *testing.T) {
 func (f *fixture) addKey(t *testing.T, l *auth.Login, a *virtualwebauthn.Authenticator, name string) (virtualwebauthn.Credential, *auth.KeyAdded) {
 	t.Helper()
 	ctx := context.Background()
-	key := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	key := webauthntest.NewCredential()
 	options, err := f.svc.BeginPasskey(ctx, l.Session, l.User)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +222,7 @@ func TestAKeyAloneIsASecondFactor(t *testing.T) {
 	wantCode(t, err, gardien.CodeValidationFailed)
 	// A key that is not theirs.
 	stranger := virtualwebauthn.NewAuthenticator()
-	strangerKey := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	strangerKey := webauthntest.NewCredential()
 	stranger.AddCredential(strangerKey)
 	_, err = f.svc.VerifyKey(ctx, again.Token, f.keyProof(t, again, stranger, strangerKey), client)
 	wantCode(t, err, gardien.CodeInvalidCode)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
+	"github.com/gardien/gardien/internal/webauthn/webauthntest"
 )
 
 // passwordless is the answer of key (held by a, whose user handle it
@@ -66,7 +67,7 @@ func TestAPasskeyAloneLogsIn(t *testing.T) {
 
 	// A key nobody registered, naming Ada.
 	stranger := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: a.Options.UserHandle})
-	strangerKey := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	strangerKey := webauthntest.NewCredential()
 	stranger.AddCredential(strangerKey)
 	token, answer = f.passwordless(t, stranger, strangerKey)
 	_, err = f.svc.FinishPasskeyLogin(ctx, token, "", answer, client)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/browsertest"
+	"github.com/gardien/gardien/internal/webauthn/webauthntest"
 )
 
 type keyWords struct {
@@ -245,7 +246,7 @@ func ownerKey(t *testing.T, env *apptest.Env, p *apptest.Person) {
 	if err != nil {
 		t.Fatalf("options %d %s: %v", r.StatusCode, r.Body, err)
 	}
-	answer := virtualwebauthn.CreateAttestationResponse(rp, virtualwebauthn.NewAuthenticator(), virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), *parsed)
+	answer := virtualwebauthn.CreateAttestationResponse(rp, virtualwebauthn.NewAuthenticator(), webauthntest.NewCredential(), *parsed)
 	apptest.MustAPI(t, p.C, "POST", "/me/passkeys/register/finish", map[string]any{"name": "Owner's key", "credential": json.RawMessage(answer)})
 }
 

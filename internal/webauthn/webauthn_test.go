@@ -8,6 +8,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/gardien/gardien/internal/webauthn"
+	"github.com/gardien/gardien/internal/webauthn/webauthntest"
 )
 
 var base, _ = url.Parse("https://gardien.example.com")
@@ -33,7 +34,7 @@ func register(t *testing.T, c *webauthn.Ceremonies, rp virtualwebauthn.RelyingPa
 	if err != nil {
 		t.Fatalf("options a browser cannot read: %v\n%s", err, options)
 	}
-	key := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	key := webauthntest.NewCredential()
 	cred, err := c.FinishRegistration(*u, state, []byte(virtualwebauthn.CreateAttestationResponse(rp, *auth, key, *parsed)))
 	if err != nil {
 		t.Fatalf("registration: %v", err)
