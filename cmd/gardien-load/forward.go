@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -74,13 +73,7 @@ func runForward(bin, dbURL, profiles, o2pBin string, workers int, d time.Duratio
 		req.Header.Set("X-Forwarded-Host", "wiki.acme.test")
 		req.Header.Set("X-Forwarded-Uri", "/page")
 		req.Header.Set("Cookie", "gardien_pass="+pass)
-		resp, err := check.Do(req)
-		if err != nil {
-			return false, true
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == 200, true
+		return statusOf(check, req) == 200, true
 	}).print(s)
 	drive(s, "gardien GET /me", workers, d, func(int) (bool, bool) {
 		st, _, err := call(c, s.url, "GET", "/me", nil)
@@ -97,13 +90,7 @@ func runForward(bin, dbURL, profiles, o2pBin string, workers int, d time.Duratio
 	drive(o, "oauth2-proxy /oauth2/auth", workers, d, func(int) (bool, bool) {
 		req, _ := http.NewRequest(http.MethodGet, o.url+"/oauth2/auth", nil)
 		req.Header.Set("Cookie", cookie)
-		resp, err := check.Do(req)
-		if err != nil {
-			return false, true
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusAccepted, true
+		return statusOf(check, req) == http.StatusAccepted, true
 	}).print(o)
 	return nil
 }

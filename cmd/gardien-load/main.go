@@ -340,6 +340,18 @@ func (p *person) desk() *http.Client {
 	return c
 }
 
+// statusOf sends req with c and returns its answer's status (0 when none
+// came), the body read and dropped so that the connection is reused.
+func statusOf(c *http.Client, req *http.Request) int {
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func call(c *http.Client, base, method, path string, body any) (int, map[string]any, error) {
 	var r io.Reader
 	if body != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"runtime"
 	"time"
@@ -32,13 +31,7 @@ func runToken(bin, dbURL, profiles string, workers int, d time.Duration) error {
 	drive(s, "GET /me with a token", workers, d, func(int) (bool, bool) {
 		req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1/me", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := program.Do(req)
-		if err != nil {
-			return false, true
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == 200, true
+		return statusOf(program, req) == 200, true
 	}).print(s)
 	drive(s, "GET /me with a cookie", workers, d, func(int) (bool, bool) {
 		st, _, err := call(c, s.url, "GET", "/me", nil)
