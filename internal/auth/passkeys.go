@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/mail"
@@ -310,12 +307,11 @@ func (s *Service) passkeyResult(err error) error {
 
 func cleanPasskeyName(raw string) (string, error) { return cleanLabel(raw, "name", "err.passkey_name") }
 
-// cleanLabel is a name people give a thing (a key, a token): its spaces
-// folded, 1 to 100 characters of valid UTF-8 without control characters;
-// else field's error msg.
+// cleanLabel is a name people give a thing (a key, a token): a name as
+// cleanName takes it; else field's error msg.
 func cleanLabel(raw, field, msg string) (string, error) {
-	name := strings.Join(strings.FieldsFunc(raw, unicode.IsSpace), " ")
-	if name == "" || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) || utf8.RuneCountInString(name) > 100 {
+	name, bad := cleanName(raw)
+	if bad != "" {
 		return "", gardien.Invalid(field, msg)
 	}
 	return name, nil
