@@ -185,6 +185,13 @@ type Delivery struct {
 	Payload   []byte // what its kind's sender makes the body from
 	Attempts  int    // including the one under way
 	ExpiresAt time.Time
+	// Webhook is a webhook delivery's endpoint and event (nil for other
+	// kinds).
+	Webhook *WebhookDelivery
+	// Secret is the sealed signing secret of a webhook delivery.
+	Secret []byte
+	// Response is what the sender heard ("HTTP 200"), for the log.
+	Response string
 }
 
 // ForwardSession is a browser's pass to the proxy apps of a domain: a

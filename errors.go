@@ -112,6 +112,8 @@ var (
 	// belongs to the organization, or holds a live invitation to it.
 	ErrAlreadyMember  = errors.New("already a member")
 	ErrAlreadyInvited = errors.New("already invited")
+	// ErrTooMany: the change would pass a limit of how many there may be.
+	ErrTooMany = errors.New("too many")
 	// ErrUnavailable: the database cannot be reached or did not answer in
 	// time. Nothing is known about the request's subject: a session is not
 	// "unknown", a person not "logged out".

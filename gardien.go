@@ -209,6 +209,7 @@ var EventTypes = []string{
 	EventAppRefusal, EventAppTokenReuse, EventSigningKeyRotated,
 	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved, EventPasskeyCloned,
 	EventTokenCreated, EventTokenRevoked,
+	EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted, EventWebhookDisabled,
 }
 
 // AMRHasMFA says whether an AMR (space-separated values) counts a second

@@ -98,7 +98,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { a.Outbox.Run(mailCtx, 4); close(mailDone) }()
 	deliveriesDone := make(chan struct{})
 	go func() { a.Deliveries.Run(mailCtx); close(deliveriesDone) }()
-	defer func() { stopMail(); <-deliveriesDone }()
+	webhooksDone := make(chan struct{})
+	go func() { a.Webhooks.Run(mailCtx); close(webhooksDone) }()
+	defer func() { stopMail(); <-deliveriesDone; <-webhooksDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -38,6 +38,7 @@ import (
 	"github.com/gardien/gardien/internal/sso"
 	"github.com/gardien/gardien/internal/web"
 	"github.com/gardien/gardien/internal/webauthn"
+	"github.com/gardien/gardien/internal/webhook"
 )
 
 // App is the program's parts, wired once.
@@ -54,6 +55,9 @@ type App struct {
 	// Deliveries tells apps what they must know (back-channel logouts);
 	// run it with Deliveries.Run.
 	Deliveries *deliver.Worker
+	// Webhooks posts events to organizations' endpoints; run it with
+	// Webhooks.Run.
+	Webhooks *deliver.Worker
 	// Catalog holds the messages of pages and mails.
 	Catalog *i18n.Catalog
 	// Metrics counts for Prometheus; serve them with Metrics.Admin().
@@ -201,21 +205,22 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	svc := auth.New(auth.Config{
-		Passkeys:    passkeys,
-		Store:       store,
-		Hasher:      hasher,
-		Observer:    m,
-		Mailer:      outbox,
-		Composer:    composer,
-		Box:         box,
-		RecoveryKey: subkey(key, "recovery codes"),
-		Issuer:      cfg.TOTPIssuer,
-		Log:         log,
-		Links:       web.Links{Base: cfg.BaseURL},
-		SessionMax:  cfg.SessionMax,
-		SessionIdle: cfg.SessionIdle,
-		Now:         o.Now,
-		Providers:   sso.New(sso.Options{Resolver: sso.NewResolver(cfg.DNSResolver), AllowPrivate: cfg.SSOAllowPrivate, Now: now}),
+		Passkeys:             passkeys,
+		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate,
+		Store:                store,
+		Hasher:               hasher,
+		Observer:             m,
+		Mailer:               outbox,
+		Composer:             composer,
+		Box:                  box,
+		RecoveryKey:          subkey(key, "recovery codes"),
+		Issuer:               cfg.TOTPIssuer,
+		Log:                  log,
+		Links:                web.Links{Base: cfg.BaseURL},
+		SessionMax:           cfg.SessionMax,
+		SessionIdle:          cfg.SessionIdle,
+		Now:                  o.Now,
+		Providers:            sso.New(sso.Options{Resolver: sso.NewResolver(cfg.DNSResolver), AllowPrivate: cfg.SSOAllowPrivate, Now: now}),
 		PasswordLimits: auth.PasswordLimits{PerAccount: cfg.PasswordTriesPerAccount,
 			PerAddress: cfg.PasswordTriesPerAddress, Window: cfg.PasswordTriesWindow},
 	})
@@ -228,8 +233,21 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	deliveries := &deliver.Worker{Store: store, Queue: svc.QueueAppLogouts, Log: log, Now: now,
 		Senders: map[string]deliver.Sender{gardien.DeliveryBackchannelLogout: provider.SendBackchannelLogout}}
+	hooks := &webhook.Sender{Client: webhookClient(cfg.WebhooksAllowPrivate), Key: svc.WebhookKey, Now: now, UserAgent: "Gardien-Webhooks/1"}
+	webhooks := &deliver.Worker{Store: store.WebhookQueue(), Failed: svc.WebhookFailed, Log: log, Now: now,
+		Senders: map[string]deliver.Sender{gardien.DeliveryWebhook: hooks.Send}}
 	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Outbox: outbox, Catalog: cat, Metrics: m, key: key,
-		Provider: provider, Deliveries: deliveries}, nil
+		Provider: provider, Deliveries: deliveries, Webhooks: webhooks}, nil
+}
+
+// webhookClient reaches webhooks' endpoints: addresses checked at each
+// connection (sso's rule), answers cut, no redirect followed (a POST
+// redirected would arrive as a GET elsewhere; the endpoint's 3xx is its
+// answer, a failure).
+func webhookClient(allowPrivate bool) *http.Client {
+	c := sso.NewCheckedClient(allowPrivate, 10*time.Second, 64<<10)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
 }
 
 // subkey derives a key for one purpose from the secret key.

@@ -150,8 +150,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 		"GARDIEN_SECRET_KEY": base64.StdEncoding.EncodeToString(key[:]),
 		// The tests' identity providers are on loopback.
 		"GARDIEN_SSO_ALLOW_PRIVATE": "true",
-		// And the apps' back-channel logout URIs.
-		"GARDIEN_APPS_ALLOW_PRIVATE": "true",
+		// And the apps' back-channel logout URIs, and webhooks.
+		"GARDIEN_APPS_ALLOW_PRIVATE":     "true",
+		"GARDIEN_WEBHOOKS_ALLOW_PRIVATE": "true",
 	}}
 	for _, opt := range opts {
 		opt(o)
@@ -187,6 +188,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	deliveriesDone := make(chan struct{})
 	a.Deliveries.Every = 100 * time.Millisecond
 	go func() { a.Deliveries.Run(mailCtx); close(deliveriesDone) }()
+	webhooksDone := make(chan struct{})
+	a.Webhooks.Every = 100 * time.Millisecond
+	go func() { a.Webhooks.Run(mailCtx); close(webhooksDone) }()
 	t.Cleanup(func() {
 		srv.Close()
 		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -195,6 +199,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		stopMail()
 		<-mailDone
 		<-deliveriesDone
+		<-webhooksDone
 		a.Store.Close()
 	})
 	driver, dsn := "sqlite", "file:"+cfg.Database.Path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"

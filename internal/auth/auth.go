@@ -40,6 +40,7 @@ type Store interface {
 	ForwardStore
 	PasskeyStore
 	TokenStore
+	WebhookStore
 }
 
 // AuditStore is the audit trail.
@@ -84,6 +85,9 @@ type Config struct {
 	Observer Observer
 	// Passkeys runs the WebAuthn ceremonies (internal/webauthn).
 	Passkeys *webauthn.Ceremonies
+	// WebhooksAllowPrivate lets webhooks post to this machine or a private
+	// network (plain http to loopback too).
+	WebhooksAllowPrivate bool
 }
 
 // Observer counts what the rules decide, for metrics (internal/metrics):
@@ -242,6 +246,8 @@ type Links interface {
 	SAMLACS(orgID int64) string
 	// Issuer is the OpenID Provider's issuer, where apps discover it.
 	Issuer() string
+	// Webhook is the page of an organization's webhook endpoint.
+	Webhook(orgID, id int64) string
 }
 
 func (s *Service) langOf(u *gardien.User, fallback string) string {

@@ -384,6 +384,11 @@ func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
 		return n, err
 	}
 	n += g
+	w, err := s.Store.DeleteOldWebhookDeliveries(ctx, now.Add(-webhookLogKept))
+	if err != nil {
+		return n, err
+	}
+	n += w
 	// Expired links are kept a week (an invitation's page can still say
 	// "expired" rather than "unknown"), then go.
 	m, err := s.Store.DeleteStaleTokens(ctx, now.Add(-7*24*time.Hour))

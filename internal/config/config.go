@@ -68,6 +68,10 @@ type Config struct {
 	// machine or a private network; off, Gardien posts only to https URLs
 	// of public addresses (an admin's settings cannot aim it inside).
 	AppsAllowPrivate bool
+	// WebhooksAllowPrivate lets organizations' webhooks post to this
+	// machine or a private network; off, only to https URLs of public
+	// addresses.
+	WebhooksAllowPrivate bool
 	// AdminAddr is where metrics and pprof are served ("" = nowhere): a
 	// listener of its own, never the public one.
 	AdminAddr string
@@ -204,6 +208,14 @@ var settings = []setting{
 			return fmt.Errorf("want true or false, got %q", v)
 		}
 		c.AppsAllowPrivate = b
+		return nil
+	}},
+	{"webhooks-allow-private", "GARDIEN_WEBHOOKS_ALLOW_PRIVATE", "false", "let organizations' webhooks post to this machine or a private network (plain http to loopback too); off, Gardien posts only to https URLs of public addresses", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		c.WebhooksAllowPrivate = b
 		return nil
 	}},
 	{"cookie-domain", "GARDIEN_COOKIE_DOMAIN", "", "the parent domain of Gardien's host and of the hosts it protects behind nginx, Traefik or Caddy (forward-auth), e.g. example.com: their pass cookie is set for it (never Gardien's session cookie); empty: Gardien's host alone", func(c *Config, v string) error {

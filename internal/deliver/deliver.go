@@ -1,4 +1,4 @@
-// Package deliver sends what Gardien tells apps (back-channel logouts; next,
+// Package deliver sends what Gardien tells apps (back-channel logouts,
 // webhooks) from the database: what is queued survives a killed process,
 // workers on any node claim each delivery, and a target that does not
 // answer is tried again with growing waits until the delivery expires.
@@ -18,8 +18,9 @@ import (
 type Store interface {
 	NextDeliveryDue(ctx context.Context) (time.Time, bool, error)
 	ClaimDelivery(ctx context.Context, now, leaseEnd time.Time) (*gardien.Delivery, error)
-	DeliveryDone(ctx context.Context, id int64) error
-	DeliveryFailed(ctx context.Context, id int64, next time.Time, reason string) error
+	// DeliveryDone records a delivery sent (failure empty) or given up.
+	DeliveryDone(ctx context.Context, d *gardien.Delivery, failure string) error
+	DeliveryFailed(ctx context.Context, d *gardien.Delivery, next time.Time, reason string) error
 }
 
 // Sender sends one delivery of its kind; an error means try again later.
@@ -32,8 +33,11 @@ type Worker struct {
 	// Queue, when set, runs before each look for work (back-channel
 	// logouts of sessions that ended are queued there).
 	Queue func(ctx context.Context) error
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Failed, when set, hears of each failed try once it is recorded (a
+	// webhook's endpoint is turned off after a day of them).
+	Failed func(ctx context.Context, d *gardien.Delivery)
+	Log    *slog.Logger
+	Now    func() time.Time
 	// Every is how often an idle worker looks again (default 2 s).
 	Every time.Duration
 }
@@ -97,18 +101,24 @@ func (w *Worker) SendOne(ctx context.Context) bool {
 		w.done(ctx, d, fmt.Errorf("given up after %d tries: %w", d.Attempts, err))
 	default:
 		w.Log.Warn("delivery failed; trying again", "kind", d.Kind, "target", d.Target, "attempts", d.Attempts, "err", err)
-		if ferr := w.Store.DeliveryFailed(ctx, d.ID, now.Add(retryIn(d.Attempts)), err.Error()); ferr != nil {
+		if ferr := w.Store.DeliveryFailed(ctx, d, now.Add(retryIn(d.Attempts)), err.Error()); ferr != nil {
 			w.Log.Error("deliveries", "err", ferr)
+		} else if w.Failed != nil {
+			w.Failed(ctx, d)
 		}
 	}
 	return true
 }
 
 func (w *Worker) done(ctx context.Context, d *gardien.Delivery, failure error) {
+	reason := ""
 	if failure != nil {
 		w.Log.Error("delivery given up", "kind", d.Kind, "target", d.Target, "err", failure)
+		reason = failure.Error()
 	}
-	if err := w.Store.DeliveryDone(ctx, d.ID); err != nil {
+	if err := w.Store.DeliveryDone(ctx, d, reason); err != nil {
 		w.Log.Error("deliveries", "err", err)
+	} else if failure != nil && w.Failed != nil {
+		w.Failed(ctx, d)
 	}
 }

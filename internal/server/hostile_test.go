@@ -63,6 +63,13 @@ var routes = [][2]string{
 	{"GET", "/api/v1/organizations/{id}/tokens"},
 	{"POST", "/api/v1/organizations/{id}/tokens"},
 	{"DELETE", "/api/v1/organizations/{id}/tokens/{token}"},
+	{"GET", "/api/v1/organizations/{id}/webhooks"},
+	{"POST", "/api/v1/organizations/{id}/webhooks"},
+	{"GET", "/api/v1/organizations/{id}/webhooks/{webhook}"},
+	{"PATCH", "/api/v1/organizations/{id}/webhooks/{webhook}"},
+	{"DELETE", "/api/v1/organizations/{id}/webhooks/{webhook}"},
+	{"GET", "/api/v1/organizations/{id}/webhooks/{webhook}/deliveries"},
+	{"POST", "/api/v1/organizations/{id}/webhooks/{webhook}/deliveries/{delivery}/resend"},
 	{"POST", "/api/v1/me/passkeys/challenge"},
 	{"POST", "/api/v1/me/passkeys/register"},
 	{"POST", "/api/v1/me/passkeys/register/finish"},
@@ -219,6 +226,14 @@ var routes = [][2]string{
 	{"POST", "/organizations/{id}/tokens"},
 	{"GET", "/organizations/{id}/tokens/{token}/revoke"},
 	{"POST", "/organizations/{id}/tokens/{token}/revoke"},
+	{"GET", "/organizations/{id}/webhooks"},
+	{"POST", "/organizations/{id}/webhooks"},
+	{"GET", "/organizations/{id}/webhooks/{webhook}"},
+	{"POST", "/organizations/{id}/webhooks/{webhook}"},
+	{"POST", "/organizations/{id}/webhooks/{webhook}/enable"},
+	{"POST", "/organizations/{id}/webhooks/{webhook}/deliveries/{delivery}/resend"},
+	{"GET", "/organizations/{id}/webhooks/{webhook}/delete"},
+	{"POST", "/organizations/{id}/webhooks/{webhook}/delete"},
 	{"GET", "/settings/tokens"},
 	{"POST", "/settings/tokens"},
 	{"GET", "/settings/tokens/{token}/revoke"},
@@ -276,7 +291,7 @@ var fields = []string{"email", "password", "name", "token", "code", "recovery_co
 	"new_password", "role", "require_two_factor", "end_sessions", "language", "lang", "next", "require",
 	"sessions", "invitation", "filter", "SAMLResponse", "RelayState", "idp_metadata_url", "idp_metadata_xml", "new_email", "protocol", "enabled", "domains", "require_sso", "issuer", "client_id", "client_secret", "idp_initiated",
 	"type", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "audience", "signing_alg", "hosts", "rd",
-	"credential", "assertion", "key_name", "scopes", "expires_at"}
+	"credential", "assertion", "key_name", "scopes", "expires_at", "url", "events"}
 
 func jsonWithAll(value string) string {
 	parts := make([]string, len(fields))
@@ -406,7 +421,9 @@ func hostile(t *testing.T, opts ...apptest.Option) {
 	me := api(owner, "GET", "/me", nil).JSON()["user"].(map[string]any)
 	app := api(owner, "POST", "/organizations/"+orgID+"/apps", map[string]any{"name": "Wiki", "type": "web",
 		"redirect_uris": []string{"https://wiki.example.com/cb"}}).JSON()["app"].(map[string]any)
-	ids := map[string]string{"{id}": orgID, "{app}": fmt.Sprint(app["id"]), "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com", "{session}": "1", "{passkey}": "1", "{key}": "1", "{token}": "1"}
+	hook := api(owner, "POST", "/organizations/"+orgID+"/webhooks", map[string]any{"url": "https://127.0.0.1:9/gardien",
+		"events": []string{"org.renamed"}}).JSON()["webhook"].(map[string]any)
+	ids := map[string]string{"{webhook}": fmt.Sprint(hook["id"]), "{delivery}": "1", "{id}": orgID, "{app}": fmt.Sprint(app["id"]), "{inv}": fmt.Sprint(inv["id"]), "{user}": fmt.Sprint(me["id"]), "{domain}": "example.com", "{session}": "1", "{passkey}": "1", "{key}": "1", "{token}": "1"}
 
 	alive := func(c *apptest.Client) bool { return c.API("GET", "/me", nil).StatusCode == 200 }
 	full := &level{name: "full", c: owner}

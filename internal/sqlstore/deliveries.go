@@ -41,17 +41,17 @@ func (s *Store) ClaimDelivery(ctx context.Context, now, leaseEnd time.Time) (*ga
 }
 
 // DeliveryDone removes a delivery sent, or given up.
-func (s *Store) DeliveryDone(ctx context.Context, id int64) error {
-	if _, err := s.exec(ctx, s.writer, `DELETE FROM deliveries WHERE id = ?`, id); err != nil {
+func (s *Store) DeliveryDone(ctx context.Context, d *gardien.Delivery, _ string) error {
+	if _, err := s.exec(ctx, s.writer, `DELETE FROM deliveries WHERE id = ?`, d.ID); err != nil {
 		return fmt.Errorf("sqlstore: delivery done: %w", err)
 	}
 	return nil
 }
 
 // DeliveryFailed records a failed try and when to try again.
-func (s *Store) DeliveryFailed(ctx context.Context, id int64, next time.Time, reason string) error {
+func (s *Store) DeliveryFailed(ctx context.Context, d *gardien.Delivery, next time.Time, reason string) error {
 	if _, err := s.exec(ctx, s.writer, `UPDATE deliveries SET next_attempt_at = ?, last_error = ? WHERE id = ?`,
-		next.Unix(), gardien.Clip(reason, 500), id); err != nil {
+		next.Unix(), gardien.Clip(reason, 500), d.ID); err != nil {
 		return fmt.Errorf("sqlstore: delivery failed: %w", err)
 	}
 	return nil

@@ -227,12 +227,23 @@ const insertEventSQL = `INSERT INTO events (at, type, user_id, actor_id, org_id,
 
 // insertEvent writes an event inside tx, or on its own when tx is nil: a
 // change and its audit line commit together.
+// An event that webhooks may ask for is queued to them in its transaction.
 func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, e *gardien.Event) error {
 	args := []any{e.Time.Unix(), e.Type, nullID(e.UserID), nullID(e.ActorID), nullID(e.OrgID), e.IP, e.UserAgent, encodeEventData(e.Data)}
-	if tx == nil {
+	hooked := webhookable(e)
+	switch {
+	case tx == nil && hooked:
+		return s.tx(ctx, func(tx *sql.Tx) error { return s.insertEvent(ctx, tx, e) })
+	case tx == nil:
 		return s.queryRow(ctx, s.writer, insertEventSQL, args...).Scan(&e.ID)
 	}
-	return s.txQueryRow(ctx, tx, insertEventSQL, args...).Scan(&e.ID)
+	if err := s.txQueryRow(ctx, tx, insertEventSQL, args...).Scan(&e.ID); err != nil {
+		return err
+	}
+	if hooked {
+		return s.queueWebhooks(ctx, tx, e)
+	}
+	return nil
 }
 
 // UserEvents returns a user's most recent events, newest first.

@@ -126,6 +126,11 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("255.255.255.255/32"),
 }
 
+// PublicAddress says whether a is an address on the internet: what
+// Gardien may reach for an owner's settings while the operator has not
+// allowed private ones.
+func PublicAddress(a netip.Addr) bool { return public(a) }
+
 // public says whether a is an address on the internet.
 func public(a netip.Addr) bool {
 	a = a.Unmap()

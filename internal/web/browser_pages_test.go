@@ -181,6 +181,9 @@ func newScenery(t *testing.T) *scenery {
 	tokenPath := fmt.Sprintf("/settings/tokens/%v/revoke", token.JSON()["token"].(map[string]any)["id"])
 	orgToken := owner.API("POST", org+"/tokens", map[string]any{"name": "SIEM", "scopes": []string{"audit:read"}})
 	orgTokenPath := fmt.Sprintf("%s/tokens/%v/revoke", org, orgToken.JSON()["token"].(map[string]any)["id"])
+	// A webhook endpoint (nothing listens there: its log has a failed try).
+	hook := owner.API("POST", org+"/webhooks", map[string]any{"url": "https://127.0.0.1:9/gardien", "events": []string{"webhook.created", "org.member_joined"}})
+	hookPath := fmt.Sprintf("%s/webhooks/%v", org, hook.JSON()["webhook"].(map[string]any)["id"])
 
 	nobody := []*http.Cookie(nil)
 	o, m := cookies(owner), cookies(member)
@@ -232,6 +235,9 @@ func newScenery(t *testing.T) *scenery {
 		{tokenPath, o},
 		{org + "/tokens", o},
 		{orgTokenPath, o},
+		{org + "/webhooks", o},
+		{hookPath, o},
+		{hookPath + "/delete", o},
 		{"/sso/link", o},
 		{org + "/overview", m},
 		{org + "/leave", m},

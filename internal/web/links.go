@@ -72,3 +72,8 @@ func (l Links) ConfirmEmail(token string) string { return l.at(pathConfirmEmail,
 
 // Issuer is the OpenID Provider's issuer: where apps discover Gardien.
 func (l Links) Issuer() string { return strings.TrimSuffix(l.Base.String(), "/") }
+
+// Webhook is the page of an organization's webhook endpoint.
+func (l Links) Webhook(orgID, id int64) string {
+	return l.at("/organizations/"+strconv.FormatInt(orgID, 10)+"/webhooks/"+strconv.FormatInt(id, 10), "")
+}

@@ -20,7 +20,7 @@ const orgCookie = "gardien_org"
 // pathIDs are the numeric path values of the routes; guard answers 404 to
 // a path whose values are not positive numbers, so handlers read them with
 // pathID and build URLs from the numbers, never from raw path segments.
-var pathIDs = []string{"id", "inv", "user", "session", "key", "token"}
+var pathIDs = []string{"id", "inv", "user", "session", "key", "token", "webhook", "delivery"}
 
 func validPathIDs(r *http.Request) bool {
 	for _, name := range pathIDs {

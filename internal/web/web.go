@@ -98,6 +98,8 @@ func New(c Config) (*Handler, error) {
 		"field": func(p any, name, typ, label, autocomplete string) fieldData {
 			return fieldData{Page: pageOf(p), Name: name, Type: typ, Label: label, Autocomplete: autocomplete}
 		},
+		// Two values for a template: {{template "x" (pair $ .)}}.
+		"pair": func(p paged, v any) pairData { return pairData{p, v} },
 		"keyAdd": func(p any, action string, primary bool) keyAddData {
 			return keyAddData{Page: pageOf(p), Action: action, Primary: primary}
 		},
@@ -168,6 +170,12 @@ func pageOf(v any) *Page {
 		return p.page()
 	}
 	return &Page{}
+}
+
+// pairData is a page and a value, for a template that speaks of the value.
+type pairData struct {
+	A paged
+	B any
 }
 
 // fieldData is what the "field" template needs for one labelled input.

@@ -1,0 +1,295 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gardien/gardien"
+	"github.com/gardien/gardien/internal/mail"
+	"github.com/gardien/gardien/internal/sso"
+)
+
+// WebhookStore keeps organizations' webhooks and their deliveries.
+type WebhookStore interface {
+	Webhooks(ctx context.Context, orgID int64) ([]gardien.Webhook, error)
+	// Webhook is one endpoint of an organization; gardien.ErrNotFound
+	// when it has none such.
+	Webhook(ctx context.Context, orgID, id int64) (*gardien.Webhook, error)
+	// AddWebhook refuses with gardien.ErrTooMany past max endpoints.
+	AddWebhook(ctx context.Context, w *gardien.Webhook, max int, e *gardien.Event) error
+	UpdateWebhook(ctx context.Context, w *gardien.Webhook, enable bool, e *gardien.Event) error
+	DeleteWebhook(ctx context.Context, orgID, id int64, e *gardien.Event) error
+	// DisableWebhook turns off an endpoint failing since before
+	// failingBefore; false when it was not.
+	DisableWebhook(ctx context.Context, id int64, failingBefore, now time.Time, e *gardien.Event) (bool, error)
+	WebhookDeliveries(ctx context.Context, webhookID int64, limit int) ([]gardien.WebhookDelivery, error)
+	ResendWebhookDelivery(ctx context.Context, webhookID, deliveryID int64, now time.Time) (int64, error)
+	DeleteOldWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
+}
+
+const (
+	// MaxWebhooks bounds an organization's endpoints.
+	MaxWebhooks = 10
+	// WebhookFailingFor is how long an endpoint may fail before it is
+	// turned off (its deliveries are tried as long).
+	WebhookFailingFor = 24 * time.Hour
+	// webhookLogKept is how long the delivery log keeps a line.
+	webhookLogKept = 30 * 24 * time.Hour
+	// webhookLogShown bounds the lines of a delivery log shown.
+	webhookLogShown     = 100
+	maxWebhookURL       = 2000
+	webhookSecretPrefix = "whsec_"
+)
+
+var (
+	errWebhookMissing  = gardien.Errorf(gardien.CodeNotFound, "err.webhook_not_found")
+	errDeliveryMissing = gardien.Errorf(gardien.CodeNotFound, "err.webhook_delivery_not_found")
+	errTooManyWebhooks = gardien.Errorf(gardien.CodeConflict, "err.webhook_too_many")
+	errWebhookOff      = gardien.Errorf(gardien.CodeConflict, "err.webhook_disabled")
+)
+
+// WebhookInput is an endpoint as an owner sets it.
+type WebhookInput struct {
+	URL    string
+	Events []string
+}
+
+// NewWebhook is an endpoint just added, with its signing secret (shown
+// this once).
+type NewWebhook struct {
+	*gardien.Webhook
+	Secret string
+}
+
+// WebhookEventTypes lists the events an endpoint may ask for.
+func WebhookEventTypes() []string { return slices.Clone(gardien.WebhookEventTypes) }
+
+// check cleans an owner's input: an https URL (http to this machine, and
+// private addresses, only where the operator allows them: no SSRF through
+// an owner's settings) and known event types, at least one.
+func (in *WebhookInput) check(allowPrivate bool) (*gardien.Webhook, error) {
+	raw := strings.TrimSpace(in.URL)
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "" || len(raw) > maxWebhookURL || strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return nil, gardien.Invalid("url", "err.webhook_url")
+	case err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || strings.Contains(raw, "#"):
+		return nil, gardien.Invalid("url", "err.webhook_url")
+	case u.Scheme == "http" && allowPrivate && loopbackHost(u.Hostname()):
+	case u.Scheme != "https":
+		return nil, gardien.Invalid("url", "err.webhook_url_https")
+	}
+	if a, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !allowPrivate && !sso.PublicAddress(a) {
+		return nil, gardien.Invalid("url", "err.webhook_url_private")
+	}
+	var events []string
+	for _, t := range in.Events {
+		if !slices.Contains(gardien.WebhookEventTypes, t) {
+			return nil, gardien.Invalid("events", "err.webhook_events")
+		}
+		if !slices.Contains(events, t) {
+			events = append(events, t)
+		}
+	}
+	if len(events) == 0 {
+		return nil, gardien.Invalid("events", "err.webhook_events")
+	}
+	return &gardien.Webhook{URL: u.String(), Events: events}, nil
+}
+
+// Webhooks lists an organization's endpoints, for its owners.
+func (s *Service) Webhooks(ctx context.Context, actor *gardien.User, orgID int64) ([]gardien.Webhook, error) {
+	if err := s.ownerOf(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	out, err := s.Store.Webhooks(ctx, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: webhooks: %w", err)
+	}
+	return out, nil
+}
+
+// Webhook is one endpoint of an organization, for its owners.
+func (s *Service) Webhook(ctx context.Context, actor *gardien.User, orgID, id int64) (*gardien.Webhook, error) {
+	if err := s.ownerOf(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	return s.webhook(ctx, orgID, id)
+}
+
+func (s *Service) webhook(ctx context.Context, orgID, id int64) (*gardien.Webhook, error) {
+	w, err := s.Store.Webhook(ctx, orgID, id)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errWebhookMissing
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: webhook: %w", err)
+	}
+	return w, nil
+}
+
+// CreateWebhook adds an endpoint to an organization (its owners only) with
+// a new signing secret; audited.
+func (s *Service) CreateWebhook(ctx context.Context, actor *gardien.User, orgID int64, in WebhookInput, c gardien.Client) (*NewWebhook, error) {
+	if err := s.ownerOf(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	w, err := in.check(s.WebhooksAllowPrivate)
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	rand.Read(key) // never fails (crypto/rand since Go 1.24)
+	secret := webhookSecretPrefix + base64.StdEncoding.EncodeToString(key)
+	if w.Sealed, err = s.Box.Seal(key, webhookSealContext(orgID)); err != nil {
+		return nil, fmt.Errorf("auth: create webhook: %w", err)
+	}
+	w.OrgID, w.CreatedAt = orgID, s.Now().UTC().Truncate(time.Second)
+	e := s.orgEvent(gardien.EventWebhookCreated, orgID, 0, actor.ID, c, gardien.EventData{"name": w.URL})
+	err = s.Store.AddWebhook(ctx, w, MaxWebhooks, e)
+	if errors.Is(err, gardien.ErrTooMany) {
+		return nil, errTooManyWebhooks
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: create webhook: %w", err)
+	}
+	return &NewWebhook{Webhook: w, Secret: secret}, nil
+}
+
+// UpdateWebhook changes an endpoint's URL and events; enable turns an
+// endpoint that was turned off on again. Audited.
+func (s *Service) UpdateWebhook(ctx context.Context, actor *gardien.User, orgID, id int64, in WebhookInput, enable bool, c gardien.Client) (*gardien.Webhook, error) {
+	if err := s.ownerOf(ctx, orgID, actor.ID); err != nil {
+		return nil, err
+	}
+	w, err := in.check(s.WebhooksAllowPrivate)
+	if err != nil {
+		return nil, err
+	}
+	w.ID, w.OrgID = id, orgID
+	data := gardien.EventData{"name": w.URL, "text": strconv.FormatInt(id, 10)}
+	if enable {
+		data["state"] = "enabled"
+	}
+	err = s.Store.UpdateWebhook(ctx, w, enable, s.orgEvent(gardien.EventWebhookUpdated, orgID, 0, actor.ID, c, data))
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errWebhookMissing
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: update webhook: %w", err)
+	}
+	return s.webhook(ctx, orgID, id)
+}
+
+// DeleteWebhook deletes an endpoint and its log; audited.
+func (s *Service) DeleteWebhook(ctx context.Context, actor *gardien.User, orgID, id int64, c gardien.Client) error {
+	if err := s.ownerOf(ctx, orgID, actor.ID); err != nil {
+		return err
+	}
+	w, err := s.webhook(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	e := s.orgEvent(gardien.EventWebhookDeleted, orgID, 0, actor.ID, c, gardien.EventData{"name": w.URL, "text": strconv.FormatInt(id, 10)})
+	err = s.Store.DeleteWebhook(ctx, orgID, id, e)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return errWebhookMissing
+	}
+	if err != nil {
+		return fmt.Errorf("auth: delete webhook: %w", err)
+	}
+	return nil
+}
+
+// WebhookDeliveries is an endpoint's delivery log, the newest first.
+func (s *Service) WebhookDeliveries(ctx context.Context, actor *gardien.User, orgID, id int64) ([]gardien.WebhookDelivery, error) {
+	if _, err := s.Webhook(ctx, actor, orgID, id); err != nil {
+		return nil, err
+	}
+	out, err := s.Store.WebhookDeliveries(ctx, id, webhookLogShown)
+	if err != nil {
+		return nil, fmt.Errorf("auth: webhook deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// ResendWebhookDelivery sends an event of an endpoint's log again (once
+// its delivery is done, sent or given up); the new delivery's ID.
+func (s *Service) ResendWebhookDelivery(ctx context.Context, actor *gardien.User, orgID, id, deliveryID int64) (int64, error) {
+	w, err := s.Webhook(ctx, actor, orgID, id)
+	if err != nil {
+		return 0, err
+	}
+	if !w.DisabledAt.IsZero() {
+		return 0, errWebhookOff
+	}
+	n, err := s.Store.ResendWebhookDelivery(ctx, id, deliveryID, s.Now())
+	if errors.Is(err, gardien.ErrNotFound) {
+		return 0, errDeliveryMissing
+	}
+	if err != nil {
+		return 0, fmt.Errorf("auth: send webhook delivery again: %w", err)
+	}
+	return n, nil
+}
+
+// WebhookFailed hears of a webhook delivery's failed try: an endpoint
+// failing for a day is turned off, and its organization's owners told.
+func (s *Service) WebhookFailed(ctx context.Context, d *gardien.Delivery) {
+	if d.Webhook == nil {
+		return
+	}
+	now := s.Now()
+	wd := d.Webhook
+	e := s.orgEvent(gardien.EventWebhookDisabled, wd.OrgID, 0, 0, gardien.Client{}, gardien.EventData{"name": d.Target, "text": strconv.FormatInt(wd.WebhookID, 10)})
+	off, err := s.Store.DisableWebhook(ctx, wd.WebhookID, now.Add(-WebhookFailingFor), now, e)
+	if err != nil {
+		s.Log.ErrorContext(ctx, "webhook failure", "err", err)
+		return
+	}
+	if !off {
+		return
+	}
+	ws := &gardien.Webhook{ID: wd.WebhookID, OrgID: wd.OrgID, URL: d.Target}
+	s.Log.WarnContext(ctx, "webhook endpoint turned off after a day of failures", "org", ws.OrgID, "webhook", ws.ID, "url", ws.URL)
+	owners, err := s.Store.Members(ctx, ws.OrgID, gardien.MemberFilter{Role: gardien.RoleOwner, Limit: maxOwnersShown})
+	if err != nil {
+		s.Log.ErrorContext(ctx, "webhook failure: owners", "err", err)
+		return
+	}
+	org, err := s.Store.OrganizationByID(ctx, ws.OrgID)
+	if err != nil {
+		s.Log.ErrorContext(ctx, "webhook failure: organization", "err", err)
+		return
+	}
+	for _, o := range owners {
+		s.send(ctx, mail.Letter{Kind: "webhook_disabled", To: o.Email, Name: o.Name, Lang: s.langOf(&gardien.User{Locale: o.Locale}, ""),
+			Link: s.Links.Webhook(ws.OrgID, ws.ID), Args: []any{ws.URL, org.Name}})
+	}
+}
+
+// webhookSealContext binds an endpoint's sealed secret to its organization.
+func webhookSealContext(orgID int64) []byte {
+	return []byte("webhook secret " + strconv.FormatInt(orgID, 10))
+}
+
+// WebhookKey unseals the signing secret of a webhook delivery's endpoint.
+func (s *Service) WebhookKey(d *gardien.Delivery) ([]byte, error) {
+	if d.Webhook == nil {
+		return nil, errors.New("auth: not a webhook delivery")
+	}
+	key, err := s.Box.Open(d.Secret, webhookSealContext(d.Webhook.OrgID))
+	if err != nil {
+		return nil, fmt.Errorf("auth: webhook secret: %w", err)
+	}
+	return key, nil
+}
