@@ -43,7 +43,9 @@ type AccountStore interface {
 // wants two accounts that differ by the case of one letter).
 func NormalizeEmail(raw string) (email, key string, ok bool) {
 	email = strings.TrimSpace(raw)
-	if !utf8.ValidString(email) {
+	// U+FFFD is what a JSON decoder made of bytes that were not UTF-8:
+	// never part of a real address.
+	if !utf8.ValidString(email) || strings.ContainsRune(email, utf8.RuneError) {
 		return "", "", false
 	}
 	at := strings.LastIndexByte(email, '@')
