@@ -210,6 +210,8 @@ var EventTypes = []string{
 	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved, EventPasskeyCloned,
 	EventTokenCreated, EventTokenRevoked,
 	EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted, EventWebhookDisabled,
+	EventSCIMEnabled, EventSCIMDisabled, EventSCIMTokenRotated, EventSCIMUserCreated, EventSCIMUserUpdated,
+	EventSCIMUserDeprovisioned, EventSCIMUserReactivated, EventSCIMUserDeleted,
 }
 
 // AMRHasMFA says whether an AMR (space-separated values) counts a second

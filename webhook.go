@@ -71,4 +71,6 @@ var WebhookEventTypes = append(MemberEventTypes[:len(MemberEventTypes):len(Membe
 	EventOrgRenamed, EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOUserCreated, EventSSOLinked,
 	EventSSOLoginFailed, EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventAppTokenReuse,
 	EventTokenCreated, EventTokenRevoked, EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted, EventWebhookDisabled,
+	EventSCIMUserCreated, EventSCIMUserUpdated, EventSCIMUserDeprovisioned, EventSCIMUserReactivated, EventSCIMUserDeleted,
+	EventSCIMEnabled, EventSCIMDisabled, EventSCIMTokenRotated,
 )

@@ -32,6 +32,7 @@ import (
 	"github.com/gardien/gardien/internal/metrics"
 	"github.com/gardien/gardien/internal/oidcop"
 	"github.com/gardien/gardien/internal/password"
+	"github.com/gardien/gardien/internal/scim"
 	"github.com/gardien/gardien/internal/secretbox"
 	"github.com/gardien/gardien/internal/server"
 	"github.com/gardien/gardien/internal/sqlstore"
@@ -269,6 +270,7 @@ func (a *App) Handler() (http.Handler, error) {
 		Auth:           a.Auth,
 		Provider:       a.Provider,
 		Authz:          &authz.Handler{Auth: a.Auth, Base: a.Config.BaseURL, Log: a.Log},
+		SCIM:           scim.New(a.Auth, cat, a.Config.BaseURL.String(), a.Log),
 		API:            api.New(a.Auth, cat, cookies, a.Log),
 		Web:            pages,
 		DB:             a.Store,

@@ -41,6 +41,7 @@ type Store interface {
 	PasskeyStore
 	TokenStore
 	WebhookStore
+	SCIMStore
 }
 
 // AuditStore is the audit trail.

@@ -1039,3 +1039,49 @@ func TestAHugeBodyIsRefused(t *testing.T) {
 		t.Fatalf("a 1 MiB token request: %d %.200s", r.StatusCode, r.Body)
 	}
 }
+
+// TestADeprovisionedPersonsAppsAreTold: an SSO person signed in to an app
+// (before SCIM was on) is taken up by the identity provider's SCIM create,
+// then deprovisioned: the app gets its back-channel logout, and her
+// Gardien session is gone.
+func TestADeprovisionedPersonsAppsAreTold(t *testing.T) {
+	t.Parallel()
+	env, _, owner, org, _ := ssoSetup(t)
+	catcher := newLogoutCatcher(t, 0)
+	rp := newRP(t, env, owner, org, map[string]any{"backchannel_logout_uri": catcher.srv.URL + "/logout"})
+	s := rp.start()
+	browser := ssoBrowser()
+	loc := ssoSignIn(t, env, browser, env.URL+s.path)
+	_, id, _ := rp.exchange(t, s, rp.answer(t, s, loc).Get("code"))
+
+	token := apptest.MustAPI(t, owner.C, "POST", org+"/scim/token", nil)["scim"].(map[string]any)["token"].(string)
+	scim := func(method, path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, env.URL+"/scim/v2/"+strings.TrimPrefix(org, "/organizations/")+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/scim+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, out)
+		}
+		return out
+	}
+	ada := scim("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@acme.test","active":true}`)
+	scim("PATCH", "/Users/"+ada["id"].(string), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+		"Operations":[{"op":"replace","value":{"active":false}}]}`)
+	rp.checkLogout(t, catcher.wait(t, 1), id)
+	resp, err := browser.Get(env.URL + "/api/v1/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("Ada's Gardien session after her deprovisioning: %d", resp.StatusCode)
+	}
+}

@@ -63,6 +63,9 @@ var routes = [][2]string{
 	{"GET", "/api/v1/organizations/{id}/tokens"},
 	{"POST", "/api/v1/organizations/{id}/tokens"},
 	{"DELETE", "/api/v1/organizations/{id}/tokens/{token}"},
+	{"GET", "/api/v1/organizations/{id}/scim"},
+	{"POST", "/api/v1/organizations/{id}/scim/token"},
+	{"DELETE", "/api/v1/organizations/{id}/scim"},
 	{"GET", "/api/v1/organizations/{id}/webhooks"},
 	{"POST", "/api/v1/organizations/{id}/webhooks"},
 	{"GET", "/api/v1/organizations/{id}/webhooks/{webhook}"},
@@ -226,6 +229,10 @@ var routes = [][2]string{
 	{"POST", "/organizations/{id}/tokens"},
 	{"GET", "/organizations/{id}/tokens/{token}/revoke"},
 	{"POST", "/organizations/{id}/tokens/{token}/revoke"},
+	{"GET", "/organizations/{id}/scim/token"},
+	{"POST", "/organizations/{id}/scim/token"},
+	{"GET", "/organizations/{id}/scim/off"},
+	{"POST", "/organizations/{id}/scim/off"},
 	{"GET", "/organizations/{id}/webhooks"},
 	{"POST", "/organizations/{id}/webhooks"},
 	{"GET", "/organizations/{id}/webhooks/{webhook}"},
@@ -260,6 +267,13 @@ var providerRoutes = [][2]string{
 	{"GET", "/authz/forward-auth"},
 	{"GET", "/authz/auth-request"},
 	{"POST", "/authz/forward-auth"},
+	// And identity providers' SCIM calls (internal/scim), without their token.
+	{"GET", "/scim/v2/{id}/Users"},
+	{"POST", "/scim/v2/{id}/Users"},
+	{"PATCH", "/scim/v2/{id}/Users/{user}"},
+	{"PUT", "/scim/v2/{id}/Users/{user}"},
+	{"DELETE", "/scim/v2/{id}/Users/{user}"},
+	{"GET", "/scim/v2/{id}/ServiceProviderConfig"},
 }
 
 func TestTheHostileTableHoldsEveryRoute(t *testing.T) {

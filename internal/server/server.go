@@ -21,6 +21,7 @@ import (
 	"github.com/gardien/gardien/internal/httpx"
 	"github.com/gardien/gardien/internal/metrics"
 	"github.com/gardien/gardien/internal/oidcop"
+	"github.com/gardien/gardien/internal/scim"
 	"github.com/gardien/gardien/internal/web"
 )
 
@@ -48,6 +49,8 @@ type Config struct {
 	Provider http.Handler
 	// Authz answers reverse proxies in front of protected hosts (nil: none).
 	Authz http.Handler
+	// SCIM answers organizations' identity providers (nil: none).
+	SCIM http.Handler
 }
 
 // Transport is the pages or the API: a handler that also answers, in its
@@ -97,6 +100,9 @@ func New(c Config) http.Handler {
 		mux.Handle(authz.PathForwardAuth, c.Authz)
 		mux.Handle(authz.PathAuthRequest, c.Authz)
 	}
+	if c.SCIM != nil {
+		mux.Handle(scim.Prefix, c.SCIM)
+	}
 
 	// CrossOriginProtection refuses cross-site unsafe requests (from the
 	// Sec-Fetch-Site and Origin headers browsers send): CSRF protection for
@@ -115,6 +121,9 @@ func New(c Config) http.Handler {
 	// form's included; the answer changes nothing, and reads only the pass.
 	cop.AddInsecureBypassPattern(authz.PathForwardAuth)
 	cop.AddInsecureBypassPattern(authz.PathAuthRequest)
+	// Identity providers call SCIM with the organization's bearer token,
+	// which no browser sends on its own.
+	cop.AddInsecureBypassPattern(scim.Prefix)
 	transport := func(r *http.Request) Transport {
 		if isAPI(r) {
 			return c.API
@@ -141,6 +150,8 @@ func New(c Config) http.Handler {
 				return c.API.Pattern(r)
 			case c.Provider != nil && slices.Contains(oidcop.Routes, r.URL.Path), r.URL.Path == authz.PathForwardAuth, r.URL.Path == authz.PathAuthRequest:
 				return r.URL.Path // a bounded set (not the method: anyone picks it)
+			case strings.HasPrefix(r.URL.Path, scim.Prefix):
+				return scim.Prefix + "{org}"
 			}
 			return c.Web.Pattern(r)
 		}, h)

@@ -10,8 +10,9 @@ import (
 	"github.com/gardien/gardien"
 )
 
-// SetDisabled disables (ending every session) or enables an account, and
-// writes the event, in one transaction; gardien.ErrNotFound when no such
+// SetDisabled disables (ending every session) or enables an account, as
+// the operator (an identity provider cannot undo it), and writes the
+// event, in one transaction; gardien.ErrNotFound when no such
 // account.
 func (s *Store) SetDisabled(ctx context.Context, userID int64, disabled bool, e *gardien.Event) error {
 	at := int64(0)
@@ -19,7 +20,7 @@ func (s *Store) SetDisabled(ctx context.Context, userID int64, disabled bool, e 
 		at = e.Time.Unix()
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.txExec1(ctx, tx, `UPDATE users SET disabled_at = ? WHERE id = ?`, at, userID); err != nil {
+		if err := s.txExec1(ctx, tx, `UPDATE users SET disabled_at = ?, disabled_by = '' WHERE id = ?`, at, userID); err != nil {
 			return err
 		}
 		if disabled {

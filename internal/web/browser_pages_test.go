@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/browsertest"
+	"github.com/gardien/gardien/internal/sso/ssotest"
 	"github.com/gardien/gardien/internal/testenv"
 	"github.com/gardien/gardien/internal/totp"
 )
@@ -181,6 +183,17 @@ func newScenery(t *testing.T) *scenery {
 	tokenPath := fmt.Sprintf("/settings/tokens/%v/revoke", token.JSON()["token"].(map[string]any)["id"])
 	orgToken := owner.API("POST", org+"/tokens", map[string]any{"name": "SIEM", "scopes": []string{"audit:read"}})
 	orgTokenPath := fmt.Sprintf("%s/tokens/%v/revoke", org, orgToken.JSON()["token"].(map[string]any)["id"])
+	// SSO on for a verified domain, and SCIM on.
+	if r := owner.API("PUT", org+"/sso", map[string]any{"protocol": "oidc", "enabled": true, "domains": []string{"acme.test"},
+		"issuer": ssotest.StartOP(t, nil), "client_id": "gardien", "client_secret": "idp-secret"}); r.StatusCode != 200 {
+		t.Fatalf("SSO: %d %s", r.StatusCode, r.Body)
+	}
+	if err := env.App.Auth.OperatorVerifySSODomain(context.Background(), orgIDOf(org), "acme.test", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if r := owner.API("POST", org+"/scim/token", nil); r.StatusCode != 201 {
+		t.Fatalf("SCIM: %d %s", r.StatusCode, r.Body)
+	}
 	// A webhook endpoint (nothing listens there: its log has a failed try).
 	hook := owner.API("POST", org+"/webhooks", map[string]any{"url": "https://127.0.0.1:9/gardien", "events": []string{"webhook.created", "org.member_joined"}})
 	hookPath := fmt.Sprintf("%s/webhooks/%v", org, hook.JSON()["webhook"].(map[string]any)["id"])
@@ -235,6 +248,8 @@ func newScenery(t *testing.T) *scenery {
 		{tokenPath, o},
 		{org + "/tokens", o},
 		{orgTokenPath, o},
+		{org + "/scim/token", o},
+		{org + "/scim/off", o},
 		{org + "/webhooks", o},
 		{hookPath, o},
 		{hookPath + "/delete", o},

@@ -11,6 +11,7 @@ import (
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
+	"github.com/gardien/gardien/internal/scim"
 )
 
 // orgCookie remembers the organization last opened, for the account menu's
@@ -304,6 +305,13 @@ func (h *Handler) handleResetMember(w http.ResponseWriter, r *http.Request, cur 
 type securityPage struct {
 	Page
 	*auth.Security
+	// SCIM is the organization's SCIM token (nil: off), for its owners;
+	// SCIMReady: SSO is on for a verified domain (SCIM may be turned on);
+	// SCIMMade: a token just made, shown this once.
+	SCIM      *gardien.SCIMToken
+	SCIMBase  string
+	SCIMReady bool
+	SCIMMade  *auth.NewSCIMToken
 }
 
 func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *httpx.Current) *securityPage {
@@ -317,6 +325,16 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 		return nil
 	}
 	p := &securityPage{Page: *base, Security: sec}
+	if sec.CanChangeSSO {
+		if p.SCIM, _, err = h.Auth.SCIMStatus(r.Context(), cur.User, base.Org.ID); err != nil {
+			h.Fail(w, r, err)
+			return nil
+		}
+		p.SCIMBase = h.Auth.Links.Issuer() + scim.Prefix + strconv.FormatInt(base.Org.ID, 10)
+		if c := sec.SSO; c != nil && c.Enabled {
+			p.SCIMReady = slices.ContainsFunc(c.Domains, func(d gardien.SSODomain) bool { return d.Verified() })
+		}
+	}
 	if c := sec.SSO; c != nil {
 		domains := make([]string, len(c.Domains))
 		for i, d := range c.Domains {
