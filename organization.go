@@ -61,6 +61,11 @@ type Member struct {
 	LastLoginAt      time.Time // zero: never
 	LastRemindedAt   time.Time // the last mail asking them to set 2FA up; zero: none
 	JoinedAt         time.Time
+	// Disabled: the account cannot log in — deprovisioned by the
+	// organization's identity provider (DisabledBy DisabledBySCIM; the
+	// membership waits for it to come back), or disabled by the operator.
+	Disabled   bool
+	DisabledBy string
 }
 
 // Protected is true when the member's second factor is taken care of:

@@ -166,7 +166,7 @@ func (h *Handler) handleMembers(w http.ResponseWriter, r *http.Request, cur *htt
 	members := each(p.Members, func(m gardien.Member) map[string]any {
 		return map[string]any{"user_id": m.UserID, "email": m.Email, "name": m.Name, "role": m.Role,
 			"two_factor_enabled": m.TwoFactorEnabled, "two_factor_methods": methodsOf(m), "sso": m.SSO, "last_login_at": timeOrNull(m.LastLoginAt),
-			"last_reminded_at": timeOrNull(m.LastRemindedAt)}
+			"last_reminded_at": timeOrNull(m.LastRemindedAt), "disabled": m.Disabled, "deprovisioned": m.DisabledBy == gardien.DisabledBySCIM}
 	})
 	return writeJSON(w, http.StatusOK, map[string]any{"members": members, "total": p.Counts.Total, "protected": p.Counts.Protected, "page": p.Page, "pages": p.Pages})
 }

@@ -218,8 +218,11 @@ func TestOktaProvisioning(t *testing.T) {
 		if p.ssoLogin("ada@acme.test", "ada") != nil {
 			t.Fatal("Ada deactivated logged in through SSO")
 		}
-		if m := p.member("ada@acme.test"); m == nil || m["role"] != "admin" {
+		if m := p.member("ada@acme.test"); m == nil || m["role"] != "admin" || m["deprovisioned"] != true || m["disabled"] != true {
 			t.Fatalf("the membership of a deactivated person: %v", m)
+		}
+		if page := string(p.owner.C.Get(p.org + "/members").Body); !strings.Contains(page, "Deprovisioned by the identity provider") {
+			t.Fatal("the members page does not say Ada is deprovisioned")
 		}
 		// Reactivated: in again, as admin.
 		p.want(p.call("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -227,7 +230,7 @@ func TestOktaProvisioning(t *testing.T) {
 		if p.ssoLogin("ada@acme.test", "ada") == nil {
 			t.Fatal("Ada reactivated could not log in")
 		}
-		if m := p.member("ada@acme.test"); m["role"] != "admin" {
+		if m := p.member("ada@acme.test"); m["role"] != "admin" || m["deprovisioned"] != false {
 			t.Fatalf("the membership after reactivation: %v", m)
 		}
 		events := string(p.owner.C.API("GET", p.org+"/events", nil).Body)

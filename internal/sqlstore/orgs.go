@@ -97,7 +97,7 @@ const unprotected = `u.sso = ? AND NOT (` + keysOn + ` OR ` + appOn + ` AND NOT 
 // accounts; PostgreSQL plans it as the inner join it is.
 const memberColumns = `u.id, u.email, u.name, u.locale, m.role, u.sso,
 	` + hasTwoFactor + `,
-	COALESCE(u.last_login_at, 0), m.last_reminded_at, m.created_at
+	COALESCE(u.last_login_at, 0), m.last_reminded_at, m.created_at, u.disabled_at, u.disabled_by
 	FROM memberships m CROSS JOIN users u WHERE u.id = m.user_id AND `
 
 // hasTwoFactor is a member's second factors' columns (app, keys).
@@ -106,14 +106,17 @@ const hasTwoFactor = appOn + `, ` + keysOn
 func scanMember(row scanner) (*gardien.Member, error) {
 	var m gardien.Member
 	var role string
-	var last, reminded, joined int64
-	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Locale, &role, &m.SSO, &m.AppEnabled, &m.HasKeys, &last, &reminded, &joined); err != nil {
+	var last, reminded, joined, disabled int64
+	if err := row.Scan(&m.UserID, &m.Email, &m.Name, &m.Locale, &role, &m.SSO, &m.AppEnabled, &m.HasKeys, &last, &reminded, &joined, &disabled, &m.DisabledBy); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, gardien.ErrNotFound
 		}
 		return nil, err
 	}
 	m.TwoFactorEnabled = m.AppEnabled || m.HasKeys
+	if m.Disabled = disabled != 0; !m.Disabled {
+		m.DisabledBy = ""
+	}
 	m.Role, m.JoinedAt = gardien.Role(role), time.Unix(joined, 0).UTC()
 	m.LastLoginAt, m.LastRemindedAt = unixOrZero(last), unixOrZero(reminded)
 	return &m, nil
