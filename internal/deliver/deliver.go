@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gardien/gardien"
@@ -40,6 +41,10 @@ type Worker struct {
 	Now    func() time.Time
 	// Every is how often an idle worker looks again (default 2 s).
 	Every time.Duration
+	// Concurrency is how many deliveries are out at once (default 1): a
+	// target that answers slowly holds one of them, not the others' (the
+	// store's claim keeps what must go one at a time apart).
+	Concurrency int
 }
 
 const lease = 2 * time.Minute
@@ -47,8 +52,17 @@ const lease = 2 * time.Minute
 // retryIn is the wait after the n-th failed try: 10 s, doubling, at most 1 h.
 func retryIn(n int) time.Duration { return min(10*time.Second<<min(n-1, 12), time.Hour) }
 
-// Run sends deliveries until ctx ends; one being sent is finished first.
+// Run sends deliveries until ctx ends; those being sent are finished
+// first.
 func (w *Worker) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range max(w.Concurrency, 1) {
+		wg.Go(func() { w.run(ctx) })
+	}
+	wg.Wait()
+}
+
+func (w *Worker) run(ctx context.Context) {
 	every := w.Every
 	if every == 0 {
 		every = 2 * time.Second
