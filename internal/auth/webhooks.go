@@ -88,8 +88,13 @@ func (in *WebhookInput) check(allowPrivate bool) (*gardien.Webhook, error) {
 	case u.Scheme != "https":
 		return nil, gardien.Invalid("url", "err.webhook_url_https")
 	}
-	if a, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !allowPrivate && !sso.PublicAddress(a) {
-		return nil, gardien.Invalid("url", "err.webhook_url_private")
+	if !allowPrivate {
+		// Names are checked again at each connection, after DNS; these
+		// say so at once.
+		host := strings.Trim(u.Hostname(), "[]")
+		if a, err := netip.ParseAddr(host); err == nil && !sso.PublicAddress(a) || loopbackHost(host) || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+			return nil, gardien.Invalid("url", "err.webhook_url_private")
+		}
 	}
 	var events []string
 	for _, t := range in.Events {

@@ -24,7 +24,7 @@ func TestWebhooksAreTheOwnersAndAimOutside(t *testing.T) {
 	events := []string{gardien.EventTwoFactorDisabled}
 	for _, u := range []string{"", "hooks.example.com/x", "http://hooks.example.com/x", "http://127.0.0.1:9000/x", "https://10.0.0.7/x",
 		"https://[::1]/x", "https://169.254.169.254/latest", "https://user:pw@hooks.example.com/x", "ftp://hooks.example.com/x",
-		"https://hooks.example.com/x#frag", "https://hooks.example.com/" + strings.Repeat("x", 2100), "https://hooks.example.com/a b"} {
+		"https://hooks.example.com/x#frag", "https://localhost/x", "https://api.localhost:8443/x", "https://[fe80::1%25eth0]/x", "https://hooks.example.com/" + strings.Repeat("x", 2100), "https://hooks.example.com/a b"} {
 		_, err := f.svc.CreateWebhook(ctx, owner.User, o.ID, auth.WebhookInput{URL: u, Events: events}, client)
 		wantCode(t, err, gardien.CodeValidationFailed)
 	}
