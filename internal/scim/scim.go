@@ -147,7 +147,11 @@ func (h *Handler) scimError(r *http.Request, err error) scimerrors.ScimError {
 	case gardien.CodeNotFound:
 		return scimerrors.ScimError{Status: http.StatusNotFound, Detail: detail}
 	case gardien.CodeConflict:
-		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness, Detail: detail}
+		kind := scimerrors.ScimTypeUniqueness
+		if e.Message == "err.scim_operator_disabled" {
+			kind = scimerrors.ScimTypeMutability // the account's state, not a clash
+		}
+		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: kind, Detail: detail}
 	case gardien.CodeValidationFailed:
 		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: detail}
 	}

@@ -233,6 +233,14 @@ func TestOktaProvisioning(t *testing.T) {
 		if m := p.member("ada@acme.test"); m["role"] != "admin" || m["deprovisioned"] != false {
 			t.Fatalf("the membership after reactivation: %v", m)
 		}
+		// The operator's disabling is not the identity provider's to undo.
+		if _, err := p.env.App.Auth.OperatorSetDisabled(t.Context(), "ada@acme.test", "root", true); err != nil {
+			t.Fatal(err)
+		}
+		if e := p.want(p.call("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+			"Operations":[{"op":"replace","value":{"active":true}}]}`), 409); e["scimType"] != "mutability" {
+			t.Fatalf("reactivating what the operator disabled: %v", e)
+		}
 		events := string(p.owner.C.API("GET", p.org+"/events", nil).Body)
 		for _, typ := range []string{"scim.enabled", "scim.user_created", "scim.user_updated", "scim.user_deprovisioned", "scim.user_reactivated"} {
 			if !strings.Contains(events, `"`+typ+`"`) {
