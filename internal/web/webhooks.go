@@ -62,10 +62,7 @@ func (h *Handler) handleWebhooksPage(w http.ResponseWriter, r *http.Request, cur
 // handleCreateWebhook adds an endpoint and shows its secret on the page it
 // answers with (never in a redirect's URL or a flash).
 func (h *Handler) handleCreateWebhook(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if !h.form(w, r) {
-		return
-	}
-	p := h.ownedPage(w, r, cur, "webhooks.title", "webhooks")
+	p := h.webhooksForm(w, r, cur)
 	if p == nil {
 		return
 	}
@@ -75,6 +72,19 @@ func (h *Handler) handleCreateWebhook(w http.ResponseWriter, r *http.Request, cu
 		return
 	}
 	h.renderWebhooks(w, r, cur, p, http.StatusCreated, nil, made)
+}
+
+// webhooksForm starts the answer to a webhooks form: the form read, an
+// owner's page (nil: answered already).
+func (h *Handler) webhooksForm(w http.ResponseWriter, r *http.Request, cur *httpx.Current) *Page {
+	if !h.form(w, r) {
+		return nil
+	}
+	return h.ownedPage(w, r, cur, "webhooks.title", "webhooks")
+}
+
+func webhookPath(orgID, id int64) string {
+	return fmt.Sprintf("/organizations/%d/webhooks/%d", orgID, id)
 }
 
 func webhookInput(r *http.Request) auth.WebhookInput {
@@ -97,7 +107,7 @@ func (h *Handler) renderWebhook(w http.ResponseWriter, r *http.Request, cur *htt
 		return
 	}
 	wp := webhookPage{webhooksPage: webhooksPage{Page: *p, Events: auth.WebhookEventTypes()}, Webhook: hook,
-		Base: fmt.Sprintf("/organizations/%d/webhooks/%d", orgID, id)}
+		Base: webhookPath(orgID, id)}
 	wp.Form = url.Values{"url": {hook.URL}, "events": hook.Events}
 	if err != nil {
 		wp.Form = url.Values{"url": {r.PostForm.Get("url")}, "events": r.PostForm["events"]}
@@ -120,10 +130,7 @@ func (h *Handler) handleWebhookPage(w http.ResponseWriter, r *http.Request, cur 
 }
 
 func (h *Handler) handleUpdateWebhook(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if !h.form(w, r) {
-		return
-	}
-	p := h.ownedPage(w, r, cur, "webhooks.title", "webhooks")
+	p := h.webhooksForm(w, r, cur)
 	if p == nil {
 		return
 	}
@@ -133,21 +140,18 @@ func (h *Handler) handleUpdateWebhook(w http.ResponseWriter, r *http.Request, cu
 		h.renderWebhook(w, r, cur, p, statusOf(err), err)
 		return
 	}
-	h.done(w, r, err, fmt.Sprintf("/organizations/%d/webhooks/%d", p.Org.ID, id), "webhooks.saved")
+	h.done(w, r, err, webhookPath(p.Org.ID, id), "webhooks.saved")
 }
 
 // handleEnableWebhook turns an endpoint that was turned off on again, as
 // it is.
 func (h *Handler) handleEnableWebhook(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if !h.form(w, r) {
-		return
-	}
-	p := h.ownedPage(w, r, cur, "webhooks.title", "webhooks")
+	p := h.webhooksForm(w, r, cur)
 	if p == nil {
 		return
 	}
 	id := pathID(r, "webhook")
-	to := fmt.Sprintf("/organizations/%d/webhooks/%d", p.Org.ID, id)
+	to := webhookPath(p.Org.ID, id)
 	hook, err := h.Auth.Webhook(r.Context(), cur.User, p.Org.ID, id)
 	if err == nil {
 		_, err = h.Auth.UpdateWebhook(r.Context(), cur.User, p.Org.ID, id, auth.WebhookInput{URL: hook.URL, Events: hook.Events}, true, httpx.Client(r))
@@ -156,16 +160,13 @@ func (h *Handler) handleEnableWebhook(w http.ResponseWriter, r *http.Request, cu
 }
 
 func (h *Handler) handleResendWebhook(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if !h.form(w, r) {
-		return
-	}
-	p := h.ownedPage(w, r, cur, "webhooks.title", "webhooks")
+	p := h.webhooksForm(w, r, cur)
 	if p == nil {
 		return
 	}
 	id := pathID(r, "webhook")
 	_, err := h.Auth.ResendWebhookDelivery(r.Context(), cur.User, p.Org.ID, id, pathID(r, "delivery"))
-	h.done(w, r, err, fmt.Sprintf("/organizations/%d/webhooks/%d", p.Org.ID, id), "webhooks.resent")
+	h.done(w, r, err, webhookPath(p.Org.ID, id), "webhooks.resent")
 }
 
 // webhookDeletePage asks before an endpoint and its log go.
@@ -188,10 +189,7 @@ func (h *Handler) handleDeleteWebhookPage(w http.ResponseWriter, r *http.Request
 }
 
 func (h *Handler) handleDeleteWebhook(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
-	if !h.form(w, r) {
-		return
-	}
-	p := h.ownedPage(w, r, cur, "webhooks.title", "webhooks")
+	p := h.webhooksForm(w, r, cur)
 	if p == nil {
 		return
 	}
