@@ -53,29 +53,39 @@ const lease = 2 * time.Minute
 func retryIn(n int) time.Duration { return min(10*time.Second<<min(n-1, 12), time.Hour) }
 
 // Run sends deliveries until ctx ends; those being sent are finished
-// first.
+// first. One loop looks for work and claims it (the database sees one
+// poller a node, whatever Concurrency); the sending is Concurrency at once.
 func (w *Worker) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range max(w.Concurrency, 1) {
-		wg.Go(func() { w.run(ctx) })
-	}
-	wg.Wait()
-}
-
-func (w *Worker) run(ctx context.Context) {
 	every := w.Every
 	if every == 0 {
 		every = 2 * time.Second
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	slots := make(chan struct{}, max(w.Concurrency, 1))
+	var sending sync.WaitGroup
+	defer sending.Wait()
 	for ctx.Err() == nil {
 		if w.Queue != nil {
 			if err := w.Queue(context.WithoutCancel(ctx)); err != nil {
 				w.Log.Error("deliveries: queue", "err", err)
 			}
 		}
-		for ctx.Err() == nil && w.SendOne(context.WithoutCancel(ctx)) {
+		for ctx.Err() == nil {
+			select { // a free sender first
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			d, now, ok := w.claim(context.WithoutCancel(ctx))
+			if !ok {
+				<-slots
+				break
+			}
+			sending.Go(func() {
+				defer func() { <-slots }()
+				w.send(context.WithoutCancel(ctx), d, now)
+			})
 		}
 		select {
 		case <-ctx.Done():
@@ -86,27 +96,41 @@ func (w *Worker) run(ctx context.Context) {
 
 // SendOne sends one due delivery; false when none was due.
 func (w *Worker) SendOne(ctx context.Context) bool {
+	d, now, ok := w.claim(ctx)
+	if ok {
+		w.send(ctx, d, now)
+	}
+	return ok
+}
+
+// claim takes a due delivery, if any.
+func (w *Worker) claim(ctx context.Context) (*gardien.Delivery, time.Time, bool) {
 	now := w.Now()
 	if next, ok, err := w.Store.NextDeliveryDue(ctx); err != nil {
 		w.Log.Error("deliveries", "err", err)
-		return false
+		return nil, now, false
 	} else if !ok || next.After(now) {
-		return false
+		return nil, now, false
 	}
 	d, err := w.Store.ClaimDelivery(ctx, now, now.Add(lease))
 	if err != nil {
 		if !errors.Is(err, gardien.ErrNotFound) {
 			w.Log.Error("deliveries", "err", err)
 		}
-		return false
+		return nil, now, false
 	}
+	return d, now, true
+}
+
+// send sends a claimed delivery and records how it went.
+func (w *Worker) send(ctx context.Context, d *gardien.Delivery, now time.Time) {
 	send, ok := w.Senders[d.Kind]
 	if !ok {
 		w.done(ctx, d, fmt.Errorf("no sender for %q", d.Kind))
-		return true
+		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = send(sctx, d)
+	err := send(sctx, d)
 	cancel()
 	switch {
 	case err == nil:
@@ -121,7 +145,6 @@ func (w *Worker) SendOne(ctx context.Context) bool {
 			w.Failed(ctx, d)
 		}
 	}
-	return true
 }
 
 func (w *Worker) done(ctx context.Context, d *gardien.Delivery, failure error) {
