@@ -54,6 +54,9 @@ const (
 	EventWebhookUpdated  = "webhook.updated"
 	EventWebhookDeleted  = "webhook.deleted"
 	EventWebhookDisabled = "webhook.disabled"
+	// EventWebhookTested is a test message an owner sent to one endpoint
+	// (to that endpoint only, whatever it asked for).
+	EventWebhookTested = "webhook.tested"
 )
 
 // MemberEventTypes are a person's own events (no organization of their

@@ -131,3 +131,15 @@ func (h *Handler) handleResendWebhook(w http.ResponseWriter, r *http.Request, cu
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]any{"delivery_id": n})
 }
+
+func (h *Handler) handleTestWebhook(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	id, err := pathID(r, "webhook")
+	if err != nil {
+		return err
+	}
+	n, err := h.auth.TestWebhook(r.Context(), cur.User, orgID, id, httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, map[string]any{"delivery_id": n})
+}

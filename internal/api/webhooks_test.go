@@ -206,6 +206,15 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 		}
 		wantProblem(t, p.C.API("POST", base+"/"+id+"/deliveries/999999/resend", nil), 404, "not_found")
 
+		// A test message: to this endpoint, whatever it asked for, signed.
+		r = p.C.API("POST", base+"/"+id+"/test", nil)
+		if r.StatusCode != http.StatusAccepted {
+			t.Fatalf("test: %d %s", r.StatusCode, r.Body)
+		}
+		if test := h.wait(t, 7)[6]; test.typ != "webhook.tested" || test.bad != nil || test.data["actor_email"] != p.Email {
+			t.Fatalf("the test message: %+v", test)
+		}
+
 		// Changed, then deleted; another organization's owner reaches none of it.
 		if w := apptest.MustAPI(t, p.C, "PATCH", base+"/"+id, map[string]any{"events": []string{"org.renamed"}})["webhook"].(map[string]any); fmt.Sprint(w["events"]) != "[org.renamed]" {
 			t.Fatalf("changed: %v", w)

@@ -33,6 +33,9 @@ type WebhookStore interface {
 	DisableWebhook(ctx context.Context, id int64, failingBefore, now time.Time, e *gardien.Event) (bool, error)
 	WebhookDeliveries(ctx context.Context, webhookID int64, limit int) ([]gardien.WebhookDelivery, error)
 	ResendWebhookDelivery(ctx context.Context, webhookID, deliveryID int64, now time.Time) (int64, error)
+	// QueueWebhookTest refuses with gardien.ErrNotFound an endpoint that
+	// is not the organization's, or is off.
+	QueueWebhookTest(ctx context.Context, orgID, webhookID int64, e *gardien.Event) (int64, error)
 	DeleteOldWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -243,6 +246,27 @@ func (s *Service) ResendWebhookDelivery(ctx context.Context, actor *gardien.User
 	}
 	if err != nil {
 		return 0, fmt.Errorf("auth: send webhook delivery again: %w", err)
+	}
+	return n, nil
+}
+
+// TestWebhook sends an endpoint a test message (type webhook.tested), to
+// check its URL and its signature's check; the delivery's ID. Audited.
+func (s *Service) TestWebhook(ctx context.Context, actor *gardien.User, orgID, id int64, c gardien.Client) (int64, error) {
+	w, err := s.Webhook(ctx, actor, orgID, id)
+	if err != nil {
+		return 0, err
+	}
+	if !w.DisabledAt.IsZero() {
+		return 0, errWebhookOff
+	}
+	e := s.orgEvent(gardien.EventWebhookTested, orgID, 0, actor.ID, c, gardien.EventData{"name": w.URL, "text": strconv.FormatInt(id, 10)})
+	n, err := s.Store.QueueWebhookTest(ctx, orgID, id, e)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return 0, errWebhookMissing // deleted meanwhile
+	}
+	if err != nil {
+		return 0, fmt.Errorf("auth: test webhook: %w", err)
 	}
 	return n, nil
 }

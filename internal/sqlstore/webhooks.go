@@ -241,6 +241,33 @@ func (s *Store) ResendWebhookDelivery(ctx context.Context, webhookID, deliveryID
 	return id, nil
 }
 
+// QueueWebhookTest writes a test event and its delivery to one endpoint
+// (the delivery's ID); gardien.ErrNotFound when the organization has no
+// such endpoint, on.
+func (s *Store) QueueWebhookTest(ctx context.Context, orgID, webhookID int64, e *gardien.Event) (int64, error) {
+	var id int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertEvent(ctx, tx, e); err != nil {
+			return err
+		}
+		at := e.Time.Unix()
+		err := s.txQueryRow(ctx, tx, `INSERT INTO webhook_deliveries (webhook_id, event_id, created_at, expires_at, next_attempt_at)
+			SELECT id, ?, ?, ?, ? FROM webhooks WHERE id = ? AND org_id = ? AND disabled_at = 0 RETURNING id`,
+			e.ID, at, at+int64(webhookLifetime/time.Second), at, webhookID, orgID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gardien.ErrNotFound
+		}
+		return err
+	})
+	if errors.Is(err, gardien.ErrNotFound) {
+		return 0, err
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: test webhook: %w", err)
+	}
+	return id, nil
+}
+
 // DeleteOldWebhookDeliveries deletes the log's lines sent or given up
 // before before.
 func (s *Store) DeleteOldWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {

@@ -169,6 +169,16 @@ func (h *Handler) handleResendWebhook(w http.ResponseWriter, r *http.Request, cu
 	h.done(w, r, err, webhookPath(p.Org.ID, id), "webhooks.resent")
 }
 
+func (h *Handler) handleTestWebhook(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.webhooksForm(w, r, cur)
+	if p == nil {
+		return
+	}
+	id := pathID(r, "webhook")
+	_, err := h.Auth.TestWebhook(r.Context(), cur.User, p.Org.ID, id, httpx.Client(r))
+	h.done(w, r, err, webhookPath(p.Org.ID, id), "webhooks.test_sent")
+}
+
 // webhookDeletePage asks before an endpoint and its log go.
 type webhookDeletePage struct {
 	Page

@@ -78,6 +78,9 @@ func TestWebhooksPages(t *testing.T) {
 	}
 	wantRedirect(t, owner.Form(resend[1], nil), page)
 
+	wantRedirect(t, owner.Form(page+"/test", nil), page)
+	has(t, owner.Get(page), "A test event is on its way", "Test event sent to a webhook endpoint")
+
 	// Settings: a refusal is shown on the page; a change is saved.
 	r = owner.Form(page, map[string]string{"url": "https://", "events": "org.renamed"})
 	if r.StatusCode != http.StatusUnprocessableEntity {
@@ -92,9 +95,11 @@ func TestWebhooksPages(t *testing.T) {
 	}
 	off := owner.Get(page)
 	has(t, off, "Turned off", "Turn on again")
-	if strings.Contains(string(off.Body), "/resend") {
-		t.Fatal("Send again offered while the endpoint is off")
+	if strings.Contains(string(off.Body), "/resend") || strings.Contains(string(off.Body), "/test") {
+		t.Fatal("Send again or a test offered while the endpoint is off")
 	}
+	wantRedirect(t, owner.Form(page+"/test", nil), page)
+	has(t, owner.Get(page), "The endpoint is turned off: turn it on again first.")
 	wantRedirect(t, owner.Form(page+"/enable", nil), page)
 	has(t, owner.Get(page), "Active", "The endpoint is on again.")
 
