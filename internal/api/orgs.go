@@ -386,7 +386,7 @@ func (h *Handler) handleMembersExport(w http.ResponseWriter, r *http.Request, cu
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="gardien-members-`+strconv.FormatInt(orgID, 10)+`.csv"`)
 	out := csv.NewWriter(w)
-	_ = out.Write([]string{"email", "name", "role", "two_factor", "sso", "last_login_at", "last_reminded_at", "joined_at", "two_factor_methods"}) // in memory until the members' first write
+	_ = out.Write([]string{"email", "name", "role", "two_factor", "sso", "last_login_at", "last_reminded_at", "joined_at", "two_factor_methods", "account"}) // in memory until the members' first write
 	err := h.auth.EachMember(r.Context(), cur.User, orgID, func(m gardien.Member) error {
 		tfa := "not_set_up"
 		switch {
@@ -395,8 +395,15 @@ func (h *Handler) handleMembersExport(w http.ResponseWriter, r *http.Request, cu
 		case m.TwoFactorEnabled:
 			tfa = "enabled"
 		}
+		account := "active"
+		switch {
+		case m.DisabledBy == gardien.DisabledBySCIM:
+			account = "deprovisioned"
+		case m.Disabled:
+			account = "disabled"
+		}
 		return out.Write([]string{cell(m.Email), cell(m.Name), string(m.Role), tfa, strconv.FormatBool(m.SSO),
-			timeOrEmpty(m.LastLoginAt), timeOrEmpty(m.LastRemindedAt), timeOrEmpty(m.JoinedAt), strings.Join(methodsOf(m), " ")})
+			timeOrEmpty(m.LastLoginAt), timeOrEmpty(m.LastRemindedAt), timeOrEmpty(m.JoinedAt), strings.Join(methodsOf(m), " "), account})
 	})
 	out.Flush()
 	if err != nil {

@@ -552,7 +552,7 @@ func TestMembersAsCSV(t *testing.T) {
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("rows: %v %v", rows, err)
 	}
-	if strings.Join(rows[0], ",") != "email,name,role,two_factor,sso,last_login_at,last_reminded_at,joined_at,two_factor_methods" {
+	if strings.Join(rows[0], ",") != "email,name,role,two_factor,sso,last_login_at,last_reminded_at,joined_at,two_factor_methods,account" {
 		t.Fatalf("header: %v", rows[0])
 	}
 	byEmail := map[string][]string{}

@@ -224,6 +224,9 @@ func TestOktaProvisioning(t *testing.T) {
 		if page := string(p.owner.C.Get(p.org + "/members").Body); !strings.Contains(page, "Deprovisioned by the identity provider") {
 			t.Fatal("the members page does not say Ada is deprovisioned")
 		}
+		if csv := string(p.owner.C.Get("/api/v1" + p.org + "/members.csv").Body); !strings.Contains(csv, "ada@acme.test,") || !strings.Contains(csv, ",deprovisioned\n") {
+			t.Fatalf("the members CSV does not say Ada is deprovisioned:\n%s", csv)
+		}
 		// Reactivated: in again, as admin.
 		p.want(p.call("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 			"Operations":[{"op":"replace","value":{"active":true}}]}`), 200)
