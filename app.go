@@ -188,8 +188,9 @@ type Delivery struct {
 	// Webhook is a webhook delivery's endpoint and event (nil for other
 	// kinds).
 	Webhook *WebhookDelivery
-	// Secret is the sealed signing secret of a webhook delivery.
-	Secret []byte
+	// Secret is the sealed signing secret of a webhook delivery; OldSecret
+	// the one it replaced, while it still signs beside it.
+	Secret, OldSecret []byte
 	// Response is what the sender heard ("HTTP 200"), for the log.
 	Response string
 }

@@ -209,7 +209,7 @@ var EventTypes = []string{
 	EventAppRefusal, EventAppTokenReuse, EventSigningKeyRotated,
 	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved, EventPasskeyCloned,
 	EventTokenCreated, EventTokenRevoked,
-	EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted, EventWebhookDisabled, EventWebhookTested,
+	EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted, EventWebhookDisabled, EventWebhookTested, EventWebhookSecretRotated,
 	EventSCIMEnabled, EventSCIMDisabled, EventSCIMTokenRotated, EventSCIMUserCreated, EventSCIMUserUpdated,
 	EventSCIMUserDeprovisioned, EventSCIMUserReactivated, EventSCIMUserDeleted,
 }

@@ -19,6 +19,9 @@ type Webhook struct {
 	// FailingSince is the first failure since its last delivery went
 	// through (zero: none).
 	FailingSince time.Time
+	// OldSecretUntil is when the secret it replaced stops signing beside
+	// the new one (zero: none).
+	OldSecretUntil time.Time
 }
 
 // Delivery states of a webhook's deliveries.
@@ -57,6 +60,9 @@ const (
 	// EventWebhookTested is a test message an owner sent to one endpoint
 	// (to that endpoint only, whatever it asked for).
 	EventWebhookTested = "webhook.tested"
+	// EventWebhookSecretRotated: a new secret; the old one signs beside it
+	// for a day.
+	EventWebhookSecretRotated = "webhook.secret_rotated"
 )
 
 // MemberEventTypes are a person's own events (no organization of their
@@ -74,6 +80,7 @@ var WebhookEventTypes = append(MemberEventTypes[:len(MemberEventTypes):len(Membe
 	EventOrgRenamed, EventSSOChanged, EventSSODeleted, EventSSODomainVerified, EventSSOUserCreated, EventSSOLinked,
 	EventSSOLoginFailed, EventAppCreated, EventAppUpdated, EventAppDeleted, EventAppSecretRotated, EventAppTokenReuse,
 	EventTokenCreated, EventTokenRevoked, EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted, EventWebhookDisabled,
+	EventWebhookSecretRotated,
 	EventSCIMUserCreated, EventSCIMUserUpdated, EventSCIMUserDeprovisioned, EventSCIMUserReactivated, EventSCIMUserDeleted,
 	EventSCIMEnabled, EventSCIMDisabled, EventSCIMTokenRotated,
 )

@@ -84,6 +84,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /api/v1/organizations/{id}/webhooks/{webhook}", h.guarded(auth.AreaFull, inOrg(h.handleWebhook)))
 	m.HandleFunc("PATCH /api/v1/organizations/{id}/webhooks/{webhook}", h.guarded(auth.AreaFull, inOrg(h.handleUpdateWebhook)))
 	m.HandleFunc("DELETE /api/v1/organizations/{id}/webhooks/{webhook}", h.guarded(auth.AreaFull, inOrg(h.handleDeleteWebhook)))
+	m.HandleFunc("POST /api/v1/organizations/{id}/webhooks/{webhook}/secret", h.guarded(auth.AreaFull, inOrg(h.handleRotateWebhookSecret)))
 	m.HandleFunc("POST /api/v1/organizations/{id}/webhooks/{webhook}/test", h.guarded(auth.AreaFull, inOrg(h.handleTestWebhook)))
 	m.HandleFunc("GET /api/v1/organizations/{id}/webhooks/{webhook}/deliveries", h.guarded(auth.AreaFull, inOrg(h.handleWebhookDeliveries)))
 	m.HandleFunc("POST /api/v1/organizations/{id}/webhooks/{webhook}/deliveries/{delivery}/resend", h.guarded(auth.AreaFull, inOrg(h.handleResendWebhook)))

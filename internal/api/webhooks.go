@@ -10,7 +10,8 @@ import (
 
 func webhookJSON(w gardien.Webhook) map[string]any {
 	return map[string]any{"id": w.ID, "url": w.URL, "events": w.Events, "enabled": w.DisabledAt.IsZero(),
-		"created_at": timeOrNull(w.CreatedAt), "disabled_at": timeOrNull(w.DisabledAt), "failing_since": timeOrNull(w.FailingSince)}
+		"created_at": timeOrNull(w.CreatedAt), "disabled_at": timeOrNull(w.DisabledAt), "failing_since": timeOrNull(w.FailingSince),
+		"old_secret_until": timeOrNull(w.OldSecretUntil)}
 }
 
 func webhookDeliveryJSON(d gardien.WebhookDelivery) map[string]any {
@@ -142,4 +143,20 @@ func (h *Handler) handleTestWebhook(w http.ResponseWriter, r *http.Request, cur 
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]any{"delivery_id": n})
+}
+
+// handleRotateWebhookSecret answers the new secret, this once; the old one
+// signs beside it until old_secret_until.
+func (h *Handler) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
+	id, err := pathID(r, "webhook")
+	if err != nil {
+		return err
+	}
+	made, err := h.auth.RotateWebhookSecret(r.Context(), cur.User, orgID, id, httpx.Client(r))
+	if err != nil {
+		return err
+	}
+	out := webhookJSON(*made.Webhook)
+	out["secret"] = made.Secret
+	return writeJSON(w, http.StatusOK, map[string]any{"webhook": out})
 }

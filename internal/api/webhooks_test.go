@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,8 @@ type received struct {
 	id, typ string
 	data    map[string]any
 	bad     error // the signature's check
+	body    []byte
+	header  http.Header
 }
 
 func newHook(t *testing.T) *hook {
@@ -62,7 +65,7 @@ func newHook(t *testing.T) *hook {
 		h.inFlight--
 		status := h.status
 		if status == http.StatusOK {
-			h.got = append(h.got, received{r.Header.Get("webhook-id"), m.Type, m.Data, err})
+			h.got = append(h.got, received{r.Header.Get("webhook-id"), m.Type, m.Data, err, body, r.Header.Clone()})
 		}
 		h.mu.Unlock()
 		w.WriteHeader(status)
@@ -213,6 +216,34 @@ func TestWebhooksThroughTheAPI(t *testing.T) {
 		}
 		if test := h.wait(t, 7)[6]; test.typ != "webhook.tested" || test.bad != nil || test.data["actor_email"] != p.Email {
 			t.Fatalf("the test message: %+v", test)
+		}
+
+		// A new secret: both sign for a day, then the new one alone.
+		old := made["secret"].(string)
+		rotated := apptest.MustAPI(t, p.C, "POST", base+"/"+id+"/secret", nil)["webhook"].(map[string]any)
+		fresh := rotated["secret"].(string)
+		if fresh == old || rotated["old_secret_until"] == nil {
+			t.Fatalf("rotated: %v", rotated)
+		}
+		h.mu.Lock()
+		h.secret = fresh
+		h.mu.Unlock()
+		verifies := func(m received, secret string) bool {
+			wh, _ := standardwebhooks.NewWebhook(secret)
+			return wh.VerifyIgnoringTimestamp(m.body, m.header) == nil
+		}
+		apptest.MustAPI(t, p.C, "POST", base+"/"+id+"/test", nil)
+		if m := h.wait(t, 8)[7]; !verifies(m, fresh) || !verifies(m, old) || len(strings.Fields(m.header.Get("webhook-signature"))) != 2 {
+			t.Fatalf("a message the day of a new secret: %s", m.header.Get("webhook-signature"))
+		}
+		// A day later (the old secret's end, moved here: the owner's session
+		// would not outlive a clock moved a day).
+		if _, err := env.DB.Exec(env.Q(`UPDATE webhooks SET old_secret_until = 1`)); err != nil {
+			t.Fatal(err)
+		}
+		apptest.MustAPI(t, p.C, "POST", base+"/"+id+"/test", nil)
+		if m := h.wait(t, 9)[8]; !verifies(m, fresh) || verifies(m, old) {
+			t.Fatalf("a message a day after: %s", m.header.Get("webhook-signature"))
 		}
 
 		// Changed, then deleted; another organization's owner reaches none of it.

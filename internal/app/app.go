@@ -234,7 +234,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	deliveries := &deliver.Worker{Store: store, Queue: svc.QueueAppLogouts, Log: log, Now: now,
 		Senders: map[string]deliver.Sender{gardien.DeliveryBackchannelLogout: provider.SendBackchannelLogout}}
-	hooks := &webhook.Sender{Client: webhookClient(cfg.WebhooksAllowPrivate), Key: svc.WebhookKey, Now: now, UserAgent: "Gardien-Webhooks/1"}
+	hooks := &webhook.Sender{Client: webhookClient(cfg.WebhooksAllowPrivate), Keys: svc.WebhookKeys, Now: now, UserAgent: "Gardien-Webhooks/1"}
 	webhooks := &deliver.Worker{Store: store.WebhookQueue(), Failed: svc.WebhookFailed, Log: log, Now: now, Concurrency: 4,
 		Senders: map[string]deliver.Sender{gardien.DeliveryWebhook: hooks.Send}}
 	return &App{Config: cfg, Log: log, Store: store, Auth: svc, Box: box, Outbox: outbox, Catalog: cat, Metrics: m, key: key,

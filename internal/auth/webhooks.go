@@ -28,6 +28,7 @@ type WebhookStore interface {
 	AddWebhook(ctx context.Context, w *gardien.Webhook, max int, e *gardien.Event) error
 	UpdateWebhook(ctx context.Context, w *gardien.Webhook, enable bool, e *gardien.Event) error
 	DeleteWebhook(ctx context.Context, orgID, id int64, e *gardien.Event) error
+	RotateWebhookSecret(ctx context.Context, orgID, id int64, sealed []byte, oldUntil time.Time, e *gardien.Event) error
 	// DisableWebhook turns off an endpoint failing since before
 	// failingBefore; false when it was not.
 	DisableWebhook(ctx context.Context, id int64, failingBefore, now time.Time, e *gardien.Event) (bool, error)
@@ -51,6 +52,8 @@ const (
 	webhookLogShown     = 100
 	maxWebhookURL       = 2000
 	webhookSecretPrefix = "whsec_"
+	// webhookOldSecretFor is how long a replaced secret still signs.
+	webhookOldSecretFor = 24 * time.Hour
 )
 
 var (
@@ -155,12 +158,11 @@ func (s *Service) CreateWebhook(ctx context.Context, actor *gardien.User, orgID 
 	if err != nil {
 		return nil, err
 	}
-	key := make([]byte, 32)
-	rand.Read(key) // never fails (crypto/rand since Go 1.24)
-	secret := webhookSecretPrefix + base64.StdEncoding.EncodeToString(key)
-	if w.Sealed, err = s.Box.Seal(key, webhookSealContext(orgID)); err != nil {
+	secret, sealed, err := s.newWebhookSecret(orgID)
+	if err != nil {
 		return nil, fmt.Errorf("auth: create webhook: %w", err)
 	}
+	w.Sealed = sealed
 	w.OrgID, w.CreatedAt = orgID, s.Now().UTC().Truncate(time.Second)
 	e := s.orgEvent(gardien.EventWebhookCreated, orgID, 0, actor.ID, c, gardien.EventData{"name": w.URL})
 	err = s.Store.AddWebhook(ctx, w, MaxWebhooks, e)
@@ -170,6 +172,44 @@ func (s *Service) CreateWebhook(ctx context.Context, actor *gardien.User, orgID 
 	if err != nil {
 		return nil, fmt.Errorf("auth: create webhook: %w", err)
 	}
+	return &NewWebhook{Webhook: w, Secret: secret}, nil
+}
+
+// newWebhookSecret makes a signing secret: its value (whsec_ and base64,
+// shown once) and its sealed bytes.
+func (s *Service) newWebhookSecret(orgID int64) (string, []byte, error) {
+	key := make([]byte, 32)
+	rand.Read(key) // never fails (crypto/rand since Go 1.24)
+	sealed, err := s.Box.Seal(key, webhookSealContext(orgID))
+	if err != nil {
+		return "", nil, err
+	}
+	return webhookSecretPrefix + base64.StdEncoding.EncodeToString(key), sealed, nil
+}
+
+// RotateWebhookSecret gives an endpoint a new secret (shown this once);
+// the old one signs beside it for a day (Standard Webhooks' several
+// signatures), for the receiver to move without missing a message.
+// Audited.
+func (s *Service) RotateWebhookSecret(ctx context.Context, actor *gardien.User, orgID, id int64, c gardien.Client) (*NewWebhook, error) {
+	w, err := s.Webhook(ctx, actor, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	secret, sealed, err := s.newWebhookSecret(orgID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: rotate webhook secret: %w", err)
+	}
+	until := s.Now().UTC().Truncate(time.Second).Add(webhookOldSecretFor)
+	e := s.orgEvent(gardien.EventWebhookSecretRotated, orgID, 0, actor.ID, c, gardien.EventData{"name": w.URL, "text": strconv.FormatInt(id, 10)})
+	err = s.Store.RotateWebhookSecret(ctx, orgID, id, sealed, until, e)
+	if errors.Is(err, gardien.ErrNotFound) {
+		return nil, errWebhookMissing
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: rotate webhook secret: %w", err)
+	}
+	w.Sealed, w.OldSecretUntil = sealed, until
 	return &NewWebhook{Webhook: w, Secret: secret}, nil
 }
 
@@ -311,14 +351,22 @@ func webhookSealContext(orgID int64) []byte {
 	return []byte("webhook secret " + strconv.FormatInt(orgID, 10))
 }
 
-// WebhookKey unseals the signing secret of a webhook delivery's endpoint.
-func (s *Service) WebhookKey(d *gardien.Delivery) ([]byte, error) {
+// WebhookKeys unseals the signing secrets of a webhook delivery's
+// endpoint: its secret, and the one it replaced while that still signs.
+func (s *Service) WebhookKeys(d *gardien.Delivery) ([][]byte, error) {
 	if d.Webhook == nil {
 		return nil, errors.New("auth: not a webhook delivery")
 	}
-	key, err := s.Box.Open(d.Secret, webhookSealContext(d.Webhook.OrgID))
-	if err != nil {
-		return nil, fmt.Errorf("auth: webhook secret: %w", err)
+	var keys [][]byte
+	for _, sealed := range [][]byte{d.Secret, d.OldSecret} {
+		if len(sealed) == 0 {
+			continue
+		}
+		key, err := s.Box.Open(sealed, webhookSealContext(d.Webhook.OrgID))
+		if err != nil {
+			return nil, fmt.Errorf("auth: webhook secret: %w", err)
+		}
+		keys = append(keys, key)
 	}
-	return key, nil
+	return keys, nil
 }

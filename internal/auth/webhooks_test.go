@@ -50,11 +50,11 @@ func TestWebhooksAreTheOwnersAndAimOutside(t *testing.T) {
 	if err != nil || strings.Contains(string(kept.Sealed), string(key)) {
 		t.Fatalf("the secret is kept as is: %v", err)
 	}
-	got, err := f.svc.WebhookKey(&gardien.Delivery{Webhook: &gardien.WebhookDelivery{OrgID: o.ID}, Secret: kept.Sealed})
-	if err != nil || string(got) != string(key) {
+	got, err := f.svc.WebhookKeys(&gardien.Delivery{Webhook: &gardien.WebhookDelivery{OrgID: o.ID}, Secret: kept.Sealed})
+	if err != nil || len(got) != 1 || string(got[0]) != string(key) {
 		t.Fatalf("unsealed %x %v", got, err)
 	}
-	if _, err := f.svc.WebhookKey(&gardien.Delivery{Webhook: &gardien.WebhookDelivery{OrgID: o.ID + 1}, Secret: kept.Sealed}); err == nil {
+	if _, err := f.svc.WebhookKeys(&gardien.Delivery{Webhook: &gardien.WebhookDelivery{OrgID: o.ID + 1}, Secret: kept.Sealed}); err == nil {
 		t.Fatal("a secret opened as another organization's")
 	}
 	_, err = f.svc.Webhooks(ctx, admin, o.ID)

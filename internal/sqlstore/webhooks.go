@@ -61,15 +61,16 @@ func (s *Store) queueWebhooks(ctx context.Context, tx *sql.Tx, e *gardien.Event)
 	return nil
 }
 
-const webhookColumns = `id, org_id, url, events, secret, created_at, disabled_at, failing_since`
+const webhookColumns = `id, org_id, url, events, secret, created_at, disabled_at, failing_since, old_secret_until`
 
 func scanWebhook(row scanner) (gardien.Webhook, error) {
 	var w gardien.Webhook
 	var events string
-	var created, disabled, failing int64
-	err := row.Scan(&w.ID, &w.OrgID, &w.URL, &events, &w.Sealed, &created, &disabled, &failing)
+	var created, disabled, failing, oldUntil int64
+	err := row.Scan(&w.ID, &w.OrgID, &w.URL, &events, &w.Sealed, &created, &disabled, &failing, &oldUntil)
 	w.Events = strings.Fields(events)
 	w.CreatedAt, w.DisabledAt, w.FailingSince = time.Unix(created, 0).UTC(), unixOrZero(disabled), unixOrZero(failing)
+	w.OldSecretUntil = unixOrZero(oldUntil)
 	return w, err
 }
 
@@ -144,6 +145,26 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *gardien.Webhook, enable bo
 	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: update webhook: %w", err)
+	}
+	return nil
+}
+
+// RotateWebhookSecret gives an endpoint a new secret (sealed); the one it
+// replaces signs beside it until oldUntil. gardien.ErrNotFound when the
+// organization has no such endpoint.
+func (s *Store) RotateWebhookSecret(ctx context.Context, orgID, id int64, sealed []byte, oldUntil time.Time, e *gardien.Event) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.txExec1(ctx, tx, `UPDATE webhooks SET old_secret = secret, old_secret_until = ?, secret = ? WHERE id = ? AND org_id = ?`,
+			oldUntil.Unix(), sealed, id, orgID); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, e)
+	})
+	if errors.Is(err, gardien.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: rotate webhook secret: %w", err)
 	}
 	return nil
 }
@@ -323,8 +344,13 @@ func (q WebhookQueue) ClaimDelivery(ctx context.Context, now, leaseEnd time.Time
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claimed webhook delivery: %w", err)
 	}
-	if err := s.queryRow(ctx, s.writer, `SELECT url, secret, org_id FROM webhooks WHERE id = ?`, wd.WebhookID).Scan(&d.Target, &d.Secret, &wd.OrgID); err != nil {
+	var oldUntil int64
+	if err := s.queryRow(ctx, s.writer, `SELECT url, secret, org_id, old_secret, old_secret_until FROM webhooks WHERE id = ?`, wd.WebhookID).
+		Scan(&d.Target, &d.Secret, &wd.OrgID, &d.OldSecret, &oldUntil); err != nil {
 		return nil, fmt.Errorf("sqlstore: claimed webhook delivery's endpoint: %w", err)
+	}
+	if oldUntil <= now.Unix() {
+		d.OldSecret = nil
 	}
 	d.Webhook = &wd
 	return &d, nil

@@ -92,6 +92,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /organizations/{id}/webhooks/{webhook}", h.guard(auth.AreaFull, h.handleUpdateWebhook))
 	m.HandleFunc("POST /organizations/{id}/webhooks/{webhook}/enable", h.guard(auth.AreaFull, h.handleEnableWebhook))
 	m.HandleFunc("POST /organizations/{id}/webhooks/{webhook}/test", h.guard(auth.AreaFull, h.handleTestWebhook))
+	m.HandleFunc("POST /organizations/{id}/webhooks/{webhook}/secret", h.guard(auth.AreaFull, h.handleRotateWebhookSecret))
 	m.HandleFunc("POST /organizations/{id}/webhooks/{webhook}/deliveries/{delivery}/resend", h.guard(auth.AreaFull, h.handleResendWebhook))
 	m.HandleFunc("GET /organizations/{id}/webhooks/{webhook}/delete", h.guard(auth.AreaFull, h.handleDeleteWebhookPage))
 	m.HandleFunc("POST /organizations/{id}/webhooks/{webhook}/delete", h.guard(auth.AreaFull, h.handleDeleteWebhook))

@@ -99,14 +99,14 @@ type webhookPage struct {
 	Base       string
 }
 
-func (h *Handler) renderWebhook(w http.ResponseWriter, r *http.Request, cur *httpx.Current, p *Page, status int, err error) {
+func (h *Handler) renderWebhook(w http.ResponseWriter, r *http.Request, cur *httpx.Current, p *Page, status int, err error, made *auth.NewWebhook) {
 	orgID, id := p.Org.ID, pathID(r, "webhook")
 	hook, e := h.Auth.Webhook(r.Context(), cur.User, orgID, id)
 	if e != nil {
 		h.done(w, r, e, orgURL(r, "webhooks"), "")
 		return
 	}
-	wp := webhookPage{webhooksPage: webhooksPage{Page: *p, Events: auth.WebhookEventTypes()}, Webhook: hook,
+	wp := webhookPage{webhooksPage: webhooksPage{Page: *p, Events: auth.WebhookEventTypes(), Made: made}, Webhook: hook,
 		Base: webhookPath(orgID, id)}
 	wp.Form = url.Values{"url": {hook.URL}, "events": hook.Events}
 	if err != nil {
@@ -125,7 +125,7 @@ func (h *Handler) renderWebhook(w http.ResponseWriter, r *http.Request, cur *htt
 
 func (h *Handler) handleWebhookPage(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
 	if p := h.ownedPage(w, r, cur, "webhooks.title", "webhooks"); p != nil {
-		h.renderWebhook(w, r, cur, p, http.StatusOK, nil)
+		h.renderWebhook(w, r, cur, p, http.StatusOK, nil, nil)
 	}
 }
 
@@ -137,7 +137,7 @@ func (h *Handler) handleUpdateWebhook(w http.ResponseWriter, r *http.Request, cu
 	id := pathID(r, "webhook")
 	_, err := h.Auth.UpdateWebhook(r.Context(), cur.User, p.Org.ID, id, webhookInput(r), false, httpx.Client(r))
 	if e, ok := gardien.AsError(err); ok && len(e.Fields) > 0 {
-		h.renderWebhook(w, r, cur, p, statusOf(err), err)
+		h.renderWebhook(w, r, cur, p, statusOf(err), err, nil)
 		return
 	}
 	h.done(w, r, err, webhookPath(p.Org.ID, id), "webhooks.saved")
@@ -177,6 +177,22 @@ func (h *Handler) handleTestWebhook(w http.ResponseWriter, r *http.Request, cur 
 	id := pathID(r, "webhook")
 	_, err := h.Auth.TestWebhook(r.Context(), cur.User, p.Org.ID, id, httpx.Client(r))
 	h.done(w, r, err, webhookPath(p.Org.ID, id), "webhooks.test_sent")
+}
+
+// handleRotateWebhookSecret shows the endpoint's new secret on its page,
+// this once.
+func (h *Handler) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Request, cur *httpx.Current) {
+	p := h.webhooksForm(w, r, cur)
+	if p == nil {
+		return
+	}
+	id := pathID(r, "webhook")
+	made, err := h.Auth.RotateWebhookSecret(r.Context(), cur.User, p.Org.ID, id, httpx.Client(r))
+	if err != nil {
+		h.done(w, r, err, webhookPath(p.Org.ID, id), "")
+		return
+	}
+	h.renderWebhook(w, r, cur, p, http.StatusOK, nil, made)
 }
 
 // webhookDeletePage asks before an endpoint and its log go.

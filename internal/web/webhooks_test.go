@@ -81,6 +81,14 @@ func TestWebhooksPages(t *testing.T) {
 	wantRedirect(t, owner.Form(page+"/test", nil), page)
 	has(t, owner.Get(page), "A test event is on its way", "Test event sent to a webhook endpoint")
 
+	// A new secret, shown once on the endpoint's page; the old one signs a day more.
+	r = owner.Form(page+"/secret", nil)
+	if m2 := webhookSecret.FindStringSubmatch(string(r.Body)); r.StatusCode != 200 || m2 == nil || m2[1] == m[1] {
+		t.Fatalf("a new secret: %d", r.StatusCode)
+	}
+	has(t, r, "the old one signs beside it until")
+	has(t, owner.Get(page), "The secret replaced still signs beside the new one until")
+
 	// Settings: a refusal is shown on the page; a change is saved.
 	r = owner.Form(page, map[string]string{"url": "https://", "events": "org.renamed"})
 	if r.StatusCode != http.StatusUnprocessableEntity {

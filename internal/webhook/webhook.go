@@ -24,9 +24,10 @@ type Sender struct {
 	// Client reaches endpoints (sso.NewCheckedClient: every connection's
 	// address checked, answers cut).
 	Client *http.Client
-	// Key unseals a delivery's signing secret.
-	Key func(d *gardien.Delivery) ([]byte, error)
-	Now func() time.Time
+	// Keys unseals a delivery's signing secrets: the endpoint's, and the
+	// one it replaced while that still signs.
+	Keys func(d *gardien.Delivery) ([][]byte, error)
+	Now  func() time.Time
 	// UserAgent names Gardien to endpoints.
 	UserAgent string
 }
@@ -72,23 +73,30 @@ func (s *Sender) Send(ctx context.Context, d *gardien.Delivery) error {
 	if d.Webhook == nil {
 		return fmt.Errorf("webhook: delivery %d has no event", d.ID)
 	}
-	key, err := s.Key(d)
+	keys, err := s.Keys(d)
 	if err != nil {
 		return err
-	}
-	signer, err := standardwebhooks.NewWebhookRaw(key)
-	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
 	}
 	body, err := Body(d.Webhook)
 	if err != nil {
 		return fmt.Errorf("webhook: body: %w", err)
 	}
 	id, now := MessageID(d.Webhook.Event.ID), s.Now()
-	sig, err := signer.Sign(id, now, body)
-	if err != nil {
-		return fmt.Errorf("webhook: sign: %w", err)
+	// One signature a secret, space-separated: a receiver holding either
+	// secret checks the message.
+	sigs := make([]string, 0, len(keys))
+	for _, key := range keys {
+		signer, err := standardwebhooks.NewWebhookRaw(key)
+		if err != nil {
+			return fmt.Errorf("webhook: %w", err)
+		}
+		sig, err := signer.Sign(id, now, body)
+		if err != nil {
+			return fmt.Errorf("webhook: sign: %w", err)
+		}
+		sigs = append(sigs, sig)
 	}
+	sig := strings.Join(sigs, " ")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Target, strings.NewReader(string(body)))
 	if err != nil {
 		return fmt.Errorf("webhook: request: %w", err)
