@@ -66,9 +66,10 @@ func (s *Store) DeadlinesWithin(ctx context.Context, now time.Time, within time.
 
 // UnremindedMembers lists, by user id after after, up to limit members of
 // the deadline's organization without 2FA who have had no reminder of
-// this many days before it.
+// this many days before it (a disabled account gets none: it cannot log
+// in to set anything up).
 func (s *Store) UnremindedMembers(ctx context.Context, d gardien.Deadline, days int, after int64, limit int) ([]gardien.Member, error) {
-	out, err := queryAll(ctx, s, `SELECT `+memberColumns+`m.org_id = ? AND m.user_id > ? AND `+unprotected+`
+	out, err := queryAll(ctx, s, `SELECT `+memberColumns+`m.org_id = ? AND m.user_id > ? AND u.disabled_at = 0 AND `+unprotected+`
 		AND NOT EXISTS (SELECT 1 FROM deadline_reminders r WHERE r.org_id = m.org_id AND r.user_id = m.user_id AND r.deadline = ? AND r.days = ?)
 		ORDER BY m.user_id LIMIT ?`, value(scanMember), d.OrgID, after, false, d.At.Unix(), days, limit)
 	if err != nil {

@@ -299,6 +299,12 @@ func TestDeadlineRemindersAreClaimedOnce(t *testing.T) {
 		o := newOrg(t, s, owner)
 		plain := newUser(t, s, "plain@example.com")
 		joinOrg(t, s, plain, o)
+		// A disabled account is not reminded: it cannot log in to set up.
+		gone := newUser(t, s, "gone@example.com")
+		joinOrg(t, s, gone, o)
+		if err := s.SetDisabled(ctx, gone.ID, true, &gardien.Event{Time: t0, Type: gardien.EventAccountDisabled}); err != nil {
+			t.Fatal(err)
+		}
 		deadline := t0.Add(5 * 24 * time.Hour)
 		if err := s.SetRequireTwoFactor(ctx, o.ID, true, false, false, deadline, &gardien.Event{Time: t0, Type: "x"}); err != nil {
 			t.Fatal(err)
