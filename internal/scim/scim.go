@@ -7,6 +7,7 @@ package scim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -107,8 +108,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	ctx := context.WithValue(r.Context(), ctxKey{}, call{orgID: orgID, client: httpx.Client(r)})
-	r = r.WithContext(ctx)
+	// A copy (its URL too): the log and the metrics keep the path asked.
+	r = r.Clone(context.WithValue(r.Context(), ctxKey{}, call{orgID: orgID, client: httpx.Client(r)}))
 	r.URL.Path = "/" + path
 	r.URL.RawPath = ""
 	srv, err := scim.NewServer(h.args, scim.WithBaseURL(h.base+Prefix+org), scim.WithLogger(logger{h.log}))
@@ -130,6 +131,10 @@ func writeError(w http.ResponseWriter, e scimerrors.ScimError) {
 // refusal is logged and answered without its text.
 func (h *Handler) scimError(r *http.Request, err error) scimerrors.ScimError {
 	e, ok := gardien.AsError(err)
+	if !ok && errors.Is(err, gardien.ErrUnavailable) {
+		h.log.WarnContext(r.Context(), "scim: database unavailable", "err", err)
+		return scimerrors.ScimError{Status: http.StatusServiceUnavailable, Detail: "Gardien cannot reach its database just now; try again in a moment."}
+	}
 	if !ok {
 		h.log.ErrorContext(r.Context(), "scim", "err", err)
 		return scimerrors.ScimError{Status: http.StatusInternalServerError, Detail: "Gardien could not answer; try again."}

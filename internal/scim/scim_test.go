@@ -8,11 +8,13 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gardien/gardien/internal/apptest"
 	"github.com/gardien/gardien/internal/sso/ssotest"
+	"github.com/gardien/gardien/internal/testenv"
 )
 
 // idp is an organization's identity provider: its SCIM client (the token,
@@ -316,7 +318,8 @@ func TestEntraProvisioning(t *testing.T) {
 // its domains, and password accounts, are not provisioned; SSO off stops
 // SCIM; bodies and filters it does not take are SCIM errors.
 func TestSCIMRefusals(t *testing.T) {
-	p := setup(t, nil, ada)
+	var logs syncBuffer
+	p := setup(t, []apptest.Option{apptest.WithLogs(&logs)}, ada)
 	// No token, another token, a token of another organization.
 	p.want(p.callWith("", "GET", "/Users", ""), 401)
 	p.want(p.callWith("scim_"+strings.Repeat("A", 43), "GET", "/Users", ""), 401)
@@ -377,6 +380,11 @@ func TestSCIMRefusals(t *testing.T) {
 		!strings.HasPrefix(p.token, st["token_prefix"].(string)) || st["last_used_at"] == nil || st["token"] != nil {
 		t.Fatalf("the SCIM settings: %v", st)
 	}
+	// The request log names the path asked, not the library's.
+	if !strings.Contains(logs.String(), "path=/scim/v2/"+strings.TrimPrefix(p.org, "/organizations/")+"/Users") {
+		t.Error("the request log lost the SCIM path")
+	}
+
 	// The token replaced: the old one stops at once.
 	fresh := apptest.MustAPI(t, p.owner.C, "POST", p.org+"/scim/token", nil)["scim"].(map[string]any)["token"].(string)
 	p.want(p.call("GET", "/Users", ""), 401)
@@ -394,3 +402,36 @@ func TestSCIMRefusals(t *testing.T) {
 		t.Fatalf("SCIM off: %v", st)
 	}
 }
+
+// TestSCIMDuringAnOutage: a database that does not answer is a 503 to the
+// identity provider (it tries again), never a 401 that would make it
+// think its token bad; once back, SCIM answers.
+func TestSCIMDuringAnOutage(t *testing.T) {
+	url, db := testenv.PostgresProxy(t)
+	p := setup(t, []apptest.Option{apptest.Setting("GARDIEN_DATABASE_URL", url), apptest.Setting("GARDIEN_DATABASE_TIMEOUT", "1s")}, ada)
+	p.want(p.call("GET", "/Users", ""), 200)
+	db.Cut()
+	p.want(p.call("GET", "/Users", ""), 503)
+	db.Restore()
+	// Each connection the cut broke answers one request (a 503) as it is
+	// dropped: at most the pool's size.
+	for range 10 {
+		if p.call("GET", "/Users", "").status == 200 {
+			return
+		}
+	}
+	t.Fatal("SCIM did not come back with the database")
+}
+
+// syncBuffer is a log that several goroutines write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
