@@ -135,6 +135,21 @@ func (p *idp) alive(b *http.Client) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+// me is the account a browser's session is of.
+func (p *idp) me(b *http.Client) map[string]any {
+	p.t.Helper()
+	resp, err := b.Get(p.env.URL + "/api/v1/me")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		User map[string]any `json:"user"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	return out.User
+}
+
 // member is the organization's member list line of an email (nil: none).
 func (p *idp) member(email string) map[string]any {
 	p.t.Helper()
@@ -261,7 +276,8 @@ func TestOktaProvisioning(t *testing.T) {
 // look up, change the name and email, disable, delete.
 func TestEntraProvisioning(t *testing.T) {
 	apptest.OnEachDatabase(t, func(t *testing.T, db []apptest.Option) {
-		p := setup(t, db, ada)
+		grace := ssotest.OPUser{Username: "grace", Password: "idp-password", Email: "grace.hopper@acme.test", EmailVerified: true, Name: "Grace Hopper"}
+		p := setup(t, db, ada, grace)
 		list := p.want(p.call("GET", `/Users?filter=userName+eq+%22grace%40acme.test%22`, ""), 200)
 		if list["totalResults"] != float64(0) {
 			t.Fatalf("before: %v", list)
@@ -287,6 +303,14 @@ func TestEntraProvisioning(t *testing.T) {
 		if p.member("grace.hopper@acme.test") == nil || p.member("grace@acme.test") != nil {
 			t.Fatal("the members list did not follow the new email")
 		}
+		// Her provider now vouches for the new address: she logs in as herself.
+		b := p.ssoLogin("grace.hopper@acme.test", "grace")
+		if b == nil {
+			t.Fatal("Grace could not log in with her new email")
+		}
+		if me := p.me(b); fmt.Sprint(me["id"]) != id || me["name"] != "Grace Murray Hopper" {
+			t.Fatalf("Grace logged in as %v", me)
+		}
 		// An address outside the organization's domains is refused.
 		if e := p.want(p.call("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
 			{"op":"Replace","path":"userName","value":"grace@navy.example"}]}`), 400); e["scimType"] != "invalidValue" {
@@ -297,6 +321,9 @@ func TestEntraProvisioning(t *testing.T) {
 			{"op":"Replace","path":"active","value":"False"}]}`), 200)
 		if off["active"] != false {
 			t.Fatalf("disabled: %v", off)
+		}
+		if p.alive(b) || p.ssoLogin("grace.hopper@acme.test", "grace") != nil {
+			t.Fatal("Grace disabled is still in")
 		}
 		// Deleted: gone from SCIM; the account stays deprovisioned.
 		if a := p.call("DELETE", "/Users/"+id, ""); a.status != http.StatusNoContent {
@@ -310,6 +337,9 @@ func TestEntraProvisioning(t *testing.T) {
 		again := p.want(p.call("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"grace.hopper@acme.test","active":true}`), 201)
 		if again["id"] != id || again["active"] != true {
 			t.Fatalf("created again: %v", again)
+		}
+		if p.ssoLogin("grace.hopper@acme.test", "grace") == nil {
+			t.Fatal("Grace created again could not log in")
 		}
 	})
 }
