@@ -2,27 +2,21 @@ package api
 
 import (
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/httpx"
-	"github.com/gardien/gardien/internal/scim"
 )
 
 // scimJSON is an organization's SCIM settings: where its identity
 // provider calls, and its token (never its value but once).
 func (h *Handler) scimJSON(r *http.Request, orgID int64, t *gardien.SCIMToken) map[string]any {
-	out := map[string]any{"enabled": t != nil, "base_url": h.baseOf(r) + scim.Prefix + strconv.FormatInt(orgID, 10),
+	out := map[string]any{"enabled": t != nil, "base_url": h.auth.Links.SCIM(orgID),
 		"token_prefix": nil, "created_at": nil, "last_used_at": nil}
 	if t != nil {
 		out["token_prefix"], out["created_at"], out["last_used_at"] = t.Prefix, timeOrNull(t.CreatedAt), timeOrNull(t.LastUsedAt)
 	}
 	return out
 }
-
-// baseOf is Gardien's base URL as the links it hands out use it.
-func (h *Handler) baseOf(*http.Request) string { return strings.TrimSuffix(h.auth.Links.Issuer(), "/") }
 
 func (h *Handler) handleSCIM(w http.ResponseWriter, r *http.Request, cur *httpx.Current, orgID int64) error {
 	t, _, err := h.auth.SCIMStatus(r.Context(), cur.User, orgID)

@@ -249,6 +249,9 @@ type Links interface {
 	Issuer() string
 	// Webhook is the page of an organization's webhook endpoint.
 	Webhook(orgID, id int64) string
+	// SCIM is the base URL of an organization's SCIM endpoints, which its
+	// identity provider is given.
+	SCIM(orgID int64) string
 }
 
 func (s *Service) langOf(u *gardien.User, fallback string) string {

@@ -328,21 +328,20 @@ func (s *Service) WebhookFailed(ctx context.Context, d *gardien.Delivery) {
 	if !off {
 		return
 	}
-	ws := &gardien.Webhook{ID: wd.WebhookID, OrgID: wd.OrgID, URL: d.Target}
-	s.Log.WarnContext(ctx, "webhook endpoint turned off after a day of failures", "org", ws.OrgID, "webhook", ws.ID, "url", ws.URL)
-	owners, err := s.Store.Members(ctx, ws.OrgID, gardien.MemberFilter{Role: gardien.RoleOwner, Limit: maxOwnersShown})
+	s.Log.WarnContext(ctx, "webhook endpoint turned off after a day of failures", "org", wd.OrgID, "webhook", wd.WebhookID, "url", d.Target)
+	owners, err := s.Store.Members(ctx, wd.OrgID, gardien.MemberFilter{Role: gardien.RoleOwner, Limit: maxOwnersShown})
 	if err != nil {
 		s.Log.ErrorContext(ctx, "webhook failure: owners", "err", err)
 		return
 	}
-	org, err := s.Store.OrganizationByID(ctx, ws.OrgID)
+	org, err := s.Store.OrganizationByID(ctx, wd.OrgID)
 	if err != nil {
 		s.Log.ErrorContext(ctx, "webhook failure: organization", "err", err)
 		return
 	}
 	for _, o := range owners {
 		s.send(ctx, mail.Letter{Kind: "webhook_disabled", To: o.Email, Name: o.Name, Lang: s.langOf(&gardien.User{Locale: o.Locale}, ""),
-			Link: s.Links.Webhook(ws.OrgID, ws.ID), Args: []any{ws.URL, org.Name}})
+			Link: s.Links.Webhook(wd.OrgID, wd.WebhookID), Args: []any{d.Target, org.Name}})
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gardien/gardien/internal/scim"
 )
 
 // The pages that mails lead to. routes.go registers them under these
@@ -72,6 +74,11 @@ func (l Links) ConfirmEmail(token string) string { return l.at(pathConfirmEmail,
 
 // Issuer is the OpenID Provider's issuer: where apps discover Gardien.
 func (l Links) Issuer() string { return strings.TrimSuffix(l.Base.String(), "/") }
+
+// SCIM is the base URL of an organization's SCIM endpoints.
+func (l Links) SCIM(orgID int64) string {
+	return l.Issuer() + scim.Prefix + strconv.FormatInt(orgID, 10)
+}
 
 // Webhook is the page of an organization's webhook endpoint.
 func (l Links) Webhook(orgID, id int64) string {

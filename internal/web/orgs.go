@@ -11,7 +11,6 @@ import (
 	"github.com/gardien/gardien"
 	"github.com/gardien/gardien/internal/auth"
 	"github.com/gardien/gardien/internal/httpx"
-	"github.com/gardien/gardien/internal/scim"
 )
 
 // orgCookie remembers the organization last opened, for the account menu's
@@ -330,7 +329,7 @@ func (h *Handler) securityData(w http.ResponseWriter, r *http.Request, cur *http
 			h.Fail(w, r, err)
 			return nil
 		}
-		p.SCIMBase = h.Auth.Links.Issuer() + scim.Prefix + strconv.FormatInt(base.Org.ID, 10)
+		p.SCIMBase = h.Auth.Links.SCIM(base.Org.ID)
 		if c := sec.SSO; c != nil && c.Enabled {
 			p.SCIMReady = slices.ContainsFunc(c.Domains, func(d gardien.SSODomain) bool { return d.Verified() })
 		}
